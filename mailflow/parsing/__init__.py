@@ -1,0 +1,11 @@
+"""Understanding one email: raw bytes in, a ParsedMessage out. Pure: no network, no database, no clock.
+
+`parse_message` never raises on strange mail; what it cannot read becomes Intent.OTHER with a reason.
+"""
+
+from __future__ import annotations
+
+from mailflow.parsing.result import Intent, ParseContext, ParsedMessage, Person
+from mailflow.parsing.message import parse_message
+
+__all__ = ["Intent", "ParseContext", "ParsedMessage", "Person", "parse_message"]
