@@ -23,3 +23,17 @@ class DeliveryError(MailflowError):
 
 class StoreError(MailflowError):
     """The database could not be reached or refused a write."""
+
+
+def describe(exc: BaseException) -> str:
+    """A short, secret-free description of a network or library error, for messages and logs."""
+    import socket
+
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return "timed out"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return "host name not found"
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__

@@ -1,0 +1,201 @@
+"""IMAP only: connect, find and fetch new mail in the signup folder, move a mail once the database has committed.
+
+No parsing and no database here; `jobs` decides what a mail means and where it goes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import imapclient
+import imapclient.exceptions
+from imapclient.exceptions import IMAPClientError
+
+from mailflow.config import Imap
+from mailflow.errors import ConfigError, MailboxError, describe
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One mail as it sits in the folder. `raw` is None when the mail is larger than the limit and was not downloaded."""
+
+    mailbox: str
+    uidvalidity: int
+    uid: int
+    size: int
+    internaldate: dt.datetime | None
+    raw: bytes | None
+
+
+def tls_context(ca_file: object | None) -> ssl.SSLContext:
+    """A verifying TLS context: the system's trust store, or only the given CA file."""
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+class Inbox:
+    """A logged-in IMAP connection to the signup mailbox. Use as a context manager."""
+
+    def __init__(self, settings: Imap) -> None:
+        self.settings = settings
+        self.client: imapclient.IMAPClient | None = None
+        self.capabilities: frozenset[bytes] = frozenset()
+
+    # --- connection ---------------------------------------------------------------------------------------------
+
+    def connect(self) -> Inbox:
+        """Connect, start TLS as configured and log in. Raises MailboxError saying what failed."""
+        s = self.settings
+        where = f"IMAP {s.host}:{s.port}"
+        try:
+            context = tls_context(s.ca_file) if s.tls != "none" else None
+            client = imapclient.IMAPClient(s.host, port=s.port, ssl=s.tls == "ssl", ssl_context=context,
+                                           timeout=CONNECT_TIMEOUT)
+            if s.tls == "starttls":
+                # No fallback to plaintext: starttls() raises when the server does not offer it.
+                client.starttls(context)
+        except ssl.SSLCertVerificationError as exc:
+            raise MailboxError(f"{where}: certificate refused ({exc.verify_message})") from None
+        except ssl.SSLError as exc:
+            raise MailboxError(f"{where}: TLS failed ({exc.reason})") from None
+        except (OSError, IMAPClientError) as exc:
+            raise MailboxError(f"{where}: cannot connect ({describe(exc)})") from None
+        try:
+            if s.oauth2_token:
+                client.oauth2_login(s.username, s.oauth2_token.reveal())
+            else:
+                client.login(s.username, s.password.reveal())
+        except ConfigError:
+            _close_quietly(client)
+            raise
+        except (IMAPClientError, OSError) as exc:
+            _close_quietly(client)
+            # The server's words, not ours: they never contain the password.
+            raise MailboxError(f"{where}: login refused for the configured user ({describe(exc)})") from None
+        self.client = client
+        self.capabilities = frozenset(client.capabilities())
+        log.info("connected to %s", where)
+        return self
+
+    def close(self) -> None:
+        if self.client is not None:
+            _close_quietly(self.client)
+            self.client = None
+
+    def __enter__(self) -> Inbox:
+        return self.connect() if self.client is None else self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def _imap(self) -> imapclient.IMAPClient:
+        if self.client is None:
+            raise MailboxError("IMAP: not connected")
+        return self.client
+
+    # --- folders ------------------------------------------------------------------------------------------------
+
+    def ensure_folders(self) -> None:
+        """Create the processed and review folders when they are missing; the signup folder must exist."""
+        s = self.settings
+        try:
+            if not self._imap.folder_exists(s.folder):
+                raise MailboxError(f"IMAP: folder {s.folder!r} does not exist")
+            for folder in (s.processed_folder, s.review_folder):
+                if not self._imap.folder_exists(folder):
+                    self._imap.create_folder(folder)
+                    log.info("created IMAP folder %s", folder)
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: cannot prepare folders ({describe(exc)})") from exc
+
+    def select(self) -> tuple[int, int]:
+        """Select the signup folder read-write. Returns (UIDVALIDITY, UIDNEXT)."""
+        try:
+            info = self._imap.select_folder(self.settings.folder)
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: cannot open folder {self.settings.folder!r} ({describe(exc)})") from exc
+        uidvalidity = int(info[b"UIDVALIDITY"])
+        uidnext = int(info.get(b"UIDNEXT", 0))
+        if not uidnext:  # RFC 3501 lets a server leave UIDNEXT out; the highest UID + 1 is the same thing
+            uids = self._imap.search(["ALL"])
+            uidnext = max(uids, default=0) + 1
+        return uidvalidity, uidnext
+
+    # --- reading ------------------------------------------------------------------------------------------------
+
+    def search_uids(self, first_uid: int, since: dt.date | None = None) -> list[int]:
+        """UIDs in the selected folder from `first_uid` on (and, if given, that arrived on or after `since`)."""
+        criteria: list[object] = ["UID", f"{max(first_uid, 1)}:*"]
+        if since is not None:
+            criteria += ["SINCE", since]
+        try:
+            uids = self._imap.search(criteria)
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: search failed ({describe(exc)})") from exc
+        # RFC 3501: "n:*" always matches the last message, even when its UID is below n.
+        return sorted(uid for uid in uids if uid >= first_uid)
+
+    def fetch(self, uids: list[int], uidvalidity: int) -> Iterator[Fetched]:
+        """Download the given mails in batches with BODY.PEEK[] (which sets no \\Seen flag).
+
+        Sizes are asked first (RFC822.SIZE), so a mail over the size limit is never downloaded whole.
+        """
+        s = self.settings
+        for start in range(0, len(uids), s.batch_size):
+            batch = uids[start:start + s.batch_size]
+            try:
+                meta = self._imap.fetch(batch, ["RFC822.SIZE", "INTERNALDATE"])
+                small = [uid for uid in batch if uid in meta and meta[uid][b"RFC822.SIZE"] <= s.max_message_bytes]
+                bodies = self._imap.fetch(small, ["BODY.PEEK[]"]) if small else {}
+            except (IMAPClientError, OSError) as exc:
+                raise MailboxError(f"IMAP: fetch failed ({describe(exc)})") from exc
+            for uid in batch:
+                if uid not in meta:  # expunged by someone else meanwhile
+                    continue
+                raw = bodies.get(uid, {}).get(b"BODY[]")
+                internaldate = meta[uid].get(b"INTERNALDATE")
+                if isinstance(internaldate, dt.datetime) and internaldate.tzinfo is None:
+                    internaldate = internaldate.astimezone()  # imapclient gives local time when normalising
+                yield Fetched(s.folder, uidvalidity, uid, int(meta[uid][b"RFC822.SIZE"]), internaldate, raw)
+
+    # --- moving -------------------------------------------------------------------------------------------------
+
+    def move(self, uid: int, folder: str) -> None:
+        """Move one mail out of the selected folder: MOVE (RFC 6851) where offered, else COPY, flag and expunge it."""
+        try:
+            if b"MOVE" in self.capabilities:
+                self._imap.move([uid], folder)
+            else:
+                self._imap.copy([uid], folder)
+                self._imap.delete_messages([uid])
+                # RFC 4315 UID EXPUNGE removes only this mail, not others a person marked deleted.
+                self._imap.uid_expunge([uid]) if b"UIDPLUS" in self.capabilities else self._imap.expunge()
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: cannot move uid {uid} ({describe(exc)})") from exc
+
+    def noop(self) -> None:
+        try:
+            self._imap.noop()
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: connection lost ({describe(exc)})") from exc
+
+
+
+def _close_quietly(client: imapclient.IMAPClient) -> None:
+    try:
+        client.logout()
+    except Exception:  # noqa: BLE001 - the connection is going away either way
+        try:
+            client.shutdown()
+        except Exception:  # noqa: BLE001
+            pass

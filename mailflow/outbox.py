@@ -1,0 +1,114 @@
+"""SMTP only: hand a finished message to the mail server, and say whether a failure is worth retrying.
+
+No database here; `jobs.send_outbox` decides what to send and records the outcome.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import smtplib
+import ssl
+
+from mailflow.config import Smtp
+from mailflow.errors import ConfigError, DeliveryError, describe
+from mailflow.inbox import tls_context
+
+log = logging.getLogger(__name__)
+
+
+class SmtpOutbox:
+    """One SMTP session, opened on first use and reused for a batch. Use as a context manager."""
+
+    def __init__(self, settings: Smtp) -> None:
+        self.settings = settings
+        self.connection: smtplib.SMTP | None = None
+
+    def connect(self) -> SmtpOutbox:
+        """Connect, start TLS as configured and log in. Raises DeliveryError saying what failed."""
+        s = self.settings
+        where = f"SMTP {s.host}:{s.port}"
+        context = tls_context(s.ca_file) if s.tls != "none" else None
+        connection: smtplib.SMTP | None = None
+        try:
+            if s.tls == "ssl":
+                connection = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
+            else:
+                connection = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+                if s.tls == "starttls":
+                    # starttls() raises SMTPNotSupportedError when the server does not offer it: no plaintext fallback.
+                    connection.starttls(context=context)
+            if s.username:
+                self._login(connection)
+        except ConfigError:
+            _quit_quietly(connection)
+            raise
+        except ssl.SSLCertVerificationError as exc:
+            _quit_quietly(connection)
+            raise DeliveryError(f"{where}: certificate refused ({exc.verify_message})") from None
+        except smtplib.SMTPAuthenticationError as exc:
+            _quit_quietly(connection)
+            raise DeliveryError(f"{where}: login refused for the configured user ({exc.smtp_code})",
+                                permanent=True) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            _quit_quietly(connection)
+            raise DeliveryError(f"{where}: cannot connect ({describe(exc)})") from None
+        self.connection = connection
+        return self
+
+    def _login(self, connection: smtplib.SMTP) -> None:
+        s = self.settings
+        assert s.username is not None
+        if s.oauth2_token:
+            # RFC 7628 / Google and Microsoft XOAUTH2: "user=<u>^Aauth=Bearer <token>^A^A", base64.
+            token = s.oauth2_token.reveal()
+            blob = f"user={s.username}\x01auth=Bearer {token}\x01\x01".encode()
+            code, _ = connection.docmd("AUTH", "XOAUTH2 " + base64.b64encode(blob).decode())
+            if code != 235:
+                raise smtplib.SMTPAuthenticationError(code, b"XOAUTH2 refused")
+        else:
+            connection.login(s.username, s.password.reveal())
+
+    def send(self, raw: bytes, sender: str, recipient: str) -> None:
+        """Send one message to one recipient. Raises DeliveryError(permanent=True) on a 5xx, else a retryable one."""
+        if self.connection is None:
+            raise DeliveryError("SMTP: not connected")
+        try:
+            refused = self.connection.sendmail(sender, [recipient], raw)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, _ = next(iter(exc.recipients.values()))
+            raise DeliveryError(f"recipient refused ({code})", permanent=_permanent(code)) from None
+        except smtplib.SMTPResponseException as exc:  # SMTPDataError, SMTPSenderRefused, ...
+            if exc.smtp_code == 421:  # RFC 5321: the server is closing the connection
+                self.close()
+            raise DeliveryError(f"server answered {exc.smtp_code}", permanent=_permanent(exc.smtp_code)) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            raise DeliveryError(f"connection lost ({describe(exc)})") from None
+        if refused:  # only possible with several recipients; kept for completeness
+            code, _ = next(iter(refused.values()))
+            raise DeliveryError(f"recipient refused ({code})", permanent=_permanent(code))
+
+    def close(self) -> None:
+        _quit_quietly(self.connection)
+        self.connection = None
+
+    def __enter__(self) -> SmtpOutbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _permanent(code: int) -> bool:
+    return 500 <= code < 600
+
+
+
+def _quit_quietly(connection: smtplib.SMTP | None) -> None:
+    if connection is None:
+        return
+    try:
+        connection.quit()
+    except Exception:  # noqa: BLE001 - the connection is going away either way
+        connection.close()

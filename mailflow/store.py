@@ -1,0 +1,317 @@
+"""The database: SQLAlchemy models and the queries mailflow needs. The Session is passed in; no mail, no network.
+
+Times are stored in UTC and come back timezone-aware. The schema is created and upgraded by Alembic
+(`mailflow/migrations`), never by `create_all`, so that a database made by any version can be carried forward.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+from mailflow.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+UTC = dt.timezone.utc
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """A timezone-aware datetime kept as naive UTC, the same on SQLite and PostgreSQL."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class MailboxState(Base):
+    """Where reading a folder stands: mail with a UID below `first_uid` was there before mailflow and is left alone."""
+
+    __tablename__ = "mailbox_state"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    uidvalidity: Mapped[int] = mapped_column(sa.BigInteger)
+    first_uid: Mapped[int] = mapped_column(sa.BigInteger)
+    last_uid: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    since: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # mail that arrived before this is not answered
+
+
+class InboundMessage(Base):
+    """One mail read from the signup folder. The raw bytes are kept only while a human may need them."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (sa.UniqueConstraint("mailbox", "uidvalidity", "uid"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(sa.String(255))
+    uidvalidity: Mapped[int] = mapped_column(sa.BigInteger)
+    uid: Mapped[int] = mapped_column(sa.BigInteger)
+    message_id: Mapped[str | None] = mapped_column(sa.String(998), index=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    size: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # processed | review | quarantined | failed (retried, see attempts)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    intent: Mapped[str | None] = mapped_column(sa.String(20))
+    reason: Mapped[str | None] = mapped_column(sa.String(500))  # never personal data
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    destination: Mapped[str | None] = mapped_column(sa.String(255))  # folder it belongs in
+    moved: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sender: Mapped[str | None] = mapped_column(sa.String(320), index=True)  # for erase and the digest
+    raw: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+
+
+class Meeting(Base):
+    __tablename__ = "meetings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    date: Mapped[dt.date] = mapped_column(sa.Date, unique=True)
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    theme: Mapped[str] = mapped_column(sa.String(500))
+    speakers: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    place: Mapped[str | None] = mapped_column(sa.String(500))
+    capacity: Mapped[int | None] = mapped_column(sa.Integer)
+
+
+class Member(Base):
+    """A person in the network. `email` is where their mail goes: their own, or the colleague's who registered them."""
+
+    __tablename__ = "members"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(320), index=True)
+    name: Mapped[str] = mapped_column(sa.String(500))
+    name_key: Mapped[str] = mapped_column(sa.String(500))
+    organisation: Mapped[str | None] = mapped_column(sa.String(500))
+    language: Mapped[str] = mapped_column(sa.String(5), default="nl")
+    status: Mapped[str] = mapped_column(sa.String(20), default="active")  # active | left
+    unsure: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    undeliverable: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    active_from: Mapped[dt.date | None] = mapped_column(sa.Date)  # first meeting they attend; None: any
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_heard_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    left_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    attendance: Mapped[list[Attendance]] = relationship(back_populates="member", cascade="all, delete-orphan")
+
+
+class Attendance(Base):
+    """A member's word about one meeting: registered for it, excused from it, or waiting for a place."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (sa.UniqueConstraint("member_id", "meeting_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id", ondelete="CASCADE"))
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(sa.String(20))  # registered | excused | waiting
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    member: Mapped[Member] = relationship(back_populates="attendance")
+    meeting: Mapped[Meeting] = relationship()
+
+
+class OutboxMessage(Base):
+    """A mail to send, written in the same transaction as what it reports. `key` makes each mail happen once, ever."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(200), unique=True)  # e.g. reply:<inbound id>
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    recipient: Mapped[str] = mapped_column(sa.String(320), index=True)
+    message_id: Mapped[str] = mapped_column(sa.String(998))
+    raw: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")  # pending | sent | failed | expired
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id", ondelete="SET NULL"))
+
+
+class Event(Base):
+    """Something the coordinator hears about in the digest. `detail` is never personal data; the member link may be."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(30), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id", ondelete="CASCADE"))
+    inbound_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inbound_messages.id", ondelete="CASCADE"))
+    meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"))
+    detail: Mapped[str | None] = mapped_column(sa.String(500))
+    member: Mapped[Member | None] = relationship()
+    inbound: Mapped[InboundMessage | None] = relationship()
+    meeting: Mapped[Meeting | None] = relationship()
+
+
+# --- opening the database -------------------------------------------------------------------------------------------
+
+
+def open_database(url: str) -> sessionmaker[Session]:
+    """Connect, bring the schema up to date with Alembic, and return a session factory. Raises StoreError."""
+    engine = create_engine(url)
+    try:
+        upgrade(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database {engine.url.render_as_string(hide_password=True)}: {_short(exc)}") from exc
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def create_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the admin commands read while the daemon writes; FULL makes a commit survive a power cut,
+    # which the outbox relies on (a reply is only as safe as the row that says it is owed).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def upgrade(engine: Engine) -> None:
+    """Run the Alembic migrations up to the newest."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    alembic_config = AlembicConfig()
+    alembic_config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        alembic_config.attributes["connection"] = connection
+        command.upgrade(alembic_config, "head")
+
+
+def _short(exc: BaseException) -> str:
+    # The first line of a driver error; SQLAlchemy appends the statement and its parameters, which may hold personal data.
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+# --- queries ---------------------------------------------------------------------------------------------------------
+
+
+def sha256(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def name_key(name: str) -> str:
+    """The same person however the name is written: casefolded, without accents or punctuation, tokens sorted."""
+    plain = unicodedata.normalize("NFKD", name)
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    tokens = "".join(c if c.isalnum() else " " for c in plain.casefold()).split()
+    return " ".join(sorted(tokens))
+
+
+def get_mailbox_state(session: Session, mailbox: str) -> MailboxState | None:
+    return session.scalar(sa.select(MailboxState).where(MailboxState.mailbox == mailbox))
+
+
+def find_inbound(session: Session, mailbox: str, uidvalidity: int, uid: int, digest: str) -> InboundMessage | None:
+    """A mail seen before, by its place in the mailbox or by its exact bytes."""
+    return session.scalar(
+        sa.select(InboundMessage).where(
+            sa.or_(
+                sa.and_(
+                    InboundMessage.mailbox == mailbox,
+                    InboundMessage.uidvalidity == uidvalidity,
+                    InboundMessage.uid == uid,
+                ),
+                InboundMessage.sha256 == digest,
+            )
+        )
+    )
+
+
+def sync_meetings(session: Session, meetings: Iterable[tuple[dt.date, dt.datetime, str, Sequence[str], str | None,
+                                                              int | None]]) -> None:
+    """Make the meetings table match the configured meetings (date, starts_at, theme, speakers, place, capacity)."""
+    existing = {m.date: m for m in session.scalars(sa.select(Meeting))}
+    for date, starts_at, theme, speakers, place, capacity in meetings:
+        row = existing.get(date) or Meeting(date=date)
+        row.starts_at, row.theme, row.speakers = starts_at, theme, list(speakers)
+        row.place, row.capacity = place, capacity
+        session.add(row)
+
+
+def meeting_on(session: Session, date: dt.date) -> Meeting | None:
+    return session.scalar(sa.select(Meeting).where(Meeting.date == date))
+
+
+def next_meeting(session: Session, now: dt.datetime, on_or_after: dt.date | None = None) -> Meeting | None:
+    """The first meeting that has not started yet (and is not before `on_or_after`)."""
+    query = sa.select(Meeting).where(Meeting.starts_at > now)
+    if on_or_after is not None:
+        query = query.where(Meeting.date >= on_or_after)
+    return session.scalar(query.order_by(Meeting.starts_at).limit(1))
+
+
+def members_at(session: Session, email: str) -> list[Member]:
+    return list(session.scalars(sa.select(Member).where(Member.email == email).order_by(Member.id)))
+
+
+def set_attendance(session: Session, member: Member, meeting: Meeting, status: str, now: dt.datetime) -> None:
+    row = session.scalar(
+        sa.select(Attendance).where(Attendance.member_id == member.id, Attendance.meeting_id == meeting.id)
+    )
+    if row is None:
+        row = Attendance(member=member, meeting=meeting)
+        session.add(row)
+    row.status, row.updated_at = status, now
+
+
+def record_event(session: Session, kind: str, now: dt.datetime, *, member: Member | None = None,
+                 inbound: InboundMessage | None = None, meeting: Meeting | None = None,
+                 detail: str | None = None) -> None:
+    session.add(Event(kind=kind, at=now, member=member, inbound=inbound, meeting=meeting, detail=detail))
+
+
+def enqueue(session: Session, *, key: str, kind: str, recipient: str, message_id: str, raw: bytes,
+            now: dt.datetime, expires_at: dt.datetime | None, member: Member | None = None) -> OutboxMessage | None:
+    """Add a mail to the outbox unless one with the same key was ever queued. Returns the new row or None."""
+    if session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
+        return None
+    row = OutboxMessage(key=key, kind=kind, recipient=recipient, message_id=message_id, raw=raw, status="pending",
+                        attempts=0, next_attempt_at=now, expires_at=expires_at, created_at=now,
+                        member_id=member.id if member else None)
+    session.add(row)
+    return row
+
+
+def due_outbox(session: Session, now: dt.datetime, limit: int = 100) -> list[OutboxMessage]:
+    return list(session.scalars(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    ))
+
