@@ -8,7 +8,9 @@ import logging
 import sys
 from pathlib import Path
 
-from mailflow import __version__
+import datetime as dt
+
+from mailflow import __version__, jobs, render, service, store
 from mailflow.config import Config, load_config
 from mailflow.errors import MailflowError
 from mailflow.parsing import ParseContext, parse_message
@@ -29,6 +31,52 @@ def parse_context(config: Config | None) -> ParseContext:
         own_addresses=tuple(sorted(own)),
         own_domain=config.network.signup_address.rpartition("@")[2].lower(),
     )
+
+
+def build_app(config: Config) -> jobs.App:
+    """Open the database (migrating it) and load the templates: the parts every working command needs."""
+    return jobs.App(
+        config=config,
+        sessions=store.open_database(config.database_url),
+        templates=render.make_environment(),
+        context=parse_context(config),
+    )
+
+
+def clock_from(now: str | None) -> service.Clock:
+    """The real clock, or one that reads `now` at start and runs on from there (`--now`)."""
+    if now is None:
+        return lambda: dt.datetime.now(dt.timezone.utc)
+    try:
+        start = dt.datetime.fromisoformat(now)
+    except ValueError:
+        raise MailflowError(f"--now must be an ISO date-time like 2026-01-06T10:00+01:00, got {now!r}") from None
+    if start.tzinfo is None:
+        raise MailflowError("--now needs a UTC offset, like 2026-01-06T10:00+01:00")
+    offset = start - dt.datetime.now(dt.timezone.utc)
+    return lambda: dt.datetime.now(dt.timezone.utc) + offset
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    config.require_servers()
+    clock = clock_from(args.now)
+    app = build_app(config)
+    if args.once:
+        return 0 if jobs.run_once(app, clock()) else 1
+    return service.run(app, clock)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from mailflow.check import check
+
+    return 0 if check(args.config, print) else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from mailflow.demo import demo
+
+    return demo(print, keep=args.keep)
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
@@ -69,6 +117,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="config file; its meetings resolve dates named by month or theme")
     p.add_argument("files", nargs="+", metavar="FILE.eml")
     p.set_defaults(handler=cmd_parse)
+
+    p = commands.add_parser("run", help="read, answer and send: the daemon, or one pass with --once")
+    p.add_argument("--config", required=True, help="the TOML config file")
+    p.add_argument("--once", action="store_true", help="one pass of every job that is due, then exit (cron)")
+    p.add_argument("--now", help="pretend the clock reads this ISO date-time (with a UTC offset)")
+    p.set_defaults(handler=cmd_run)
+
+    p = commands.add_parser("check", help="validate the config and reach IMAP, SMTP and the database")
+    p.add_argument("--config", required=True, help="the TOML config file")
+    p.set_defaults(handler=cmd_check)
+
+    p = commands.add_parser("demo", help="run the real pipeline on sample mails with throwaway local servers")
+    p.add_argument("--keep", metavar="DIR", help="keep the demo's config and database in DIR")
+    p.set_defaults(handler=cmd_demo)
     return parser
 
 

@@ -171,11 +171,15 @@ class Event(Base):
 
 def open_database(url: str) -> sessionmaker[Session]:
     """Connect, bring the schema up to date with Alembic, and return a session factory. Raises StoreError."""
-    engine = create_engine(url)
+    try:
+        engine = create_engine(url)
+        where = engine.url.render_as_string(hide_password=True)
+    except (SQLAlchemyError, ImportError) as exc:
+        raise StoreError(f"database URL cannot be used: {_short(exc)}") from None
     try:
         upgrade(engine)
     except SQLAlchemyError as exc:
-        raise StoreError(f"database {engine.url.render_as_string(hide_password=True)}: {_short(exc)}") from exc
+        raise StoreError(f"database {where}: {_short(exc)}") from exc
     return sessionmaker(engine, expire_on_commit=False)
 
 
