@@ -1,0 +1,321 @@
+"""Outgoing mail: reply data -> email.message.EmailMessage from the templates in `templates/`.
+
+Pure: no network, no database, no clock — `now` is passed in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import re
+import unicodedata
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import EmailPolicy
+from pathlib import Path
+from typing import Any
+
+import babel.dates
+import babel.lists
+import jinja2
+
+import mailflow
+from mailflow import config
+from mailflow.calendar_invite import MeetingDetails, ics_filename, location_text, meeting_details, meeting_ics
+from mailflow.parsing.result import Person
+
+__all__ = [
+    "KINDS",
+    "MeetingDetails",
+    "Reply",
+    "make_environment",
+    "meeting_details",
+    "meeting_ics",
+    "message_bytes",
+    "new_message_id",
+    "render_reply",
+]
+
+KINDS = ("register", "waitlist", "cancel", "unsubscribe", "erase")
+KINDS_WITH_INVITE = ("register", "waitlist")
+
+# RFC 5322 3.6.4 msg-id, loosely: printable ASCII without spaces or inner angle brackets. Anything else is dropped
+# rather than "repaired", because a repaired id no longer threads anyway.
+_MSG_ID = re.compile(r"<[!-;=?-~]{1,900}>")
+# The first and the last few References are the ones clients thread on (RFC 5322 3.6.4 and jwz's threading
+# algorithm); a mail loop must not grow the header without bound.
+MAX_REFERENCES = 20
+# Reply prefixes mail clients put in front of a subject: Re, RE, Aw (German), Antw (Dutch), Réf/Rép (French), SV/VS.
+_REPLY_PREFIX = re.compile(r"^(?:\s*(?:re|aw|antw|antwoord|réf|ref|rép|rep|sv|vs)\s*(?:\[\d+\])?\s*:)+\s*", re.I)
+_NAME_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One answer to one mail; `people` and names come from that mail and are never trusted."""
+
+    kind: str  # one of KINDS
+    language: str  # "nl" | "fr" | "en"; anything else -> the network's language
+    to_address: str
+    to_name: str | None
+    people: tuple[Person, ...]  # who was registered or excused
+    meeting: MeetingDetails | None  # register: where they are expected; cancel: the one they are excused from
+    unsure: bool  # say what we noted and ask for a correction
+    in_reply_to: str | None  # the Message-ID of the mail answered, byte for byte
+    references: tuple[str, ...]  # that mail's own References chain
+    subject: str  # the subject of the mail answered
+
+
+# --- Threading headers that serialise verbatim ---------------------------------------------------------------
+
+_VERBATIM_HEADERS = frozenset({"message-id", "in-reply-to", "references"})
+
+
+class VerbatimIdPolicy(EmailPolicy):
+    """The default policy, except that Message-ID, In-Reply-To and References keep every id byte for byte.
+
+    The default policy folds a header longer than 78 characters and, when a single id does not fit on a line,
+    rewrites it as RFC 2047 encoded-words (`=?utf-8?q?=3C...?=`). No client unfolds encoded-words in a msg-id, so
+    the reply falls out of its thread. Here ids are only ever folded at the spaces between them (RFC 5322 2.2.3),
+    and one long id stays whole on its line (it may reach the 998-character limit of RFC 5322 2.1.1).
+    """
+
+    def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
+        if name.lower() in _VERBATIM_HEADERS and isinstance(value, str):
+            if not value or not all(_MSG_ID.fullmatch(token) for token in value.split(" ")):
+                raise ValueError(f"{name} must be message ids separated by single spaces")
+            return (name, value)
+        return super().header_store_parse(name, value)
+
+    def fold(self, name: str, value: Any) -> str:
+        if name.lower() in _VERBATIM_HEADERS:
+            return _fold_between_ids(name, str(value).split(), self.linesep, self.max_line_length or 78)
+        return super().fold(name, value)
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if name.lower() in _VERBATIM_HEADERS:
+            return self.fold(name, value).encode("ascii")
+        return super().fold_binary(name, value)
+
+
+def _fold_between_ids(name: str, ids: list[str], linesep: str, width: int) -> str:
+    lines = [f"{name}:"]
+    for msg_id in ids:
+        if len(lines[-1]) + 1 + len(msg_id) > width and lines[-1] != f"{name}:":
+            lines.append("")
+        lines[-1] += " " + msg_id
+    return linesep.join(lines) + linesep
+
+
+# One policy for every message we build, so that any serialiser (message_bytes, smtplib.send_message, as_bytes)
+# keeps the ids whole; CRLF because SMTP (RFC 5321 2.3.8) and the outbox want the bytes as sent.
+POLICY = VerbatimIdPolicy(linesep="\r\n")
+
+
+def new_message_id(domain: str) -> str:
+    """A fresh "<unique@domain>" for a message we send."""
+    return email.utils.make_msgid(domain=domain)
+
+
+def message_bytes(msg: EmailMessage) -> bytes:
+    """The message as it goes over SMTP and into the outbox: CRLF line ends, threading headers verbatim."""
+    return msg.as_bytes(policy=POLICY)
+
+
+def threading_ids(in_reply_to: str | None, references: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
+    """In-Reply-To and References for a reply (RFC 5322 3.6.4): the parent's chain plus the parent, once each.
+
+    Ids that are not well-formed msg-ids are left out; a long chain keeps its first id and the most recent ones.
+    """
+    parent = in_reply_to.strip() if in_reply_to else None
+    if parent is not None and not _MSG_ID.fullmatch(parent):
+        parent = None
+    chain: list[str] = []
+    for msg_id in (*references, parent):
+        msg_id = msg_id.strip() if msg_id else None
+        if msg_id and _MSG_ID.fullmatch(msg_id) and msg_id not in chain:
+            chain.append(msg_id)
+    if len(chain) > MAX_REFERENCES:
+        chain = [chain[0], *chain[-(MAX_REFERENCES - 1) :]]
+    return parent, tuple(chain)
+
+
+# --- Values from mail, made safe -------------------------------------------------------------------------------
+
+
+def clean_text(value: str | None, limit: int = _NAME_LIMIT) -> str:
+    """A single line for a header or a template: control, format and line-separator characters become spaces.
+
+    A CR or LF in a display name would otherwise start a new header; U+2028 counts as a line break to
+    str.splitlines(); bidi overrides (category Cf) can disguise a name.
+    """
+    if not value:
+        return ""
+    spaced = "".join(" " if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") else char for char in value)
+    return " ".join(spaced.split())[:limit].strip()
+
+
+def reply_subject(original: str, fallback: str) -> str:
+    """ "Re: " once in front of the answered subject, whatever reply prefixes it already had."""
+    subject = _REPLY_PREFIX.sub("", clean_text(original, limit=300))
+    return f"Re: {subject or fallback}"
+
+
+# --- Templates -------------------------------------------------------------------------------------------------
+
+
+def default_template_dirs() -> list[Path]:
+    """The installed `mailflow/templates` and the checkout's top-level `templates/`, those that exist."""
+    package = Path(mailflow.__file__).parent
+    return [path for path in (package / "templates", package.parent / "templates") if path.is_dir()]
+
+
+def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
+    """The Jinja environment for every outgoing mail: strict, HTML autoescaped, with date and time filters."""
+    search_path = [template_dir] if template_dir is not None else default_template_dirs()
+    if not search_path:
+        raise FileNotFoundError("no templates folder found next to the mailflow package")
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(search_path),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["longdate"] = longdate
+    env.filters["clock"] = clock
+    env.filters["namelist"] = namelist
+    return env
+
+
+@jinja2.pass_context
+def longdate(context: jinja2.runtime.Context, value: dt.date, locale: str | None = None) -> str:
+    """ "dinsdag 13 januari 2026", "mardi 13 janvier 2026", "Tuesday, January 13, 2026" (the template's language)."""
+    return babel.dates.format_date(value, format="full", locale=locale or context["language"])
+
+
+def clock(value: dt.datetime | dt.time) -> str:
+    """ "19:30"."""
+    return value.strftime("%H:%M")
+
+
+@jinja2.pass_context
+def namelist(context: jinja2.runtime.Context, people: Any, locale: str | None = None) -> str:
+    """People's names as a sentence: "An, Bart en Carla", "An, Bart et Carla", "An, Bart, and Carla"."""
+    names = [person["name"] if isinstance(person, dict) else str(person) for person in people]
+    return babel.lists.format_list(names, locale=locale or context["language"]) if names else ""
+
+
+def template_names(kind: str, language: str) -> tuple[str, str]:
+    """The text and HTML template of a reply: "reply_register.nl.txt", "reply_register.nl.html".
+
+    Other mails follow the same "{what}.{language}.{txt|html}" pattern ("reminder.nl.txt", "digest.nl.html");
+    files starting with "_" are pieces they include.
+    """
+    return f"reply_{kind}.{language}.txt", f"reply_{kind}.{language}.html"
+
+
+def tidy_text(text: str) -> str:
+    """Plain text as a mail client shows it best: no trailing spaces, at most one blank line in a row.
+
+    Templates stay readable (macros and blocks each on their own line) without counting newlines.
+    """
+    lines = [line.rstrip() for line in text.strip("\n").splitlines()]
+    tidy: list[str] = []
+    for line in lines:
+        if line or (tidy and tidy[-1]):
+            tidy.append(line)
+    return "\n".join(tidy).strip("\n") + "\n"
+
+
+# --- The reply -------------------------------------------------------------------------------------------------
+
+
+def reply_context(reply: Reply, network: config.Network, language: str) -> dict[str, Any]:
+    """Everything a reply template may use; every value that came from a mail is cleaned first."""
+    people = [
+        {"name": clean_text(person.name) or "?", "organisation": clean_text(person.organisation) or None}
+        for person in reply.people
+    ]
+    return {
+        "kind": reply.kind,
+        "language": language,
+        "network_name": network.name,
+        "signup_address": network.signup_address,
+        "to_name": clean_text(reply.to_name) or None,
+        "people": people,
+        "meeting": reply.meeting,
+        "location": location_text(reply.meeting) if reply.meeting else "",
+        "unsure": reply.unsure,
+    }
+
+
+def reply_language(language: str, network: config.Network) -> str:
+    return language if language in config.LANGUAGES else network.language
+
+
+def render_reply(
+    env: jinja2.Environment,
+    reply: Reply,
+    *,
+    network: config.Network,
+    sender: str,
+    message_id: str,
+    now: dt.datetime,
+) -> EmailMessage:
+    """The complete reply: headers for one recipient in the same thread, text and HTML, and an .ics if invited.
+
+    Raises ValueError for an unknown kind, a naive `now`, a bad `message_id`, or a `to_address` that is not
+    exactly one mailbox.
+    """
+    if reply.kind not in KINDS:
+        raise ValueError(f"reply kind must be one of {', '.join(KINDS)}, got {reply.kind!r}")
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    language = reply_language(reply.language, network)
+    context = reply_context(reply, network, language)
+    text_name, html_name = template_names(reply.kind, language)
+    text = tidy_text(env.get_template(text_name).render(context))
+    html = env.get_template(html_name).render(context)
+
+    msg = EmailMessage(policy=POLICY)
+    msg["From"] = Address(display_name=clean_text(network.name), addr_spec=sender)
+    # Address() refuses anything but one addr-spec, so a To of "a@x, b@y" or with CR/LF raises here.
+    msg["To"] = Address(display_name=context["to_name"] or "", addr_spec=reply.to_address.strip())
+    msg["Subject"] = reply_subject(reply.subject, fallback=network.name)
+    msg["Date"] = email.utils.format_datetime(now.astimezone(network.timezone))
+    msg["Message-ID"] = message_id
+    parent, references = threading_ids(reply.in_reply_to, reply.references)
+    if parent:
+        msg["In-Reply-To"] = parent
+    if references:
+        msg["References"] = " ".join(references)
+    # RFC 3834 5: mark the reply as automatic, so vacation responders and other robots don't answer it;
+    # X-Auto-Response-Suppress is Exchange's equivalent (MS-OXCMAIL 2.2.3.2.14).
+    msg["Auto-Submitted"] = "auto-replied"
+    msg["X-Auto-Response-Suppress"] = "All"
+
+    # Quoted-printable keeps the bytes 7-bit, so no relay without 8BITMIME (RFC 6152) has to convert them.
+    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    if reply.meeting is not None and reply.kind in KINDS_WITH_INVITE:
+        ics = meeting_ics(
+            reply.meeting,
+            network,
+            "PUBLISH",
+            now=now,
+            language=language,
+            status="TENTATIVE" if reply.kind == "waitlist" else "CONFIRMED",
+        )
+        msg.add_attachment(
+            ics,
+            maintype="text",
+            subtype="calendar",
+            params={"method": "PUBLISH", "charset": "utf-8"},
+            filename=ics_filename(reply.meeting, network),
+        )
+    # Set last: turning the message into a multipart moves every Content-* header down into the first part.
+    msg["Content-Language"] = language  # RFC 3282
+    return msg
