@@ -65,8 +65,11 @@ def _check_smtp(config: Config, say: Say) -> bool:
 def _check_database(config: Config, say: Say) -> bool:
     try:
         sessions = store.open_database(config.database_url)
-        with sessions() as db:
-            members = db.query(store.Member).count()
+        try:
+            with sessions() as db:
+                members = db.query(store.Member).count()
+        finally:
+            store.close_database(sessions)
     except MailflowError as exc:
         say(f"FAIL database: {exc}")
         return False

@@ -61,10 +61,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     config.require_servers()
     clock = clock_from(args.now)
-    app = build_app(config)
-    if args.once:
-        return 0 if jobs.run_once(app, clock()) else 1
-    return service.run(app, clock)
+    with build_app(config) as app:
+        if args.once:
+            return 0 if jobs.run_once(app, clock) else 1
+        return service.run(app, clock)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

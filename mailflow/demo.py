@@ -46,8 +46,9 @@ def demo(say: Callable[[str], object], keep: str | None = None) -> int:
 
         app = jobs.App(config=load_config(config_path), sessions=store.open_database(f"sqlite:///{workdir / 'demo.db'}"),
                        templates=_templates(), context=_context(config_path))
-        ok = jobs.run_once(app, now)
-        _show(app, smtp, say)
+        with app:
+            ok = jobs.run_once(app, lambda: dt.datetime.now(dt.timezone.utc))
+            _show(app, smtp, say)
     say(f"\nConfig and database: {workdir}" if keep else "")
     return 0 if ok else 1
 

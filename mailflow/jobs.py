@@ -23,6 +23,7 @@ from mailflow.errors import MailboxError, MailflowError, StoreError
 from mailflow.inbox import Fetched, Inbox
 from mailflow.outbox import SmtpOutbox
 from mailflow.parsing import Intent, ParseContext, ParsedMessage, Person, parse_message
+from mailflow.parsing.result import UNSURE
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,15 @@ class App:
     @property
     def message_domain(self) -> str:
         return self.config.network.signup_address.rpartition("@")[2]
+
+    def close(self) -> None:
+        store.close_database(self.sessions)
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 @dataclass
@@ -155,7 +165,8 @@ def handle(app: App, fetched: Fetched, now: dt.datetime) -> Outcome:
                                and known.uidvalidity == fetched.uidvalidity else known.destination)
             row = known or store.InboundMessage(
                 mailbox=fetched.mailbox, uidvalidity=fetched.uidvalidity, uid=fetched.uid, sha256=digest,
-                size=fetched.size, attempts=0, moved=False, received_at=fetched.internaldate or now)
+                size=fetched.size, attempts=0, moved=False, received_at=fetched.internaldate or now,
+                status="processed")
             db.add(row)
             return ingest(app, db, row, fetched, now)
     except SQLAlchemyError as exc:
@@ -357,11 +368,10 @@ def _find_or_create_member(db: Session, person: Person, parsed: ParsedMessage, n
     else:
         member = store.Member(email=email, created_at=now, status="active", undeliverable=False)
         db.add(member)
-        db.flush()
         store.record_event(db, "registered", now, member=member)
     member.name, member.name_key = person.name, key
     member.organisation = person.organisation
-    member.unsure = person.confidence < 0.7 or parsed.confidence < 0.7
+    member.unsure = person.confidence < UNSURE or parsed.confidence < UNSURE
     return member
 
 
@@ -461,20 +471,20 @@ def _member(db: Session, member_id: int | None) -> store.Member | None:
 # --- one pass ------------------------------------------------------------------------------------------------------
 
 
-def run_once(app: App, now: dt.datetime) -> bool:
+def run_once(app: App, clock: Callable[[], dt.datetime]) -> bool:
     """One pass of every job: read and answer the inbox, then send the outbox. Returns False when a step failed."""
     ok = True
     try:
         sync_meetings(app)
         with Inbox(app.config.require_servers()[0]) as inbox:
-            counts = process_inbox(app, inbox, now)
+            counts = process_inbox(app, inbox, clock())
         log.info("inbox: %s", _counts(counts))
     except (MailboxError, StoreError) as exc:
         log.error("inbox not read: %s", exc)
         ok = False
     try:
         with SmtpOutbox(app.config.require_servers()[1]) as smtp:
-            counts = send_outbox(app, smtp, now)
+            counts = send_outbox(app, smtp, clock())
         log.info("outbox: %s", _counts(counts))
     except (MailflowError, SQLAlchemyError) as exc:
         log.error("outbox not sent: %s", exc)

@@ -44,7 +44,7 @@ def run(app: jobs.App, clock: Clock) -> int:
     signal.signal(signal.SIGINT, request_stop)
 
     scheduler = schedule.Scheduler()
-    scheduler.every(imap.poll_interval).seconds.do(guarded("pass", lambda: jobs.run_once(app, clock())))
+    scheduler.every(imap.poll_interval).seconds.do(guarded("pass", lambda: jobs.run_once(app, clock)))
     log.info("mailflow running: a pass every %s s", imap.poll_interval)
     scheduler.run_all()
     while not app.stop.is_set():

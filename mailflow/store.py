@@ -183,6 +183,13 @@ def open_database(url: str) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def close_database(sessions: sessionmaker[Session]) -> None:
+    """Close every pooled connection of a factory made by open_database."""
+    engine = sessions.kw.get("bind")
+    if engine is not None:
+        engine.dispose()
+
+
 def create_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
