@@ -1,0 +1,277 @@
+"""Helpers shared by the tests: a handle on the test mailbox (`ImapBox`) and a writer for mailflow config files.
+
+Import them as `from helpers import write_config` (tests/ is on sys.path; it is not a package).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import imapclient
+from imapclient.exceptions import IMAPClientError
+
+SIGNUP_ADDRESS = "leernetwerk@in-gent.example"
+COORDINATOR = "coordinator@in-gent.example"
+
+
+class ImapBox:
+    """The test user's mailbox on the session IMAP server: seed it, inspect it, open clients on it."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.kind: str = server.kind
+        self.host: str = server.host
+        self.port: int = server.port
+        self.username: str = server.username
+        self.password: str = server.password
+        self._clients: list[imapclient.IMAPClient] = []
+        self._own: imapclient.IMAPClient | None = None
+
+    def client(self) -> imapclient.IMAPClient:
+        """A new logged-in IMAPClient; closed at teardown if the test did not."""
+        client = imapclient.IMAPClient(self.host, port=self.port, ssl=False, timeout=30)
+        client.login(self.username, self.password)
+        self._clients.append(client)
+        return client
+
+    def _helper(self) -> imapclient.IMAPClient:
+        # One connection for the helpers; reopened if a test stopped the server under it.
+        if self._own is not None:
+            try:
+                self._own.noop()
+            except Exception:
+                _close(self._own)
+                self._own = None
+        if self._own is None:
+            self._own = self.client()
+        return self._own
+
+    def close(self) -> None:
+        for client in self._clients:
+            _close(client)
+        self._clients.clear()
+        self._own = None
+
+    def reset(self) -> None:
+        """Delete every folder but INBOX and empty INBOX, so each test starts from a blank mailbox."""
+        client = self._helper()
+        names = [name for _flags, _delim, name in client.list_folders() if name.upper() != "INBOX"]
+        # Children before parents: Maildir refuses to delete a folder that still has children.
+        for name in sorted(names, key=lambda n: (-n.count("/"), n)):
+            try:
+                client.delete_folder(name)
+            except IMAPClientError:
+                pass  # a \Noselect parent such as "mailflow" vanishes with its last child
+        client.select_folder("INBOX")
+        uids = client.search("ALL")
+        if uids:
+            client.delete_messages(uids)
+            client.expunge()
+        _leave(client)
+        left = self.folders()
+        if left != ["INBOX"]:
+            raise RuntimeError(f"could not reset the test mailbox, folders left: {left}")
+
+    def ensure_folder(self, folder: str) -> None:
+        client = self._helper()
+        if folder.upper() != "INBOX" and not client.folder_exists(folder):
+            client.create_folder(folder)
+
+    def append(
+        self, folder: str, raw: bytes, msg_time: dt.datetime | None = None, flags: Iterable[str] = ()
+    ) -> int:
+        """APPEND one message (creating the folder if missing); returns its UID."""
+        self.ensure_folder(folder)
+        response = self._helper().append(folder, raw, flags=tuple(flags), msg_time=msg_time)
+        return _appenduids(response)[0]
+
+    def append_many(self, folder: str, raws: Iterable[bytes]) -> list[int]:
+        """MULTIAPPEND many messages in one command (pymap: ~50x faster than one APPEND each); returns their UIDs."""
+        self.ensure_folder(folder)
+        messages = list(raws)
+        if not messages:
+            return []
+        _typ, data = self._helper().multiappend(folder, messages)  # unlike append(), returns (typ, [text])
+        return _appenduids(data[-1])
+
+    def fetch_all(self, folder: str) -> list[bytes]:
+        """The raw messages in `folder`, by UID; [] when the folder does not exist. Sets no flags (BODY.PEEK)."""
+        return list(self.fetch_by_uid(folder).values())
+
+    def fetch_by_uid(self, folder: str) -> dict[int, bytes]:
+        client = self._helper()
+        if not client.folder_exists(folder):
+            return {}
+        client.select_folder(folder, readonly=True)
+        try:
+            uids = sorted(client.search("ALL"))
+            if not uids:
+                return {}
+            data = client.fetch(uids, ["BODY.PEEK[]"])
+            return {uid: data[uid][b"BODY[]"] for uid in uids}
+        finally:
+            _leave(client)
+
+    def flags(self, folder: str) -> dict[int, tuple[bytes, ...]]:
+        """The flags of every message in `folder`, by UID."""
+        client = self._helper()
+        client.select_folder(folder, readonly=True)
+        try:
+            uids = client.search("ALL")
+            return dict(client.get_flags(uids)) if uids else {}
+        finally:
+            _leave(client)
+
+    def count(self, folder: str) -> int:
+        """How many messages `folder` holds; 0 when it does not exist."""
+        client = self._helper()
+        if not client.folder_exists(folder):
+            return 0
+        return int(client.folder_status(folder, ["MESSAGES"])[b"MESSAGES"])
+
+    def folders(self) -> list[str]:
+        """Every folder name, sorted."""
+        return sorted(name for _flags, _delim, name in self._helper().list_folders())
+
+
+def _leave(client: imapclient.IMAPClient) -> None:
+    # pymap has no UNSELECT and refuses CLOSE on a read-only mailbox: it just stays selected there.
+    if b"UNSELECT" in client.capabilities():
+        client.unselect_folder()
+
+
+def _close(client: imapclient.IMAPClient) -> None:
+    try:
+        client.logout()
+    except Exception:
+        try:
+            client.shutdown()
+        except Exception:
+            pass
+
+
+def _appenduids(response: bytes) -> list[int]:
+    # RFC 4315 UIDPLUS: "[APPENDUID <uidvalidity> <uid-set>]", uid-set like "7" or "7:9" or "7,9".
+    match = re.search(rb"APPENDUID \d+ ([\d:,]+)", response)
+    if not match:
+        raise AssertionError(f"server sent no APPENDUID: {response!r}")
+    uids: list[int] = []
+    for part in match.group(1).decode().split(","):
+        first, _, last = part.partition(":")
+        low, high = sorted((int(first), int(last or first)))
+        uids.extend(range(low, high + 1))
+    return uids
+
+
+def default_meetings(today: dt.date | None = None) -> list[dict[str, Any]]:
+    """Three Tuesday meetings, the first 2-3 weeks after `today`, four weeks apart."""
+    today = today or dt.date.today()
+    first = today + dt.timedelta(days=14 + (1 - today.weekday()) % 7)
+    themes = [
+        ("Samen sterk in de buurt", ["Ine Verbeke"]),
+        ("Digitale drempels", ["Karim Aziz", "Lotte De Smet"]),
+        ("Vrijwilligers vinden en houden", []),
+    ]
+    return [
+        {"date": first + dt.timedelta(weeks=4 * i), "theme": theme, "speakers": speakers, "capacity": 30}
+        for i, (theme, speakers) in enumerate(themes)
+    ]
+
+
+def write_config(
+    tmp_path: Path,
+    imap: Any,
+    smtp_sink: Any,
+    database_url: str,
+    monkeypatch: Any = None,
+    /,
+    **overrides: Any,
+) -> Path:
+    """Write `tmp_path/config.toml` for the test servers; returns its path.
+
+    The IMAP password goes into a fresh environment variable (through `monkeypatch` when given) and the file holds
+    only its name. `overrides` replace keys per section, e.g. `imap={"batch_size": 2}`, `meetings=[...]`;
+    a section given as None is left out.
+    """
+    password_env = f"MAILFLOW_TEST_IMAP_PASSWORD_{uuid.uuid4().hex[:8].upper()}"
+    if monkeypatch is not None:
+        monkeypatch.setenv(password_env, imap.password)
+    else:
+        os.environ[password_env] = imap.password
+    sections: dict[str, Any] = {
+        "network": {
+            "name": "Leernetwerk In-Gent",
+            "timezone": "Europe/Brussels",
+            "language": "nl",
+            "signup_address": SIGNUP_ADDRESS,
+            "coordinator": COORDINATOR,
+        },
+        "venue": {"name": "Buurthuis De Sleutel", "address": "Voorbeeldstraat 12, 9000 Gent", "start": "19:30",
+                  "end": "21:30"},
+        "imap": {
+            "host": imap.host,
+            "port": imap.port,
+            "tls": "none",
+            "username": imap.username,
+            "password_env": password_env,
+            "folder": "INBOX",
+            "processed_folder": "mailflow/processed",
+            "review_folder": "mailflow/review",
+            "batch_size": 50,
+            "poll_interval": 1,
+        },
+        "smtp": {"host": smtp_sink.host, "port": smtp_sink.port, "tls": "none", "from": SIGNUP_ADDRESS},
+        "database": {"url": database_url},
+        "meetings": default_meetings(),
+    }
+    for key, value in overrides.items():
+        if value is None:
+            sections.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(sections.get(key), dict):
+            sections[key] = {**sections[key], **value}
+        else:
+            sections[key] = value
+    path = tmp_path / "config.toml"
+    path.write_text(to_toml(sections), encoding="utf-8")
+    return path
+
+
+def to_toml(document: Mapping[str, Any]) -> str:
+    """Enough TOML for config files: tables of scalars and lists, and arrays of tables."""
+    out: list[str] = []
+    for name, value in document.items():
+        if isinstance(value, Mapping):
+            out.append(f"[{name}]")
+            out.extend(f"{key} = {_toml_value(item)}" for key, item in value.items() if item is not None)
+            out.append("")
+        elif isinstance(value, list) and all(isinstance(item, Mapping) for item in value):
+            for table in value:
+                out.append(f"[[{name}]]")
+                out.extend(f"{key} = {_toml_value(item)}" for key, item in table.items() if item is not None)
+                out.append("")
+        else:
+            raise TypeError(f"top-level {name} must be a table or a list of tables")
+    return "\n".join(out)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+    if isinstance(value, (dt.date, dt.time)):  # dt.datetime is a dt.date: written as an offset date-time
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, Path):
+        return json.dumps(str(value), ensure_ascii=False)
+    raise TypeError(f"cannot write {value!r} as TOML")
