@@ -238,6 +238,7 @@ def write_config(
             sections[key] = {**sections[key], **value}
         else:
             sections[key] = value
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "config.toml"
     path.write_text(to_toml(sections), encoding="utf-8")
     return path
