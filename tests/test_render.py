@@ -1,0 +1,535 @@
+"""Outgoing replies: headers that thread and cannot be injected, the text in three languages, the .ics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import email.utils
+import html as html_entities
+import re
+from dataclasses import replace
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+import icalendar
+import jinja2
+import pytest
+
+from mailflow import config, render
+from mailflow.parsing.result import Person
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+NOW = dt.datetime(2025, 12, 1, 9, 15, tzinfo=dt.timezone.utc)
+SENDER = "leernetwerk@in-gent.example"
+# 200 characters, with "=" as Gmail's ids have: far past the 78 at which the default policy folds.
+LONG_ID = "<" + ("CAPCi5Qov2=x" * 15)[:179] + "@mail.gmail.example>"
+LONG_DATES = {"nl": "dinsdag 13 januari 2026", "fr": "mardi 13 janvier 2026", "en": "Tuesday, January 13, 2026"}
+UNSURE_WORDING = {
+    "nl": "Klopt dit niet? Antwoord dan even op deze mail.",
+    "fr": "Une erreur ? Répondez simplement à ce mail.",
+    "en": "Is this not right? Just reply to this email.",
+}
+NETWORK = config.Network(
+    name="Leernetwerk Mensen Zonder Wettig Verblijf",
+    timezone=BRUSSELS,
+    language="nl",
+    signup_address=SENDER,
+    coordinator="coordinator@in-gent.example",
+)
+VENUE = config.Venue(
+    name="Campus Sint-Annaplein", address="Sint-Annaplein 31, 9000 Gent", start=dt.time(19, 30), end=dt.time(22, 0)
+)
+MEETING = config.Meeting(
+    date=dt.date(2026, 1, 13), theme="Dringende medische hulp", speakers=("Anouk Baert", "Mieke Declerck")
+)
+
+
+def test_long_id_is_200_characters() -> None:
+    assert len(LONG_ID) == 200
+
+
+@pytest.fixture(scope="module")
+def env() -> jinja2.Environment:
+    return render.make_environment()
+
+
+def details() -> render.MeetingDetails:
+    return render.meeting_details(MEETING, VENUE, NETWORK)
+
+
+def make_reply(**changes: object) -> render.Reply:
+    reply = render.Reply(
+        kind="register",
+        language="nl",
+        to_address="lotte.verhaegen@example.org",
+        to_name="Lotte Verhaegen",
+        people=(Person("Lotte Verhaegen", "Vluchtelingenwerk Vlaanderen"),),
+        meeting=details(),
+        unsure=False,
+        in_reply_to="<CAQZeb5CgpFlZqZtDzq=KWPN=ApkCJ@mail.gmail.example>",
+        references=(),
+        subject="Inschrijving leernetwerk",
+    )
+    return replace(reply, **changes)
+
+
+def rendered(env: jinja2.Environment, **changes: object) -> tuple[bytes, EmailMessage]:
+    """The reply as SMTP sends it, and parsed back the way a mail client reads it."""
+    message = render.render_reply(
+        env, make_reply(**changes), network=NETWORK, sender=SENDER, message_id="<reply-1@in-gent.example>", now=NOW
+    )
+    raw = render.message_bytes(message)
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return raw, parsed
+
+
+def header_block(raw: bytes) -> bytes:
+    return raw.split(b"\r\n\r\n", 1)[0]
+
+
+def header_lines(raw: bytes, name: bytes) -> bytes:
+    """One header as it stands in the raw bytes, folded lines included."""
+    match = re.search(rb"^" + name + rb":.*?\r\n(?=\S)", header_block(raw) + b"\r\nX", re.M | re.S | re.I)
+    assert match, f"no {name!r} header"
+    return match.group(0)
+
+
+def text_and_html(parsed: EmailMessage) -> tuple[str, str]:
+    text, html = parsed.get_body(("plain",)), parsed.get_body(("html",))
+    assert text is not None and html is not None
+    # The parts travel with CRLF line ends; compare with what the templates wrote.
+    return text.get_content().replace("\r\n", "\n"), html.get_content().replace("\r\n", "\n")
+
+
+def ics_part(parsed: EmailMessage) -> EmailMessage | None:
+    parts = [part for part in parsed.walk() if part.get_content_type() == "text/calendar"]
+    assert len(parts) <= 1
+    return parts[0] if parts else None  # type: ignore[return-value]
+
+
+# --- meeting details -------------------------------------------------------------------------------------------
+
+
+def test_meeting_details_use_the_venue_hours_in_the_network_zone() -> None:
+    meeting = details()
+    assert meeting.starts_at == dt.datetime(2026, 1, 13, 19, 30, tzinfo=BRUSSELS)
+    assert meeting.starts_at.utcoffset() == dt.timedelta(hours=1)
+    assert meeting.ends_at == dt.datetime(2026, 1, 13, 22, 0, tzinfo=BRUSSELS)
+    assert (meeting.place_name, meeting.place_address) == ("Campus Sint-Annaplein", "Sint-Annaplein 31, 9000 Gent")
+    assert meeting.speakers == ("Anouk Baert", "Mieke Declerck")
+    assert meeting.uid == "meeting-2026-01-13@in-gent.example"
+
+
+def test_meeting_details_prefer_the_meetings_own_place_and_allow_no_end() -> None:
+    elsewhere = replace(MEETING, place="Vormingscentrum De Kring, Kerkstraat 4, Gent")
+    meeting = render.meeting_details(elsewhere, replace(VENUE, end=None), NETWORK)
+    assert meeting.place_name == "Vormingscentrum De Kring, Kerkstraat 4, Gent"
+    assert meeting.place_address == ""
+    assert meeting.ends_at is None
+
+
+# --- headers ---------------------------------------------------------------------------------------------------
+
+
+def test_headers_of_a_reply(env: jinja2.Environment) -> None:
+    raw, parsed = rendered(env)
+    assert parsed["From"].addresses[0].display_name == NETWORK.name
+    assert parsed["From"].addresses[0].addr_spec == SENDER
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["lotte.verhaegen@example.org"]
+    assert parsed["To"].addresses[0].display_name == "Lotte Verhaegen"
+    assert parsed["Subject"] == "Re: Inschrijving leernetwerk"
+    assert parsed["Message-ID"] == "<reply-1@in-gent.example>"
+    assert parsed["In-Reply-To"] == "<CAQZeb5CgpFlZqZtDzq=KWPN=ApkCJ@mail.gmail.example>"
+    assert parsed["References"] == "<CAQZeb5CgpFlZqZtDzq=KWPN=ApkCJ@mail.gmail.example>"
+    assert parsed["Auto-Submitted"] == "auto-replied"
+    assert parsed["X-Auto-Response-Suppress"] == "All"
+    assert parsed["Content-Language"] == "nl"
+    assert email.utils.parsedate_to_datetime(parsed["Date"]) == NOW
+    assert b"Date: Mon, 01 Dec 2025 10:15:00 +0100\r\n" in raw  # shown in the network's zone
+    for name in ("From", "To", "Subject", "Message-ID", "In-Reply-To", "References", "Date", "Bcc", "Cc"):
+        assert len(parsed.get_all(name) or []) == (0 if name in ("Bcc", "Cc") else 1), name
+
+
+def test_a_200_character_message_id_stays_verbatim(env: jinja2.Environment) -> None:
+    raw, parsed = rendered(env, in_reply_to=LONG_ID, references=("<first@example.org>", LONG_ID))
+    long_id = LONG_ID.encode()
+    assert b"\r\nIn-Reply-To: " + long_id + b"\r\n" in raw
+    # References folds only in the space between ids (RFC 5322 2.2.3), never inside one.
+    assert b"\r\nReferences: <first@example.org>\r\n " + long_id + b"\r\n" in raw
+    for name in (b"In-Reply-To", b"References", b"Message-ID"):
+        assert b"=?" not in header_lines(raw, name)
+    assert parsed["In-Reply-To"] == LONG_ID
+    assert parsed["References"].split() == ["<first@example.org>", LONG_ID]
+
+
+def test_a_200_character_id_of_our_own_stays_verbatim(env: jinja2.Environment) -> None:
+    message = render.render_reply(env, make_reply(), network=NETWORK, sender=SENDER, message_id=LONG_ID, now=NOW)
+    raw = render.message_bytes(message)
+    assert b"\r\nMessage-ID: " + LONG_ID.encode() + b"\r\n" in raw
+
+
+def test_every_serialiser_keeps_the_ids_verbatim(env: jinja2.Environment) -> None:
+    # smtplib.send_message and a plain as_bytes() use the message's own policy, not message_bytes().
+    message = render.render_reply(
+        env, make_reply(in_reply_to=LONG_ID), network=NETWORK, sender=SENDER, message_id="<r@in-gent.example>", now=NOW
+    )
+    for raw in (message.as_bytes(), bytes(message), message.as_string().encode()):
+        assert b"In-Reply-To: " + LONG_ID.encode() + b"\r\n" in raw
+
+
+def test_message_bytes_ends_every_line_with_crlf(env: jinja2.Environment) -> None:
+    raw, _ = rendered(env)
+    assert raw.count(b"\n") == raw.count(b"\r\n") > 20
+
+
+def test_references_are_the_parents_chain_then_the_parent_once(env: jinja2.Environment) -> None:
+    chain = ("<root@example.org>", "<middle@example.org>", "<CAQZeb5CgpFlZqZtDzq=KWPN=ApkCJ@mail.gmail.example>")
+    _, parsed = rendered(env, references=chain)
+    assert parsed["References"].split() == list(chain)
+
+
+def test_a_long_references_chain_keeps_the_root_and_the_latest_ids(env: jinja2.Environment) -> None:
+    chain = tuple(f"<m{i}@example.org>" for i in range(40))
+    raw, parsed = rendered(env, references=chain, in_reply_to="<parent@example.org>")
+    ids = parsed["References"].split()
+    assert len(ids) == render.MAX_REFERENCES
+    assert ids[0] == "<m0@example.org>" and ids[-1] == "<parent@example.org>"
+    assert all(len(line) <= 78 for line in header_lines(raw, b"References").split(b"\r\n"))
+
+
+@pytest.mark.parametrize(
+    "bad_id", ["<a@b>\r\nBcc: victim@example.org", "no-angle-brackets@example.org", "<two ids@example.org>", ""]
+)
+def test_a_malformed_parent_id_is_left_out(env: jinja2.Environment, bad_id: str) -> None:
+    raw, parsed = rendered(env, in_reply_to=bad_id, references=(bad_id, "<good@example.org>"))
+    assert parsed["In-Reply-To"] is None
+    assert parsed["References"] == "<good@example.org>"
+    assert b"Bcc" not in header_block(raw)
+
+
+@pytest.mark.parametrize(
+    ("original", "expected"),
+    [
+        ("Inschrijving", "Re: Inschrijving"),
+        ("Re: Inschrijving", "Re: Inschrijving"),
+        ("RE: Re: re:Inschrijving", "Re: Inschrijving"),
+        ("Antw: AW: Réf : Inscription", "Re: Inscription"),
+        ("Re[2]: Uitnodiging leernetwerk dinsdag 13 januari", "Re: Uitnodiging leernetwerk dinsdag 13 januari"),
+        ("Fwd: Uitnodiging", "Re: Fwd: Uitnodiging"),
+        ("Regionale werking", "Re: Regionale werking"),
+        ("", "Re: Leernetwerk Mensen Zonder Wettig Verblijf"),
+    ],
+)
+def test_subject_gets_one_re(env: jinja2.Environment, original: str, expected: str) -> None:
+    _, parsed = rendered(env, subject=original)
+    assert parsed["Subject"] == expected
+
+
+def test_a_subject_with_line_breaks_stays_one_header(env: jinja2.Environment) -> None:
+    raw, parsed = rendered(env, subject="Inschrijving\r\nBcc: victim@example.org")
+    assert parsed["Subject"] == "Re: Inschrijving Bcc: victim@example.org"
+    assert parsed["Bcc"] is None
+    assert not re.search(rb"^Bcc:", header_block(raw), re.M)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Eve\r\nBcc: victim@example.org",
+        "Eve\nBcc: victim@example.org",
+        "Eve\rBcc: victim@example.org",
+        "Eve\u2028Bcc: victim@example.org",
+        "Eve\x00\x1b\u202e Bcc: victim@example.org",
+    ],
+)
+def test_a_line_break_in_a_name_never_makes_a_header(env: jinja2.Environment, name: str) -> None:
+    raw, parsed = rendered(env, to_name=name, people=(Person(name, "Org\r\nX-Evil: 1"),))
+    headers = header_block(raw)
+    assert not re.search(rb"^(Bcc|X-Evil):", headers, re.M | re.I)
+    assert parsed["Bcc"] is None and parsed["X-Evil"] is None
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["lotte.verhaegen@example.org"]
+    assert parsed["To"].addresses[0].display_name == "Eve Bcc: victim@example.org"
+    text, _ = text_and_html(parsed)
+    assert "- Eve Bcc: victim@example.org (Org X-Evil: 1)" in text
+
+
+@pytest.mark.parametrize("name", ['Peeters, An', '"An" Peeters <an@example.net>, bob@example.net', "Élise Dubois-Noël"])
+def test_quotes_commas_and_accents_in_a_name_still_give_one_recipient(env: jinja2.Environment, name: str) -> None:
+    _, parsed = rendered(env, to_name=name)
+    addresses = parsed["To"].addresses
+    assert [a.addr_spec for a in addresses] == ["lotte.verhaegen@example.org"]
+    assert addresses[0].display_name == name
+
+
+@pytest.mark.parametrize("address", ["a@example.org, b@example.org", "a@example.org\r\nBcc: b@example.org", "nobody"])
+def test_a_recipient_that_is_not_one_mailbox_is_refused(env: jinja2.Environment, address: str) -> None:
+    with pytest.raises(ValueError):
+        rendered(env, to_address=address)
+
+
+def test_without_a_name_the_reply_greets_plainly(env: jinja2.Environment) -> None:
+    _, parsed = rendered(env, to_name=None)
+    assert parsed["To"].addresses[0].display_name == ""
+    text, html = text_and_html(parsed)
+    assert text.startswith("Dag,\n")
+    assert "<p>Dag,</p>" in html
+
+
+# --- content ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", render.KINDS)
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+@pytest.mark.parametrize("with_meeting", [True, False], ids=["meeting", "no-meeting"])
+def test_every_kind_renders_in_every_language(
+    env: jinja2.Environment, kind: str, language: str, with_meeting: bool
+) -> None:
+    people = (Person("Lotte Verhaegen", "Vluchtelingenwerk Vlaanderen"), Person("Jonas Claeys"))
+    raw, parsed = rendered(
+        env, kind=kind, language=language, people=people, meeting=details() if with_meeting else None
+    )
+    text, html = text_and_html(parsed)
+    assert parsed["Content-Language"] == language
+    assert NETWORK.name in text and NETWORK.name in html
+    assert html.lstrip().startswith("<!DOCTYPE html>") and f'<html lang="{language}">' in html
+    assert "\n\n\n" not in text and text.endswith("\n")
+    # A confirmation names the meeting it is about, with the date written out in the reader's language.
+    if with_meeting and kind in ("register", "waitlist", "cancel"):
+        assert LONG_DATES[language] in text and LONG_DATES[language] in html
+    if kind in ("register", "waitlist"):
+        assert "Lotte Verhaegen" in text and "Jonas Claeys" in html
+    has_invite = with_meeting and kind in ("register", "waitlist")
+    assert (ics_part(parsed) is not None) == has_invite
+    assert b"=?" not in header_lines(raw, b"In-Reply-To")
+
+
+@pytest.mark.parametrize(
+    ("language", "no_organisation", "hours", "speakers"),
+    [
+        ("nl", "(geen organisatie)", "19:30 – 22:00", "Anouk Baert en Mieke Declerck"),
+        ("fr", "(pas d'organisation)", "de 19h30 à 22h00", "Anouk Baert et Mieke Declerck"),
+        ("en", "(no organisation)", "19:30 – 22:00", "Anouk Baert and Mieke Declerck"),
+    ],
+)
+def test_a_registration_says_who_when_where_and_how_to_cancel(
+    env: jinja2.Environment, language: str, no_organisation: str, hours: str, speakers: str
+) -> None:
+    people = (Person("Lotte Verhaegen", "Vluchtelingenwerk Vlaanderen"), Person("Jonas Claeys"))
+    _, parsed = rendered(env, language=language, people=people)
+    text, html = text_and_html(parsed)
+    for body in (text, html_entities.unescape(html)):
+        assert "Lotte Verhaegen" in body and "Vluchtelingenwerk Vlaanderen" in body
+        assert f"Jonas Claeys {no_organisation}" in body.replace("</strong>", "")
+        assert LONG_DATES[language] in body
+        assert hours in body
+        assert "Campus Sint-Annaplein, Sint-Annaplein 31, 9000 Gent" in body
+        assert "Dringende medische hulp" in body
+        assert speakers in body
+    cancel, leave, erase = {
+        "nl": ("ik kan niet komen", "uitschrijven", "wis mijn gegevens"),
+        "fr": ("je ne peux pas venir", "désinscription", "effacer mes données"),
+        "en": ("I can't come", "unsubscribe", "erase my data"),
+    }[language]
+    assert cancel in text and leave in text and erase in text
+    assert UNSURE_WORDING[language] not in text
+
+
+def test_a_meeting_without_end_or_speakers(env: jinja2.Environment) -> None:
+    bare = render.meeting_details(replace(MEETING, speakers=()), replace(VENUE, end=None), NETWORK)
+    _, parsed = rendered(env, meeting=bare)
+    text, html = text_and_html(parsed)
+    assert "Uur:      19:30\n" in text
+    assert "Sprekers" not in text and "Sprekers" not in html
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_registration_without_a_planned_meeting_promises_the_date_later(
+    env: jinja2.Environment, language: str
+) -> None:
+    _, parsed = rendered(env, language=language, meeting=None)
+    text, _ = text_and_html(parsed)
+    expected = {
+        "nl": "De datum van de volgende bijeenkomst ligt nog niet vast.",
+        "fr": "La date de la prochaine rencontre n'est pas encore fixée.",
+        "en": "The date of the next meeting has not been set yet.",
+    }[language]
+    assert expected in text
+    assert "ik kan niet komen" not in text  # nothing to cancel yet
+
+
+@pytest.mark.parametrize("kind", ["register", "waitlist"])
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_unsure_reading_asks_for_a_correction_prominently(env: jinja2.Environment, kind: str, language: str) -> None:
+    _, parsed = rendered(env, kind=kind, language=language, unsure=True)
+    text, html = text_and_html(parsed)
+    wording = UNSURE_WORDING[language]
+    assert wording in text
+    assert f"<strong>{wording}</strong>" in html
+    # Right after the list of what we noted, before the practical details.
+    assert text.index("Lotte Verhaegen (") < text.index(wording) < text.index("Campus Sint-Annaplein")
+
+
+def test_waitlist_says_the_meeting_is_full(env: jinja2.Environment) -> None:
+    _, parsed = rendered(env, kind="waitlist")
+    text, _ = text_and_html(parsed)
+    assert "is helaas volzet" in text and "wachtlijst" in text and "Komt er een plaats vrij" in text
+
+
+def test_cancel_names_who_and_which_meeting(env: jinja2.Environment) -> None:
+    people = (Person("Lotte Verhaegen"), Person("Jonas Claeys"))
+    _, parsed = rendered(env, kind="cancel", people=people)
+    text, _ = text_and_html(parsed)
+    assert "Lotte Verhaegen en Jonas Claeys niet\nkunnen komen" in text
+    assert "dinsdag 13 januari 2026 (Dringende medische hulp)" in text
+    assert "geen herinneringen meer" in text
+
+
+@pytest.mark.parametrize(
+    ("kind", "language", "expected"),
+    [
+        ("unsubscribe", "nl", "Er volgen geen uitnodigingen of herinneringen meer."),
+        ("unsubscribe", "fr", "Vous ne recevrez plus d'invitations ni de rappels."),
+        ("unsubscribe", "en", "You won't receive any more invitations or reminders."),
+        ("erase", "nl", "Dit is de laatste mail die je van ons krijgt."),
+        ("erase", "fr", "Ceci est le dernier mail que vous recevrez de notre part."),
+        ("erase", "en", "This is the last email you will receive from us."),
+    ],
+)
+def test_leaving_and_erasing_are_confirmed(env: jinja2.Environment, kind: str, language: str, expected: str) -> None:
+    _, parsed = rendered(env, kind=kind, language=language, meeting=None)
+    text, html = text_and_html(parsed)
+    assert expected in text and expected in html_entities.unescape(html)
+
+
+def test_an_unknown_language_falls_back_to_the_networks(env: jinja2.Environment) -> None:
+    _, parsed = rendered(env, language="de")
+    text, _ = text_and_html(parsed)
+    assert parsed["Content-Language"] == "nl"
+    assert LONG_DATES["nl"] in text
+
+
+# --- escaping --------------------------------------------------------------------------------------------------
+
+
+def test_values_from_the_mail_are_escaped_in_html_only(env: jinja2.Environment) -> None:
+    people = (Person("<script>alert(1)</script>", 'Tom & Jerry "vzw"'),)
+    _, parsed = rendered(env, people=people, to_name="<b>Lotte</b>", kind="register")
+    text, html = text_and_html(parsed)
+    assert "<script>" not in html and "<b>Lotte</b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Tom &amp; Jerry &#34;vzw&#34;" in html
+    assert "&lt;b&gt;Lotte&lt;/b&gt;" in html
+    assert "- <script>alert(1)</script> (Tom & Jerry \"vzw\")" in text  # plain text is not HTML
+
+
+def test_template_syntax_in_a_name_is_just_text(env: jinja2.Environment) -> None:
+    people = (Person("{{ 7*7 }}", "{% for x in range(3) %}x{% endfor %}"),)
+    _, parsed = rendered(env, people=people, to_name="{{ 7*7 }}", subject="{{ 7*7 }}")
+    text, html = text_and_html(parsed)
+    for body in (text, html):
+        assert "{{ 7*7 }}" in body and "49" not in body
+        assert "{% for x in range(3) %}x{% endfor %}" in body
+    assert parsed["Subject"] == "Re: {{ 7*7 }}"
+
+
+# --- calendar invitation ---------------------------------------------------------------------------------------
+
+
+def test_the_invitation_is_an_ics_in_brussels_time(env: jinja2.Environment) -> None:
+    _, parsed = rendered(env)
+    part = ics_part(parsed)
+    assert part is not None
+    assert part.get_content_type() == "text/calendar"
+    assert part.get_param("method") == "PUBLISH"
+    assert part.get_filename() == "leernetwerk-2026-01-13.ics"
+    calendar = icalendar.Calendar.from_ical(part.get_content())
+    assert calendar["METHOD"] == "PUBLISH"
+    (event,) = calendar.walk("VEVENT")
+    start = event.decoded("DTSTART")
+    assert start == dt.datetime(2026, 1, 13, 19, 30, tzinfo=BRUSSELS)
+    assert str(start.tzinfo) == "Europe/Brussels" and start.utcoffset() == dt.timedelta(hours=1)
+    assert event["DTSTART"].params["TZID"] == "Europe/Brussels"
+    assert event.decoded("DTEND") == dt.datetime(2026, 1, 13, 22, 0, tzinfo=BRUSSELS)
+    assert str(event["UID"]) == "meeting-2026-01-13@in-gent.example"
+    assert str(event["SUMMARY"]) == "Leernetwerk Mensen Zonder Wettig Verblijf: Dringende medische hulp"
+    assert str(event["LOCATION"]) == "Campus Sint-Annaplein, Sint-Annaplein 31, 9000 Gent"
+    assert "Anouk Baert, Mieke Declerck" in str(event["DESCRIPTION"])
+    assert event.decoded("DTSTAMP") == NOW
+    assert str(event["STATUS"]) == "CONFIRMED"
+    assert [tz["TZID"] for tz in calendar.walk("VTIMEZONE")] == ["Europe/Brussels"]
+
+
+def test_a_waitlist_invitation_is_tentative(env: jinja2.Environment) -> None:
+    _, parsed = rendered(env, kind="waitlist")
+    part = ics_part(parsed)
+    assert part is not None
+    (event,) = icalendar.Calendar.from_ical(part.get_content()).walk("VEVENT")
+    assert str(event["STATUS"]) == "TENTATIVE"
+
+
+def test_meeting_ics_is_deterministic_and_summer_time_aware() -> None:
+    summer = render.meeting_details(replace(MEETING, date=dt.date(2026, 9, 8)), VENUE, NETWORK)
+    ics = render.meeting_ics(summer, NETWORK)
+    assert ics == render.meeting_ics(summer, NETWORK)
+    (event,) = icalendar.Calendar.from_ical(ics).walk("VEVENT")
+    assert event.decoded("DTSTART").utcoffset() == dt.timedelta(hours=2)
+    assert b"DTSTART;TZID=Europe/Brussels:20260908T193000" in ics
+    with pytest.raises(ValueError):
+        render.meeting_ics(summer, NETWORK, method="PUBLISH-ALL")
+
+
+# --- environment and contract ----------------------------------------------------------------------------------
+
+
+def test_filters(env: jinja2.Environment) -> None:
+    template = env.from_string("{{ d|longdate }} | {{ t|clock }} | {{ names|namelist }}")
+    day, start = dt.date(2026, 1, 13), dt.datetime(2026, 1, 13, 19, 30, tzinfo=BRUSSELS)
+    names = ["An", "Bart", "Carla"]
+    assert template.render(d=day, t=start, names=names, language="nl") == "dinsdag 13 januari 2026 | 19:30 | An, Bart en Carla"
+    assert template.render(d=day, t=start, names=names, language="fr") == "mardi 13 janvier 2026 | 19:30 | An, Bart et Carla"
+    assert env.from_string("{{ d|longdate('en') }}").render(d=day) == "Tuesday, January 13, 2026"
+
+
+def test_a_missing_variable_fails_loudly(env: jinja2.Environment) -> None:
+    context = render.reply_context(make_reply(), NETWORK, "nl")
+    del context["to_name"]
+    with pytest.raises(jinja2.UndefinedError):
+        env.get_template("reply_register.nl.txt").render(context)
+
+
+def test_autoescape_is_on_for_html_templates_only(env: jinja2.Environment) -> None:
+    context = render.reply_context(make_reply(to_name="A & B"), NETWORK, "nl")
+    assert "Dag A & B," in env.get_template("reply_register.nl.txt").render(context)
+    assert "Dag A &amp; B," in env.get_template("reply_register.nl.html").render(context)
+
+
+def test_every_kind_and_language_has_both_templates(env: jinja2.Environment) -> None:
+    names = set(env.list_templates())
+    for kind in render.KINDS:
+        for language in config.LANGUAGES:
+            assert set(render.template_names(kind, language)) <= names
+
+
+def test_an_explicit_template_dir_is_used(tmp_path: pytest.TempPathFactory) -> None:
+    folder = tmp_path  # type: ignore[assignment]
+    (folder / "hello.nl.txt").write_text("Dag {{ name }}", encoding="utf-8")  # type: ignore[operator]
+    env = render.make_environment(folder)  # type: ignore[arg-type]
+    assert env.get_template("hello.nl.txt").render(name="<An>") == "Dag <An>"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"kind": "question"}, "reply kind"), ({}, "timezone-aware")],
+)
+def test_bad_input_is_refused(env: jinja2.Environment, change: dict[str, str], message: str) -> None:
+    now = NOW.replace(tzinfo=None) if not change else NOW
+    with pytest.raises(ValueError, match=message):
+        render.render_reply(env, make_reply(**change), network=NETWORK, sender=SENDER, message_id="<r@x.example>", now=now)
+
+
+def test_new_message_id_is_unique_and_ours() -> None:
+    first, second = render.new_message_id("in-gent.example"), render.new_message_id("in-gent.example")
+    assert first != second
+    assert re.fullmatch(r"<[^<>@\s]+@in-gent\.example>", first)
