@@ -90,8 +90,10 @@ def meeting_ics(
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
-    stamp = (now or details.starts_at).astimezone(dt.timezone.utc)
-    theme_label, speakers_label = _DESCRIPTION_LABELS.get(language or network.language, _DESCRIPTION_LABELS["nl"])
+    stamp = (now or details.starts_at).astimezone(dt.UTC)
+    theme_label, speakers_label = _DESCRIPTION_LABELS.get(
+        language or network.language, _DESCRIPTION_LABELS["nl"]
+    )
 
     calendar = icalendar.Calendar()
     calendar.add("prodid", f"-//mailflow//mailflow {__version__}//EN")
@@ -121,4 +123,5 @@ def meeting_ics(
     calendar.add_missing_timezones(
         first_date=details.date - dt.timedelta(days=366), last_date=details.date + dt.timedelta(days=366)
     )
-    return calendar.to_ical()
+    ics: bytes = calendar.to_ical()
+    return ics

@@ -47,7 +47,9 @@ _MSG_ID = re.compile(r"<[!-;=?-~]{1,900}>")
 # algorithm); a mail loop must not grow the header without bound.
 MAX_REFERENCES = 20
 # Reply prefixes mail clients put in front of a subject: Re, RE, Aw (German), Antw (Dutch), Réf/Rép (French), SV/VS.
-_REPLY_PREFIX = re.compile(r"^(?:\s*(?:re|aw|antw|antwoord|réf|ref|rép|rep|sv|vs)\s*(?:\[\d+\])?\s*:)+\s*", re.I)
+_REPLY_PREFIX = re.compile(
+    r"^(?:\s*(?:re|aw|antw|antwoord|réf|ref|rép|rep|sv|vs)\s*(?:\[\d+\])?\s*:)+\s*", re.IGNORECASE
+)
 _NAME_LIMIT = 200
 
 
@@ -91,7 +93,8 @@ class VerbatimIdPolicy(EmailPolicy):
     def fold(self, name: str, value: Any) -> str:
         if name.lower() in _VERBATIM_HEADERS:
             return _fold_between_ids(name, str(value).split(), self.linesep, self.max_line_length or 78)
-        return super().fold(name, value)
+        folded: str = super().fold(name, value)
+        return folded
 
     def fold_binary(self, name: str, value: Any) -> bytes:
         if name.lower() in _VERBATIM_HEADERS:
@@ -152,7 +155,9 @@ def clean_text(value: str | None, limit: int = _NAME_LIMIT) -> str:
     """
     if not value:
         return ""
-    spaced = "".join(" " if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") else char for char in value)
+    spaced = "".join(
+        " " if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") else char for char in value
+    )
     return " ".join(spaced.split())[:limit].strip()
 
 
@@ -166,9 +171,9 @@ def reply_subject(original: str, fallback: str) -> str:
 
 
 def default_template_dirs() -> list[Path]:
-    """The installed `mailflow/templates` and the checkout's top-level `templates/`, those that exist."""
+    """The installed `mailflow/templates`, else the checkout's top-level `templates/` (only one: never a mix)."""
     package = Path(mailflow.__file__).parent
-    return [path for path in (package / "templates", package.parent / "templates") if path.is_dir()]
+    return [path for path in (package / "templates", package.parent / "templates") if path.is_dir()][:1]
 
 
 def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
