@@ -148,17 +148,22 @@ def threading_ids(in_reply_to: str | None, references: tuple[str, ...]) -> tuple
 
 
 def clean_text(value: str | None, limit: int = _NAME_LIMIT) -> str:
-    """A single line for a header or a template: control, format and line-separator characters become spaces.
+    """A single line for a header or a template: control and line-separator characters become spaces.
 
-    A CR or LF in a display name would otherwise start a new header; U+2028 counts as a line break to
-    str.splitlines(); bidi overrides (category Cf) can disguise a name.
+    A CR or LF in a display name would otherwise start a new header, and U+2028 is a line break to
+    str.splitlines(). Bidi overrides and isolates (U+202A-U+202E, U+2066-U+2069) go too: they can make a name
+    read backwards. Other format characters stay, since ZWNJ and ZWJ belong to Persian and Indic names.
     """
     if not value:
         return ""
-    spaced = "".join(
-        " " if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") else char for char in value
+    kept = "".join(
+        "" if char in _BIDI_CONTROLS else " " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char
+        for char in value
     )
-    return " ".join(spaced.split())[:limit].strip()
+    return " ".join(kept.split())[:limit].strip()
+
+
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def reply_subject(original: str, fallback: str) -> str:

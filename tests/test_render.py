@@ -275,7 +275,8 @@ def test_a_subject_with_line_breaks_stays_one_header(env: jinja2.Environment) ->
         "Eve\nBcc: victim@example.org",
         "Eve\rBcc: victim@example.org",
         "Eve\u2028Bcc: victim@example.org",
-        "Eve\x00\x1b\u202e Bcc: victim@example.org",
+        "Eve\x00\x1b\u202e\u2066 Bcc: victim@example.org",
+        "Eve\x85Bcc: victim@example.org",  # NEL, another line break to str.splitlines()
     ],
 )
 def test_a_line_break_in_a_name_never_makes_a_header(env: jinja2.Environment, name: str) -> None:
@@ -307,6 +308,13 @@ def test_quotes_commas_and_accents_in_a_name_still_give_one_recipient(
 def test_a_recipient_that_is_not_one_mailbox_is_refused(env: jinja2.Environment, address: str) -> None:
     with pytest.raises(ValueError):
         rendered(env, to_address=address)
+
+
+def test_names_in_other_scripts_keep_their_joiners(env: jinja2.Environment) -> None:
+    name = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 Rahimi"  # a Persian name with a ZWNJ
+    _, parsed = rendered(env, to_name=name, people=(Person(name),))
+    assert parsed["To"].addresses[0].display_name == name
+    assert f"- {name} (geen organisatie)" in text_and_html(parsed)[0]
 
 
 def test_without_a_name_the_reply_greets_plainly(env: jinja2.Environment) -> None:
