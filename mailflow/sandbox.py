@@ -5,6 +5,8 @@ Nothing in the mail pipeline depends on this module; it only gives the pipeline 
 
 from __future__ import annotations
 
+import contextlib
+import imaplib
 import secrets
 import shutil
 import socket
@@ -16,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import imapclient
 from aiosmtpd.controller import Controller
@@ -132,7 +134,8 @@ class SmtpSink:
         ok = (
             isinstance(auth_data, LoginPassword)
             and self.auth is not None
-            and self.auth.get(auth_data.login.decode("utf-8", "replace")) == auth_data.password.decode("utf-8", "replace")
+            and self.auth.get(auth_data.login.decode("utf-8", "replace"))
+            == auth_data.password.decode("utf-8", "replace")
         )
         return AuthResult(success=ok, handled=False)
 
@@ -151,7 +154,7 @@ class SmtpSink:
             self._running = False
             self._controller.stop()
 
-    def __enter__(self) -> SmtpSink:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -171,7 +174,9 @@ class SmtpSink:
         """Wait until at least `count` messages arrived; return them all. Raises TimeoutError."""
         with self._changed:
             if not self._changed.wait_for(lambda: len(self._received) >= count, timeout):
-                raise TimeoutError(f"SMTP sink got {len(self._received)} of {count} messages within {timeout} s")
+                raise TimeoutError(
+                    f"SMTP sink got {len(self._received)} of {count} messages within {timeout} s"
+                )
             return list(self._received)
 
 
@@ -183,7 +188,9 @@ class PymapServer:
 
     kind = "pymap"
 
-    def __init__(self, username: str = "signup", password: str | None = None, port: int | None = None) -> None:
+    def __init__(
+        self, username: str = "signup", password: str | None = None, port: int | None = None
+    ) -> None:
         self.host = HOST
         self.port = port or free_port()
         self.username = username
@@ -202,7 +209,9 @@ class PymapServer:
             "dict", "--demo-user", self.username, "--demo-password", self.password,
         ]  # fmt: skip
         with open(self._log, "ab") as log:
-            self._proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            self._proc = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            )
         try:
             wait_for_login(self.host, self.port, self.username, self.password, timeout, self._proc, self._log)
         except BaseException:
@@ -227,12 +236,16 @@ class PymapServer:
         self.stop()
         self.start()
 
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
     def close(self) -> None:
         """Stop and remove the temporary directory."""
         self.stop()
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    def __enter__(self) -> PymapServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -266,7 +279,7 @@ def wait_for_login(
             finally:
                 _close_quietly(client)
             return
-        except Exception as exc:  # connection refused, dropped before auth was ready, ...
+        except (OSError, imaplib.IMAP4.error) as exc:  # refused, or dropped before auth was ready
             last = exc
             time.sleep(0.05)
     raise RuntimeError(f"IMAP server on port {port} not ready after {timeout} s: {last!r}\n{_tail(log)}")
@@ -282,11 +295,9 @@ def _no_verify_context() -> ssl.SSLContext:
 def _close_quietly(client: imapclient.IMAPClient) -> None:
     try:
         client.logout()
-    except Exception:
-        try:
+    except (OSError, imaplib.IMAP4.error):
+        with contextlib.suppress(OSError):
             client.shutdown()
-        except Exception:
-            pass
 
 
 def _tail(log: Path | None, lines: int = 20) -> str:

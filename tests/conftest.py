@@ -6,13 +6,15 @@ Dovecot or PostgreSQL, and any skipped test, a failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
-from helpers import ImapBox
+from helpers import ImapBox, TlsFiles, make_tls_files
 from servers import Dovecot, Postgres, dovecot_binary, postgres_bindir
 
 from mailflow.sandbox import PymapServer, SmtpSink
@@ -69,7 +71,7 @@ def imap_server() -> Iterator[Dovecot | PymapServer]:
 @pytest.fixture
 def imap(imap_server: Dovecot | PymapServer) -> Iterator[ImapBox]:
     """The test user's mailbox, emptied before the test: only INBOX, and no mail in it. UIDs are not reset."""
-    if isinstance(imap_server, Dovecot) and not imap_server.running:
+    if not imap_server.running:
         imap_server.start()  # a previous test stopped the session server and failed before restarting it
     box = ImapBox(imap_server)
     try:
@@ -83,6 +85,25 @@ def imap(imap_server: Dovecot | PymapServer) -> Iterator[ImapBox]:
 def own_imap_server() -> Iterator[Dovecot | PymapServer]:
     """A private IMAP server of the session's kind, for tests that stop or restart it; wrap it in ImapBox to seed it."""
     server = _new_imap_server()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A throwaway CA (trustme) and a server certificate for 127.0.0.1/localhost: `.ca_file .cert_file .key_file`."""
+    return make_tls_files(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def imap_tls_server(tls_files: TlsFiles) -> Iterator[Dovecot]:
+    """Dovecot with the `tls_files` certificate: STARTTLS on `.port`, implicit TLS on `.tls_port` (pymap has neither)."""
+    if dovecot_binary() is None:
+        _missing("Dovecot not installed: the IMAP TLS tests need it (apt-get install dovecot-imapd)")
+    server = Dovecot(tls_cert=tls_files.cert_file, tls_key=tls_files.key_file)
     try:
         server.start()
         yield server
@@ -121,10 +142,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         server.start()  # a previous test stopped the session cluster and failed before restarting it
     url = server.create_database()
     yield url
-    try:
+    # The cluster is thrown away at the end of the session anyway.
+    with contextlib.suppress(psycopg.Error):
         server.drop_database(url.rsplit("/", 1)[1])
-    except Exception:
-        pass  # the cluster is thrown away at the end of the session anyway
 
 
 def pytest_report_header(config: Any) -> str:

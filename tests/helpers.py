@@ -5,16 +5,21 @@ Import them as `from helpers import write_config` (tests/ is on sys.path; it is 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import imaplib
 import json
 import os
 import re
+import ssl
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import imapclient
+import trustme
 from imapclient.exceptions import IMAPClientError
 
 SIGNUP_ADDRESS = "leernetwerk@in-gent.example"
@@ -46,7 +51,7 @@ class ImapBox:
         if self._own is not None:
             try:
                 self._own.noop()
-            except Exception:
+            except (OSError, imaplib.IMAP4.error):
                 _close(self._own)
                 self._own = None
         if self._own is None:
@@ -150,11 +155,9 @@ def _leave(client: imapclient.IMAPClient) -> None:
 def _close(client: imapclient.IMAPClient) -> None:
     try:
         client.logout()
-    except Exception:
-        try:
+    except (OSError, imaplib.IMAP4.error):
+        with contextlib.suppress(OSError):
             client.shutdown()
-        except Exception:
-            pass
 
 
 def _appenduids(response: bytes) -> list[int]:
@@ -168,6 +171,35 @@ def _appenduids(response: bytes) -> list[int]:
         low, high = sorted((int(first), int(last or first)))
         uids.extend(range(low, high + 1))
     return uids
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """A throwaway CA and a server certificate for 127.0.0.1 and localhost, as PEM files."""
+
+    ca: trustme.CA
+    ca_file: Path  # what a client trusts: mailflow's `ca_file` key
+    cert_file: Path  # the server's certificate chain
+    key_file: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert_file, self.key_file)
+        return context
+
+    def client_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.ca_file))
+
+
+def make_tls_files(directory: Path) -> TlsFiles:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    files = TlsFiles(ca, directory / "ca.pem", directory / "server.crt", directory / "server.key")
+    ca.cert_pem.write_to_path(str(files.ca_file))
+    with open(files.cert_file, "wb") as chain:
+        chain.writelines(pem.bytes() for pem in cert.cert_chain_pems)
+    cert.private_key_pem.write_to_path(str(files.key_file))
+    return files
 
 
 def default_meetings(today: dt.date | None = None) -> list[dict[str, Any]]:
@@ -213,8 +245,12 @@ def write_config(
             "signup_address": SIGNUP_ADDRESS,
             "coordinator": COORDINATOR,
         },
-        "venue": {"name": "Buurthuis De Sleutel", "address": "Voorbeeldstraat 12, 9000 Gent", "start": "19:30",
-                  "end": "21:30"},
+        "venue": {
+            "name": "Buurthuis De Sleutel",
+            "address": "Voorbeeldstraat 12, 9000 Gent",
+            "start": "19:30",
+            "end": "21:30",
+        },
         "imap": {
             "host": imap.host,
             "port": imap.port,

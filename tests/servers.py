@@ -15,6 +15,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Self
 
 import psycopg
 
@@ -76,7 +77,9 @@ class Dovecot:
         self._proc: subprocess.Popen[bytes] | None = None
         self._write_config(tls_cert, tls_key)
 
-    def _write_config(self, tls_cert: str | os.PathLike[str] | None, tls_key: str | os.PathLike[str] | None) -> None:
+    def _write_config(
+        self, tls_cert: str | os.PathLike[str] | None, tls_key: str | os.PathLike[str] | None
+    ) -> None:
         d = self.dir
         for sub in ("run", "state", "home"):
             (d / sub).mkdir()
@@ -174,7 +177,14 @@ class Dovecot:
             wait_for_login(self.host, self.port, self.username, self.password, timeout, self._proc, self.log)
             if self.tls_port:
                 wait_for_login(
-                    self.host, self.tls_port, self.username, self.password, timeout, self._proc, self.log, ssl_port=True
+                    self.host,
+                    self.tls_port,
+                    self.username,
+                    self.password,
+                    timeout,
+                    self._proc,
+                    self.log,
+                    ssl_port=True,
                 )
         except BaseException:
             self.stop()
@@ -207,7 +217,7 @@ class Dovecot:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def __enter__(self) -> Dovecot:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -244,7 +254,9 @@ class Postgres:
         command = [str(self.bindir / args[0]), *args[1:]]
         if _is_root():
             command = ["runuser", "-u", "postgres", "--", *command]
-        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=120, cwd=self.dir)
+        done = subprocess.run(
+            command, stdin=subprocess.DEVNULL, capture_output=True, timeout=120, cwd=self.dir, check=False
+        )
         if done.returncode != 0:
             out = (done.stdout + done.stderr).decode("utf-8", "replace")
             log = self.log.read_text("utf-8", "replace")[-3000:] if self.log.exists() else ""
@@ -252,14 +264,18 @@ class Postgres:
 
     def start(self) -> Postgres:
         if not self._initialised:
-            self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+            self._run(
+                "initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"
+            )
             self._initialised = True
         # -k: the socket goes to our dir, not the root-only /var/run/postgresql.
         options = (
             f"-p {self.port} -k {self.dir} -c listen_addresses={HOST} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "start", "-o", options)
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "start", "-o", options
+        )
         return self
 
     def stop(self) -> None:
@@ -291,7 +307,7 @@ class Postgres:
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
-    def __enter__(self) -> Postgres:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

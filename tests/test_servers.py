@@ -13,8 +13,8 @@ from pathlib import Path
 import imapclient
 import pytest
 import sqlalchemy
-from helpers import ImapBox, to_toml, write_config
-from servers import Dovecot, Postgres, dovecot_binary
+from helpers import ImapBox, TlsFiles, to_toml, write_config
+from servers import Dovecot, Postgres
 
 from mailflow.config import load_config
 from mailflow.sandbox import SmtpSink
@@ -127,26 +127,21 @@ def test_own_imap_server_restarts_on_the_same_port(own_imap_server: Dovecot) -> 
         box.close()
 
 
-@pytest.mark.skipif(dovecot_binary() is None, reason="Dovecot not installed")
-def test_dovecot_tls_listeners(tmp_path: Path) -> None:
-    trustme = pytest.importorskip("trustme")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    cert.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "server.pem"))
-    cert.private_key_pem.write_to_path(str(tmp_path / "server.key"))
-    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "server.crt"))
-    (tmp_path / "server.pem").chmod(0o644)
-    context = ssl.create_default_context()
-    ca.configure_trust(context)
-    with Dovecot(tls_cert=tmp_path / "server.crt", tls_key=tmp_path / "server.key") as server:
-        assert server.tls_port is not None
-        implicit = imapclient.IMAPClient("127.0.0.1", port=server.tls_port, ssl=True, ssl_context=context, timeout=10)
-        implicit.login(server.username, server.password)
-        implicit.logout()
-        plain = imapclient.IMAPClient("127.0.0.1", port=server.port, ssl=False, timeout=10)
-        plain.starttls(context)
-        plain.login(server.username, server.password)
-        plain.logout()
+def test_imap_tls_server(imap_tls_server: Dovecot, tls_files: TlsFiles) -> None:
+    context = tls_files.client_context()  # verifies the certificate and that it names 127.0.0.1
+    implicit = imapclient.IMAPClient(
+        "127.0.0.1", port=imap_tls_server.tls_port, ssl=True, ssl_context=context
+    )
+    implicit.login(imap_tls_server.username, imap_tls_server.password)
+    implicit.logout()
+    plain = imapclient.IMAPClient("127.0.0.1", port=imap_tls_server.port, ssl=False, timeout=10)
+    plain.starttls(context)
+    plain.login(imap_tls_server.username, imap_tls_server.password)
+    plain.logout()
+    with pytest.raises(ssl.SSLCertVerificationError):  # without our CA the certificate is refused
+        imapclient.IMAPClient(
+            "127.0.0.1", port=imap_tls_server.tls_port, ssl=True, ssl_context=ssl.create_default_context()
+        )
 
 
 # --- SMTP ---------------------------------------------------------------------------------------------------------
@@ -184,7 +179,10 @@ def test_smtp_sink_data_failures(smtp_sink: SmtpSink, mode: str, code: int) -> N
 
 def test_smtp_sink_421_closes_the_connection(smtp_sink: SmtpSink) -> None:
     smtp_sink.mode = "421"
-    with socket.create_connection((smtp_sink.host, smtp_sink.port), timeout=5) as sock, sock.makefile("rwb") as stream:
+    with (
+        socket.create_connection((smtp_sink.host, smtp_sink.port), timeout=5) as sock,
+        sock.makefile("rwb") as stream,
+    ):
 
         def say(line: bytes) -> bytes:
             stream.write(line + b"\r\n")
@@ -213,18 +211,8 @@ def test_smtp_sink_recipient_rejections(smtp_sink: SmtpSink) -> None:
     assert smtp_sink.wait_for(1)[0].rcpt_tos == ["an.peeters@voorbeeld.example"]
 
 
-def _tls_contexts(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    trustme = pytest.importorskip("trustme")
-    ca = trustme.CA()
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(server)
-    client = ssl.create_default_context()
-    ca.configure_trust(client)
-    return server, client
-
-
-def test_smtp_sink_starttls_and_auth(tmp_path: Path) -> None:
-    server_context, client_context = _tls_contexts(tmp_path)
+def test_smtp_sink_starttls_and_auth(tls_files: TlsFiles) -> None:
+    server_context, client_context = tls_files.server_context(), tls_files.client_context()
     with SmtpSink(tls_context=server_context, require_starttls=True, auth={"mailer": "s3cret"}) as sink:
         with smtplib.SMTP(sink.host, sink.port, timeout=10) as smtp:
             smtp.starttls(context=client_context)
@@ -241,8 +229,8 @@ def test_smtp_sink_starttls_and_auth(tmp_path: Path) -> None:
             assert no_auth.value.smtp_code == 530
 
 
-def test_smtp_sink_implicit_tls(tmp_path: Path) -> None:
-    server_context, client_context = _tls_contexts(tmp_path)
+def test_smtp_sink_implicit_tls(tls_files: TlsFiles) -> None:
+    server_context, client_context = tls_files.server_context(), tls_files.client_context()
     with SmtpSink(tls_context=server_context, implicit_tls=True, auth={"mailer": "s3cret"}) as sink:
         with smtplib.SMTP_SSL(sink.host, sink.port, timeout=10, context=client_context) as smtp:
             smtp.login("mailer", "s3cret")
@@ -259,7 +247,9 @@ def test_postgres_create_database_and_connect(postgres_server: Postgres) -> None
     try:
         with engine.connect() as conn:
             assert conn.execute(sqlalchemy.text("select 1")).scalar() == 1
-            assert conn.execute(sqlalchemy.text("select current_database()")).scalar() == url.rsplit("/", 1)[1]
+            assert (
+                conn.execute(sqlalchemy.text("select current_database()")).scalar() == url.rsplit("/", 1)[1]
+            )
     finally:
         engine.dispose()
 
@@ -299,6 +289,8 @@ def test_to_toml_round_trips() -> None:
     import datetime as dt
     import tomllib
 
-    document = {"a": {"s": 'quote " and é', "n": 3, "b": True, "d": dt.date(2027, 1, 12), "l": ["x", "y"]},
-                "m": [{"date": dt.date(2027, 2, 9)}, {"date": dt.date(2027, 3, 9)}]}
+    document = {
+        "a": {"s": 'quote " and é', "n": 3, "b": True, "d": dt.date(2027, 1, 12), "l": ["x", "y"]},
+        "m": [{"date": dt.date(2027, 2, 9)}, {"date": dt.date(2027, 3, 9)}],
+    }
     assert tomllib.loads(to_toml(document)) == document
