@@ -5,11 +5,13 @@ Recipes: TESTING.md sections 1 and 4. Both work as root (server processes drop t
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import grp
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -81,17 +83,17 @@ class Dovecot:
         self, tls_cert: str | os.PathLike[str] | None, tls_key: str | os.PathLike[str] | None
     ) -> None:
         d = self.dir
-        for sub in ("run", "state", "home"):
-            (d / sub).mkdir()
         home = d / "home" / self.username
-        home.mkdir()
+        for path in (d / "run", d / "state", home):
+            path.mkdir(parents=True)
         if _is_root():
             # As root, Dovecot refuses to run the mail process as root and its login processes run as dovenull
-            # (TESTING.md section 1, "As root"): the mail user is nobody, and everyone may traverse the temp dir.
-            user = pwd.getpwnam("nobody")
-            uid, gid = user.pw_uid, user.pw_gid
+            # (TESTING.md section 1, "As root"): the mail user is nobody, and everyone may traverse the temp dir
+            # (chmod, not mkdir's mode: a umask of 077 would still lock them out).
+            uid, gid = _nobody()
             os.chown(home, uid, gid)
-            d.chmod(0o755)
+            for path in (d, d / "run", d / "state", d / "home"):
+                path.chmod(0o755)
             users = ""
         else:
             uid, gid = os.getuid(), os.getgid()
@@ -169,6 +171,7 @@ class Dovecot:
         """Start the master in the foreground and wait until LOGIN works."""
         self._proc = subprocess.Popen(
             [self.binary, "-F", "-c", str(self.config)],
+            start_new_session=True,  # its own process group, so close() can kill every Dovecot process at once
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,  # everything goes to log_path
@@ -213,8 +216,12 @@ class Dovecot:
         return self._proc is not None and self._proc.poll() is None
 
     def close(self) -> None:
-        """Stop and remove the temp dir."""
-        self.stop()
+        """Kill every Dovecot process and remove the temp dir; faster than `stop()`, which waits about 1 s."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> Self:
@@ -222,6 +229,14 @@ class Dovecot:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _nobody() -> tuple[int, int]:
+    try:
+        user = pwd.getpwnam("nobody")
+    except KeyError:
+        return 65534, 65534
+    return user.pw_uid, user.pw_gid
 
 
 def _group_name(gid: int) -> str:
