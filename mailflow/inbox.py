@@ -145,8 +145,8 @@ class Inbox:
         # RFC 3501: "n:*" always matches the last message, even when its UID is below n.
         return sorted(uid for uid in uids if uid >= first_uid)
 
-    def fetch(self, uids: list[int], uidvalidity: int) -> Iterator[Fetched]:
-        """Download the given mails in batches with BODY.PEEK[] (which sets no \\Seen flag).
+    def fetch(self, uids: list[int], uidvalidity: int) -> Iterator[list[Fetched]]:
+        """Download the given mails with BODY.PEEK[] (which sets no \\Seen flag), a batch at a time.
 
         Sizes are asked first (RFC822.SIZE), so a mail over the size limit is never downloaded whole.
         """
@@ -159,6 +159,7 @@ class Inbox:
                 bodies = self._imap.fetch(small, ["BODY.PEEK[]"]) if small else {}
             except (IMAPClientError, OSError) as exc:
                 raise MailboxError(f"IMAP: fetch failed ({describe(exc)})") from exc
+            fetched = []
             for uid in batch:
                 if uid not in meta:  # expunged by someone else meanwhile
                     continue
@@ -166,22 +167,23 @@ class Inbox:
                 internaldate = meta[uid].get(b"INTERNALDATE")
                 if isinstance(internaldate, dt.datetime) and internaldate.tzinfo is None:
                     internaldate = internaldate.astimezone()  # imapclient gives local time when normalising
-                yield Fetched(s.folder, uidvalidity, uid, int(meta[uid][b"RFC822.SIZE"]), internaldate, raw)
+                fetched.append(Fetched(s.folder, uidvalidity, uid, int(meta[uid][b"RFC822.SIZE"]), internaldate, raw))
+            yield fetched
 
     # --- moving -------------------------------------------------------------------------------------------------
 
-    def move(self, uid: int, folder: str) -> None:
-        """Move one mail out of the selected folder: MOVE (RFC 6851) where offered, else COPY, flag and expunge it."""
+    def move(self, uids: list[int], folder: str) -> None:
+        """Move mails out of the selected folder: MOVE (RFC 6851) where offered, else COPY, flag and expunge them."""
         try:
             if b"MOVE" in self.capabilities:
-                self._imap.move([uid], folder)
+                self._imap.move(uids, folder)
             else:
-                self._imap.copy([uid], folder)
-                self._imap.delete_messages([uid])
-                # RFC 4315 UID EXPUNGE removes only this mail, not others a person marked deleted.
-                self._imap.uid_expunge([uid]) if b"UIDPLUS" in self.capabilities else self._imap.expunge()
+                self._imap.copy(uids, folder)
+                self._imap.delete_messages(uids)
+                # RFC 4315 UID EXPUNGE removes only these mails, not others a person marked deleted.
+                self._imap.uid_expunge(uids) if b"UIDPLUS" in self.capabilities else self._imap.expunge()
         except (IMAPClientError, OSError) as exc:
-            raise MailboxError(f"IMAP: cannot move uid {uid} ({describe(exc)})") from exc
+            raise MailboxError(f"IMAP: cannot move {len(uids)} mail(s) to {folder!r} ({describe(exc)})") from exc
 
     def noop(self) -> None:
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import jinja2
@@ -103,18 +103,29 @@ def process_inbox(app: App, inbox: Inbox, now: dt.datetime) -> dict[str, int]:
     first_uid, since = _reading_position(app, imap.folder, uidvalidity, uidnext, now)
     uids = inbox.search_uids(first_uid, since.astimezone(app.config.network.timezone).date() if since else None)
     counts: dict[str, int] = {}
-    for fetched in inbox.fetch(uids, uidvalidity):
+    for batch in inbox.fetch(uids, uidvalidity):
+        done: list[tuple[Fetched, Outcome]] = []
+        with app.sessions.begin() as db:  # one commit per batch; each mail in a savepoint of its own
+            for fetched in batch:
+                if app.stop.is_set():
+                    break
+                if since is not None and fetched.internaldate is not None and fetched.internaldate < since:
+                    continue  # older than mailflow's start on this mailbox: not ours to answer
+                done.append((fetched, handle(app, db, fetched, now)))
+        # Committed: only now may the server be told (a crash before this line is a harmless re-fetch).
+        moves: dict[str, list[int]] = {}
+        for fetched, outcome in done:
+            if outcome.destination is not None:
+                moves.setdefault(outcome.destination, []).append(fetched.uid)
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+            log.info("uid=%s %s%s", fetched.uid, outcome.status,
+                     f" -> {outcome.destination}" if outcome.destination else "")
+        for folder, moved_uids in moves.items():
+            inbox.move(moved_uids, folder)
+            with app.sessions.begin() as db:
+                store.mark_moved(db, imap.folder, uidvalidity, moved_uids)
         if app.stop.is_set():
             break
-        if since is not None and fetched.internaldate is not None and fetched.internaldate < since:
-            continue  # older than mailflow's start on this mailbox: not ours to answer
-        outcome = handle(app, fetched, now)
-        if outcome.destination is not None:
-            inbox.move(fetched.uid, outcome.destination)
-            _mark_moved(app, fetched)
-        counts[outcome.status] = counts.get(outcome.status, 0) + 1
-        log.info("uid=%s %s%s", fetched.uid, outcome.status,
-                 f" -> {outcome.destination}" if outcome.destination else "")
     with app.sessions.begin() as db:
         state = store.get_mailbox_state(db, imap.folder)
         if state is not None and uids:
@@ -152,17 +163,21 @@ def _reading_position(app: App, mailbox: str, uidvalidity: int, uidnext: int,
         return 1, state.since
 
 
-def handle(app: App, fetched: Fetched, now: dt.datetime) -> Outcome:
-    """Understand one mail and commit what it means. Never raises for a bad mail; raises StoreError for a bad database."""
+def handle(app: App, db: Session, fetched: Fetched, now: dt.datetime) -> Outcome:
+    """Understand one mail and record what it means, in a savepoint of the caller's transaction.
+
+    Never raises for a bad mail (it is counted, and quarantined after MAX_ATTEMPTS); raises StoreError when the
+    database is gone, so that nothing is moved on the server.
+    """
     digest = store.sha256(fetched.raw) if fetched.raw is not None else store.sha256(
         f"oversize {fetched.mailbox} {fetched.uidvalidity} {fetched.uid}".encode())
     try:
-        with app.sessions.begin() as db:
+        with db.begin_nested():
             known = store.find_inbound(db, fetched.mailbox, fetched.uidvalidity, fetched.uid, digest)
             if known is not None and known.status != "failed":
                 # Seen before (a crash before the move, or the same bytes again): never a second reply.
-                return Outcome("skipped", None if known.moved and known.uid == fetched.uid
-                               and known.uidvalidity == fetched.uidvalidity else known.destination)
+                same_place = (known.uid, known.uidvalidity) == (fetched.uid, fetched.uidvalidity)
+                return Outcome("skipped", None if known.moved and same_place else known.destination)
             row = known or store.InboundMessage(
                 mailbox=fetched.mailbox, uidvalidity=fetched.uidvalidity, uid=fetched.uid, sha256=digest,
                 size=fetched.size, attempts=0, moved=False, received_at=fetched.internaldate or now,
@@ -171,12 +186,12 @@ def handle(app: App, fetched: Fetched, now: dt.datetime) -> Outcome:
             return ingest(app, db, row, fetched, now)
     except SQLAlchemyError as exc:
         if _database_unreachable(exc):
-            raise StoreError(f"database: {store._short(exc)}") from exc
-        return _record_failure(app, fetched, digest, now, exc)
+            raise StoreError(f"database: {store.short_error(exc)}") from exc
+        return _record_failure(app, db, fetched, digest, now, exc)
     except MailflowError:
         raise
     except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the batch
-        return _record_failure(app, fetched, digest, now, exc)
+        return _record_failure(app, db, fetched, digest, now, exc)
 
 
 def ingest(app: App, db: Session, row: store.InboundMessage, fetched: Fetched, now: dt.datetime) -> Outcome:
@@ -230,13 +245,15 @@ def _is_own_mail(app: App, parsed: ParsedMessage) -> bool:
     return parsed.sender in app.context.own_addresses or own_id
 
 
-def _record_failure(app: App, fetched: Fetched, digest: str, now: dt.datetime, exc: Exception) -> Outcome:
+def _record_failure(app: App, db: Session, fetched: Fetched, digest: str, now: dt.datetime,
+                    exc: Exception) -> Outcome:
     """Count a failed attempt at a mail; after MAX_ATTEMPTS it goes to the review folder with the reason."""
     imap = app.config.imap
     assert imap is not None
     reason = f"processing failed: {type(exc).__name__}"
+    # The traceback only at debug level: a library's message may quote the mail.
     log.error("uid=%s %s", fetched.uid, reason, exc_info=log.isEnabledFor(logging.DEBUG))
-    with app.sessions.begin() as db:
+    with db.begin_nested():
         row = store.find_inbound(db, fetched.mailbox, fetched.uidvalidity, fetched.uid, digest)
         if row is None:
             row = store.InboundMessage(mailbox=fetched.mailbox, uidvalidity=fetched.uidvalidity, uid=fetched.uid,
@@ -249,13 +266,6 @@ def _record_failure(app: App, fetched: Fetched, digest: str, now: dt.datetime, e
             row.status = "failed"
             return Outcome("failed", None)
         return _to_review(row, fetched, "quarantined", f"{reason} {row.attempts} times", imap.review_folder, db, now)
-
-
-def _mark_moved(app: App, fetched: Fetched) -> None:
-    with app.sessions.begin() as db:
-        row = store.find_inbound(db, fetched.mailbox, fetched.uidvalidity, fetched.uid, "-")
-        if row is not None:
-            row.moved = True
 
 
 def _database_unreachable(exc: SQLAlchemyError) -> bool:
@@ -425,7 +435,7 @@ def send_outbox(app: App, smtp: SmtpOutbox, now: dt.datetime) -> dict[str, int]:
     sender = smtp.settings.sender
     counts: dict[str, int] = {}
     with app.sessions() as db:
-        for row in store.due_outbox(db, now):
+        for row in _due_rows(db, now):
             if app.stop.is_set():
                 break
             if row.expires_at is not None and row.expires_at <= now:
@@ -462,6 +472,18 @@ def send_outbox(app: App, smtp: SmtpOutbox, now: dt.datetime) -> dict[str, int]:
             counts["sent"] = counts.get("sent", 0) + 1
             log.info("outbox id=%s sent %s", row.id, row.message_id)
     return counts
+
+
+def _due_rows(db: Session, now: dt.datetime) -> Iterator[store.OutboxMessage]:
+    """Every due row, a batch at a time; a row that stays pending (deferred) is not offered twice in one pass."""
+    seen: set[int] = set()
+    while True:
+        batch = store.due_outbox(db, now, exclude=seen)
+        if not batch:
+            return
+        for row in batch:
+            seen.add(row.id)
+            yield row
 
 
 def _member(db: Session, member_id: int | None) -> store.Member | None:

@@ -175,11 +175,11 @@ def open_database(url: str) -> sessionmaker[Session]:
         engine = create_engine(url)
         where = engine.url.render_as_string(hide_password=True)
     except (SQLAlchemyError, ImportError) as exc:
-        raise StoreError(f"database URL cannot be used: {_short(exc)}") from None
+        raise StoreError(f"database URL cannot be used: {short_error(exc)}") from None
     try:
         upgrade(engine)
     except SQLAlchemyError as exc:
-        raise StoreError(f"database {where}: {_short(exc)}") from exc
+        raise StoreError(f"database {where}: {short_error(exc)}") from exc
     return sessionmaker(engine, expire_on_commit=False)
 
 
@@ -196,10 +196,18 @@ def create_engine(url: str) -> Engine:
     engine = sa.create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
+def _sqlite_begin(connection: Any) -> None:
+    # pysqlite starts transactions on its own schedule, which breaks SAVEPOINT; SQLAlchemy's documented recipe is
+    # to switch that off (isolation_level None, below) and say BEGIN ourselves.
+    connection.exec_driver_sql("BEGIN")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
     # WAL lets the admin commands read while the daemon writes; FULL makes a commit survive a power cut,
     # which the outbox relies on (a reply is only as safe as the row that says it is owed).
     cursor = dbapi_connection.cursor()
@@ -222,7 +230,7 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(alembic_config, "head")
 
 
-def _short(exc: BaseException) -> str:
+def short_error(exc: BaseException) -> str:
     # The first line of a driver error; SQLAlchemy appends the statement and its parameters, which may hold personal data.
     text = str(getattr(exc, "orig", None) or exc)
     return text.splitlines()[0][:200] if text else type(exc).__name__
@@ -241,6 +249,12 @@ def name_key(name: str) -> str:
     plain = "".join(c for c in plain if not unicodedata.combining(c))
     tokens = "".join(c if c.isalnum() else " " for c in plain.casefold()).split()
     return " ".join(sorted(tokens))
+
+
+def mark_moved(session: Session, mailbox: str, uidvalidity: int, uids: Sequence[int]) -> None:
+    session.execute(sa.update(InboundMessage).where(
+        InboundMessage.mailbox == mailbox, InboundMessage.uidvalidity == uidvalidity, InboundMessage.uid.in_(uids),
+    ).values(moved=True))
 
 
 def get_mailbox_state(session: Session, mailbox: str) -> MailboxState | None:
@@ -318,11 +332,12 @@ def enqueue(session: Session, *, key: str, kind: str, recipient: str, message_id
     return row
 
 
-def due_outbox(session: Session, now: dt.datetime, limit: int = 100) -> list[OutboxMessage]:
-    return list(session.scalars(
-        sa.select(OutboxMessage)
-        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(limit)
-    ))
+def due_outbox(session: Session, now: dt.datetime, limit: int = 100,
+               exclude: Iterable[int] = ()) -> list[OutboxMessage]:
+    """Pending rows whose time has come, oldest first, leaving out the ids in `exclude`."""
+    query = sa.select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+    excluded = list(exclude)
+    if excluded:
+        query = query.where(OutboxMessage.id.not_in(excluded))
+    return list(session.scalars(query.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)))
 
