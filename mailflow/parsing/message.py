@@ -1,31 +1,145 @@
-"""A first reading of a mail: headers, sender, and every mail a registration of its From display name.
+"""Understanding one email: raw bytes in, a ParsedMessage out, by the steps a coordinator takes reading it.
 
-The parsing issue replaces this with the real understanding; the signature stays.
+Pure: no network, no database, no clock. `parse_message` never raises: what it cannot read becomes Intent.OTHER with
+an "unreadable: ..." reason. Reasons name rules, never people.
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
-import email.utils
+import logging
+import re
+from email.message import Message
 
-from mailflow.parsing.result import Intent, ParseContext, ParsedMessage, Person
+from mailflow.parsing import dates, intent as rules
+from mailflow.parsing.headers import (
+    addresses_of,
+    date_of,
+    decode_words,
+    message_id_of,
+    one_line,
+    raw_header,
+    references_of,
+    sender_of,
+)
+from mailflow.parsing.language import language_of
+from mailflow.parsing.mime import Body, extract_body
+from mailflow.parsing.people import read_people, sender_facts
+from mailflow.parsing.result import Intent, ParseContext, ParsedMessage
+from mailflow.parsing.structure import FORWARD_SUBJECT, Forwarded, Structure, split_text
+from mailflow.parsing.text import clean_spaces, sentences
+
+log = logging.getLogger(__name__)
+
+MAX_RAW = 5_000_000  # bytes parsed; past this a mail is read only in part (a flood, not a registration)
+REPLY_SUBJECT = re.compile(r"^\s*(?:re|antw|aw|sv|vs|ref|réf|rép|rep)\s*(?:\[\d+\])?\s*:", re.I)
+DATE_INTENTS = (Intent.REGISTER, Intent.CANCEL, Intent.QUESTION)
 
 
 def parse_message(raw: bytes, context: ParseContext) -> ParsedMessage:
     """Read one raw RFC 5322 message. Never raises."""
     try:
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
-        name, address = email.utils.parseaddr(str(msg.get("From", "")))
-    except Exception:  # noqa: BLE001 - odd mail is normal here
-        return ParsedMessage(Intent.OTHER, reasons=("unreadable",))
-    address = address.lower() or None
-    people = (Person(name=name, email=address),) if name else ()
+        return _parse(bytes(raw), context)
+    except Exception as exc:  # noqa: BLE001 - odd mail is normal here; it goes to review, never crashes the batch
+        log.debug("unreadable message: %s", type(exc).__name__)
+        return ParsedMessage(Intent.OTHER, confidence=0.0, reasons=(f"unreadable: {type(exc).__name__}",))
+
+
+def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
+    message = email.message_from_bytes(raw[:MAX_RAW], policy=email.policy.compat32)
+    sender, display = sender_of(raw_header(message, "From"))
+    sender_name = one_line(display) if display else None
+    subject = decode_words(raw_header(message, "Subject"))
+    sent = date_of(message)
+    facts = {
+        "sender": sender,
+        "sender_name": sender_name or None,
+        "message_id": message_id_of(message),
+        "references": references_of(message),
+        "subject": subject,
+        "date": sent,
+    }
+    body = extract_body(message)
+    text = clean_spaces(body.text)
+    structure = split_text(text, forward_subject=bool(FORWARD_SUBJECT.match(subject)))
+    structure = _with_attached(structure, body)
+    reasons: list[str] = []
+    if len(raw) > MAX_RAW:
+        reasons.append("very large message: read in part")
+
+    reading = rules.header_intent(message, body, sender, sender_name, subject)
+    if reading is None and sender and sender in context.own_addresses:
+        reading = rules.Reading(Intent.OTHER, 0.9, ["other: sent from our own address"])
+    if reading is None and rules.auto_reply_text(structure.body or structure.own):
+        reading = rules.Reading(Intent.AUTO_REPLY, 0.8, ["auto_reply: out-of-office text"])
+    if reading is None and rules.spam_score(subject + "\n" + structure.own) >= 2:
+        reading = rules.Reading(Intent.OTHER, 0.8, ["other: spam or phishing phrases"])
+    if reading is not None:
+        language = language_of(structure.body or structure.own or text)
+        return ParsedMessage(reading.intent, language=language, confidence=reading.confidence,
+                             reasons=tuple(reading.reasons + reasons), **facts)  # type: ignore[arg-type]
+
+    body_sentences = sentences(structure.body)
+    scores, questions, score_reasons = rules.score_sentences(body_sentences, subject)
+    reading = rules.decide(scores, questions)
+    reading.reasons += score_reasons
+    if reading.intent in (Intent.OTHER, Intent.QUESTION) and structure.forwards:
+        # A forward with no word of its own: the forwarded mail is the request.
+        forwarded_sentences = [s for f in structure.forwards for s in sentences(split_text(f.text).body)]
+        forwarded_scores, _, _ = rules.score_sentences(forwarded_sentences, "")
+        forwarded = rules.decide(forwarded_scores, questions)
+        if forwarded.intent in (Intent.REGISTER, Intent.CANCEL):
+            reading = forwarded
+            reading.reasons.append("request read from the forwarded mail")
+
+    is_reply = bool(REPLY_SUBJECT.match(subject)) or bool(raw_header(message, "In-Reply-To").strip())
+    date_reading = _meeting(structure, subject, is_reply, sent, context)
+    if reading.intent in (Intent.REGISTER, Intent.CANCEL) and rules.names_other_event(
+        structure.body, "" if is_reply else subject, date_reading.meeting is not None, date_reading.foreign_date
+    ):
+        reading = rules.Reading(Intent.OTHER, 0.6, ["other: names an event that is not ours"])
+
+    info = sender_facts(structure.body, structure.signature, sender, sender_name, body.vcards, context)
+    people, people_reasons = read_people(reading.intent, structure.body, structure.signature, info,
+                                         structure.forwards, addresses_of(message, "Cc"), context)
+    meeting = date_reading.meeting if reading.intent in DATE_INTENTS else None
+    if meeting and date_reading.how:
+        reasons.append(f"meeting by {date_reading.how}")
+    language = language_of(structure.body or (structure.forwards[0].text if structure.forwards else text))
     return ParsedMessage(
-        Intent.REGISTER,
-        people=people,
-        sender=address,
-        sender_name=name or None,
-        message_id=str(msg.get("Message-ID", "")).strip() or None,
-        subject=str(msg.get("Subject", "")),
+        reading.intent,
+        people=tuple(people),
+        meeting_date=meeting,
+        language=language,
+        has_question=reading.has_question,
+        confidence=reading.confidence,
+        reasons=tuple(dict.fromkeys(reading.reasons + people_reasons + reasons)),
+        **facts,  # type: ignore[arg-type]
     )
+
+
+def _with_attached(structure: Structure, body: Body) -> Structure:
+    """A message forwarded as an attachment counts as a forward."""
+    if not body.attached:
+        return structure
+    extra = tuple(
+        Forwarded(from_header=a.from_header, subject=decode_words(a.subject), text=split_text(clean_spaces(a.text)).own)
+        for a in body.attached
+    )
+    return Structure(structure.own, structure.body, structure.signature, structure.quoted,
+                     structure.forwards + extra)
+
+
+def _meeting(structure: Structure, subject: str, is_reply: bool, sent: object, context: ParseContext
+             ) -> dates.DateReading:
+    """The meeting named in the sender's words, the subject and forwards; for a reply, else in the quoted mail."""
+    sources = [dates.Source(structure.body, 1.0), dates.Source(subject, 0.9 if is_reply else 1.0)]
+    sources += [dates.Source(f.text, 0.8) for f in structure.forwards]
+    sources += [dates.Source(f.subject, 0.8) for f in structure.forwards]
+    reading = dates.read_meeting(sources, context.meetings, sent)  # type: ignore[arg-type]
+    if reading.meeting is None and is_reply and structure.quoted:
+        quoted = dates.read_meeting([dates.Source(structure.quoted, 0.8)], context.meetings, sent)  # type: ignore[arg-type]
+        if quoted.meeting is not None:
+            return dates.DateReading(quoted.meeting, reading.foreign_date, "the mail replied to")
+    return reading

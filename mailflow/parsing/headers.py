@@ -1,0 +1,123 @@
+"""Header facts the shell needs to answer safely: sender, display name, Message-ID, References, Subject, Date.
+
+Pure: no network, no clock. Every function takes what the mail gives and returns None or "" where it is absent or
+unsafe; none raises.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import re
+from email.header import Header, decode_header, make_header
+from email.message import Message
+
+from mailflow.parsing.mime import decode_bytes
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_ADDR_SPEC = re.compile(r"[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:@]+\.[^\s<>()\[\]\"',;:@]+")
+_MSG_ID = re.compile(r"<[^<>\s]+>")
+_VALID_ADDR = re.compile(r"^[^\s@<>()\[\]\",;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+
+
+def one_line(text: str) -> str:
+    """Without control characters, CR or LF (header injection), and with single spaces."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def decode_words(value: object) -> str:
+    """An RFC 2047 header value (or raw 8-bit one) as text, on one line."""
+    if value is None:
+        return ""
+    try:
+        if isinstance(value, Header):
+            chunks = decode_header(value)
+        else:
+            chunks = decode_header(str(value))
+        try:
+            text = str(make_header(chunks))
+        except (LookupError, UnicodeError, ValueError):
+            text = "".join(
+                decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk for chunk, charset in chunks
+            )
+    except Exception:  # noqa: BLE001 - a broken encoded-word is read as it stands
+        text = str(value)
+    if any("\udc80" <= ch <= "\udcff" for ch in text):  # raw 8-bit bytes smuggled in by the parser
+        text = decode_bytes(text.encode("ascii", "surrogateescape"), None)
+    return one_line(text)
+
+
+def raw_header(message: Message, name: str) -> str:
+    """The header as it came, undecoded (8-bit bytes restored), or ""."""
+    value = message.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, Header):
+        return str(value)
+    text = str(value)
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        text = decode_bytes(text.encode("ascii", "surrogateescape"), None)
+    return text
+
+
+def sender_of(from_header: str) -> tuple[str | None, str | None]:
+    """(addr-spec lower-cased, decoded display name) of a From header.
+
+    The address is None unless the header holds exactly one: CVE-2023-27043 forms such as
+    `"a@x.example" <b@y.example>` or two comma-separated addresses give None, as does a missing From.
+    """
+    if not from_header.strip():
+        return None, None
+    unfolded = one_line(from_header)
+    decoded = decode_words(unfolded)
+    pairs = email.utils.getaddresses([unfolded])
+    name = decode_words(pairs[0][0]) if pairs else ""
+    name = name.strip("'\" ") or None
+    found = {a.lower().strip(".") for a in _ADDR_SPEC.findall(decoded)}
+    addresses = [addr for _, addr in pairs if addr]
+    if len(pairs) != 1 or len(addresses) != 1:
+        return None, name
+    address = addresses[0].lower()
+    if not _VALID_ADDR.match(address) or found - {address}:
+        return None, name
+    return address, name
+
+
+def message_id_of(message: Message) -> str | None:
+    """The Message-ID exactly as sent ("<abc@host>"), or None."""
+    match = _MSG_ID.search(raw_header(message, "Message-ID"))
+    return match.group(0) if match else None
+
+
+def references_of(message: Message) -> tuple[str, ...]:
+    """The References chain, or In-Reply-To when there is none, as "<...>" ids."""
+    ids = _MSG_ID.findall(raw_header(message, "References"))
+    if not ids:
+        ids = _MSG_ID.findall(raw_header(message, "In-Reply-To"))
+    return tuple(ids[-50:])
+
+
+def date_of(message: Message) -> dt.datetime | None:
+    """The Date header as an aware datetime (UTC when the mail says -0000 or no zone), or None."""
+    value = raw_header(message, "Date").strip()
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None or not 1990 <= when.year <= 2200:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when
+
+
+def addresses_of(message: Message, name: str) -> list[tuple[str, str]]:
+    """(decoded display name, lower-cased address) pairs of an address header such as Cc."""
+    values = [one_line(str(v)) for v in message.get_all(name) or []]
+    try:
+        pairs = email.utils.getaddresses(values)
+    except Exception:  # noqa: BLE001 - an unparsable Cc is no Cc
+        return []
+    return [(decode_words(n).strip("'\" "), a.lower()) for n, a in pairs if a and "@" in a][:50]

@@ -1,0 +1,291 @@
+"""What a mail asks for: register, cancel, unsubscribe, erase, question, or an auto-reply, bounce or other mail.
+
+Pure: no network, no clock. Headers decide first (RFC 3834, RFC 3464); then keyword families in Dutch, French and
+English over the sender's own sentences, the way a coordinator reads them. Keywords match accent-folded lower case.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from email.message import Message
+
+from mailflow.parsing.mime import Body
+from mailflow.parsing.result import Intent
+from mailflow.parsing.text import fold
+
+# --- headers -------------------------------------------------------------------------------------------------------
+
+BOUNCE_SENDERS = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|maildaemon|bounces?|mdaemon|"
+                            r"microsoftexchange[0-9a-f]*)@", re.I)
+BOUNCE_NAMES = re.compile(r"mail delivery (?:subsystem|system)|mail delivery|postmaster|mailer-daemon", re.I)
+BOUNCE_SUBJECT = re.compile(
+    r"^(?:undeliver(?:ed|able)|onbestelbaar|niet (?:afgeleverd|bezorgd)|non remis|non distribu|"
+    r"delivery (?:status notification|failure|has failed|delayed)|mail delivery failed|returned mail|"
+    r"failure notice|vertraagd|delayed|retarde|returned to sender|unzustellbar|"
+    r"undelivered mail|message not delivered|bezorging (?:mislukt|vertraagd))",
+)
+AUTO_SUBJECT = re.compile(
+    r"^(?:afwezig|absent|absente|absence|out of (?:the )?office|ooo|automatisch antwoord|automatic reply|"
+    r"auto(?:matic)?[- ]?reply|autoreply|auto-response|reponse automatique|abwesend|abwesenheitsnotiz|"
+    r"automatische antwort|vacation|vakantie|conge|on leave|away)\s*(?:[:/|-]|$)"
+    r"|out of (?:the )?office|automatisch antwoord|automatic reply|reponse automatique|autoreply|auto-reply"
+    r"|automatische antwort|abwesenheitsnotiz",
+)
+# Text an auto-responder writes: somebody away and mail not read, or a mailbox that answers itself.
+AUTO_AWAY = re.compile(
+    r"\b(?:ik ben|i am|i'm|je suis|we zijn|wij zijn|nous sommes)\s+(?:\w+ ){0,3}(?:afwezig|met (?:verlof|vakantie|"
+    r"zwangerschapsverlof|ouderschapsverlof|ziekteverlof)|op reis|out of (?:the )?office|away|on (?:leave|holiday|"
+    r"vacation)|absente?|en (?:conge|vacances|deplacement))|secretariaat is gesloten|kantoor is gesloten|"
+    r"bureau est ferme|office is closed|out of the office until"
+)
+AUTO_MAIL = re.compile(
+    r"(?:lees|read|lis|check)\w* (?:\w+ ){0,4}(?:mails?|e-?mails?|berichten|messages?) (?:\w+ )?(?:niet|not|pas)|"
+    r"(?:mails?|e-?mails?|berichten|uw bericht) (?:\w+ ){0,3}(?:niet (?:gelezen|doorgestuurd|opgevolgd)|"
+    r"not (?:be )?(?:read|forwarded))|(?:without|limited|beperkte?|sans|zonder) (?:\w+ ){0,2}(?:access|toegang|"
+    r"acces) (?:\w+ ){0,2}(?:e-?mail|mail)|(?:bedankt|dank u|thank you|merci) (?:\w+ ){0,2}(?:voor )?(?:uw|your|votre)"
+    r" (?:bericht|e-?mail|message)|this is an automat|dit is een automatisch|ceci est une reponse automatique"
+)
+
+# --- text keyword families ------------------------------------------------------------------------------------------
+
+REGISTER_STRONG = re.compile(
+    r"\b(?:in te schrijven|inschrijven|schrijf\w* (?:\w+ ){0,4}in\b|aan te melden|aanmelden|meld\w* (?:\w+ ){0,3}aan\b|"
+    r"aansluiten|aan te sluiten|deelnemen|deel te nemen|neem\w* (?:\w+ ){0,3}deel\b|op de (?:deelnemers|gasten)?lijst|"
+    r"graag bij (?:zijn|zijn\b)|graag bij\b|er graag bij|wil (?:\w+ ){0,2}graag bij|(?:wil|zou) (?:\w+ ){0,3}graag komen|"
+    r"inscri(?:re|s|t|vons|ption)\b|m'y inscrire|participer|rejoindre|assister a|"
+    r"regist(?:er|ration|ering)\b|sign (?:me|us|her|him|them) up|\bjoin\b|\battend\b|participate|"
+    r"add (?:me|her|him|us|them) to|count (?:me|us) in|pass on my name)"
+)
+REGISTER_WEAK = re.compile(
+    r"\b(?:ik kom graag|kom(?:en)? graag|ik kom (?:zeker|ook|wel|alvast|samen)\b|wij komen|we komen|"
+    r"(?:mag|kan) ik (?:ook )?(?:\w+ )?komen|stap\w* (?:\w+ ){0,3}in\b|ben(?: er)?(?: \w+)? bij\b|erbij|"
+    r"inschrijving|aanmelding|mijn gegevens|mes coordonnees|my details|"
+    r"je viendrai|nous viendrons|je serai (?:present|la)|i(?:'ll| will) (?:be there|come)|"
+    r"i(?:'d| would) (?:like|love) to (?:come|go)|interested in (?:coming|joining))"
+)
+CANCEL_STRONG = re.compile(
+    r"\b(?:afmeld\w*|meld\w* (?:\w+ ){0,4}af\b|afzeg\w*|zeg\w* (?:\w+ ){0,3}af\b|annuleer\w*|annuleren|"
+    r"verontschuldig\w*|excuseer\w*|verhinderd|"
+    r"m'excuse\w*|excuse[rz]?\b|annul\w*|empeche\w*|"
+    r"cancel\w*|apologi[sz]\w*|send my apologies)"
+)
+CANCEL_WEAK = re.compile(
+    r"\b(?:niet (?:\w+ ){0,3}(?:aanwezig|bij (?:kunnen )?zijn|(?:kunnen )?komen|lukken|halen)|"
+    r"(?:kan|kun|kunnen|zal|zullen|lukt) (?:\w+ ){0,4}niet (?:\w+ )?(?:bij zijn|komen|aanwezig)|afwezig|"
+    r"ne (?:\w+ ){0,2}pourr\w* (?:\w+ ){0,2}pas|pas (?:pouvoir )?(?:venir|assister|etre (?:present|la))|absen(?:t|te|ce)\b|"
+    r"can(?:no|')t (?:make it|come|attend|be there|join)|(?:won't|will not|not) be able to (?:attend|come|make|join)|"
+    r"unable to (?:attend|come|make|join))"
+)
+UNSUBSCRIBE = re.compile(
+    r"\b(?:uitschrijv\w*|schrijf\w* (?:\w+ ){0,3}uit\b|uitgeschreven (?:te )?worden|"
+    r"(?:van|uit) (?:de|jullie|uw|het|je) (?:\w+ ){0,2}(?:mailing|verzend|adres|e-?mail|contact)?lijst(?:en)?\b|"
+    r"geen (?:\w+ ){0,2}(?:mails|e-mails|uitnodigingen|berichten|herinneringen) meer|"
+    r"niet (?:langer|meer) (?:\w+ ){0,3}(?:ontvangen|mailen|contacteren)|"
+    r"afmeld\w* (?:\w+ ){0,3}(?:mailinglijst|nieuwsbrief|verzendlijst|lijst)|"
+    r"desinscri\w*|desabonn\w*|retirer (?:\w+ ){0,4}liste|ne plus recevoir|supprimer (?:\w+ ){0,3}liste|"
+    r"unsubscri\w*|remove (?:me|my (?:name|address|e-?mail)) from|take me off|off (?:the|your) (?:mailing )?list|"
+    r"stop (?:sending|receiving|mailing|emailing)|no longer (?:wish to |want to )?receive)"
+)
+ERASE = re.compile(
+    r"\b(?:persoonsgegevens|persoonlijke gegevens|gegevenswissing|recht om vergeten|vergeten te worden|"
+    r"uit (?:al )?(?:jullie|uw|je) (?:bestanden|databank|database|systemen)|gdpr|avg|rgpd|"
+    r"donnees (?:personnelles|a caractere personnel)|droit (?:a l'oubli|a l'effacement|d'effacement)|"
+    r"personal (?:data|details|information)|right to (?:be forgotten|erasure))"
+)
+ERASE_VERB = re.compile(
+    r"\b(?:verwijder\w*|wis(?:sen|t)?\b|gewist|wissing|schrap\w*|vernietig\w*|vergeten|bestanden|"
+    r"supprim\w*|effac\w*|oubli|delete\w*|erase\w*|remove\w*|forgotten|erasure)"
+)
+QUESTION_WORDS = re.compile(
+    r"\b(?:(?:een|enkele|paar|twee|drie|nog) (?:\w+ )?(?:vra(?:ag|agje|gen))\b|vraagje|ik vroeg me af|"
+    r"(?:une|quelques|deux) (?:petites? )?questions?|je me demandais|"
+    r"(?:a|one|two|some|quick) (?:\w+ )?questions?\b|i was wondering)"
+)
+# A question that is the request itself ("Mag ik mij inschrijven?", "Could you add her to the list?").
+REQUEST_QUESTION = re.compile(
+    r"\b(?:(?:mag|kan|kun|zou|wil|zouden|mogen|kunnen|willen) (?:\w+ ){0,6}(?:inschrijven|aanmelden|zetten|"
+    r"komen|afmelden|uitschrijven|halen|schrappen|verwijderen|noteren|toevoegen)|op de lijst|van de (?:\w+ )?lijst|"
+    r"(?:pourr|pourri|voudr|puis)\w* (?:\w+ ){0,4}(?:inscri|ajout|retir|noter)|"
+    r"(?:could|can|would|may) (?:\w+ ){0,4}(?:add|register|sign|put|remove|take|pass on|come|join))"
+)
+ALTERNATIVE = re.compile(r"(?:,|\b) ?(?:of|or|ou) (?:moet|moeten|kan|mag|is|zijn|voor|do|should|must|is|faut|dois)\b")
+CONDITIONAL = re.compile(r"^(?:en |and |et )?(?:als|indien|wanneer|zodra|if|once|si|des que|lorsque)\b")
+HEDGE = re.compile(r"\b(?:overweg\w*|denken erover|twijfel\w*|considering|thinking about|envisag\w*|hesit\w*|"
+                   r"misschien later|peut-etre plus tard)")
+NEXT_TIME = re.compile(r"\b(?:volgende keer|een volgende keer|next time|la prochaine fois|later dit jaar)\b")
+NEGATION = re.compile(r"\b(?:niet|geen|not|n't|cannot|ne|pas|nooit|never)\b")
+# Money, accounts and mailbox panics: spam and phishing as a coordinator recognises them.
+SPAM = re.compile(
+    r"administration fee|processing fee|bank ?account|rekeningnummer|bankgegevens|wire transfer|western union|"
+    r"bitcoin|crypto|lottery|loterij|inheritance|erfenis|you have (?:won|been selected)|pre-?selected|"
+    r"verify your (?:account|mailbox)|bevestig uw (?:account|postvak|gegevens)|(?:postvak|mailbox)\S* (?:\w+ ){0,3}"
+    r"(?:bijna )?vol\b|opslaglimiet|storage (?:limit|quota)|mailbox (?:is )?(?:almost )?full|wachtwoord|password|"
+    r"klik op de (?:knop|link)|click (?:here|the button)|limited time|act now|grant|subsidie van"
+)
+NETWORK_WORDS = re.compile(
+    r"\b(?:leernetwerk|lerend netwerk|netwerk|sessie|sessies|bijeenkomst\w*|avond|reseau|seance|seances|session|"
+    r"sessions|network|meeting)\b"
+)
+
+
+@dataclass
+class Reading:
+    """The intent and how sure we are, with the reasons (never personal data)."""
+
+    intent: Intent
+    confidence: float
+    reasons: list[str] = field(default_factory=list)
+    has_question: bool = False
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+def _header(message: Message, name: str) -> str:
+    value = message.get(name)
+    return " ".join(str(value).split()).lower() if value is not None else ""
+
+
+def header_intent(message: Message, body: Body, sender: str | None, sender_name: str | None,
+                  subject: str) -> Reading | None:
+    """Bounce, auto-reply or list mail as its headers and MIME structure say, or None."""
+    folded_subject = fold(subject)
+    return_path = _header(message, "Return-Path")
+    null_sender = return_path.strip() in ("<>", "")  and message.get("Return-Path") is not None
+    if body.report_type == "delivery-status" or any(a in ("failed", "delayed") for a in body.delivery_actions):
+        return Reading(Intent.BOUNCE, 1.0, ["bounce: RFC 3464 delivery status report"])
+    if (sender and BOUNCE_SENDERS.match(sender)) or BOUNCE_NAMES.search(sender_name or ""):
+        if BOUNCE_SUBJECT.match(folded_subject) or null_sender or body.report_type:
+            return Reading(Intent.BOUNCE, 0.95, ["bounce: mailer-daemon sender"])
+    if null_sender and BOUNCE_SUBJECT.match(folded_subject):
+        return Reading(Intent.BOUNCE, 0.9, ["bounce: null Return-Path and failure subject"])
+    if body.report_type == "disposition-notification":
+        return Reading(Intent.AUTO_REPLY, 1.0, ["auto_reply: read receipt (RFC 8098)"])
+    auto_submitted = _header(message, "Auto-Submitted")
+    if auto_submitted and not auto_submitted.startswith("no"):
+        return Reading(Intent.AUTO_REPLY, 1.0, ["auto_reply: Auto-Submitted header (RFC 3834)"])
+    for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"):
+        value = _header(message, name)
+        if value and value not in ("no", "false", "0", "none"):
+            return Reading(Intent.AUTO_REPLY, 0.95, [f"auto_reply: {name} header"])
+    precedence = _header(message, "Precedence")
+    is_list = any(message.get(h) is not None for h in ("List-Unsubscribe", "List-Id", "List-Post"))
+    if is_list and not AUTO_SUBJECT.search(folded_subject):
+        return Reading(Intent.OTHER, 0.9, ["other: mailing-list or newsletter headers"])
+    if precedence in ("bulk", "junk", "list"):
+        return Reading(Intent.AUTO_REPLY, 0.9, [f"auto_reply: Precedence {precedence}"])
+    if AUTO_SUBJECT.search(folded_subject):
+        return Reading(Intent.AUTO_REPLY, 0.85, ["auto_reply: out-of-office subject"])
+    if null_sender:
+        return Reading(Intent.AUTO_REPLY, 0.8, ["auto_reply: null Return-Path"])
+    return None
+
+
+def auto_reply_text(text: str) -> bool:
+    """An out-of-office text sent without any header saying so: away, and mail not read."""
+    folded = fold(text)
+    return bool(AUTO_AWAY.search(folded)) and bool(AUTO_MAIL.search(folded))
+
+
+def spam_score(text: str) -> int:
+    """How many distinct spam or phishing phrases a text holds."""
+    return len({m.group(0) for m in SPAM.finditer(fold(text))})
+
+
+def is_genuine_question(sentence: str) -> bool:
+    """A question the coordinator must answer, not a request phrased as one ("Mag ik mij inschrijven?")."""
+    folded = fold(sentence)
+    if ALTERNATIVE.search(folded):
+        return True  # "..., of moet ze zich zelf inschrijven?": asks which way, not to be registered
+    return not REQUEST_QUESTION.search(folded) and not _intent_hits(folded)
+
+
+def _intent_hits(folded: str) -> bool:
+    return bool(REGISTER_STRONG.search(folded) or CANCEL_STRONG.search(folded) or UNSUBSCRIBE.search(folded))
+
+
+def score_sentences(sentences: list[str], subject: str) -> tuple[dict[str, float], int, list[str]]:
+    """Keyword scores per intent over the sender's sentences (and the subject, weighted less).
+
+    Returns (scores, genuine questions, reasons).
+    """
+    scores = {"register": 0.0, "cancel": 0.0, "unsubscribe": 0.0, "erase": 0.0}
+    subject_scores = dict(scores)
+    questions = 0
+    reasons: list[str] = []
+    erase_verb = False
+    for sentence in sentences:
+        folded = fold(sentence)
+        is_question = sentence.rstrip().endswith("?") or folded.startswith(("est-ce que", "weet u of", "weet je of"))
+        if is_question and is_genuine_question(sentence):
+            questions += 1
+            continue
+        if QUESTION_WORDS.search(folded):
+            questions += 1
+        unsubscribe = bool(UNSUBSCRIBE.search(folded))
+        if unsubscribe:
+            scores["unsubscribe"] += 3
+        if ERASE.search(folded):
+            scores["erase"] += 3
+        erase_verb = erase_verb or bool(ERASE_VERB.search(folded))
+        hedged = bool(CONDITIONAL.match(folded) or HEDGE.search(folded))
+        future = bool(NEXT_TIME.search(folded))
+        negated = bool(NEGATION.search(folded))
+        if not unsubscribe:
+            if CANCEL_STRONG.search(folded):
+                scores["cancel"] += 3
+            elif CANCEL_WEAK.search(folded):
+                scores["cancel"] += 2
+        if not (hedged or future or negated or unsubscribe):
+            if REGISTER_STRONG.search(folded):
+                scores["register"] += 3
+            elif REGISTER_WEAK.search(folded):
+                scores["register"] += 1
+    if not erase_verb and scores["erase"]:
+        scores["erase"] = 0.0  # "GDPR" named without asking to delete anything
+        reasons.append("privacy law named without a request to delete")
+    folded_subject = fold(subject)
+    if not re.match(r"^\s*(?:re|antw|aw|sv|vs|ref|réf)\s*:", folded_subject):
+        # The subject of a new mail is the sender's words too, if fewer of them.
+        if UNSUBSCRIBE.search(folded_subject):
+            subject_scores["unsubscribe"] += 2
+        if ERASE.search(folded_subject):
+            subject_scores["erase"] += 2 if erase_verb or ERASE_VERB.search(folded_subject) else 0
+        if CANCEL_STRONG.search(folded_subject) or CANCEL_WEAK.search(folded_subject):
+            subject_scores["cancel"] += 2
+        elif REGISTER_STRONG.search(folded_subject) or REGISTER_WEAK.search(folded_subject):
+            subject_scores["register"] += 1
+        if QUESTION_WORDS.search(folded_subject) or "?" in subject or re.search(r"\b(?:vraag|question)", folded_subject):
+            questions = max(questions, 1) if not any(scores.values()) else questions
+    if any(scores.values()):
+        for key, value in subject_scores.items():
+            scores[key] += value
+    elif not questions:
+        scores = dict(subject_scores)
+        if any(scores.values()):
+            reasons.append("intent from the subject only")
+    return scores, questions, reasons
+
+
+def decide(scores: dict[str, float], questions: int) -> Reading:
+    """The intent from keyword scores: erase over unsubscribe over cancel/register, then question, then other."""
+    if scores["erase"] >= 3:
+        return Reading(Intent.ERASE, 0.9, ["erase: asks to delete personal data"], questions > 0, scores)
+    if scores["unsubscribe"] >= 2 and scores["unsubscribe"] >= scores["register"]:
+        return Reading(Intent.UNSUBSCRIBE, 0.9, ["unsubscribe: asks to leave the list"], questions > 0, scores)
+    register, cancel = scores["register"], scores["cancel"]
+    if cancel and cancel >= register:
+        sure = 0.9 if cancel >= 3 else 0.75
+        return Reading(Intent.CANCEL, sure, ["cancel: cannot attend"], questions > 0, scores)
+    if register:
+        sure = 0.9 if register >= 3 else 0.7
+        return Reading(Intent.REGISTER, sure, ["register: wants to attend or join"], questions > 0, scores)
+    if questions:
+        return Reading(Intent.QUESTION, 0.8, ["question: asks something, registers nobody"], True, scores)
+    return Reading(Intent.OTHER, 0.5, ["other: no request recognised"], False, scores)
+
+
+def names_other_event(text: str, subject: str, named_meeting: bool, foreign_date: bool) -> bool:
+    """A registration for someone else's event: a date we do not hold, and no word of our network or its meetings."""
+    if named_meeting or not foreign_date:
+        return False
+    return not NETWORK_WORDS.search(fold(text + "\n" + subject))

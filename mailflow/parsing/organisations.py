@@ -1,0 +1,219 @@
+"""Organisations as mails name them: in a sentence ("vrijwilliger bij X"), a form field, a signature, a vCard.
+
+Pure: no network, no clock. Names are normalised (no "vzw"/"asbl" affix, no department after a dash or bar,
+normal capitals) and, when the config lists known organisations, abbreviations and mail domains map to their name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from mailflow.config import Organisation
+from mailflow.parsing.names import NOT_NAME
+from mailflow.parsing.text import fold
+
+# "op persoonlijke titel", "als individuele vrijwilliger": the person comes on their own account.
+PERSONAL = re.compile(
+    r"persoonlijke titel|als individu\w*|individuele vrijwilliger|niet via een (?:organisatie|vereniging)|"
+    r"zonder (?:organisatie|vereniging)|geen (?:organisatie|vereniging)|in eigen naam|als (?:privepersoon|"
+    r"particulier)|a titre (?:personnel|individuel|prive)|en tant que particulier|sans (?:association|organisation)|"
+    r"in a personal capacity|on my own behalf|as an individual|in my own name|not (?:through|via|with) an organi[sz]ation"
+)
+# Words that announce where someone is active; the organisation follows a preposition.
+ANCHOR = re.compile(
+    r"(?i:\b(?:vrijwilligers?(?:werk)?|vrijwilligster|actief|werkzaam|medewerkers?|werk|werken|werkt|coordineer|"
+    r"coördineer|help\w*(?: \w+){0,3} mee|lid|stagiair\w*|engageer|engagement|b[ée]n[ée]vole?s?|membre|travaill\w*|"
+    r"volunteer\w*|work\w*|tutoring|member|active|coordinat\w*|coördinat\w*|engag[ée]e?)\b)"
+)
+PREPOSITION = re.compile(
+    r"(?i:\b(?:bij|voor|van|in|via|chez|pour|de|du|avec|aupr[eè]s d[eu]|with|at|for|through|of|in)\s+)"
+    r"(?i:(?:de|het|la|le|les|l'|l’|the|een|onze|our|notre)\s+)?"
+)
+GENERIC_NOUN = re.compile(
+    r"^(?:vzw|VZW|asbl|ASBL|v\.z\.w\.|vrijwilligersgroep|werkgroep|vereniging|organisatie|groep|project|association|"
+    r"groupe|group|organi[sz]ation)\s+"
+)
+AFFIX = re.compile(r"(?i)^(?:l['’]\s*)?(?:vzw|v\.z\.w\.?|asbl|a\.s\.b\.l\.?|npo|ngo)\s+|\s+(?:vzw|v\.z\.w\.?|asbl|a\.s\.b\.l\.?)$")
+CONNECTORS = {"in", "van", "voor", "de", "het", "en", "&", "du", "des", "la", "le", "et", "of", "the", "for", "and",
+              "zonder", "sans", "without", "op", "aan", "'t", "der", "den"}
+STOP_LOWER = {"en", "maar", "waar", "om", "dus", "want", "die", "dat", "sinds", "al", "and", "where", "since",
+              "et", "ou", "ou", "depuis", "mais", "qui", "we", "wij", "ik", "i", "je", "nous", "so", "zodat"}
+# Regions and cities: where someone works, not for whom.
+PLACES = {"gent", "gand", "ghent", "brussel", "bruxelles", "brussels", "antwerpen", "anvers", "brugge", "bruges",
+          "kortrijk", "courtrai", "oostende", "ostende", "eeklo", "aalst", "roeselare", "ieper", "leuven", "mechelen",
+          "sint-niklaas", "dendermonde", "oudenaarde", "ronse", "deinze", "lokeren", "wetteren", "tielt", "zelzate",
+          "oost-vlaanderen", "west-vlaanderen", "vlaams-brabant", "limburg", "vlaanderen", "wallonie", "belgie",
+          "belgique", "belgium", "flandre-orientale", "flandre-occidentale", "flandre", "europe", "europa",
+          "nederland", "france", "frankrijk"}
+NOT_ORG = {"leernetwerk", "netwerk", "het leernetwerk", "jullie", "ons", "u", "team", "mijn team", "ons team",
+           "deze", "dit", "dat", "december", "januari", "vorig jaar", "een", "zij", "hij", "gdpr", "avg", "rgpd"}
+JOB = re.compile(
+    r"(?i)^(?:\w+\s+)?(?:co[öo]rdinat|coordinat|medewerk|stafmedewerk|maatschappelijk|werker|advocaat\b|"
+    r"verantwoordelijk|teamverantwoordelijk|vrijwilliger\b|vrijwilligster|directeur|directrice|director|voorzitter|"
+    r"secretaris|begeleider|consulent|assistent|assistant|manager|officer|volunteer\b|b[ée]n[ée]vole|responsable|"
+    r"charg[ée]|juriste|psycholo|huisarts|arts\b|leerkracht|teacher|student|stagiair|intern\b|projectleider|"
+    r"project\s?(?:manager|coordinator)|opbouwwerker|straathoekwerker|sociaal|social|jurist|beleids|"
+    r"afdelingshoofd|diensthoofd|teamleider|team\s?lead|head of|vrijwilligerscoördinator|coördinator)",
+)
+_SEGMENT_SPLIT = re.compile(r"\s+[|–—-]\s+|\s*\|\s*|\s*\(|\)\s*|,\s+")
+
+
+def _word_ok(word: str) -> bool:
+    return bool(word) and (word[0].isupper() or word[0].isdigit() or word in ("&", "+"))
+
+
+def capture_org(text: str, lowercase_mail: bool) -> str | None:
+    """The organisation name at the start of `text`: capitalised words with small connectors ("Hand in Hand Gent")."""
+    text = GENERIC_NOUN.sub("", text.strip())
+    text = re.sub(r"(?i)^(?:l['’]\s*)?(?:vzw|v\.z\.w\.|asbl)\s+", "", text)
+    words = re.findall(r"[\w'’&+.\-]+|[(),;:!?]", text)
+    taken: list[str] = []
+    for index, word in enumerate(words[:12]):
+        if word in "(),;:!?" or (word.endswith(".") and word.lower() not in ("v.z.w.", "a.s.b.l.")):
+            if word.endswith(".") and word not in "(),;:!?" and _word_ok(word) and not lowercase_mail:
+                taken.append(word.rstrip("."))
+            break
+        lower = word.lower()
+        if lowercase_mail:
+            if lower in STOP_LOWER or len(taken) >= 6:
+                break
+            taken.append(word)
+            continue
+        if _word_ok(word):
+            taken.append(word)
+            continue
+        following = words[index + 1] if index + 1 < len(words) else ""
+        if taken and lower in CONNECTORS and _word_ok(following):
+            taken.append(word)
+            continue
+        if lower in ("vzw", "asbl", "v.z.w"):
+            taken.append(word)
+        break
+    while taken and taken[-1].lower() in CONNECTORS:
+        taken.pop()
+    name = " ".join(taken).strip()
+    return name if plausible_org(name) else None
+
+
+def plausible_org(name: str | None) -> bool:
+    """Not empty, not a place, a month, the network itself or a pronoun."""
+    if not name:
+        return False
+    folded = fold(name).strip()
+    bare = fold(AFFIX.sub("", name)).strip()
+    if not bare or folded in NOT_ORG or bare in NOT_ORG or bare in PLACES:
+        return False
+    words = bare.split()
+    if len(words) == 1 and (words[0] in NOT_NAME and len(words[0]) > 4 or words[0] in PLACES):
+        return False
+    return len(words) <= 8
+
+
+def clean_org(name: str) -> str:
+    """ "Werkgroep Vluchtelingen Gent vzw" -> "Werkgroep Vluchtelingen Gent"; "CAW X – Onthaal Y" -> "CAW X"."""
+    name = " ".join(name.replace("\u00a0", " ").split()).strip(" .,:;-–|")
+    segments = [s.strip() for s in _SEGMENT_SPLIT.split(name) if s and s.strip()]
+    if segments:
+        name = segments[0]
+    for _ in range(2):
+        name = AFFIX.sub("", name).strip(" .,")
+    name = re.sub(r"(?i)^(?:pour|voor|namens|for|on behalf of|au nom de)\s+", "", name)
+    name = AFFIX.sub("", name).strip(" .,")
+    words = name.split()
+    if words and (name.isupper() and len(name) > 5 or all(not w[:1].isupper() for w in words)):
+        name = " ".join(_org_case(w, i) for i, w in enumerate(words))
+    return name
+
+
+def _org_case(word: str, index: int) -> str:
+    lower = word.lower()
+    if index and lower in CONNECTORS:
+        return lower
+    return "-".join(part[:1].upper() + part[1:] for part in lower.split("-"))
+
+
+def known_organisation(name: str | None, organisations: Sequence[Organisation]) -> str | None:
+    """The configured name for an abbreviation or spelling ("WVG" -> "Werkgroep Vluchtelingen Gent"), else None."""
+    if not name:
+        return None
+    wanted = _key(name)
+    for organisation in organisations:
+        for candidate in (organisation.name, *organisation.aliases):
+            key = _key(candidate)
+            if key and (key == wanted or wanted.startswith(key + " ")):
+                return organisation.name
+    return None
+
+
+def organisation_for_domain(address: str | None, organisations: Sequence[Organisation]) -> str | None:
+    """The configured organisation whose mail domain the address has, else None."""
+    if not address or "@" not in address:
+        return None
+    domain = address.rsplit("@", 1)[1].lower()
+    for organisation in organisations:
+        for known in organisation.domains:
+            known = known.lower().lstrip("@.")
+            if domain == known or domain.endswith("." + known):
+                return organisation.name
+    return None
+
+
+def _key(name: str) -> str:
+    return " ".join(fold(AFFIX.sub("", name)).replace("-", " ").split())
+
+
+def normalise_org(name: str | None, organisations: Sequence[Organisation]) -> str | None:
+    """A cleaned organisation name, the configured one when known."""
+    if not name:
+        return None
+    known = known_organisation(name, organisations)
+    if known:
+        return known
+    cleaned = clean_org(name)
+    known = known_organisation(cleaned, organisations)
+    return known or (cleaned if plausible_org(cleaned) else None)
+
+
+def org_in_sentence(sentence: str) -> str | None:
+    """The organisation a sentence says someone is active for ("Ik ben vrijwilliger bij X", "I volunteer with X")."""
+    lowercase_mail = sentence == sentence.lower()
+    for anchor in ANCHOR.finditer(sentence):
+        window = re.split(r"[.;:()!?,]", sentence[anchor.end(): anchor.end() + 70], maxsplit=1)[0]
+        for prep in PREPOSITION.finditer(window):
+            found = capture_org(sentence[anchor.end() + prep.end():], lowercase_mail)
+            if found:
+                return found
+    # "bij" + a capitalised name needs no anchor: "sinds vorig jaar bij Hand in Hand Gent".
+    for match in re.finditer(r"\bbij\s+(?:(?:de|het)\s+)?(?=[A-Z0-9À-Þ])", sentence):
+        found = capture_org(sentence[match.end():], False)
+        if found:
+            return found
+    return None
+
+
+def org_from_signature(lines: Sequence[str], person_tokens: set[str]) -> str | None:
+    """The organisation line of a signature: not the name, the function, a phone, an address or a web link."""
+    plain: list[str] = []
+    from_jobs: list[str] = []
+    for line in lines:
+        text = line.strip().strip("*_")
+        if not text or "@" in text or "www." in text.lower() or "http" in text.lower():
+            continue
+        if sum(ch.isdigit() for ch in text) >= 3 or text.endswith(("?", "!")) or len(text.split()) > 9:
+            continue
+        if {fold(w) for w in re.findall(r"\w+", text)} <= person_tokens:
+            continue  # the name line
+        segments = [s.strip() for s in _SEGMENT_SPLIT.split(text) if s and s.strip()]
+        if not segments:
+            continue
+        if JOB.match(segments[0]):
+            from_jobs.extend(s for s in segments[1:] if not JOB.match(s))
+            continue
+        if text[:1].isupper() or text.lower().startswith(("pour ", "voor ", "namens ", "for ")):
+            plain.append(text)
+    for candidate in plain + from_jobs:
+        cleaned = clean_org(candidate)
+        if plausible_org(cleaned) and not cleaned.endswith("."):
+            return cleaned
+    return None

@@ -1,0 +1,454 @@
+"""Who a mail is about: the sender, a colleague registered with or instead of them, or the writer of a forward.
+
+Pure: no network, no clock. Names come from the sender's own words (an intro, a form block, the signature), then the
+From and Cc display names, a vCard and the address; never from quoted text, greetings or disclaimers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from mailflow.parsing import names as nm
+from mailflow.parsing import organisations as orgs
+from mailflow.parsing.headers import sender_of
+from mailflow.parsing.intent import CANCEL_STRONG, CANCEL_WEAK, REGISTER_STRONG, REGISTER_WEAK
+from mailflow.parsing.mime import VCard
+from mailflow.parsing.result import Intent, ParseContext, Person
+from mailflow.parsing.structure import Forwarded, is_closing, split_signature
+from mailflow.parsing.text import fold, sentences
+
+INTRO = re.compile(
+    r"(?i:\b(?:ik ben|ik heet|mijn naam is|je m['’]appelle|mon nom est|je suis|my name is|i am|i['’]m|this is|"
+    r"hier is|moi c['’]est)\s+)"
+)
+FORM_LINE = re.compile(r"^\s*[-*•]?\s*([^\W\d_][^\W\d_ ./'’-]*(?:[ /'’-][^\W\d_]+){0,3})\s*:\s*(\S.*?)\s*$")
+FORM_FULL = {"naam", "name", "nom", "volledige naam", "full name", "nom complet", "naam en voornaam",
+             "nom et prenom", "deelnemer", "participant"}
+FORM_FIRST = {"voornaam", "prenom", "first name", "given name", "roepnaam"}
+FORM_LAST = {"achternaam", "familienaam", "surname", "last name", "family name", "nom de famille"}
+FORM_ORG = {"organisatie", "organisation", "organization", "vereniging", "association", "asbl", "vzw", "werkgroep",
+            "groep", "organisme", "structure", "dienst", "instelling", "service", "group", "groupe", "org"}
+GREETING = re.compile(
+    r"^(?:dag|beste|lieve|hallo|hoi|hey|hi|hello|dear|bonjour|bonsoir|chere?|geachte|goedemorgen|goedemiddag|"
+    r"goedenavond|goeiedag|goedendag|salut)\b[ ,]*(.*)$",
+    re.I,
+)
+RELATION = re.compile(
+    r"(?i:\b(?:mijn|onze|ons|my|our|ma|mon|notre)\s+(?:nieuwe\s+|new\s+|nouvelle\s+|nouveau\s+)?"
+    r"(collega|colleague|coll[eè]gue|vrijwilliger|vrijwilligster|volunteer|b[eé]n[eé]vole|stagiair|stagiaire|"
+    r"buurvrouw|buurman|neighbou?r|voisine?|partner|vriendin|vriend|friend|amie?|man|vrouw|echtgenote|echtgenoot|"
+    r"husband|wife|mari|femme|dochter|zoon|daughter|son|fille|fils)\b[,:]?\s+)"
+)
+SAME_ORG_RELATIONS = {"collega", "colleague", "collègue", "collegue", "vrijwilliger", "vrijwilligster", "volunteer",
+                      "bénévole", "benevole", "bénevole", "stagiair", "stagiaire"}
+JOINT_AFTER = re.compile(r"(?i:^\s*(?:en ik|and i|and me|et moi|en mezelf|en mijzelf)\b)")
+WITH = re.compile(r"(?i:\b(?:samen met|together with|along with|ensemble avec|avec|with|met)\s+)")
+JOINT_MARKER = re.compile(
+    r"\b(?:en ik|and i|and me|et moi|wij|we|nous|ons|us|samen met|together with|ensemble|allebei|allemaal|both|"
+    r"tous les deux|toutes les deux|met z'n tweeen|met ons tweeen)\b"
+)
+CC_MENTION = re.compile(r"\b(?:in cc|in kopie|cc|en copie|in copy|copied|gekopieerd)\b")
+THIRD_PERSON = re.compile(r"\b(?:haar|hem|hij|zij|ze|she|her|him|he|il|elle|lui|son|sa)\b")
+OUR_PEOPLE = re.compile(
+    r"\b(?:van onze (?:vrijwilligers|medewerkers|leden|collega's)|onze (?:vrijwilliger|vrijwilligster|medewerker|"
+    r"collega)|one of our (?:volunteers|members|staff|colleagues)|our (?:volunteer|colleague)|une? de nos "
+    r"(?:benevoles|collegues|membres)|notre (?:benevole|collegue)|mijn collega|ma collegue|mon collegue|"
+    r"my colleague|bij ons|chez nous|with us)\b"
+)
+STOP_AFTER_NAME = {"en", "and", "et", "van", "bij", "from", "of", "de", "die", "who", "qui", "uit", "met", "with"}
+MAX_PEOPLE = 10
+
+
+@dataclass
+class Candidate:
+    name: str
+    source: str  # form, intro, signature, display, vcard, address, first-name, mention, cc, forward
+    confidence: float
+
+
+@dataclass
+class SenderFacts:
+    """What the mail tells about its sender."""
+
+    address: str | None
+    display: str | None
+    full: Candidate | None = None
+    first_name: str | None = None
+    organisation: str | None = None
+    org_source: str = ""
+    personal: bool = False
+    reasons: list[str] = field(default_factory=list)
+
+
+def name_at(text: str, allow_lower: bool) -> list[str]:
+    """The name-like words at the start of `text` ("Griet Bauwens, vrijwilliger" -> [Griet, Bauwens])."""
+    words = re.findall(r"[^\W\d_][\w'’\-]*|[,.;:!?()\n]", text[:120])
+    taken: list[str] = []
+    for word in words:
+        if not word[0].isalpha() or len(taken) >= 5:
+            break
+        folded = fold(word)
+        if taken and folded in STOP_AFTER_NAME and (word[0].islower() or allow_lower) and (
+            len(taken) >= 2 or folded not in nm.PARTICLES
+        ):
+            break
+        if word[0].isupper() or (nm.is_particle(word) and taken) or allow_lower:
+            taken.append(word)
+            continue
+        break
+    while taken and nm.is_particle(taken[-1]):
+        taken.pop()
+    return taken if nm.looks_like_name(taken, allow_lower=allow_lower) else []
+
+
+def name_before(text: str) -> list[str]:
+    """The name-like words at the end of `text` ("Helaas moeten Hans Deprez" -> [Hans, Deprez])."""
+    words = re.findall(r"[^\W\d_][\w'’\-]*", text[-80:])
+    taken: list[str] = []
+    for word in reversed(words):
+        if len(taken) >= 4:
+            break
+        if word[0].isupper() and fold(word) not in nm.NOT_NAME or (nm.is_particle(word) and taken):
+            taken.insert(0, word)
+            continue
+        break
+    while taken and nm.is_particle(taken[0]) and len(taken) > 1 and taken[0].islower():
+        taken.pop(0)
+    return taken if nm.looks_like_name(taken) else []
+
+
+def _known_tokens(address: str | None, display: str | None) -> set[str]:
+    tokens = {fold(t) for t in nm.tokens_of(display or "")}
+    if address:
+        tokens |= {p for p in re.split(r"[._\-+\d]", address.split("@")[0].lower()) if len(p) >= 2}
+    return tokens
+
+
+def form_fields(text: str) -> dict[str, str]:
+    """ "Naam: X", "Organisatie: Y", "Nom : Z": the first value of each form-like field, keyed by folded label."""
+    fields: dict[str, str] = {}
+    for line in text.split("\n"):
+        match = FORM_LINE.match(line)
+        if match:
+            key = fold(match.group(1)).strip()
+            if key in FORM_FULL | FORM_FIRST | FORM_LAST | FORM_ORG:
+                fields.setdefault(key, match.group(2).strip())
+    return fields
+
+
+def _form_name(fields: dict[str, str]) -> str | None:
+    first = next((fields[k] for k in FORM_FIRST if k in fields), None)
+    last = next((fields[k] for k in FORM_LAST if k in fields), None)
+    full = next((fields[k] for k in FORM_FULL if k in fields), None)
+    if first and (last or full):
+        return nm.normal_case(f"{first} {last or full}")
+    if full:
+        tokens = nm.tokens_of(full)
+        if nm.looks_like_name(tokens, allow_lower=full.islower()) and len(tokens) >= 2:
+            return nm.normal_case(" ".join(tokens))
+    return None
+
+
+def signature_names(signature: str) -> tuple[str | None, str | None, int]:
+    """(full name, first name, index of the line after the name) in a signature block."""
+    lines = [line.strip() for line in signature.split("\n")]
+    full: str | None = None
+    first: str | None = None
+    after = 0
+    for index, line in enumerate(lines):
+        if not line:
+            continue
+        if is_closing(line):
+            # "Groetjes Ilhame", "Groeten, Wim": a name after the closing words on the same line.
+            tail = re.split(r"[,!]\s*|\s+(?=[A-Z][^\s]*$)", line.rstrip(" ,.!"))[-1].strip()
+            tokens = nm.tokens_of(tail)
+            if tokens and tail != line.rstrip(" ,.!") and nm.looks_like_name(tokens):
+                first = first or tokens[0]
+                after = index + 1
+            continue
+        tokens = nm.tokens_of(line)
+        if line.endswith((".", "?", ":")) or "@" in line or not nm.looks_like_name(tokens, allow_lower=False):
+            if full or first:
+                break
+            continue
+        if len(tokens) >= 2:
+            full = nm.normal_case(" ".join(tokens))
+            after = index + 1
+            break
+        first = first or nm.normal_case(tokens[0])
+        after = index + 1
+    return full, first, after
+
+
+def _intro_name(body_sentences: Sequence[str], known: set[str]) -> str | None:
+    for sentence in body_sentences:
+        for match in INTRO.finditer(sentence):
+            rest = sentence[match.end():]
+            tokens = name_at(rest, allow_lower=False)
+            if not tokens and rest[:1].islower():
+                lower = name_at(rest, allow_lower=True)[:4]
+                # All-lower-case mails ("ik ben ahmed el amrani"): only when the From name or address agrees.
+                if lower and fold(lower[0]) in known and len(lower) >= 2:
+                    tokens = lower
+            if tokens and (len(tokens) >= 2 or fold(tokens[0]) in known):
+                return nm.normal_case(" ".join(tokens))
+    return None
+
+
+def sender_facts(body: str, signature: str, address: str | None, display: str | None,
+                 vcards: Sequence[VCard], context: ParseContext) -> SenderFacts:
+    """The sender's name, first name and organisation as the mail gives them, with how sure each is."""
+    facts = SenderFacts(address=address, display=display)
+    known = _known_tokens(address, display)
+    body_sentences = sentences(body)
+    fields = form_fields(body + "\n" + signature)
+    sig_full, sig_first, sig_after = signature_names(signature)
+    display_name = nm.from_display_name(display)
+    vcard = next((v for v in vcards if v.name), None)
+    candidates: list[Candidate] = []
+    form_name = _form_name(fields)
+    if form_name:
+        candidates.append(Candidate(form_name, "form", 0.95))
+    intro = _intro_name(body_sentences, known)
+    if intro:
+        candidates.append(Candidate(intro, "intro", 0.95))
+    if sig_full:
+        agrees = bool({fold(t) for t in sig_full.split()} & known)
+        if agrees or not (display_name and len(display_name.split()) >= 2):
+            candidates.append(Candidate(sig_full, "signature", 0.9 if agrees or not known else 0.75))
+    if display_name and len(display_name.split()) >= 2:
+        candidates.append(Candidate(display_name, "display", 0.9))
+    if vcard and vcard.name:
+        candidates.append(Candidate(nm.normal_case(vcard.name), "vcard", 0.85))
+    first = sig_first or (display_name if display_name and " " not in display_name else None)
+    if first is None and intro and " " not in intro:
+        first = intro
+    local = nm.from_local_part(address, first)
+    if local:
+        candidates.append(Candidate(local, "address", 0.6))
+        facts.reasons.append("surname read from the mail address")
+    if first:
+        candidates.append(Candidate(nm.normal_case(first), "first-name", 0.5))
+    if candidates:
+        best = candidates[0]
+        # The same person spelled better elsewhere (capitals, accents from the display name) wins the spelling.
+        for other in candidates[1:]:
+            if nm.same_person(other.name, best.name) and _better_cased(other.name, best.name):
+                best = Candidate(other.name, best.source, best.confidence)
+        best.name = nm.first_name_first(best.name, sig_first or (intro if intro and " " not in intro else None))
+        facts.full = best
+        if best.source == "first-name":
+            facts.reasons.append("only a first name found")
+    facts.first_name = first or (facts.full.name.split()[0] if facts.full else None)
+    # Organisation: "op persoonlijke titel" overrules everything the signature or domain suggests.
+    folded_body = fold(body)
+    if orgs.PERSONAL.search(folded_body):
+        facts.personal = True
+        facts.reasons.append("comes on a personal title")
+        return facts
+    organisations = context.organisations
+    form_org = next((fields[k] for k in FORM_ORG if k in fields), None)
+    found: list[tuple[str | None, str]] = [(form_org, "form")]
+    found += [(orgs.org_in_sentence(s), "sentence") for s in body_sentences if not s.rstrip().endswith("?")]
+    sig_lines = [line for line in signature.split("\n")[sig_after:]]
+    person_tokens = {fold(t) for t in (facts.full.name.split() if facts.full else [])}
+    found.append((orgs.org_from_signature(sig_lines, person_tokens), "signature"))
+    found.append((next((v.organisation for v in vcards if v.organisation), None), "vcard"))
+    for raw, source in found:
+        organisation = orgs.normalise_org(raw, organisations)
+        if organisation and not _is_own_org(organisation, context):
+            facts.organisation, facts.org_source = organisation, source
+            break
+    if facts.organisation is None:
+        domain_org = orgs.organisation_for_domain(address, organisations)
+        if domain_org:
+            facts.organisation, facts.org_source = domain_org, "domain"
+            facts.reasons.append("organisation guessed from the mail domain")
+    return facts
+
+
+def _is_own_org(organisation: str, context: ParseContext) -> bool:
+    folded = fold(organisation).replace(" ", "")
+    own_domains = {a.rsplit("@", 1)[-1].split(".")[0] for a in context.own_addresses if "@" in a}
+    if context.own_domain:
+        own_domains.add(context.own_domain.split(".")[0])
+    return any(d and d.replace("-", "") == folded.replace("-", "") for d in own_domains)
+
+
+def _better_cased(candidate: str, current: str) -> bool:
+    def score(name: str) -> int:
+        return sum(1 for t in name.split() if t[:1].isupper() and not t.isupper()) + sum(
+            1 for ch in name if not ch.isascii())
+    return score(candidate) > score(current)
+
+
+@dataclass
+class Mention:
+    tokens: list[str]
+    sentence: str
+    kind: str  # relation, joint, with
+    relation: str = ""
+
+
+def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
+    """Other people the sender writes about: "mijn collega X", "X en ik", "samen met X"."""
+    found: list[Mention] = []
+    for sentence in body_sentences:
+        for match in RELATION.finditer(sentence):
+            tokens = name_at(sentence[match.end():], allow_lower=False)
+            if tokens:
+                found.append(Mention(tokens, sentence, "relation", fold(match.group(1))))
+        for match in re.finditer(r"(?i)\b(?:en ik|and i|and me|et moi|en mezelf)\b", sentence):
+            tokens = name_before(sentence[: match.start()])
+            if tokens:
+                found.append(Mention(tokens, sentence, "joint"))
+        for match in WITH.finditer(sentence):
+            if match.group(0).lower().strip() in ("met", "with", "avec") and not re.search(
+                r"(?i)\b(?:kom|come|viens|viendrai|komen|samen)\b", sentence[: match.start()]
+            ):
+                continue
+            tokens = name_at(sentence[match.end():], allow_lower=False)
+            if tokens:
+                found.append(Mention(tokens, sentence, "with"))
+    return found
+
+
+def _intent_in(sentence: str, intent: Intent) -> bool:
+    folded = fold(sentence)
+    if intent is Intent.CANCEL:
+        return bool(CANCEL_STRONG.search(folded) or CANCEL_WEAK.search(folded))
+    return bool(REGISTER_STRONG.search(folded) or REGISTER_WEAK.search(folded))
+
+
+def _cc_person(first: str, cc: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
+    for display, address in cc:
+        name = nm.from_display_name(display)
+        if name and fold(name.split()[0]) == fold(first):
+            return name, address
+    return None
+
+
+def read_people(intent: Intent, body: str, signature: str, facts: SenderFacts, forwards: Sequence[Forwarded],
+                cc: Sequence[tuple[str, str]], context: ParseContext) -> tuple[list[Person], list[str]]:
+    """Everyone the mail registers, cancels for, unsubscribes or erases, with their organisation."""
+    reasons = list(facts.reasons)
+    sender = _sender_person(facts)
+    if intent in (Intent.UNSUBSCRIBE, Intent.ERASE):
+        return ([sender] if sender else []), reasons
+    if intent not in (Intent.REGISTER, Intent.CANCEL):
+        return [], []
+    body_sentences = sentences(body)
+    folded_body = fold(body)
+    greeted = _greeted_tokens(body)
+    own = set(context.own_addresses)
+    cc = [(d, a) for d, a in cc if a not in own and a != facts.address]
+    people: list[Person] = []
+    joint = False
+    third_party = False
+    for mention in mentions_in(body_sentences):
+        name_tokens = mention.tokens
+        if {fold(t) for t in name_tokens} & greeted or (facts.full and nm.same_person(" ".join(name_tokens),
+                                                                                      facts.full.name)):
+            continue
+        cc_hit = CC_MENTION.search(fold(mention.sentence))
+        in_intent = _intent_in(mention.sentence, intent)
+        if mention.kind == "relation" and not (in_intent or cc_hit or JOINT_AFTER.search(
+                mention.sentence[mention.sentence.find(name_tokens[-1]) + len(name_tokens[-1]):])):
+            continue
+        if mention.kind == "with" and not in_intent:
+            continue
+        third_party = True
+        if mention.kind in ("joint", "with") or JOINT_AFTER.search(
+                mention.sentence[mention.sentence.find(name_tokens[-1]) + len(name_tokens[-1]):]):
+            joint = True
+        name = nm.normal_case(" ".join(name_tokens))
+        email = None
+        confidence = 0.9
+        hit = _cc_person(name_tokens[0], cc)
+        if hit and (len(name_tokens) == 1 or nm.same_person(hit[0], name) or fold(hit[0]).startswith(fold(name))):
+            name, email = hit
+        elif len(name_tokens) == 1:
+            confidence = 0.5
+            reasons.append("a colleague named by first name only")
+        shares = mention.kind in ("joint", "with") or mention.relation in SAME_ORG_RELATIONS
+        organisation = _own_org_of(mention.sentence, context) or (facts.organisation if shares else None)
+        people.append(Person(name=name, organisation=organisation, email=email, confidence=confidence))
+    if not people and cc and CC_MENTION.search(folded_body) and intent is Intent.REGISTER:
+        for display, address in cc[:3]:
+            name = nm.from_display_name(display)
+            if name:
+                people.append(Person(name=name, organisation=facts.organisation, email=address, confidence=0.7))
+                third_party = True
+    forwarded = _forwarded_people(intent, body, facts, forwards, context)
+    if forwarded:
+        people.extend(forwarded)
+        third_party = True
+    intent_sentences = [s for s in body_sentences if _intent_in(s, intent)]
+    if any(JOINT_MARKER.search(fold(s)) for s in intent_sentences):
+        joint = True
+    if sender and (not third_party or joint):
+        people.insert(0, sender)
+    unique: list[Person] = []
+    for person in people:
+        if not any(nm.same_person(person.name, p.name) for p in unique):
+            unique.append(person)
+    return unique[:MAX_PEOPLE], reasons
+
+
+def _own_org_of(sentence: str, context: ParseContext) -> str | None:
+    """An organisation the mention's own sentence names for them ("die bij X werkt")."""
+    found = orgs.org_in_sentence(sentence)
+    return orgs.normalise_org(found, context.organisations) if found else None
+
+
+def _sender_person(facts: SenderFacts) -> Person | None:
+    if facts.full is None:
+        if not facts.address:
+            return None
+        local = facts.address.split("@")[0]
+        guess = nm.normal_case(" ".join(p for p in re.split(r"[._\-+\d]+", local) if p)) or local
+        return Person(name=guess, organisation=facts.organisation, email=facts.address, confidence=0.3)
+    confidence = facts.full.confidence
+    if facts.org_source == "domain":
+        confidence = min(confidence, 0.6)
+    return Person(name=facts.full.name, organisation=None if facts.personal else facts.organisation,
+                  email=facts.address, confidence=confidence)
+
+
+def _greeted_tokens(body: str) -> set[str]:
+    """The words of the greeting ("Dag Hilde," "Bonjour Madame Cnudde"): the coordinator, never a person to add."""
+    tokens: set[str] = set()
+    for line in body.split("\n")[:3]:
+        match = GREETING.match(line.strip())
+        if match:
+            tokens |= {fold(t) for t in nm.tokens_of(match.group(1))}
+    return tokens
+
+
+def _forwarded_people(intent: Intent, body: str, facts: SenderFacts, forwards: Sequence[Forwarded],
+                      context: ParseContext) -> list[Person]:
+    """The writer of a forwarded request, when the forward asks to register (or excuse) them."""
+    people: list[Person] = []
+    folded_body = fold(body)
+    own = set(context.own_addresses)
+    for forward in forwards:
+        address, display = sender_of(forward.from_header)
+        if not address or address in own or address == facts.address:
+            continue
+        text_body, text_signature = split_signature(forward.text)
+        inner = sender_facts(text_body, text_signature, address, display, (), context)
+        if inner.full is None:
+            continue
+        first = fold(inner.full.name.split()[0])
+        about_them = bool(THIRD_PERSON.search(folded_body)) or first in folded_body
+        asks = _intent_in(forward.text, intent) or _intent_in(body, intent)
+        if not (about_them and asks):
+            continue
+        organisation = inner.organisation
+        if organisation is None and not inner.personal and OUR_PEOPLE.search(folded_body):
+            organisation = facts.organisation
+        people.append(Person(name=inner.full.name, organisation=organisation, email=address,
+                             confidence=min(inner.full.confidence, 0.9)))
+    return people
