@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-import datetime as dt
-
-from mailflow import __version__, jobs, render, service, store
+from mailflow import __version__, admin, jobs, render, service, store
 from mailflow.config import Config, load_config
 from mailflow.errors import MailflowError
 from mailflow.parsing import ParseContext, parse_message
@@ -79,6 +79,56 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo(print, keep=args.keep)
 
 
+def _admin(args: argparse.Namespace, work: Callable[[jobs.App, dt.datetime], object]) -> int:
+    config = load_config(args.config)
+    with build_app(config) as app:
+        jobs.sync_meetings(app)
+        work(app, clock_from(getattr(args, "now", None))())
+    return 0
+
+
+def cmd_meetings(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    admin.meetings(config, clock_from(args.now)(), print)
+    return 0
+
+
+def cmd_members(args: argparse.Namespace) -> int:
+    meeting = _date_argument(args.meeting, "--meeting") if args.meeting else None
+
+    def work(app: jobs.App, now: dt.datetime) -> None:
+        with app.sessions() as db:
+            admin.members(db, meeting, args.csv, print)
+    return _admin(args, work)
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    def work(app: jobs.App, now: dt.datetime) -> None:
+        if args.action == "retry":
+            with app.sessions.begin() as db:
+                admin.outbox_retry(db, args.id, now, print)
+        else:
+            with app.sessions() as db:
+                admin.outbox(db, print)
+    if args.action == "retry" and args.id is None:
+        raise MailflowError("outbox retry needs the ID of a message (see `mailflow outbox`)")
+    return _admin(args, work)
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    def work(app: jobs.App, now: dt.datetime) -> None:
+        with app.sessions.begin() as db:
+            admin.forget(db, args.address, now, print)
+    return _admin(args, work)
+
+
+def _date_argument(value: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise MailflowError(f"{name} must be a date like 2026-01-13, got {value!r}") from None
+
+
 def cmd_parse(args: argparse.Namespace) -> int:
     config = load_config(args.config) if args.config else None
     context = parse_context(config)
@@ -127,6 +177,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("check", help="validate the config and reach IMAP, SMTP and the database")
     p.add_argument("--config", required=True, help="the TOML config file")
     p.set_defaults(handler=cmd_check)
+
+    p = commands.add_parser("meetings", help="the coming meetings: confirmed, and proposed by the rhythm")
+    p.add_argument("--config", required=True, help="the TOML config file")
+    p.add_argument("--now", help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_meetings)
+
+    p = commands.add_parser("members", help="the members, or who is expected at a meeting")
+    p.add_argument("--config", required=True, help="the TOML config file")
+    p.add_argument("--meeting", metavar="DATE", help="only who is expected at the meeting on DATE")
+    p.add_argument("--csv", action="store_true", help="CSV on standard output (a sign-in sheet with --meeting)")
+    p.set_defaults(handler=cmd_members)
+
+    p = commands.add_parser("outbox", help="mail that is pending, failed or expired; `outbox retry ID` sends it again")
+    p.add_argument("--config", required=True, help="the TOML config file")
+    p.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    p.add_argument("id", nargs="?", type=int, help="with retry: the message ID")
+    p.set_defaults(handler=cmd_outbox)
+
+    p = commands.add_parser("forget", help="delete everything mailflow keeps about an address")
+    p.add_argument("--config", required=True, help="the TOML config file")
+    p.add_argument("address", help="the email address")
+    p.set_defaults(handler=cmd_forget)
 
     p = commands.add_parser("demo", help="run the real pipeline on sample mails with throwaway local servers")
     p.add_argument("--keep", metavar="DIR", help="keep the demo's config and database in DIR")

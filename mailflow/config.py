@@ -121,6 +121,28 @@ class Smtp:
 
 
 @dataclass(frozen=True)
+class Reminders:
+    days_before: tuple[int, ...]  # e.g. (7, 1): a week and a day before each meeting
+    at: dt.time  # local time of day they go out
+    grace: dt.timedelta  # after downtime, a reminder this late is still sent; later ones are recorded as missed
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    to: str
+    at: dt.time  # local time of day
+    send_when_empty: bool
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """The network's rhythm, proposing meeting dates that are not configured yet (RFC 5545 RRULE)."""
+
+    rule: str  # e.g. "FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TU"
+    start: dt.date | None  # the first date of the rhythm; default the first configured meeting
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     network: Network
@@ -130,6 +152,9 @@ class Config:
     database_url: str
     imap: Imap | None
     smtp: Smtp | None
+    reminders: Reminders
+    digest: DigestSettings
+    recurrence: Recurrence
 
     def require_servers(self) -> tuple[Imap, Smtp]:
         """The [imap] and [smtp] sections, which `run` and `check` need and `parse` does not."""
@@ -157,7 +182,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None) -> Config:
     """Validate an already-read TOML document; relative paths are taken from `base_dir`."""
     known = {"network", "venue", "meetings", "organisations", "database", "imap", "smtp",
-             "reminders", "digest", "retention", "limits"}
+             "reminders", "digest", "recurrence"}
     _no_unknown_keys(data, known, "")
     network = _network(_Section(data.get("network", {}), "network"))
     venue = _venue(_Section(data.get("venue", {}), "venue"))
@@ -173,7 +198,10 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
     database.done()
     imap = _imap(_Section(data.get("imap", {}), "imap"), base_dir) if "imap" in data else None
     smtp = _smtp(_Section(data.get("smtp", {}), "smtp"), base_dir, network) if "smtp" in data else None
-    return Config(path, network, venue, meetings, organisations, url, imap, smtp)
+    reminders = _reminders(_Section(data.get("reminders", {}), "reminders"))
+    digest = _digest(_Section(data.get("digest", {}), "digest"), network)
+    recurrence = _recurrence(_Section(data.get("recurrence", {}), "recurrence"))
+    return Config(path, network, venue, meetings, organisations, url, imap, smtp, reminders, digest, recurrence)
 
 
 class _Section:
@@ -401,3 +429,39 @@ def _smtp(s: _Section, base_dir: Path, network: Network) -> Smtp:
     if smtp.username and not smtp.password and not smtp.oauth2_token:
         raise ConfigError("smtp.username is set: give password_env or password_command too")
     return smtp
+
+
+def _reminders(s: _Section) -> Reminders:
+    days = s._get("days_before", list, [7, 1], "a list of whole numbers")
+    if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in days):
+        raise ConfigError(f"reminders.days_before must be whole numbers >= 1, got {days!r}")
+    reminders = Reminders(
+        days_before=tuple(sorted(set(days), reverse=True)),
+        at=s.clock("at", dt.time(10, 0)),
+        grace=dt.timedelta(hours=s.int("grace_hours", 24, minimum=0)),
+    )
+    s.done()
+    return reminders
+
+
+def _digest(s: _Section, network: Network) -> DigestSettings:
+    digest = DigestSettings(
+        to=s.email("to", network.coordinator),
+        at=s.clock("at", dt.time(8, 0)),
+        send_when_empty=s._get("send_when_empty", bool, False, "true or false"),
+    )
+    s.done()
+    return digest
+
+
+def _recurrence(s: _Section) -> Recurrence:
+    from dateutil.rrule import rrulestr
+
+    rule = s.str("rule", "FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TU")
+    try:
+        rrulestr(rule, dtstart=dt.datetime(2026, 1, 1))
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"recurrence.rule is not an RFC 5545 RRULE: {exc}") from None
+    recurrence = Recurrence(rule=rule, start=s.date("start"))
+    s.done()
+    return recurrence

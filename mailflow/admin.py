@@ -1,0 +1,94 @@
+"""The coordinator's and admin's commands: meetings, members, outbox, forget. Output fits a terminal and pipes cleanly.
+
+Tables are plain columns separated by two spaces (no colours, no borders), CSV is RFC 4180 on standard output.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import sys
+from collections.abc import Callable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from mailflow import jobs, store
+from mailflow.config import Config
+from mailflow.errors import MailflowError
+from mailflow.meetings import upcoming
+
+Say = Callable[[str], object]
+
+
+def table(rows: Sequence[Sequence[object]], header: Sequence[str], say: Say) -> None:
+    """Columns as wide as their widest cell; the last column is not padded, so lines carry no trailing spaces."""
+    cells = [[str(c) for c in header]] + [["-" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    for row in cells:
+        say("  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths)) + ("  " if len(row) > 1 else "") + row[-1])
+
+
+def meetings(config: Config, now: dt.datetime, say: Say) -> None:
+    today = now.astimezone(config.network.timezone).date()
+    entries = upcoming(config.meetings, config.recurrence, today)
+    rows = [(e.date.isoformat(), "confirmed" if e.confirmed else "proposed",
+             e.meeting.capacity if e.meeting else None, e.meeting.theme if e.meeting else "(not planned yet)")
+            for e in entries]
+    table(rows, ("date", "status", "capacity", "theme"), say)
+
+
+def expected_at(db: Session, meeting: store.Meeting) -> list[store.Member]:
+    """Who is expected at a meeting: active members whose attendance has started, not excused nor waiting."""
+    absent = sa.select(store.Attendance.member_id).where(
+        store.Attendance.meeting_id == meeting.id, store.Attendance.status.in_(("excused", "waiting")))
+    return list(db.scalars(
+        sa.select(store.Member)
+        .where(store.Member.status == "active", store.Member.id.not_in(absent),
+               sa.or_(store.Member.active_from.is_(None), store.Member.active_from <= meeting.date))
+        .order_by(store.Member.name)
+    ))
+
+
+def members(db: Session, meeting_date: dt.date | None, as_csv: bool, say: Say) -> None:
+    if meeting_date is not None:
+        meeting = store.meeting_on(db, meeting_date)
+        if meeting is None:
+            raise MailflowError(f"no meeting on {meeting_date.isoformat()} (see `mailflow meetings`)")
+        people = expected_at(db, meeting)
+    else:
+        people = list(db.scalars(sa.select(store.Member).order_by(store.Member.name)))
+    header = ("name", "organisation", "email", "status", "since")
+    rows = [(m.name, m.organisation, m.email, m.status + (" (unsure)" if m.unsure else ""),
+             m.created_at.date().isoformat()) for m in people]
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\r\n")
+        writer.writerow(header)
+        writer.writerows([["" if c is None else c for c in row] for row in rows])
+    else:
+        table(rows, header, say)
+
+
+def outbox(db: Session, say: Say) -> None:
+    rows = db.scalars(sa.select(store.OutboxMessage).where(store.OutboxMessage.status != "sent")
+                      .order_by(store.OutboxMessage.id)).all()
+    table([(r.id, r.kind, r.status, r.attempts, r.next_attempt_at.strftime("%Y-%m-%d %H:%M") if r.status == "pending"
+            else None, r.recipient, r.last_error) for r in rows],
+          ("id", "kind", "status", "tries", "next try (UTC)", "to", "last error"), say)
+
+
+def outbox_retry(db: Session, row_id: int, now: dt.datetime, say: Say) -> None:
+    row = db.get(store.OutboxMessage, row_id)
+    if row is None:
+        raise MailflowError(f"no outbox message {row_id}")
+    if row.status == "sent":
+        raise MailflowError(f"outbox message {row_id} was sent already; it is not sent twice")
+    row.status, row.next_attempt_at = "pending", now
+    if row.expires_at is not None and row.expires_at <= now:
+        row.expires_at = now + jobs.REPLY_LIFETIME
+    say(f"outbox message {row_id} goes out with the next pass")
+
+
+def forget(db: Session, address: str, now: dt.datetime, say: Say) -> None:
+    count = jobs.forget(db, address, now)
+    say(f"forgot {count} member(s) and everything mailflow kept about them")
