@@ -6,6 +6,7 @@ Pure: no network, no database, no clock — the stamp time is passed in.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -91,9 +92,44 @@ def meeting_ics(
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
     stamp = (now or details.starts_at).astimezone(dt.UTC)
-    theme_label, speakers_label = _DESCRIPTION_LABELS.get(
-        language or network.language, _DESCRIPTION_LABELS["nl"]
-    )
+    # Building the VTIMEZONE and serialising cost some 3 ms, and a pass sends the same meeting to everyone: build
+    # each (meeting, language, status) once and put this mail's DTSTAMP into the cached bytes.
+    before, after = _ics_around_stamp(details, network, method, language or network.language, status)
+    return before + _ical_utc(stamp) + after
+
+
+def _ical_utc(moment: dt.datetime) -> bytes:
+    """An RFC 5545 3.3.5 UTC date-time ("20251201T091500Z"), as icalendar writes one: seconds, no fraction."""
+    return moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ").encode("ascii")
+
+
+@functools.lru_cache(maxsize=64)
+def _ics_around_stamp(
+    details: MeetingDetails, network: config.Network, method: str, language: str, status: str
+) -> tuple[bytes, bytes]:
+    """The calendar's bytes before and after the DTSTAMP value."""
+    stamp = details.starts_at.astimezone(dt.UTC)
+    ics = build_ics(details, network, method, stamp=stamp, language=language, status=status)
+    marker = b"\r\nDTSTAMP:" + _ical_utc(stamp) + b"\r\n"
+    if (
+        ics.count(marker) != 1
+    ):  # a changed icalendar writes DTSTAMP differently: better to fail a test than guess
+        raise RuntimeError("DTSTAMP not found once in the calendar icalendar wrote")
+    before, _, after = ics.partition(marker)
+    return before + b"\r\nDTSTAMP:", b"\r\n" + after
+
+
+def build_ics(
+    details: MeetingDetails,
+    network: config.Network,
+    method: str,
+    *,
+    stamp: dt.datetime,
+    language: str,
+    status: str,
+) -> bytes:
+    """meeting_ics() without the cache: every call builds the calendar anew with icalendar."""
+    theme_label, speakers_label = _DESCRIPTION_LABELS.get(language, _DESCRIPTION_LABELS["nl"])
 
     calendar = icalendar.Calendar()
     calendar.add("prodid", f"-//mailflow//mailflow {__version__}//EN")

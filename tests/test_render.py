@@ -593,3 +593,81 @@ def test_new_message_id_is_unique_and_ours() -> None:
     first, second = render.new_message_id("in-gent.example"), render.new_message_id("in-gent.example")
     assert first != second
     assert re.fullmatch(r"<[^<>@\s]+@in-gent\.example>", first)
+
+
+# --- the fast assembly writes what the email package would --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Lotte Verhaegen",
+        "",
+        "Sam O'Neill",
+        "x=?utf-8?q?y?=",
+        "Jan_de Vries",
+        "#1 fan",
+        "a+b",
+        "Élise Dubois-Noël",
+        "Peeters, An",
+        "Piet Pieterszoon Coen van der Veer tot Hoogeveen Langedijk en Zonen",
+        "An  Peeters",
+    ],
+)
+def test_a_mailbox_is_written_as_the_policy_writes_it(name: str) -> None:
+    for address in ("lotte.verhaegen@example.org", "a.b+c@sub.in-gent.example"):
+        by_policy = render._folded_value("To", render.Address(display_name=name, addr_spec=address))
+        assert render.mailbox_value("To", name, address) == by_policy
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Re: Inschrijving leernetwerk",
+        "Re: " + "x" * 65,
+        "Re: " + "x" * 66,
+        "Re: {{ 7*7 }}",
+        "Re: =?utf-8?q?Bcc?= x",
+        "Re: ~!@#$%^&*()_+`-=[]\\;',./{}|:\"<>?",
+        "Re: two  spaces",
+        "Re: Inscription très attendue",
+    ],
+)
+def test_a_subject_is_written_as_the_policy_writes_it(subject: str) -> None:
+    assert render.subject_value(subject) == render._folded_value("Subject", subject)
+
+
+@pytest.mark.parametrize("status", ["CONFIRMED", "TENTATIVE"])
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_the_cached_calendar_is_the_one_icalendar_builds(status: str, language: str) -> None:
+    from mailflow import calendar_invite
+
+    meeting = details()
+    for now in (NOW, NOW + dt.timedelta(days=40, seconds=7, microseconds=500), None):
+        stamp = (now or meeting.starts_at).astimezone(dt.UTC)
+        built = calendar_invite.build_ics(
+            meeting, NETWORK, "PUBLISH", stamp=stamp, language=language, status=status
+        )
+        assert render.meeting_ics(meeting, NETWORK, now=now, language=language, status=status) == built
+
+
+def test_the_mime_tree_has_one_mime_version_and_boundaries_no_body_contains(env: jinja2.Environment) -> None:
+    raw, parsed = rendered(env, people=(Person("--=_mailflow_alternative", "=_mailflow_mixed"),))
+    assert [part.get_content_type() for part in parsed.walk()] == [
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "text/calendar",
+    ]
+    assert raw.count(b"MIME-Version: 1.0\r\n") == 1
+    assert (
+        raw.count(b"\r\n--=_mailflow_alternative\r\n") == 2 and raw.count(b"\r\n--=_mailflow_mixed\r\n") == 2
+    )
+    text, _ = text_and_html(parsed)
+    assert "- --=_mailflow_alternative (=_mailflow_mixed)" in text
+    assert not parsed.defects and all(not part.defects for part in parsed.walk())
+
+
+def test_rendering_is_deterministic(env: jinja2.Environment) -> None:
+    assert rendered(env)[0] == rendered(env)[0]
