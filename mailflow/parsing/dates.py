@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from mailflow.config import Meeting
 from mailflow.parsing.text import fold
@@ -31,7 +32,9 @@ DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:e|er|ste|de|st|nd|rd|th)?\s+({_ALL_MON
 MONTH_DAY = re.compile(rf"\b({_MONTH_WORDS})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?!\s*(?:uur|u\b|h\b|:))")
 NUMERIC = re.compile(r"(?<![\d/.:-])(\d{1,2})[/-](\d{1,2})(?:[/-](\d{2}|\d{4}))?(?![\d/:-])")
 ISO = re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b")
-MONTH_ALONE = re.compile(rf"(?:\b(\w+)\s+)?\b({_MONTH_WORDS})\b")
+MONTH_ALONE = re.compile(rf"\b(?:{_MONTH_WORDS})\b")
+_DIGIT = re.compile(r"\d")
+_LAST_WORD = re.compile(r"([\w']+)\s*$")
 # A month after these words is not a meeting: "sinds september", "tot eind december", "vorige maart".
 NOT_MEETING_BEFORE = {"sinds", "sedert", "sinsdien", "depuis", "since", "vorige", "vorig", "last", "eind", "begin",
                       "tot", "until", "till", "jusqu", "jusqu'en", "jusqu'a", "jusqu'au", "fin", "debut", "end",
@@ -105,6 +108,44 @@ def _theme_words(theme: str) -> list[str]:
             continue
         words.extend(THEME_SYNONYMS.get(word, (word,)))
     return words
+
+
+@lru_cache(maxsize=32)
+def _scanner(meetings: tuple[Meeting, ...]) -> tuple[re.Pattern[str], dict[str, dt.date]]:
+    """One pattern for relative days, month names and every configured theme's words (built once per calendar).
+
+    Returns the pattern and, per theme group name, its meeting's date.
+    """
+    groups = [f"(?P<relative>{RELATIVE.pattern})", f"(?P<month>{MONTH_ALONE.pattern})"]
+    days: dict[str, dt.date] = {}
+    for index, meeting in enumerate(meetings):
+        words = _theme_words(meeting.theme)
+        if words:
+            name = f"m{index}"
+            days[name] = meeting.date
+            alternatives = "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+            groups.append(f"(?P<{name}>\\b(?:{alternatives})(?:e|s|es)?\\b)")
+    return re.compile("|".join(groups)), days
+
+
+def _month_named(match: re.Match[str], folded: str, covered: list[tuple[int, int]], meetings: Sequence[Meeting],
+                 sent_day: dt.date | None, weight: float, add: Callable[[dt.date, float, str], None]) -> None:
+    """Count a month name ("in januari", "en mai") for the meeting in that month, unless it says "sinds"/"tot"."""
+    if any(s <= match.start() < e for s, e in covered):
+        return
+    previous = _LAST_WORD.search(folded, max(0, match.start() - 30), match.start())
+    before, word = (previous[1] if previous else ""), match.group(0)
+    if before in NOT_MEETING_BEFORE or before.endswith("'") and before[:-1] in NOT_MEETING_BEFORE:
+        return
+    if word in AMBIGUOUS_MONTHS and before not in MONTH_PREPOSITIONS:
+        return
+    month = MONTHS[word]
+    candidates = sorted(m.date for m in meetings if m.date.month == month)
+    if not candidates:
+        return
+    upcoming = [d for d in candidates if sent_day is None or d >= sent_day - dt.timedelta(days=40)]
+    near = _session_near(folded, match.start(), match.end())
+    add((upcoming or candidates)[0], (3.0 if near else 1.5) * weight, "month")
 
 
 def _relative_range(phrase: str, sent: dt.date) -> tuple[dt.date, dt.date]:
@@ -183,8 +224,10 @@ def read_meeting(sources: Sequence[Source], meetings: Sequence[Meeting], sent: d
 
     by_date = {m.date: m for m in meetings}
     for source in sources:
+        if not source.text.strip():
+            continue
         folded = fold(source.text)
-        explicit = _explicit_dates(folded, sent_day)
+        explicit = _explicit_dates(folded, sent_day) if _DIGIT.search(folded) else []
         covered = [(s, e) for _, s, e in explicit]
         for day, _start, _end in explicit:
             first_explicit = first_explicit or day
@@ -194,37 +237,23 @@ def read_meeting(sources: Sequence[Source], meetings: Sequence[Meeting], sent: d
                 add(same_day, 3.0 * source.weight, "date")
             elif meetings and source.weight >= 1.0:
                 foreign = True
-        for match in MONTH_ALONE.finditer(folded):
-            if any(s <= match.start(2) < e for s, e in covered):
-                continue
-            before, word = (match[1] or ""), match[2]
-            if before in NOT_MEETING_BEFORE or before.endswith("'") and before[:-1] in NOT_MEETING_BEFORE:
-                continue
-            if word in AMBIGUOUS_MONTHS and before not in MONTH_PREPOSITIONS:
-                continue
-            month = MONTHS[word]
-            candidates = sorted(m.date for m in meetings if m.date.month == month)
-            if not candidates:
-                continue
-            upcoming = [d for d in candidates if sent_day is None or d >= sent_day - dt.timedelta(days=40)]
-            day = (upcoming or candidates)[0]
-            weight = 3.0 if _session_near(folded, match.start(), match.end()) else 1.5
-            add(day, weight * source.weight, "month")
-        for meeting in meetings:
-            for word in _theme_words(meeting.theme):
-                position = folded.find(word)
-                if position >= 0 and re.match(r"\w*", folded[position + len(word):]).group(0) in ("", "e", "s", "es"):
-                    if position and folded[position - 1].isalnum():
-                        continue
-                    near = _session_near(folded, position, position + len(word))
-                    add(meeting.date, (2.5 if near else 1.0) * source.weight, "theme")
-                    break
-        if sent_day:
-            for match in RELATIVE.finditer(folded):
-                low, high = _relative_range(match.group(0), sent_day)
-                for meeting in meetings:
-                    if low <= meeting.date <= high:
-                        add(meeting.date, 2.5 * source.weight, "relative")
+        scanner, theme_days = _scanner(tuple(meetings))
+        named: set[dt.date] = set()
+        for match in scanner.finditer(folded):
+            kind = match.lastgroup or ""
+            if kind == "month":
+                _month_named(match, folded, covered, meetings, sent_day, source.weight, add)
+            elif kind == "relative":
+                if sent_day:
+                    low, high = _relative_range(match.group(0), sent_day)
+                    for meeting in meetings:
+                        if low <= meeting.date <= high:
+                            add(meeting.date, 2.5 * source.weight, "relative")
+            elif kind in theme_days and theme_days[kind] not in named:
+                day = theme_days[kind]
+                named.add(day)
+                near = _session_near(folded, match.start(), match.end())
+                add(day, (2.5 if near else 1.0) * source.weight, "theme")
     if not scores:
         if not meetings and first_explicit:
             return DateReading(first_explicit, False, "date")

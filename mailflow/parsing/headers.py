@@ -17,6 +17,11 @@ from mailflow.parsing.mime import decode_bytes
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _ADDR_SPEC = re.compile(r"[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:@]+\.[^\s<>()\[\]\"',;:@]+")
 _MSG_ID = re.compile(r"<[^<>\s]+>")
+_SIMPLE_FROM = re.compile(
+    r'^(?:(?:"(?P<quoted>[^"\\]*)"|(?P<plain>[^<>"@,;:\\()]*?))\s*<(?P<angle>[^<>\s@",;:()\\]+@[^<>\s@",;:()\\]+)>'
+    r'|(?P<bare>[^<>\s@",;:()\\]+@[^<>\s@",;:()\\]+))$'
+)
+_SURROGATE = re.compile("[\udc80-\udcff]")
 _VALID_ADDR = re.compile(r"^[^\s@<>()\[\]\",;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 
@@ -29,6 +34,8 @@ def decode_words(value: object) -> str:
     """An RFC 2047 header value (or raw 8-bit one) as text, on one line."""
     if value is None:
         return ""
+    if isinstance(value, str) and value.isascii() and "=?" not in value:
+        return one_line(value)  # the common case: nothing to decode
     try:
         if isinstance(value, Header):
             chunks = decode_header(value)
@@ -42,22 +49,31 @@ def decode_words(value: object) -> str:
             )
     except Exception:  # noqa: BLE001 - a broken encoded-word is read as it stands
         text = str(value)
-    if any("\udc80" <= ch <= "\udcff" for ch in text):  # raw 8-bit bytes smuggled in by the parser
+    if _SURROGATE.search(text):  # raw 8-bit bytes smuggled in by the parser
         text = decode_bytes(text.encode("ascii", "surrogateescape"), None)
     return one_line(text)
 
 
-def raw_header(message: Message, name: str) -> str:
-    """The header as it came, undecoded (8-bit bytes restored), or ""."""
-    value = message.get(name)
-    if value is None:
-        return ""
-    if isinstance(value, Header):
-        return str(value)
-    text = str(value)
-    if any("\udc80" <= ch <= "\udcff" for ch in text):
-        text = decode_bytes(text.encode("ascii", "surrogateescape"), None)
-    return text
+Headers = dict[str, str]  # lower-cased name -> the first such header, undecoded (8-bit bytes restored)
+
+
+def header_map(message: Message) -> Headers:
+    """Every header once, by lower-cased name; the first of a repeated header wins (read once, looked up often)."""
+    found: Headers = {}
+    for name, value in message.items()[:500]:
+        key = name.lower()
+        if key in found:
+            continue
+        text = str(value)
+        if not text.isascii() and _SURROGATE.search(text):
+            text = decode_bytes(text.encode("ascii", "surrogateescape"), None)
+        found[key] = text
+    return found
+
+
+def raw_header(headers: Headers, name: str) -> str:
+    """The header as it came, undecoded, or ""."""
+    return headers.get(name.lower(), "")
 
 
 def sender_of(from_header: str) -> tuple[str | None, str | None]:
@@ -69,6 +85,12 @@ def sender_of(from_header: str) -> tuple[str | None, str | None]:
     if not from_header.strip():
         return None, None
     unfolded = one_line(from_header)
+    simple = _SIMPLE_FROM.match(unfolded)
+    if simple and "@" not in (simple["quoted"] or simple["plain"] or ""):
+        # The everyday `Name <addr>` or bare `addr`: no need for the full RFC 5322 address parser.
+        address = (simple["angle"] or simple["bare"]).lower()
+        name = decode_words(simple["quoted"] if simple["quoted"] is not None else simple["plain"] or "")
+        return (address if _VALID_ADDR.match(address) else None), (name.strip("'\" ") or None)
     decoded = decode_words(unfolded)
     pairs = email.utils.getaddresses([unfolded])
     name = decode_words(pairs[0][0]) if pairs else ""
@@ -83,23 +105,23 @@ def sender_of(from_header: str) -> tuple[str | None, str | None]:
     return address, name
 
 
-def message_id_of(message: Message) -> str | None:
+def message_id_of(headers: Headers) -> str | None:
     """The Message-ID exactly as sent ("<abc@host>"), or None."""
-    match = _MSG_ID.search(raw_header(message, "Message-ID"))
+    match = _MSG_ID.search(raw_header(headers, "Message-ID"))
     return match.group(0) if match else None
 
 
-def references_of(message: Message) -> tuple[str, ...]:
+def references_of(headers: Headers) -> tuple[str, ...]:
     """The References chain, or In-Reply-To when there is none, as "<...>" ids."""
-    ids = _MSG_ID.findall(raw_header(message, "References"))
+    ids = _MSG_ID.findall(raw_header(headers, "References"))
     if not ids:
-        ids = _MSG_ID.findall(raw_header(message, "In-Reply-To"))
+        ids = _MSG_ID.findall(raw_header(headers, "In-Reply-To"))
     return tuple(ids[-50:])
 
 
-def date_of(message: Message) -> dt.datetime | None:
+def date_of(headers: Headers) -> dt.datetime | None:
     """The Date header as an aware datetime (UTC when the mail says -0000 or no zone), or None."""
-    value = raw_header(message, "Date").strip()
+    value = raw_header(headers, "Date").strip()
     if not value:
         return None
     try:

@@ -7,9 +7,10 @@ English over the sender's own sentences, the way a coordinator reads them. Keywo
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
-from email.message import Message
 
+from mailflow.parsing.headers import Headers
 from mailflow.parsing.mime import Body
 from mailflow.parsing.result import Intent
 from mailflow.parsing.text import fold
@@ -114,14 +115,16 @@ CONDITIONAL = re.compile(r"^(?:en |and |et )?(?:als|indien|wanneer|zodra|if|once
 HEDGE = re.compile(r"\b(?:overweg\w*|denken erover|twijfel\w*|considering|thinking about|envisag\w*|hesit\w*|"
                    r"misschien later|peut-etre plus tard)")
 NEXT_TIME = re.compile(r"\b(?:volgende keer|een volgende keer|next time|la prochaine fois|later dit jaar)\b")
-NEGATION = re.compile(r"\b(?:niet|geen|not|n't|cannot|ne|pas|nooit|never)\b")
-# Money, accounts and mailbox panics: spam and phishing as a coordinator recognises them.
-SPAM = re.compile(
-    r"administration fee|processing fee|bank ?account|rekeningnummer|bankgegevens|wire transfer|western union|"
-    r"bitcoin|crypto|lottery|loterij|inheritance|erfenis|you have (?:won|been selected)|pre-?selected|"
-    r"verify your (?:account|mailbox)|bevestig uw (?:account|postvak|gegevens)|(?:postvak|mailbox)\S* (?:\w+ ){0,3}"
-    r"(?:bijna )?vol\b|opslaglimiet|storage (?:limit|quota)|mailbox (?:is )?(?:almost )?full|wachtwoord|password|"
-    r"klik op de (?:knop|link)|click (?:here|the button)|limited time|act now|grant|subsidie van"
+NEGATION = re.compile(r"\b(?:niet|geen|not|cannot|nooit|never|ne|nog niet)\b|\bn'|n't\b")
+# Money, accounts and mailbox panics: spam and phishing as a coordinator recognises them (folded phrases).
+SPAM_PHRASES = (
+    "administration fee", "processing fee", "bank account", "bankaccount", "rekeningnummer", "bankgegevens",
+    "wire transfer", "western union", "bitcoin", "crypto", "lottery", "loterij", "inheritance", "erfenis",
+    "you have won", "you have been selected", "pre-selected", "preselected", "verify your account",
+    "verify your mailbox", "bevestig uw account", "bevestig uw postvak", "bevestig uw gegevens", "opslaglimiet",
+    "storage limit", "storage quota", "mailbox is full", "mailbox is almost full", "wachtwoord", "password",
+    "klik op de knop", "klik op de link", "click here", "click the button", "limited time", "act now",
+    "is bijna vol", "postvak is vol", "uw account wordt", "your account will be", "grant application",
 )
 NETWORK_WORDS = re.compile(
     r"\b(?:leernetwerk|lerend netwerk|netwerk|sessie|sessies|bijeenkomst\w*|avond|reseau|seance|seances|session|"
@@ -140,17 +143,16 @@ class Reading:
     scores: dict[str, float] = field(default_factory=dict)
 
 
-def _header(message: Message, name: str) -> str:
-    value = message.get(name)
-    return " ".join(str(value).split()).lower() if value is not None else ""
+def _header(headers: Headers, name: str) -> str:
+    return " ".join(headers.get(name.lower(), "").split()).lower()
 
 
-def header_intent(message: Message, body: Body, sender: str | None, sender_name: str | None,
+def header_intent(headers: Headers, body: Body, sender: str | None, sender_name: str | None,
                   subject: str) -> Reading | None:
     """Bounce, auto-reply or list mail as its headers and MIME structure say, or None."""
     folded_subject = fold(subject)
-    return_path = _header(message, "Return-Path")
-    null_sender = return_path.strip() in ("<>", "")  and message.get("Return-Path") is not None
+    return_path = _header(headers, "Return-Path")
+    null_sender = "return-path" in headers and return_path.strip() in ("<>", "")
     if body.report_type == "delivery-status" or any(a in ("failed", "delayed") for a in body.delivery_actions):
         return Reading(Intent.BOUNCE, 1.0, ["bounce: RFC 3464 delivery status report"])
     if (sender and BOUNCE_SENDERS.match(sender)) or BOUNCE_NAMES.search(sender_name or ""):
@@ -160,15 +162,15 @@ def header_intent(message: Message, body: Body, sender: str | None, sender_name:
         return Reading(Intent.BOUNCE, 0.9, ["bounce: null Return-Path and failure subject"])
     if body.report_type == "disposition-notification":
         return Reading(Intent.AUTO_REPLY, 1.0, ["auto_reply: read receipt (RFC 8098)"])
-    auto_submitted = _header(message, "Auto-Submitted")
+    auto_submitted = _header(headers, "Auto-Submitted")
     if auto_submitted and not auto_submitted.startswith("no"):
         return Reading(Intent.AUTO_REPLY, 1.0, ["auto_reply: Auto-Submitted header (RFC 3834)"])
     for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"):
-        value = _header(message, name)
+        value = _header(headers, name)
         if value and value not in ("no", "false", "0", "none"):
             return Reading(Intent.AUTO_REPLY, 0.95, [f"auto_reply: {name} header"])
-    precedence = _header(message, "Precedence")
-    is_list = any(message.get(h) is not None for h in ("List-Unsubscribe", "List-Id", "List-Post"))
+    precedence = _header(headers, "Precedence")
+    is_list = any(h in headers for h in ("list-unsubscribe", "list-id", "list-post"))
     if is_list and not AUTO_SUBJECT.search(folded_subject):
         return Reading(Intent.OTHER, 0.9, ["other: mailing-list or newsletter headers"])
     if precedence in ("bulk", "junk", "list"):
@@ -188,7 +190,8 @@ def auto_reply_text(text: str) -> bool:
 
 def spam_score(text: str) -> int:
     """How many distinct spam or phishing phrases a text holds."""
-    return len({m.group(0) for m in SPAM.finditer(fold(text))})
+    folded = fold(text)
+    return sum(1 for phrase in SPAM_PHRASES if phrase in folded)
 
 
 def is_genuine_question(sentence: str) -> bool:
@@ -203,6 +206,17 @@ def _intent_hits(folded: str) -> bool:
     return bool(REGISTER_STRONG.search(folded) or CANCEL_STRONG.search(folded) or UNSUBSCRIBE.search(folded))
 
 
+def _sentence_hits(pattern: re.Pattern[str], whole: str, starts: list[int], negatable: bool = False) -> set[int]:
+    """Indices of the sentences where `pattern` matches (one scan of the whole text); optionally not negated."""
+    found: set[int] = set()
+    for match in pattern.finditer(whole):
+        index = bisect_right(starts, match.start()) - 1
+        if negatable and NEGATION.search(whole, max(starts[index], match.start() - 40), match.start()):
+            continue  # "ne pourrai pas assister", "kan er niet bij zijn" is no registration
+        found.add(index)
+    return found
+
+
 def score_sentences(sentences: list[str], subject: str) -> tuple[dict[str, float], int, list[str]]:
     """Keyword scores per intent over the sender's sentences (and the subject, weighted less).
 
@@ -212,34 +226,37 @@ def score_sentences(sentences: list[str], subject: str) -> tuple[dict[str, float
     subject_scores = dict(scores)
     questions = 0
     reasons: list[str] = []
-    erase_verb = False
-    for sentence in sentences:
-        folded = fold(sentence)
+    folded_sentences = [fold(sentence) for sentence in sentences]
+    starts: list[int] = []
+    offset = 0
+    for folded in folded_sentences:
+        starts.append(offset)
+        offset += len(folded) + 1
+    whole = "\n".join(folded_sentences)
+    unsubscribe = _sentence_hits(UNSUBSCRIBE, whole, starts)
+    erase = _sentence_hits(ERASE, whole, starts)
+    erase_verb = bool(erase) and bool(ERASE_VERB.search(whole))
+    asked = _sentence_hits(QUESTION_WORDS, whole, starts)
+    cancel_strong = _sentence_hits(CANCEL_STRONG, whole, starts)
+    cancel_weak = _sentence_hits(CANCEL_WEAK, whole, starts)
+    register_strong = _sentence_hits(REGISTER_STRONG, whole, starts, negatable=True)
+    register_weak = _sentence_hits(REGISTER_WEAK, whole, starts, negatable=True)
+    for index, (sentence, folded) in enumerate(zip(sentences, folded_sentences)):
         is_question = sentence.rstrip().endswith("?") or folded.startswith(("est-ce que", "weet u of", "weet je of"))
         if is_question and is_genuine_question(sentence):
             questions += 1
             continue
-        if QUESTION_WORDS.search(folded):
-            questions += 1
-        unsubscribe = bool(UNSUBSCRIBE.search(folded))
-        if unsubscribe:
+        questions += index in asked
+        scores["erase"] += 3 * (index in erase)
+        if index in unsubscribe:
             scores["unsubscribe"] += 3
-        if ERASE.search(folded):
-            scores["erase"] += 3
-        erase_verb = erase_verb or bool(ERASE_VERB.search(folded))
-        hedged = bool(CONDITIONAL.match(folded) or HEDGE.search(folded))
-        future = bool(NEXT_TIME.search(folded))
-        negated = bool(NEGATION.search(folded))
-        if not unsubscribe:
-            if CANCEL_STRONG.search(folded):
-                scores["cancel"] += 3
-            elif CANCEL_WEAK.search(folded):
-                scores["cancel"] += 2
-        if not (hedged or future or negated or unsubscribe):
-            if REGISTER_STRONG.search(folded):
-                scores["register"] += 3
-            elif REGISTER_WEAK.search(folded):
-                scores["register"] += 1
+            continue  # "afmelden van de mailinglijst" is leaving, not an excuse for one meeting
+        scores["cancel"] += 3 if index in cancel_strong else 2 if index in cancel_weak else 0
+        if index not in register_strong and index not in register_weak:
+            continue
+        if CONDITIONAL.match(folded) or HEDGE.search(folded) or NEXT_TIME.search(folded):
+            continue  # "Als dat kan, schrijven we ons in", "volgende keer ben ik er weer bij"
+        scores["register"] += 3 if index in register_strong else 1
     if not erase_verb and scores["erase"]:
         scores["erase"] = 0.0  # "GDPR" named without asking to delete anything
         reasons.append("privacy law named without a request to delete")

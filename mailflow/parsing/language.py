@@ -32,18 +32,20 @@ STOP_WORDS = {
     """.split()),
 }
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_WEIGHTS = {word: tuple(word in STOP_WORDS[lang] for lang in ("nl", "fr", "en"))
+            for words in STOP_WORDS.values() for word in words}
 
 
 def language_of(text: str) -> str:
     """ "nl", "fr" or "en": the language with the most stop words, the first lines counting double."""
-    words = _WORD.findall(fold(text.replace("’", "'"))[:4000])
-    if not words:
-        return "nl"
-    counts = {"nl": 0.0, "fr": 0.0, "en": 0.0}
+    words = _WORD.findall(fold(text.replace("’", "'")[:3000]))[:400]
+    counts = [0.0, 0.0, 0.0]
     for index, word in enumerate(words):
-        weight = 2.0 if index < 40 else 1.0
-        for language, stop_words in STOP_WORDS.items():
-            if word in stop_words:
-                counts[language] += weight
-    best = max(counts, key=lambda lang: (counts[lang], lang == "nl"))
-    return best if counts[best] > 0 else "nl"
+        hit = _WEIGHTS.get(word)
+        if hit:
+            weight = 2.0 if index < 40 else 1.0
+            for lang in (0, 1, 2):
+                if hit[lang]:
+                    counts[lang] += weight
+    best = max(range(3), key=lambda lang: (counts[lang], lang == 0))
+    return ("nl", "fr", "en")[best] if counts[best] > 0 else "nl"

@@ -17,6 +17,7 @@ from mailflow.parsing.headers import (
     addresses_of,
     date_of,
     decode_words,
+    header_map,
     message_id_of,
     one_line,
     raw_header,
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 MAX_RAW = 5_000_000  # bytes parsed; past this a mail is read only in part (a flood, not a registration)
 REPLY_SUBJECT = re.compile(r"^\s*(?:re|antw|aw|sv|vs|ref|réf|rép|rep)\s*(?:\[\d+\])?\s*:", re.I)
 DATE_INTENTS = (Intent.REGISTER, Intent.CANCEL, Intent.QUESTION)
+PERSON_INTENTS = (Intent.REGISTER, Intent.CANCEL, Intent.UNSUBSCRIBE, Intent.ERASE)
 
 
 def parse_message(raw: bytes, context: ParseContext) -> ParsedMessage:
@@ -48,15 +50,16 @@ def parse_message(raw: bytes, context: ParseContext) -> ParsedMessage:
 
 def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
     message = email.message_from_bytes(raw[:MAX_RAW], policy=email.policy.compat32)
-    sender, display = sender_of(raw_header(message, "From"))
+    headers = header_map(message)
+    sender, display = sender_of(raw_header(headers, "From"))
     sender_name = one_line(display) if display else None
-    subject = decode_words(raw_header(message, "Subject"))
-    sent = date_of(message)
+    subject = decode_words(raw_header(headers, "Subject"))
+    sent = date_of(headers)
     facts = {
         "sender": sender,
         "sender_name": sender_name or None,
-        "message_id": message_id_of(message),
-        "references": references_of(message),
+        "message_id": message_id_of(headers),
+        "references": references_of(headers),
         "subject": subject,
         "date": sent,
     }
@@ -68,7 +71,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
     if len(raw) > MAX_RAW:
         reasons.append("very large message: read in part")
 
-    reading = rules.header_intent(message, body, sender, sender_name, subject)
+    reading = rules.header_intent(headers, body, sender, sender_name, subject)
     if reading is None and sender and sender in context.own_addresses:
         reading = rules.Reading(Intent.OTHER, 0.9, ["other: sent from our own address"])
     if reading is None and rules.auto_reply_text(structure.body or structure.own):
@@ -93,19 +96,25 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
             reading = forwarded
             reading.reasons.append("request read from the forwarded mail")
 
-    is_reply = bool(REPLY_SUBJECT.match(subject)) or bool(raw_header(message, "In-Reply-To").strip())
-    date_reading = _meeting(structure, subject, is_reply, sent, context)
-    if reading.intent in (Intent.REGISTER, Intent.CANCEL) and rules.names_other_event(
-        structure.body, "" if is_reply else subject, date_reading.meeting is not None, date_reading.foreign_date
-    ):
-        reading = rules.Reading(Intent.OTHER, 0.6, ["other: names an event that is not ours"])
-
-    info = sender_facts(structure.body, structure.signature, sender, sender_name, body.vcards, context)
-    people, people_reasons = read_people(reading.intent, structure.body, structure.signature, info,
-                                         structure.forwards, addresses_of(message, "Cc"), context)
-    meeting = date_reading.meeting if reading.intent in DATE_INTENTS else None
-    if meeting and date_reading.how:
-        reasons.append(f"meeting by {date_reading.how}")
+    is_reply = bool(REPLY_SUBJECT.match(subject)) or bool(raw_header(headers, "In-Reply-To").strip())
+    meeting = None
+    if reading.intent in DATE_INTENTS:
+        date_reading = _meeting(structure, subject, is_reply, sent, context)
+        if reading.intent in (Intent.REGISTER, Intent.CANCEL) and rules.names_other_event(
+            structure.body, "" if is_reply else subject, date_reading.meeting is not None, date_reading.foreign_date
+        ):
+            reading = rules.Reading(Intent.OTHER, 0.6, ["other: names an event that is not ours"])
+        elif date_reading.meeting:
+            meeting = date_reading.meeting
+            reasons.append(f"meeting by {date_reading.how}")
+    people: list = []
+    people_reasons: list[str] = []
+    if reading.intent in PERSON_INTENTS:
+        info = sender_facts(structure.body, structure.signature, sender, sender_name, body.vcards, context,
+                            body_sentences)
+        people, people_reasons = read_people(reading.intent, structure.body, structure.signature, info,
+                                             structure.forwards, addresses_of(message, "Cc"), context,
+                                             body_sentences)
     language = language_of(structure.body or (structure.forwards[0].text if structure.forwards else text))
     return ParsedMessage(
         reading.intent,

@@ -29,6 +29,7 @@ _HTML_QUOTE_START = re.compile(
     r"<blockquote\b|<div[^>]+(?:id=[\"']?divRplyFwdMsg|class=[\"']?gmail_quote\b(?![^>]*gmail_quote_container))",
     re.I,
 )
+_CHARSET = re.compile(r"(?i)\bcharset\s*=\s*[\"']?([^\"';\s]+)")
 _USELESS_PLAIN = re.compile(r"^\s*(?:this is an? (?:html|multipart).*|\[?image[^\]]*\]?)?\s*$", re.I | re.S)
 
 
@@ -108,13 +109,19 @@ def _unflow(text: str, delsp: bool) -> str:
     return "\n".join(out)
 
 
-def part_text(part: Message) -> str:
+def _charset(part: Message) -> str | None:
+    match = _CHARSET.search(str(part.get("Content-Type", "")))
+    return match.group(1) if match else None
+
+
+def part_text(part: Message, ctype: str = "text/plain") -> str:
     """The decoded text of one text/* part, with LF line endings."""
-    text = decode_bytes(_payload_bytes(part)[: MAX_TEXT * 4], part.get_param("charset"))  # type: ignore[arg-type]
+    text = decode_bytes(_payload_bytes(part)[: MAX_TEXT * 4], _charset(part))
     text = text.replace("\r\n", "\n").replace("\r", "\n")[:MAX_TEXT]
-    if part.get_content_subtype() == "html":
+    if ctype == "text/html":
         return html_to_text(text)
-    if str(part.get_param("format", "")).lower() == "flowed":
+    if "flowed" in str(part.get("Content-Type", "")).lower():
+        # RFC 3676 format=flowed (DelSp=yes deletes the space before the soft break)
         text = _unflow(text, str(part.get_param("delsp", "")).lower() == "yes")
     return text
 
@@ -130,9 +137,15 @@ def html_to_text(html: str) -> str:
         return re.sub(r"<[^>]*>", " ", html)
 
 
+def _disposition_and_type(part: Message) -> str:
+    return (str(part.get("Content-Disposition", "")) + str(part.get("Content-Type", ""))).lower()
+
+
 def _is_attachment(part: Message) -> bool:
     disposition = str(part.get("Content-Disposition", "")).lower()
-    return disposition.startswith("attachment") or bool(part.get_param("name") or part.get_filename())
+    if disposition.strip().startswith("attachment") or "filename" in disposition:
+        return True
+    return "name=" in str(part.get("Content-Type", "")).lower()
 
 
 def _useful(text: str) -> bool:
@@ -165,53 +178,53 @@ class _Walker:
         self.html_only = True
         self.saw_text = False
 
-    def text_of(self, part: Message, depth: int = 0) -> str:
+    def text_of(self, part: Message, depth: int = 0, ctype: str | None = None) -> str:
         """The readable text below `part`, choosing among alternatives and skipping attachments."""
         self.parts_seen += 1
         if self.parts_seen > MAX_PARTS or depth > 20:
             return ""
-        ctype = part.get_content_type()
-        if ctype in VCARD_TYPES or (ctype == "text/plain" and str(part.get_filename() or "").lower().endswith(".vcf")):
-            self.vcards.append(parse_vcard(decode_bytes(_payload_bytes(part)[:20_000], part.get_param("charset"))))  # type: ignore[arg-type]
+        ctype = ctype or part.get_content_type()
+        if ctype in VCARD_TYPES or (ctype == "text/plain" and ".vcf" in _disposition_and_type(part)):
+            self.vcards.append(parse_vcard(decode_bytes(_payload_bytes(part)[:20_000], _charset(part))))
             return ""
         if ctype == "message/rfc822":
             self._attach(part, depth)
             return ""
         if part.is_multipart():
-            children = [c for c in part.get_payload() if isinstance(c, Message)]  # type: ignore[union-attr]
+            children = [(c, c.get_content_type()) for c in part.get_payload() if isinstance(c, Message)]  # type: ignore[union-attr]
             if ctype == "multipart/alternative":
                 return self._alternative(children, depth)
             if ctype == "multipart/report":
                 # RFC 6522: the first part is for people; the rest is for machines and the returned mail.
-                return self.text_of(children[0], depth + 1) if children else ""
+                return self.text_of(children[0][0], depth + 1, children[0][1]) if children else ""
             texts = []
-            for index, child in enumerate(children):
-                if index and _is_attachment(child) and child.get_content_type() not in VCARD_TYPES:
-                    if child.get_content_type() == "message/rfc822":
+            for index, (child, child_type) in enumerate(children):
+                if index and child_type not in VCARD_TYPES and _is_attachment(child):
+                    if child_type == "message/rfc822":
                         self._attach(child, depth)
                     continue
-                texts.append(self.text_of(child, depth + 1))
+                texts.append(self.text_of(child, depth + 1, child_type))
             return "\n".join(t for t in texts if t.strip())
-        if part.get_content_maintype() != "text" or ctype in ("text/calendar", "text/rfc822-headers"):
+        if not ctype.startswith("text/") or ctype in ("text/calendar", "text/rfc822-headers"):
             return ""
-        if _is_attachment(part) and self.saw_text:
+        if self.saw_text and _is_attachment(part):
             return ""
-        text = part_text(part)
+        text = part_text(part, ctype)
         self.saw_text = True
-        if part.get_content_subtype() != "html":
+        if ctype != "text/html":
             self.html_only = False
         return text
 
-    def _alternative(self, children: list[Message], depth: int) -> str:
+    def _alternative(self, children: list[tuple[Message, str]], depth: int) -> str:
         # Prefer text/plain unless it is empty or a "this is an HTML message" stub; else the richest other part.
-        plain = [c for c in children if c.get_content_type() == "text/plain"]
-        for child in plain:
-            text = self.text_of(child, depth + 1)
-            if _useful(text):
-                return text
-        for child in reversed(children):
-            if child.get_content_type() != "text/plain":
-                text = self.text_of(child, depth + 1)
+        for child, child_type in children:
+            if child_type == "text/plain":
+                text = self.text_of(child, depth + 1, child_type)
+                if _useful(text):
+                    return text
+        for child, child_type in reversed(children):
+            if child_type != "text/plain":
+                text = self.text_of(child, depth + 1, child_type)
                 if text.strip():
                     return text
         return ""

@@ -7,7 +7,7 @@ From and Cc display names, a vCard and the address; never from quoted text, gree
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from mailflow.parsing import names as nm
@@ -198,11 +198,13 @@ def _intro_name(body_sentences: Sequence[str], known: set[str]) -> str | None:
 
 
 def sender_facts(body: str, signature: str, address: str | None, display: str | None,
-                 vcards: Sequence[VCard], context: ParseContext) -> SenderFacts:
+                 vcards: Sequence[VCard], context: ParseContext,
+                 body_sentences: Sequence[str] | None = None) -> SenderFacts:
     """The sender's name, first name and organisation as the mail gives them, with how sure each is."""
     facts = SenderFacts(address=address, display=display)
     known = _known_tokens(address, display)
-    body_sentences = sentences(body)
+    if body_sentences is None:
+        body_sentences = sentences(body)
     fields = form_fields(body + "\n" + signature)
     sig_full, sig_first, sig_after = signature_names(signature)
     display_name = nm.from_display_name(display)
@@ -250,13 +252,18 @@ def sender_facts(body: str, signature: str, address: str | None, display: str | 
         return facts
     organisations = context.organisations
     form_org = next((fields[k] for k in FORM_ORG if k in fields), None)
-    found: list[tuple[str | None, str]] = [(form_org, "form")]
-    found += [(orgs.org_in_sentence(s), "sentence") for s in body_sentences if not s.rstrip().endswith("?")]
-    sig_lines = [line for line in signature.split("\n")[sig_after:]]
+    sig_lines = signature.split("\n")[sig_after:]
     person_tokens = {fold(t) for t in (facts.full.name.split() if facts.full else [])}
-    found.append((orgs.org_from_signature(sig_lines, person_tokens), "signature"))
-    found.append((next((v.organisation for v in vcards if v.organisation), None), "vcard"))
-    for raw, source in found:
+
+    def found() -> Iterator[tuple[str | None, str]]:  # in order of trust, read only as far as needed
+        yield form_org, "form"
+        for sentence in body_sentences:
+            if not sentence.rstrip().endswith("?"):
+                yield orgs.org_in_sentence(sentence), "sentence"
+        yield orgs.org_from_signature(sig_lines, person_tokens), "signature"
+        yield next((v.organisation for v in vcards if v.organisation), None), "vcard"
+
+    for raw, source in found():
         organisation = orgs.normalise_org(raw, organisations)
         if organisation and not _is_own_org(organisation, context):
             facts.organisation, facts.org_source = organisation, source
@@ -331,7 +338,8 @@ def _cc_person(first: str, cc: Sequence[tuple[str, str]]) -> tuple[str, str] | N
 
 
 def read_people(intent: Intent, body: str, signature: str, facts: SenderFacts, forwards: Sequence[Forwarded],
-                cc: Sequence[tuple[str, str]], context: ParseContext) -> tuple[list[Person], list[str]]:
+                cc: Sequence[tuple[str, str]], context: ParseContext,
+                body_sentences: Sequence[str] | None = None) -> tuple[list[Person], list[str]]:
     """Everyone the mail registers, cancels for, unsubscribes or erases, with their organisation."""
     reasons = list(facts.reasons)
     sender = _sender_person(facts)
@@ -339,7 +347,8 @@ def read_people(intent: Intent, body: str, signature: str, facts: SenderFacts, f
         return ([sender] if sender else []), reasons
     if intent not in (Intent.REGISTER, Intent.CANCEL):
         return [], []
-    body_sentences = sentences(body)
+    if body_sentences is None:
+        body_sentences = sentences(body)
     folded_body = fold(body)
     greeted = _greeted_tokens(body)
     own = set(context.own_addresses)

@@ -113,9 +113,15 @@ def _header_block_at(lines: list[str], index: int) -> bool:
 def _first_marker(lines: list[str], forward_subject: bool) -> tuple[int, str]:
     """Index and kind ("forward" or "reply") of the first line where other people's text starts; (len, "")."""
     for index, line in enumerate(lines):
-        plain = fold(_unquote(line).strip())
-        if not plain:
+        stripped = _unquote(line).strip()
+        if not stripped:
             continue
+        # Every marker has a colon, starts with a dash run, or is an attribution wrapped before its colon.
+        if ":" not in stripped and stripped[0] not in "-_" and not (
+            index + 1 < len(lines) and lines[index + 1].rstrip().endswith(":")
+        ) and not stripped.lower().startswith(("begin", "d\u00e9but", "debut", "anfang")):
+            continue
+        plain = fold(stripped)
         if FORWARD_MARKER.match(plain):
             return index, "forward"
         if REPLY_SEPARATOR.match(plain):

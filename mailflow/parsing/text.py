@@ -12,6 +12,7 @@ from functools import lru_cache
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"')\]])\s+")
 _BLANK = re.compile(r"\n\s*\n")
 _SPACES = re.compile(r"[ \t\u00a0\u2007\u202f]+")
+_TRAILING = re.compile(r" +\n")
 # Emoji and pictographs carry no words; they would only upset a sentence split.
 _SYMBOLS = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]")
 
@@ -27,8 +28,9 @@ def fold(text: str) -> str:
 
 def clean_spaces(text: str) -> str:
     """One space for any run of spaces, tabs or no-break spaces; lines stripped at the right."""
-    text = _SYMBOLS.sub(" ", text)
-    return "\n".join(_SPACES.sub(" ", line).rstrip() for line in text.split("\n"))
+    if not text.isascii():
+        text = _SYMBOLS.sub(" ", text)
+    return _TRAILING.sub("\n", _SPACES.sub(" ", text)).rstrip()
 
 
 def paragraphs(text: str) -> list[str]:
