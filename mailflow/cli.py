@@ -59,9 +59,10 @@ def clock_from(now: str | None) -> service.Clock:
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    config.require_servers()
     clock = clock_from(args.now)
-    with build_app(config) as app:
+    imap = config.require_servers()[0]
+    with build_app(config) as app, store.instance_lock(app.sessions, f"{imap.host}:{imap.port}/{imap.username}/"
+                                                                      f"{imap.folder}"):
         if args.once:
             return 0 if jobs.run_once(app, clock) else 1
         return service.run(app, clock)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import ssl
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -184,6 +186,31 @@ class Inbox:
                 self._imap.uid_expunge(uids) if b"UIDPLUS" in self.capabilities else self._imap.expunge()
         except (IMAPClientError, OSError) as exc:
             raise MailboxError(f"IMAP: cannot move {len(uids)} mail(s) to {folder!r} ({describe(exc)})") from exc
+
+    @property
+    def can_idle(self) -> bool:
+        return b"IDLE" in self.capabilities
+
+    def wait_for_mail(self, timeout: float, stop: threading.Event) -> bool:
+        """IDLE (RFC 2177) until the server announces new mail, `timeout` seconds pass or `stop` is set.
+
+        Returns True when new mail arrived. The caller keeps `timeout` well under the 29 minutes after which a
+        server may drop an idle client.
+        """
+        deadline = time.monotonic() + timeout
+        try:
+            self._imap.idle()
+            try:
+                while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+                    # Short checks, so that SIGTERM is honoured within a second.
+                    for response in self._imap.idle_check(timeout=min(1.0, left)):
+                        if len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT"):
+                            return True
+                return False
+            finally:
+                self._imap.idle_done()
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: connection lost while idle ({describe(exc)})") from exc
 
     def noop(self) -> None:
         try:

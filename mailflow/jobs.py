@@ -139,28 +139,28 @@ def _reading_position(app: App, mailbox: str, uidvalidity: int, uidnext: int,
 
     On the first start, mail already in the folder is old mail and is not answered, unless [imap] since says from
     when to answer. When UIDVALIDITY changes (RFC 3501: the folder was recreated), UIDs mean nothing any more: read
-    the whole folder again; mail seen before is recognised by its bytes.
+    the whole folder again, leave alone what arrived before mailflow's first start, and recognise mail seen before
+    by its bytes.
     """
     imap = app.config.imap
     assert imap is not None
     with app.sessions.begin() as db:
         state = store.get_mailbox_state(db, mailbox)
         if state is None:
+            since = None
             if imap.since is not None:
                 since = dt.datetime.combine(imap.since, dt.time(0), tzinfo=app.config.network.timezone)
-                state = store.MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, first_uid=1, since=since)
-            else:
-                state = store.MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, first_uid=uidnext, since=now)
-            state.last_uid = 0
+            state = store.MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, first_uid=1 if since else uidnext,
+                                       last_uid=0, since=since, started_at=now)
             db.add(state)
             log.info("first start on this mailbox: answering mail from uid %s on", state.first_uid)
         elif state.uidvalidity != uidvalidity:
             log.warning("UIDVALIDITY of the signup folder changed: reading it again, skipping mail already seen")
             store.record_event(db, "uidvalidity_changed", now)
             state.uidvalidity, state.first_uid, state.last_uid = uidvalidity, 1, 0
-        if state.first_uid > 1:
-            return state.first_uid, None
-        return 1, state.since
+            state.since = state.since or state.started_at
+        # INTERNALDATE has whole seconds: a mail of the very second mailflow started is not old.
+        return state.first_uid, state.since.replace(microsecond=0) if state.since else None
 
 
 def handle(app: App, db: Session, fetched: Fetched, now: dt.datetime) -> Outcome:
@@ -493,21 +493,36 @@ def _member(db: Session, member_id: int | None) -> store.Member | None:
 # --- one pass ------------------------------------------------------------------------------------------------------
 
 
+def read_inbox(app: App, inbox: Inbox, clock: Callable[[], dt.datetime]) -> int:
+    """Process the new mail on an open inbox; returns how many mails were handled."""
+    counts = process_inbox(app, inbox, clock())
+    if counts:
+        log.info("inbox: %s", _counts(counts))
+    return sum(counts.values())
+
+
+def send_due(app: App, clock: Callable[[], dt.datetime]) -> None:
+    """Open an SMTP session only when the outbox has something due, and send it."""
+    now = clock()
+    with app.sessions() as db:
+        if not store.due_outbox(db, now, limit=1):
+            return
+    with SmtpOutbox(app.config.require_servers()[1]) as smtp:
+        log.info("outbox: %s", _counts(send_outbox(app, smtp, now)))
+
+
 def run_once(app: App, clock: Callable[[], dt.datetime]) -> bool:
     """One pass of every job: read and answer the inbox, then send the outbox. Returns False when a step failed."""
     ok = True
     try:
         sync_meetings(app)
         with Inbox(app.config.require_servers()[0]) as inbox:
-            counts = process_inbox(app, inbox, clock())
-        log.info("inbox: %s", _counts(counts))
+            read_inbox(app, inbox, clock)
     except (MailboxError, StoreError) as exc:
         log.error("inbox not read: %s", exc)
         ok = False
     try:
-        with SmtpOutbox(app.config.require_servers()[1]) as smtp:
-            counts = send_outbox(app, smtp, clock())
-        log.info("outbox: %s", _counts(counts))
+        send_due(app, clock)
     except (MailflowError, SQLAlchemyError) as exc:
         log.error("outbox not sent: %s", exc)
         ok = False

@@ -1,6 +1,7 @@
-"""The daemon loop: our own schedule.Scheduler runs the periodic jobs until SIGTERM or SIGINT asks it to stop.
+"""The daemon loop: answer new mail within seconds (IMAP IDLE, or polling where the server has no IDLE), and run
+the periodic jobs on our own schedule.Scheduler, until SIGTERM or SIGINT asks it to stop.
 
-Signal handlers only set the stop event (as huey's consumer does); the job in progress finishes its current mail.
+Signal handlers only set the stop event (as huey's consumer does); the mail in hand is finished first.
 """
 
 from __future__ import annotations
@@ -13,10 +14,16 @@ from collections.abc import Callable
 import schedule
 
 from mailflow import jobs
+from mailflow.errors import MailboxError, StoreError
+from mailflow.inbox import Inbox
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
+
+SEND_EVERY = 30  # seconds between outbox rounds (retries fall due between passes)
+IDLE_AT_MOST = 10 * 60  # RFC 2177: re-issue IDLE well within the 29 minutes a server may wait
+BACKOFF_FIRST, BACKOFF_MAX = 1.0, 300.0  # seconds between reconnects after the IMAP server went away
 
 
 def guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
@@ -44,11 +51,38 @@ def run(app: jobs.App, clock: Clock) -> int:
     signal.signal(signal.SIGINT, request_stop)
 
     scheduler = schedule.Scheduler()
-    scheduler.every(imap.poll_interval).seconds.do(guarded("pass", lambda: jobs.run_once(app, clock)))
-    log.info("mailflow running: a pass every %s s", imap.poll_interval)
-    scheduler.run_all()
+    scheduler.every(SEND_EVERY).seconds.do(guarded("outbox", lambda: jobs.send_due(app, clock)))
+    jobs.sync_meetings(app)
+    log.info("mailflow running")
+    backoff = BACKOFF_FIRST
     while not app.stop.is_set():
-        scheduler.run_pending()
-        app.stop.wait(max(0.2, min(1.0, scheduler.idle_seconds or 1.0)))
+        try:
+            with Inbox(imap) as inbox:
+                backoff = BACKOFF_FIRST
+                serve(app, inbox, scheduler, clock)
+        except (MailboxError, StoreError) as exc:
+            log.warning("%s; trying again in %.0f s", exc, backoff)
+            guarded("pending jobs", scheduler.run_pending)()
+            app.stop.wait(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
     log.info("mailflow stopped")
     return 0
+
+
+def serve(app: jobs.App, inbox: Inbox, scheduler: schedule.Scheduler, clock: Clock) -> None:
+    """On one connection: read new mail, answer it at once, run what is due, then wait for the next mail."""
+    imap = app.config.imap
+    assert imap is not None
+    mode = "IDLE" if inbox.can_idle else f"polling every {imap.poll_interval} s"
+    log.info("waiting for mail by %s", mode)
+    while not app.stop.is_set():
+        if jobs.read_inbox(app, inbox, clock):
+            guarded("outbox", lambda: jobs.send_due(app, clock))()  # answered within seconds, not at the next round
+        scheduler.run_pending()
+        until_next_job = max(1.0, scheduler.idle_seconds or 1.0)
+        if inbox.can_idle:
+            inbox.wait_for_mail(min(until_next_job, IDLE_AT_MOST), app.stop)
+        else:
+            app.stop.wait(min(until_next_job, imap.poll_interval))
+
+

@@ -6,11 +6,13 @@ Times are stored in UTC and come back timezone-aware. The schema is created and 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import logging
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +51,11 @@ class Base(DeclarativeBase):
 
 
 class MailboxState(Base):
-    """Where reading a folder stands: mail with a UID below `first_uid` was there before mailflow and is left alone."""
+    """Where reading a folder stands: mail with a UID below `first_uid` was there before mailflow and is left alone.
+
+    `since`, when set, also leaves alone mail that arrived before it: for `[imap] since`, and after a UIDVALIDITY
+    change, when UIDs say nothing any more.
+    """
 
     __tablename__ = "mailbox_state"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,7 +63,8 @@ class MailboxState(Base):
     uidvalidity: Mapped[int] = mapped_column(sa.BigInteger)
     first_uid: Mapped[int] = mapped_column(sa.BigInteger)
     last_uid: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    since: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # mail that arrived before this is not answered
+    since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # mailflow's first start on this folder
 
 
 class InboundMessage(Base):
@@ -188,6 +195,41 @@ def close_database(sessions: sessionmaker[Session]) -> None:
     engine = sessions.kw.get("bind")
     if engine is not None:
         engine.dispose()
+
+
+@contextlib.contextmanager
+def instance_lock(sessions: sessionmaker[Session], name: str) -> Iterator[None]:
+    """Hold the lock called `name` in this database while the block runs. Raises StoreError if it is taken.
+
+    PostgreSQL: a session advisory lock, held by one connection for as long as the block runs, released by the
+    server if the process dies. SQLite: an flock on a file beside the database, likewise released on death.
+    """
+    engine = sessions.kw["bind"]
+    digest = hashlib.sha256(name.encode()).digest()
+    taken = StoreError("another mailflow is already running for this mailbox and database")
+    if engine.dialect.name == "postgresql":
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            if not connection.scalar(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": key}):
+                raise taken
+            try:
+                yield
+            finally:
+                connection.scalar(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+        return
+    if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
+        yield  # a private in-memory database cannot be shared
+        return
+    path = Path(f"{engine.url.database}.{digest.hex()[:12]}.lock")
+    with open(path, "a+b") as lock_file:
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise taken from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 def create_engine(url: str) -> Engine:

@@ -10,10 +10,29 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from helpers import write_config
 
 MAIL = Path(__file__).parent / "mail"
+
+
+def _wait_for_first_pass(database_url: str, timeout: float = 30.0) -> None:
+    """Until the daemon has read the mailbox once, which marks where new mail starts."""
+    deadline = time.monotonic() + timeout
+    engine = sa.create_engine(database_url)
+    try:
+        while time.monotonic() < deadline:
+            try:
+                with engine.connect() as connection:
+                    if connection.scalar(sa.text("select count(*) from mailbox_state")):
+                        return
+            except sa.exc.SQLAlchemyError:
+                pass  # the schema is still being created
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+    raise AssertionError("the daemon never made its first pass")
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -23,9 +42,14 @@ def test_daemon_answers_new_mail_and_stops_cleanly(tmp_path, imap, smtp_sink, mo
     daemon = subprocess.Popen([sys.executable, "-m", "mailflow", "run", "--config", str(config)],
                               env=os.environ.copy(), stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(2)  # the first pass marks where new mail starts
+        _wait_for_first_pass(f"sqlite:///{tmp_path}/mailflow.db")  # it marks where new mail starts
         imap.append("INBOX", (MAIL / "001-wvg-one-sentence.eml").read_bytes())
-        smtp_sink.wait_for(1, timeout=30)
+        try:
+            smtp_sink.wait_for(1, timeout=30)
+        except TimeoutError:
+            daemon.kill()
+            print(daemon.stderr.read())
+            raise
         daemon.send_signal(stop_signal)
         assert daemon.wait(timeout=15) == 0
     finally:
@@ -38,3 +62,22 @@ def test_daemon_answers_new_mail_and_stops_cleanly(tmp_path, imap, smtp_sink, mo
     assert "mailflow stopped" in log
     assert "Traceback" not in log
     assert len(smtp_sink.messages) == 1
+
+
+def test_a_second_instance_on_the_same_mailbox_and_database_refuses_to_start(tmp_path, imap, smtp_sink,
+                                                                              database_url, monkeypatch):
+    config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch)
+    first = subprocess.Popen([sys.executable, "-m", "mailflow", "run", "--config", str(config)],
+                             env=os.environ.copy(), stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_first_pass(database_url)
+        second = subprocess.run([sys.executable, "-m", "mailflow", "run", "--config", str(config), "--once"],
+                                env=os.environ.copy(), capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2
+        assert "another mailflow is already running for this mailbox and database" in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=15) == 0
+    after = subprocess.run([sys.executable, "-m", "mailflow", "run", "--config", str(config), "--once"],
+                           env=os.environ.copy(), capture_output=True, text=True, timeout=60)
+    assert after.returncode == 0, after.stderr

@@ -47,7 +47,8 @@ def upgrade() -> None:
     sa.Column('uidvalidity', sa.BigInteger(), nullable=False),
     sa.Column('first_uid', sa.BigInteger(), nullable=False),
     sa.Column('last_uid', sa.BigInteger(), nullable=False),
-    sa.Column('since', sa.DateTime(), nullable=False),
+    sa.Column('since', sa.DateTime(), nullable=True),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('mailbox')
     )
