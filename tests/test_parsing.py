@@ -63,6 +63,8 @@ def names(parsed) -> list[str]:
         ("anna@example.org", "anna@example.org"),
         ('"a@evil.example" <anna@example.org>', None),  # CVE-2023-27043: two addresses, which one?
         ("anna@example.org, bob@example.org", None),
+        ("=?utf-8?q?a=40evil.example?= <anna@example.org>", None),
+        ('"anna@example.org" <anna@example.org>', "anna@example.org"),
         ("Anna <anna@example.org>, Bob <bob@example.org>", None),
         ("", None),
     ],

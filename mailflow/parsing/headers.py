@@ -17,9 +17,10 @@ from mailflow.parsing.mime import decode_bytes
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _ADDR_SPEC = re.compile(r"[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:@]+\.[^\s<>()\[\]\"',;:@]+")
 _MSG_ID = re.compile(r"<[^<>\s]+>")
+_ADDR = r'[^<>\s@",;:()\\\[\]]+@[^<>\s@",;:()\\\[\]]+'
+# `Name <addr>`, `"Name" <addr>` or a bare `addr`: one address, whatever commas or colons the name holds.
 _SIMPLE_FROM = re.compile(
-    r'^(?:(?:"(?P<quoted>[^"\\]*)"|(?P<plain>[^<>"@,;:\\()]*?))\s*<(?P<angle>[^<>\s@",;:()\\]+@[^<>\s@",;:()\\]+)>'
-    r'|(?P<bare>[^<>\s@",;:()\\]+@[^<>\s@",;:()\\]+))$'
+    rf'^(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<plain>[^<>"@]*?))\s*<(?P<angle>{_ADDR})>$|^(?P<bare>{_ADDR})$'
 )
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _VALID_ADDR = re.compile(r"^[^\s@<>()\[\]\",;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
@@ -89,8 +90,11 @@ def sender_of(from_header: str) -> tuple[str | None, str | None]:
     if simple and "@" not in (simple["quoted"] or simple["plain"] or ""):
         # The everyday `Name <addr>` or bare `addr`: no need for the full RFC 5322 address parser.
         address = (simple["angle"] or simple["bare"]).lower()
-        name = decode_words(simple["quoted"] if simple["quoted"] is not None else simple["plain"] or "")
-        return (address if _VALID_ADDR.match(address) else None), (name.strip("'\" ") or None)
+        quoted = simple["quoted"]
+        name = decode_words(re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else simple["plain"] or "")
+        spoofed = {a.lower().strip(".") for a in _ADDR_SPEC.findall(name)} - {address}
+        ok = _VALID_ADDR.match(address) and not spoofed  # "=?utf-8?q?a=40x.example?= <b@y>" names two addresses
+        return (address if ok else None), (name.strip("'\" ") or None)
     decoded = decode_words(unfolded)
     pairs = email.utils.getaddresses([unfolded])
     name = decode_words(pairs[0][0]) if pairs else ""
