@@ -27,6 +27,7 @@ import jinja2
 import mailflow
 from mailflow import config
 from mailflow.calendar_invite import MeetingDetails, ics_filename, location_text, meeting_details, meeting_ics
+from mailflow.digest import Digest, PersonLine, attendance_filename, sorted_people
 from mailflow.parsing.result import Person
 
 __all__ = [
@@ -38,6 +39,8 @@ __all__ = [
     "meeting_ics",
     "message_bytes",
     "new_message_id",
+    "render_digest",
+    "render_reminder",
     "render_reply",
 ]
 
@@ -346,6 +349,178 @@ def render_reply(
     )
 
 
+# --- Reminders and the digest ---------------------------------------------------------------------------------
+
+_REMINDER_SUBJECTS = {
+    "nl": "Herinnering: {name}, {day}",
+    "fr": "Rappel : {name}, {day}",
+    "en": "Reminder: {name}, {day}",
+}
+
+
+def _require_aware(now: dt.datetime) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+
+
+def reminder_context(
+    member_name: str,
+    meeting: MeetingDetails,
+    days_before: int,
+    network: config.Network,
+    language: str,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """Everything a reminder template may use; the member's name is cleaned first."""
+    return {
+        "language": language,
+        "network_name": network.name,
+        "signup_address": network.signup_address,
+        "to_name": clean_text(member_name) or None,
+        "meeting": meeting,
+        "location": location_text(meeting),
+        "days_before": days_before,
+        # Counted from now, not from the offset: a reminder sent late after downtime still says the truth.
+        "days_left": max(0, (meeting.date - now.astimezone(network.timezone).date()).days),
+    }
+
+
+def render_reminder(
+    env: jinja2.Environment,
+    *,
+    member_name: str,
+    to_address: str,
+    language: str,
+    meeting: MeetingDetails,
+    days_before: int,
+    network: config.Network,
+    sender: str,
+    message_id: str,
+    now: dt.datetime,
+) -> EmailMessage:
+    """A reminder of `meeting` to one member: the practical details, how to cancel or leave, and the .ics.
+
+    `days_before` is the configured offset it was due at; the text counts the days from `now`, which after
+    downtime may be one less. Raises ValueError for a naive `now`, a bad `message_id`, or a `to_address` that is
+    not exactly one mailbox.
+    """
+    _require_aware(now)
+    if days_before < 0:
+        raise ValueError(f"days_before must be >= 0, got {days_before}")
+    language = reply_language(language, network)
+    context = reminder_context(member_name, meeting, days_before, network, language, now)
+    to_name = context["to_name"]
+    text = tidy_text(env.get_template(f"reminder.{language}.txt").render(context))
+    html = env.get_template(f"reminder.{language}.html").render(context)
+    ics = meeting_ics(meeting, network, "PUBLISH", now=now, language=language)
+    day = babel.dates.format_date(meeting.date, format="full", locale=language)
+    return assemble(
+        sender=sender_value(clean_text(network.name), sender),
+        to=mailbox_value("To", to_name or "", to_address.strip()),
+        subject=_REMINDER_SUBJECTS[language].format(name=clean_text(network.name), day=day),
+        date=now.astimezone(network.timezone),
+        message_id=message_id,
+        # RFC 3834 5: a reminder answers nothing, so "auto-generated", and no In-Reply-To.
+        auto_submitted="auto-generated",
+        language=language,
+        text=text,
+        html=html,
+        attachments=[invite_attachment(ics, meeting, network)],
+    )
+
+
+def _person(person: PersonLine) -> dict[str, str | None]:
+    return {
+        "name": clean_text(person.name) or "?",
+        "organisation": clean_text(person.organisation) or None,
+        "email": clean_text(person.email, limit=320) or None,
+    }
+
+
+def digest_context(digest: Digest, network: config.Network, language: str) -> dict[str, Any]:
+    """Everything a digest template may use; every value that came from a mail is cleaned first."""
+    facts = digest.facts
+    meeting = facts.next_meeting
+    return {
+        "language": language,
+        "network_name": network.name,
+        "signup_address": network.signup_address,
+        "to_name": None,
+        "day": digest.day,
+        "empty": digest.empty,
+        "review": [
+            {
+                "received": babel.dates.format_datetime(
+                    item.received_at, "d MMM HH:mm", tzinfo=network.timezone, locale=language
+                ),
+                "subject": clean_text(item.subject, limit=300),
+                "reason": clean_text(item.reason, limit=300),
+                "sender": clean_text(item.sender, limit=320) or None,
+            }
+            for item in facts.review
+        ],
+        "unsure": [_person(person) for person in facts.unsure],
+        "failures": [
+            {
+                "kind": clean_text(item.kind, limit=40),
+                "recipient": clean_text(item.recipient, limit=320),
+                "error": clean_text(item.error, limit=300),
+            }
+            for item in facts.failures
+        ],
+        "bounces": [clean_text(address, limit=320) for address in facts.bounces],
+        "missed_reminders": facts.missed_reminders,
+        "held": facts.held,
+        "new_members": [_person(person) for person in facts.new_members],
+        "cancellations": [{"person": _person(person), "date": date} for person, date in facts.cancellations],
+        "leavers": [_person(person) for person in facts.leavers],
+        "erasures": facts.erasures,
+        "meeting": meeting,
+        "location": location_text(meeting) if meeting else "",
+        "expected": [_person(person) for person in sorted_people(facts.expected)],
+        "waiting": [_person(person) for person in facts.waiting],
+        "csv_filename": attendance_filename(meeting, language) if meeting else None,
+    }
+
+
+def render_digest(
+    env: jinja2.Environment,
+    digest: Digest,
+    *,
+    network: config.Network,
+    to_address: str,
+    sender: str,
+    message_id: str,
+    now: dt.datetime,
+) -> EmailMessage:
+    """The daily digest to the coordinator, in the network's language, with the sign-in sheet when a meeting is next.
+
+    Raises ValueError for a naive `now`, a bad `message_id`, or a `to_address` that is not exactly one mailbox.
+    """
+    _require_aware(now)
+    language = reply_language(network.language, network)
+    context = digest_context(digest, network, language)
+    text = tidy_text(env.get_template(f"digest.{language}.txt").render(context))
+    html = env.get_template(f"digest.{language}.html").render(context)
+    attachments = []
+    if digest.facts.next_meeting is not None and digest.csv:
+        filename = attendance_filename(digest.facts.next_meeting, language)
+        # RFC 4180 3 (text/csv): the header parameter says the first row names the columns.
+        attachments.append(Attachment('text/csv; charset="utf-8"; header="present"', filename, digest.csv))
+    return assemble(
+        sender=sender_value(clean_text(network.name), sender),
+        to=mailbox_value("To", "", to_address.strip()),
+        subject=clean_text(digest.subject, limit=300),
+        date=now.astimezone(network.timezone),
+        message_id=message_id,
+        auto_submitted="auto-generated",  # RFC 3834 5
+        language=language,
+        text=text,
+        html=html,
+        attachments=attachments,
+    )
+
+
 # --- Assembling the MIME tree ----------------------------------------------------------------------------------
 #
 # email.message's set_content/add_alternative/add_attachment parse and re-parse every Content-* header as they go
@@ -376,14 +551,20 @@ def invite_attachment(ics: bytes, meeting: MeetingDetails, network: config.Netwo
 
 
 def subject_value(subject: str) -> str:
-    """A Subject value; a short line of printable ASCII is written as it is, like the policy would."""
-    if (
-        _PLAIN_TEXT.fullmatch(subject)
-        and "=?" not in subject
-        and len(subject) <= _LINE_LENGTH - len("Subject: ")
-    ):
-        return subject
-    return _folded_value("Subject", subject)
+    """A Subject value, folded at spaces (RFC 5322 2.2.3) so no line passes 78 characters where it can be helped.
+
+    Printable ASCII is folded here; anything else goes through the policy, which writes RFC 2047 encoded-words.
+    The policy would put a 70-to-77-character subject whole on a continuation line ("Subject:\r\n Rappel : ..."),
+    which Python's own parser reads back with a leading space.
+    """
+    if not _PLAIN_TEXT.fullmatch(subject) or "=?" in subject:
+        return _folded_value("Subject", subject)
+    lines = ["Subject:"]
+    for word in subject.split(" "):
+        if len(lines[-1]) + 1 + len(word) > _LINE_LENGTH and lines[-1] != "Subject:":
+            lines.append("")
+        lines[-1] += " " + word
+    return POLICY.linesep.join(lines).removeprefix("Subject: ")
 
 
 _PLAIN_TEXT = re.compile(r"[!-~]+(?: [!-~]+)*")

@@ -17,6 +17,7 @@ import jinja2
 import pytest
 
 from mailflow import config, render
+from mailflow import digest as digest_module
 from mailflow.parsing.result import Person
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -625,7 +626,6 @@ def test_a_mailbox_is_written_as_the_policy_writes_it(name: str) -> None:
     [
         "Re: Inschrijving leernetwerk",
         "Re: " + "x" * 65,
-        "Re: " + "x" * 66,
         "Re: {{ 7*7 }}",
         "Re: =?utf-8?q?Bcc?= x",
         "Re: ~!@#$%^&*()_+`-=[]\\;',./{}|:\"<>?",
@@ -633,8 +633,27 @@ def test_a_mailbox_is_written_as_the_policy_writes_it(name: str) -> None:
         "Re: Inscription très attendue",
     ],
 )
-def test_a_subject_is_written_as_the_policy_writes_it(subject: str) -> None:
+def test_a_short_or_non_ascii_subject_is_written_as_the_policy_writes_it(subject: str) -> None:
     assert render.subject_value(subject) == render._folded_value("Subject", subject)
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Rappel : Leernetwerk Mensen Zonder Wettig Verblijf, mardi 13 janvier 2026",  # 74: the policy's quirk
+        "Herinnering: Leernetwerk Mensen Zonder Wettig Verblijf, dinsdag 13 januari 2026",
+        "Re: " + "x" * 66,
+        "Re: a b " + "y" * 100 + " c",
+        "Re: " + "woord " * 60 + "einde",
+    ],
+)
+def test_a_long_subject_folds_at_spaces_and_reads_back_the_same(subject: str) -> None:
+    value = render.subject_value(subject)
+    raw = f"Subject: {value}\r\n\r\n".encode("ascii")
+    assert email.message_from_bytes(raw, policy=email.policy.default)["Subject"] == subject
+    lines = raw.split(b"\r\n")[:-2]
+    assert lines[0].startswith(b"Subject: ") and b"=?" not in raw
+    assert all(len(line) <= 78 or b" " not in line.strip() for line in lines)
 
 
 @pytest.mark.parametrize("status", ["CONFIRMED", "TENTATIVE"])
@@ -671,3 +690,284 @@ def test_the_mime_tree_has_one_mime_version_and_boundaries_no_body_contains(env:
 
 def test_rendering_is_deterministic(env: jinja2.Environment) -> None:
     assert rendered(env)[0] == rendered(env)[0]
+
+
+# --- reminders -------------------------------------------------------------------------------------------------
+
+REMINDER_NOW = dt.datetime(2026, 1, 6, 9, 0, tzinfo=dt.UTC)  # Tuesday 6 January, 10:00 in Brussels
+
+
+def reminder(env: jinja2.Environment, **changes: object) -> tuple[bytes, EmailMessage]:
+    arguments: dict[str, object] = {
+        "member_name": "Lotte Verhaegen",
+        "to_address": "lotte.verhaegen@example.org",
+        "language": "nl",
+        "meeting": details(),
+        "days_before": 7,
+        "network": NETWORK,
+        "sender": SENDER,
+        "message_id": "<reminder-1@in-gent.example>",
+        "now": REMINDER_NOW,
+    }
+    arguments.update(changes)
+    raw = render.message_bytes(render.render_reminder(env, **arguments))  # type: ignore[arg-type]
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return raw, parsed
+
+
+def test_headers_of_a_reminder(env: jinja2.Environment) -> None:
+    raw, parsed = reminder(env)
+    assert (
+        parsed["Subject"] == "Herinnering: Leernetwerk Mensen Zonder Wettig Verblijf, dinsdag 13 januari 2026"
+    )
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["lotte.verhaegen@example.org"]
+    assert parsed["To"].addresses[0].display_name == "Lotte Verhaegen"
+    assert parsed["From"].addresses[0].addr_spec == SENDER
+    assert parsed["Message-ID"] == "<reminder-1@in-gent.example>"
+    # RFC 3834: generated, not a reply to anything.
+    assert parsed["Auto-Submitted"] == "auto-generated"
+    assert parsed["X-Auto-Response-Suppress"] == "All"
+    assert parsed["In-Reply-To"] is None and parsed["References"] is None
+    assert parsed["Content-Language"] == "nl"
+    assert b"Date: Tue, 06 Jan 2026 10:00:00 +0100\r\n" in raw
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "hours", "speakers", "cancel", "leave"),
+    [
+        ("nl", "Herinnering: ", "19:30 – 22:00", "Anouk Baert en Mieke Declerck", "ik kan niet komen", "uitschrijven"),
+        ("fr", "Rappel : ", "de 19h30 à 22h00", "Anouk Baert et Mieke Declerck", "je ne peux pas venir", "désinscription"),
+        ("en", "Reminder: ", "19:30 – 22:00", "Anouk Baert and Mieke Declerck", "I can't come", "unsubscribe"),
+    ],
+)  # fmt: skip
+def test_a_reminder_says_when_where_what_and_how_to_cancel(
+    env: jinja2.Environment, language: str, subject: str, hours: str, speakers: str, cancel: str, leave: str
+) -> None:
+    _, parsed = reminder(env, language=language)
+    assert parsed["Subject"] == f"{subject}{NETWORK.name}, {LONG_DATES[language]}"
+    assert parsed["Content-Language"] == language
+    text, html = text_and_html(parsed)
+    for body in (text, html_entities.unescape(html)):
+        assert LONG_DATES[language] in body and hours in body
+        assert "Campus Sint-Annaplein, Sint-Annaplein 31, 9000 Gent" in body
+        assert "Dringende medische hulp" in body and speakers in body
+        assert cancel in body and leave in body
+    assert html.lstrip().startswith("<!DOCTYPE html>") and f'<html lang="{language}">' in html
+    assert "\n\n\n" not in text
+
+
+@pytest.mark.parametrize(
+    ("now", "wording"),
+    [
+        (REMINDER_NOW, "Over 7 dagen komt het"),
+        (REMINDER_NOW + dt.timedelta(hours=23), "Over 6 dagen komt het"),  # sent late, after downtime
+        (dt.datetime(2026, 1, 12, 9, 0, tzinfo=dt.UTC), "Morgen komt het"),
+        (dt.datetime(2026, 1, 13, 9, 0, tzinfo=dt.UTC), "Vandaag komt het"),
+    ],
+)
+def test_a_reminder_counts_the_days_from_now(env: jinja2.Environment, now: dt.datetime, wording: str) -> None:
+    _, parsed = reminder(env, now=now)
+    text, html = text_and_html(parsed)
+    assert wording in text and wording in html
+
+
+def test_a_reminder_carries_the_invitation_stamped_now(env: jinja2.Environment) -> None:
+    _, parsed = reminder(env)
+    part = ics_part(parsed)
+    assert part is not None and part.get_filename() == "leernetwerk-2026-01-13.ics"
+    (event,) = icalendar.Calendar.from_ical(part.get_content()).walk("VEVENT")
+    assert event.decoded("DTSTAMP") == REMINDER_NOW
+    assert str(event["UID"]) == "meeting-2026-01-13@in-gent.example"  # the same event as the confirmation's
+    assert str(event["STATUS"]) == "CONFIRMED"
+
+
+def test_a_reminder_name_cannot_make_a_header_and_is_escaped(env: jinja2.Environment) -> None:
+    raw, parsed = reminder(env, member_name="<b>Eve</b>\r\nBcc: victim@example.org {{ 7*7 }}")
+    assert not re.search(rb"^Bcc:", header_block(raw), re.MULTILINE)
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["lotte.verhaegen@example.org"]
+    text, html = text_and_html(parsed)
+    assert "Dag <b>Eve</b> Bcc: victim@example.org {{ 7*7 }}," in text
+    assert "&lt;b&gt;Eve&lt;/b&gt;" in html and "<b>Eve" not in html and "49" not in html
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"now": REMINDER_NOW.replace(tzinfo=None)},
+        {"to_address": "a@example.org, b@example.org"},
+        {"message_id": "not-an-id"},
+        {"days_before": -1},
+    ],
+    ids=["naive-now", "two-recipients", "bad-message-id", "negative-offset"],
+)
+def test_a_bad_reminder_is_refused(env: jinja2.Environment, changes: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        reminder(env, **changes)
+
+
+# --- the digest ------------------------------------------------------------------------------------------------
+
+
+def digest_facts(**changes: object) -> digest_module.DigestFacts:
+    person = digest_module.PersonLine
+    facts = digest_module.DigestFacts(
+        new_members=(
+            person("Lotte Verhaegen", "Vluchtelingenwerk Vlaanderen", "lotte.verhaegen@example.org"),
+        ),
+        cancellations=(
+            (person("Jonas Claeys", None), dt.date(2026, 1, 13)),
+            (person("An Peeters", "CAW"), None),
+        ),
+        leavers=(person("Sam Desmet", "OCMW Gent"),),
+        erasures=2,
+        review=(
+            digest_module.ReviewLine(
+                dt.datetime(2026, 1, 5, 13, 2, tzinfo=dt.UTC),
+                "Vraag over parkeren",
+                "question",
+                "eva@example.org",
+            ),
+        ),
+        failures=(digest_module.FailureLine("weg@example.org", "550 5.1.1 no such user", "reply"),),
+        bounces=("bounced@example.org",),
+        missed_reminders=3,
+        unsure=(person("Mo", None),),
+        waiting=(person("Wout Wachter", "Rode Kruis"),),
+        next_meeting=details(),
+        expected=(
+            person("Zoë Zwart", "Dokters van de Wereld"),
+            person("Lotte Verhaegen", "Vluchtelingenwerk"),
+        ),
+    )
+    return replace(facts, **changes)  # type: ignore[arg-type]
+
+
+def rendered_digest(
+    env: jinja2.Environment, facts: digest_module.DigestFacts, language: str = "nl"
+) -> tuple[bytes, EmailMessage]:
+    network = replace(NETWORK, language=language)
+    built = digest_module.build_digest(facts, dt.date(2026, 1, 6), network)
+    message = render.render_digest(
+        env,
+        built,
+        network=network,
+        to_address=network.coordinator,
+        sender=SENDER,
+        message_id="<digest-2026-01-06@in-gent.example>",
+        now=REMINDER_NOW,
+    )
+    raw = render.message_bytes(message)
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return raw, parsed
+
+
+DIGEST_WORDS = {
+    "nl": ("Nieuwe leden (1)", "Afmeldingen (2)", "Uitgeschreven (1)", "TE BEKIJKEN", "NIET AANGEKOMEN",
+           "3 herinneringen", "2 personen", "Verwacht: 2 personen", "aanwezigheden-2026-01-13.csv", "volgende bijeenkomst"),
+    "fr": ("Nouveaux membres (1)", "Excusés (2)", "Désinscrits (1)", "À TRAITER", "NON DISTRIBUÉS",
+           "3 rappels", "2 personnes", "Attendus : 2 personnes", "presences-2026-01-13.csv", "prochaine rencontre"),
+    "en": ("New members (1)", "Cancellations (2)", "Left the network (1)", "TO REVIEW", "NOT DELIVERED",
+           "3 reminders", "2 people", "Expected: 2 people", "attendance-2026-01-13.csv", "next meeting"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_the_digest_has_every_section_in_every_language(env: jinja2.Environment, language: str) -> None:
+    _, parsed = rendered_digest(env, digest_facts(), language)
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["coordinator@in-gent.example"]
+    assert parsed["Auto-Submitted"] == "auto-generated" and parsed["X-Auto-Response-Suppress"] == "All"
+    assert parsed["In-Reply-To"] is None
+    assert parsed["Content-Language"] == language
+    text, html = text_and_html(parsed)
+    for body in (text, html_entities.unescape(html)):
+        for words in DIGEST_WORDS[language]:
+            assert words.casefold() in body.casefold(), words
+        for value in ("Lotte Verhaegen", "lotte.verhaegen@example.org", "Jonas Claeys", "Sam Desmet", "Vraag over parkeren",
+                      "question", "eva@example.org", "550 5.1.1 no such user", "bounced@example.org", "Mo",
+                      "Wout Wachter", "Zoë Zwart", "Dringende medische hulp"):  # fmt: skip
+            assert value in body, value
+        assert "14:02" in body  # the review mail's time, in Brussels
+    # Expected people as on the sheet: by name.
+    assert text.index("Lotte Verhaegen (Vluchtelingenwerk)") < text.index("Zoë Zwart")
+    assert "\n\n\n" not in text
+
+
+def test_the_digest_attaches_the_sign_in_sheet(env: jinja2.Environment) -> None:
+    facts = digest_facts()
+    _, parsed = rendered_digest(env, facts)
+    (sheet,) = [part for part in parsed.walk() if part.get_content_type() == "text/csv"]
+    assert sheet.get_filename() == "aanwezigheden-2026-01-13.csv"
+    assert sheet.get_param("header") == "present"
+    assert (
+        sheet.get_content().encode("utf-8")
+        == digest_module.build_digest(facts, dt.date(2026, 1, 6), NETWORK).csv
+    )
+    assert sheet.get_payload(decode=True).startswith(b"\xef\xbb\xbfNaam;Organisatie;E-mail;Handtekening\r\n")
+
+
+def test_a_quiet_digest_says_so_and_shows_only_the_meeting(env: jinja2.Environment) -> None:
+    quiet = digest_facts(
+        new_members=(), cancellations=(), leavers=(), erasures=0, review=(), failures=(), bounces=(),
+        missed_reminders=0, unsure=(), waiting=(),
+    )  # fmt: skip
+    _, parsed = rendered_digest(env, quiet)
+    text, html = text_and_html(parsed)
+    assert parsed["Subject"].endswith(": niets nieuws")
+    assert "Er is niets gebeurd dat je aandacht vraagt." in text
+    for absent in ("Nieuwe leden", "Afmeldingen", "Uitgeschreven", "TE BEKIJKEN", "NIET AANGEKOMEN", "herinnering",
+                   "gewist", "wachtlijst", "NAKIJKEN"):  # fmt: skip
+        assert absent not in text and absent not in html
+    assert "Verwacht: 2 personen" in text
+
+
+def test_without_a_next_meeting_the_digest_has_no_sheet(env: jinja2.Environment) -> None:
+    _, parsed = rendered_digest(env, digest_facts(next_meeting=None, expected=()))
+    assert [part.get_content_type() for part in parsed.walk()] == [
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+    ]
+    text, _ = text_and_html(parsed)
+    assert "Er is nog geen volgende bijeenkomst gepland." in text
+
+
+def test_every_value_from_a_mail_is_escaped_in_the_digest_html(env: jinja2.Environment) -> None:
+    evil = "<script>alert(1)</script> {{ 7*7 }}"
+    person = digest_module.PersonLine(evil, evil, "<x@example.org>")
+    review = digest_module.ReviewLine(REMINDER_NOW, evil + "\r\nBcc: victim@example.org", evil, evil)
+    facts = digest_facts(
+        new_members=(person,), cancellations=((person, None),), leavers=(person,), unsure=(person,), waiting=(person,),
+        expected=(person,), review=(review,), failures=(digest_module.FailureLine(evil, evil, evil),), bounces=(evil,),
+    )  # fmt: skip
+    raw, parsed = rendered_digest(env, facts)
+    text, html = text_and_html(parsed)
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;x@example.org&gt;" in html
+    assert "49" not in html and "49" not in text and "{{ 7*7 }}" in html
+    assert evil in text and "<script>alert(1)</script> {{ 7*7 }} Bcc: victim@example.org" in text
+    assert not re.search(rb"^Bcc:", header_block(raw), re.MULTILINE)
+
+
+# --- every new template, every language, strictly --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_reminder_and_digest_templates_exist_and_fail_on_a_missing_variable(
+    env: jinja2.Environment, language: str
+) -> None:
+    network = replace(NETWORK, language=language)
+    built = digest_module.build_digest(digest_facts(), dt.date(2026, 1, 6), network)
+    contexts = {
+        "reminder": render.reminder_context("Lotte", details(), 7, network, language, REMINDER_NOW),
+        "digest": render.digest_context(built, network, language),
+    }
+    for what, context in contexts.items():
+        for suffix in ("txt", "html"):
+            template = env.get_template(f"{what}.{language}.{suffix}")
+            assert template.render(context)
+            for key in ("meeting", "network_name", "days_left" if what == "reminder" else "new_members"):
+                broken = {k: v for k, v in context.items() if k != key}
+                with pytest.raises(jinja2.UndefinedError):
+                    template.render(broken)
