@@ -656,13 +656,13 @@ def assemble(
 ) -> EmailMessage:
     """A complete message: text and HTML as alternatives, then the attachments.
 
-    `sender` and `to` are folded values from mailbox_value(); `subject` is a single clean line.
+    `sender` and `to` are folded values from mailbox_value(); `subject` is made a single line here.
     Raises ValueError for a malformed `message_id` or attachment filename.
     """
     msg = EmailMessage(policy=POLICY)
     msg.set_raw("From", sender)
     msg.set_raw("To", to)
-    msg.set_raw("Subject", subject_value(subject))
+    msg.set_raw("Subject", subject_value(clean_text(subject, limit=900)))  # never a CR or LF into the header
     msg.set_raw("Date", email.utils.format_datetime(date))
     msg["Message-ID"] = message_id  # the policy checks the form
     parent, references = threading
