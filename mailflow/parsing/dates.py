@@ -31,6 +31,8 @@ _ALL_MONTH_WORDS = "|".join(sorted({**MONTHS, **SHORT_MONTHS}, key=len, reverse=
 DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:e|er|ste|de|st|nd|rd|th)?\s+({_ALL_MONTH_WORDS})\b\.?(?:\s+(\d{{4}}))?")
 MONTH_DAY = re.compile(rf"\b({_MONTH_WORDS})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?!\s*(?:uur|u\b|h\b|:))")
 NUMERIC = re.compile(r"(?<![\d/.:-])(\d{1,2})[/-](\d{1,2})(?:[/-](\d{2}|\d{4}))?(?![\d/:-])")
+# "10.03" or "10.3.2026", but not a time ("19.30") or a decimal: the month must exist and no "u", "uur", "h" follow.
+DOTTED = re.compile(r"(?<![\d.,:])(\d{1,2})\.(\d{1,2})\.?(\d{4})?(?![\d.,:]|\s*(?:u\b|uur|h\b|%|€|eur))")
 ISO = re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b")
 MONTH_ALONE = re.compile(rf"\b(?:{_MONTH_WORDS})\b")
 _DIGIT = re.compile(r"\d")
@@ -187,7 +189,7 @@ def _explicit_dates(folded: str, sent: dt.date | None) -> list[tuple[dt.date, in
         day = _date(MONTHS[match[1]], int(match[2]), None, sent)
         if day and not any(s <= match.start() < e for _, s, e in found):
             found.append((day, match.start(), match.end()))
-    for match in NUMERIC.finditer(folded):
+    for match in [*NUMERIC.finditer(folded), *DOTTED.finditer(folded)]:
         if not 1 <= int(match[2]) <= 12:
             continue
         day = _date(int(match[2]), int(match[1]), match[3], sent)

@@ -36,9 +36,11 @@ AUTO_SUBJECT = re.compile(
 # Text an auto-responder writes: somebody away and mail not read, or a mailbox that answers itself.
 AUTO_AWAY = re.compile(
     r"\b(?:ik ben|i am|i'm|je suis|we zijn|wij zijn|nous sommes)\s+(?:\w+ ){0,3}(?:afwezig|met (?:verlof|vakantie|"
-    r"zwangerschapsverlof|ouderschapsverlof|ziekteverlof)|op reis|out of (?:the )?office|away|on (?:leave|holiday|"
-    r"vacation)|absente?|en (?:conge|vacances|deplacement))|secretariaat is gesloten|kantoor is gesloten|"
-    r"bureau est ferme|office is closed|out of the office until"
+    r"zwangerschapsverlof|ouderschapsverlof|ziekteverlof|moederschapsrust)|op reis|out of (?:the )?office|away|"
+    r"on (?:leave|holiday|vacation|annual leave)|absente?|en (?:conge|vacances|deplacement)|niet (?:op kantoor|"
+    r"op het werk|bereikbaar|aanwezig)|not in the office|pas au bureau)|secretariaat is gesloten|kantoor is gesloten|"
+    r"bureau est ferme|office is closed|out of the office until|ben (?:\w+ ){0,2}terug op|ben terug vanaf|"
+    r"(?:i will|i'll) be back|je serai de retour|de retour le"
 )
 AUTO_MAIL = re.compile(
     r"(?:lees|read|lis|check)\w* (?:\w+ ){0,4}(?:mails?|e-?mails?|berichten|messages?) (?:\w+ )?(?:niet|not|pas)|"
@@ -51,48 +53,72 @@ AUTO_MAIL = re.compile(
 # --- text keyword families ------------------------------------------------------------------------------------------
 
 REGISTER_STRONG = re.compile(
-    r"\b(?:in te schrijven|inschrijven|schrijf\w* (?:\w+ ){0,4}in\b|aan te melden|aanmelden|meld\w* (?:\w+ ){0,3}aan\b|"
-    r"aansluiten|aan te sluiten|deelnemen|deel te nemen|neem\w* (?:\w+ ){0,3}deel\b|op de (?:deelnemers|gasten)?lijst|"
-    r"graag bij (?:zijn|zijn\b)|graag bij\b|er graag bij|wil (?:\w+ ){0,2}graag bij|(?:wil|zou) (?:\w+ ){0,3}graag komen|"
-    r"inscri(?:re|s|t|vons|ption)\b|m'y inscrire|participer|rejoindre|assister a|"
-    r"regist(?:er|ration|ering)\b|sign (?:me|us|her|him|them) up|\bjoin\b|\battend\b|participate|"
-    r"add (?:me|her|him|us|them) to|count (?:me|us) in|pass on my name)"
+    # nl: inschrijven, aanmelden, aansluiten, deelnemen, meedoen, bijwonen, opgeven, noteren, aanwezig zijn
+    r"\b(?:in te schrijven|inschrijven|schrijf\w* (?:\w+ ){0,7}in\b|(?:graag|zou|wil) (?:\w+ ){0,4}ingeschreven|"
+    r"aan te melden|aanmelden|meld\w* (?:\w+ ){0,4}aan\b|aansluiten|aan te sluiten|sluit (?:ik|we|wij|hij|zij|ze) (?:me |mij |ons |zich )?(?:\w+ ){0,2}aan\b|"
+    r"deelnemen|deel te nemen|neem\w* (?:\w+ ){0,3}deel\b|meedoen|mee te doen|doe\w* (?:\w+ ){0,3}mee\b|"
+    r"bijwonen|bij te wonen|woon\w* (?:\w+ ){0,3}bij\b|opgeven|op te geven|geef (?:me|mij|ons) (?:\w+ ){0,2}op\b|"
+    r"noteer (?:me|mij|ons)|noteren|reserveer|reserveren|op de (?:deelnemers|gasten)?lijst|"
+    r"aanwezig (?:zijn|te zijn)|(?:zal|zullen|ben|zijn) (?:\w+ ){0,3}aanwezig|"
+    r"graag bij\b|er graag bij|wil (?:\w+ ){0,2}graag bij|(?:wil|zou) (?:\w+ ){0,3}graag komen|"
+    r"kom\w* (?:\w+ ){0,2}mee\b|meekomen|"
+    # fr: s'inscrire, participer, rejoindre, assister, être présent
+    r"inscri(?:re|s|t|vons|ption)\b|m'y inscrire|participer|rejoindre|assister a|etre present|"
+    # en: register, sign up, join, attend
+    r"regist(?:er|ration|ering)\b|sign(?:ing)? (?:me |us |her |him |them )?up\b|\bjoin\b|\battend\b|participate|"
+    r"add (?:me|her|him|us|them) to|count (?:me|us) in|pass on my name|save (?:me|us) a (?:seat|spot|place)|"
+    r"(?:book|reserve) (?:a |my )?(?:seat|spot|place))"
 )
 REGISTER_WEAK = re.compile(
     r"\b(?:ik kom graag|kom(?:en)? graag|ik kom (?:zeker|ook|wel|alvast|samen)\b|wij komen|we komen|"
     r"(?:mag|kan) ik (?:ook )?(?:\w+ )?komen|stap\w* (?:\w+ ){0,3}in\b|ben(?: er)?(?: \w+)? bij\b|erbij|"
     r"inschrijving|aanmelding|mijn gegevens|mes coordonnees|my details|"
-    r"je viendrai|nous viendrons|je serai (?:present|la)|i(?:'ll| will) (?:be there|come)|"
+    r"je viendrai|nous viendrons|je serai (?:present|la)|viendra aussi|i(?:'ll| will) (?:be there|come)|"
     r"i(?:'d| would) (?:like|love) to (?:come|go)|interested in (?:coming|joining))"
 )
 CANCEL_STRONG = re.compile(
     r"\b(?:afmeld\w*|meld\w* (?:\w+ ){0,4}af\b|afzeg\w*|zeg\w* (?:\w+ ){0,3}af\b|annuleer\w*|annuleren|"
-    r"verontschuldig\w*|excuseer\w*|verhinderd|"
-    r"m'excuse\w*|excuse[rz]?\b|annul\w*|empeche\w*|"
+    r"verontschuldig\w*|excuseer\w*|verhinderd|verstek|forfait|"
+    r"m'excuse\w*|excuse[rz]?\b|annul\w*|empeche\w*|desist\w*|"
     r"cancel\w*|apologi[sz]\w*|send my apologies)"
 )
 CANCEL_WEAK = re.compile(
-    r"\b(?:niet (?:\w+ ){0,3}(?:aanwezig|bij (?:kunnen )?zijn|(?:kunnen )?komen|lukken|halen)|"
-    r"(?:kan|kun|kunnen|zal|zullen|lukt) (?:\w+ ){0,4}niet (?:\w+ )?(?:bij zijn|komen|aanwezig)|afwezig|"
-    r"ne (?:\w+ ){0,2}pourr\w* (?:\w+ ){0,2}pas|pas (?:pouvoir )?(?:venir|assister|etre (?:present|la))|absen(?:t|te|ce)\b|"
+    r"\b(?:niet (?:\w+ ){0,3}(?:aanwezig|bij (?:kunnen )?zijn|(?:kunnen )?komen|lukken|halen|geraken)|"
+    r"(?:kan|kun|kunnen|zal|zullen|lukt|ben|zijn) (?:\w+ ){0,4}niet (?:\w+ )?(?:bij zijn|bij\b|komen|aanwezig)|"
+    r"er (?:\w+ ){0,2}niet bij\b|afwezig|"
+    r"ne (?:\w+ ){0,2}(?:pourr\w*|serai|serons|sera|viendrai|viendrons|peux|pouvons|saurai)\b(?: \w+){0,2} pas|"
+    r"pas (?:pouvoir )?(?:venir|assister|etre (?:present|la))|absen(?:t|te|ce)\b|"
     r"can(?:no|')t (?:make it|come|attend|be there|join)|(?:won't|will not|not) be able to (?:attend|come|make|join)|"
-    r"unable to (?:attend|come|make|join))"
+    r"unable to (?:attend|come|make|join)|(?:won't|will not) (?:be there|make it|come))"
 )
 UNSUBSCRIBE = re.compile(
     r"\b(?:uitschrijv\w*|schrijf\w* (?:\w+ ){0,3}uit\b|uitgeschreven (?:te )?worden|"
     r"(?:van|uit) (?:de|jullie|uw|het|je) (?:\w+ ){0,2}(?:mailing|verzend|adres|e-?mail|contact)?lijst(?:en)?\b|"
+    r"schrap\w* (?:\w+ ){0,4}(?:lijst|adressen\w*|mailing\w*)|adressenbestand|"
     r"geen (?:\w+ ){0,2}(?:mails|e-mails|uitnodigingen|berichten|herinneringen) meer|"
     r"niet (?:langer|meer) (?:\w+ ){0,3}(?:ontvangen|mailen|contacteren)|"
-    r"afmeld\w* (?:\w+ ){0,3}(?:mailinglijst|nieuwsbrief|verzendlijst|lijst)|"
+    r"afmeld\w* (?:\w+ ){0,3}(?:mailinglijst|nieuwsbrief|verzendlijst|lijst|leernetwerk|netwerk)|"
+    r"stop\w* (?:\w+ ){0,2}met (?:het |de )?(?:leernetwerk|netwerk)|niet langer (?:\w+ ){0,3}(?:deel|lid|volgen)|"
     r"desinscri\w*|desabonn\w*|retirer (?:\w+ ){0,4}liste|ne plus recevoir|supprimer (?:\w+ ){0,3}liste|"
     r"unsubscri\w*|remove (?:me|my (?:name|address|e-?mail)) from|take me off|off (?:the|your) (?:mailing )?list|"
     r"stop (?:sending|receiving|mailing|emailing)|no longer (?:wish to |want to )?receive)"
 )
+# An unsubscribe word aimed at one dated session ("uitschrijven voor de sessie van 10 maart") is an excuse.
+LEAVING_FOR_GOOD = re.compile(r"\b(?:lijst|liste|list|mailing\w*|nieuwsbrief|newsletter|mails?|e-?mails?|berichten|"
+                              r"uitnodigingen|meer|langer|longer|plus|adressen\w*)\b")
+NAMES_A_SESSION = re.compile(r"\d|\b(?:januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|"
+                             r"november|december|janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|"
+                             r"novembre|decembre|january|february|march|june|july|august|october|morgen|dinsdag|"
+                             r"mardi|tuesday|tomorrow|demain)\b")
 ERASE = re.compile(
-    r"\b(?:persoonsgegevens|persoonlijke gegevens|gegevenswissing|recht om vergeten|vergeten te worden|"
+    r"\b(?:persoonsgegevens|persoonlijke gegevens|gegevenswissing|recht om vergeten|vergeten (?:te )?worden|"
     r"uit (?:al )?(?:jullie|uw|je) (?:bestanden|databank|database|systemen)|gdpr|avg|rgpd|"
+    r"(?:al |alle )?(?:mijn|m'n) (?:\w+ ){0,2}gegevens (?:\w+ ){0,4}(?:verwijder\w*|wissen|schrappen|vernietig\w*)|"
+    r"gegevens (?:te )?(?:laten )?(?:verwijderen|wissen|schrappen)|"
     r"donnees (?:personnelles|a caractere personnel)|droit (?:a l'oubli|a l'effacement|d'effacement)|"
-    r"personal (?:data|details|information)|right to (?:be forgotten|erasure))"
+    r"(?:supprim|effac)\w* (?:\w+ ){0,2}(?:mes|toutes mes) (?:\w+ )?donnees|"
+    r"personal (?:data|details|information)|right to (?:be forgotten|erasure)|"
+    r"(?:delete|erase|remove) (?:all )?(?:of )?my (?:personal )?(?:data|details|information|records))"
 )
 ERASE_VERB = re.compile(
     r"\b(?:verwijder\w*|wis(?:sen|t)?\b|gewist|wissing|schrap\w*|vernietig\w*|vergeten|bestanden|"
@@ -106,14 +132,16 @@ QUESTION_WORDS = re.compile(
 # A question that is the request itself ("Mag ik mij inschrijven?", "Could you add her to the list?").
 REQUEST_QUESTION = re.compile(
     r"\b(?:(?:mag|kan|kun|zou|wil|zouden|mogen|kunnen|willen) (?:\w+ ){0,6}(?:inschrijven|aanmelden|zetten|"
-    r"komen|afmelden|uitschrijven|halen|schrappen|verwijderen|noteren|toevoegen)|op de lijst|van de (?:\w+ )?lijst|"
+    r"komen|afmelden|uitschrijven|halen|schrappen|verwijderen|noteren|toevoegen|opgeven|deelnemen|aansluiten)|op de lijst|van de (?:\w+ )?lijst|"
     r"(?:pourr|pourri|voudr|puis)\w* (?:\w+ ){0,4}(?:inscri|ajout|retir|noter)|"
     r"(?:could|can|would|may) (?:\w+ ){0,4}(?:add|register|sign|put|remove|take|pass on|come|join))"
 )
+CONDITION_IN_QUESTION = re.compile(r"\b(?:als|indien|if|si|zonder|without|sans)\b")
 ALTERNATIVE = re.compile(r"(?:,|\b) ?(?:of|or|ou) (?:moet|moeten|kan|mag|is|zijn|voor|do|should|must|is|faut|dois)\b")
 CONDITIONAL = re.compile(r"^(?:en |and |et )?(?:als|indien|wanneer|zodra|if|once|si|des que|lorsque)\b")
 HEDGE = re.compile(r"\b(?:overweg\w*|denken erover|twijfel\w*|considering|thinking about|envisag\w*|hesit\w*|"
-                   r"misschien later|peut-etre plus tard)")
+                   r"misschien later|peut-etre plus tard|(?:zou|zouden|would|serais) (?:\w+ )?dan\b|in dat geval|"
+                   r"if so\b|dans ce cas)")
 NEXT_TIME = re.compile(r"\b(?:volgende keer|een volgende keer|next time|la prochaine fois|later dit jaar)\b")
 NEGATION = re.compile(r"\b(?:niet|geen|not|cannot|nooit|never|ne|nog niet)\b|\bn'|n't\b")
 # Money, accounts and mailbox panics: spam and phishing as a coordinator recognises them (folded phrases).
@@ -197,8 +225,8 @@ def spam_score(text: str) -> int:
 def is_genuine_question(sentence: str) -> bool:
     """A question the coordinator must answer, not a request phrased as one ("Mag ik mij inschrijven?")."""
     folded = fold(sentence)
-    if ALTERNATIVE.search(folded):
-        return True  # "..., of moet ze zich zelf inschrijven?": asks which way, not to be registered
+    if ALTERNATIVE.search(folded) or CONDITION_IN_QUESTION.search(folded):
+        return True  # "..., of moet ze zich zelf inschrijven?", "Kan ik komen als ...?": asks, not yet registers
     return not REQUEST_QUESTION.search(folded) and not _intent_hits(folded)
 
 
@@ -249,7 +277,10 @@ def score_sentences(sentences: list[str], subject: str) -> tuple[dict[str, float
         questions += index in asked
         scores["erase"] += 3 * (index in erase)
         if index in unsubscribe:
-            scores["unsubscribe"] += 3
+            if NAMES_A_SESSION.search(folded) and not LEAVING_FOR_GOOD.search(folded):
+                scores["cancel"] += 3  # "uitschrijven voor de sessie van 10 maart": one meeting, not the network
+            else:
+                scores["unsubscribe"] += 3
             continue  # "afmelden van de mailinglijst" is leaving, not an excuse for one meeting
         scores["cancel"] += 3 if index in cancel_strong else 2 if index in cancel_weak else 0
         if index not in register_strong and index not in register_weak:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from mailflow.config import Organisation
 from mailflow.parsing.names import NOT_NAME
+from mailflow.parsing.structure import is_closing
 from mailflow.parsing.text import fold
 
 # "op persoonlijke titel", "als individuele vrijwilliger": the person comes on their own account.
@@ -23,12 +24,13 @@ PERSONAL = re.compile(
 # Words that announce where someone is active; the organisation follows a preposition.
 ANCHOR = re.compile(
     r"(?i:\b(?:vrijwilligers?(?:werk)?|vrijwilligster|actief|werkzaam|medewerkers?|werk|werken|werkt|coordineer|"
-    r"coördineer|help\w*(?: \w+){0,3} mee|lid|stagiair\w*|engageer|engagement|b[ée]n[ée]vole?s?|membre|travaill\w*|"
-    r"volunteer\w*|work\w*|tutoring|member|active|coordinat\w*|coördinat\w*|engag[ée]e?)\b)"
+    r"coördineer|help\w*(?: \w+){0,3} mee|lid|stagiair\w*|engageer|engagement|allebei|beiden|samen|"
+    r"b[ée]n[ée]vole?s?|membre|travaill\w*|tous (?:les )?deux|toutes (?:les )?deux|"
+    r"volunteer\w*|work\w*|tutoring|member|active|coordinat\w*|coördinat\w*|engag[ée]e?|both|i['’]m|i am)\b)"
 )
 PREPOSITION = re.compile(
-    r"(?i:\b(?:bij|voor|van|in|via|chez|pour|de|du|avec|aupr[eè]s d[eu]|with|at|for|through|of|in)\s+)"
-    r"(?i:(?:de|het|la|le|les|l'|l’|the|een|onze|our|notre)\s+)?"
+    r"(?i:\b(?:bij|voor|van|in|via|chez|pour|de|du|avec|aupr[eè]s d[eu]|[àa](?= l)|au|aux|with|at|for|through|"
+    r"of|in)\s+)(?:(?:de|het|la|le|les|l'|l’|the|een|onze|our|notre)\s+)?"
 )
 GENERIC_NOUN = re.compile(
     r"^(?:vzw|VZW|asbl|ASBL|v\.z\.w\.|vrijwilligersgroep|werkgroep|vereniging|organisatie|groep|project|association|"
@@ -198,16 +200,21 @@ def org_from_signature(lines: Sequence[str], person_tokens: set[str]) -> str | N
     from_jobs: list[str] = []
     for line in lines:
         text = line.strip().strip("*_")
-        if not text or "@" in text or "www." in text.lower() or "http" in text.lower():
+        if not text or "@" in text or "www." in text.lower() or "http" in text.lower() or is_closing(text):
             continue
         if sum(ch.isdigit() for ch in text) >= 3 or text.endswith(("?", "!")) or len(text.split()) > 9:
             continue
-        if {fold(w) for w in re.findall(r"\w+", text)} <= person_tokens:
-            continue  # the name line
         segments = [s.strip() for s in _SEGMENT_SPLIT.split(text) if s and s.strip()]
+        # Not the name ("Anna Peeters - vrijwilliger Rode Kruis" keeps only what follows the name).
+        segments = [s for s in segments if not {fold(w) for w in re.findall(r"\w+", s)} <= person_tokens]
         if not segments:
             continue
+        text = " | ".join(segments)
         if JOB.match(segments[0]):
+            after_job = re.sub(r"^(?:[\w'’-]+\s+){0,2}?(?:bij|voor|van|chez|pour|at|for|with|–|-)?\s*(?=[A-Z])", "",
+                               segments[0], count=1)
+            if after_job != segments[0] and not JOB.match(after_job):
+                from_jobs.append(after_job)
             from_jobs.extend(s for s in segments[1:] if not JOB.match(s))
             continue
         if text[:1].isupper() or text.lower().startswith(("pour ", "voor ", "namens ", "for ")):

@@ -36,18 +36,22 @@ GREETING = re.compile(
     re.I,
 )
 RELATION = re.compile(
-    r"(?i:\b(?:mijn|onze|ons|my|our|ma|mon|notre)\s+(?:nieuwe\s+|new\s+|nouvelle\s+|nouveau\s+)?"
-    r"(collega|colleague|coll[eè]gue|vrijwilliger|vrijwilligster|volunteer|b[eé]n[eé]vole|stagiair|stagiaire|"
-    r"buurvrouw|buurman|neighbou?r|voisine?|partner|vriendin|vriend|friend|amie?|man|vrouw|echtgenote|echtgenoot|"
-    r"husband|wife|mari|femme|dochter|zoon|daughter|son|fille|fils)\b[,:]?\s+)"
+    r"(?i:\b(?:(?:mijn|onze|ons|my|our|ma|mon|mes|notre|nos)\s+(?:nieuwe\s+|new\s+|nouvelle\s+|nouveau\s+)?"
+    r"(collega's|collegas|collega|colleagues|colleague|coll[eè]gues|coll[eè]gue|vrijwilligers|vrijwilliger|"
+    r"vrijwilligster|volunteer|b[eé]n[eé]vole|stagiair|stagiaire|buurvrouw|buurman|neighbou?r|voisine?|partner|"
+    r"vriendin|vriend|friend|amie?|man|vrouw|echtgenote|echtgenoot|husband|wife|mari|femme|dochter|zoon|daughter|"
+    r"son|fille|fils)|(namens|au nom de|on behalf of))\b[,:]?\s+)"
 )
-SAME_ORG_RELATIONS = {"collega", "colleague", "collègue", "collegue", "vrijwilliger", "vrijwilligster", "volunteer",
-                      "bénévole", "benevole", "bénevole", "stagiair", "stagiaire"}
+SAME_ORG_RELATIONS = {"collega", "collega's", "collegas", "colleague", "colleagues", "collègue", "collegue",
+                      "collègues", "collegues", "vrijwilliger", "vrijwilligers", "vrijwilligster", "volunteer",
+                      "bénévole", "benevole", "stagiair", "stagiaire", "namens", "au nom de", "on behalf of"}
 JOINT_AFTER = re.compile(r"(?i:^\s*(?:en ik|and i|and me|et moi|en mezelf|en mijzelf)\b)")
+JOINT_BEFORE = re.compile(r"(?i:\b(?:ik|ikzelf|mezelf|mijzelf|moi|moi-m[eê]me|myself|me|i)\s+(?:en|et|and)\s+)")
 WITH = re.compile(r"(?i:\b(?:samen met|together with|along with|ensemble avec|avec|with|met)\s+)")
 JOINT_MARKER = re.compile(
-    r"\b(?:en ik|and i|and me|et moi|wij|we|nous|ons|us|samen met|together with|ensemble|allebei|allemaal|both|"
-    r"tous les deux|toutes les deux|met z'n tweeen|met ons tweeen)\b"
+    r"\b(?:en ik|and i|and me|et moi|wij|we|nous|samen met (?:mij|mezelf)|together with me|ensemble|allebei|"
+    r"beiden|allemaal|both of us|tous les deux|toutes les deux|met z'n tweeen|met ons tweeen|mezelf|mijzelf|ikzelf|"
+    r"myself|moi-meme|met twee|a deux|the two of us)\b"
 )
 CC_MENTION = re.compile(r"\b(?:in cc|in kopie|cc|en copie|in copy|copied|gekopieerd)\b")
 THIRD_PERSON = re.compile(r"\b(?:haar|hem|hij|zij|ze|she|her|him|he|il|elle|lui|son|sa)\b")
@@ -57,6 +61,8 @@ OUR_PEOPLE = re.compile(
     r"(?:benevoles|collegues|membres)|notre (?:benevole|collegue)|mijn collega|ma collegue|mon collegue|"
     r"my colleague|bij ons|chez nous|with us)\b"
 )
+TITLE = re.compile(r"^(?:(?:dr|dhr|mevr|mevrouw|meneer|mr|mrs|ms|prof|me|mme|mlle|m|ir|ing|lic|drs)\.?\s+)+", re.I)
+TITLE_WORDS = {"dr", "dhr", "mevr", "mr", "mrs", "ms", "prof", "me", "mme", "mlle", "ir", "ing", "lic", "drs"}
 STOP_AFTER_NAME = {"en", "and", "et", "van", "bij", "from", "of", "de", "die", "who", "qui", "uit", "met", "with"}
 MAX_PEOPLE = 10
 
@@ -101,6 +107,23 @@ def name_at(text: str, allow_lower: bool) -> list[str]:
     while taken and nm.is_particle(taken[-1]):
         taken.pop()
     return taken if nm.looks_like_name(taken, allow_lower=allow_lower) else []
+
+
+def names_listed(text: str) -> list[list[str]]:
+    """The names at the start of `text`, also a list: "Lies Janssens en Tom Peeters" -> two names."""
+    found: list[list[str]] = []
+    rest = text
+    for _ in range(5):
+        tokens = name_at(rest, allow_lower=False)
+        if not tokens:
+            break
+        found.append(tokens)
+        position = rest.find(tokens[-1]) + len(tokens[-1])
+        joiner = re.match(r"\s*(?:,|en|and|et|&)\s+", rest[position:])
+        if not joiner:
+            break
+        rest = rest[position + joiner.end():]
+    return found
 
 
 def name_before(text: str) -> list[str]:
@@ -168,14 +191,17 @@ def signature_names(signature: str) -> tuple[str | None, str | None, int]:
                 first = first or tokens[0]
                 after = index + 1
             continue
-        tokens = nm.tokens_of(line)
-        if line.endswith((".", "?", ":")) or "@" in line or not nm.looks_like_name(tokens, allow_lower=False):
+        # "Dr. Anna Peeters", "Anna Peeters - vrijwilliger Rode Kruis": the name is the first segment, no title.
+        first_segment = re.split(r"\s+[-–|]\s+|\s*\|\s*|,\s+", line)[0]
+        segment = TITLE.sub("", first_segment)
+        tokens = nm.tokens_of(segment)
+        if segment.endswith(("?", ":")) or "@" in line or not nm.looks_like_name(tokens, allow_lower=False):
             if full or first:
                 break
             continue
         if len(tokens) >= 2:
             full = nm.normal_case(" ".join(tokens))
-            after = index + 1
+            after = index + 1 if first_segment == line else index  # the rest of the line may be the organisation
             break
         first = first or nm.normal_case(tokens[0])
         after = index + 1
@@ -253,7 +279,7 @@ def sender_facts(body: str, signature: str, address: str | None, display: str | 
     organisations = context.organisations
     form_org = next((fields[k] for k in FORM_ORG if k in fields), None)
     sig_lines = signature.split("\n")[sig_after:]
-    person_tokens = {fold(t) for t in (facts.full.name.split() if facts.full else [])}
+    person_tokens = {fold(t) for t in (facts.full.name.split() if facts.full else [])} | TITLE_WORDS
 
     def found() -> Iterator[tuple[str | None, str]]:  # in order of trust, read only as far as needed
         yield form_org, "form"
@@ -304,9 +330,13 @@ def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
     found: list[Mention] = []
     for sentence in body_sentences:
         for match in RELATION.finditer(sentence):
+            relation = fold(match.group(1) or match.group(2))
+            for tokens in names_listed(sentence[match.end():]):
+                found.append(Mention(tokens, sentence, "relation", relation))
+        for match in JOINT_BEFORE.finditer(sentence):
             tokens = name_at(sentence[match.end():], allow_lower=False)
             if tokens:
-                found.append(Mention(tokens, sentence, "relation", fold(match.group(1))))
+                found.append(Mention(tokens, sentence, "joint"))
         for match in re.finditer(r"(?i)\b(?:en ik|and i|and me|et moi|en mezelf)\b", sentence):
             tokens = name_before(sentence[: match.start()])
             if tokens:

@@ -42,12 +42,19 @@ HEADER_FIELD = re.compile(
 CLOSING = re.compile(
     r"^(?:(?:met |mijn |heel |veel |vele )?(?:vriendelijke|hartelijke|hartelijk|warme|lieve|beste|fijne|zonnige|"
     r"collegiale|sportieve|dikke)?\s*groet(?:en|jes|je)?\b|groetjes|groeten|mvg|vg|tot (?:dan|ziens|binnenkort|"
-    r"dinsdag|morgen|snel|later|gauw)\b|(?:alvast |nogmaals |heel |hartelijk )?(?:bedankt|dank(?:jewel|uwel)?|"
-    r"dank (?:u|je) (?:wel|zeer)?)\b|(?:bien |tres )?cordialement|bien (?:a vous|amicalement|cordialement)|"
+    r"dinsdag|morgen|snel|later|gauw)\b|(?:bien |tres )?cordialement|bien (?:a vous|amicalement|cordialement)|"
     r"(?:tres |bien )?amicalement|(?:sinceres |meilleures )?salutations|bonne (?:journee|soiree|fin de journee)|"
-    r"belle (?:journee|soiree)|a (?:bientot|tres bientot|mardi)|merci\b|avec mes remerciements|je vous remercie|"
+    r"belle (?:journee|soiree)|a (?:bientot|tres bientot|mardi)|avec mes remerciements|je vous remercie|"
     r"(?:kind|best|warm|warmest|many|kindest)?\s*regards|best wishes|all the best|cheers|sincerely|"
-    r"yours (?:sincerely|truly)|(?:many )?thanks\b|thank you\b|take care)"
+    r"yours (?:sincerely|truly)|take care)"
+)
+# Thanks close a mail only as a short line of their own ("Alvast bedankt,", "Merci d'avance !"), never
+# "Merci de supprimer mes données".
+THANKS = re.compile(
+    r"^(?:alvast |nogmaals |heel |hartelijk |vast )?(?:bedankt|dank(?:jewel|uwel)?|dank (?:u|je) (?:wel|zeer)?|"
+    r"merci|thanks|thank you|many thanks)(?: (?:alvast|voor alles|voor (?:uw|je|jullie) (?:hulp|antwoord|reactie|"
+    r"tijd)|d'avance|beaucoup|in advance|again|a lot|so much|et (?:bonne|belle) \w+|en tot (?:dan|ziens|straks)|"
+    r"et a bientot|pour votre (?:aide|reponse)|for your (?:help|reply|time)|u wel|je wel|en groeten))*$"
 )
 CLOSING_MAX_WORDS = 8
 SIGNATURE_DELIMITER = re.compile(r"^--\s?$")
@@ -216,7 +223,9 @@ def split_text(text: str, forward_subject: bool = False) -> Structure:
 def is_closing(line: str) -> bool:
     """A line such as "Met vriendelijke groeten," or "Groetjes Ilhame" that ends the message and opens the signature."""
     plain = fold(line.strip()).strip(" ,.!-")
-    return bool(plain) and len(plain.split()) <= CLOSING_MAX_WORDS and bool(CLOSING.match(plain))
+    if not plain or len(plain.split()) > CLOSING_MAX_WORDS:
+        return False
+    return bool(CLOSING.match(plain) or THANKS.match(plain.rstrip(" ,.!")))
 
 
 def _is_disclaimer(paragraph: str) -> bool:
@@ -240,11 +249,13 @@ def split_signature(own: str) -> tuple[str, str]:
         rest = _without_disclaimers("\n".join(lines[index:]))
         if not any(_long_sentence(x) for x in rest.split("\n")[1:]):
             return "\n".join(lines[:index]).strip(), rest
-    # No closing: a short last paragraph of one or two name-like lines is the signature ("Dirk").
+    # No closing: a short last paragraph that starts with a name is the signature ("Dirk", "An Smet - CAW").
     blocks = own.strip().split("\n\n")
     if len(blocks) >= 2:
         last = blocks[-1].strip().split("\n")
-        if len(last) <= 3 and all(len(x.split()) <= 4 and not x.rstrip().endswith(("?", ".", ":")) for x in last):
+        first = re.split(r"\s+[-–|]\s+|\s*\|\s*|,\s+", last[0])[0]
+        if (len(last) <= 4 and len(first.split()) <= 4 and all(w[:1].isupper() for w in first.split())
+                and all(len(x.split()) <= 8 and not x.rstrip().endswith(("?", ".", ":")) for x in last)):
             return "\n\n".join(blocks[:-1]).strip(), blocks[-1].strip()
     return own.strip(), ""
 
