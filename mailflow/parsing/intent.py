@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from mailflow.parsing.headers import Headers
 from mailflow.parsing.mime import Body
 from mailflow.parsing.result import Intent
-from mailflow.parsing.text import fold
+from mailflow.parsing.text import Keywords, fold
 
 # --- headers -------------------------------------------------------------------------------------------------------
 
@@ -34,28 +34,30 @@ AUTO_SUBJECT = re.compile(
     r"|automatische antwort|abwesenheitsnotiz",
 )
 # Text an auto-responder writes: somebody away and mail not read, or a mailbox that answers itself.
-AUTO_AWAY = re.compile(
-    r"\b(?:ik ben|i am|i'm|je suis|we zijn|wij zijn|nous sommes)\s+(?:\w+ ){0,3}(?:afwezig|met (?:verlof|vakantie|"
+AUTO_AWAY = Keywords(
+    r"(?:ik ben|i am|i'm|je suis|we zijn|wij zijn|nous sommes)\s+(?:\w+ ){0,3}(?:afwezig|met (?:verlof|vakantie|"
     r"zwangerschapsverlof|ouderschapsverlof|ziekteverlof|moederschapsrust)|op reis|out of (?:the )?office|away|"
-    r"on (?:leave|holiday|vacation|annual leave)|absente?|en (?:conge|vacances|deplacement)|niet (?:op kantoor|"
-    r"op het werk|bereikbaar|aanwezig)|not in the office|pas au bureau)|secretariaat is gesloten|kantoor is gesloten|"
-    r"bureau est ferme|office is closed|out of the office until|ben (?:\w+ ){0,2}terug op|ben terug vanaf|"
-    r"(?:i will|i'll) be back|je serai de retour|de retour le"
+    r"on (?:leave|holiday|vacation|annual leave)|absente?|en (?:conge|vacances|deplacement)|"
+    r"niet (?:op kantoor|op het werk|bereikbaar|aanwezig)|not in the office|pas au bureau)|"
+    r"secretariaat is gesloten|kantoor is gesloten|bureau est ferme|office is closed|out of the office until|"
+    r"ben (?:\w+ ){0,2}terug op|ben terug vanaf|i will be back|i'll be back|je serai de retour|de retour le"
 )
-AUTO_MAIL = re.compile(
-    r"(?:lees|read|lis|check)\w* (?:\w+ ){0,4}(?:mails?|e-?mails?|berichten|messages?) (?:\w+ )?(?:niet|not|pas)|"
-    r"(?:mails?|e-?mails?|berichten|uw bericht) (?:\w+ ){0,3}(?:niet (?:gelezen|doorgestuurd|opgevolgd)|"
-    r"not (?:be )?(?:read|forwarded))|(?:without|limited|beperkte?|sans|zonder) (?:\w+ ){0,2}(?:access|toegang|"
-    r"acces) (?:\w+ ){0,2}(?:e-?mail|mail)|(?:bedankt|dank u|thank you|merci) (?:\w+ ){0,2}(?:voor )?(?:uw|your|votre)"
-    r" (?:bericht|e-?mail|message)|this is an automat|dit is een automatisch|ceci est une reponse automatique"
+AUTO_MAIL = Keywords(
+    r"(?:lees|read|lis|check)\w* (?:\w+ ){0,4}(?:mail|e-mail|email|bericht|message)(?:s|en)? (?:\w+ )?(?:niet|not|pas)|"
+    r"(?:mail|e-mail|email|bericht|uw bericht)(?:s|en)? (?:\w+ ){0,3}(?:niet (?:gelezen|doorgestuurd|opgevolgd)|"
+    r"not (?:be )?(?:read|forwarded))|"
+    r"(?:without|limited|beperkte|beperkt|sans|zonder) (?:\w+ ){0,2}(?:access|toegang|acces) (?:\w+ ){0,2}e?-?mail|"
+    r"(?:bedankt|dank u|thank you|merci) (?:\w+ ){0,2}(?:voor )?(?:uw|your|votre) (?:bericht|e-mail|email|message)|"
+    r"this is an automat|dit is een automatisch|ceci est une reponse automatique"
 )
 
 # --- text keyword families ------------------------------------------------------------------------------------------
 
-REGISTER_STRONG = re.compile(
+REGISTER_STRONG = Keywords(
     # nl: inschrijven, aanmelden, aansluiten, deelnemen, meedoen, bijwonen, opgeven, noteren, aanwezig zijn
-    r"\b(?:in te schrijven|inschrijven|schrijf\w* (?:\w+ ){0,7}in\b|(?:graag|zou|wil) (?:\w+ ){0,4}ingeschreven|"
-    r"aan te melden|aanmelden|meld\w* (?:\w+ ){0,4}aan\b|aansluiten|aan te sluiten|sluit (?:ik|we|wij|hij|zij|ze) (?:me |mij |ons |zich )?(?:\w+ ){0,2}aan\b|"
+    r"in te schrijven|inschrijven|schrijf\w* (?:\w+ ){0,7}in\b|(?:graag|zou|wil) (?:\w+ ){0,4}ingeschreven|"
+    r"aan te melden|aanmelden|meld\w* (?:\w+ ){0,4}aan\b|"
+    r"aansluiten|aan te sluiten|sluit (?:ik|we|wij|hij|zij|ze) (?:me |mij |ons |zich )?(?:\w+ ){0,2}aan\b|"
     r"deelnemen|deel te nemen|neem\w* (?:\w+ ){0,3}deel\b|meedoen|mee te doen|doe\w* (?:\w+ ){0,3}mee\b|"
     r"bijwonen|bij te wonen|woon\w* (?:\w+ ){0,3}bij\b|opgeven|op te geven|geef (?:me|mij|ons) (?:\w+ ){0,2}op\b|"
     r"noteer (?:me|mij|ons)|noteren|reserveer|reserveren|op de (?:deelnemers|gasten)?lijst|"
@@ -65,43 +67,46 @@ REGISTER_STRONG = re.compile(
     # fr: s'inscrire, participer, rejoindre, assister, être présent
     r"inscri(?:re|s|t|vons|ption)\b|m'y inscrire|participer|rejoindre|assister a|etre present|"
     # en: register, sign up, join, attend
-    r"regist(?:er|ration|ering)\b|sign(?:ing)? (?:me |us |her |him |them )?up\b|\bjoin\b|\battend\b|participate|"
+    r"regist(?:er|ration|ering)\b|sign (?:me |us |her |him |them )?up\b|signing up\b|join\b|attend\b|participate|"
     r"add (?:me|her|him|us|them) to|count (?:me|us) in|pass on my name|save (?:me|us) a (?:seat|spot|place)|"
-    r"(?:book|reserve) (?:a |my )?(?:seat|spot|place))"
+    r"(?:book|reserve) (?:a |my )?(?:seat|spot|place)"
 )
-REGISTER_WEAK = re.compile(
-    r"\b(?:ik kom graag|kom(?:en)? graag|ik kom (?:zeker|ook|wel|alvast|samen)\b|wij komen|we komen|"
+REGISTER_WEAK = Keywords(
+    r"ik kom graag|kom graag|komen graag|ik kom (?:zeker|ook|wel|alvast|samen)\b|wij komen|we komen|"
     r"(?:mag|kan) ik (?:ook )?(?:\w+ )?komen|stap\w* (?:\w+ ){0,3}in\b|ben(?: er)?(?: \w+)? bij\b|erbij|"
     r"inschrijving|aanmelding|mijn gegevens|mes coordonnees|my details|"
-    r"je viendrai|nous viendrons|je serai (?:present|la)|viendra aussi|i(?:'ll| will) (?:be there|come)|"
-    r"i(?:'d| would) (?:like|love) to (?:come|go)|interested in (?:coming|joining))"
+    r"je viendrai|nous viendrons|je serai (?:present|la)|viendra aussi|"
+    r"i'll (?:be there|come)|i will (?:be there|come)|i'd (?:like|love) to (?:come|go)|"
+    r"i would (?:like|love) to (?:come|go)|interested in (?:coming|joining)"
 )
-CANCEL_STRONG = re.compile(
-    r"\b(?:afmeld\w*|meld\w* (?:\w+ ){0,4}af\b|afzeg\w*|zeg\w* (?:\w+ ){0,3}af\b|annuleer\w*|annuleren|"
+CANCEL_STRONG = Keywords(
+    r"afmeld\w*|meld\w* (?:\w+ ){0,4}af\b|afzeg\w*|zeg\w* (?:\w+ ){0,3}af\b|annuleer\w*|annuleren|"
     r"verontschuldig\w*|excuseer\w*|verhinderd|verstek|forfait|"
     r"m'excuse\w*|excuse[rz]?\b|annul\w*|empeche\w*|desist\w*|"
-    r"cancel\w*|apologi[sz]\w*|send my apologies)"
+    r"cancel\w*|apologi[sz]\w*|send my apologies"
 )
-CANCEL_WEAK = re.compile(
-    r"\b(?:niet (?:\w+ ){0,3}(?:aanwezig|bij (?:kunnen )?zijn|(?:kunnen )?komen|lukken|halen|geraken)|"
+CANCEL_WEAK = Keywords(
+    r"niet (?:\w+ ){0,3}(?:aanwezig|bij (?:kunnen )?zijn|(?:kunnen )?komen|lukken|halen|geraken)|"
     r"(?:kan|kun|kunnen|zal|zullen|lukt|ben|zijn) (?:\w+ ){0,4}niet (?:\w+ )?(?:bij zijn|bij\b|komen|aanwezig)|"
     r"er (?:\w+ ){0,2}niet bij\b|afwezig|"
     r"ne (?:\w+ ){0,2}(?:pourr\w*|serai|serons|sera|viendrai|viendrons|peux|pouvons|saurai)\b(?: \w+){0,2} pas|"
     r"pas (?:pouvoir )?(?:venir|assister|etre (?:present|la))|absen(?:t|te|ce)\b|"
-    r"can(?:no|')t (?:make it|come|attend|be there|join)|(?:won't|will not|not) be able to (?:attend|come|make|join)|"
-    r"unable to (?:attend|come|make|join)|(?:won't|will not) (?:be there|make it|come))"
+    r"can't (?:make it|come|attend|be there|join)|cannot (?:make it|come|attend|be there|join)|"
+    r"(?:won't|will not|not) be able to (?:attend|come|make|join)|unable to (?:attend|come|make|join)|"
+    r"(?:won't|will not) (?:be there|make it|come)"
 )
-UNSUBSCRIBE = re.compile(
-    r"\b(?:uitschrijv\w*|schrijf\w* (?:\w+ ){0,3}uit\b|uitgeschreven (?:te )?worden|"
-    r"(?:van|uit) (?:de|jullie|uw|het|je) (?:\w+ ){0,2}(?:mailing|verzend|adres|e-?mail|contact)?lijst(?:en)?\b|"
+UNSUBSCRIBE = Keywords(
+    r"uitschrijv\w*|schrijf\w* (?:\w+ ){0,3}uit\b|uitgeschreven (?:te )?worden|"
+    r"(?:van|uit) (?:de|jullie|uw|het|je) (?:\w+ ){0,2}(?:mailing|verzend|adres|e-mail|email|contact)?lijst(?:en)?\b|"
     r"schrap\w* (?:\w+ ){0,4}(?:lijst|adressen\w*|mailing\w*)|adressenbestand|"
     r"geen (?:\w+ ){0,2}(?:mails|e-mails|uitnodigingen|berichten|herinneringen) meer|"
     r"niet (?:langer|meer) (?:\w+ ){0,3}(?:ontvangen|mailen|contacteren)|"
     r"afmeld\w* (?:\w+ ){0,3}(?:mailinglijst|nieuwsbrief|verzendlijst|lijst|leernetwerk|netwerk)|"
     r"stop\w* (?:\w+ ){0,2}met (?:het |de )?(?:leernetwerk|netwerk)|niet langer (?:\w+ ){0,3}(?:deel|lid|volgen)|"
     r"desinscri\w*|desabonn\w*|retirer (?:\w+ ){0,4}liste|ne plus recevoir|supprimer (?:\w+ ){0,3}liste|"
-    r"unsubscri\w*|remove (?:me|my (?:name|address|e-?mail)) from|take me off|off (?:the|your) (?:mailing )?list|"
-    r"stop (?:sending|receiving|mailing|emailing)|no longer (?:wish to |want to )?receive)"
+    r"unsubscri\w*|remove (?:me|my (?:name|address|e-mail|email)) from|take me off|"
+    r"off (?:the|your) (?:mailing )?list|stop (?:sending|receiving|mailing|emailing)|"
+    r"no longer (?:wish to |want to )?receive"
 )
 # An unsubscribe word aimed at one dated session ("uitschrijven voor de sessie van 10 maart") is an excuse.
 LEAVING_FOR_GOOD = re.compile(r"\b(?:lijst|liste|list|mailing\w*|nieuwsbrief|newsletter|mails?|e-?mails?|berichten|"
@@ -110,39 +115,42 @@ NAMES_A_SESSION = re.compile(r"\d|\b(?:januari|februari|maart|april|mei|juni|jul
                              r"november|december|janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|"
                              r"novembre|decembre|january|february|march|june|july|august|october|morgen|dinsdag|"
                              r"mardi|tuesday|tomorrow|demain)\b")
-ERASE = re.compile(
-    r"\b(?:persoonsgegevens|persoonlijke gegevens|gegevenswissing|recht om vergeten|vergeten (?:te )?worden|"
+ERASE = Keywords(
+    r"persoonsgegevens|persoonlijke gegevens|gegevenswissing|recht om vergeten|vergeten (?:te )?worden|"
     r"uit (?:al )?(?:jullie|uw|je) (?:bestanden|databank|database|systemen)|gdpr|avg|rgpd|"
     r"(?:al |alle )?(?:mijn|m'n) (?:\w+ ){0,2}gegevens (?:\w+ ){0,4}(?:verwijder\w*|wissen|schrappen|vernietig\w*)|"
     r"gegevens (?:te )?(?:laten )?(?:verwijderen|wissen|schrappen)|"
     r"donnees (?:personnelles|a caractere personnel)|droit (?:a l'oubli|a l'effacement|d'effacement)|"
     r"(?:supprim|effac)\w* (?:\w+ ){0,2}(?:mes|toutes mes) (?:\w+ )?donnees|"
     r"personal (?:data|details|information)|right to (?:be forgotten|erasure)|"
-    r"(?:delete|erase|remove) (?:all )?(?:of )?my (?:personal )?(?:data|details|information|records))"
+    r"(?:delete|erase|remove) (?:all )?(?:of )?my (?:personal )?(?:data|details|information|records)"
 )
-ERASE_VERB = re.compile(
-    r"\b(?:verwijder\w*|wis(?:sen|t)?\b|gewist|wissing|schrap\w*|vernietig\w*|vergeten|bestanden|"
-    r"supprim\w*|effac\w*|oubli|delete\w*|erase\w*|remove\w*|forgotten|erasure)"
+ERASE_VERB = Keywords(
+    r"verwijder\w*|wis(?:sen|t)?\b|gewist|wissing|schrap\w*|vernietig\w*|vergeten|bestanden|"
+    r"supprim\w*|effac\w*|oubli|delete\w*|erase\w*|remove\w*|forgotten|erasure"
 )
-QUESTION_WORDS = re.compile(
-    r"\b(?:(?:een|enkele|paar|twee|drie|nog) (?:\w+ )?(?:vra(?:ag|agje|gen))\b|vraagje|ik vroeg me af|"
+QUESTION_WORDS = Keywords(
+    r"(?:een|enkele|paar|twee|drie|nog) (?:\w+ )?vra(?:ag|agje|gen)\b|vraagje|ik vroeg me af|"
     r"(?:une|quelques|deux) (?:petites? )?questions?|je me demandais|"
-    r"(?:a|one|two|some|quick) (?:\w+ )?questions?\b|i was wondering)"
+    r"(?:one|two|some|quick) (?:\w+ )?questions?\b|a (?:\w+ )?question\b|i was wondering"
 )
 # A question that is the request itself ("Mag ik mij inschrijven?", "Could you add her to the list?").
-REQUEST_QUESTION = re.compile(
-    r"\b(?:(?:mag|kan|kun|zou|wil|zouden|mogen|kunnen|willen) (?:\w+ ){0,6}(?:inschrijven|aanmelden|zetten|"
-    r"komen|afmelden|uitschrijven|halen|schrappen|verwijderen|noteren|toevoegen|opgeven|deelnemen|aansluiten)|op de lijst|van de (?:\w+ )?lijst|"
+REQUEST_QUESTION = Keywords(
+    r"(?:mag|kan|kun|zou|wil|zouden|mogen|kunnen|willen) (?:\w+ ){0,6}(?:inschrijven|aanmelden|zetten|komen|"
+    r"afmelden|uitschrijven|halen|schrappen|verwijderen|noteren|toevoegen|opgeven|deelnemen|aansluiten)|"
+    r"op de lijst|van de (?:\w+ )?lijst|"
     r"(?:pourr|pourri|voudr|puis)\w* (?:\w+ ){0,4}(?:inscri|ajout|retir|noter)|"
-    r"(?:could|can|would|may) (?:\w+ ){0,4}(?:add|register|sign|put|remove|take|pass on|come|join))"
+    r"(?:could|can|would|may) (?:\w+ ){0,4}(?:add|register|sign|put|remove|take|pass on|come|join)"
 )
 CONDITION_IN_QUESTION = re.compile(r"\b(?:als|indien|if|si|zonder|without|sans)\b")
 ALTERNATIVE = re.compile(r"(?:,|\b) ?(?:of|or|ou) (?:moet|moeten|kan|mag|is|zijn|voor|do|should|must|is|faut|dois)\b")
 CONDITIONAL = re.compile(r"^(?:en |and |et )?(?:als|indien|wanneer|zodra|if|once|si|des que|lorsque)\b")
-HEDGE = re.compile(r"\b(?:overweg\w*|denken erover|twijfel\w*|considering|thinking about|envisag\w*|hesit\w*|"
-                   r"misschien later|peut-etre plus tard|(?:zou|zouden|would|serais) (?:\w+ )?dan\b|in dat geval|"
-                   r"if so\b|dans ce cas)")
-NEXT_TIME = re.compile(r"\b(?:volgende keer|een volgende keer|next time|la prochaine fois|later dit jaar)\b")
+HEDGE = Keywords(
+    r"overweg\w*|denken erover|twijfel\w*|considering|thinking about|envisag\w*|hesit\w*|"
+    r"misschien later|peut-etre plus tard|(?:zou|zouden|would|serais) (?:\w+ )?dan\b|in dat geval|"
+    r"if so\b|dans ce cas"
+)
+NEXT_TIME = Keywords(r"volgende keer|een volgende keer|next time|la prochaine fois|later dit jaar", suffix=r"\b")
 NEGATION = re.compile(r"\b(?:niet|geen|not|cannot|nooit|never|ne|nog niet)\b|\bn'|n't\b")
 # Money, accounts and mailbox panics: spam and phishing as a coordinator recognises them (folded phrases).
 SPAM_PHRASES = (
