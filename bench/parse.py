@@ -17,9 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "corpus"))
 
-from scoring import load_context, score_corpus  # noqa: E402
+from scoring import load_context, score_corpus
 
-from mailflow.parsing import parse_message  # noqa: E402
+from mailflow.parsing import parse_message
 
 
 def main() -> int:

@@ -288,10 +288,10 @@ def test_names_in_quoted_replies_are_never_people(header):
 @pytest.mark.parametrize(
     "separator",
     [
-        "Van: Leernetwerk <leernetwerk@in-gent.example>\nVerzonden: dinsdag 3 februari 2026 10:04\n"
-        "Aan: Leernetwerk <leernetwerk@in-gent.example>\nOnderwerp: Leernetwerk 10 maart\n",
-        "From: Leernetwerk <leernetwerk@in-gent.example>\nSent: Tuesday, February 3, 2026 10:04 AM\n"
-        "To: Leernetwerk <leernetwerk@in-gent.example>\nSubject: Leernetwerk 10 maart\n",
+        ("Van: Leernetwerk <leernetwerk@in-gent.example>\nVerzonden: dinsdag 3 februari 2026 10:04\n"
+        "Aan: Leernetwerk <leernetwerk@in-gent.example>\nOnderwerp: Leernetwerk 10 maart\n"),
+        ("From: Leernetwerk <leernetwerk@in-gent.example>\nSent: Tuesday, February 3, 2026 10:04 AM\n"
+        "To: Leernetwerk <leernetwerk@in-gent.example>\nSubject: Leernetwerk 10 maart\n"),
         "-----Original Message-----\nFrom: Leernetwerk\nSent: Tuesday\nSubject: Leernetwerk\n",
     ],
 )

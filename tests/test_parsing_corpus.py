@@ -14,9 +14,9 @@ import pytest
 CORPUS = Path(__file__).parent / "corpus"
 sys.path.insert(0, str(CORPUS))
 
-from scoring import load_context, score_corpus  # noqa: E402
+from scoring import load_context, score_corpus
 
-from mailflow.parsing import Intent, parse_message  # noqa: E402
+from mailflow.parsing import Intent, parse_message
 
 LABELS = json.loads((CORPUS / "labels.json").read_text(encoding="utf-8"))
 CONTEXT = load_context(CORPUS / "corpus.toml")

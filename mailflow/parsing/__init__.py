@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from mailflow.parsing.result import Intent, ParseContext, ParsedMessage, Person
 from mailflow.parsing.message import parse_message
+from mailflow.parsing.result import Intent, ParseContext, ParsedMessage, Person
 
 __all__ = ["Intent", "ParseContext", "ParsedMessage", "Person", "parse_message"]

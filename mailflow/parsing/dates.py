@@ -220,6 +220,8 @@ def read_meeting(sources: Sequence[Source], meetings: Sequence[Meeting], sent: d
     first_explicit: dt.date | None = None
 
     def add(day: dt.date, weight: float, kind: str) -> None:
+        if sent_day and day < sent_day:
+            weight /= 2  # "op 13 januari was ik er ook": a past meeting is named, rarely meant
         scores[day] = scores.get(day, 0.0) + weight
         if weight >= max(scores.values(), default=0) or day not in how:
             how[day] = kind

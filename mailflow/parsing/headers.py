@@ -135,7 +135,7 @@ def date_of(headers: Headers) -> dt.datetime | None:
     if when is None or not 1990 <= when.year <= 2200:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     return when
 
 

@@ -18,8 +18,8 @@ from mailflow.parsing.text import Keywords, fold
 # --- headers -------------------------------------------------------------------------------------------------------
 
 BOUNCE_SENDERS = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|maildaemon|bounces?|mdaemon|"
-                            r"microsoftexchange[0-9a-f]*)@", re.I)
-BOUNCE_NAMES = re.compile(r"mail delivery (?:subsystem|system)|mail delivery|postmaster|mailer-daemon", re.I)
+                            r"microsoftexchange[0-9a-f]*)@", re.IGNORECASE)
+BOUNCE_NAMES = re.compile(r"mail delivery (?:subsystem|system)|mail delivery|postmaster|mailer-daemon", re.IGNORECASE)
 BOUNCE_SUBJECT = re.compile(
     r"^(?:undeliver(?:ed|able)|onbestelbaar|niet (?:afgeleverd|bezorgd)|non remis|non distribu|"
     r"delivery (?:status notification|failure|has failed|delayed)|mail delivery failed|returned mail|"
@@ -27,11 +27,12 @@ BOUNCE_SUBJECT = re.compile(
     r"undelivered mail|message not delivered|bezorging (?:mislukt|vertraagd))",
 )
 AUTO_SUBJECT = re.compile(
+    # "Afwezig:", "Absence :" only with their colon: "Afwezig 12 mei" is a person excusing themselves.
     r"^(?:afwezig|absent|absente|absence|out of (?:the )?office|ooo|automatisch antwoord|automatic reply|"
     r"auto(?:matic)?[- ]?reply|autoreply|auto-response|reponse automatique|abwesend|abwesenheitsnotiz|"
-    r"automatische antwort|vacation|vakantie|conge|on leave|away)\s*(?:[:/|-]|$)"
+    r"automatische antwort|vacation|vakantie|conge|on leave|away)\s*[:/|]"
     r"|out of (?:the )?office|automatisch antwoord|automatic reply|reponse automatique|autoreply|auto-reply"
-    r"|automatische antwort|abwesenheitsnotiz",
+    r"|automatische antwort|abwesenheitsnotiz|^ooo\b",
 )
 # Text an auto-responder writes: somebody away and mail not read, or a mailbox that answers itself.
 AUTO_AWAY = Keywords(
@@ -73,6 +74,8 @@ REGISTER_STRONG = Keywords(
 )
 REGISTER_WEAK = Keywords(
     r"ik kom graag|kom graag|komen graag|ik kom (?:zeker|ook|wel|alvast|samen)\b|wij komen|we komen|"
+    r"komt (?:ook|mee|graag|zeker)\b|komen (?:ook|mee)\b|vient aussi|viendra\b|is coming too|"
+    r"will (?:also )?come\b|also (?:wants to )?(?:come|join)\b|"
     r"(?:mag|kan) ik (?:ook )?(?:\w+ )?komen|stap\w* (?:\w+ ){0,3}in\b|ben(?: er)?(?: \w+)? bij\b|erbij|"
     r"inschrijving|aanmelding|mijn gegevens|mes coordonnees|my details|"
     r"je viendrai|nous viendrons|je serai (?:present|la)|viendra aussi|"
@@ -191,9 +194,9 @@ def header_intent(headers: Headers, body: Body, sender: str | None, sender_name:
     null_sender = "return-path" in headers and return_path.strip() in ("<>", "")
     if body.report_type == "delivery-status" or any(a in ("failed", "delayed") for a in body.delivery_actions):
         return Reading(Intent.BOUNCE, 1.0, ["bounce: RFC 3464 delivery status report"])
-    if (sender and BOUNCE_SENDERS.match(sender)) or BOUNCE_NAMES.search(sender_name or ""):
-        if BOUNCE_SUBJECT.match(folded_subject) or null_sender or body.report_type:
-            return Reading(Intent.BOUNCE, 0.95, ["bounce: mailer-daemon sender"])
+    daemon = bool(sender and BOUNCE_SENDERS.match(sender)) or bool(BOUNCE_NAMES.search(sender_name or ""))
+    if daemon and (BOUNCE_SUBJECT.match(folded_subject) or null_sender or body.report_type):
+        return Reading(Intent.BOUNCE, 0.95, ["bounce: mailer-daemon sender"])
     if null_sender and BOUNCE_SUBJECT.match(folded_subject):
         return Reading(Intent.BOUNCE, 0.9, ["bounce: null Return-Path and failure subject"])
     if body.report_type == "disposition-notification":

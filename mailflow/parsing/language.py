@@ -11,25 +11,9 @@ import re
 from mailflow.parsing.text import fold
 
 STOP_WORDS = {
-    "nl": frozenset("""
-        het een en ik je jij jullie u wij we zij ze hij van voor met op aan niet wel graag dat die dit deze ben
-        bent zijn heb hebben heeft er nog al ook maar naar om te wil wilt kan kun kunnen mij me mijn onze ons zou
-        zouden worden wordt wat waar hoe wanneer bij tot dank bedankt groeten groetjes beste dag hallo hoi goede
-        vriendelijke alvast even mee uit over sessie leernetwerk vrijwilliger inschrijven komen kom zal moet geen
-        heel veel ook daar hier dus omdat want als nu keer uur jaar mag
-    """.split()),
-    "fr": frozenset("""
-        le la les un une des et je tu il elle nous vous du pour avec sur pas ne que qui est suis sont mon ma mes
-        votre vos notre nos merci bonjour au aux dans ce cette ces mais ou donc car comme tres bien aussi plus
-        etre avoir fait faire seance reseau benevole inscrire souhaiterais aimerais cordialement madame monsieur
-        depuis chez leur leurs sans peut j'ai c'est m'appelle d'avance y en
-    """.split()),
-    "en": frozenset("""
-        the a an and i you we he she they of for with on to not is am are was my your our their would like will
-        be this that it at from have has had do does can could should thanks thank hello hi dear regards kind
-        best please session network volunteer join register about so but if or just also very what when where
-        which who how here there i'm i'd i'll don't can't
-    """.split()),
+    "nl": frozenset(["het", "een", "en", "ik", "je", "jij", "jullie", "u", "wij", "we", "zij", "ze", "hij", "van", "voor", "met", "op", "aan", "niet", "wel", "graag", "dat", "die", "dit", "deze", "ben", "bent", "zijn", "heb", "hebben", "heeft", "er", "nog", "al", "ook", "maar", "naar", "om", "te", "wil", "wilt", "kan", "kun", "kunnen", "mij", "me", "mijn", "onze", "ons", "zou", "zouden", "worden", "wordt", "wat", "waar", "hoe", "wanneer", "bij", "tot", "dank", "bedankt", "groeten", "groetjes", "beste", "dag", "hallo", "hoi", "goede", "vriendelijke", "alvast", "even", "mee", "uit", "over", "sessie", "leernetwerk", "vrijwilliger", "inschrijven", "komen", "kom", "zal", "moet", "geen", "heel", "veel", "ook", "daar", "hier", "dus", "omdat", "want", "als", "nu", "keer", "uur", "jaar", "mag"]),
+    "fr": frozenset(["le", "la", "les", "un", "une", "des", "et", "je", "tu", "il", "elle", "nous", "vous", "du", "pour", "avec", "sur", "pas", "ne", "que", "qui", "est", "suis", "sont", "mon", "ma", "mes", "votre", "vos", "notre", "nos", "merci", "bonjour", "au", "aux", "dans", "ce", "cette", "ces", "mais", "ou", "donc", "car", "comme", "tres", "bien", "aussi", "plus", "etre", "avoir", "fait", "faire", "seance", "reseau", "benevole", "inscrire", "souhaiterais", "aimerais", "cordialement", "madame", "monsieur", "depuis", "chez", "leur", "leurs", "sans", "peut", "j'ai", "c'est", "m'appelle", "d'avance", "y", "en"]),
+    "en": frozenset(["the", "a", "an", "and", "i", "you", "we", "he", "she", "they", "of", "for", "with", "on", "to", "not", "is", "am", "are", "was", "my", "your", "our", "their", "would", "like", "will", "be", "this", "that", "it", "at", "from", "have", "has", "had", "do", "does", "can", "could", "should", "thanks", "thank", "hello", "hi", "dear", "regards", "kind", "best", "please", "session", "network", "volunteer", "join", "register", "about", "so", "but", "if", "or", "just", "also", "very", "what", "when", "where", "which", "who", "how", "here", "there", "i'm", "i'd", "i'll", "don't", "can't"]),
 }
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _WEIGHTS = {word: tuple(word in STOP_WORDS[lang] for lang in ("nl", "fr", "en"))

@@ -10,9 +10,9 @@ import email
 import email.policy
 import logging
 import re
-from email.message import Message
 
-from mailflow.parsing import dates, intent as rules
+from mailflow.parsing import dates
+from mailflow.parsing import intent as rules
 from mailflow.parsing.headers import (
     addresses_of,
     date_of,
@@ -34,7 +34,7 @@ from mailflow.parsing.text import clean_spaces, sentences
 log = logging.getLogger(__name__)
 
 MAX_RAW = 5_000_000  # bytes parsed; past this a mail is read only in part (a flood, not a registration)
-REPLY_SUBJECT = re.compile(r"^\s*(?:re|antw|aw|sv|vs|ref|réf|rép|rep)\s*(?:\[\d+\])?\s*:", re.I)
+REPLY_SUBJECT = re.compile(r"^\s*(?:re|antw|aw|sv|vs|ref|réf|rép|rep)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)
 DATE_INTENTS = (Intent.REGISTER, Intent.CANCEL, Intent.QUESTION)
 PERSON_INTENTS = (Intent.REGISTER, Intent.CANCEL, Intent.UNSUBSCRIBE, Intent.ERASE)
 

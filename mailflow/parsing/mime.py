@@ -27,10 +27,10 @@ LATIN1_LABELS = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "us-ascii
 HTML_QUOTE_MARK = "-----Original Message-----"
 _HTML_QUOTE_START = re.compile(
     r"<blockquote\b|<div[^>]+(?:id=[\"']?divRplyFwdMsg|class=[\"']?gmail_quote\b(?![^>]*gmail_quote_container))",
-    re.I,
+    re.IGNORECASE,
 )
 _CHARSET = re.compile(r"(?i)\bcharset\s*=\s*[\"']?([^\"';\s]+)")
-_USELESS_PLAIN = re.compile(r"^\s*(?:this is an? (?:html|multipart).*|\[?image[^\]]*\]?)?\s*$", re.I | re.S)
+_USELESS_PLAIN = re.compile(r"^\s*(?:this is an? (?:html|multipart).*|\[?image[^\]]*\]?)?\s*$", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,7 @@ def _unflow(text: str, delsp: bool) -> str:
     out: list[str] = []
     buffer = ""
     for line in text.split("\n"):
-        if line.startswith(" "):  # space-stuffing
-            line = line[1:]
+        line = line.removeprefix(" ")
         if line.endswith(" ") and line != "-- " and not line.startswith(">"):
             buffer += line[:-1] if delsp else line
             continue

@@ -39,14 +39,13 @@ NOT_NAME = {
     "campus", "gent", "gand", "ghent", "brussel", "bruxelles", "brussels", "vlaanderen", "belgie", "belgique",
     "belgium", "coordinator", "coordinatrice", "coordinateur", "medewerker", "stafmedewerker", "vrijwilliger",
     "vrijwilligster", "volunteer", "benevole", "advocaat", "advocaten", "maatschappelijk", "werker", "directeur",
-    "directrice", "voorzitter", "secretaris", "verantwoordelijke", "teamverantwoordelijke", "coordinator",
-    "manager", "officer", "assistant", "assistent", "psycholoog", "huisarts", "leerkracht", "student", "outlook",
+    "directrice", "voorzitter", "secretaris", "verantwoordelijke", "teamverantwoordelijke", "manager", "officer", "assistant", "assistent", "psycholoog", "huisarts", "leerkracht", "student", "outlook",
     "microsoft", "gmail", "iphone", "android", "samsung", "yahoo", "mail", "email", "e-mail", "www", "http",
     "nieuwsbrief", "newsletter", "uitnodiging", "herinnering", "inschrijving", "inscription", "registration",
     "vraag", "question", "afwezig", "absent", "verzonden", "envoye", "sent", "disclaimer",
 }
-_WORD = re.compile(r"[^\W\d_][\w'’.\-]*", re.U)
-_ORG_SUFFIX_IN_DISPLAY = re.compile(r"\s*(?:\||\s-\s|\s–\s|\s—\s|\(|\[|/|\bvia\b|\bnamens\b|\bfor\b|\bpour\b).*$", re.I)
+_WORD = re.compile(r"[^\W\d_][\w'’.\-]*", re.UNICODE)
+_ORG_SUFFIX_IN_DISPLAY = re.compile(r"\s*(?:\||\s-\s|\s–\s|\s—\s|\(|\[|/|\bvia\b|\bnamens\b|\bfor\b|\bpour\b).*$", re.IGNORECASE)
 
 
 def tokens_of(text: str) -> list[str]:

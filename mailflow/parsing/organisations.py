@@ -40,7 +40,7 @@ AFFIX = re.compile(r"(?i)^(?:l['’]\s*)?(?:vzw|v\.z\.w\.?|asbl|a\.s\.b\.l\.?|np
 CONNECTORS = {"in", "van", "voor", "de", "het", "en", "&", "du", "des", "la", "le", "et", "of", "the", "for", "and",
               "zonder", "sans", "without", "op", "aan", "'t", "der", "den"}
 STOP_LOWER = {"en", "maar", "waar", "om", "dus", "want", "die", "dat", "sinds", "al", "and", "where", "since",
-              "et", "ou", "ou", "depuis", "mais", "qui", "we", "wij", "ik", "i", "je", "nous", "so", "zodat"}
+              "et", "ou", "depuis", "mais", "qui", "we", "wij", "ik", "i", "je", "nous", "so", "zodat"}
 # Regions and cities: where someone works, not for whom.
 PLACES = {"gent", "gand", "ghent", "brussel", "bruxelles", "brussels", "antwerpen", "anvers", "brugge", "bruges",
           "kortrijk", "courtrai", "oostende", "ostende", "eeklo", "aalst", "roeselare", "ieper", "leuven", "mechelen",

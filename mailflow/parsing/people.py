@@ -33,7 +33,7 @@ FORM_ORG = {"organisatie", "organisation", "organization", "vereniging", "associ
 GREETING = re.compile(
     r"^(?:dag|beste|lieve|hallo|hoi|hey|hi|hello|dear|bonjour|bonsoir|chere?|geachte|goedemorgen|goedemiddag|"
     r"goedenavond|goeiedag|goedendag|salut)\b[ ,]*(.*)$",
-    re.I,
+    re.IGNORECASE,
 )
 RELATION = re.compile(
     r"(?i:\b(?:(?:mijn|onze|ons|my|our|ma|mon|mes|notre|nos)\s+(?:nieuwe\s+|new\s+|nouvelle\s+|nouveau\s+)?"
@@ -50,9 +50,14 @@ JOINT_BEFORE = re.compile(r"(?i:\b(?:ik|ikzelf|mezelf|mijzelf|moi|moi-m[eê]me|m
 WITH = re.compile(r"(?i:\b(?:samen met|together with|along with|ensemble avec|avec|with|met)\s+)")
 JOINT_MARKER = re.compile(
     r"\b(?:en ik|and i|and me|et moi|wij|we|nous|samen met (?:mij|mezelf)|together with me|ensemble|allebei|"
+    r"kom\w* (?:[\w,]+ ){0,3}(?:samen )?met (?:mijn|onze)|come (?:[\w,]+ ){0,2}with my|"
+    r"viendr\w* (?:[\w,]+ ){0,2}avec (?:ma|mon|mes)|"
     r"beiden|allemaal|both of us|tous les deux|toutes les deux|met z'n tweeen|met ons tweeen|mezelf|mijzelf|ikzelf|"
     r"myself|moi-meme|met twee|a deux|the two of us)\b"
 )
+# The writer in the first person. Dutch "je" is "you": only French "je" + a verb of wanting or coming counts.
+SELF = re.compile(r"\b(?:(?:ik|mij|me|mezelf|mijzelf|ikzelf|i|myself|moi)\b|j'|je (?:m'|me |souhait\w*|voudr\w*|"
+                  r"aimer\w*|viens|viendr\w*|serai|participe\w*|compte))")
 CC_MENTION = re.compile(r"\b(?:in cc|in kopie|cc|en copie|in copy|copied|gekopieerd)\b")
 THIRD_PERSON = re.compile(r"\b(?:haar|hem|hij|zij|ze|she|her|him|he|il|elle|lui|son|sa)\b")
 OUR_PEOPLE = re.compile(
@@ -61,7 +66,11 @@ OUR_PEOPLE = re.compile(
     r"(?:benevoles|collegues|membres)|notre (?:benevole|collegue)|mijn collega|ma collegue|mon collegue|"
     r"my colleague|bij ons|chez nous|with us)\b"
 )
-TITLE = re.compile(r"^(?:(?:dr|dhr|mevr|mevrouw|meneer|mr|mrs|ms|prof|me|mme|mlle|m|ir|ing|lic|drs)\.?\s+)+", re.I)
+TITLE = re.compile(r"^(?:(?:dr|dhr|mevr|mevrouw|meneer|mr|mrs|ms|prof|me|mme|mlle|m|ir|ing|lic|drs)\.?\s+)+", re.IGNORECASE)
+ROLE_MAILBOX = re.compile(r"^(?:info|contact|secretariaat|secretariat|admin|office|bureau|hello|hallo|mail|post|"
+                          r"team|onthaal|accueil|welkom|vrijwilligers|volunteers|benevoles|algemeen|general|"
+                          r"coordinatie|coordination|noreply|no-reply)\b")
+BULLET = re.compile(r"^\s*(?:[-*•·–]|\d{1,2}[.)])\s+(\S.*)$")
 TITLE_WORDS = {"dr", "dhr", "mevr", "mr", "mrs", "ms", "prof", "me", "mme", "mlle", "ir", "ing", "lic", "drs"}
 STOP_AFTER_NAME = {"en", "and", "et", "van", "bij", "from", "of", "de", "die", "who", "qui", "uit", "met", "with"}
 MAX_PEOPLE = 10
@@ -234,13 +243,15 @@ def sender_facts(body: str, signature: str, address: str | None, display: str | 
     fields = form_fields(body + "\n" + signature)
     sig_full, sig_first, sig_after = signature_names(signature)
     display_name = nm.from_display_name(display)
+    if address and ROLE_MAILBOX.match(address.split("@")[0]):
+        display_name = None  # "Buurtwerk De Kring <info@...>": the display name is the organisation, not a person
     vcard = next((v for v in vcards if v.name), None)
     candidates: list[Candidate] = []
     form_name = _form_name(fields)
     if form_name:
         candidates.append(Candidate(form_name, "form", 0.95))
     intro = _intro_name(body_sentences, known)
-    if intro:
+    if intro and " " in intro:
         candidates.append(Candidate(intro, "intro", 0.95))
     if sig_full:
         agrees = bool({fold(t) for t in sig_full.split()} & known)
@@ -386,11 +397,14 @@ def read_people(intent: Intent, body: str, signature: str, facts: SenderFacts, f
     people: list[Person] = []
     joint = False
     third_party = False
+    sender_tokens = {fold(t) for t in (facts.full.name.split() if facts.full else [])}
+    if facts.first_name:
+        sender_tokens.add(fold(facts.first_name))
     for mention in mentions_in(body_sentences):
         name_tokens = mention.tokens
-        if {fold(t) for t in name_tokens} & greeted or (facts.full and nm.same_person(" ".join(name_tokens),
-                                                                                      facts.full.name)):
-            continue
+        folded_tokens = {fold(t) for t in name_tokens}
+        if folded_tokens & greeted or folded_tokens <= sender_tokens:
+            continue  # the coordinator greeted, or the sender ("Ik ben Anna en ik ...")
         cc_hit = CC_MENTION.search(fold(mention.sentence))
         in_intent = _intent_in(mention.sentence, intent)
         if mention.kind == "relation" and not (in_intent or cc_hit or JOINT_AFTER.search(
@@ -414,6 +428,16 @@ def read_people(intent: Intent, body: str, signature: str, facts: SenderFacts, f
         shares = mention.kind in ("joint", "with") or mention.relation in SAME_ORG_RELATIONS
         organisation = _own_org_of(mention.sentence, context) or (facts.organisation if shares else None)
         people.append(Person(name=name, organisation=organisation, email=email, confidence=confidence))
+    for line in body.split("\n"):
+        # A list of people ("- Anna Peeters", "2. Bram De Wilde (Buurtwerk X)") registers (or excuses) them all.
+        bullet = BULLET.match(line)
+        tokens = name_at(bullet.group(1), allow_lower=False) if bullet else []
+        if len(tokens) >= 2:
+            name = nm.normal_case(" ".join(tokens))
+            rest = bullet.group(1)[bullet.group(1).find(tokens[-1]) + len(tokens[-1]):]  # type: ignore[union-attr]
+            own_org = orgs.normalise_org(re.sub(r"^[\s,(–|-]+|\)\s*$", "", rest), context.organisations)
+            people.append(Person(name=name, organisation=own_org or facts.organisation, confidence=0.85))
+            third_party = True
     if not people and cc and CC_MENTION.search(folded_body) and intent is Intent.REGISTER:
         for display, address in cc[:3]:
             name = nm.from_display_name(display)
@@ -427,6 +451,9 @@ def read_people(intent: Intent, body: str, signature: str, facts: SenderFacts, f
     intent_sentences = [s for s in body_sentences if _intent_in(s, intent)]
     if any(JOINT_MARKER.search(fold(s)) for s in intent_sentences):
         joint = True
+    mentioned = {id(m.sentence) for m in mentions_in(body_sentences)} if third_party else set()
+    if any(SELF.search(fold(s)) and id(s) not in mentioned for s in intent_sentences):
+        joint = True  # "Ik schrijf me in. Mijn collega X komt ook.": the sender is in it too
     if sender and (not third_party or joint):
         people.insert(0, sender)
     unique: list[Person] = []

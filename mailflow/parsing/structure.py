@@ -17,7 +17,7 @@ FORWARD_MARKER = re.compile(
     r"(?:begin forwarded message|begin doorgestuurd bericht|debut du message reexpedie|"
     r"anfang der weitergeleiteten nachricht)\s*:?)\s*$"
 )
-FORWARD_SUBJECT = re.compile(r"^\s*(?:fwd?|fw|tr|doorst|wg|rv)\s*:", re.I)
+FORWARD_SUBJECT = re.compile(r"^\s*(?:fwd?|fw|tr|doorst|wg|rv)\s*:", re.IGNORECASE)
 REPLY_SEPARATOR = re.compile(
     r"^-{2,}\s*(?:original message|oorspronkelijk bericht|origineel bericht|message d'origine|"
     r"urspr.ngliche nachricht|mensaje original)\s*-{2,}\s*$"
@@ -174,9 +174,7 @@ def _forwarded(lines: list[str], forward_subject: bool) -> Forwarded:
             fields.setdefault(last_field, value)
         elif stripped and last_field and (stripped.startswith("<") or fields[last_field].endswith(("<", ","))):
             fields[last_field] += " " + stripped  # a header wrapped by the client ("To: X\n<x@y>")
-        elif not stripped and fields:
-            break
-        elif stripped:
+        elif not stripped and fields or stripped:
             break
         index += 1
     inner = split_text("\n".join(lines[index:]), forward_subject)

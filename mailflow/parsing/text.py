@@ -142,7 +142,7 @@ class Keywords:
     """
 
     def __init__(self, source: str, ignore_case: bool = False, prefix: str = r"\b", suffix: str = "") -> None:
-        self.pattern = re.compile(f"{prefix}(?:{source}){suffix}", re.I if ignore_case else 0)
+        self.pattern = re.compile(f"{prefix}(?:{source}){suffix}", re.IGNORECASE if ignore_case else 0)
         self.ignore_case = ignore_case
         beginnings: set[str] = set()
         for alternative in split_alternatives(source):
