@@ -160,6 +160,25 @@ case("Dag Hilde,\n\nIk schrijf me in voor 12 mei. Mijn collega Bram De Wilde stu
 # 30 colleague 'ook' register in separate sentence
 case("Dag Hilde,\n\nIk schrijf me in voor 12 mei. Mijn collega Bram De Wilde komt ook.\n\nAnna Peeters", "register", ["Anna Peeters", "Bram De Wilde"], "2026-05-12")
 
+# --- out-of-office texts, invitations, past tense, colleagues of ours ---
+case("Bonjour,\n\nJe suis absente jusqu'au 16 mars. Pour toute urgence, veuillez contacter ma collègue Marie au 09 000 00 00.\n\nCordialement,\nAnna Peeters", "auto_reply", subject="RE: Invitation 10 mars")
+case("Goedemorgen,\n\nIk ben afwezig tot en met 20 maart. Voor dringende vragen kan u terecht bij mijn collega Jan (jan@example.org).\n\nAnna Peeters", "auto_reply", subject="Uitnodiging leernetwerk 12 mei")
+case("Dag Hilde,\n\nIk ben op reis tot 15 maart en kan er dus niet bij zijn op 10 maart.\n\nGroetjes,\nAnna", "cancel", ["Anna Peeters"], "2026-03-10")
+case("Beste,\n\nOp 20 maart organiseren wij een infoavond over huisvesting voor vrijwilligers. Inschrijven kan via onze website. Jullie zijn van harte welkom!\n\nMet vriendelijke groeten,\nAnna Peeters\nWoonwinkel Gent", "other", subject="Uitnodiging infoavond")
+case("Hoi Hilde,\n\nEen vrijwilliger van ons, Bram De Wilde, wil graag deelnemen op 12 mei. Kan je hem noteren?\n\nAnna Peeters\nBuurtwerk Ledeberg", "register", [("Bram De Wilde", "Buurtwerk Ledeberg")], "2026-05-12")
+case("Ik schrijf me in voor 12 mei.\n\nGroeten,\nAnna", "auto_reply", Precedence="auto_reply")
+case("Dag,\n\nIk ben vrijwilliger in het asielcentrum van Rode Kruis in Deinze en wil graag deelnemen aan het leernetwerk.\n\nAnna Peeters", "register", [("Anna Peeters", "Rode Kruis in Deinze")])
+case("Dag Hilde,\n\nIk wil me inschrijven voor 12 mei.\n\nGroeten,\nAnna", "register", ["Anna Peeters"], "2026-05-12", sender="Peeters Anna <anna.peeters@example.org>")
+case("Dag Hilde,\n\nKan ik de presentatie van de vorige sessie krijgen? Ik kon er toen niet bij zijn.\n\nAnna", "question", [], None, q=True)
+case("Dag,\n\nVoor de sessie van 12 mei: is het mogelijk om een tolk Arabisch te voorzien? Ik ben al ingeschreven.\n\nAnna", "question", [], "2026-05-12", q=True)
+case("Hallo,\n\nIk heb gisteren een mail gestuurd om me in te schrijven, maar nog geen bevestiging gekregen. Is dat goed aangekomen?\n\nAnna", "question", [], None, q=True)
+case("Beste,\n\nBedankt voor de bevestiging! Tot dan.\n\nAnna", "other", subject="Re: Bevestiging inschrijving")
+case("Dag Hilde,\n\nIk wil me toch afmelden voor 12 mei, maar ik blijf graag op de lijst voor de volgende sessies.\n\nGroeten,\nAnna", "cancel", ["Anna Peeters"], "2026-05-12")
+case("Dear Hilde,\n\nMy colleague Sarah Johnson and I would like to attend the session on 12 May. We both work at Caritas International.\n\nBest regards,\nAnna Peeters", "register", [("Anna Peeters","Caritas International"),("Sarah Johnson","Caritas International")], "2026-05-12", lang="en")
+case("Bonjour,\n\nMon collègue Pierre Dubois et moi souhaitons nous inscrire à la séance du 12 mai.\n\nCordialement,\nAnna Peeters\nCroix-Rouge de Belgique", "register", [("Anna Peeters","Croix-Rouge de Belgique"),("Pierre Dubois","Croix-Rouge de Belgique")], "2026-05-12", lang="fr")
+case("Dag Hilde,\n\nWegens ziekte kan ik morgen niet komen.\n\nAnna", "cancel", ["Anna Peeters"], "2026-05-12", when="Mon, 11 May 2026 10:00:00 +0200")
+case("Dag,\n\nIk ben verhuisd en wil geen uitnodigingen meer ontvangen. Wil je ook mijn gegevens wissen?\n\nAnna Peeters", "erase", ["Anna Peeters"])
+
 
 @pytest.mark.parametrize("expected", CASES, ids=[c["id"] for c in CASES])
 def test_phrasing(expected):

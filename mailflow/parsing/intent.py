@@ -49,7 +49,9 @@ AUTO_MAIL = Keywords(
     r"not (?:be )?(?:read|forwarded))|"
     r"(?:without|limited|beperkte|beperkt|sans|zonder) (?:\w+ ){0,2}(?:access|toegang|acces) (?:\w+ ){0,2}e?-?mail|"
     r"(?:bedankt|dank u|thank you|merci) (?:\w+ ){0,2}(?:voor )?(?:uw|your|votre) (?:bericht|e-mail|email|message)|"
-    r"this is an automat|dit is een automatisch|ceci est une reponse automatique"
+    r"this is an automat|dit is een automatisch|ceci est une reponse automatique|"
+    r"(?:voor|bij|in) dringende (?:vragen|zaken|gevallen)|pour toute (?:question )?urgen\w*|en cas d'urgence|"
+    r"for urgent (?:matters|questions|issues)|in urgent cases|in case of (?:urgency|emergency)"
 )
 
 # --- text keyword families ------------------------------------------------------------------------------------------
@@ -140,7 +142,7 @@ QUESTION_WORDS = Keywords(
 # A question that is the request itself ("Mag ik mij inschrijven?", "Could you add her to the list?").
 REQUEST_QUESTION = Keywords(
     r"(?:mag|kan|kun|zou|wil|zouden|mogen|kunnen|willen) (?:\w+ ){0,6}(?:inschrijven|aanmelden|zetten|komen|"
-    r"afmelden|uitschrijven|halen|schrappen|verwijderen|noteren|toevoegen|opgeven|deelnemen|aansluiten)|"
+    r"afmelden|uitschrijven|halen|schrappen|verwijderen|wissen|noteren|toevoegen|opgeven|deelnemen|aansluiten)|"
     r"op de lijst|van de (?:\w+ )?lijst|"
     r"(?:pourr|pourri|voudr|puis)\w* (?:\w+ ){0,4}(?:inscri|ajout|retir|noter)|"
     r"(?:could|can|would|may) (?:\w+ ){0,4}(?:add|register|sign|put|remove|take|pass on|come|join)"
@@ -154,6 +156,22 @@ HEDGE = Keywords(
     r"if so\b|dans ce cas"
 )
 NEXT_TIME = Keywords(r"volgende keer|een volgende keer|next time|la prochaine fois|later dit jaar", suffix=r"\b")
+# Someone else's invitation ("Inschrijven kan via onze website") or what already happened ("ik kon er toen niet
+# bij zijn", "ik heb een mail gestuurd om me in te schrijven") is no request.
+INVITATION = Keywords(
+    r"inschrijven (?:kan|via|door|is mogelijk|tot)\b|schrijf (?:je|u) (?:\w+ )?in via|inschrijving via|"
+    r"inscri(?:ption|vez-vous|re) (?:\w+ )?(?:via|sur|en ligne)|register (?:here|at|via|online|now)|"
+    r"sign up (?:here|at|via|now)|jullie zijn (?:\w+ ){0,2}welkom|iedereen is welkom|you are (?:\w+ )?welcome to"
+)
+PAST_ABSENCE = Keywords(
+    r"kon|konden|could|couldn't|was|waren|n'ai pas pu|n'avais|n'etais|vorige (?:keer|sessie)|last time|toen",
+    suffix=r"\b",
+)
+PAST_REGISTRATION = Keywords(
+    r"(?:heb|hebben) (?:\w+ ){0,6}(?:gestuurd|gemaild|ingeschreven|aangemeld)|al ingeschreven|"
+    r"already (?:registered|signed up)|deja inscrit\w*",
+    suffix=r"\b",
+)
 NEGATION = re.compile(r"\b(?:niet|geen|not|cannot|nooit|never|ne|nog niet)\b|\bn'|n't\b")
 # Money, accounts and mailbox panics: spam and phishing as a coordinator recognises them (folded phrases).
 SPAM_PHRASES = (
@@ -212,7 +230,7 @@ def header_intent(headers: Headers, body: Body, sender: str | None, sender_name:
     is_list = any(h in headers for h in ("list-unsubscribe", "list-id", "list-post"))
     if is_list and not AUTO_SUBJECT.search(folded_subject):
         return Reading(Intent.OTHER, 0.9, ["other: mailing-list or newsletter headers"])
-    if precedence in ("bulk", "junk", "list"):
+    if precedence in ("bulk", "junk", "list", "auto_reply", "auto-reply"):
         return Reading(Intent.AUTO_REPLY, 0.9, [f"auto_reply: Precedence {precedence}"])
     if AUTO_SUBJECT.search(folded_subject):
         return Reading(Intent.AUTO_REPLY, 0.85, ["auto_reply: out-of-office subject"])
@@ -242,7 +260,8 @@ def is_genuine_question(sentence: str) -> bool:
 
 
 def _intent_hits(folded: str) -> bool:
-    return bool(REGISTER_STRONG.search(folded) or CANCEL_STRONG.search(folded) or UNSUBSCRIBE.search(folded))
+    return bool(REGISTER_STRONG.search(folded) or CANCEL_STRONG.search(folded) or UNSUBSCRIBE.search(folded)
+                or ERASE.search(folded))
 
 
 def _sentence_hits(pattern: re.Pattern[str], whole: str, starts: list[int], negatable: bool = False) -> set[int]:
@@ -293,11 +312,16 @@ def score_sentences(sentences: list[str], subject: str) -> tuple[dict[str, float
             else:
                 scores["unsubscribe"] += 3
             continue  # "afmelden van de mailinglijst" is leaving, not an excuse for one meeting
-        scores["cancel"] += 3 if index in cancel_strong else 2 if index in cancel_weak else 0
+        was_absent = index in cancel_weak and bool(PAST_ABSENCE.search(folded))
+        scores["cancel"] += 3 if index in cancel_strong else 2 if index in cancel_weak and not was_absent else 0
         if index not in register_strong and index not in register_weak:
             continue
-        if CONDITIONAL.match(folded) or HEDGE.search(folded) or NEXT_TIME.search(folded):
+        if CONDITIONAL.match(folded) or HEDGE.search(folded) or NEXT_TIME.search(folded) or PAST_REGISTRATION.search(
+            folded
+        ):
             continue  # "Als dat kan, schrijven we ons in", "volgende keer ben ik er weer bij"
+        if INVITATION.search(folded):
+            continue  # "Inschrijven kan via onze website": an invitation to something else
         scores["register"] += 3 if index in register_strong else 1
     if not erase_verb and scores["erase"]:
         scores["erase"] = 0.0  # "GDPR" named without asking to delete anything

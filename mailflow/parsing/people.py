@@ -40,10 +40,14 @@ RELATION = re.compile(
     r"(collega's|collegas|collega|colleagues|colleague|coll[eè]gues|coll[eè]gue|vrijwilligers|vrijwilliger|"
     r"vrijwilligster|volunteer|b[eé]n[eé]vole|stagiair|stagiaire|buurvrouw|buurman|neighbou?r|voisine?|partner|"
     r"vriendin|vriend|friend|amie?|man|vrouw|echtgenote|echtgenoot|husband|wife|mari|femme|dochter|zoon|daughter|"
-    r"son|fille|fils)|(namens|au nom de|on behalf of))\b[,:]?\s+)"
+    r"son|fille|fils)|(namens|au nom de|on behalf of)|"
+    r"(?:een|one|un|une) (?:(vrijwilliger|vrijwilligster|collega|volunteer|colleague|b[eé]n[eé]vole|coll[eè]gue)"
+    r"(?: van ons| of ours| de chez nous)|van onze (vrijwilligers|collega's|volunteers|b[eé]n[eé]voles)|"
+    r"of our (volunteers|colleagues)|de nos (b[eé]n[eé]voles|coll[eè]gues)))\b[,:]?\s+)"
 )
 SAME_ORG_RELATIONS = {"collega", "collega's", "collegas", "colleague", "colleagues", "collègue", "collegue",
                       "collègues", "collegues", "vrijwilliger", "vrijwilligers", "vrijwilligster", "volunteer",
+                      "volunteers", "benevoles",
                       "bénévole", "benevole", "stagiair", "stagiaire", "namens", "au nom de", "on behalf of"}
 JOINT_AFTER = re.compile(r"(?i:^\s*(?:en ik|and i|and me|et moi|en mezelf|en mijzelf)\b)")
 JOINT_BEFORE = re.compile(r"(?i:\b(?:ik|ikzelf|mezelf|mijzelf|moi|moi-m[eê]me|myself|me|i)\s+(?:en|et|and)\s+)")
@@ -341,7 +345,7 @@ def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
     found: list[Mention] = []
     for sentence in body_sentences:
         for match in RELATION.finditer(sentence):
-            relation = fold(match.group(1) or match.group(2))
+            relation = fold(next(g for g in match.groups() if g))
             for tokens in names_listed(sentence[match.end():]):
                 found.append(Mention(tokens, sentence, "relation", relation))
         for match in JOINT_BEFORE.finditer(sentence):
