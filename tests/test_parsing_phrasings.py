@@ -179,6 +179,21 @@ case("Bonjour,\n\nMon collègue Pierre Dubois et moi souhaitons nous inscrire à
 case("Dag Hilde,\n\nWegens ziekte kan ik morgen niet komen.\n\nAnna", "cancel", ["Anna Peeters"], "2026-05-12", when="Mon, 11 May 2026 10:00:00 +0200")
 case("Dag,\n\nIk ben verhuisd en wil geen uitnodigingen meer ontvangen. Wil je ook mijn gegevens wissen?\n\nAnna Peeters", "erase", ["Anna Peeters"])
 
+# --- names and organisations in their many spellings ---
+case("Dag Hilde,\n\nIk ben Marie-Louise Van den Bossche, vrijwilliger bij De Sloep vzw in Gentbrugge. Ik schrijf me in voor 12 mei.\n\nGroeten,\nMarie-Louise", "register", [("Marie-Louise Van den Bossche", "De Sloep")], "2026-05-12", sender="mlvdb@example.org")
+case("Beste,\n\nHierbij schrijf ik mij in voor het leernetwerk.\n\nVriendelijke groeten,\n\nPieter-Jan D'Hondt\nStraathoekwerker\nStad Gent", "register", [("Pieter-Jan D'Hondt", "Stad Gent")], None, sender="pj.dhondt@example.org")
+case("Hello,\n\nThis is Fatoumata Diallo from Refugee Support Ghent. I'd like to register for the session on legal aid.\n\nThanks,\nFatoumata", "register", [("Fatoumata Diallo", "Refugee Support Ghent")], "2026-05-12", sender="fdiallo@example.org", lang="en")
+case("Bonjour Madame,\n\nJe suis Youssef El Khattabi, bénévole au sein de l'asbl Accueil Solidaire. Je voudrais participer à la séance du 12 mai.\n\nYoussef", "register", [("Youssef El Khattabi", "Accueil Solidaire")], "2026-05-12", sender="youssef.elk@example.org", lang="fr")
+case("Dag,\n\nIk schrijf me in voor 12 mei.\n\nMVG\nSTIJN DE MEYER\nVZW DE TOEVLUCHT", "register", [("Stijn De Meyer", "De Toevlucht")], "2026-05-12", sender="stijn@example.org")
+case("hallo ik ben jan verstraete van buurtwerk muide en ik wil me inschrijven voor mei", "register", [("Jan Verstraete", "Buurtwerk Muide")], "2026-05-12", sender="jan.verstraete@example.org")
+case("Beste,\n\nGraag schrijf ik mij in voor het leernetwerk van 12 mei. Ik ben actief bij Welzijnsschakels.\n\nGroeten,\nAn De Vos", "register", [("An De Vos", "Welzijnsschakels")], "2026-05-12", sender="An De Vos <an.devos@example.org>")
+case("Dag Hilde,\n\nIk schrijf me in voor 12 mei.\n\nMet vriendelijke groet,\nLien\n\nLien Claeys\nMaatschappelijk assistent\nOCMW Gent - Sociale dienst", "register", [("Lien Claeys", "OCMW Gent")], "2026-05-12", sender="lien.claeys@example.org")
+case("Dag Hilde,\n\nIk zou graag deelnemen aan de volgende sessie.\n\nTom", "register", ["Tom Verhaeghe"], None, sender="Verhaeghe Tom <tom.verhaeghe@example.org>")
+case("Dag Hilde,\n\nIk schrijf me in voor 12 mei.\n\nGroeten\nDirk", "register", ["Dirk Vandamme"], "2026-05-12", sender="dirk.vandamme@example.org")
+case("Beste,\n\nIk schrijf me in voor 12 mei.\n\nFien", "register", ["Fien"], "2026-05-12", sender="fien1978@example.org")
+case("Dag Hilde,\n\nWij schrijven ons in voor 12 mei: Jan Peeters en Lies Maes van Buurtwerk Rabot.\n\nGroeten,\nJan", "register", [("Jan Peeters", "Buurtwerk Rabot"), ("Lies Maes", "Buurtwerk Rabot")], "2026-05-12", sender="Jan Peeters <jan.peeters@example.org>")
+case("Dag Hilde,\n\nIk ben Sofie, ik werk bij Jong Gent in Actie. Ik wil graag komen op 12 mei.\n\nSofie Martens", "register", [("Sofie Martens", "Jong Gent in Actie")], "2026-05-12", sender="sofie@example.org")
+
 
 @pytest.mark.parametrize("expected", CASES, ids=[c["id"] for c in CASES])
 def test_phrasing(expected):

@@ -58,7 +58,7 @@ AUTO_MAIL = Keywords(
 
 REGISTER_STRONG = Keywords(
     # nl: inschrijven, aanmelden, aansluiten, deelnemen, meedoen, bijwonen, opgeven, noteren, aanwezig zijn
-    r"in te schrijven|inschrijven|schrijf\w* (?:\w+ ){0,7}in\b|(?:graag|zou|wil) (?:\w+ ){0,4}ingeschreven|"
+    r"in te schrijven|inschrijven|schrij[fv]\w* (?:\w+ ){0,7}in\b|(?:graag|zou|wil) (?:\w+ ){0,4}ingeschreven|"
     r"aan te melden|aanmelden|meld\w* (?:\w+ ){0,4}aan\b|"
     r"aansluiten|aan te sluiten|sluit (?:ik|we|wij|hij|zij|ze) (?:me |mij |ons |zich )?(?:\w+ ){0,2}aan\b|"
     r"deelnemen|deel te nemen|neem\w* (?:\w+ ){0,3}deel\b|meedoen|mee te doen|doe\w* (?:\w+ ){0,3}mee\b|"
@@ -101,7 +101,7 @@ CANCEL_WEAK = Keywords(
     r"(?:won't|will not) (?:be there|make it|come)"
 )
 UNSUBSCRIBE = Keywords(
-    r"uitschrijv\w*|schrijf\w* (?:\w+ ){0,3}uit\b|uitgeschreven (?:te )?worden|"
+    r"uitschrijv\w*|schrij[fv]\w* (?:\w+ ){0,3}uit\b|uitgeschreven (?:te )?worden|"
     r"(?:van|uit) (?:de|jullie|uw|het|je) (?:\w+ ){0,2}(?:mailing|verzend|adres|e-mail|email|contact)?lijst(?:en)?\b|"
     r"schrap\w* (?:\w+ ){0,4}(?:lijst|adressen\w*|mailing\w*)|adressenbestand|"
     r"geen (?:\w+ ){0,2}(?:mails|e-mails|uitnodigingen|berichten|herinneringen) meer|"

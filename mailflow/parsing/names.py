@@ -24,7 +24,7 @@ NOT_NAME = {
     "groeten", "groetjes", "groet", "vriendelijke", "hartelijke", "met", "cordialement", "regards", "kind", "best",
     "thanks", "thank", "merci", "bedankt", "dank", "cheers", "sincerely", "amicalement", "bien", "alvast", "tot",
     "i'm", "i’m", "i'd", "i'll", "c'est", "j'ai", "je m'appelle", "ik", "je", "jij", "u", "wij", "we", "zij", "hij", "ze", "i", "you", "she", "he", "they", "il", "elle", "nous",
-    "vous", "mijn", "my", "mon", "ma", "mes", "onze", "our", "notre", "het", "een", "the", "a", "an", "this", "dit",
+    "vous", "mijn", "my", "mon", "ma", "mes", "onze", "our", "notre", "het", "een", "the", "a", "this", "dit",
     "deze", "die", "dat", "en", "and", "et", "of", "or", "ou", "maar", "but", "mais", "ook", "also", "aussi",
     "sorry", "helaas", "graag", "hierbij", "bij", "voor", "van", "in", "op", "aan", "ps", "nb", "tel", "gsm",
     "team", "info", "secretariaat", "admin", "support", "desk", "beheer", "office", "service", "dienst",

@@ -62,6 +62,7 @@ JOINT_MARKER = re.compile(
 # The writer in the first person. Dutch "je" is "you": only French "je" + a verb of wanting or coming counts.
 SELF = re.compile(r"\b(?:(?:ik|mij|me|mezelf|mijzelf|ikzelf|i|myself|moi)\b|j'|je (?:m'|me |souhait\w*|voudr\w*|"
                   r"aimer\w*|viens|viendr\w*|serai|participe\w*|compte))")
+ORG_AFTER_NAME = re.compile(r"\s*,?\s*(?:van|from|of|de|d'|bij|at|with|chez)\s+(?:de |het |the |l'|la |le )?", re.IGNORECASE)
 CC_MENTION = re.compile(r"\b(?:in cc|in kopie|cc|en copie|in copy|copied|gekopieerd)\b")
 THIRD_PERSON = re.compile(r"\b(?:haar|hem|hij|zij|ze|she|her|him|he|il|elle|lui|son|sa)\b")
 OUR_PEOPLE = re.compile(
@@ -221,7 +222,8 @@ def signature_names(signature: str) -> tuple[str | None, str | None, int]:
     return full, first, after
 
 
-def _intro_name(body_sentences: Sequence[str], known: set[str]) -> str | None:
+def _intro_name(body_sentences: Sequence[str], known: set[str]) -> tuple[str | None, str | None]:
+    """The name in "Ik ben X", "Je m'appelle X", "My name is X", and an organisation right after it ("van Y")."""
     for sentence in body_sentences:
         for match in INTRO.finditer(sentence):
             rest = sentence[match.end():]
@@ -232,8 +234,18 @@ def _intro_name(body_sentences: Sequence[str], known: set[str]) -> str | None:
                 if lower and fold(lower[0]) in known and len(lower) >= 2:
                     tokens = lower
             if tokens and (len(tokens) >= 2 or fold(tokens[0]) in known):
-                return nm.normal_case(" ".join(tokens))
-    return None
+                after = rest[rest.find(tokens[-1]) + len(tokens[-1]):]
+                return nm.normal_case(" ".join(tokens)), org_after_name(after)
+    return None, None
+
+
+def org_after_name(text: str) -> str | None:
+    """ "van Buurtwerk Muide", "from Refugee Support Ghent" right after a name: the organisation."""
+    match = ORG_AFTER_NAME.match(text)
+    if not match:
+        return None
+    rest = text[match.end():]
+    return orgs.capture_org(rest, lowercase_mail=rest[:1].islower())
 
 
 def sender_facts(body: str, signature: str, address: str | None, display: str | None,
@@ -254,7 +266,7 @@ def sender_facts(body: str, signature: str, address: str | None, display: str | 
     form_name = _form_name(fields)
     if form_name:
         candidates.append(Candidate(form_name, "form", 0.95))
-    intro = _intro_name(body_sentences, known)
+    intro, intro_org = _intro_name(body_sentences, known)
     if intro and " " in intro:
         candidates.append(Candidate(intro, "intro", 0.95))
     if sig_full:
@@ -298,6 +310,7 @@ def sender_facts(body: str, signature: str, address: str | None, display: str | 
 
     def found() -> Iterator[tuple[str | None, str]]:  # in order of trust, read only as far as needed
         yield form_org, "form"
+        yield intro_org, "sentence"
         for sentence in body_sentences:
             if not sentence.rstrip().endswith("?"):
                 yield orgs.org_in_sentence(sentence), "sentence"
@@ -348,6 +361,13 @@ def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
             relation = fold(next(g for g in match.groups() if g))
             for tokens in names_listed(sentence[match.end():]):
                 found.append(Mention(tokens, sentence, "relation", relation))
+        colon = sentence.find(":")
+        # "Wij schrijven ons in voor 12 mei: Jan Peeters en Lies Maes" (not a form field like "Naam: X")
+        if colon > 0 and len(sentence[:colon].split()) >= 3 and (
+            REGISTER_STRONG.search(fold(sentence[:colon])) or CANCEL_STRONG.search(fold(sentence[:colon]))
+        ):
+            for tokens in names_listed(sentence[colon + 1:]):
+                found.append(Mention(tokens, sentence, "list"))
         for match in JOINT_BEFORE.finditer(sentence):
             tokens = name_at(sentence[match.end():], allow_lower=False)
             if tokens:
@@ -401,12 +421,17 @@ def read_people(intent: Intent, body: str, signature: str, facts: SenderFacts, f
     people: list[Person] = []
     joint = False
     third_party = False
+    group_org: str | None = None
     sender_tokens = {fold(t) for t in (facts.full.name.split() if facts.full else [])}
     if facts.first_name:
         sender_tokens.add(fold(facts.first_name))
     for mention in mentions_in(body_sentences):
         name_tokens = mention.tokens
         folded_tokens = {fold(t) for t in name_tokens}
+        after = mention.sentence[mention.sentence.find(name_tokens[-1]) + len(name_tokens[-1]):]
+        named_org = orgs.normalise_org(org_after_name(after), context.organisations)
+        if named_org and mention.kind in ("joint", "list"):
+            group_org = group_org or named_org  # "Jan Peeters en Lies Maes van Buurtwerk Rabot": both of them
         if folded_tokens & greeted or folded_tokens <= sender_tokens:
             continue  # the coordinator greeted, or the sender ("Ik ben Anna en ik ...")
         cc_hit = CC_MENTION.search(fold(mention.sentence))
@@ -429,8 +454,9 @@ def read_people(intent: Intent, body: str, signature: str, facts: SenderFacts, f
         elif len(name_tokens) == 1:
             confidence = 0.5
             reasons.append("a colleague named by first name only")
-        shares = mention.kind in ("joint", "with") or mention.relation in SAME_ORG_RELATIONS
-        organisation = _own_org_of(mention.sentence, context) or (facts.organisation if shares else None)
+        shares = mention.kind in ("joint", "with", "list") or mention.relation in SAME_ORG_RELATIONS
+        organisation = named_org or _own_org_of(mention.sentence, context) or (
+            facts.organisation if shares else None)
         people.append(Person(name=name, organisation=organisation, email=email, confidence=confidence))
     for line in body.split("\n"):
         # A list of people ("- Anna Peeters", "2. Bram De Wilde (Buurtwerk X)") registers (or excuses) them all.
@@ -458,6 +484,8 @@ def read_people(intent: Intent, body: str, signature: str, facts: SenderFacts, f
     mentioned = {id(m.sentence) for m in mentions_in(body_sentences)} if third_party else set()
     if any(SELF.search(fold(s)) and id(s) not in mentioned for s in intent_sentences):
         joint = True  # "Ik schrijf me in. Mijn collega X komt ook.": the sender is in it too
+    if sender and group_org and sender.organisation is None and not facts.personal:
+        sender = Person(sender.name, group_org, sender.email, sender.confidence)
     if sender and (not third_party or joint):
         people.insert(0, sender)
     unique: list[Person] = []
