@@ -26,8 +26,9 @@ from mailflow.parsing.headers import (
 )
 from mailflow.parsing.language import language_of
 from mailflow.parsing.mime import Body, extract_body
-from mailflow.parsing.people import read_people, sender_facts
+from mailflow.parsing.people import read_people
 from mailflow.parsing.result import Intent, ParseContext, ParsedMessage
+from mailflow.parsing.sender import sender_facts
 from mailflow.parsing.structure import FORWARD_SUBJECT, Forwarded, Structure, split_text
 from mailflow.parsing.text import clean_spaces, sentences
 

@@ -44,6 +44,8 @@ NOT_NAME = {
     "nieuwsbrief", "newsletter", "uitnodiging", "herinnering", "inschrijving", "inscription", "registration",
     "vraag", "question", "afwezig", "absent", "verzonden", "envoye", "sent", "disclaimer",
 }
+# Words after which a name has ended ("Griet Bauwens en ik", "Bert Cools van Welkom in Wevelgem").
+STOP_AFTER_NAME = {"en", "and", "et", "van", "bij", "from", "of", "de", "die", "who", "qui", "uit", "met", "with"}
 _WORD = re.compile(r"[^\W\d_][\w'’.\-]*", re.UNICODE)
 _ORG_SUFFIX_IN_DISPLAY = re.compile(r"\s*(?:\||\s-\s|\s–\s|\s—\s|\(|\[|/|\bvia\b|\bnamens\b|\bfor\b|\bpour\b).*$", re.IGNORECASE)
 
@@ -168,3 +170,57 @@ def first_name_first(name: str, first_name: str | None) -> str:
     if first_name and len(tokens) >= 2 and fold(tokens[-1]) == fold(first_name) and fold(tokens[0]) != fold(first_name):
         return " ".join([tokens[-1]] + tokens[:-1])
     return name
+
+
+def name_at(text: str, allow_lower: bool) -> list[str]:
+    """The name-like words at the start of `text` ("Griet Bauwens, vrijwilliger" -> [Griet, Bauwens])."""
+    words = re.findall(r"[^\W\d_][\w'’\-]*|[,.;:!?()\n]", text[:120])
+    taken: list[str] = []
+    for word in words:
+        if not word[0].isalpha() or len(taken) >= 5:
+            break
+        folded = fold(word)
+        if taken and folded in STOP_AFTER_NAME and (word[0].islower() or allow_lower) and (
+            len(taken) >= 2 or folded not in PARTICLES
+        ):
+            break
+        if word[0].isupper() or (is_particle(word) and taken) or allow_lower:
+            taken.append(word)
+            continue
+        break
+    while taken and is_particle(taken[-1]):
+        taken.pop()
+    return taken if looks_like_name(taken, allow_lower=allow_lower) else []
+
+
+def names_listed(text: str) -> list[list[str]]:
+    """The names at the start of `text`, also a list: "Lies Janssens en Tom Peeters" -> two names."""
+    found: list[list[str]] = []
+    rest = text
+    for _ in range(5):
+        tokens = name_at(rest, allow_lower=False)
+        if not tokens:
+            break
+        found.append(tokens)
+        position = rest.find(tokens[-1]) + len(tokens[-1])
+        joiner = re.match(r"\s*(?:,|en|and|et|&)\s+", rest[position:])
+        if not joiner:
+            break
+        rest = rest[position + joiner.end():]
+    return found
+
+
+def name_before(text: str) -> list[str]:
+    """The name-like words at the end of `text` ("Helaas moeten Hans Deprez" -> [Hans, Deprez])."""
+    words = re.findall(r"[^\W\d_][\w'’\-]*", text[-80:])
+    taken: list[str] = []
+    for word in reversed(words):
+        if len(taken) >= 4:
+            break
+        if word[0].isupper() and fold(word) not in NOT_NAME or (is_particle(word) and taken):
+            taken.insert(0, word)
+            continue
+        break
+    while taken and is_particle(taken[0]) and len(taken) > 1 and taken[0].islower():
+        taken.pop(0)
+    return taken if looks_like_name(taken) else []
