@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from mailflow.config import Meeting
-from mailflow.parsing.text import fold
+from mailflow.parsing.text import Keywords, fold
 
 MONTHS = {
     "januari": 1, "februari": 2, "maart": 3, "april": 4, "mei": 5, "juni": 6, "juli": 7, "augustus": 8,
@@ -28,13 +28,15 @@ SHORT_MONTHS = {"jan": 1, "feb": 2, "febr": 2, "fev": 2, "mrt": 3, "mar": 3, "ap
 AMBIGUOUS_MONTHS = {"may", "march", "mars", "mei"}
 _MONTH_WORDS = "|".join(sorted(MONTHS, key=len, reverse=True))
 _ALL_MONTH_WORDS = "|".join(sorted({**MONTHS, **SHORT_MONTHS}, key=len, reverse=True))
-DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:e|er|ste|de|st|nd|rd|th)?\s+({_ALL_MONTH_WORDS})\b\.?(?:\s+(\d{{4}}))?")
-MONTH_DAY = re.compile(rf"\b({_MONTH_WORDS})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?!\s*(?:uur|u\b|h\b|:))")
-NUMERIC = re.compile(r"(?<![\d/.:-])(\d{1,2})[/-](\d{1,2})(?:[/-](\d{2}|\d{4}))?(?![\d/:-])")
+# Day-first patterns start with their digits (no \\b, no look-behind) so the engine jumps from digit to digit; what
+# comes before the number is checked afterwards (`_clean_start`).
+DAY_MONTH = re.compile(rf"(\d{{1,2}})(?:e|er|ste|de|st|nd|rd|th)?\s+({_ALL_MONTH_WORDS})\b\.?(?:\s+(\d{{4}}))?")
+NUMERIC = re.compile(r"(\d{1,2})[/-](\d{1,2})(?:[/-](\d{2}|\d{4}))?(?![\d/:-])")
 # "10.03" or "10.3.2026", but not a time ("19.30") or a decimal: the month must exist and no "u", "uur", "h" follow.
-DOTTED = re.compile(r"(?<![\d.,:])(\d{1,2})\.(\d{1,2})\.?(\d{4})?(?![\d.,:]|\s*(?:u\b|uur|h\b|%|€|eur))")
-ISO = re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b")
-MONTH_ALONE = re.compile(rf"\b(?:{_MONTH_WORDS})\b")
+DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.?(\d{4})?(?![\d.,:]|\s*(?:u\b|uur|h\b|%|€|eur))")
+ISO = re.compile(r"(20\d\d)-(\d\d)-(\d\d)\b")
+MONTH_ALONE = Keywords(_MONTH_WORDS, suffix=r"\b")
+MONTH_DAY = Keywords(rf"(?:{_MONTH_WORDS})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?!\s*(?:uur|u\b|h\b|:))")
 _DIGIT = re.compile(r"\d")
 _LAST_WORD = re.compile(r"([\w']+)\s*$")
 # A month after these words is not a meeting: "sinds september", "tot eind december", "vorige maart".
@@ -62,11 +64,12 @@ THEME_SYNONYMS = {
 }
 GENERIC_THEME_WORDS = {"toegang", "tot", "hulp", "bijstand", "dringende", "en", "van", "de", "het", "voor", "over",
                        "access", "aid", "aide", "help", "acces", "urgent", "urgente"}
-RELATIVE = re.compile(
-    r"\b(?:morgen(?:avond|namiddag)?|overmorgen|vanavond|gisteren(?:avond)?|eergisteren|volgende week|"
+RELATIVE = Keywords(
+    r"(?:morgen(?:avond|namiddag)?|overmorgen|vanavond|gisteren(?:avond)?|eergisteren|volgende week|"
     r"komende week|deze week|next week|this week|tomorrow|tonight|yesterday|demain(?: soir)?|ce soir|hier soir|"
     r"la semaine prochaine|semaine prochaine|cette semaine|volgende dinsdag|komende dinsdag|next tuesday|"
-    r"mardi prochain|deze dinsdag|this tuesday|ce mardi)\b"
+    r"mardi prochain|deze dinsdag|this tuesday|ce mardi)",
+    suffix=r"\b",
 )
 
 
@@ -113,21 +116,16 @@ def _theme_words(theme: str) -> list[str]:
 
 
 @lru_cache(maxsize=32)
-def _scanner(meetings: tuple[Meeting, ...]) -> tuple[re.Pattern[str], dict[str, dt.date]]:
-    """One pattern for relative days, month names and every configured theme's words (built once per calendar).
-
-    Returns the pattern and, per theme group name, its meeting's date.
-    """
-    groups = [f"(?P<relative>{RELATIVE.pattern})", f"(?P<month>{MONTH_ALONE.pattern})"]
+def _themes(meetings: tuple[Meeting, ...]) -> tuple[Keywords | None, dict[str, dt.date]]:
+    """One keyword family for every configured theme's words (built once per calendar), and word -> meeting date."""
     days: dict[str, dt.date] = {}
-    for index, meeting in enumerate(meetings):
-        words = _theme_words(meeting.theme)
-        if words:
-            name = f"m{index}"
-            days[name] = meeting.date
-            alternatives = "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
-            groups.append(f"(?P<{name}>\\b(?:{alternatives})(?:e|s|es)?\\b)")
-    return re.compile("|".join(groups)), days
+    for meeting in meetings:
+        for word in _theme_words(meeting.theme):
+            days.setdefault(word, meeting.date)
+    if not days:
+        return None, days
+    alternatives = "|".join(re.escape(w) for w in sorted(days, key=len, reverse=True))
+    return Keywords(alternatives, suffix=r"(?:e|s|es)?\b"), days
 
 
 def _month_named(match: re.Match[str], folded: str, covered: list[tuple[int, int]], meetings: Sequence[Meeting],
@@ -172,29 +170,35 @@ def _relative_range(phrase: str, sent: dt.date) -> tuple[dt.date, dt.date]:
     return monday + dt.timedelta(days=7), monday + dt.timedelta(days=13)  # next week
 
 
+def _clean_start(folded: str, start: int, forbidden: str) -> bool:
+    return start == 0 or not (folded[start - 1].isalnum() or folded[start - 1] in forbidden)
+
+
 def _explicit_dates(folded: str, sent: dt.date | None) -> list[tuple[dt.date, int, int]]:
     """(date, start, end) for every day named with its month."""
     found: list[tuple[dt.date, int, int]] = []
     for match in ISO.finditer(folded):
-        try:
-            found.append((dt.date(int(match[1]), int(match[2]), int(match[3])), match.start(), match.end()))
-        except ValueError:
-            pass
+        if _clean_start(folded, match.start(), ""):
+            try:
+                found.append((dt.date(int(match[1]), int(match[2]), int(match[3])), match.start(), match.end()))
+            except ValueError:
+                pass
     for match in DAY_MONTH.finditer(folded):
         month = MONTHS.get(match[2]) or SHORT_MONTHS.get(match[2])
-        day = _date(month, int(match[1]), match[3], sent)
+        day = _date(month, int(match[1]), match[3], sent) if _clean_start(folded, match.start(), "") else None
         if day:
             found.append((day, match.start(), match.end()))
     for match in MONTH_DAY.finditer(folded):
-        day = _date(MONTHS[match[1]], int(match[2]), None, sent)
+        day = _date(MONTHS[match.group(0).split()[0]], int(match[1]), None, sent)
         if day and not any(s <= match.start() < e for _, s, e in found):
             found.append((day, match.start(), match.end()))
-    for match in [*NUMERIC.finditer(folded), *DOTTED.finditer(folded)]:
-        if not 1 <= int(match[2]) <= 12:
-            continue
-        day = _date(int(match[2]), int(match[1]), match[3], sent)
-        if day:
-            found.append((day, match.start(), match.end()))
+    for pattern, forbidden in ((NUMERIC, "/.:-"), (DOTTED, ".,:")):
+        for match in pattern.finditer(folded):
+            if not 1 <= int(match[2]) <= 12 or not _clean_start(folded, match.start(), forbidden):
+                continue
+            day = _date(int(match[2]), int(match[1]), match[3], sent)
+            if day:
+                found.append((day, match.start(), match.end()))
     return found
 
 
@@ -241,23 +245,24 @@ def read_meeting(sources: Sequence[Source], meetings: Sequence[Meeting], sent: d
                 add(same_day, 3.0 * source.weight, "date")
             elif meetings and source.weight >= 1.0:
                 foreign = True
-        scanner, theme_days = _scanner(tuple(meetings))
+        for match in MONTH_ALONE.finditer(folded):
+            _month_named(match, folded, covered, meetings, sent_day, source.weight, add)
+        if sent_day:
+            for match in RELATIVE.finditer(folded):
+                low, high = _relative_range(match.group(0), sent_day)
+                for meeting in meetings:
+                    if low <= meeting.date <= high:
+                        add(meeting.date, 2.5 * source.weight, "relative")
+        themes, theme_days = _themes(tuple(meetings))
         named: set[dt.date] = set()
-        for match in scanner.finditer(folded):
-            kind = match.lastgroup or ""
-            if kind == "month":
-                _month_named(match, folded, covered, meetings, sent_day, source.weight, add)
-            elif kind == "relative":
-                if sent_day:
-                    low, high = _relative_range(match.group(0), sent_day)
-                    for meeting in meetings:
-                        if low <= meeting.date <= high:
-                            add(meeting.date, 2.5 * source.weight, "relative")
-            elif kind in theme_days and theme_days[kind] not in named:
-                day = theme_days[kind]
-                named.add(day)
-                near = _session_near(folded, match.start(), match.end())
-                add(day, (2.5 if near else 1.0) * source.weight, "theme")
+        for match in themes.finditer(folded) if themes else ():
+            word = match.group(0)
+            day = theme_days.get(word) or next((d for w, d in theme_days.items() if word.startswith(w)), None)
+            if day is None or day in named:
+                continue
+            named.add(day)
+            near = _session_near(folded, match.start(), match.end())
+            add(day, (2.5 if near else 1.0) * source.weight, "theme")
     if not scores:
         if not meetings and first_explicit:
             return DateReading(first_explicit, False, "date")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from mailflow.parsing import names as nm
 from mailflow.parsing import organisations as orgs
@@ -41,7 +42,11 @@ SAME_ORG_RELATIONS = {"collega", "collega's", "collegas", "colleague", "colleagu
                       "bénévole", "benevole", "stagiair", "stagiaire", "namens", "au nom de", "on behalf of"}
 JOINT_AFTER = re.compile(r"(?i:^\s*(?:en ik|and i|and me|et moi|en mezelf|en mijzelf)\b)")
 JOINT_BEFORE = re.compile(r"(?i:\b(?:ik|ikzelf|mezelf|mijzelf|moi|moi-m[eê]me|myself|me|i)\s+(?:en|et|and)\s+)")
-WITH = re.compile(r"(?i:\b(?:samen met|together with|along with|ensemble avec|avec|with|met)\s+)")
+# "samen met X", "ik kom met X": a plain "met"/"with" counts only after a verb of coming ("met de trein" is no one).
+WITH = re.compile(
+    r"(?i:\b(?:samen met|together with|along with|ensemble avec|(?:kom\w*|come|coming|viens|viendr\w*)\s+"
+    r"(?:[\w,]+\s+){0,2}?(?:met|with|avec))\s+)"
+)
 JOINT_MARKER = re.compile(
     r"\b(?:en ik|and i|and me|et moi|wij|we|nous|samen met (?:mij|mezelf)|together with me|ensemble|allebei|"
     r"kom\w* (?:[\w,]+ ){0,3}(?:samen )?met (?:mijn|onze)|come (?:[\w,]+ ){0,2}with my|"
@@ -96,17 +101,15 @@ def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
             if tokens:
                 found.append(Mention(tokens, sentence, "joint"))
         for match in WITH.finditer(sentence):
-            if match.group(0).lower().strip() in ("met", "with", "avec") and not re.search(
-                r"(?i)\b(?:kom|come|viens|viendrai|komen|samen)\b", sentence[: match.start()]
-            ):
-                continue
             tokens = name_at(sentence[match.end():], allow_lower=False)
             if tokens:
                 found.append(Mention(tokens, sentence, "with"))
     return found
 
 
+@lru_cache(maxsize=128)
 def _intent_in(sentence: str, intent: Intent) -> bool:
+    """Whether a sentence says the intent (registering or excusing); cached, as several rules ask it."""
     folded = fold(sentence)
     if intent is Intent.CANCEL:
         return bool(CANCEL_STRONG.search(folded) or CANCEL_WEAK.search(folded))
@@ -144,7 +147,8 @@ def read_people(intent: Intent, body: str, signature: str, facts: SenderFacts, f
     sender_tokens = {fold(t) for t in (facts.full.name.split() if facts.full else [])}
     if facts.first_name:
         sender_tokens.add(fold(facts.first_name))
-    for mention in mentions_in(body_sentences):
+    mentions = mentions_in(body_sentences)
+    for mention in mentions:
         name_tokens = mention.tokens
         folded_tokens = {fold(t) for t in name_tokens}
         after = mention.sentence[mention.sentence.find(name_tokens[-1]) + len(name_tokens[-1]):]
@@ -200,7 +204,7 @@ def read_people(intent: Intent, body: str, signature: str, facts: SenderFacts, f
     intent_sentences = [s for s in body_sentences if _intent_in(s, intent)]
     if any(JOINT_MARKER.search(fold(s)) for s in intent_sentences):
         joint = True
-    mentioned = {id(m.sentence) for m in mentions_in(body_sentences)} if third_party else set()
+    mentioned = {id(m.sentence) for m in mentions} if third_party else set()
     if any(SELF.search(fold(s)) and id(s) not in mentioned for s in intent_sentences):
         joint = True  # "Ik schrijf me in. Mijn collega X komt ook.": the sender is in it too
     if sender and group_org and sender.organisation is None and not facts.personal:
