@@ -7,6 +7,8 @@ Pure: no network, no clock. "Geldhof, Tom" -> "Tom Geldhof", "VANDERSTRAETEN Jea
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from functools import lru_cache
 
 from mailflow.parsing.text import fold
 
@@ -46,21 +48,24 @@ NOT_NAME = {
 }
 # Words after which a name has ended ("Griet Bauwens en ik", "Bert Cools van Welkom in Wevelgem").
 STOP_AFTER_NAME = {"en", "and", "et", "van", "bij", "from", "of", "de", "die", "who", "qui", "uit", "met", "with"}
+_HYPHEN_BREAK = re.compile(r"(\w)-\s+(?=\w)")
 _WORD = re.compile(r"[^\W\d_][\w'’.\-]*", re.UNICODE)
 _ORG_SUFFIX_IN_DISPLAY = re.compile(r"\s*(?:\||\s-\s|\s–\s|\s—\s|\(|\[|/|\bvia\b|\bnamens\b|\bfor\b|\bpour\b).*$", re.IGNORECASE)
 
 
-def tokens_of(text: str) -> list[str]:
+@lru_cache(maxsize=512)
+def tokens_of(text: str) -> tuple[str, ...]:
     """The words of a name-like text, with "Claes- Haelvoet" (an HTML span break) joined back."""
-    text = re.sub(r"(\w)-\s+(?=\w)", r"\1-", text)
-    return [t.strip(".") if not t.endswith("'") else t for t in _WORD.findall(text)]
+    if "-" in text:
+        text = _HYPHEN_BREAK.sub(r"\1-", text)
+    return tuple(t.strip(".") if not t.endswith("'") else t for t in _WORD.findall(text))
 
 
 def is_particle(token: str) -> bool:
     return fold(token) in PARTICLES
 
 
-def looks_like_name(tokens: list[str], allow_lower: bool = False) -> bool:
+def looks_like_name(tokens: Sequence[str], allow_lower: bool = False) -> bool:
     """One to five words, each capitalised (or a particle), none of them a greeting, month, job or place."""
     if not 1 <= len(tokens) <= 5:
         return False
@@ -94,6 +99,7 @@ def _cap(token: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=512)
 def normal_case(name: str) -> str:
     """A name in normal capitals, leaving well-written mixed case alone but fixing ALL CAPS and all lower words."""
     tokens = tokens_of(name)
@@ -123,6 +129,7 @@ def normal_case(name: str) -> str:
     return " ".join(out)
 
 
+@lru_cache(maxsize=512)
 def from_display_name(display: str | None) -> str | None:
     """The person in a From/Cc display name, first name first, or None for a role or organisation mailbox."""
     if not display or "@" in display:
@@ -159,6 +166,7 @@ def from_local_part(address: str | None, first_name: str | None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=512)
 def same_person(a: str, b: str) -> bool:
     """Two spellings of one name: the same words, in any order and capitals."""
     return sorted(fold(t) for t in tokens_of(a)) == sorted(fold(t) for t in tokens_of(b))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from mailflow.config import Organisation
 from mailflow.parsing.names import NOT_NAME
 from mailflow.parsing.structure import is_closing
-from mailflow.parsing.text import fold
+from mailflow.parsing.text import Joined, fold
 
 # "op persoonlijke titel", "als individuele vrijwilliger": the person comes on their own account.
 PERSONAL = re.compile(
@@ -58,6 +58,8 @@ JOB = re.compile(
     r"project\s?(?:manager|coordinator)|opbouwwerker|straathoekwerker|sociaal|social|jurist|beleids|"
     r"afdelingshoofd|diensthoofd|teamleider|team\s?lead|head of|vrijwilligerscoördinator|coördinator)",
 )
+_WINDOW_END = re.compile(r"[.;:()!?,\n]")
+_BIJ = re.compile(r"\bbij\s+(?:(?:de|het)\s+)?(?=[A-Z0-9À-Þ])")
 _SEGMENT_SPLIT = re.compile(r"\s+[|–—-]\s+|\s*\|\s*|\s*\(|\)\s*|,\s+")
 
 
@@ -179,18 +181,30 @@ def normalise_org(name: str | None, organisations: Sequence[Organisation]) -> st
 
 def org_in_sentence(sentence: str) -> str | None:
     """The organisation a sentence says someone is active for ("Ik ben vrijwilliger bij X", "I volunteer with X")."""
-    lowercase_mail = sentence == sentence.lower()
-    for anchor in ANCHOR.finditer(sentence):
-        window = re.split(r"[.;:()!?,]", sentence[anchor.end(): anchor.end() + 70], maxsplit=1)[0]
+    return first_org([sentence])
+
+
+def first_org(sentences: Sequence[str], skip_questions: bool = False) -> str | None:
+    """The organisation the first sentence that names one says someone is active for; anchored readings
+    ("vrijwilliger bij X") before a bare "bij X" in the same sentence. All sentences are scanned at once."""
+    joined = Joined(sentences)
+    text = joined.text
+    candidates: list[tuple[int, int, int]] = []  # (sentence, rule, where the name starts): the order of trust
+    for anchor in ANCHOR.finditer(text):
+        window = _WINDOW_END.split(text[anchor.end(): anchor.end() + 70], maxsplit=1)[0]
         for prep in PREPOSITION.finditer(window):
-            found = capture_org(sentence[anchor.end() + prep.end():], lowercase_mail)
-            if found:
-                return found
+            position = anchor.end() + prep.end()
+            candidates.append((joined.index_at(position), 0, position))
     # "bij" + a capitalised name needs no anchor: "sinds vorig jaar bij Hand in Hand Gent".
-    for match in re.finditer(r"\bbij\s+(?:(?:de|het)\s+)?(?=[A-Z0-9À-Þ])", sentence):
-        found = capture_org(sentence[match.end():], False)
-        if found:
-            return found
+    for match in _BIJ.finditer(text):
+        candidates.append((joined.index_at(match.end()), 1, match.end()))
+    for index, rule, position in sorted(candidates):
+        sentence = joined.sentences[index]
+        if skip_questions and sentence.rstrip().endswith("?"):
+            continue
+        name = capture_org(text[position: joined.end_of(index)], rule == 0 and sentence == sentence.lower())
+        if name:
+            return name
     return None
 
 

@@ -19,7 +19,7 @@ from mailflow.parsing.names import name_at, name_before, names_listed
 from mailflow.parsing.result import Intent, ParseContext, Person
 from mailflow.parsing.sender import SenderFacts, org_after_name, sender_facts
 from mailflow.parsing.structure import Forwarded, split_signature
-from mailflow.parsing.text import fold, sentences
+from mailflow.parsing.text import Joined, fold, sentences
 
 GREETING = re.compile(
     r"^(?:dag|beste|lieve|hallo|hoi|hey|hi|hello|dear|bonjour|bonsoir|chere?|geachte|goedemorgen|goedemiddag|"
@@ -41,6 +41,7 @@ SAME_ORG_RELATIONS = {"collega", "collega's", "collegas", "colleague", "colleagu
                       "volunteers", "benevoles",
                       "bénévole", "benevole", "stagiair", "stagiaire", "namens", "au nom de", "on behalf of"}
 JOINT_AFTER = re.compile(r"(?i:^\s*(?:en ik|and i|and me|et moi|en mezelf|en mijzelf)\b)")
+JOINT_AFTER_NAME = re.compile(r"(?i)\b(?:en ik|and i|and me|et moi|en mezelf)\b")
 JOINT_BEFORE = re.compile(r"(?i:\b(?:ik|ikzelf|mezelf|mijzelf|moi|moi-m[eê]me|myself|me|i)\s+(?:en|et|and)\s+)")
 # "samen met X", "ik kom met X": a plain "met"/"with" counts only after a verb of coming ("met de trein" is no one).
 WITH = re.compile(
@@ -78,33 +79,42 @@ class Mention:
 
 
 def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
-    """Other people the sender writes about: "mijn collega X", "X en ik", "samen met X"."""
-    found: list[Mention] = []
-    for sentence in body_sentences:
-        for match in RELATION.finditer(sentence):
-            relation = fold(next(g for g in match.groups() if g))
-            for tokens in names_listed(sentence[match.end():]):
-                found.append(Mention(tokens, sentence, "relation", relation))
+    """Other people the sender writes about: "mijn collega X", "X en ik", "samen met X", "...: X en Y"."""
+    joined = Joined(body_sentences)
+    text = joined.text
+    found: list[tuple[int, Mention]] = []
+
+    def after(position: int) -> tuple[str, str]:
+        index = joined.index_at(position)
+        return joined.sentences[index], text[position: joined.end_of(index)]
+
+    for match in RELATION.finditer(text):
+        sentence, rest = after(match.end())
+        relation = fold(next(g for g in match.groups() if g))
+        found += [(match.end(), Mention(tokens, sentence, "relation", relation)) for tokens in names_listed(rest)]
+    for match in JOINT_BEFORE.finditer(text):
+        sentence, rest = after(match.end())
+        tokens = name_at(rest, allow_lower=False)
+        if tokens:
+            found.append((match.end(), Mention(tokens, sentence, "joint")))
+    for match in JOINT_AFTER_NAME.finditer(text):
+        index = joined.index_at(match.start())
+        tokens = name_before(text[joined.starts[index]: match.start()])
+        if tokens:
+            found.append((match.start(), Mention(tokens, joined.sentences[index], "joint")))
+    for match in WITH.finditer(text):
+        sentence, rest = after(match.end())
+        tokens = name_at(rest, allow_lower=False)
+        if tokens:
+            found.append((match.end(), Mention(tokens, sentence, "with")))
+    for sentence, start in zip(joined.sentences, joined.starts):
         colon = sentence.find(":")
         # "Wij schrijven ons in voor 12 mei: Jan Peeters en Lies Maes" (not a form field like "Naam: X")
         if colon > 0 and len(sentence[:colon].split()) >= 3 and (
             REGISTER_STRONG.search(fold(sentence[:colon])) or CANCEL_STRONG.search(fold(sentence[:colon]))
         ):
-            for tokens in names_listed(sentence[colon + 1:]):
-                found.append(Mention(tokens, sentence, "list"))
-        for match in JOINT_BEFORE.finditer(sentence):
-            tokens = name_at(sentence[match.end():], allow_lower=False)
-            if tokens:
-                found.append(Mention(tokens, sentence, "joint"))
-        for match in re.finditer(r"(?i)\b(?:en ik|and i|and me|et moi|en mezelf)\b", sentence):
-            tokens = name_before(sentence[: match.start()])
-            if tokens:
-                found.append(Mention(tokens, sentence, "joint"))
-        for match in WITH.finditer(sentence):
-            tokens = name_at(sentence[match.end():], allow_lower=False)
-            if tokens:
-                found.append(Mention(tokens, sentence, "with"))
-    return found
+            found += [(start + colon, Mention(tokens, sentence, "list")) for tokens in names_listed(sentence[colon + 1:])]
+    return [mention for _, mention in sorted(found, key=lambda item: item[0])]
 
 
 @lru_cache(maxsize=128)

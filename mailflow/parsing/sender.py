@@ -232,9 +232,7 @@ def sender_facts(body: str, signature: str, address: str | None, display: str | 
     def found() -> Iterator[tuple[str | None, str]]:  # in order of trust, read only as far as needed
         yield form_org, "form"
         yield intro_org, "sentence"
-        for sentence in body_sentences:
-            if not sentence.rstrip().endswith("?"):
-                yield orgs.org_in_sentence(sentence), "sentence"
+        yield orgs.first_org(body_sentences, skip_questions=True), "sentence"
         yield orgs.org_from_signature(sig_lines, person_tokens), "signature"
         yield next((v.organisation for v in vcards if v.organisation), None), "vcard"
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"')\]])\s+")
@@ -77,6 +78,27 @@ def sentences(text: str) -> list[str]:
     return result
 
 
+class Joined:
+    """Sentences joined by newlines, so a pattern scans them all at once and each hit knows its sentence."""
+
+    def __init__(self, sentences: Sequence[str]) -> None:
+        self.sentences = list(sentences)
+        self.text = "\n".join(self.sentences)
+        self.starts: list[int] = []
+        offset = 0
+        for sentence in self.sentences:
+            self.starts.append(offset)
+            offset += len(sentence) + 1
+
+    def index_at(self, position: int) -> int:
+        """The index of the sentence holding a position of `text`."""
+        return bisect_right(self.starts, position) - 1
+
+    def end_of(self, index: int) -> int:
+        """Where sentence `index` ends in `text`."""
+        return self.starts[index] + len(self.sentences[index])
+
+
 def split_alternatives(source: str) -> list[str]:
     """The top-level alternatives of a regular-expression source ("a|b(?:c|d)" -> ["a", "b(?:c|d)"])."""
     parts: list[str] = []
@@ -129,23 +151,19 @@ def leading_literals(alternative: str) -> list[str]:
 
 
 SHORT_TEXT = 200  # characters: below this a regular expression scans faster than the look-ups cost
-_NOT_WORD_CHAR = re.compile(r"[\W_]")
-_ASCII_NOT_WORD = {code: " " for code in range(128) if not (chr(code).isalnum())}
 
 
-@lru_cache(maxsize=32)
-def _words_spaced(text: str, lower: bool) -> str | None:
-    """The text with every non-word character a space, one space in front: " ik schrijf me in." -> "  ik schrijf
-    me in " keeps every position (+1), so a word beginning is found with `str.find`. None if lower-casing would
-    shift positions."""
-    if lower:
-        lowered = text.lower()
-        if len(lowered) != len(text):
-            return None
-        text = lowered
-    if text.isascii():
-        return " " + text.translate(_ASCII_NOT_WORD)  # the common case, far faster than a regular expression
-    return " " + _NOT_WORD_CHAR.sub(" ", text)
+_WORD_START = re.compile(r"\b\w\w?")
+
+
+@lru_cache(maxsize=16)
+def _word_index(text: str, lower: bool) -> dict[str, list[int]]:
+    """Where the words of a text start, by their first two letters: built once per text, shared by every family."""
+    index: dict[str, list[int]] = {}
+    source = text.lower() if lower else text
+    for match in _WORD_START.finditer(source):
+        index.setdefault(match.group(), []).append(match.start())
+    return index
 
 
 class Keywords:
@@ -160,29 +178,24 @@ class Keywords:
     def __init__(self, source: str, ignore_case: bool = False, prefix: str = r"\b", suffix: str = "") -> None:
         self.pattern = re.compile(f"{prefix}(?:{source}){suffix}", re.IGNORECASE if ignore_case else 0)
         self.ignore_case = ignore_case
-        beginnings: set[str] = set()
+        keys: set[str] = set()
         for alternative in split_alternatives(source):
             literals = leading_literals(alternative.lower() if ignore_case else alternative)
             if not literals:
-                beginnings = set()  # an alternative that can start anywhere: always scan
+                keys = set()  # an alternative that can start anywhere: always scan
                 break
-            beginnings |= {" " + _NOT_WORD_CHAR.sub(" ", literal) for literal in literals}
-        self.beginnings = tuple(sorted(beginnings))
+            # The first one or two word characters of the literal, as the word index has them ("m'y" -> "m").
+            keys |= {_WORD_START.match(literal).group() for literal in literals}  # type: ignore[union-attr]
+        self.keys = tuple(sorted(keys))
 
     def _starts(self, text: str) -> list[int] | None:
         """Positions where a word begins as an alternative can, in order; None when every position must be tried."""
-        if not self.beginnings or len(text) < SHORT_TEXT:
+        if not self.keys or len(text) < SHORT_TEXT:
             return None
-        spaced = _words_spaced(text, self.ignore_case)
-        if spaced is None:
+        if self.ignore_case and len(text.lower()) != len(text):
             return None
-        found: set[int] = set()
-        for beginning in self.beginnings:
-            index = spaced.find(beginning)
-            while index >= 0:
-                found.add(index)  # " lit" at index i of the spaced text: the word starts at i in `text`
-                index = spaced.find(beginning, index + 1)
-        return sorted(found)
+        index = _word_index(text, self.ignore_case)
+        return sorted(position for key in self.keys if key in index for position in index[key])
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         starts = self._starts(text)
