@@ -114,7 +114,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
         info = sender_facts(structure.body, structure.signature, sender, sender_name, body.vcards, context,
                             body_sentences)
         people, people_reasons = read_people(reading.intent, structure.body, structure.signature, info,
-                                             structure.forwards, addresses_of(message, "Cc"), context,
+                                             structure.forwards, addresses_of(message, "Cc") if "cc" in headers else [], context,
                                              body_sentences)
     language = language_of(structure.body or (structure.forwards[0].text if structure.forwards else text))
     return ParsedMessage(

@@ -166,6 +166,24 @@ def _word_index(text: str, lower: bool) -> dict[str, list[int]]:
     return index
 
 
+def _grouped(alternatives: list[str], depth: int = 2) -> str:
+    """An alternation with the alternatives that start with the same plain letter grouped under it."""
+    groups: dict[str, list[str]] = {}
+    rest: list[str] = []
+    for alternative in alternatives:
+        alternative = alternative.removeprefix("\\b")
+        first = alternative[:1]
+        if first.isalpha() and first.islower() and alternative[1:2] not in ("?", "*", "{", "+"):
+            groups.setdefault(first, []).append(alternative[1:])
+        else:
+            rest.append(alternative)
+    branches = []
+    for first, tails in groups.items():
+        inner = _grouped(tails, depth - 1) if depth > 1 and len(tails) > 1 else "|".join(tails)
+        branches.append(f"{first}(?:{inner})")
+    return "|".join(branches + rest)
+
+
 class Keywords:
     """A family of keyword patterns (an alternation), tried only where a word begins as one of them does.
 
@@ -176,7 +194,11 @@ class Keywords:
     """
 
     def __init__(self, source: str, ignore_case: bool = False, prefix: str = r"\b", suffix: str = "") -> None:
-        self.pattern = re.compile(f"{prefix}(?:{source}){suffix}", re.IGNORECASE if ignore_case else 0)
+        # Alternatives grouped by their first letters ("a(?:anmelden|ansluiten)|d(?:eelnemen)"): the engine then
+        # tries a handful of branches per position instead of every alternative.
+        grouped = _grouped(split_alternatives(source.lower() if ignore_case else source))
+        self.pattern = re.compile(f"{prefix}(?:{grouped}){suffix}", re.IGNORECASE if ignore_case else 0)
+        self.plain = re.compile(f"{prefix}(?:{source}){suffix}", re.IGNORECASE if ignore_case else 0)
         self.ignore_case = ignore_case
         keys: set[str] = set()
         for alternative in split_alternatives(source):
@@ -198,10 +220,11 @@ class Keywords:
         return sorted(position for key in self.keys if key in index for position in index[key])
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        """The matches from left to right, not overlapping: what `pattern.finditer` gives."""
         starts = self._starts(text)
-        if starts is None:
-            yield from self.pattern.finditer(text)
-            return
+        return self.pattern.finditer(text) if starts is None else self._matches_at(text, starts)
+
+    def _matches_at(self, text: str, starts: list[int]) -> Iterator[re.Match[str]]:
         end = 0
         for start in starts:
             if start < end:
@@ -214,7 +237,8 @@ class Keywords:
     def search(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match[str] | None:
         if pos or endpos is not None:
             return self.pattern.search(text, pos, len(text) if endpos is None else endpos)
-        return next(self.finditer(text), None)
+        starts = self._starts(text)
+        return self.pattern.search(text) if starts is None else next(self._matches_at(text, starts), None)
 
     def match(self, text: str) -> re.Match[str] | None:
         return self.pattern.match(text)
