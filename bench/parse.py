@@ -38,8 +38,10 @@ def main() -> int:
         parse_message(raw, context)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     # CPU time is what one core spends; wall time also counts whatever else the machine was doing.
-    print(f"parsed {len(batch)} mails: {len(batch) / cpu:.0f} mails/s of CPU time on one core "
-          f"({len(batch) / elapsed:.0f} mails/s wall clock)")
+    print(
+        f"parsed {len(batch)} mails: {len(batch) / cpu:.0f} mails/s of CPU time on one core "
+        f"({len(batch) / elapsed:.0f} mails/s wall clock)"
+    )
     print(score_corpus(args.corpus, context).line())
     return 0
 

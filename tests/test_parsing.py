@@ -27,8 +27,14 @@ CONTEXT = ParseContext(
 SIGNUP = "leernetwerk@in-gent.example"
 
 
-def mail(body: str = "", subject: str = "Inschrijving", sender: str = "Anna Peeters <anna.peeters@example.org>",
-         date: str = "Mon, 05 Jan 2026 10:00:00 +0100", html: str | None = None, **headers: str) -> bytes:
+def mail(
+    body: str = "",
+    subject: str = "Inschrijving",
+    sender: str = "Anna Peeters <anna.peeters@example.org>",
+    date: str = "Mon, 05 Jan 2026 10:00:00 +0100",
+    html: str | None = None,
+    **headers: str,
+) -> bytes:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = SIGNUP
@@ -55,6 +61,7 @@ def names(parsed) -> list[str]:
 
 
 # --- header facts -----------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "from_header, sender",
@@ -93,8 +100,12 @@ def test_header_facts_are_decoded_and_cleaned():
 
 
 def test_references_win_over_in_reply_to_and_a_bad_date_is_none():
-    raw = mail("Ik kom graag.", References="<a@x.example> <b@x.example>", In_Reply_To="<b@x.example>",
-               date="not a date")
+    raw = mail(
+        "Ik kom graag.",
+        References="<a@x.example> <b@x.example>",
+        In_Reply_To="<b@x.example>",
+        date="not a date",
+    )
     parsed = parse(raw)
     assert parsed.references == ("<a@x.example>", "<b@x.example>")
     assert parsed.date is None
@@ -102,7 +113,7 @@ def test_references_win_over_in_reply_to_and_a_bad_date_is_none():
 
 @pytest.mark.parametrize(
     "from_header",
-    [b"\"Anna\x07 Peeters\" <anna@example.org>", b"=?utf-8?q?Anna=0D=0ABcc:_x=07_Peeters?= <anna@example.org>"],
+    [b'"Anna\x07 Peeters" <anna@example.org>', b"=?utf-8?q?Anna=0D=0ABcc:_x=07_Peeters?= <anna@example.org>"],
 )
 def test_display_name_loses_control_characters(from_header):
     raw = b"From: " + from_header + b"\r\nSubject: a\r\n\r\nIk schrijf me in.\r\n"
@@ -113,6 +124,7 @@ def test_display_name_loses_control_characters(from_header):
 
 
 # --- bounces and auto-replies (RFC 3464, RFC 3834) -------------------------------------------------------------------
+
 
 def test_delivery_status_report_is_a_bounce():
     raw = (
@@ -131,9 +143,11 @@ def test_delivery_status_report_is_a_bounce():
 
 
 def test_mailer_daemon_without_report_is_a_bounce():
-    raw = mail("Delivery to the following recipient failed permanently: jan@example.org",
-               subject="Delivery Status Notification (Failure)",
-               sender="Mail Delivery Subsystem <mailer-daemon@example.org>")
+    raw = mail(
+        "Delivery to the following recipient failed permanently: jan@example.org",
+        subject="Delivery Status Notification (Failure)",
+        sender="Mail Delivery Subsystem <mailer-daemon@example.org>",
+    )
     assert parse(raw).intent is Intent.BOUNCE
 
 
@@ -149,8 +163,11 @@ def test_mailer_daemon_without_report_is_a_bounce():
     ],
 )
 def test_auto_reply_headers(headers):
-    raw = mail("Ik ben afwezig tot maandag. Ik schrijf me wel in voor 10 maart.", subject="Re: Uitnodiging",
-               **headers)
+    raw = mail(
+        "Ik ben afwezig tot maandag. Ik schrijf me wel in voor 10 maart.",
+        subject="Re: Uitnodiging",
+        **headers,
+    )
     parsed = parse(raw)
     assert parsed.intent is Intent.AUTO_REPLY
     assert parsed.people == ()
@@ -163,8 +180,14 @@ def test_auto_submitted_no_is_a_person():
 
 @pytest.mark.parametrize(
     "subject",
-    ["Afwezig: Leernetwerk 10 maart", "Automatisch antwoord: Uitnodiging", "Réponse automatique : Invitation",
-     "Out of Office: Invitation", "Automatic reply: Reminder", "Absence: séance du 10 mars"],
+    [
+        "Afwezig: Leernetwerk 10 maart",
+        "Automatisch antwoord: Uitnodiging",
+        "Réponse automatique : Invitation",
+        "Out of Office: Invitation",
+        "Automatic reply: Reminder",
+        "Absence: séance du 10 mars",
+    ],
 )
 def test_out_of_office_subjects(subject):
     raw = mail("Ik ben er niet tot 20 januari.", subject=subject)
@@ -172,27 +195,38 @@ def test_out_of_office_subjects(subject):
 
 
 def test_a_person_writing_afwezig_with_a_date_cancels():
-    raw = mail("Dag Hilde,\n\nIk zal er op 12 mei helaas niet bij kunnen zijn.\n\nGroeten,\nAnna Peeters",
-               subject="Afwezig 12 mei")
+    raw = mail(
+        "Dag Hilde,\n\nIk zal er op 12 mei helaas niet bij kunnen zijn.\n\nGroeten,\nAnna Peeters",
+        subject="Afwezig 12 mei",
+    )
     parsed = parse(raw)
     assert parsed.intent is Intent.CANCEL
     assert parsed.meeting_date == dt.date(2026, 5, 12)
 
 
 def test_out_of_office_text_without_any_header():
-    raw = mail("Goedemiddag,\n\nIk ben met ouderschapsverlof tot en met 1 maart. Mails worden niet gelezen.\n\n"
-               "Met vriendelijke groeten,\nAnna Peeters", subject="Re: Leernetwerk 10 maart")
+    raw = mail(
+        "Goedemiddag,\n\nIk ben met ouderschapsverlof tot en met 1 maart. Mails worden niet gelezen.\n\n"
+        "Met vriendelijke groeten,\nAnna Peeters",
+        subject="Re: Leernetwerk 10 maart",
+    )
     assert parse(raw).intent is Intent.AUTO_REPLY
 
 
 def test_newsletter_with_list_headers_is_other():
-    raw = mail("Nieuwsbrief. Inschrijven voor onze vorming kan via de website.", subject="Nieuwsbrief maart",
-               Precedence="bulk", List_Unsubscribe="<https://example.org/unsubscribe>")
+    raw = mail(
+        "Nieuwsbrief. Inschrijven voor onze vorming kan via de website.",
+        subject="Nieuwsbrief maart",
+        Precedence="bulk",
+        List_Unsubscribe="<https://example.org/unsubscribe>",
+    )
     assert parse(raw).intent is Intent.OTHER
 
 
 def test_phishing_is_other():
-    raw = mail("Uw postvak is bijna vol. Klik op de knop om uw wachtwoord te bevestigen.", subject="Actie vereist")
+    raw = mail(
+        "Uw postvak is bijna vol. Klik op de knop om uw wachtwoord te bevestigen.", subject="Actie vereist"
+    )
     assert parse(raw).intent is Intent.OTHER
 
 
@@ -203,9 +237,12 @@ def test_mail_from_our_own_address_is_never_a_registration():
 
 # --- text extraction --------------------------------------------------------------------------------------------------
 
+
 def test_html_only_mail_is_read_through_inscriptis():
-    html = ("<html><body><p>Beste,</p><p>Mijn naam is Wout Verhaeghe en ik ben vrijwilliger bij "
-            "Werkgroep Asiel Oostakker&nbsp;vzw. Ik schrijf me graag in voor 10 maart.</p></body></html>")
+    html = (
+        "<html><body><p>Beste,</p><p>Mijn naam is Wout Verhaeghe en ik ben vrijwilliger bij "
+        "Werkgroep Asiel Oostakker&nbsp;vzw. Ik schrijf me graag in voor 10 maart.</p></body></html>"
+    )
     parsed = parse(mail(html=html, sender="wout@example.org"))
     assert parsed.intent is Intent.REGISTER
     assert names(parsed) == ["Wout Verhaeghe"]
@@ -213,16 +250,22 @@ def test_html_only_mail_is_read_through_inscriptis():
 
 
 def test_plain_part_preferred_unless_useless():
-    raw = mail(" ", html="<p>Ik ben Wout Verhaeghe. Ik schrijf me in voor 10 maart.</p>", sender="w@example.org")
+    raw = mail(
+        " ", html="<p>Ik ben Wout Verhaeghe. Ik schrijf me in voor 10 maart.</p>", sender="w@example.org"
+    )
     assert names(parse(raw)) == ["Wout Verhaeghe"]
 
 
 def test_wrong_charset_label_and_missing_charset():
     body = "Je m'appelle Hélène Dufrêne et je souhaiterais m'inscrire à la séance du 10 mars.".encode()
-    labelled_latin1 = (b"From: h@example.org\r\nSubject: Inscription\r\nMIME-Version: 1.0\r\n"
-                       b"Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + body)
+    labelled_latin1 = (
+        b"From: h@example.org\r\nSubject: Inscription\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + body
+    )
     assert names(parse(labelled_latin1)) == ["Hélène Dufrêne"]
-    cp1252 = "Je m'appelle Hélène Dufrêne et je souhaiterais m'inscrire à la séance du 10 mars.".encode("cp1252")
+    cp1252 = "Je m'appelle Hélène Dufrêne et je souhaiterais m'inscrire à la séance du 10 mars.".encode(
+        "cp1252"
+    )
     unlabelled = b"From: h@example.org\r\nSubject: Inscription\r\nMIME-Version: 1.0\r\n\r\n" + cp1252
     parsed = parse(unlabelled)
     assert names(parsed) == ["Hélène Dufrêne"]
@@ -230,10 +273,12 @@ def test_wrong_charset_label_and_missing_charset():
 
 
 def test_quoted_printable_base64_and_flowed():
-    qp = (b"From: a@example.org\r\nSubject: Inschrijving\r\nMIME-Version: 1.0\r\n"
-          b"Content-Type: text/plain; charset=utf-8; format=flowed\r\nContent-Transfer-Encoding: quoted-printable\r\n"
-          b"\r\nMijn naam is Ma=C3=AFt=C3=A9 Claeys en ik wil mij inschrijven voor de =\r\nsessie \r\n"
-          b"van 10 maart.\r\n")
+    qp = (
+        b"From: a@example.org\r\nSubject: Inschrijving\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=utf-8; format=flowed\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+        b"\r\nMijn naam is Ma=C3=AFt=C3=A9 Claeys en ik wil mij inschrijven voor de =\r\nsessie \r\n"
+        b"van 10 maart.\r\n"
+    )
     parsed = parse(qp)
     assert names(parsed) == ["Maïté Claeys"]
     assert parsed.meeting_date == dt.date(2026, 3, 10)
@@ -251,10 +296,15 @@ def test_vcard_gives_name_and_organisation_but_other_attachments_are_ignored():
     message["Subject"] = "Inschrijving"
     message["Date"] = "Mon, 05 Jan 2026 10:00:00 +0100"
     message.set_content("Graag zou ik deelnemen aan de sessie in mei.\n\nGroeten,\nLieven")
-    message.add_attachment(b"BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Lieven Maes\r\nORG:Buurtwerk Sint-Amandsberg\r\n"
-                           b"END:VCARD\r\n", maintype="text", subtype="vcard", filename="lieven.vcf")
-    message.add_attachment(b"Ik ben Piet Janssens en ik schrijf me uit.", maintype="text", subtype="plain",
-                           filename="notes.txt")
+    message.add_attachment(
+        b"BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Lieven Maes\r\nORG:Buurtwerk Sint-Amandsberg\r\nEND:VCARD\r\n",
+        maintype="text",
+        subtype="vcard",
+        filename="lieven.vcf",
+    )
+    message.add_attachment(
+        b"Ik ben Piet Janssens en ik schrijf me uit.", maintype="text", subtype="plain", filename="notes.txt"
+    )
     parsed = parse(message.as_bytes())
     assert parsed.intent is Intent.REGISTER
     assert [(p.name, p.organisation) for p in parsed.people] == [("Lieven Maes", "Buurtwerk Sint-Amandsberg")]
@@ -263,8 +313,10 @@ def test_vcard_gives_name_and_organisation_but_other_attachments_are_ignored():
 
 # --- structure: quotes, forwards, signatures --------------------------------------------------------------------------
 
-INVITATION = ("Beste vrijwilligers,\n\nOp dinsdag 10 maart gaat het over toegang tot onderwijs met Karel Vermeulen.\n"
-              "Inschrijven kan door te antwoorden.\n\nHartelijke groet,\nHilde Cnudde\nCoördinator leernetwerk")
+INVITATION = (
+    "Beste vrijwilligers,\n\nOp dinsdag 10 maart gaat het over toegang tot onderwijs met Karel Vermeulen.\n"
+    "Inschrijven kan door te antwoorden.\n\nHartelijke groet,\nHilde Cnudde\nCoördinator leernetwerk"
+)
 
 
 @pytest.mark.parametrize(
@@ -277,8 +329,11 @@ INVITATION = ("Beste vrijwilligers,\n\nOp dinsdag 10 maart gaat het over toegang
 )
 def test_names_in_quoted_replies_are_never_people(header):
     quoted = "\n".join("> " + line for line in INVITATION.split("\n"))
-    raw = mail(f"Dag Hilde,\n\nIk kom graag!\n\nGroeten,\nJoris\n\n{header}{quoted}",
-               subject="Re: Leernetwerk 10 maart", sender="Joris Wuyts <joris@example.org>")
+    raw = mail(
+        f"Dag Hilde,\n\nIk kom graag!\n\nGroeten,\nJoris\n\n{header}{quoted}",
+        subject="Re: Leernetwerk 10 maart",
+        sender="Joris Wuyts <joris@example.org>",
+    )
     parsed = parse(raw)
     assert parsed.intent is Intent.REGISTER
     assert names(parsed) == ["Joris Wuyts"]
@@ -288,17 +343,24 @@ def test_names_in_quoted_replies_are_never_people(header):
 @pytest.mark.parametrize(
     "separator",
     [
-        ("Van: Leernetwerk <leernetwerk@in-gent.example>\nVerzonden: dinsdag 3 februari 2026 10:04\n"
-        "Aan: Leernetwerk <leernetwerk@in-gent.example>\nOnderwerp: Leernetwerk 10 maart\n"),
-        ("From: Leernetwerk <leernetwerk@in-gent.example>\nSent: Tuesday, February 3, 2026 10:04 AM\n"
-        "To: Leernetwerk <leernetwerk@in-gent.example>\nSubject: Leernetwerk 10 maart\n"),
+        (
+            "Van: Leernetwerk <leernetwerk@in-gent.example>\nVerzonden: dinsdag 3 februari 2026 10:04\n"
+            "Aan: Leernetwerk <leernetwerk@in-gent.example>\nOnderwerp: Leernetwerk 10 maart\n"
+        ),
+        (
+            "From: Leernetwerk <leernetwerk@in-gent.example>\nSent: Tuesday, February 3, 2026 10:04 AM\n"
+            "To: Leernetwerk <leernetwerk@in-gent.example>\nSubject: Leernetwerk 10 maart\n"
+        ),
         "-----Original Message-----\nFrom: Leernetwerk\nSent: Tuesday\nSubject: Leernetwerk\n",
     ],
 )
 def test_outlook_reply_blocks_end_the_new_text(separator):
-    raw = mail(f"Hallo,\n\nWij zijn er graag bij. Ik kom samen met Sara Mertens.\n\nGroeten,\nTom Baert\n\n"
-               f"{separator}\n{INVITATION}", subject="RE: Leernetwerk 10 maart",
-               sender="Tom Baert <tom@example.org>")
+    raw = mail(
+        f"Hallo,\n\nWij zijn er graag bij. Ik kom samen met Sara Mertens.\n\nGroeten,\nTom Baert\n\n"
+        f"{separator}\n{INVITATION}",
+        subject="RE: Leernetwerk 10 maart",
+        sender="Tom Baert <tom@example.org>",
+    )
     parsed = parse(raw)
     assert sorted(names(parsed)) == ["Sara Mertens", "Tom Baert"]
     assert parsed.meeting_date == dt.date(2026, 3, 10)
@@ -306,8 +368,12 @@ def test_outlook_reply_blocks_end_the_new_text(separator):
 
 @pytest.mark.parametrize(
     "marker",
-    ["---------- Forwarded message ---------", "---------- Doorgestuurd bericht ---------",
-     "-------- Message transféré --------", "Begin forwarded message:"],
+    [
+        "---------- Forwarded message ---------",
+        "---------- Doorgestuurd bericht ---------",
+        "-------- Message transféré --------",
+        "Begin forwarded message:",
+    ],
 )
 def test_forwarded_request_registers_the_forwarded_writer(marker):
     raw = mail(
@@ -316,18 +382,23 @@ def test_forwarded_request_registers_the_forwarded_writer(marker):
         f"From: Lotte Vandamme <lotte@example.org>\nDate: ma 5 jan 2026\nSubject: leernetwerk\n"
         f"To: Koen Dierickx <koen@wao.example>\n\nDag Koen,\n\nZou je mij kunnen inschrijven voor maart?\n\n"
         f"Groetjes,\nLotte",
-        subject="Fwd: leernetwerk", sender="Koen Dierickx <koen@wao.example>")
+        subject="Fwd: leernetwerk",
+        sender="Koen Dierickx <koen@wao.example>",
+    )
     parsed = parse(raw)
     assert parsed.intent is Intent.REGISTER
     assert [(p.name, p.organisation, p.email) for p in parsed.people] == [
-        ("Lotte Vandamme", "Werkgroep Asiel Oostakker", "lotte@example.org")]
+        ("Lotte Vandamme", "Werkgroep Asiel Oostakker", "lotte@example.org")
+    ]
     assert parsed.meeting_date == dt.date(2026, 3, 10)
 
 
 def test_disclaimer_and_client_footer_are_not_read():
-    raw = mail("Ik schrijf me in voor 10 maart.\n\nMet vriendelijke groeten,\nAnna Peeters\n\n"
-               "Dit bericht is vertrouwelijk en uitsluitend bestemd voor de geadresseerde. Persoonsgegevens worden "
-               "verwerkt volgens de AVG; verwijder dit bericht als het u niet is bestemd.\n\nVerzonden vanaf mijn iPhone")
+    raw = mail(
+        "Ik schrijf me in voor 10 maart.\n\nMet vriendelijke groeten,\nAnna Peeters\n\n"
+        "Dit bericht is vertrouwelijk en uitsluitend bestemd voor de geadresseerde. Persoonsgegevens worden "
+        "verwerkt volgens de AVG; verwijder dit bericht als het u niet is bestemd.\n\nVerzonden vanaf mijn iPhone"
+    )
     parsed = parse(raw)
     assert parsed.intent is Intent.REGISTER
     assert names(parsed) == ["Anna Peeters"]
@@ -335,15 +406,30 @@ def test_disclaimer_and_client_footer_are_not_read():
 
 # --- people -----------------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "sentence, name, organisation",
     [
-        ("Ik ben Jan De Smet, vrijwilliger bij Werkgroep Asiel Oostakker vzw.", "Jan De Smet",
-         "Werkgroep Asiel Oostakker"),
-        ("Je m'appelle Sophie Lambert et je suis bénévole chez Solidarité Gand asbl.", "Sophie Lambert",
-         "Solidarité Gand"),
-        ("My name is Tom O'Neill and I volunteer with Refugee Buddies Ghent.", "Tom O'Neill", "Refugee Buddies Ghent"),
-        ("Mijn naam is Amina el Idrissi. Ik ben actief bij WAO.", "Amina el Idrissi", "Werkgroep Asiel Oostakker"),
+        (
+            "Ik ben Jan De Smet, vrijwilliger bij Werkgroep Asiel Oostakker vzw.",
+            "Jan De Smet",
+            "Werkgroep Asiel Oostakker",
+        ),
+        (
+            "Je m'appelle Sophie Lambert et je suis bénévole chez Solidarité Gand asbl.",
+            "Sophie Lambert",
+            "Solidarité Gand",
+        ),
+        (
+            "My name is Tom O'Neill and I volunteer with Refugee Buddies Ghent.",
+            "Tom O'Neill",
+            "Refugee Buddies Ghent",
+        ),
+        (
+            "Mijn naam is Amina el Idrissi. Ik ben actief bij WAO.",
+            "Amina el Idrissi",
+            "Werkgroep Asiel Oostakker",
+        ),
     ],
 )
 def test_name_and_organisation_from_a_sentence(sentence, name, organisation):
@@ -354,8 +440,11 @@ def test_name_and_organisation_from_a_sentence(sentence, name, organisation):
 
 
 def test_form_block_surname_first():
-    raw = mail("Bonjour,\n\nNom : MBUYI\nPrénom : Jean-Claude\nAssociation : Entraide Gand asbl (Gand)\n\nMerci",
-               subject="Inscription réseau", sender="jc@example.org")
+    raw = mail(
+        "Bonjour,\n\nNom : MBUYI\nPrénom : Jean-Claude\nAssociation : Entraide Gand asbl (Gand)\n\nMerci",
+        subject="Inscription réseau",
+        sender="jc@example.org",
+    )
     parsed = parse(raw)
     assert [(p.name, p.organisation) for p in parsed.people] == [("Jean-Claude Mbuyi", "Entraide Gand")]
     assert parsed.language == "fr"
@@ -377,14 +466,20 @@ def test_display_names_in_normal_order_and_capitals(display, name):
 
 
 def test_all_caps_form_with_signed_first_name():
-    raw = mail("GOEDENDAG,\n\nNAAM: D'HAENE MIA\nVERENIGING: PAROCHIE SINT-JAN, WERKGROEP\n\nGRAAG INSCHRIJVEN.\n\n"
-               "MET VRIENDELIJKE GROETEN\nMIA", sender="mia@example.org", subject="INSCHRIJVING")
+    raw = mail(
+        "GOEDENDAG,\n\nNAAM: D'HAENE MIA\nVERENIGING: PAROCHIE SINT-JAN, WERKGROEP\n\nGRAAG INSCHRIJVEN.\n\n"
+        "MET VRIENDELIJKE GROETEN\nMIA",
+        sender="mia@example.org",
+        subject="INSCHRIJVING",
+    )
     parsed = parse(raw)
     assert [(p.name, p.organisation) for p in parsed.people] == [("Mia D'Haene", "Parochie Sint-Jan")]
 
 
 def test_surname_from_the_address_when_signed_with_a_first_name():
-    parsed = parse(mail("uitschrijven aub\n\nRik", sender="rik.vercruysse@example.org", subject="Re: Herinnering"))
+    parsed = parse(
+        mail("uitschrijven aub\n\nRik", sender="rik.vercruysse@example.org", subject="Re: Herinnering")
+    )
     assert parsed.intent is Intent.UNSUBSCRIBE
     assert names(parsed) == ["Rik Vercruysse"]
     assert parsed.people[0].confidence < 0.7
@@ -392,46 +487,66 @@ def test_surname_from_the_address_when_signed_with_a_first_name():
 
 
 def test_colleague_registered_instead_of_the_sender():
-    raw = mail("Dag Hilde,\n\nIk zou graag mijn collega Ines Wouters inschrijven voor 10 maart. Zelf kan ik er "
-               "niet bij zijn.\n\nMet vriendelijke groeten\n\nGeert Claes\nTeamverantwoordelijke\nCAW Oost-Vlaanderen",
-               sender='"Claes, Geert" <geert@caw.example>', Cc='"Wouters, Ines" <ines@caw.example>')
+    raw = mail(
+        "Dag Hilde,\n\nIk zou graag mijn collega Ines Wouters inschrijven voor 10 maart. Zelf kan ik er "
+        "niet bij zijn.\n\nMet vriendelijke groeten\n\nGeert Claes\nTeamverantwoordelijke\nCAW Oost-Vlaanderen",
+        sender='"Claes, Geert" <geert@caw.example>',
+        Cc='"Wouters, Ines" <ines@caw.example>',
+    )
     parsed = parse(raw)
     assert [(p.name, p.organisation, p.email) for p in parsed.people] == [
-        ("Ines Wouters", "CAW Oost-Vlaanderen", "ines@caw.example")]
+        ("Ines Wouters", "CAW Oost-Vlaanderen", "ines@caw.example")
+    ]
 
 
 def test_sender_and_colleague_together():
-    raw = mail("Dag Hilde,\n\nMijn collega Bert Verlinden en ik schrijven ons graag in voor 10 maart.\n\n"
-               "Groetjes,\nNina Smet\nVluchtelingenwerk Vlaanderen", sender="Nina Smet <nina@example.org>")
+    raw = mail(
+        "Dag Hilde,\n\nMijn collega Bert Verlinden en ik schrijven ons graag in voor 10 maart.\n\n"
+        "Groetjes,\nNina Smet\nVluchtelingenwerk Vlaanderen",
+        sender="Nina Smet <nina@example.org>",
+    )
     parsed = parse(raw)
     assert sorted((p.name, p.organisation) for p in parsed.people) == [
-        ("Bert Verlinden", "Vluchtelingenwerk Vlaanderen"), ("Nina Smet", "Vluchtelingenwerk Vlaanderen")]
+        ("Bert Verlinden", "Vluchtelingenwerk Vlaanderen"),
+        ("Nina Smet", "Vluchtelingenwerk Vlaanderen"),
+    ]
 
 
 def test_colleague_in_cc_named_by_first_name():
-    raw = mail("Bonjour,\n\nMa collègue Julie (en copie) et moi-même aimerions participer à la séance du 10 mars.\n\n"
-               "Cordialement,\nMarc Dubois", subject="Inscription", sender="Marc Dubois <marc@example.org>",
-               Cc="Julie Renard <julie@example.org>")
+    raw = mail(
+        "Bonjour,\n\nMa collègue Julie (en copie) et moi-même aimerions participer à la séance du 10 mars.\n\n"
+        "Cordialement,\nMarc Dubois",
+        subject="Inscription",
+        sender="Marc Dubois <marc@example.org>",
+        Cc="Julie Renard <julie@example.org>",
+    )
     parsed = parse(raw)
     assert sorted(names(parsed)) == ["Julie Renard", "Marc Dubois"]
     assert next(p for p in parsed.people if p.name == "Julie Renard").email == "julie@example.org"
 
 
 def test_greeted_coordinator_and_mentioned_speaker_are_not_people():
-    raw = mail("Beste Hilde Cnudde,\n\nIk schrijf me in voor 12 mei; dokter Janssens ken ik al. Ook Pieter Goris "
-               "is geïnteresseerd, hij mailt zelf nog.\n\nGroeten,\nAnna Peeters")
+    raw = mail(
+        "Beste Hilde Cnudde,\n\nIk schrijf me in voor 12 mei; dokter Janssens ken ik al. Ook Pieter Goris "
+        "is geïnteresseerd, hij mailt zelf nog.\n\nGroeten,\nAnna Peeters"
+    )
     assert names(parse(raw)) == ["Anna Peeters"]
 
 
 def test_personal_title_means_no_organisation():
-    raw = mail("Ik schrijf me in voor 12 mei, uitdrukkelijk op persoonlijke titel.\n\nMet vriendelijke groet,\n\n"
-               "Anna Peeters\nAdvocaat\nPeeters & Partners Advocaten", sender="Anna Peeters | Peeters & Partners "
-               "<anna@peeters-advocaten.example>")
+    raw = mail(
+        "Ik schrijf me in voor 12 mei, uitdrukkelijk op persoonlijke titel.\n\nMet vriendelijke groet,\n\n"
+        "Anna Peeters\nAdvocaat\nPeeters & Partners Advocaten",
+        sender="Anna Peeters | Peeters & Partners <anna@peeters-advocaten.example>",
+    )
     assert [(p.name, p.organisation) for p in parse(raw).people] == [("Anna Peeters", None)]
 
 
 def test_organisation_from_the_configured_domain_is_unsure():
-    raw = mail("Ik schrijf me in voor 10 maart.\n\nGroeten,\nKoen Dierickx", sender="Koen Dierickx <koen@wao.example>")
+    raw = mail(
+        "Ik schrijf me in voor 10 maart.\n\nGroeten,\nKoen Dierickx",
+        sender="Koen Dierickx <koen@wao.example>",
+    )
     parsed = parse(raw)
     assert parsed.people[0].organisation == "Werkgroep Asiel Oostakker"
     assert parsed.people[0].confidence < 0.7 and parsed.unsure
@@ -440,6 +555,7 @@ def test_organisation_from_the_configured_domain_is_unsure():
 
 
 # --- intents ----------------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "body, intent",
@@ -455,7 +571,10 @@ def test_organisation_from_the_configured_domain_is_unsure():
         ("Please remove me from your mailing list.", Intent.UNSUBSCRIBE),
         ("Mag ik van de lijst? En verwijder ook al mijn persoonsgegevens (GDPR).", Intent.ERASE),
         ("Is er parking in de buurt van de campus?", Intent.QUESTION),
-        ("Wij overwegen deel te nemen. Is het gratis? Als dat kan, schrijven we ons daarna in.", Intent.QUESTION),
+        (
+            "Wij overwegen deel te nemen. Is het gratis? Als dat kan, schrijven we ons daarna in.",
+            Intent.QUESTION,
+        ),
         ("Kan ik mijn buurvrouw inschrijven, of moet ze dat zelf doen?", Intent.QUESTION),
         ("Dit gaat over iets helemaal anders.", Intent.OTHER),
     ],
@@ -465,8 +584,10 @@ def test_intent_keyword_families(body, intent):
 
 
 def test_registration_for_someone_elses_event_is_other():
-    raw = mail("Graag schrijf ik me in voor de infonamiddag over voogdij op zaterdag 21 februari in Assebroek.",
-               subject="Inschrijving infonamiddag")
+    raw = mail(
+        "Graag schrijf ik me in voor de infonamiddag over voogdij op zaterdag 21 februari in Assebroek.",
+        subject="Inschrijving infonamiddag",
+    )
     assert parse(raw).intent is Intent.OTHER
 
 
@@ -479,21 +600,58 @@ def test_has_question_only_for_real_questions():
 
 # --- meeting dates ----------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "body, subject, date, expected",
     [
-        ("Ik schrijf me in voor 13/1.", "Inschrijving", "Mon, 05 Jan 2026 10:00:00 +0100", dt.date(2026, 1, 13)),
-        ("Ik schrijf me in voor de sessie in mei.", "Inschrijving", "Mon, 05 Jan 2026 10:00:00 +0100",
-         dt.date(2026, 5, 12)),
-        ("I'd like to join the session on legal aid.", "Registration", "Mon, 05 Jan 2026 10:00:00 +0100",
-         dt.date(2026, 5, 12)),
-        ("Ik moet me afmelden voor morgenavond.", "Afmelding", "Mon, 09 Mar 2026 10:00:00 +0100",
-         dt.date(2026, 3, 10)),
-        ("Ik meld me af voor volgende week.", "Afmelding", "Tue, 03 Mar 2026 10:00:00 +0100", dt.date(2026, 3, 10)),
-        ("Ik kom graag!", "Re: Uitnodiging leernetwerk 10 maart", "Mon, 05 Jan 2026 10:00:00 +0100",
-         dt.date(2026, 3, 10)),
-        ("Zet me op de lijst voor de volgende sessie.", "Inschrijving", "Mon, 05 Jan 2026 10:00:00 +0100", None),
-        ("Ik werk sinds september bij WAO en schrijf me in.", "Inschrijving", "Mon, 05 Jan 2026 10:00:00 +0100", None),
+        (
+            "Ik schrijf me in voor 13/1.",
+            "Inschrijving",
+            "Mon, 05 Jan 2026 10:00:00 +0100",
+            dt.date(2026, 1, 13),
+        ),
+        (
+            "Ik schrijf me in voor de sessie in mei.",
+            "Inschrijving",
+            "Mon, 05 Jan 2026 10:00:00 +0100",
+            dt.date(2026, 5, 12),
+        ),
+        (
+            "I'd like to join the session on legal aid.",
+            "Registration",
+            "Mon, 05 Jan 2026 10:00:00 +0100",
+            dt.date(2026, 5, 12),
+        ),
+        (
+            "Ik moet me afmelden voor morgenavond.",
+            "Afmelding",
+            "Mon, 09 Mar 2026 10:00:00 +0100",
+            dt.date(2026, 3, 10),
+        ),
+        (
+            "Ik meld me af voor volgende week.",
+            "Afmelding",
+            "Tue, 03 Mar 2026 10:00:00 +0100",
+            dt.date(2026, 3, 10),
+        ),
+        (
+            "Ik kom graag!",
+            "Re: Uitnodiging leernetwerk 10 maart",
+            "Mon, 05 Jan 2026 10:00:00 +0100",
+            dt.date(2026, 3, 10),
+        ),
+        (
+            "Zet me op de lijst voor de volgende sessie.",
+            "Inschrijving",
+            "Mon, 05 Jan 2026 10:00:00 +0100",
+            None,
+        ),
+        (
+            "Ik werk sinds september bij WAO en schrijf me in.",
+            "Inschrijving",
+            "Mon, 05 Jan 2026 10:00:00 +0100",
+            None,
+        ),
     ],
 )
 def test_meeting_date(body, subject, date, expected):
@@ -501,7 +659,9 @@ def test_meeting_date(body, subject, date, expected):
 
 
 def test_no_meeting_for_unsubscribe_even_when_named():
-    parsed = parse(mail("Schrijf me uit, ik kom niet meer naar de sessie van 10 maart.", subject="uitschrijven"))
+    parsed = parse(
+        mail("Schrijf me uit, ik kom niet meer naar de sessie van 10 maart.", subject="uitschrijven")
+    )
     assert parsed.intent is Intent.UNSUBSCRIBE and parsed.meeting_date is None
 
 
@@ -511,6 +671,7 @@ def test_explicit_date_without_calendar():
 
 
 # --- language ---------------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "body, language",
@@ -527,6 +688,7 @@ def test_language(body, language):
 
 # --- never raises -----------------------------------------------------------------------------------------------------
 
+
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=3000))
 def test_never_raises_on_garbage(raw):
@@ -537,9 +699,11 @@ def test_never_raises_on_garbage(raw):
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=400), st.text(max_size=80), st.text(max_size=80))
 def test_never_raises_on_odd_text(body, subject, name):
-    raw = (f"From: {name} <x@example.org>\r\nSubject: {subject}\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
-           f"--b\r\nContent-Type: text/plain; charset=x-unknown\r\nContent-Transfer-Encoding: base64\r\n\r\n{body}\r\n"
-           f"--b\r\nContent-Type: text/html\r\n\r\n<p>{body}\r\n--b").encode("utf-8", "surrogatepass")
+    raw = (
+        f"From: {name} <x@example.org>\r\nSubject: {subject}\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        f"--b\r\nContent-Type: text/plain; charset=x-unknown\r\nContent-Transfer-Encoding: base64\r\n\r\n{body}\r\n"
+        f"--b\r\nContent-Type: text/html\r\n\r\n<p>{body}\r\n--b"
+    ).encode("utf-8", "surrogatepass")
     assert isinstance(parse(raw).intent, Intent)
 
 
@@ -549,12 +713,14 @@ def test_never_raises_on_odd_text(body, subject, name):
         b"",
         b"\x00\xff\xfe",
         b"From: \r\n\r\n",
-        b"Content-Type: multipart/alternative; boundary=\"x\"\r\n\r\n--x\r\n--x--",
-        b"Content-Type: text/plain; charset=\"\xff\xfe\"\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!notbase64",
+        b'Content-Type: multipart/alternative; boundary="x"\r\n\r\n--x\r\n--x--',
+        b'Content-Type: text/plain; charset="\xff\xfe"\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!notbase64',
         b"From: a@b\r\nSubject: =?bogus?q?x?=\r\nDate: Mon, 99 Foo 9999 99:99:99\r\n\r\nhi",
         b"Content-Type: message/rfc822\r\n\r\nContent-Type: message/rfc822\r\n\r\nFrom: x\r\n\r\ny",
-        ("Content-Type: multipart/mixed; boundary=a\r\n\r\n" + "--a\r\nContent-Type: multipart/mixed; boundary=a\r\n\r\n"
-         * 300).encode(),
+        (
+            "Content-Type: multipart/mixed; boundary=a\r\n\r\n"
+            + "--a\r\nContent-Type: multipart/mixed; boundary=a\r\n\r\n" * 300
+        ).encode(),
     ],
 )
 def test_never_raises_on_broken_mime(raw):

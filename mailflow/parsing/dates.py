@@ -16,21 +16,68 @@ from mailflow.config import Meeting
 from mailflow.parsing.text import Keywords, fold
 
 MONTHS = {
-    "januari": 1, "februari": 2, "maart": 3, "april": 4, "mei": 5, "juni": 6, "juli": 7, "augustus": 8,
-    "september": 9, "oktober": 10, "november": 11, "december": 12,
-    "janvier": 1, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7, "aout": 8,
-    "septembre": 9, "octobre": 10, "novembre": 11, "decembre": 12,
-    "january": 1, "february": 2, "march": 3, "may": 5, "june": 6, "july": 7, "august": 8, "october": 10,
+    "januari": 1,
+    "februari": 2,
+    "maart": 3,
+    "april": 4,
+    "mei": 5,
+    "juni": 6,
+    "juli": 7,
+    "augustus": 8,
+    "september": 9,
+    "oktober": 10,
+    "november": 11,
+    "december": 12,
+    "janvier": 1,
+    "fevrier": 2,
+    "mars": 3,
+    "avril": 4,
+    "mai": 5,
+    "juin": 6,
+    "juillet": 7,
+    "aout": 8,
+    "septembre": 9,
+    "octobre": 10,
+    "novembre": 11,
+    "decembre": 12,
+    "january": 1,
+    "february": 2,
+    "march": 3,
+    "may": 5,
+    "june": 6,
+    "july": 7,
+    "august": 8,
+    "october": 10,
 }
-SHORT_MONTHS = {"jan": 1, "feb": 2, "febr": 2, "fev": 2, "mrt": 3, "mar": 3, "apr": 4, "avr": 4, "jun": 6,
-                "jul": 7, "juil": 7, "aug": 8, "sep": 9, "sept": 9, "okt": 10, "oct": 10, "nov": 11, "dec": 12}
+SHORT_MONTHS = {
+    "jan": 1,
+    "feb": 2,
+    "febr": 2,
+    "fev": 2,
+    "mrt": 3,
+    "mar": 3,
+    "apr": 4,
+    "avr": 4,
+    "jun": 6,
+    "jul": 7,
+    "juil": 7,
+    "aug": 8,
+    "sep": 9,
+    "sept": 9,
+    "okt": 10,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+}
 # Month words that are also ordinary words ("I may come", "mars" the planet) count only after a preposition.
 AMBIGUOUS_MONTHS = {"may", "march", "mars", "mei"}
 _MONTH_WORDS = "|".join(sorted(MONTHS, key=len, reverse=True))
 _ALL_MONTH_WORDS = "|".join(sorted({**MONTHS, **SHORT_MONTHS}, key=len, reverse=True))
 # Day-first patterns start with their digits (no \\b, no look-behind) so the engine jumps from digit to digit; what
 # comes before the number is checked afterwards (`_clean_start`).
-DAY_MONTH = re.compile(rf"(\d{{1,2}})(?:e|er|ste|de|st|nd|rd|th)?\s+({_ALL_MONTH_WORDS})\b\.?(?:\s+(\d{{4}}))?")
+DAY_MONTH = re.compile(
+    rf"(\d{{1,2}})(?:e|er|ste|de|st|nd|rd|th)?\s+({_ALL_MONTH_WORDS})\b\.?(?:\s+(\d{{4}}))?"
+)
 NUMERIC = re.compile(r"(\d{1,2})[/-](\d{1,2})(?:[/-](\d{2}|\d{4}))?(?![\d/:-])")
 # "10.03" or "10.3.2026", but not a time ("19.30") or a decimal: the month must exist and no "u", "uur", "h" follow.
 DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.?(\d{4})?(?![\d.,:]|\s*(?:u\b|uur|h\b|%|€|eur))")
@@ -40,20 +87,90 @@ MONTH_DAY = Keywords(rf"(?:{_MONTH_WORDS})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?!\s*
 _DIGIT = re.compile(r"\d")
 _LAST_WORD = re.compile(r"([\w']+)\s*$")
 # A month after these words is not a meeting: "sinds september", "tot eind december", "vorige maart".
-NOT_MEETING_BEFORE = {"sinds", "sedert", "sinsdien", "depuis", "since", "vorige", "vorig", "last", "eind", "begin",
-                      "tot", "until", "till", "jusqu", "jusqu'en", "jusqu'a", "jusqu'au", "fin", "debut", "end",
-                      "midden", "half", "mi", "early", "late", "afgelopen", "dernier", "geboren", "ne"}
-MONTH_PREPOSITIONS = {"in", "voor", "op", "van", "en", "de", "for", "of", "during", "tijdens", "vanaf", "from",
-                      "au", "pour", "mois", "d'", "naar", "the", "sessie", "seance", "session"}
-SESSION_WORDS = re.compile(r"\b(?:sessie|sessies|leernetwerk|bijeenkomst|avond|seance|reseau|session|meeting|"
-                           r"network|thema|theme|topic|onderwerp|deelnemen|inschrijven|inscrire|register|join)\b")
+NOT_MEETING_BEFORE = {
+    "sinds",
+    "sedert",
+    "sinsdien",
+    "depuis",
+    "since",
+    "vorige",
+    "vorig",
+    "last",
+    "eind",
+    "begin",
+    "tot",
+    "until",
+    "till",
+    "jusqu",
+    "jusqu'en",
+    "jusqu'a",
+    "jusqu'au",
+    "fin",
+    "debut",
+    "end",
+    "midden",
+    "half",
+    "mi",
+    "early",
+    "late",
+    "afgelopen",
+    "dernier",
+    "geboren",
+    "ne",
+}
+MONTH_PREPOSITIONS = {
+    "in",
+    "voor",
+    "op",
+    "van",
+    "en",
+    "de",
+    "for",
+    "of",
+    "during",
+    "tijdens",
+    "vanaf",
+    "from",
+    "au",
+    "pour",
+    "mois",
+    "d'",
+    "naar",
+    "the",
+    "sessie",
+    "seance",
+    "session",
+}
+SESSION_WORDS = re.compile(
+    r"\b(?:sessie|sessies|leernetwerk|bijeenkomst|avond|seance|reseau|session|meeting|"
+    r"network|thema|theme|topic|onderwerp|deelnemen|inschrijven|inscrire|register|join)\b"
+)
 # Theme words in the three languages; a configured theme matches when the mail names one of its distinctive words.
 THEME_SYNONYMS = {
     "medische": ("medisch", "medische", "medical", "medicale", "medicaux", "medecin", "dmh", "amu"),
     "medisch": ("medisch", "medische", "medical", "medicale", "medicaux", "dmh", "amu"),
-    "onderwijs": ("onderwijs", "school", "scholen", "schools", "education", "enseignement", "ecole", "scolaire",
-                  "schooling", "okan"),
-    "juridische": ("juridisch", "juridische", "legal", "juridique", "rechtshulp", "advocaat", "avocat", "lawyer"),
+    "onderwijs": (
+        "onderwijs",
+        "school",
+        "scholen",
+        "schools",
+        "education",
+        "enseignement",
+        "ecole",
+        "scolaire",
+        "schooling",
+        "okan",
+    ),
+    "juridische": (
+        "juridisch",
+        "juridische",
+        "legal",
+        "juridique",
+        "rechtshulp",
+        "advocaat",
+        "avocat",
+        "lawyer",
+    ),
     "juridisch": ("juridisch", "juridische", "legal", "juridique", "rechtshulp"),
     "terugkeer": ("terugkeer", "return", "retour", "terugkeren"),
     "vrijwillige": ("vrijwillige terugkeer", "voluntary return", "retour volontaire"),
@@ -62,8 +179,26 @@ THEME_SYNONYMS = {
     "gezondheid": ("gezondheid", "health", "sante", "zorg"),
     "psychisch": ("psychisch", "mental", "mentale", "psychique", "geestelijke"),
 }
-GENERIC_THEME_WORDS = {"toegang", "tot", "hulp", "bijstand", "dringende", "en", "van", "de", "het", "voor", "over",
-                       "access", "aid", "aide", "help", "acces", "urgent", "urgente"}
+GENERIC_THEME_WORDS = {
+    "toegang",
+    "tot",
+    "hulp",
+    "bijstand",
+    "dringende",
+    "en",
+    "van",
+    "de",
+    "het",
+    "voor",
+    "over",
+    "access",
+    "aid",
+    "aide",
+    "help",
+    "acces",
+    "urgent",
+    "urgente",
+}
 RELATIVE = Keywords(
     r"(?:morgen(?:avond|namiddag)?|overmorgen|vanavond|gisteren(?:avond)?|eergisteren|volgende week|"
     r"komende week|deze week|next week|this week|tomorrow|tonight|yesterday|demain(?: soir)?|ce soir|hier soir|"
@@ -102,7 +237,7 @@ def _year_for(month: int, day: int, sent: dt.date | None) -> dt.date | None:
 
 
 def _session_near(text: str, start: int, end: int) -> bool:
-    return bool(SESSION_WORDS.search(text[max(0, start - 45): end + 45]))
+    return bool(SESSION_WORDS.search(text[max(0, start - 45) : end + 45]))
 
 
 def _theme_words(theme: str) -> list[str]:
@@ -128,8 +263,15 @@ def _themes(meetings: tuple[Meeting, ...]) -> tuple[Keywords | None, dict[str, d
     return Keywords(alternatives, suffix=r"(?:e|s|es)?\b"), days
 
 
-def _month_named(match: re.Match[str], folded: str, covered: list[tuple[int, int]], meetings: Sequence[Meeting],
-                 sent_day: dt.date | None, weight: float, add: Callable[[dt.date, float, str], None]) -> None:
+def _month_named(
+    match: re.Match[str],
+    folded: str,
+    covered: list[tuple[int, int]],
+    meetings: Sequence[Meeting],
+    sent_day: dt.date | None,
+    weight: float,
+    add: Callable[[dt.date, float, str], None],
+) -> None:
     """Count a month name ("in januari", "en mai") for the meeting in that month, unless it says "sinds"/"tot"."""
     if any(s <= match.start() < e for s, e in covered):
         return
@@ -180,7 +322,9 @@ def _explicit_dates(folded: str, sent: dt.date | None) -> list[tuple[dt.date, in
     for match in ISO.finditer(folded):
         if _clean_start(folded, match.start(), ""):
             try:
-                found.append((dt.date(int(match[1]), int(match[2]), int(match[3])), match.start(), match.end()))
+                found.append(
+                    (dt.date(int(match[1]), int(match[2]), int(match[3])), match.start(), match.end())
+                )
             except ValueError:
                 pass
     for match in DAY_MONTH.finditer(folded):
@@ -215,7 +359,9 @@ def _date(month: int | None, day: int, year: str | None, sent: dt.date | None) -
     return _year_for(month, day, sent)
 
 
-def read_meeting(sources: Sequence[Source], meetings: Sequence[Meeting], sent: dt.datetime | None) -> DateReading:
+def read_meeting(
+    sources: Sequence[Source], meetings: Sequence[Meeting], sent: dt.datetime | None
+) -> DateReading:
     """The meeting the texts name most strongly (None when none is named), and whether a foreign day is named."""
     sent_day = sent.date() if sent else None
     scores: dict[dt.date, float] = {}
@@ -239,8 +385,13 @@ def read_meeting(sources: Sequence[Source], meetings: Sequence[Meeting], sent: d
         covered = [(s, e) for _, s, e in explicit]
         for day, _start, _end in explicit:
             first_explicit = first_explicit or day
-            same_day = day if day in by_date else next(
-                (m.date for m in meetings if (m.date.month, m.date.day) == (day.month, day.day)), None)
+            same_day = (
+                day
+                if day in by_date
+                else next(
+                    (m.date for m in meetings if (m.date.month, m.date.day) == (day.month, day.day)), None
+                )
+            )
             if same_day:
                 add(same_day, 3.0 * source.weight, "date")
             elif meetings and source.weight >= 1.0:

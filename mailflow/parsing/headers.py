@@ -46,7 +46,8 @@ def decode_words(value: object) -> str:
             text = str(make_header(chunks))
         except (LookupError, UnicodeError, ValueError):
             text = "".join(
-                decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk for chunk, charset in chunks
+                decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk
+                for chunk, charset in chunks
             )
     except Exception:  # noqa: BLE001 - a broken encoded-word is read as it stands
         text = str(value)
@@ -93,7 +94,9 @@ def sender_of(from_header: str) -> tuple[str | None, str | None]:
         quoted = simple["quoted"]
         name = decode_words(re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else simple["plain"] or "")
         spoofed = {a.lower().strip(".") for a in _ADDR_SPEC.findall(name)} - {address}
-        ok = _VALID_ADDR.match(address) and not spoofed  # "=?utf-8?q?a=40x.example?= <b@y>" names two addresses
+        ok = (
+            _VALID_ADDR.match(address) and not spoofed
+        )  # "=?utf-8?q?a=40x.example?= <b@y>" names two addresses
         return (address if ok else None), (name.strip("'\" ") or None)
     decoded = decode_words(unfolded)
     pairs = email.utils.getaddresses([unfolded])

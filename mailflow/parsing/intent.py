@@ -17,9 +17,14 @@ from mailflow.parsing.text import Keywords, fold
 
 # --- headers -------------------------------------------------------------------------------------------------------
 
-BOUNCE_SENDERS = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|maildaemon|bounces?|mdaemon|"
-                            r"microsoftexchange[0-9a-f]*)@", re.IGNORECASE)
-BOUNCE_NAMES = re.compile(r"mail delivery (?:subsystem|system)|mail delivery|postmaster|mailer-daemon", re.IGNORECASE)
+BOUNCE_SENDERS = re.compile(
+    r"^(?:mailer-daemon|postmaster|mail-daemon|maildaemon|bounces?|mdaemon|"
+    r"microsoftexchange[0-9a-f]*)@",
+    re.IGNORECASE,
+)
+BOUNCE_NAMES = re.compile(
+    r"mail delivery (?:subsystem|system)|mail delivery|postmaster|mailer-daemon", re.IGNORECASE
+)
 BOUNCE_SUBJECT = re.compile(
     r"^(?:undeliver(?:ed|able)|onbestelbaar|niet (?:afgeleverd|bezorgd)|non remis|non distribu|"
     r"delivery (?:status notification|failure|has failed|delayed)|mail delivery failed|returned mail|"
@@ -114,12 +119,16 @@ UNSUBSCRIBE = Keywords(
     r"no longer (?:wish to |want to )?receive"
 )
 # An unsubscribe word aimed at one dated session ("uitschrijven voor de sessie van 10 maart") is an excuse.
-LEAVING_FOR_GOOD = re.compile(r"\b(?:lijst|liste|list|mailing\w*|nieuwsbrief|newsletter|mails?|e-?mails?|berichten|"
-                              r"uitnodigingen|meer|langer|longer|plus|adressen\w*)\b")
-NAMES_A_SESSION = re.compile(r"\d|\b(?:januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|"
-                             r"november|december|janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|"
-                             r"novembre|decembre|january|february|march|june|july|august|october|morgen|dinsdag|"
-                             r"mardi|tuesday|tomorrow|demain)\b")
+LEAVING_FOR_GOOD = re.compile(
+    r"\b(?:lijst|liste|list|mailing\w*|nieuwsbrief|newsletter|mails?|e-?mails?|berichten|"
+    r"uitnodigingen|meer|langer|longer|plus|adressen\w*)\b"
+)
+NAMES_A_SESSION = re.compile(
+    r"\d|\b(?:januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|"
+    r"november|december|janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|"
+    r"novembre|decembre|january|february|march|june|july|august|october|morgen|dinsdag|"
+    r"mardi|tuesday|tomorrow|demain)\b"
+)
 ERASE = Keywords(
     r"persoonsgegevens|persoonlijke gegevens|gegevenswissing|recht om vergeten|vergeten (?:te )?worden|"
     r"uit (?:al )?(?:jullie|uw|je) (?:bestanden|databank|database|systemen)|gdpr|avg|rgpd|"
@@ -148,14 +157,18 @@ REQUEST_QUESTION = Keywords(
     r"(?:could|can|would|may) (?:\w+ ){0,4}(?:add|register|sign|put|remove|take|pass on|come|join)"
 )
 CONDITION_IN_QUESTION = re.compile(r"\b(?:als|indien|if|si|zonder|without|sans)\b")
-ALTERNATIVE = re.compile(r"(?:,|\b) ?(?:of|or|ou) (?:moet|moeten|kan|mag|is|zijn|voor|do|should|must|is|faut|dois)\b")
+ALTERNATIVE = re.compile(
+    r"(?:,|\b) ?(?:of|or|ou) (?:moet|moeten|kan|mag|is|zijn|voor|do|should|must|is|faut|dois)\b"
+)
 CONDITIONAL = re.compile(r"^(?:en |and |et )?(?:als|indien|wanneer|zodra|if|once|si|des que|lorsque)\b")
 HEDGE = Keywords(
     r"overweg\w*|denken erover|twijfel\w*|considering|thinking about|envisag\w*|hesit\w*|"
     r"misschien later|peut-etre plus tard|(?:zou|zouden|would|serais) (?:\w+ )?dan\b|in dat geval|"
     r"if so\b|dans ce cas"
 )
-NEXT_TIME = Keywords(r"volgende keer|een volgende keer|next time|la prochaine fois|later dit jaar", suffix=r"\b")
+NEXT_TIME = Keywords(
+    r"volgende keer|een volgende keer|next time|la prochaine fois|later dit jaar", suffix=r"\b"
+)
 # Someone else's invitation ("Inschrijven kan via onze website") or what already happened ("ik kon er toen niet
 # bij zijn", "ik heb een mail gestuurd om me in te schrijven") is no request.
 INVITATION = Keywords(
@@ -175,13 +188,47 @@ PAST_REGISTRATION = Keywords(
 NEGATION = re.compile(r"\b(?:niet|geen|not|cannot|nooit|never|ne|nog niet)\b|\bn'|n't\b")
 # Money, accounts and mailbox panics: spam and phishing as a coordinator recognises them (folded phrases).
 SPAM_PHRASES = (
-    "administration fee", "processing fee", "bank account", "bankaccount", "rekeningnummer", "bankgegevens",
-    "wire transfer", "western union", "bitcoin", "crypto", "lottery", "loterij", "inheritance", "erfenis",
-    "you have won", "you have been selected", "pre-selected", "preselected", "verify your account",
-    "verify your mailbox", "bevestig uw account", "bevestig uw postvak", "bevestig uw gegevens", "opslaglimiet",
-    "storage limit", "storage quota", "mailbox is full", "mailbox is almost full", "wachtwoord", "password",
-    "klik op de knop", "klik op de link", "click here", "click the button", "limited time", "act now",
-    "is bijna vol", "postvak is vol", "uw account wordt", "your account will be", "grant application",
+    "administration fee",
+    "processing fee",
+    "bank account",
+    "bankaccount",
+    "rekeningnummer",
+    "bankgegevens",
+    "wire transfer",
+    "western union",
+    "bitcoin",
+    "crypto",
+    "lottery",
+    "loterij",
+    "inheritance",
+    "erfenis",
+    "you have won",
+    "you have been selected",
+    "pre-selected",
+    "preselected",
+    "verify your account",
+    "verify your mailbox",
+    "bevestig uw account",
+    "bevestig uw postvak",
+    "bevestig uw gegevens",
+    "opslaglimiet",
+    "storage limit",
+    "storage quota",
+    "mailbox is full",
+    "mailbox is almost full",
+    "wachtwoord",
+    "password",
+    "klik op de knop",
+    "klik op de link",
+    "click here",
+    "click the button",
+    "limited time",
+    "act now",
+    "is bijna vol",
+    "postvak is vol",
+    "uw account wordt",
+    "your account will be",
+    "grant application",
 )
 NETWORK_WORDS = re.compile(
     r"\b(?:leernetwerk|lerend netwerk|netwerk|sessie|sessies|bijeenkomst\w*|avond|reseau|seance|seances|session|"
@@ -204,13 +251,16 @@ def _header(headers: Headers, name: str) -> str:
     return " ".join(headers.get(name.lower(), "").split()).lower()
 
 
-def header_intent(headers: Headers, body: Body, sender: str | None, sender_name: str | None,
-                  subject: str) -> Reading | None:
+def header_intent(
+    headers: Headers, body: Body, sender: str | None, sender_name: str | None, subject: str
+) -> Reading | None:
     """Bounce, auto-reply or list mail as its headers and MIME structure say, or None."""
     folded_subject = fold(subject)
     return_path = _header(headers, "Return-Path")
     null_sender = "return-path" in headers and return_path.strip() in ("<>", "")
-    if body.report_type == "delivery-status" or any(a in ("failed", "delayed") for a in body.delivery_actions):
+    if body.report_type == "delivery-status" or any(
+        a in ("failed", "delayed") for a in body.delivery_actions
+    ):
         return Reading(Intent.BOUNCE, 1.0, ["bounce: RFC 3464 delivery status report"])
     daemon = bool(sender and BOUNCE_SENDERS.match(sender)) or bool(BOUNCE_NAMES.search(sender_name or ""))
     if daemon and (BOUNCE_SUBJECT.match(folded_subject) or null_sender or body.report_type):
@@ -255,16 +305,24 @@ def is_genuine_question(sentence: str) -> bool:
     """A question the coordinator must answer, not a request phrased as one ("Mag ik mij inschrijven?")."""
     folded = fold(sentence)
     if ALTERNATIVE.search(folded) or CONDITION_IN_QUESTION.search(folded):
-        return True  # "..., of moet ze zich zelf inschrijven?", "Kan ik komen als ...?": asks, not yet registers
+        return (
+            True  # "..., of moet ze zich zelf inschrijven?", "Kan ik komen als ...?": asks, not yet registers
+        )
     return not REQUEST_QUESTION.search(folded) and not _intent_hits(folded)
 
 
 def _intent_hits(folded: str) -> bool:
-    return bool(REGISTER_STRONG.search(folded) or CANCEL_STRONG.search(folded) or UNSUBSCRIBE.search(folded)
-                or ERASE.search(folded))
+    return bool(
+        REGISTER_STRONG.search(folded)
+        or CANCEL_STRONG.search(folded)
+        or UNSUBSCRIBE.search(folded)
+        or ERASE.search(folded)
+    )
 
 
-def _sentence_hits(pattern: re.Pattern[str], whole: str, starts: list[int], negatable: bool = False) -> set[int]:
+def _sentence_hits(
+    pattern: re.Pattern[str], whole: str, starts: list[int], negatable: bool = False
+) -> set[int]:
     """Indices of the sentences where `pattern` matches (one scan of the whole text); optionally not negated."""
     found: set[int] = set()
     for match in pattern.finditer(whole):
@@ -300,7 +358,9 @@ def score_sentences(sentences: list[str], subject: str) -> tuple[dict[str, float
     register_strong = _sentence_hits(REGISTER_STRONG, whole, starts, negatable=True)
     register_weak = _sentence_hits(REGISTER_WEAK, whole, starts, negatable=True)
     for index, (sentence, folded) in enumerate(zip(sentences, folded_sentences)):
-        is_question = sentence.rstrip().endswith("?") or folded.startswith(("est-ce que", "weet u of", "weet je of"))
+        is_question = sentence.rstrip().endswith("?") or folded.startswith(
+            ("est-ce que", "weet u of", "weet je of")
+        )
         if is_question and is_genuine_question(sentence):
             questions += 1
             continue
@@ -308,16 +368,23 @@ def score_sentences(sentences: list[str], subject: str) -> tuple[dict[str, float
         scores["erase"] += 3 * (index in erase)
         if index in unsubscribe:
             if NAMES_A_SESSION.search(folded) and not LEAVING_FOR_GOOD.search(folded):
-                scores["cancel"] += 3  # "uitschrijven voor de sessie van 10 maart": one meeting, not the network
+                scores["cancel"] += (
+                    3  # "uitschrijven voor de sessie van 10 maart": one meeting, not the network
+                )
             else:
                 scores["unsubscribe"] += 3
             continue  # "afmelden van de mailinglijst" is leaving, not an excuse for one meeting
         was_absent = index in cancel_weak and bool(PAST_ABSENCE.search(folded))
-        scores["cancel"] += 3 if index in cancel_strong else 2 if index in cancel_weak and not was_absent else 0
+        scores["cancel"] += (
+            3 if index in cancel_strong else 2 if index in cancel_weak and not was_absent else 0
+        )
         if index not in register_strong and index not in register_weak:
             continue
-        if CONDITIONAL.match(folded) or HEDGE.search(folded) or NEXT_TIME.search(folded) or PAST_REGISTRATION.search(
-            folded
+        if (
+            CONDITIONAL.match(folded)
+            or HEDGE.search(folded)
+            or NEXT_TIME.search(folded)
+            or PAST_REGISTRATION.search(folded)
         ):
             continue  # "Als dat kan, schrijven we ons in", "volgende keer ben ik er weer bij"
         if INVITATION.search(folded):
@@ -337,7 +404,11 @@ def score_sentences(sentences: list[str], subject: str) -> tuple[dict[str, float
             subject_scores["cancel"] += 2
         elif REGISTER_STRONG.search(folded_subject) or REGISTER_WEAK.search(folded_subject):
             subject_scores["register"] += 1
-        if QUESTION_WORDS.search(folded_subject) or "?" in subject or re.search(r"\b(?:vraag|question)", folded_subject):
+        if (
+            QUESTION_WORDS.search(folded_subject)
+            or "?" in subject
+            or re.search(r"\b(?:vraag|question)", folded_subject)
+        ):
             questions = max(questions, 1) if not any(scores.values()) else questions
     if any(scores.values()):
         for key, value in subject_scores.items():
@@ -354,7 +425,9 @@ def decide(scores: dict[str, float], questions: int) -> Reading:
     if scores["erase"] >= 3:
         return Reading(Intent.ERASE, 0.9, ["erase: asks to delete personal data"], questions > 0, scores)
     if scores["unsubscribe"] >= 2 and scores["unsubscribe"] >= scores["register"]:
-        return Reading(Intent.UNSUBSCRIBE, 0.9, ["unsubscribe: asks to leave the list"], questions > 0, scores)
+        return Reading(
+            Intent.UNSUBSCRIBE, 0.9, ["unsubscribe: asks to leave the list"], questions > 0, scores
+        )
     register, cancel = scores["register"], scores["cancel"]
     if cancel and cancel >= register:
         sure = 0.9 if cancel >= 3 else 0.75

@@ -14,6 +14,7 @@ import re
 from mailflow.parsing import dates
 from mailflow.parsing import intent as rules
 from mailflow.parsing.headers import (
+    Headers,
     addresses_of,
     date_of,
     decode_words,
@@ -27,7 +28,7 @@ from mailflow.parsing.headers import (
 from mailflow.parsing.language import language_of
 from mailflow.parsing.mime import Body, extract_body
 from mailflow.parsing.people import read_people
-from mailflow.parsing.result import Intent, ParseContext, ParsedMessage
+from mailflow.parsing.result import Intent, ParseContext, ParsedMessage, Person
 from mailflow.parsing.sender import sender_facts
 from mailflow.parsing.structure import FORWARD_SUBJECT, Forwarded, Structure, split_text
 from mailflow.parsing.text import clean_spaces, sentences
@@ -66,56 +67,66 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
     }
     body = extract_body(message)
     text = clean_spaces(body.text)
-    structure = split_text(text, forward_subject=bool(FORWARD_SUBJECT.match(subject)))
-    structure = _with_attached(structure, body)
-    reasons: list[str] = []
-    if len(raw) > MAX_RAW:
-        reasons.append("very large message: read in part")
+    structure = _with_attached(split_text(text, forward_subject=bool(FORWARD_SUBJECT.match(subject))), body)
+    reasons = ["very large message: read in part"] if len(raw) > MAX_RAW else []
 
-    reading = rules.header_intent(headers, body, sender, sender_name, subject)
-    if reading is None and sender and sender in context.own_addresses:
-        reading = rules.Reading(Intent.OTHER, 0.9, ["other: sent from our own address"])
-    if reading is None and rules.auto_reply_text(structure.body or structure.own):
-        reading = rules.Reading(Intent.AUTO_REPLY, 0.8, ["auto_reply: out-of-office text"])
-    if reading is None and rules.spam_score(subject + "\n" + structure.own) >= 2:
-        reading = rules.Reading(Intent.OTHER, 0.8, ["other: spam or phishing phrases"])
+    # 1. What the headers, our own address, an out-of-office text or spam phrases settle: nothing more to read.
+    reading = _settled(headers, body, structure, sender, sender_name, subject, context)
     if reading is not None:
-        language = language_of(structure.body or structure.own or text)
-        return ParsedMessage(reading.intent, language=language, confidence=reading.confidence,
-                             reasons=tuple(reading.reasons + reasons), **facts)  # type: ignore[arg-type]
+        return ParsedMessage(
+            reading.intent,
+            language=language_of(structure.body or structure.own or text),
+            confidence=reading.confidence,
+            reasons=tuple(reading.reasons + reasons),
+            **facts,
+        )  # type: ignore[arg-type]
 
+    # 2. The sender's own sentences (or, when they say nothing, the forwarded mail's).
     body_sentences = sentences(structure.body)
     scores, questions, score_reasons = rules.score_sentences(body_sentences, subject)
     reading = rules.decide(scores, questions)
     reading.reasons += score_reasons
     if reading.intent in (Intent.OTHER, Intent.QUESTION) and structure.forwards:
-        # A forward with no word of its own: the forwarded mail is the request.
         forwarded_sentences = [s for f in structure.forwards for s in sentences(split_text(f.text).body)]
-        forwarded_scores, _, _ = rules.score_sentences(forwarded_sentences, "")
-        forwarded = rules.decide(forwarded_scores, questions)
+        forwarded = rules.decide(rules.score_sentences(forwarded_sentences, "")[0], questions)
         if forwarded.intent in (Intent.REGISTER, Intent.CANCEL):
             reading = forwarded
             reading.reasons.append("request read from the forwarded mail")
 
-    is_reply = bool(REPLY_SUBJECT.match(subject)) or bool(raw_header(headers, "In-Reply-To").strip())
+    # 3. The meeting it names; a registration for a day we do not hold is someone else's event.
     meeting = None
     if reading.intent in DATE_INTENTS:
+        is_reply = bool(REPLY_SUBJECT.match(subject)) or bool(raw_header(headers, "In-Reply-To").strip())
         date_reading = _meeting(structure, subject, is_reply, sent, context)
         if reading.intent in (Intent.REGISTER, Intent.CANCEL) and rules.names_other_event(
-            structure.body, "" if is_reply else subject, date_reading.meeting is not None, date_reading.foreign_date
+            structure.body,
+            "" if is_reply else subject,
+            date_reading.meeting is not None,
+            date_reading.foreign_date,
         ):
             reading = rules.Reading(Intent.OTHER, 0.6, ["other: names an event that is not ours"])
         elif date_reading.meeting:
             meeting = date_reading.meeting
             reasons.append(f"meeting by {date_reading.how}")
-    people: list = []
+
+    # 4. The people it is about.
+    people: list[Person] = []
     people_reasons: list[str] = []
     if reading.intent in PERSON_INTENTS:
-        info = sender_facts(structure.body, structure.signature, sender, sender_name, body.vcards, context,
-                            body_sentences)
-        people, people_reasons = read_people(reading.intent, structure.body, structure.signature, info,
-                                             structure.forwards, addresses_of(message, "Cc") if "cc" in headers else [], context,
-                                             body_sentences)
+        info = sender_facts(
+            structure.body, structure.signature, sender, sender_name, body.vcards, context, body_sentences
+        )
+        cc = addresses_of(message, "Cc") if "cc" in headers else []
+        people, people_reasons = read_people(
+            reading.intent,
+            structure.body,
+            structure.signature,
+            info,
+            structure.forwards,
+            cc,
+            context,
+            body_sentences,
+        )
     language = language_of(structure.body or (structure.forwards[0].text if structure.forwards else text))
     return ParsedMessage(
         reading.intent,
@@ -129,20 +140,47 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
     )
 
 
+def _settled(
+    headers: Headers,
+    body: Body,
+    structure: Structure,
+    sender: str | None,
+    sender_name: str | None,
+    subject: str,
+    context: ParseContext,
+) -> rules.Reading | None:
+    """Bounce, auto-reply, our own mail coming back, or spam: decided before reading any sentence."""
+    reading = rules.header_intent(headers, body, sender, sender_name, subject)
+    if reading is None and sender and sender in context.own_addresses:
+        reading = rules.Reading(Intent.OTHER, 0.9, ["other: sent from our own address"])
+    if reading is None and rules.auto_reply_text(structure.body or structure.own):
+        # RFC 3834 asks responders for Auto-Submitted, but client-side rules ("Afwezig:") often send none.
+        reading = rules.Reading(Intent.AUTO_REPLY, 0.8, ["auto_reply: out-of-office text"])
+    if reading is None and rules.spam_score(subject + "\n" + structure.own) >= 2:
+        reading = rules.Reading(Intent.OTHER, 0.8, ["other: spam or phishing phrases"])
+    return reading
+
+
 def _with_attached(structure: Structure, body: Body) -> Structure:
     """A message forwarded as an attachment counts as a forward."""
     if not body.attached:
         return structure
     extra = tuple(
-        Forwarded(from_header=a.from_header, subject=decode_words(a.subject), text=split_text(clean_spaces(a.text)).own)
+        Forwarded(
+            from_header=a.from_header,
+            subject=decode_words(a.subject),
+            text=split_text(clean_spaces(a.text)).own,
+        )
         for a in body.attached
     )
-    return Structure(structure.own, structure.body, structure.signature, structure.quoted,
-                     structure.forwards + extra)
+    return Structure(
+        structure.own, structure.body, structure.signature, structure.quoted, structure.forwards + extra
+    )
 
 
-def _meeting(structure: Structure, subject: str, is_reply: bool, sent: object, context: ParseContext
-             ) -> dates.DateReading:
+def _meeting(
+    structure: Structure, subject: str, is_reply: bool, sent: object, context: ParseContext
+) -> dates.DateReading:
     """The meeting named in the sender's words, the subject and forwards; for a reply, else in the quoted mail."""
     sources = [dates.Source(structure.body, 1.0), dates.Source(subject, 0.9 if is_reply else 1.0)]
     sources += [dates.Source(f.text, 0.8) for f in structure.forwards]

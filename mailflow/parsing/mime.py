@@ -20,7 +20,17 @@ VCARD_TYPES = ("text/vcard", "text/x-vcard", "text/directory")
 # Charsets that are 7-bit on the wire: ASCII-only bytes do not mean ASCII text for them.
 STATEFUL_CHARSETS = ("iso-2022", "utf-7", "hz-gb")
 # What mail clients mean by "latin-1": the WHATWG encoding standard reads these labels as windows-1252.
-LATIN1_LABELS = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii", "iso_8859-1", "cp819"}
+LATIN1_LABELS = {
+    "iso-8859-1",
+    "iso8859-1",
+    "latin1",
+    "latin-1",
+    "l1",
+    "us-ascii",
+    "ascii",
+    "iso_8859-1",
+    "cp819",
+}
 
 # A marker line put where an HTML mail starts quoting, so that the structure step cuts there like at
 # "-----Original Message-----" (inscriptis renders <blockquote> without ">" prefixes).
@@ -30,7 +40,9 @@ _HTML_QUOTE_START = re.compile(
     re.IGNORECASE,
 )
 _CHARSET = re.compile(r"(?i)\bcharset\s*=\s*[\"']?([^\"';\s]+)")
-_USELESS_PLAIN = re.compile(r"^\s*(?:this is an? (?:html|multipart).*|\[?image[^\]]*\]?)?\s*$", re.IGNORECASE | re.DOTALL)
+_USELESS_PLAIN = re.compile(
+    r"^\s*(?:this is an? (?:html|multipart).*|\[?image[^\]]*\]?)?\s*$", re.IGNORECASE | re.DOTALL
+)
 
 
 @dataclass(frozen=True)
@@ -129,7 +141,7 @@ def html_to_text(html: str) -> str:
     """HTML to readable text with inscriptis; where the mail starts quoting, a marker line the structure step knows."""
     match = _HTML_QUOTE_START.search(html)
     if match:
-        html = f"{html[: match.start()]}<p>{HTML_QUOTE_MARK}</p>{html[match.start():]}"
+        html = f"{html[: match.start()]}<p>{HTML_QUOTE_MARK}</p>{html[match.start() :]}"
     try:
         return get_text(html)
     except Exception:  # noqa: BLE001 - inscriptis on broken markup; the tags stripped crudely will do
@@ -166,7 +178,9 @@ def parse_vcard(text: str) -> VCard:
         parts = fields["N"].split(";")
         name = " ".join(p for p in (parts[1] if len(parts) > 1 else "", parts[0]) if p)
     organisation = fields.get("ORG", "").replace(";", ", ").strip(", ") or None
-    return VCard(name=name or None, organisation=organisation, email=(fields.get("EMAIL") or "").lower() or None)
+    return VCard(
+        name=name or None, organisation=organisation, email=(fields.get("EMAIL") or "").lower() or None
+    )
 
 
 class _Walker:

@@ -36,20 +36,135 @@ GENERIC_NOUN = re.compile(
     r"^(?:vzw|VZW|asbl|ASBL|v\.z\.w\.|vrijwilligersgroep|werkgroep|vereniging|organisatie|groep|project|association|"
     r"groupe|group|organi[sz]ation)\s+"
 )
-AFFIX = re.compile(r"(?i)^(?:l['’]\s*)?(?:vzw|v\.z\.w\.?|asbl|a\.s\.b\.l\.?|npo|ngo)\s+|\s+(?:vzw|v\.z\.w\.?|asbl|a\.s\.b\.l\.?)$")
-CONNECTORS = {"in", "van", "voor", "de", "het", "en", "&", "du", "des", "la", "le", "et", "of", "the", "for", "and",
-              "zonder", "sans", "without", "op", "aan", "'t", "der", "den"}
-STOP_LOWER = {"en", "maar", "waar", "om", "dus", "want", "die", "dat", "sinds", "al", "and", "where", "since",
-              "et", "ou", "depuis", "mais", "qui", "we", "wij", "ik", "i", "je", "nous", "so", "zodat"}
+AFFIX = re.compile(
+    r"(?i)^(?:l['’]\s*)?(?:vzw|v\.z\.w\.?|asbl|a\.s\.b\.l\.?|npo|ngo)\s+|\s+(?:vzw|v\.z\.w\.?|asbl|a\.s\.b\.l\.?)$"
+)
+CONNECTORS = {
+    "in",
+    "van",
+    "voor",
+    "de",
+    "het",
+    "en",
+    "&",
+    "du",
+    "des",
+    "la",
+    "le",
+    "et",
+    "of",
+    "the",
+    "for",
+    "and",
+    "zonder",
+    "sans",
+    "without",
+    "op",
+    "aan",
+    "'t",
+    "der",
+    "den",
+}
+STOP_LOWER = {
+    "en",
+    "maar",
+    "waar",
+    "om",
+    "dus",
+    "want",
+    "die",
+    "dat",
+    "sinds",
+    "al",
+    "and",
+    "where",
+    "since",
+    "et",
+    "ou",
+    "depuis",
+    "mais",
+    "qui",
+    "we",
+    "wij",
+    "ik",
+    "i",
+    "je",
+    "nous",
+    "so",
+    "zodat",
+}
 # Regions and cities: where someone works, not for whom.
-PLACES = {"gent", "gand", "ghent", "brussel", "bruxelles", "brussels", "antwerpen", "anvers", "brugge", "bruges",
-          "kortrijk", "courtrai", "oostende", "ostende", "eeklo", "aalst", "roeselare", "ieper", "leuven", "mechelen",
-          "sint-niklaas", "dendermonde", "oudenaarde", "ronse", "deinze", "lokeren", "wetteren", "tielt", "zelzate",
-          "oost-vlaanderen", "west-vlaanderen", "vlaams-brabant", "limburg", "vlaanderen", "wallonie", "belgie",
-          "belgique", "belgium", "flandre-orientale", "flandre-occidentale", "flandre", "europe", "europa",
-          "nederland", "france", "frankrijk"}
-NOT_ORG = {"leernetwerk", "netwerk", "het leernetwerk", "jullie", "ons", "u", "team", "mijn team", "ons team",
-           "deze", "dit", "dat", "december", "januari", "vorig jaar", "een", "zij", "hij", "gdpr", "avg", "rgpd"}
+PLACES = {
+    "gent",
+    "gand",
+    "ghent",
+    "brussel",
+    "bruxelles",
+    "brussels",
+    "antwerpen",
+    "anvers",
+    "brugge",
+    "bruges",
+    "kortrijk",
+    "courtrai",
+    "oostende",
+    "ostende",
+    "eeklo",
+    "aalst",
+    "roeselare",
+    "ieper",
+    "leuven",
+    "mechelen",
+    "sint-niklaas",
+    "dendermonde",
+    "oudenaarde",
+    "ronse",
+    "deinze",
+    "lokeren",
+    "wetteren",
+    "tielt",
+    "zelzate",
+    "oost-vlaanderen",
+    "west-vlaanderen",
+    "vlaams-brabant",
+    "limburg",
+    "vlaanderen",
+    "wallonie",
+    "belgie",
+    "belgique",
+    "belgium",
+    "flandre-orientale",
+    "flandre-occidentale",
+    "flandre",
+    "europe",
+    "europa",
+    "nederland",
+    "france",
+    "frankrijk",
+}
+NOT_ORG = {
+    "leernetwerk",
+    "netwerk",
+    "het leernetwerk",
+    "jullie",
+    "ons",
+    "u",
+    "team",
+    "mijn team",
+    "ons team",
+    "deze",
+    "dit",
+    "dat",
+    "december",
+    "januari",
+    "vorig jaar",
+    "een",
+    "zij",
+    "hij",
+    "gdpr",
+    "avg",
+    "rgpd",
+}
 JOB = re.compile(
     r"(?i)^(?:\w+\s+)?(?:co[öo]rdinat|coordinat|medewerk|stafmedewerk|maatschappelijk|werker|advocaat\b|"
     r"verantwoordelijk|teamverantwoordelijk|vrijwilliger\b|vrijwilligster|directeur|directrice|director|voorzitter|"
@@ -191,7 +306,7 @@ def first_org(sentences: Sequence[str], skip_questions: bool = False) -> str | N
     text = joined.text
     candidates: list[tuple[int, int, int]] = []  # (sentence, rule, where the name starts): the order of trust
     for anchor in ANCHOR.finditer(text):
-        window = _WINDOW_END.split(text[anchor.end(): anchor.end() + 70], maxsplit=1)[0]
+        window = _WINDOW_END.split(text[anchor.end() : anchor.end() + 70], maxsplit=1)[0]
         for prep in PREPOSITION.finditer(window):
             position = anchor.end() + prep.end()
             candidates.append((joined.index_at(position), 0, position))
@@ -202,7 +317,7 @@ def first_org(sentences: Sequence[str], skip_questions: bool = False) -> str | N
         sentence = joined.sentences[index]
         if skip_questions and sentence.rstrip().endswith("?"):
             continue
-        name = capture_org(text[position: joined.end_of(index)], rule == 0 and sentence == sentence.lower())
+        name = capture_org(text[position : joined.end_of(index)], rule == 0 and sentence == sentence.lower())
         if name:
             return name
     return None
@@ -225,8 +340,12 @@ def org_from_signature(lines: Sequence[str], person_tokens: set[str]) -> str | N
             continue
         text = " | ".join(segments)
         if JOB.match(segments[0]):
-            after_job = re.sub(r"^(?:[\w'’-]+\s+){0,2}?(?:bij|voor|van|chez|pour|at|for|with|–|-)?\s*(?=[A-Z])", "",
-                               segments[0], count=1)
+            after_job = re.sub(
+                r"^(?:[\w'’-]+\s+){0,2}?(?:bij|voor|van|chez|pour|at|for|with|–|-)?\s*(?=[A-Z])",
+                "",
+                segments[0],
+                count=1,
+            )
             if after_job != segments[0] and not JOB.match(after_job):
                 from_jobs.append(after_job)
             from_jobs.extend(s for s in segments[1:] if not JOB.match(s))

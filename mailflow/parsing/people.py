@@ -36,13 +36,35 @@ RELATION = re.compile(
     r"(?: van ons| of ours| de chez nous)|van onze (vrijwilligers|collega's|volunteers|b[eé]n[eé]voles)|"
     r"of our (volunteers|colleagues)|de nos (b[eé]n[eé]voles|coll[eè]gues)))\b[,:]?\s+)"
 )
-SAME_ORG_RELATIONS = {"collega", "collega's", "collegas", "colleague", "colleagues", "collègue", "collegue",
-                      "collègues", "collegues", "vrijwilliger", "vrijwilligers", "vrijwilligster", "volunteer",
-                      "volunteers", "benevoles",
-                      "bénévole", "benevole", "stagiair", "stagiaire", "namens", "au nom de", "on behalf of"}
+SAME_ORG_RELATIONS = {
+    "collega",
+    "collega's",
+    "collegas",
+    "colleague",
+    "colleagues",
+    "collègue",
+    "collegue",
+    "collègues",
+    "collegues",
+    "vrijwilliger",
+    "vrijwilligers",
+    "vrijwilligster",
+    "volunteer",
+    "volunteers",
+    "benevoles",
+    "bénévole",
+    "benevole",
+    "stagiair",
+    "stagiaire",
+    "namens",
+    "au nom de",
+    "on behalf of",
+}
 JOINT_AFTER = re.compile(r"(?i:^\s*(?:en ik|and i|and me|et moi|en mezelf|en mijzelf)\b)")
 JOINT_AFTER_NAME = re.compile(r"(?i)\b(?:en ik|and i|and me|et moi|en mezelf)\b")
-JOINT_BEFORE = re.compile(r"(?i:\b(?:ik|ikzelf|mezelf|mijzelf|moi|moi-m[eê]me|myself|me|i)\s+(?:en|et|and)\s+)")
+JOINT_BEFORE = re.compile(
+    r"(?i:\b(?:ik|ikzelf|mezelf|mijzelf|moi|moi-m[eê]me|myself|me|i)\s+(?:en|et|and)\s+)"
+)
 # "samen met X", "ik kom met X": a plain "met"/"with" counts only after a verb of coming ("met de trein" is no one).
 WITH = re.compile(
     r"(?i:\b(?:samen met|together with|along with|ensemble avec|(?:kom\w*|come|coming|viens|viendr\w*)\s+"
@@ -56,8 +78,10 @@ JOINT_MARKER = re.compile(
     r"myself|moi-meme|met twee|a deux|the two of us)\b"
 )
 # The writer in the first person. Dutch "je" is "you": only French "je" + a verb of wanting or coming counts.
-SELF = re.compile(r"\b(?:(?:ik|mij|me|mezelf|mijzelf|ikzelf|i|myself|moi)\b|j'|je (?:m'|me |souhait\w*|voudr\w*|"
-                  r"aimer\w*|viens|viendr\w*|serai|participe\w*|compte))")
+SELF = re.compile(
+    r"\b(?:(?:ik|mij|me|mezelf|mijzelf|ikzelf|i|myself|moi)\b|j'|je (?:m'|me |souhait\w*|voudr\w*|"
+    r"aimer\w*|viens|viendr\w*|serai|participe\w*|compte))"
+)
 CC_MENTION = re.compile(r"\b(?:in cc|in kopie|cc|en copie|in copy|copied|gekopieerd)\b")
 THIRD_PERSON = re.compile(r"\b(?:haar|hem|hij|zij|ze|she|her|him|he|il|elle|lui|son|sa)\b")
 OUR_PEOPLE = re.compile(
@@ -86,12 +110,14 @@ def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
 
     def after(position: int) -> tuple[str, str]:
         index = joined.index_at(position)
-        return joined.sentences[index], text[position: joined.end_of(index)]
+        return joined.sentences[index], text[position : joined.end_of(index)]
 
     for match in RELATION.finditer(text):
         sentence, rest = after(match.end())
         relation = fold(next(g for g in match.groups() if g))
-        found += [(match.end(), Mention(tokens, sentence, "relation", relation)) for tokens in names_listed(rest)]
+        found += [
+            (match.end(), Mention(tokens, sentence, "relation", relation)) for tokens in names_listed(rest)
+        ]
     for match in JOINT_BEFORE.finditer(text):
         sentence, rest = after(match.end())
         tokens = name_at(rest, allow_lower=False)
@@ -99,7 +125,7 @@ def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
             found.append((match.end(), Mention(tokens, sentence, "joint")))
     for match in JOINT_AFTER_NAME.finditer(text):
         index = joined.index_at(match.start())
-        tokens = name_before(text[joined.starts[index]: match.start()])
+        tokens = name_before(text[joined.starts[index] : match.start()])
         if tokens:
             found.append((match.start(), Mention(tokens, joined.sentences[index], "joint")))
     for match in WITH.finditer(text):
@@ -110,10 +136,17 @@ def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
     for sentence, start in zip(joined.sentences, joined.starts):
         colon = sentence.find(":")
         # "Wij schrijven ons in voor 12 mei: Jan Peeters en Lies Maes" (not a form field like "Naam: X")
-        if colon > 0 and len(sentence[:colon].split()) >= 3 and (
-            REGISTER_STRONG.search(fold(sentence[:colon])) or CANCEL_STRONG.search(fold(sentence[:colon]))
+        if (
+            colon > 0
+            and len(sentence[:colon].split()) >= 3
+            and (
+                REGISTER_STRONG.search(fold(sentence[:colon])) or CANCEL_STRONG.search(fold(sentence[:colon]))
+            )
         ):
-            found += [(start + colon, Mention(tokens, sentence, "list")) for tokens in names_listed(sentence[colon + 1:])]
+            found += [
+                (start + colon, Mention(tokens, sentence, "list"))
+                for tokens in names_listed(sentence[colon + 1 :])
+            ]
     return [mention for _, mention in sorted(found, key=lambda item: item[0])]
 
 
@@ -134,9 +167,16 @@ def _cc_person(first: str, cc: Sequence[tuple[str, str]]) -> tuple[str, str] | N
     return None
 
 
-def read_people(intent: Intent, body: str, signature: str, facts: SenderFacts, forwards: Sequence[Forwarded],
-                cc: Sequence[tuple[str, str]], context: ParseContext,
-                body_sentences: Sequence[str] | None = None) -> tuple[list[Person], list[str]]:
+def read_people(
+    intent: Intent,
+    body: str,
+    signature: str,
+    facts: SenderFacts,
+    forwards: Sequence[Forwarded],
+    cc: Sequence[tuple[str, str]],
+    context: ParseContext,
+    body_sentences: Sequence[str] | None = None,
+) -> tuple[list[Person], list[str]]:
     """Everyone the mail registers, cancels for, unsubscribes or erases, with their organisation."""
     reasons = list(facts.reasons)
     sender = _sender_person(facts)
@@ -161,7 +201,7 @@ def read_people(intent: Intent, body: str, signature: str, facts: SenderFacts, f
     for mention in mentions:
         name_tokens = mention.tokens
         folded_tokens = {fold(t) for t in name_tokens}
-        after = mention.sentence[mention.sentence.find(name_tokens[-1]) + len(name_tokens[-1]):]
+        after = mention.sentence[mention.sentence.find(name_tokens[-1]) + len(name_tokens[-1]) :]
         named_org = orgs.normalise_org(org_after_name(after), context.organisations)
         if named_org and mention.kind in ("joint", "list"):
             group_org = group_org or named_org  # "Jan Peeters en Lies Maes van Buurtwerk Rabot": both of them
@@ -169,27 +209,36 @@ def read_people(intent: Intent, body: str, signature: str, facts: SenderFacts, f
             continue  # the coordinator greeted, or the sender ("Ik ben Anna en ik ...")
         cc_hit = CC_MENTION.search(fold(mention.sentence))
         in_intent = _intent_in(mention.sentence, intent)
-        if mention.kind == "relation" and not (in_intent or cc_hit or JOINT_AFTER.search(
-                mention.sentence[mention.sentence.find(name_tokens[-1]) + len(name_tokens[-1]):])):
+        if mention.kind == "relation" and not (
+            in_intent
+            or cc_hit
+            or JOINT_AFTER.search(
+                mention.sentence[mention.sentence.find(name_tokens[-1]) + len(name_tokens[-1]) :]
+            )
+        ):
             continue
         if mention.kind == "with" and not in_intent:
             continue
         third_party = True
         if mention.kind in ("joint", "with") or JOINT_AFTER.search(
-                mention.sentence[mention.sentence.find(name_tokens[-1]) + len(name_tokens[-1]):]):
+            mention.sentence[mention.sentence.find(name_tokens[-1]) + len(name_tokens[-1]) :]
+        ):
             joint = True
         name = nm.normal_case(" ".join(name_tokens))
         email = None
         confidence = 0.9
         hit = _cc_person(name_tokens[0], cc)
-        if hit and (len(name_tokens) == 1 or nm.same_person(hit[0], name) or fold(hit[0]).startswith(fold(name))):
+        if hit and (
+            len(name_tokens) == 1 or nm.same_person(hit[0], name) or fold(hit[0]).startswith(fold(name))
+        ):
             name, email = hit
         elif len(name_tokens) == 1:
             confidence = 0.5
             reasons.append("a colleague named by first name only")
         shares = mention.kind in ("joint", "with", "list") or mention.relation in SAME_ORG_RELATIONS
-        organisation = named_org or _own_org_of(mention.sentence, context) or (
-            facts.organisation if shares else None)
+        organisation = (
+            named_org or _own_org_of(mention.sentence, context) or (facts.organisation if shares else None)
+        )
         people.append(Person(name=name, organisation=organisation, email=email, confidence=confidence))
     for line in body.split("\n"):
         # A list of people ("- Anna Peeters", "2. Bram De Wilde (Buurtwerk X)") registers (or excuses) them all.
@@ -197,7 +246,7 @@ def read_people(intent: Intent, body: str, signature: str, facts: SenderFacts, f
         tokens = name_at(bullet.group(1), allow_lower=False) if bullet else []
         if len(tokens) >= 2:
             name = nm.normal_case(" ".join(tokens))
-            rest = bullet.group(1)[bullet.group(1).find(tokens[-1]) + len(tokens[-1]):]  # type: ignore[union-attr]
+            rest = bullet.group(1)[bullet.group(1).find(tokens[-1]) + len(tokens[-1]) :]  # type: ignore[union-attr]
             own_org = orgs.normalise_org(re.sub(r"^[\s,(–|-]+|\)\s*$", "", rest), context.organisations)
             people.append(Person(name=name, organisation=own_org or facts.organisation, confidence=0.85))
             third_party = True
@@ -205,7 +254,9 @@ def read_people(intent: Intent, body: str, signature: str, facts: SenderFacts, f
         for display, address in cc[:3]:
             name = nm.from_display_name(display)
             if name:
-                people.append(Person(name=name, organisation=facts.organisation, email=address, confidence=0.7))
+                people.append(
+                    Person(name=name, organisation=facts.organisation, email=address, confidence=0.7)
+                )
                 third_party = True
     forwarded = _forwarded_people(intent, body, facts, forwards, context)
     if forwarded:
@@ -244,8 +295,12 @@ def _sender_person(facts: SenderFacts) -> Person | None:
     confidence = facts.full.confidence
     if facts.org_source == "domain":
         confidence = min(confidence, 0.6)
-    return Person(name=facts.full.name, organisation=None if facts.personal else facts.organisation,
-                  email=facts.address, confidence=confidence)
+    return Person(
+        name=facts.full.name,
+        organisation=None if facts.personal else facts.organisation,
+        email=facts.address,
+        confidence=confidence,
+    )
 
 
 def _greeted_tokens(body: str) -> set[str]:
@@ -258,8 +313,9 @@ def _greeted_tokens(body: str) -> set[str]:
     return tokens
 
 
-def _forwarded_people(intent: Intent, body: str, facts: SenderFacts, forwards: Sequence[Forwarded],
-                      context: ParseContext) -> list[Person]:
+def _forwarded_people(
+    intent: Intent, body: str, facts: SenderFacts, forwards: Sequence[Forwarded], context: ParseContext
+) -> list[Person]:
     """The writer of a forwarded request, when the forward asks to register (or excuse) them."""
     people: list[Person] = []
     folded_body = fold(body)
@@ -280,6 +336,12 @@ def _forwarded_people(intent: Intent, body: str, facts: SenderFacts, forwards: S
         organisation = inner.organisation
         if organisation is None and not inner.personal and OUR_PEOPLE.search(folded_body):
             organisation = facts.organisation
-        people.append(Person(name=inner.full.name, organisation=organisation, email=address,
-                             confidence=min(inner.full.confidence, 0.9)))
+        people.append(
+            Person(
+                name=inner.full.name,
+                organisation=organisation,
+                email=address,
+                confidence=min(inner.full.confidence, 0.9),
+            )
+        )
     return people

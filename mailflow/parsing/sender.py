@@ -28,8 +28,18 @@ INTRO = re.compile(
 FORM_LINE = re.compile(r"^\s*[-*•]?\s*([^\W\d_][^\W\d_ ./'’-]*(?:[ /'’-][^\W\d_]+){0,3})\s*:\s*(\S.*?)\s*$")
 
 
-FORM_FULL = {"naam", "name", "nom", "volledige naam", "full name", "nom complet", "naam en voornaam",
-             "nom et prenom", "deelnemer", "participant"}
+FORM_FULL = {
+    "naam",
+    "name",
+    "nom",
+    "volledige naam",
+    "full name",
+    "nom complet",
+    "naam en voornaam",
+    "nom et prenom",
+    "deelnemer",
+    "participant",
+}
 
 
 FORM_FIRST = {"voornaam", "prenom", "first name", "given name", "roepnaam"}
@@ -38,19 +48,42 @@ FORM_FIRST = {"voornaam", "prenom", "first name", "given name", "roepnaam"}
 FORM_LAST = {"achternaam", "familienaam", "surname", "last name", "family name", "nom de famille"}
 
 
-FORM_ORG = {"organisatie", "organisation", "organization", "vereniging", "association", "asbl", "vzw", "werkgroep",
-            "groep", "organisme", "structure", "dienst", "instelling", "service", "group", "groupe", "org"}
+FORM_ORG = {
+    "organisatie",
+    "organisation",
+    "organization",
+    "vereniging",
+    "association",
+    "asbl",
+    "vzw",
+    "werkgroep",
+    "groep",
+    "organisme",
+    "structure",
+    "dienst",
+    "instelling",
+    "service",
+    "group",
+    "groupe",
+    "org",
+}
 
 
-ORG_AFTER_NAME = re.compile(r"\s*,?\s*(?:van|from|of|de|d'|bij|at|with|chez)\s+(?:de |het |the |l'|la |le )?", re.IGNORECASE)
+ORG_AFTER_NAME = re.compile(
+    r"\s*,?\s*(?:van|from|of|de|d'|bij|at|with|chez)\s+(?:de |het |the |l'|la |le )?", re.IGNORECASE
+)
 
 
-TITLE = re.compile(r"^(?:(?:dr|dhr|mevr|mevrouw|meneer|mr|mrs|ms|prof|me|mme|mlle|m|ir|ing|lic|drs)\.?\s+)+", re.IGNORECASE)
+TITLE = re.compile(
+    r"^(?:(?:dr|dhr|mevr|mevrouw|meneer|mr|mrs|ms|prof|me|mme|mlle|m|ir|ing|lic|drs)\.?\s+)+", re.IGNORECASE
+)
 
 
-ROLE_MAILBOX = re.compile(r"^(?:info|contact|secretariaat|secretariat|admin|office|bureau|hello|hallo|mail|post|"
-                          r"team|onthaal|accueil|welkom|vrijwilligers|volunteers|benevoles|algemeen|general|"
-                          r"coordinatie|coordination|noreply|no-reply)\b")
+ROLE_MAILBOX = re.compile(
+    r"^(?:info|contact|secretariaat|secretariat|admin|office|bureau|hello|hallo|mail|post|"
+    r"team|onthaal|accueil|welkom|vrijwilligers|volunteers|benevoles|algemeen|general|"
+    r"coordinatie|coordination|noreply|no-reply)\b"
+)
 
 
 TITLE_WORDS = {"dr", "dhr", "mevr", "mr", "mrs", "ms", "prof", "me", "mme", "mlle", "ir", "ing", "lic", "drs"}
@@ -136,7 +169,9 @@ def signature_names(signature: str) -> tuple[str | None, str | None, int]:
             continue
         if len(tokens) >= 2:
             full = nm.normal_case(" ".join(tokens))
-            after = index + 1 if first_segment == line else index  # the rest of the line may be the organisation
+            after = (
+                index + 1 if first_segment == line else index
+            )  # the rest of the line may be the organisation
             break
         first = first or nm.normal_case(tokens[0])
         after = index + 1
@@ -147,7 +182,7 @@ def _intro_name(body_sentences: Sequence[str], known: set[str]) -> tuple[str | N
     """The name in "Ik ben X", "Je m'appelle X", "My name is X", and an organisation right after it ("van Y")."""
     for sentence in body_sentences:
         for match in INTRO.finditer(sentence):
-            rest = sentence[match.end():]
+            rest = sentence[match.end() :]
             tokens = name_at(rest, allow_lower=False)
             if not tokens and rest[:1].islower():
                 lower = name_at(rest, allow_lower=True)[:4]
@@ -155,7 +190,7 @@ def _intro_name(body_sentences: Sequence[str], known: set[str]) -> tuple[str | N
                 if lower and fold(lower[0]) in known and len(lower) >= 2:
                     tokens = lower
             if tokens and (len(tokens) >= 2 or fold(tokens[0]) in known):
-                after = rest[rest.find(tokens[-1]) + len(tokens[-1]):]
+                after = rest[rest.find(tokens[-1]) + len(tokens[-1]) :]
                 return nm.normal_case(" ".join(tokens)), org_after_name(after)
     return None, None
 
@@ -165,13 +200,19 @@ def org_after_name(text: str) -> str | None:
     match = ORG_AFTER_NAME.match(text)
     if not match:
         return None
-    rest = text[match.end():]
+    rest = text[match.end() :]
     return orgs.capture_org(rest, lowercase_mail=rest[:1].islower())
 
 
-def sender_facts(body: str, signature: str, address: str | None, display: str | None,
-                 vcards: Sequence[VCard], context: ParseContext,
-                 body_sentences: Sequence[str] | None = None) -> SenderFacts:
+def sender_facts(
+    body: str,
+    signature: str,
+    address: str | None,
+    display: str | None,
+    vcards: Sequence[VCard],
+    context: ParseContext,
+    body_sentences: Sequence[str] | None = None,
+) -> SenderFacts:
     """The sender's name, first name and organisation as the mail gives them, with how sure each is."""
     facts = SenderFacts(address=address, display=display)
     known = _known_tokens(address, display)
@@ -181,7 +222,9 @@ def sender_facts(body: str, signature: str, address: str | None, display: str | 
     sig_full, sig_first, sig_after = signature_names(signature)
     display_name = nm.from_display_name(display)
     if address and ROLE_MAILBOX.match(address.split("@")[0]):
-        display_name = None  # "Buurtwerk De Kring <info@...>": the display name is the organisation, not a person
+        display_name = (
+            None  # "Buurtwerk De Kring <info@...>": the display name is the organisation, not a person
+        )
     vcard = next((v for v in vcards if v.name), None)
     candidates: list[Candidate] = []
     form_name = _form_name(fields)
@@ -213,7 +256,9 @@ def sender_facts(body: str, signature: str, address: str | None, display: str | 
         for other in candidates[1:]:
             if nm.same_person(other.name, best.name) and _better_cased(other.name, best.name):
                 best = Candidate(other.name, best.source, best.confidence)
-        best.name = nm.first_name_first(best.name, sig_first or (intro if intro and " " not in intro else None))
+        best.name = nm.first_name_first(
+            best.name, sig_first or (intro if intro and " " not in intro else None)
+        )
         facts.full = best
         if best.source == "first-name":
             facts.reasons.append("only a first name found")
@@ -260,5 +305,7 @@ def _is_own_org(organisation: str, context: ParseContext) -> bool:
 def _better_cased(candidate: str, current: str) -> bool:
     def score(name: str) -> int:
         return sum(1 for t in name.split() if t[:1].isupper() and not t.isupper()) + sum(
-            1 for ch in name if not ch.isascii())
+            1 for ch in name if not ch.isascii()
+        )
+
     return score(candidate) > score(current)

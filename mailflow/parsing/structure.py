@@ -124,9 +124,12 @@ def _first_marker(lines: list[str], forward_subject: bool) -> tuple[int, str]:
         if not stripped:
             continue
         # Every marker has a colon, starts with a dash run, or is an attribution wrapped before its colon.
-        if ":" not in stripped and stripped[0] not in "-_" and not (
-            index + 1 < len(lines) and lines[index + 1].rstrip().endswith(":")
-        ) and not stripped.lower().startswith(("begin", "d\u00e9but", "debut", "anfang")):
+        if (
+            ":" not in stripped
+            and stripped[0] not in "-_"
+            and not (index + 1 < len(lines) and lines[index + 1].rstrip().endswith(":"))
+            and not stripped.lower().startswith(("begin", "d\u00e9but", "debut", "anfang"))
+        ):
             continue
         plain = fold(stripped)
         if FORWARD_MARKER.match(plain):
@@ -155,7 +158,9 @@ def _header_block_near(lines: list[str], index: int) -> bool:
 
 def _forwarded(lines: list[str], forward_subject: bool) -> Forwarded:
     """A forwarded message from the lines after its marker: the header block, then its text."""
-    quoted = sum(1 for line in lines[:12] if line.startswith(">")) > len([x for x in lines[:12] if x.strip()]) // 2
+    quoted = (
+        sum(1 for line in lines[:12] if line.startswith(">")) > len([x for x in lines[:12] if x.strip()]) // 2
+    )
     if quoted:
         lines = [line[1:].lstrip(" ") if line.startswith(">") else line for line in lines]
     fields: dict[str, str] = {}
@@ -169,10 +174,19 @@ def _forwarded(lines: list[str], forward_subject: bool) -> Forwarded:
         if match:
             key = match.group(1)
             value = stripped.split(":", 1)[1].strip().strip("*").strip()
-            last_field = {"van": "from", "de": "from", "von": "from", "onderwerp": "subject", "objet": "subject",
-                          "sujet": "subject", "betreff": "subject"}.get(key, key)
+            last_field = {
+                "van": "from",
+                "de": "from",
+                "von": "from",
+                "onderwerp": "subject",
+                "objet": "subject",
+                "sujet": "subject",
+                "betreff": "subject",
+            }.get(key, key)
             fields.setdefault(last_field, value)
-        elif stripped and last_field and (stripped.startswith("<") or fields[last_field].endswith(("<", ","))):
+        elif (
+            stripped and last_field and (stripped.startswith("<") or fields[last_field].endswith(("<", ",")))
+        ):
             fields[last_field] += " " + stripped  # a header wrapped by the client ("To: X\n<x@y>")
         elif not stripped and fields or stripped:
             break
@@ -192,8 +206,15 @@ def split_text(text: str, forward_subject: bool = False) -> Structure:
     forwards: tuple[Forwarded, ...] = ()
     quoted_lines: list[str] = []
     if kind == "forward":
-        forwards = (_forwarded(rest[1:] if FORWARD_MARKER.match(fold(_unquote(rest[0]).strip())) or
-                               REPLY_SEPARATOR.match(fold(_unquote(rest[0]).strip())) else rest, forward_subject),)
+        forwards = (
+            _forwarded(
+                rest[1:]
+                if FORWARD_MARKER.match(fold(_unquote(rest[0]).strip()))
+                or REPLY_SEPARATOR.match(fold(_unquote(rest[0]).strip()))
+                else rest,
+                forward_subject,
+            ),
+        )
     elif kind == "reply":
         quoted_lines = rest
     own_lines: list[str] = []
@@ -252,8 +273,12 @@ def split_signature(own: str) -> tuple[str, str]:
     if len(blocks) >= 2:
         last = blocks[-1].strip().split("\n")
         first = re.split(r"\s+[-–|]\s+|\s*\|\s*|,\s+", last[0])[0]
-        if (len(last) <= 4 and len(first.split()) <= 4 and all(w[:1].isupper() for w in first.split())
-                and all(len(x.split()) <= 8 and not x.rstrip().endswith(("?", ".", ":")) for x in last)):
+        if (
+            len(last) <= 4
+            and len(first.split()) <= 4
+            and all(w[:1].isupper() for w in first.split())
+            and all(len(x.split()) <= 8 and not x.rstrip().endswith(("?", ".", ":")) for x in last)
+        ):
             return "\n\n".join(blocks[:-1]).strip(), blocks[-1].strip()
     return own.strip(), ""
 

@@ -16,7 +16,7 @@ _BLANK = re.compile(r"\n\s*\n")
 _SPACES = re.compile(r"[ \t\u00a0\u2007\u202f]+")
 _TRAILING = re.compile(r" +\n")
 # Emoji and pictographs carry no words; they would only upset a sentence split.
-_SYMBOLS = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]")
+_SYMBOLS = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\ufe0f]")
 
 
 def _latin_base_letters() -> dict[int, str]:
@@ -66,8 +66,10 @@ def sentences(text: str) -> list[str]:
         for line in lines:
             # A line that goes on in lower case, or after a full-width line, continues the previous sentence
             # (a hard wrap at 72 columns); short lines that start upper case (form fields, lists) stay apart.
-            if joined and not previous.endswith((".", "!", "?", ":", ",")) and (
-                line[:1].islower() or len(previous) >= 60
+            if (
+                joined
+                and not previous.endswith((".", "!", "?", ":", ","))
+                and (line[:1].islower() or len(previous) >= 60)
             ):
                 joined[-1] += " " + line
             else:
@@ -107,7 +109,7 @@ def split_alternatives(source: str) -> list[str]:
     while index < len(source):
         char = source[index]
         if char == "\\":
-            current.append(source[index: index + 2])
+            current.append(source[index : index + 2])
             index += 2
             continue
         if in_class:
@@ -138,11 +140,11 @@ def leading_literals(alternative: str) -> list[str]:
     alternative = alternative.removeprefix("\\b")
     group = _LEADING_GROUP.match(alternative)
     if group:  # "(?:graag|zou|wil) (?:\w+ ){0,4}ingeschreven" starts with one of three words
-        rest = alternative[group.end():]
+        rest = alternative[group.end() :]
         expanded = [leading_literals(word + rest) for word in group.group(1).split("|")]
         return [] if not all(expanded) else [literal for literals in expanded for literal in literals]
     literal = _LITERAL_CHARS.match(alternative).group(0)  # type: ignore[union-attr]
-    following = alternative[len(literal): len(literal) + 1]
+    following = alternative[len(literal) : len(literal) + 1]
     if following in ("?", "*", "{"):
         literal = literal[:-1]  # "questions?" only promises "question"
     if len(literal.rstrip(" ")) >= 2:

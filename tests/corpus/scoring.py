@@ -99,8 +99,10 @@ class Score:
         return (self.intent + self.name_f1 + self.org + self.date) / 4
 
     def line(self) -> str:
-        return (f"intent {self.intent:.3f} name_f1 {self.name_f1:.3f} org {self.org:.3f} "
-                f"date {self.date:.3f} overall {self.overall:.3f}")
+        return (
+            f"intent {self.intent:.3f} name_f1 {self.name_f1:.3f} org {self.org:.3f} "
+            f"date {self.date:.3f} overall {self.overall:.3f}"
+        )
 
 
 def add(score: Score, name: str, gold: dict, parsed: ParsedMessage) -> None:
@@ -129,7 +131,9 @@ def add(score: Score, name: str, gold: dict, parsed: ParsedMessage) -> None:
             if org_ok(hit["organisation"], person):
                 score.org_ok += 1
             else:
-                score.mistakes.append((name, "organisation", str(person["organisation"]), str(hit["organisation"])))
+                score.mistakes.append(
+                    (name, "organisation", str(person["organisation"]), str(hit["organisation"]))
+                )
         score.mistakes += [(name, "person extra", "-", p["name"]) for p in free]
     if gold["intent"] in DATE_INTENTS:
         score.date_n += 1
@@ -143,8 +147,12 @@ def add(score: Score, name: str, gold: dict, parsed: ParsedMessage) -> None:
 def load_context(config_path: Path) -> ParseContext:
     config = load_config(config_path)
     own = (config.network.signup_address.lower(), config.network.coordinator.lower())
-    return ParseContext(meetings=config.meetings, organisations=config.organisations, own_addresses=own,
-                        own_domain=config.network.signup_address.rpartition("@")[2].lower())
+    return ParseContext(
+        meetings=config.meetings,
+        organisations=config.organisations,
+        own_addresses=own,
+        own_domain=config.network.signup_address.rpartition("@")[2].lower(),
+    )
 
 
 def score_corpus(folder: Path, context: ParseContext) -> Score:
