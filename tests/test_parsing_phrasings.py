@@ -729,6 +729,36 @@ case(
     sender="sofie@example.org",
 )
 
+# --- newsletters, webinars, spam questions, colleagues introduced the sentence before ---
+case(
+    "Beste lezer,\n\nIn deze nieuwsbrief: onze vorming op 20 maart en een oproep voor vrijwilligers.\n\nWil je deze nieuwsbrief niet meer ontvangen? Klik hier om je uit te schrijven.\n\nHet team van Vrijwilligerspunt Gent",
+    "other",
+    subject="Nieuwsbrief maart",
+)
+case(
+    "Dear partner,\n\nRegister today for our free webinar on fundraising! Seats are limited.\n\nThe Fundraising Academy",
+    "other",
+    subject="Free webinar",
+    sender="Fundraising Academy <news@academy.example>",
+)
+case(
+    "Hallo,\n\nWe kunnen uw website op de eerste pagina van Google krijgen. Interesse?\n\nMet vriendelijke groet,\nSEO Team",
+    "other",
+    subject="Uw website",
+)
+case(
+    "Beste Hilde,\n\nZoals afgesproken stuur ik je hierbij de contactgegevens van onze nieuwe vrijwilliger: Noor Vermeulen, noor.vermeulen@example.org. Zij wil graag deelnemen aan het leernetwerk van 12 mei.\n\nGroeten,\nAnna Peeters\nCAW Oost-Vlaanderen",
+    "register",
+    [("Noor Vermeulen", "CAW Oost-Vlaanderen")],
+    "2026-05-12",
+)
+case(
+    "Dag Hilde,\n\nIk schrijf me in voor 12 mei. Mijn collega Bram De Wilde (bram@example.org) komt ook mee.\n\nAnna Peeters",
+    "register",
+    ["Anna Peeters", "Bram De Wilde"],
+    "2026-05-12",
+)
+
 
 @pytest.mark.parametrize("expected", CASES, ids=[c["id"] for c in CASES])
 def test_phrasing(expected):

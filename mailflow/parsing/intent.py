@@ -174,7 +174,8 @@ NEXT_TIME = Keywords(
 INVITATION = Keywords(
     r"inschrijven (?:kan|via|door|is mogelijk|tot)\b|schrijf (?:je|u) (?:\w+ )?in via|inschrijving via|"
     r"inscri(?:ption|vez-vous|re) (?:\w+ )?(?:via|sur|en ligne)|register (?:here|at|via|online|now)|"
-    r"sign up (?:here|at|via|now)|jullie zijn (?:\w+ ){0,2}welkom|iedereen is welkom|you are (?:\w+ )?welcome to"
+    r"register (?:today|before)|sign up (?:here|at|via|now|today)|seats are limited|places are limited|"
+    r"places limitees|plaatsen zijn beperkt|jullie zijn (?:\w+ ){0,2}welkom|iedereen is welkom|you are (?:\w+ )?welcome to"
 )
 PAST_ABSENCE = Keywords(
     r"kon|konden|could|couldn't|was|waren|n'ai pas pu|n'avais|n'etais|vorige (?:keer|sessie)|last time|toen",
@@ -233,6 +234,21 @@ SPAM_PHRASES = (
 NETWORK_WORDS = re.compile(
     r"\b(?:leernetwerk|lerend netwerk|netwerk|sessie|sessies|bijeenkomst\w*|avond|reseau|seance|seances|session|"
     r"sessions|network|meeting)\b"
+)
+# What a question to the coordinator is about: the network, its meetings, its volunteers (not SEO or a webshop).
+TOPIC_WORDS = re.compile(
+    r"\b(?:leernetwerk|lerend netwerk|netwerk|sessie|sessies|bijeenkomst\w*|avond\w*|reseau|seance|seances|session|"
+    r"sessions|network|meeting|uitnodiging|herinnering|invitation|reminder|campus|thema|theme|lokaal|zaal|"
+    r"inschrijving|inscription|registration|spreker\w*|speaker\w*|slides|presentatie\w*|vrijwilliger\w*|"
+    r"benevole\w*|volunteer\w*)\b"
+)
+# The footer of a newsletter or list mail: "Wil je deze nieuwsbrief niet meer ontvangen? Klik hier."
+LIST_FOOTER = Keywords(
+    r"(?:deze|onze|de) nieuwsbrief (?:\w+ ){0,3}(?:niet meer|uitschrijven|afmelden)|om je uit te schrijven|"
+    r"klik hier om (?:je|u) (?:\w+ )?(?:uit te schrijven|af te melden)|to unsubscribe|unsubscribe (?:here|from this)|"
+    r"pour (?:vous|te) desinscrire|se desabonner|ne plus recevoir (?:cette|notre|nos)|"
+    r"wil (?:je|u) (?:\w+ ){0,3}niet meer ontvangen|you (?:are )?receiv\w* this (?:email|message|newsletter)|"
+    r"je ontvangt deze|u ontvangt deze|vous recevez ce"
 )
 
 
@@ -357,7 +373,11 @@ def score_sentences(sentences: list[str], subject: str) -> tuple[dict[str, float
     cancel_weak = _sentence_hits(CANCEL_WEAK, whole, starts)
     register_strong = _sentence_hits(REGISTER_STRONG, whole, starts, negatable=True)
     register_weak = _sentence_hits(REGISTER_WEAK, whole, starts, negatable=True)
+    footers = _sentence_hits(LIST_FOOTER, whole, starts)
+    scores["list_mail"] = float(len(footers))
     for index, (sentence, folded) in enumerate(zip(sentences, folded_sentences)):
+        if index in footers:
+            continue  # a newsletter's own "uitschrijven" link is no request of the sender
         is_question = sentence.rstrip().endswith("?") or folded.startswith(
             ("est-ce que", "weet u of", "weet je of")
         )
@@ -435,9 +455,16 @@ def decide(scores: dict[str, float], questions: int) -> Reading:
     if register:
         sure = 0.9 if register >= 3 else 0.7
         return Reading(Intent.REGISTER, sure, ["register: wants to attend or join"], questions > 0, scores)
+    if scores.get("list_mail"):
+        return Reading(Intent.OTHER, 0.8, ["other: newsletter or list mail"], False, scores)
     if questions:
         return Reading(Intent.QUESTION, 0.8, ["question: asks something, registers nobody"], True, scores)
     return Reading(Intent.OTHER, 0.5, ["other: no request recognised"], False, scores)
+
+
+def about_the_network(text: str) -> bool:
+    """Whether a mail speaks of the network, its meetings or its volunteers at all (a question about SEO does not)."""
+    return bool(TOPIC_WORDS.search(fold(text)))
 
 
 def names_other_event(text: str, subject: str, named_meeting: bool, foreign_date: bool) -> bool:

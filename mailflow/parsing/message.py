@@ -93,6 +93,9 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
             reading = forwarded
             reading.reasons.append("request read from the forwarded mail")
 
+    if reading.intent is Intent.QUESTION and not rules.about_the_network(subject + "\n" + structure.own):
+        reading = rules.Reading(Intent.OTHER, 0.6, ["other: a question about something else"])
+
     # 3. The meeting it names; a registration for a day we do not hold is someone else's event.
     meeting = None
     if reading.intent in DATE_INTENTS:

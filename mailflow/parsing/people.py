@@ -83,6 +83,7 @@ SELF = re.compile(
     r"aimer\w*|viens|viendr\w*|serai|participe\w*|compte))"
 )
 CC_MENTION = re.compile(r"\b(?:in cc|in kopie|cc|en copie|in copy|copied|gekopieerd)\b")
+ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 THIRD_PERSON = re.compile(r"\b(?:haar|hem|hij|zij|ze|she|her|him|he|il|elle|lui|son|sa)\b")
 OUR_PEOPLE = re.compile(
     r"\b(?:van onze (?:vrijwilligers|medewerkers|leden|collega's)|onze (?:vrijwilliger|vrijwilligster|medewerker|"
@@ -98,8 +99,15 @@ MAX_PEOPLE = 10
 class Mention:
     tokens: list[str]
     sentence: str
-    kind: str  # relation, joint, with
+    kind: str  # relation, joint, with, list
     relation: str = ""
+    index: int = 0  # of the sentence
+
+    @property
+    def after(self) -> str:
+        """The rest of the sentence after the name."""
+        last = self.tokens[-1]
+        return self.sentence[self.sentence.find(last) + len(last) :]
 
 
 def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
@@ -108,32 +116,33 @@ def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
     text = joined.text
     found: list[tuple[int, Mention]] = []
 
-    def after(position: int) -> tuple[str, str]:
+    def after(position: int) -> tuple[str, str, int]:
         index = joined.index_at(position)
-        return joined.sentences[index], text[position : joined.end_of(index)]
+        return joined.sentences[index], text[position : joined.end_of(index)], index
 
     for match in RELATION.finditer(text):
-        sentence, rest = after(match.end())
+        sentence, rest, index = after(match.end())
         relation = fold(next(g for g in match.groups() if g))
         found += [
-            (match.end(), Mention(tokens, sentence, "relation", relation)) for tokens in names_listed(rest)
+            (match.end(), Mention(tokens, sentence, "relation", relation, index))
+            for tokens in names_listed(rest)
         ]
     for match in JOINT_BEFORE.finditer(text):
-        sentence, rest = after(match.end())
+        sentence, rest, index = after(match.end())
         tokens = name_at(rest, allow_lower=False)
         if tokens:
-            found.append((match.end(), Mention(tokens, sentence, "joint")))
+            found.append((match.end(), Mention(tokens, sentence, "joint", index=index)))
     for match in JOINT_AFTER_NAME.finditer(text):
         index = joined.index_at(match.start())
         tokens = name_before(text[joined.starts[index] : match.start()])
         if tokens:
-            found.append((match.start(), Mention(tokens, joined.sentences[index], "joint")))
+            found.append((match.start(), Mention(tokens, joined.sentences[index], "joint", index=index)))
     for match in WITH.finditer(text):
-        sentence, rest = after(match.end())
+        sentence, rest, index = after(match.end())
         tokens = name_at(rest, allow_lower=False)
         if tokens:
-            found.append((match.end(), Mention(tokens, sentence, "with")))
-    for sentence, start in zip(joined.sentences, joined.starts):
+            found.append((match.end(), Mention(tokens, sentence, "with", index=index)))
+    for index, (sentence, start) in enumerate(zip(joined.sentences, joined.starts)):
         colon = sentence.find(":")
         # "Wij schrijven ons in voor 12 mei: Jan Peeters en Lies Maes" (not a form field like "Naam: X")
         if (
@@ -144,7 +153,7 @@ def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
             )
         ):
             found += [
-                (start + colon, Mention(tokens, sentence, "list"))
+                (start + colon, Mention(tokens, sentence, "list", index=index))
                 for tokens in names_listed(sentence[colon + 1 :])
             ]
     return [mention for _, mention in sorted(found, key=lambda item: item[0])]
@@ -201,31 +210,18 @@ def read_people(
     for mention in mentions:
         name_tokens = mention.tokens
         folded_tokens = {fold(t) for t in name_tokens}
-        after = mention.sentence[mention.sentence.find(name_tokens[-1]) + len(name_tokens[-1]) :]
-        named_org = orgs.normalise_org(org_after_name(after), context.organisations)
+        named_org = orgs.normalise_org(org_after_name(mention.after), context.organisations)
         if named_org and mention.kind in ("joint", "list"):
             group_org = group_org or named_org  # "Jan Peeters en Lies Maes van Buurtwerk Rabot": both of them
         if folded_tokens & greeted or folded_tokens <= sender_tokens:
             continue  # the coordinator greeted, or the sender ("Ik ben Anna en ik ...")
-        cc_hit = CC_MENTION.search(fold(mention.sentence))
-        in_intent = _intent_in(mention.sentence, intent)
-        if mention.kind == "relation" and not (
-            in_intent
-            or cc_hit
-            or JOINT_AFTER.search(
-                mention.sentence[mention.sentence.find(name_tokens[-1]) + len(name_tokens[-1]) :]
-            )
-        ):
-            continue
-        if mention.kind == "with" and not in_intent:
+        if not _counts(mention, intent, body_sentences):
             continue
         third_party = True
-        if mention.kind in ("joint", "with") or JOINT_AFTER.search(
-            mention.sentence[mention.sentence.find(name_tokens[-1]) + len(name_tokens[-1]) :]
-        ):
-            joint = True
+        joint = joint or mention.kind in ("joint", "with") or bool(JOINT_AFTER.search(mention.after))
         name = nm.normal_case(" ".join(name_tokens))
-        email = None
+        address = ADDRESS.search(mention.after[:60])
+        email = address.group(0).lower() if address else None
         confidence = 0.9
         hit = _cc_person(name_tokens[0], cc)
         if hit and (
@@ -277,6 +273,22 @@ def read_people(
         if not any(nm.same_person(person.name, p.name) for p in unique):
             unique.append(person)
     return unique[:MAX_PEOPLE], reasons
+
+
+def _counts(mention: Mention, intent: Intent, body_sentences: Sequence[str]) -> bool:
+    """Whether a mentioned person is registered (or excused) too, not merely named.
+
+    A colleague counts when their sentence says the intent, names them in Cc or with "en ik"; or when the next
+    sentence says it of them ("... onze nieuwe vrijwilliger: Noor Vermeulen. Zij wil graag deelnemen.").
+    """
+    if _intent_in(mention.sentence, intent):
+        return True
+    if mention.kind != "relation":
+        return False
+    if CC_MENTION.search(fold(mention.sentence)) or JOINT_AFTER.search(mention.after):
+        return True
+    following = body_sentences[mention.index + 1] if mention.index + 1 < len(body_sentences) else ""
+    return bool(THIRD_PERSON.match(fold(following))) and _intent_in(following, intent)
 
 
 def _own_org_of(sentence: str, context: ParseContext) -> str | None:
