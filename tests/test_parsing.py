@@ -727,3 +727,15 @@ def test_never_raises_on_broken_mime(raw):
     parsed = parse(raw)
     assert isinstance(parsed.intent, Intent)
     assert parsed.intent is Intent.OTHER or parsed.reasons
+
+
+def test_surname_from_an_address_with_initials():
+    parsed = parse(mail("Ik kom graag!\n\nAnna", sender="a.peeters@example.org", subject="Re: Uitnodiging"))
+    assert names(parsed) == ["Anna Peeters"]
+    assert parsed.people[0].confidence < 0.7
+
+
+def test_intent_from_the_subject_alone_is_unsure():
+    parsed = parse(mail("", subject="uitschrijven"))
+    assert parsed.intent is Intent.UNSUBSCRIBE
+    assert parsed.confidence < 0.7 and parsed.unsure

@@ -86,6 +86,8 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
     scores, questions, score_reasons = rules.score_sentences(body_sentences, subject)
     reading = rules.decide(scores, questions)
     reading.reasons += score_reasons
+    if "intent from the subject only" in score_reasons:
+        reading.confidence = min(reading.confidence, 0.6)  # a subject of one word: worth a human look
     if reading.intent in (Intent.OTHER, Intent.QUESTION) and structure.forwards:
         forwarded_sentences = [s for f in structure.forwards for s in sentences(split_text(f.text).body)]
         forwarded = rules.decide(rules.score_sentences(forwarded_sentences, "")[0], questions)

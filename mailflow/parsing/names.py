@@ -463,6 +463,11 @@ def from_local_part(address: str | None, first_name: str | None) -> str | None:
     parts = [p for p in re.split(r"[._\-+]", re.sub(r"\d+", "", local)) if p]
     if len(parts) >= 2 and parts[0] == first and all(len(p) >= 2 for p in parts[1:]) and len(parts) <= 3:
         return normal_case(" ".join([first_name] + parts[1:]))
+    initials = "".join(word[:1] for word in re.split(r"[- ]+", first) if word)
+    if len(parts) == 2 and parts[0] == initials and len(parts[1]) >= 3:
+        return normal_case(
+            f"{first_name} {parts[1]}"
+        )  # "a.peeters@" signed "Anna", "jp.kabongo@" "Jean-Pierre"
     if len(parts) == 1 and parts[0].startswith(first) and len(parts[0]) - len(first) >= 3:
         return normal_case(f"{first_name} {parts[0][len(first) :]}")  # "wimhoste@" signed "Wim"
     return None
