@@ -739,3 +739,26 @@ def test_intent_from_the_subject_alone_is_unsure():
     parsed = parse(mail("", subject="uitschrijven"))
     assert parsed.intent is Intent.UNSUBSCRIBE
     assert parsed.confidence < 0.7 and parsed.unsure
+
+
+def test_grouped_keyword_families_match_like_their_plain_alternation():
+    from pathlib import Path
+
+    from mailflow.parsing import dates, intent, people
+    from mailflow.parsing.text import Keywords, fold
+
+    texts = [
+        p.read_text(encoding="latin-1") for p in sorted((Path(__file__).parent / "corpus").glob("*.eml"))
+    ]
+    families = [
+        family
+        for module in (intent, dates, people)
+        for family in vars(module).values()
+        if isinstance(family, Keywords)
+    ]
+    assert len(families) > 10
+    for family in families:
+        for text in texts:
+            text = text if family.ignore_case else fold(text)
+            plain = [(m.start(), m.group(0)) for m in family.plain.finditer(text)]
+            assert [(m.start(), m.group(0)) for m in family.finditer(text)] == plain

@@ -48,6 +48,35 @@ AUTO_AWAY = Keywords(
     r"secretariaat is gesloten|kantoor is gesloten|bureau est ferme|office is closed|out of the office until|"
     r"ben (?:\w+ ){0,2}terug op|ben terug vanaf|i will be back|i'll be back|je serai de retour|de retour le"
 )
+AWAY_HINTS = (
+    "afwezig",
+    "verlof",
+    "vakantie",
+    "moederschapsrust",
+    "op reis",
+    "out of",
+    "away",
+    "leave",
+    "holiday",
+    "vacation",
+    "absent",
+    "conge",
+    "vacances",
+    "deplacement",
+    "kantoor",
+    "op het werk",
+    "bereikbaar",
+    "niet aanwezig",
+    "office",
+    "bureau",
+    "gesloten",
+    "ferme",
+    "closed",
+    "terug op",
+    "terug vanaf",
+    "be back",
+    "de retour",
+)
 AUTO_MAIL = Keywords(
     r"(?:lees|read|lis|check)\w* (?:\w+ ){0,4}(?:mail|e-mail|email|bericht|message)(?:s|en)? (?:\w+ )?(?:niet|not|pas)|"
     r"(?:mail|e-mail|email|bericht|uw bericht)(?:s|en)? (?:\w+ ){0,3}(?:niet (?:gelezen|doorgestuurd|opgevolgd)|"
@@ -308,6 +337,8 @@ def header_intent(
 def auto_reply_text(text: str) -> bool:
     """An out-of-office text sent without any header saying so: away, and mail not read."""
     folded = fold(text)
+    if not any(hint in folded for hint in AWAY_HINTS):
+        return False  # every AUTO_AWAY phrase holds one of these words: most mails stop here
     return bool(AUTO_AWAY.search(folded)) and bool(AUTO_MAIL.search(folded))
 
 

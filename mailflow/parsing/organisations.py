@@ -36,6 +36,23 @@ GENERIC_NOUN = re.compile(
     r"^(?:vzw|VZW|asbl|ASBL|v\.z\.w\.|vrijwilligersgroep|werkgroep|vereniging|organisatie|groep|project|association|"
     r"groupe|group|organi[sz]ation)\s+"
 )
+GENERIC_WORDS = {
+    "vzw",
+    "asbl",
+    "vrijwilligersgroep",
+    "werkgroep",
+    "vereniging",
+    "organisatie",
+    "groep",
+    "project",
+    "association",
+    "groupe",
+    "group",
+    "organisation",
+    "organization",
+    "l'asbl",
+    "l’asbl",
+}
 AFFIX = re.compile(
     r"(?i)^(?:l['’]\s*)?(?:vzw|v\.z\.w\.?|asbl|a\.s\.b\.l\.?|npo|ngo)\s+|\s+(?:vzw|v\.z\.w\.?|asbl|a\.s\.b\.l\.?)$"
 )
@@ -317,7 +334,13 @@ def first_org(sentences: Sequence[str], skip_questions: bool = False) -> str | N
         sentence = joined.sentences[index]
         if skip_questions and sentence.rstrip().endswith("?"):
             continue
-        name = capture_org(text[position : joined.end_of(index)], rule == 0 and sentence == sentence.lower())
+        lowercase = rule == 0 and sentence == sentence.lower()
+        first_word = text[position : position + 30].split(" ", 1)[0]
+        if not (
+            lowercase or first_word[:1].isupper() or first_word[:1].isdigit() or first_word in GENERIC_WORDS
+        ):
+            continue  # "bij de dokter": an organisation starts with a capital, or "vzw", "werkgroep", ...
+        name = capture_org(text[position : joined.end_of(index)], lowercase)
         if name:
             return name
     return None

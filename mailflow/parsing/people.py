@@ -19,22 +19,24 @@ from mailflow.parsing.names import name_at, name_before, names_listed
 from mailflow.parsing.result import Intent, ParseContext, Person
 from mailflow.parsing.sender import SenderFacts, org_after_name, sender_facts
 from mailflow.parsing.structure import Forwarded, split_signature
-from mailflow.parsing.text import Joined, fold, sentences
+from mailflow.parsing.text import Joined, Keywords, fold, sentences
 
 GREETING = re.compile(
     r"^(?:dag|beste|lieve|hallo|hoi|hey|hi|hello|dear|bonjour|bonsoir|chere?|geachte|goedemorgen|goedemiddag|"
     r"goedenavond|goeiedag|goedendag|salut)\b[ ,]*(.*)$",
     re.IGNORECASE,
 )
-RELATION = re.compile(
-    r"(?i:\b(?:(?:mijn|onze|ons|my|our|ma|mon|mes|notre|nos)\s+(?:nieuwe\s+|new\s+|nouvelle\s+|nouveau\s+)?"
+RELATION = Keywords(
+    r"(?:mijn|onze|ons|my|our|ma|mon|mes|notre|nos)\s+(?:nieuwe\s+|new\s+|nouvelle\s+|nouveau\s+)?"
     r"(collega's|collegas|collega|colleagues|colleague|coll[eè]gues|coll[eè]gue|vrijwilligers|vrijwilliger|"
     r"vrijwilligster|volunteer|b[eé]n[eé]vole|stagiair|stagiaire|buurvrouw|buurman|neighbou?r|voisine?|partner|"
     r"vriendin|vriend|friend|amie?|man|vrouw|echtgenote|echtgenoot|husband|wife|mari|femme|dochter|zoon|daughter|"
     r"son|fille|fils)|(namens|au nom de|on behalf of)|"
     r"(?:een|one|un|une) (?:(vrijwilliger|vrijwilligster|collega|volunteer|colleague|b[eé]n[eé]vole|coll[eè]gue)"
     r"(?: van ons| of ours| de chez nous)|van onze (vrijwilligers|collega's|volunteers|b[eé]n[eé]voles)|"
-    r"of our (volunteers|colleagues)|de nos (b[eé]n[eé]voles|coll[eè]gues)))\b[,:]?\s+)"
+    r"of our (volunteers|colleagues)|de nos (b[eé]n[eé]voles|coll[eè]gues))",
+    ignore_case=True,
+    suffix=r"\b[,:]?\s+",
 )
 SAME_ORG_RELATIONS = {
     "collega",
@@ -61,14 +63,18 @@ SAME_ORG_RELATIONS = {
     "on behalf of",
 }
 JOINT_AFTER = re.compile(r"(?i:^\s*(?:en ik|and i|and me|et moi|en mezelf|en mijzelf)\b)")
-JOINT_AFTER_NAME = re.compile(r"(?i)\b(?:en ik|and i|and me|et moi|en mezelf)\b")
-JOINT_BEFORE = re.compile(
-    r"(?i:\b(?:ik|ikzelf|mezelf|mijzelf|moi|moi-m[eê]me|myself|me|i)\s+(?:en|et|and)\s+)"
+JOINT_AFTER_NAME = Keywords(r"en ik|and i|and me|et moi|en mezelf", ignore_case=True, suffix=r"\b")
+JOINT_BEFORE = Keywords(
+    r"(?:ik|ikzelf|mezelf|mijzelf|moi|moi-m[eê]me|myself|me|i)\s+(?:en|et|and)",
+    ignore_case=True,
+    suffix=r"\s+",
 )
 # "samen met X", "ik kom met X": a plain "met"/"with" counts only after a verb of coming ("met de trein" is no one).
-WITH = re.compile(
-    r"(?i:\b(?:samen met|together with|along with|ensemble avec|(?:kom\w*|come|coming|viens|viendr\w*)\s+"
-    r"(?:[\w,]+\s+){0,2}?(?:met|with|avec))\s+)"
+WITH = Keywords(
+    r"samen met|together with|along with|ensemble avec|(?:kom\w*|come|coming|viens|viendr\w*)\s+"
+    r"(?:[\w,]+\s+){0,2}?(?:met|with|avec)",
+    ignore_case=True,
+    suffix=r"\s+",
 )
 JOINT_MARKER = re.compile(
     r"\b(?:en ik|and i|and me|et moi|wij|we|nous|samen met (?:mij|mezelf)|together with me|ensemble|allebei|"

@@ -26,7 +26,7 @@ REPLY_SEPARATOR = re.compile(
 ATTRIBUTION = re.compile(
     r"^(?:op|on|le|am|el|il|den)\b.{2,240}\b(?:schreef|wrote|a ecrit|schrieb|escribio|ha scritto)\b.{0,160}:\s*$"
 )
-ATTRIBUTION_START = re.compile(r"^(?:op|on|le|am|el|il|den)\b")
+ATTRIBUTION_WORDS = {"op", "on", "le", "am", "el", "il", "den"}
 # Outlook's header block ("Van: / Verzonden: / Aan: / Onderwerp:"), also inside inline forwards.
 HEADER_FROM = re.compile(r"^\*?(?:van|from|de|von|da)\s*\*?\s*:\s*\*?\s*\S")
 HEADER_OTHER = re.compile(
@@ -65,6 +65,7 @@ CLIENT_FOOTER = re.compile(
     r"get outlook for|outlook (?:voor|for|pour) (?:ios|android)|download outlook|\[(?:afbeelding|image|cid:|logo)|"
     r"<https?://|verstuurd (?:vanaf|vanuit|met) )"
 )
+FOOTER_INITIALS = set("vsegod[<")  # how every CLIENT_FOOTER line begins
 DISCLAIMER = re.compile(
     r"disclaimer|vertrouwelijk|confidenti|bestemd voor de geadresseerde|uitsluitend bestemd|intended (?:solely )?for|"
     r"intended recipient|aansprakelijk|denk aan het milieu|think before (?:you )?print|pensez a l.environnement|"
@@ -97,9 +98,10 @@ def _unquote(line: str) -> str:
 
 def _attribution_at(lines: list[str], index: int) -> int:
     """How many lines (1 or 2) an attribution line takes at `index`, or 0 (Gmail wraps it before the address)."""
-    first = fold(_unquote(lines[index]).strip())
-    if not ATTRIBUTION_START.match(first):
+    first = _unquote(lines[index]).strip()
+    if first[:4].lower().split(" ", 1)[0] not in ATTRIBUTION_WORDS:
         return 0
+    first = fold(first)
     if ATTRIBUTION.match(first):
         return 1
     if index + 1 < len(lines):
@@ -230,7 +232,8 @@ def split_text(text: str, forward_subject: bool = False) -> Structure:
         if span:
             skip = span - 1
             continue
-        if CLIENT_FOOTER.match(fold(line.strip())):
+        stripped = line.strip()
+        if stripped[:1].lower() in FOOTER_INITIALS and CLIENT_FOOTER.match(fold(stripped)):
             continue
         own_lines.append(line)
     own = "\n".join(own_lines).strip("\n")
@@ -241,6 +244,8 @@ def split_text(text: str, forward_subject: bool = False) -> Structure:
 
 def is_closing(line: str) -> bool:
     """A line such as "Met vriendelijke groeten," or "Groetjes Ilhame" that ends the message and opens the signature."""
+    if len(line) > 80:
+        return False
     plain = fold(line.strip()).strip(" ,.!-")
     if not plain or len(plain.split()) > CLOSING_MAX_WORDS:
         return False

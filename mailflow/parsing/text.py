@@ -131,43 +131,6 @@ def split_alternatives(source: str) -> list[str]:
     return parts
 
 
-_LITERAL_CHARS = re.compile(r"[a-z0-9' &-]*")
-_LEADING_GROUP = re.compile(r"^\(\?:((?:[a-z0-9' -]+\|)*[a-z0-9' -]+)\)")
-
-
-def leading_literals(alternative: str) -> list[str]:
-    """Text every match of one alternative starts with ("schrijf\\w* ...in" -> ["schrijf"]); [] when unknown."""
-    alternative = alternative.removeprefix("\\b")
-    group = _LEADING_GROUP.match(alternative)
-    if group:  # "(?:graag|zou|wil) (?:\w+ ){0,4}ingeschreven" starts with one of three words
-        rest = alternative[group.end() :]
-        expanded = [leading_literals(word + rest) for word in group.group(1).split("|")]
-        return [] if not all(expanded) else [literal for literals in expanded for literal in literals]
-    literal = _LITERAL_CHARS.match(alternative).group(0)  # type: ignore[union-attr]
-    following = alternative[len(literal) : len(literal) + 1]
-    if following in ("?", "*", "{"):
-        literal = literal[:-1]  # "questions?" only promises "question"
-    if len(literal.rstrip(" ")) >= 2:
-        literal = literal.rstrip(" ")
-    return [literal] if len(literal) >= 2 else []  # "a " is a fine beginning, "a" too short to index
-
-
-SHORT_TEXT = 200  # characters: below this a regular expression scans faster than the look-ups cost
-
-
-_WORD_START = re.compile(r"\b\w\w?")
-
-
-@lru_cache(maxsize=16)
-def _word_index(text: str, lower: bool) -> dict[str, list[int]]:
-    """Where the words of a text start, by their first two letters: built once per text, shared by every family."""
-    index: dict[str, list[int]] = {}
-    source = text.lower() if lower else text
-    for match in _WORD_START.finditer(source):
-        index.setdefault(match.group(), []).append(match.start())
-    return index
-
-
 def _grouped(alternatives: list[str], depth: int = 2) -> str:
     """An alternation with the alternatives that start with the same plain letter grouped under it."""
     groups: dict[str, list[str]] = {}
@@ -187,60 +150,27 @@ def _grouped(alternatives: list[str], depth: int = 2) -> str:
 
 
 class Keywords:
-    """A family of keyword patterns (an alternation), tried only where a word begins as one of them does.
+    """A family of keyword patterns (an alternation of phrases), compiled for speed.
 
-    Each alternative's literal beginning ("schrijf" for "schrijf\\w* (?:\\w+ ){0,7}in") is looked up with
-    `str.find`, many times faster than letting the regular expression try dozens of alternatives at every position;
-    the matches are the same as `pattern.finditer` gives. Texts must be folded (`fold`), or pass `ignore_case` for
-    patterns on the original text.
+    The alternatives are grouped by their first letters ("a(?:anmelden|ansluiten)|d(?:eelnemen)"), so the engine
+    tries a handful of branches per position instead of dozens; the matches are those of the plain alternation.
+    Texts must be folded (`fold`), or pass `ignore_case` for patterns on the original text.
     """
 
     def __init__(self, source: str, ignore_case: bool = False, prefix: str = r"\b", suffix: str = "") -> None:
-        # Alternatives grouped by their first letters ("a(?:anmelden|ansluiten)|d(?:eelnemen)"): the engine then
-        # tries a handful of branches per position instead of every alternative.
+        flags = re.IGNORECASE if ignore_case else 0
         grouped = _grouped(split_alternatives(source.lower() if ignore_case else source))
-        self.pattern = re.compile(f"{prefix}(?:{grouped}){suffix}", re.IGNORECASE if ignore_case else 0)
-        self.plain = re.compile(f"{prefix}(?:{source}){suffix}", re.IGNORECASE if ignore_case else 0)
+        self.pattern = re.compile(f"{prefix}(?:{grouped}){suffix}", flags)
+        self.plain = re.compile(
+            f"{prefix}(?:{source}){suffix}", flags
+        )  # the same matches, kept for the tests
         self.ignore_case = ignore_case
-        keys: set[str] = set()
-        for alternative in split_alternatives(source):
-            literals = leading_literals(alternative.lower() if ignore_case else alternative)
-            if not literals:
-                keys = set()  # an alternative that can start anywhere: always scan
-                break
-            # The first one or two word characters of the literal, as the word index has them ("m'y" -> "m").
-            keys |= {_WORD_START.match(literal).group() for literal in literals}  # type: ignore[union-attr]
-        self.keys = tuple(sorted(keys))
-
-    def _starts(self, text: str) -> list[int] | None:
-        """Positions where a word begins as an alternative can, in order; None when every position must be tried."""
-        if not self.keys or len(text) < SHORT_TEXT:
-            return None
-        if self.ignore_case and len(text.lower()) != len(text):
-            return None
-        index = _word_index(text, self.ignore_case)
-        return sorted(position for key in self.keys if key in index for position in index[key])
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
-        """The matches from left to right, not overlapping: what `pattern.finditer` gives."""
-        starts = self._starts(text)
-        return self.pattern.finditer(text) if starts is None else self._matches_at(text, starts)
-
-    def _matches_at(self, text: str, starts: list[int]) -> Iterator[re.Match[str]]:
-        end = 0
-        for start in starts:
-            if start < end:
-                continue
-            match = self.pattern.match(text, start)
-            if match:
-                end = max(match.end(), start + 1)
-                yield match
+        return self.pattern.finditer(text)
 
     def search(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match[str] | None:
-        if pos or endpos is not None:
-            return self.pattern.search(text, pos, len(text) if endpos is None else endpos)
-        starts = self._starts(text)
-        return self.pattern.search(text) if starts is None else next(self._matches_at(text, starts), None)
+        return self.pattern.search(text, pos, len(text) if endpos is None else endpos)
 
     def match(self, text: str) -> re.Match[str] | None:
         return self.pattern.match(text)
