@@ -15,60 +15,21 @@ from functools import lru_cache
 from mailflow.config import Meeting
 from mailflow.parsing.text import Keywords, fold
 
+# fmt: off
 MONTHS = {
-    "januari": 1,
-    "februari": 2,
-    "maart": 3,
-    "april": 4,
-    "mei": 5,
-    "juni": 6,
-    "juli": 7,
-    "augustus": 8,
-    "september": 9,
-    "oktober": 10,
-    "november": 11,
-    "december": 12,
-    "janvier": 1,
-    "fevrier": 2,
-    "mars": 3,
-    "avril": 4,
-    "mai": 5,
-    "juin": 6,
-    "juillet": 7,
-    "aout": 8,
-    "septembre": 9,
-    "octobre": 10,
-    "novembre": 11,
-    "decembre": 12,
-    "january": 1,
-    "february": 2,
-    "march": 3,
-    "may": 5,
-    "june": 6,
-    "july": 7,
-    "august": 8,
+    "januari": 1, "februari": 2, "maart": 3, "april": 4, "mei": 5, "juni": 6, "juli": 7, "augustus": 8,
+    "september": 9, "oktober": 10, "november": 11, "december": 12, "janvier": 1, "fevrier": 2, "mars": 3,
+    "avril": 4, "mai": 5, "juin": 6, "juillet": 7, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
+    "decembre": 12, "january": 1, "february": 2, "march": 3, "may": 5, "june": 6, "july": 7, "august": 8,
     "october": 10,
 }
+# fmt: on
+# fmt: off
 SHORT_MONTHS = {
-    "jan": 1,
-    "feb": 2,
-    "febr": 2,
-    "fev": 2,
-    "mrt": 3,
-    "mar": 3,
-    "apr": 4,
-    "avr": 4,
-    "jun": 6,
-    "jul": 7,
-    "juil": 7,
-    "aug": 8,
-    "sep": 9,
-    "sept": 9,
-    "okt": 10,
-    "oct": 10,
-    "nov": 11,
-    "dec": 12,
+    "jan": 1, "feb": 2, "febr": 2, "fev": 2, "mrt": 3, "mar": 3, "apr": 4, "avr": 4, "jun": 6, "jul": 7,
+    "juil": 7, "aug": 8, "sep": 9, "sept": 9, "okt": 10, "oct": 10, "nov": 11, "dec": 12,
 }
+# fmt: on
 # Month words that are also ordinary words ("I may come", "mars" the planet) count only after a preposition.
 AMBIGUOUS_MONTHS = {"may", "march", "mars", "mei"}
 _MONTH_WORDS = "|".join(sorted(MONTHS, key=len, reverse=True))
@@ -87,90 +48,33 @@ MONTH_DAY = Keywords(rf"(?:{_MONTH_WORDS})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?!\s*
 _DIGIT = re.compile(r"\d")
 _LAST_WORD = re.compile(r"([\w']+)\s*$")
 # A month after these words is not a meeting: "sinds september", "tot eind december", "vorige maart".
+# fmt: off
 NOT_MEETING_BEFORE = {
-    "sinds",
-    "sedert",
-    "sinsdien",
-    "depuis",
-    "since",
-    "vorige",
-    "vorig",
-    "last",
-    "eind",
-    "begin",
-    "tot",
-    "until",
-    "till",
-    "jusqu",
-    "jusqu'en",
-    "jusqu'a",
-    "jusqu'au",
-    "fin",
-    "debut",
-    "end",
-    "midden",
-    "half",
-    "mi",
-    "early",
-    "late",
-    "afgelopen",
-    "dernier",
-    "geboren",
-    "ne",
+    "sinds", "sedert", "sinsdien", "depuis", "since", "vorige", "vorig", "last", "eind", "begin", "tot",
+    "until", "till", "jusqu", "jusqu'en", "jusqu'a", "jusqu'au", "fin", "debut", "end", "midden", "half", "mi",
+    "early", "late", "afgelopen", "dernier", "geboren", "ne",
 }
+# fmt: on
+# fmt: off
 MONTH_PREPOSITIONS = {
-    "in",
-    "voor",
-    "op",
-    "van",
-    "en",
-    "de",
-    "for",
-    "of",
-    "during",
-    "tijdens",
-    "vanaf",
-    "from",
-    "au",
-    "pour",
-    "mois",
-    "d'",
-    "naar",
-    "the",
-    "sessie",
-    "seance",
-    "session",
+    "in", "voor", "op", "van", "en", "de", "for", "of", "during", "tijdens", "vanaf", "from", "au", "pour",
+    "mois", "d'", "naar", "the", "sessie", "seance", "session",
 }
+# fmt: on
 SESSION_WORDS = re.compile(
     r"\b(?:sessie|sessies|leernetwerk|bijeenkomst|avond|seance|reseau|session|meeting|"
     r"network|thema|theme|topic|onderwerp|deelnemen|inschrijven|inscrire|register|join)\b"
 )
 # Theme words in the three languages; a configured theme matches when the mail names one of its distinctive words.
+# fmt: off
 THEME_SYNONYMS = {
     "medische": ("medisch", "medische", "medical", "medicale", "medicaux", "medecin", "dmh", "amu"),
     "medisch": ("medisch", "medische", "medical", "medicale", "medicaux", "dmh", "amu"),
     "onderwijs": (
-        "onderwijs",
-        "school",
-        "scholen",
-        "schools",
-        "education",
-        "enseignement",
-        "ecole",
-        "scolaire",
-        "schooling",
-        "okan",
+        "onderwijs", "school", "scholen", "schools", "education", "enseignement", "ecole", "scolaire",
+        "schooling", "okan",
     ),
-    "juridische": (
-        "juridisch",
-        "juridische",
-        "legal",
-        "juridique",
-        "rechtshulp",
-        "advocaat",
-        "avocat",
-        "lawyer",
-    ),
+    "juridische": ("juridisch", "juridische", "legal", "juridique", "rechtshulp", "advocaat", "avocat", "lawyer"),
     "juridisch": ("juridisch", "juridische", "legal", "juridique", "rechtshulp"),
     "terugkeer": ("terugkeer", "return", "retour", "terugkeren"),
     "vrijwillige": ("vrijwillige terugkeer", "voluntary return", "retour volontaire"),
@@ -179,26 +83,13 @@ THEME_SYNONYMS = {
     "gezondheid": ("gezondheid", "health", "sante", "zorg"),
     "psychisch": ("psychisch", "mental", "mentale", "psychique", "geestelijke"),
 }
+# fmt: on
+# fmt: off
 GENERIC_THEME_WORDS = {
-    "toegang",
-    "tot",
-    "hulp",
-    "bijstand",
-    "dringende",
-    "en",
-    "van",
-    "de",
-    "het",
-    "voor",
-    "over",
-    "access",
-    "aid",
-    "aide",
-    "help",
-    "acces",
-    "urgent",
-    "urgente",
+    "toegang", "tot", "hulp", "bijstand", "dringende", "en", "van", "de", "het", "voor", "over", "access",
+    "aid", "aide", "help", "acces", "urgent", "urgente",
 }
+# fmt: on
 RELATIVE = Keywords(
     r"(?:morgen(?:avond|namiddag)?|overmorgen|vanavond|gisteren(?:avond)?|eergisteren|volgende week|"
     r"komende week|deze week|next week|this week|tomorrow|tonight|yesterday|demain(?: soir)?|ce soir|hier soir|"

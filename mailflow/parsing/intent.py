@@ -48,35 +48,14 @@ AUTO_AWAY = Keywords(
     r"secretariaat is gesloten|kantoor is gesloten|bureau est ferme|office is closed|out of the office until|"
     r"ben (?:\w+ ){0,2}terug op|ben terug vanaf|i will be back|i'll be back|je serai de retour|de retour le"
 )
+# fmt: off
 AWAY_HINTS = (
-    "afwezig",
-    "verlof",
-    "vakantie",
-    "moederschapsrust",
-    "op reis",
-    "out of",
-    "away",
-    "leave",
-    "holiday",
-    "vacation",
-    "absent",
-    "conge",
-    "vacances",
-    "deplacement",
-    "kantoor",
-    "op het werk",
-    "bereikbaar",
-    "niet aanwezig",
-    "office",
-    "bureau",
-    "gesloten",
-    "ferme",
-    "closed",
-    "terug op",
-    "terug vanaf",
-    "be back",
+    "afwezig", "verlof", "vakantie", "moederschapsrust", "op reis", "out of", "away", "leave", "holiday",
+    "vacation", "absent", "conge", "vacances", "deplacement", "kantoor", "op het werk", "bereikbaar",
+    "niet aanwezig", "office", "bureau", "gesloten", "ferme", "closed", "terug op", "terug vanaf", "be back",
     "de retour",
 )
+# fmt: on
 AUTO_MAIL = Keywords(
     r"(?:lees|read|lis|check)\w* (?:\w+ ){0,4}(?:mail|e-mail|email|bericht|message)(?:s|en)? (?:\w+ )?(?:niet|not|pas)|"
     r"(?:mail|e-mail|email|bericht|uw bericht)(?:s|en)? (?:\w+ ){0,3}(?:niet (?:gelezen|doorgestuurd|opgevolgd)|"
@@ -217,49 +196,17 @@ PAST_REGISTRATION = Keywords(
 )
 NEGATION = re.compile(r"\b(?:niet|geen|not|cannot|nooit|never|ne|nog niet)\b|\bn'|n't\b")
 # Money, accounts and mailbox panics: spam and phishing as a coordinator recognises them (folded phrases).
+# fmt: off
 SPAM_PHRASES = (
-    "administration fee",
-    "processing fee",
-    "bank account",
-    "bankaccount",
-    "rekeningnummer",
-    "bankgegevens",
-    "wire transfer",
-    "western union",
-    "bitcoin",
-    "crypto",
-    "lottery",
-    "loterij",
-    "inheritance",
-    "erfenis",
-    "you have won",
-    "you have been selected",
-    "pre-selected",
-    "preselected",
-    "verify your account",
-    "verify your mailbox",
-    "bevestig uw account",
-    "bevestig uw postvak",
-    "bevestig uw gegevens",
-    "opslaglimiet",
-    "storage limit",
-    "storage quota",
-    "mailbox is full",
-    "mailbox is almost full",
-    "wachtwoord",
-    "password",
-    "klik op de knop",
-    "klik op de link",
-    "click here",
-    "click the button",
-    "limited time",
-    "act now",
-    "is bijna vol",
-    "postvak is vol",
-    "uw account wordt",
-    "your account will be",
-    "grant application",
+    "administration fee", "processing fee", "bank account", "bankaccount", "rekeningnummer", "bankgegevens",
+    "wire transfer", "western union", "bitcoin", "crypto", "lottery", "loterij", "inheritance", "erfenis",
+    "you have won", "you have been selected", "pre-selected", "preselected", "verify your account",
+    "verify your mailbox", "bevestig uw account", "bevestig uw postvak", "bevestig uw gegevens", "opslaglimiet",
+    "storage limit", "storage quota", "mailbox is full", "mailbox is almost full", "wachtwoord", "password",
+    "klik op de knop", "klik op de link", "click here", "click the button", "limited time", "act now",
+    "is bijna vol", "postvak is vol", "uw account wordt", "your account will be", "grant application",
 )
+# fmt: on
 NETWORK_WORDS = re.compile(
     r"\b(?:leernetwerk|lerend netwerk|netwerk|sessie|sessies|bijeenkomst\w*|avond|reseau|seance|seances|session|"
     r"sessions|network|meeting)\b"

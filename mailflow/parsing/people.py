@@ -38,30 +38,13 @@ RELATION = Keywords(
     ignore_case=True,
     suffix=r"\b[,:]?\s+",
 )
+# fmt: off
 SAME_ORG_RELATIONS = {
-    "collega",
-    "collega's",
-    "collegas",
-    "colleague",
-    "colleagues",
-    "collègue",
-    "collegue",
-    "collègues",
-    "collegues",
-    "vrijwilliger",
-    "vrijwilligers",
-    "vrijwilligster",
-    "volunteer",
-    "volunteers",
-    "benevoles",
-    "bénévole",
-    "benevole",
-    "stagiair",
-    "stagiaire",
-    "namens",
-    "au nom de",
-    "on behalf of",
+    "collega", "collega's", "collegas", "colleague", "colleagues", "collègue", "collegue", "collègues",
+    "collegues", "vrijwilliger", "vrijwilligers", "vrijwilligster", "volunteer", "volunteers", "benevoles",
+    "bénévole", "benevole", "stagiair", "stagiaire", "namens", "au nom de", "on behalf of",
 }
+# fmt: on
 JOINT_AFTER = re.compile(r"(?i:^\s*(?:en ik|and i|and me|et moi|en mezelf|en mijzelf)\b)")
 JOINT_AFTER_NAME = Keywords(r"en ik|and i|and me|et moi|en mezelf", ignore_case=True, suffix=r"\b")
 JOINT_BEFORE = Keywords(

@@ -28,18 +28,12 @@ INTRO = re.compile(
 FORM_LINE = re.compile(r"^\s*[-*•]?\s*([^\W\d_][^\W\d_ ./'’-]*(?:[ /'’-][^\W\d_]+){0,3})\s*:\s*(\S.*?)\s*$")
 
 
+# fmt: off
 FORM_FULL = {
-    "naam",
-    "name",
-    "nom",
-    "volledige naam",
-    "full name",
-    "nom complet",
-    "naam en voornaam",
-    "nom et prenom",
-    "deelnemer",
-    "participant",
+    "naam", "name", "nom", "volledige naam", "full name", "nom complet", "naam en voornaam", "nom et prenom",
+    "deelnemer", "participant",
 }
+# fmt: on
 
 
 FORM_FIRST = {"voornaam", "prenom", "first name", "given name", "roepnaam"}
@@ -48,25 +42,12 @@ FORM_FIRST = {"voornaam", "prenom", "first name", "given name", "roepnaam"}
 FORM_LAST = {"achternaam", "familienaam", "surname", "last name", "family name", "nom de famille"}
 
 
+# fmt: off
 FORM_ORG = {
-    "organisatie",
-    "organisation",
-    "organization",
-    "vereniging",
-    "association",
-    "asbl",
-    "vzw",
-    "werkgroep",
-    "groep",
-    "organisme",
-    "structure",
-    "dienst",
-    "instelling",
-    "service",
-    "group",
-    "groupe",
-    "org",
+    "organisatie", "organisation", "organization", "vereniging", "association", "asbl", "vzw", "werkgroep",
+    "groep", "organisme", "structure", "dienst", "instelling", "service", "group", "groupe", "org",
 }
+# fmt: on
 
 
 ORG_AFTER_NAME = re.compile(
