@@ -762,3 +762,18 @@ def test_grouped_keyword_families_match_like_their_plain_alternation():
             text = text if family.ignore_case else fold(text)
             plain = [(m.start(), m.group(0)) for m in family.plain.finditer(text)]
             assert [(m.start(), m.group(0)) for m in family.finditer(text)] == plain
+
+
+@pytest.mark.parametrize(
+    "body, intent",
+    [
+        ("Mag ik mij inschrijven als vrijwilliger van Buurtwerk Ledeberg?", Intent.REGISTER),
+        ("Ik ben er op 12 mei niet aanwezig.", Intent.CANCEL),
+        ("Ik was van plan te komen op 12 mei, maar ik kan niet.", Intent.CANCEL),
+        ("Hoe laat begint het?", Intent.QUESTION),
+    ],
+)
+def test_as_is_no_condition_and_negation_inside_the_phrase(body, intent):
+    assert (
+        parse(mail(f"Dag Hilde,\n\n{body}\n\nGroeten,\nAnna Peeters", subject="Leernetwerk")).intent is intent
+    )

@@ -106,7 +106,7 @@ CANCEL_STRONG = Keywords(
 CANCEL_WEAK = Keywords(
     r"niet (?:\w+ ){0,3}(?:aanwezig|bij (?:kunnen )?zijn|(?:kunnen )?komen|lukken|halen|geraken)|"
     r"(?:kan|kun|kunnen|zal|zullen|lukt|ben|zijn) (?:\w+ ){0,4}niet (?:\w+ )?(?:bij zijn|bij\b|komen|aanwezig)|"
-    r"er (?:\w+ ){0,2}niet bij\b|afwezig|"
+    r"er (?:\w+ ){0,2}niet bij\b|afwezig|(?:ik|we|wij) (?:kan|kunnen|zal|zullen)(?: \w+){0,2} niet(?= ?[.,!;)]|$)|"
     r"ne (?:\w+ ){0,2}(?:pourr\w*|serai|serons|sera|viendrai|viendrons|peux|pouvons|saurai)\b(?: \w+){0,2} pas|"
     r"pas (?:pouvoir )?(?:venir|assister|etre (?:present|la))|absen(?:t|te|ce)\b|"
     r"can't (?:make it|come|attend|be there|join)|cannot (?:make it|come|attend|be there|join)|"
@@ -164,7 +164,11 @@ REQUEST_QUESTION = Keywords(
     r"(?:pourr|pourri|voudr|puis)\w* (?:\w+ ){0,4}(?:inscri|ajout|retir|noter)|"
     r"(?:could|can|would|may) (?:\w+ ){0,4}(?:add|register|sign|put|remove|take|pass on|come|join)"
 )
-CONDITION_IN_QUESTION = re.compile(r"\b(?:als|indien|if|si|zonder|without|sans)\b")
+# "Kan ik komen als ik geen vrijwilliger ben?" asks; "Mag ik mij inschrijven als vrijwilliger?" (as) does not.
+CONDITION_IN_QUESTION = re.compile(
+    r"\b(?:als (?:ik|je|jij|u|we|wij|dat|het|er|ze|zij|hij)|indien|if|si (?:je|j'|c'|on|vous|nous|ce|ca|elle|il)|"
+    r"s'il)\b"
+)
 ALTERNATIVE = re.compile(
     r"(?:,|\b) ?(?:of|or|ou) (?:moet|moeten|kan|mag|is|zijn|voor|do|should|must|is|faut|dois)\b"
 )
@@ -186,7 +190,7 @@ INVITATION = Keywords(
     r"places limitees|plaatsen zijn beperkt|jullie zijn (?:\w+ ){0,2}welkom|iedereen is welkom|you are (?:\w+ )?welcome to"
 )
 PAST_ABSENCE = Keywords(
-    r"kon|konden|could|couldn't|was|waren|n'ai pas pu|n'avais|n'etais|vorige (?:keer|sessie)|last time|toen",
+    r"kon|konden|could|couldn't|n'ai pas pu|vorige (?:keer|sessie)|last time|la derniere fois|toen",
     suffix=r"\b",
 )
 PAST_REGISTRATION = Keywords(
@@ -216,7 +220,8 @@ TOPIC_WORDS = re.compile(
     r"\b(?:leernetwerk|lerend netwerk|netwerk|sessie|sessies|bijeenkomst\w*|avond\w*|reseau|seance|seances|session|"
     r"sessions|network|meeting|uitnodiging|herinnering|invitation|reminder|campus|thema|theme|lokaal|zaal|"
     r"inschrijving|inscription|registration|spreker\w*|speaker\w*|slides|presentatie\w*|vrijwilliger\w*|"
-    r"benevole\w*|volunteer\w*)\b"
+    r"benevole\w*|volunteer\w*|parkeren|parking|trein|tram|bus|bereikbaar|locatie|adres|kost|kosten|gratis|"
+    r"betalen|tolk|begint|beginnen|start|hoe laat|what time|where|waar is|ou se trouve|quelle heure)\b"
 )
 # The footer of a newsletter or list mail: "Wil je deze nieuwsbrief niet meer ontvangen? Klik hier."
 LIST_FOOTER = Keywords(
@@ -321,8 +326,8 @@ def _sentence_hits(
     found: set[int] = set()
     for match in pattern.finditer(whole):
         index = bisect_right(starts, match.start()) - 1
-        if negatable and NEGATION.search(whole, max(starts[index], match.start() - 40), match.start()):
-            continue  # "ne pourrai pas assister", "kan er niet bij zijn" is no registration
+        if negatable and NEGATION.search(whole, max(starts[index], match.start() - 40), match.end()):
+            continue  # "ne pourrai pas assister", "ik ben er niet aanwezig" is no registration
         found.add(index)
     return found
 

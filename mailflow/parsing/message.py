@@ -95,9 +95,6 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
             reading = forwarded
             reading.reasons.append("request read from the forwarded mail")
 
-    if reading.intent is Intent.QUESTION and not rules.about_the_network(subject + "\n" + structure.own):
-        reading = rules.Reading(Intent.OTHER, 0.6, ["other: a question about something else"])
-
     # 3. The meeting it names; a registration for a day we do not hold is someone else's event.
     meeting = None
     if reading.intent in DATE_INTENTS:
@@ -113,6 +110,13 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
         elif date_reading.meeting:
             meeting = date_reading.meeting
             reasons.append(f"meeting by {date_reading.how}")
+        elif (
+            reading.intent is Intent.QUESTION
+            and not is_reply
+            and not date_reading.foreign_date
+            and not rules.about_the_network(subject + "\n" + structure.own)
+        ):
+            reading = rules.Reading(Intent.OTHER, 0.6, ["other: a question about something else"])
 
     # 4. The people it is about.
     people: list[Person] = []
