@@ -777,3 +777,10 @@ def test_as_is_no_condition_and_negation_inside_the_phrase(body, intent):
     assert (
         parse(mail(f"Dag Hilde,\n\n{body}\n\nGroeten,\nAnna Peeters", subject="Leernetwerk")).intent is intent
     )
+
+
+def test_bare_bij_a_first_name_is_no_organisation():
+    parsed = parse(
+        mail("Dag,\n\nIk schrijf me in voor 12 mei, zoals ik bij Hilde al zei.\n\nGroeten,\nAnna Peeters")
+    )
+    assert [(p.name, p.organisation) for p in parsed.people] == [("Anna Peeters", None)]

@@ -233,6 +233,8 @@ def first_org(sentences: Sequence[str], skip_questions: bool = False) -> str | N
         ):
             continue  # "bij de dokter": an organisation starts with a capital, or "vzw", "werkgroep", ...
         name = capture_org(text[position : joined.end_of(index)], lowercase)
+        if name and rule == 1 and " " not in name and not name.isupper():
+            continue  # a bare "bij Hilde" is more often a person than an organisation; "bij WVG" is one
         if name:
             return name
     return None
