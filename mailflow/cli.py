@@ -214,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Libraries' chatter (aiosmtpd logs every peer; Alembic every plugin) says nothing to the admin.
+    for noisy in ("mail.log", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return args.handler(args)
     except MailflowError as exc:

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from dateutil.rrule import MONTHLY, TU, rrule
 
 from mailflow import jobs, store
+from mailflow.cli import build_app
 from mailflow.config import load_config
 from mailflow.sandbox import PymapServer, SmtpSink
 
@@ -44,25 +45,12 @@ def demo(say: Callable[[str], object], keep: str | None = None) -> int:
                 client.append("INBOX", sample.read_bytes())
         say(f"Dropped {len(samples)} sample mails into the inbox; running one pass (as `mailflow run --once`).\n")
 
-        app = jobs.App(config=load_config(config_path), sessions=store.open_database(f"sqlite:///{workdir / 'demo.db'}"),
-                       templates=_templates(), context=_context(config_path))
+        app = build_app(load_config(config_path))
         with app:
             ok = jobs.run_once(app, lambda: dt.datetime.now(dt.timezone.utc))
             _show(app, smtp, say)
     say(f"\nConfig and database: {workdir}" if keep else "")
     return 0 if ok else 1
-
-
-def _templates():  # noqa: ANN202 - a jinja2 Environment
-    from mailflow import render
-
-    return render.make_environment()
-
-
-def _context(config_path: Path):  # noqa: ANN202 - a ParseContext
-    from mailflow.cli import parse_context
-
-    return parse_context(load_config(config_path))
 
 
 def _next_meetings(now: dt.datetime, count: int = 3) -> list[dt.date]:
