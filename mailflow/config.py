@@ -135,6 +135,14 @@ class DigestSettings:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """How many replies mailflow sends before it holds them: a robot or a flood must not make it a mail cannon."""
+
+    replies_per_address_per_day: int = 5  # in any 24 hours, to one address
+    replies_per_hour: int = 60  # in any hour, to everyone together
+
+
+@dataclass(frozen=True)
 class Recurrence:
     """The network's rhythm, proposing meeting dates that are not configured yet (RFC 5545 RRULE)."""
 
@@ -155,6 +163,7 @@ class Config:
     reminders: Reminders
     digest: DigestSettings
     recurrence: Recurrence
+    limits: Limits = Limits()
 
     def require_servers(self) -> tuple[Imap, Smtp]:
         """The [imap] and [smtp] sections, which `run` and `check` need and `parse` does not."""
@@ -182,7 +191,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None) -> Config:
     """Validate an already-read TOML document; relative paths are taken from `base_dir`."""
     known = {"network", "venue", "meetings", "organisations", "database", "imap", "smtp",
-             "reminders", "digest", "recurrence"}
+             "reminders", "digest", "recurrence", "limits"}
     _no_unknown_keys(data, known, "")
     network = _network(_Section(data.get("network", {}), "network"))
     venue = _venue(_Section(data.get("venue", {}), "venue"))
@@ -201,7 +210,9 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
     reminders = _reminders(_Section(data.get("reminders", {}), "reminders"))
     digest = _digest(_Section(data.get("digest", {}), "digest"), network)
     recurrence = _recurrence(_Section(data.get("recurrence", {}), "recurrence"))
-    return Config(path, network, venue, meetings, organisations, url, imap, smtp, reminders, digest, recurrence)
+    limits = _limits(_Section(data.get("limits", {}), "limits"))
+    return Config(path, network, venue, meetings, organisations, url, imap, smtp, reminders, digest, recurrence,
+                  limits=limits)
 
 
 class _Section:
@@ -465,3 +476,12 @@ def _recurrence(s: _Section) -> Recurrence:
     recurrence = Recurrence(rule=rule, start=s.date("start"))
     s.done()
     return recurrence
+
+
+def _limits(s: _Section) -> Limits:
+    limits = Limits(
+        replies_per_address_per_day=s.int("replies_per_address_per_day", 5, minimum=1),
+        replies_per_hour=s.int("replies_per_hour", 60, minimum=1),
+    )
+    s.done()
+    return limits

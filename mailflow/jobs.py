@@ -17,7 +17,7 @@ import jinja2
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.exc import SQLAlchemyError
 
-from mailflow import render, store
+from mailflow import limits, render, store
 from mailflow.config import Config, Meeting as MeetingConfig
 from mailflow.errors import MailboxError, MailflowError, StoreError
 from mailflow.inbox import Fetched, Inbox
@@ -418,10 +418,44 @@ def _reply(app: App, db: Session, row: store.InboundMessage, parsed: ParsedMessa
     message_id = render.new_message_id(app.message_domain)
     message = render.render_reply(app.templates, reply, network=app.config.network, sender=sender,
                                   message_id=message_id, now=now)
+    raw = render.message_bytes(message)
+    earlier = store.latest_reply(db, render.KINDS, parsed.sender, now - limits.REPEAT_WINDOW)
+    if earlier is not None and limits.repeats(raw, earlier.raw):
+        # A robot answering our reply with the same words would get the same reply again: the ping-pong ends here.
+        row.reason = "not answered: the same reply went to this address less than 24 h ago"
+        log.info("inbound id=%s not answered: it would repeat outbox id=%s", row.id, earlier.id)
+        return 0
+    passed = limits.exceeded(
+        app.config.limits,
+        to_address=store.count_replies(db, render.KINDS, now - limits.ADDRESS_WINDOW, parsed.sender),
+        in_last_hour=store.count_replies(db, render.KINDS, now - limits.HOUR_WINDOW))
     queued = store.enqueue(db, key=f"reply:{row.id}", kind=kind, recipient=parsed.sender, message_id=message_id,
-                           raw=render.message_bytes(message), now=now, expires_at=now + REPLY_LIFETIME,
-                           member=members[0] if members and kind != "erase" else None)
+                           raw=raw, now=now, expires_at=now + REPLY_LIFETIME,
+                           member=members[0] if members and kind != "erase" else None,
+                           status="held" if passed else "pending")
+    if queued is not None and passed:
+        _hold(app, db, row, queued, passed, now)
+        return 0
     return 1 if queued is not None else 0
+
+
+def _hold(app: App, db: Session, row: store.InboundMessage, held: store.OutboxMessage, limit: str,
+          now: dt.datetime) -> None:
+    """Record a reply held over a limit, and tell the coordinator: once a day per limit, however many are held."""
+    db.flush()  # the held row's id, for the log and the notice
+    store.record_event(db, "held", now, inbound=row, detail=limit)
+    log.warning("outbox id=%s held: %s reached", held.id, limit)
+    key = limits.notice_key(limit, now, app.config.network.timezone)
+    if store.queued(db, key):
+        return
+    network = app.config.network
+    message_id = render.new_message_id(app.message_domain)
+    notice = render.render_notice(
+        app.templates, limit=limit, allowed=getattr(app.config.limits, limit), held_id=held.id, network=network,
+        to_address=network.coordinator, sender=app.config.smtp.sender if app.config.smtp else network.signup_address,
+        message_id=message_id, now=now)
+    store.enqueue(db, key=key, kind="notice", recipient=network.coordinator, message_id=message_id,
+                  raw=render.message_bytes(notice), now=now, expires_at=now + REPLY_LIFETIME)
 
 
 # --- sending -------------------------------------------------------------------------------------------------------

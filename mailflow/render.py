@@ -40,6 +40,7 @@ __all__ = [
     "message_bytes",
     "new_message_id",
     "render_digest",
+    "render_notice",
     "render_reminder",
     "render_reply",
 ]
@@ -342,6 +343,7 @@ def render_reply(
         threading=(parent, references),
         # RFC 3834 5: mark the reply as automatic, so vacation responders and other robots don't answer it.
         auto_submitted="auto-replied",
+        loop=network.signup_address,
         language=language,
         text=text,
         html=html,
@@ -422,6 +424,7 @@ def render_reminder(
         message_id=message_id,
         # RFC 3834 5: a reminder answers nothing, so "auto-generated", and no In-Reply-To.
         auto_submitted="auto-generated",
+        loop=network.signup_address,
         language=language,
         text=text,
         html=html,
@@ -514,10 +517,55 @@ def render_digest(
         date=now.astimezone(network.timezone),
         message_id=message_id,
         auto_submitted="auto-generated",  # RFC 3834 5
+        loop=network.signup_address,
         language=language,
         text=text,
         html=html,
         attachments=attachments,
+    )
+
+
+# --- The coordinator's notice of held replies -------------------------------------------------------------
+
+_NOTICE_SUBJECTS = {
+    "nl": "{name}: antwoorden tegengehouden",
+    "fr": "{name} : réponses retenues",
+    "en": "{name}: replies held",
+}
+
+
+def render_notice(
+    env: jinja2.Environment,
+    *,
+    limit: str,
+    allowed: int,
+    held_id: int,
+    network: config.Network,
+    to_address: str,
+    sender: str,
+    message_id: str,
+    now: dt.datetime,
+) -> EmailMessage:
+    """Tell the coordinator, in the network's language, that replies are held: which limit, and how to release one.
+
+    `limit` is "replies_per_address_per_day" or "replies_per_hour", `allowed` its configured number and `held_id`
+    the outbox id of the first reply held. Nothing about the person written to: the notice outlives an erase.
+    """
+    _require_aware(now)
+    language = reply_language(network.language, network)
+    context = {"language": language, "network_name": network.name, "limit": limit, "allowed": allowed,
+               "held_id": held_id}
+    return assemble(
+        sender=sender_value(clean_text(network.name), sender),
+        to=mailbox_value("To", "", to_address.strip()),
+        subject=_NOTICE_SUBJECTS[language].format(name=clean_text(network.name)),
+        date=now.astimezone(network.timezone),
+        message_id=message_id,
+        auto_submitted="auto-generated",  # RFC 3834 5
+        loop=network.signup_address,
+        language=language,
+        text=tidy_text(env.get_template(f"notice_held.{language}.txt").render(context)),
+        html=env.get_template(f"notice_held.{language}.html").render(context),
     )
 
 
@@ -649,6 +697,7 @@ def assemble(
     message_id: str,
     threading: tuple[str | None, tuple[str, ...]] = (None, ()),
     auto_submitted: str,
+    loop: str,
     language: str,
     text: str,
     html: str,
@@ -656,7 +705,8 @@ def assemble(
 ) -> EmailMessage:
     """A complete message: text and HTML as alternatives, then the attachments.
 
-    `sender` and `to` are folded values from mailbox_value(); `subject` is made a single line here.
+    `sender` and `to` are folded values from mailbox_value(); `subject` is made a single line here. `loop` is our
+    signup address, written in X-Loop so that our mail is known for ours when a robot sends it back.
     Raises ValueError for a malformed `message_id` or attachment filename.
     """
     msg = EmailMessage(policy=POLICY)
@@ -673,6 +723,8 @@ def assemble(
     msg.set_raw("Auto-Submitted", auto_submitted)
     # Exchange's own way of saying "don't answer this automatically" (MS-OXCMAIL 2.2.3.2.14).
     msg.set_raw("X-Auto-Response-Suppress", "All")
+    # The loop header procmail and RT write: a mail that comes back with it is ours, and is never answered.
+    msg.set_raw("X-Loop", loop)
     msg.set_raw("MIME-Version", "1.0")
     alternative = [_text_part("plain", text), _text_part("html", html)]
     if attachments:

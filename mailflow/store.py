@@ -147,7 +147,8 @@ class OutboxMessage(Base):
     recipient: Mapped[str] = mapped_column(sa.String(320), index=True)
     message_id: Mapped[str] = mapped_column(sa.String(998))
     raw: Mapped[bytes] = mapped_column(sa.LargeBinary)
-    status: Mapped[str] = mapped_column(sa.String(20), default="pending")  # pending | sent | failed | expired
+    # pending | sent | failed | expired | held (over a limit: sent only when someone releases it)
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -362,16 +363,40 @@ def record_event(session: Session, kind: str, now: dt.datetime, *, member: Membe
     session.add(Event(kind=kind, at=now, member=member, inbound=inbound, meeting=meeting, detail=detail))
 
 
+def queued(session: Session, key: str) -> bool:
+    """Whether a mail with this outbox key was ever queued."""
+    return session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None
+
+
 def enqueue(session: Session, *, key: str, kind: str, recipient: str, message_id: str, raw: bytes,
-            now: dt.datetime, expires_at: dt.datetime | None, member: Member | None = None) -> OutboxMessage | None:
+            now: dt.datetime, expires_at: dt.datetime | None, member: Member | None = None,
+            status: str = "pending") -> OutboxMessage | None:
     """Add a mail to the outbox unless one with the same key was ever queued. Returns the new row or None."""
-    if session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
+    if queued(session, key):
         return None
-    row = OutboxMessage(key=key, kind=kind, recipient=recipient, message_id=message_id, raw=raw, status="pending",
+    row = OutboxMessage(key=key, kind=kind, recipient=recipient, message_id=message_id, raw=raw, status=status,
                         attempts=0, next_attempt_at=now, expires_at=expires_at, created_at=now,
                         member_id=member.id if member else None)
     session.add(row)
     return row
+
+
+def count_replies(session: Session, kinds: Iterable[str], since: dt.datetime, recipient: str | None = None) -> int:
+    """Replies of these kinds queued since `since` (to `recipient`, else to anyone), leaving out held ones."""
+    query = sa.select(sa.func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.kind.in_(list(kinds)), OutboxMessage.created_at >= since, OutboxMessage.status != "held")
+    if recipient is not None:
+        query = query.where(OutboxMessage.recipient == recipient)
+    return session.scalar(query) or 0
+
+
+def latest_reply(session: Session, kinds: Iterable[str], recipient: str, since: dt.datetime) -> OutboxMessage | None:
+    """The newest reply of these kinds queued to `recipient` since `since`, held or not."""
+    return session.scalar(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.kind.in_(list(kinds)), OutboxMessage.recipient == recipient,
+               OutboxMessage.created_at >= since)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(1))
 
 
 def due_outbox(session: Session, now: dt.datetime, limit: int = 100,

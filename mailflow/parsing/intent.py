@@ -22,6 +22,8 @@ BOUNCE_SENDERS = re.compile(
     r"microsoftexchange[0-9a-f]*)@",
     re.IGNORECASE,
 )
+# RFC 3834 2: no automatic answer to a mailbox that says it reads no mail.
+NO_REPLY_SENDERS = re.compile(r"^(?:no|do[-_.]?not)[-_.]?repl(?:y|ies)(?:[-_.+][^@]*)?@", re.IGNORECASE)
 BOUNCE_NAMES = re.compile(
     r"mail delivery (?:subsystem|system)|mail delivery|postmaster|mailer-daemon", re.IGNORECASE
 )
@@ -266,8 +268,14 @@ def header_intent(
         return Reading(Intent.BOUNCE, 0.9, ["bounce: null Return-Path and failure subject"])
     if body.report_type == "disposition-notification":
         return Reading(Intent.AUTO_REPLY, 1.0, ["auto_reply: read receipt (RFC 8098)"])
+    if body.report_type:
+        # RFC 6522: every multipart/report (abuse feedback, TLS reports, ...) is a machine's, never a request.
+        return Reading(Intent.AUTO_REPLY, 1.0, ["auto_reply: multipart/report (RFC 6522)"])
+    if daemon:
+        return Reading(Intent.AUTO_REPLY, 0.9, ["auto_reply: sent by a mail system"])
     auto_submitted = _header(headers, "Auto-Submitted")
-    if auto_submitted and not auto_submitted.startswith("no"):
+    # RFC 3834 5: any value but "no" (which may carry a comment: "no (manual)") marks an automatic message.
+    if auto_submitted and re.split(r"[\s;(]", auto_submitted, maxsplit=1)[0] != "no":
         return Reading(Intent.AUTO_REPLY, 1.0, ["auto_reply: Auto-Submitted header (RFC 3834)"])
     for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"):
         value = _header(headers, name)
@@ -284,6 +292,12 @@ def header_intent(
     if null_sender:
         return Reading(Intent.AUTO_REPLY, 0.8, ["auto_reply: null Return-Path"])
     return None
+
+
+def our_loop(loop_headers: list[str], own_addresses: tuple[str, ...]) -> bool:
+    """Whether an X-Loop header names one of our addresses: our own mail come back (the guard procmail and RT use)."""
+    values = " ".join(loop_headers).lower()
+    return any(address in values for address in own_addresses)
 
 
 def auto_reply_text(text: str) -> bool:

@@ -71,7 +71,10 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
     reasons = ["very large message: read in part"] if len(raw) > MAX_RAW else []
 
     # 1. What the headers, our own address, an out-of-office text or spam phrases settle: nothing more to read.
-    reading = _settled(headers, body, structure, sender, sender_name, subject, context)
+    if rules.our_loop([str(v) for v in message.get_all("X-Loop") or []], context.own_addresses):
+        reading: rules.Reading | None = rules.Reading(Intent.AUTO_REPLY, 1.0, ["auto_reply: our own X-Loop header"])
+    else:
+        reading = _settled(headers, body, structure, sender, sender_name, subject, context)
     if reading is not None:
         return ParsedMessage(
             reading.intent,
@@ -167,6 +170,8 @@ def _settled(
         reading = rules.Reading(Intent.AUTO_REPLY, 0.8, ["auto_reply: out-of-office text"])
     if reading is None and rules.spam_score(subject + "\n" + structure.own) >= 2:
         reading = rules.Reading(Intent.OTHER, 0.8, ["other: spam or phishing phrases"])
+    if reading is None and sender and rules.NO_REPLY_SENDERS.match(sender):
+        reading = rules.Reading(Intent.AUTO_REPLY, 0.9, ["auto_reply: a no-reply address (RFC 3834 2)"])
     return reading
 
 
