@@ -444,10 +444,11 @@ def _hold(app: App, db: Session, row: store.InboundMessage, held: store.OutboxMe
     """Record a reply held over a limit, and tell the coordinator: once a day per limit, however many are held."""
     db.flush()  # the held row's id, for the log and the notice
     store.record_event(db, "held", now, inbound=row, detail=limit)
-    log.warning("outbox id=%s held: %s reached", held.id, limit)
     key = limits.notice_key(limit, now, app.config.network.timezone)
     if store.queued(db, key):
+        log.info("outbox id=%s held: %s reached", held.id, limit)
         return
+    log.warning("outbox id=%s held: %s reached; the coordinator is told once today", held.id, limit)
     network = app.config.network
     message_id = render.new_message_id(app.message_domain)
     notice = render.render_notice(
