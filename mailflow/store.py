@@ -391,11 +391,11 @@ def count_replies(session: Session, kinds: Iterable[str], since: dt.datetime, re
 
 
 def latest_reply(session: Session, kinds: Iterable[str], recipient: str, since: dt.datetime) -> OutboxMessage | None:
-    """The newest reply of these kinds queued to `recipient` since `since`, held or not."""
+    """The newest reply of these kinds queued to `recipient` since `since` that was sent, is on its way, or is held."""
     return session.scalar(
         sa.select(OutboxMessage)
         .where(OutboxMessage.kind.in_(list(kinds)), OutboxMessage.recipient == recipient,
-               OutboxMessage.created_at >= since)
+               OutboxMessage.created_at >= since, OutboxMessage.status.in_(("pending", "sent", "held")))
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(1))
 
 

@@ -165,6 +165,7 @@ def test_headers_of_a_reply(env: jinja2.Environment) -> None:
     assert parsed["References"] == "<CAQZeb5CgpFlZqZtDzq=KWPN=ApkCJ@mail.gmail.example>"
     assert parsed["Auto-Submitted"] == "auto-replied"
     assert parsed["X-Auto-Response-Suppress"] == "All"
+    assert parsed["X-Loop"] == NETWORK.signup_address  # our loop guard
     assert parsed["Content-Language"] == "nl"
     assert email.utils.parsedate_to_datetime(parsed["Date"]) == NOW
     assert b"Date: Mon, 01 Dec 2025 10:15:00 +0100\r\n" in raw  # shown in the network's zone
@@ -728,6 +729,7 @@ def test_headers_of_a_reminder(env: jinja2.Environment) -> None:
     # RFC 3834: generated, not a reply to anything.
     assert parsed["Auto-Submitted"] == "auto-generated"
     assert parsed["X-Auto-Response-Suppress"] == "All"
+    assert parsed["X-Loop"] == NETWORK.signup_address
     assert parsed["In-Reply-To"] is None and parsed["References"] is None
     assert parsed["Content-Language"] == "nl"
     assert b"Date: Tue, 06 Jan 2026 10:00:00 +0100\r\n" in raw
@@ -878,6 +880,7 @@ def test_the_digest_has_every_section_in_every_language(env: jinja2.Environment,
     _, parsed = rendered_digest(env, digest_facts(), language)
     assert [a.addr_spec for a in parsed["To"].addresses] == ["coordinator@in-gent.example"]
     assert parsed["Auto-Submitted"] == "auto-generated" and parsed["X-Auto-Response-Suppress"] == "All"
+    assert parsed["X-Loop"] == NETWORK.signup_address
     assert parsed["In-Reply-To"] is None
     assert parsed["Content-Language"] == language
     text, html = text_and_html(parsed)
