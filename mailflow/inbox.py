@@ -63,8 +63,9 @@ class Inbox:
             client = imapclient.IMAPClient(s.host, port=s.port, ssl=s.tls == "ssl", ssl_context=context,
                                            timeout=CONNECT_TIMEOUT)
             if s.tls == "starttls":
-                # No fallback to plaintext: starttls() raises when the server does not offer it.
-                client.starttls(context)
+                _start_tls(client, context, where)
+        except MailboxError:
+            raise
         except ssl.SSLCertVerificationError as exc:
             raise MailboxError(f"{where}: certificate refused ({exc.verify_message})") from None
         except ssl.SSLError as exc:
@@ -72,10 +73,7 @@ class Inbox:
         except (OSError, IMAPClientError) as exc:
             raise MailboxError(f"{where}: cannot connect ({describe(exc)})") from None
         try:
-            if s.oauth2_token:
-                client.oauth2_login(s.username, s.oauth2_token.reveal())
-            else:
-                client.login(s.username, s.password.reveal())
+            self._login(client)
         except ConfigError:
             _close_quietly(client)
             raise
@@ -87,6 +85,18 @@ class Inbox:
         self.capabilities = frozenset(client.capabilities())
         log.info("connected to %s", where)
         return self
+
+    def _login(self, client: imapclient.IMAPClient) -> None:
+        s = self.settings
+        if not s.oauth2_token:
+            client.login(s.username, s.password.reveal())
+            return
+        try:
+            client.oauth2_login(s.username, s.oauth2_token.reveal())
+        except imapclient.exceptions.LoginError:
+            # An access token lives about an hour: the token command, asked again, refreshes it. Retry once.
+            log.info("IMAP %s: XOAUTH2 token refused; asking the token command for a new one", s.host)
+            client.oauth2_login(s.username, s.oauth2_token.reveal())
 
     def close(self) -> None:
         if self.client is not None:
@@ -218,6 +228,14 @@ class Inbox:
         except (IMAPClientError, OSError) as exc:
             raise MailboxError(f"IMAP: connection lost ({describe(exc)})") from exc
 
+
+
+def _start_tls(client: imapclient.IMAPClient, context: ssl.SSLContext | None, where: str) -> None:
+    # No fallback to plaintext: a server that does not offer STARTTLS hears nothing more, least of all a password.
+    if b"STARTTLS" not in client.capabilities():
+        _close_quietly(client)
+        raise MailboxError(f"{where}: the server does not offer STARTTLS; refusing to go on without TLS")
+    client.starttls(context)
 
 
 def _close_quietly(client: imapclient.IMAPClient) -> None:
