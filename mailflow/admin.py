@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from mailflow import jobs, store
-from mailflow.config import Config
+from mailflow import jobs, privacy, store
+from mailflow.config import Config, Imap
 from mailflow.errors import MailflowError
+from mailflow.inbox import Inbox
 from mailflow.meetings import upcoming
 
 Say = Callable[[str], object]
@@ -91,4 +92,21 @@ def outbox_retry(db: Session, row_id: int, now: dt.datetime, say: Say) -> None:
 
 def forget(db: Session, address: str, now: dt.datetime, say: Say) -> None:
     count = jobs.forget(db, address, now)
-    say(f"forgot {count} member(s) and everything mailflow kept about them")
+    say(f"forgot {count} member(s) and everything mailflow kept about them in the database")
+
+
+def forget_in_mailbox(imap: Imap | None, address: str, say: Say) -> bool:
+    """Delete the copies of their mail in the processed and review folders. Returns False when that was not done."""
+    if imap is None:
+        say("no [imap] in the config: copies of their mail in the mailbox were not looked for")
+        return False
+    folders = f"{imap.processed_folder} and {imap.review_folder}"
+    try:
+        with Inbox(imap) as inbox:
+            deleted = privacy.forget_copies(inbox, address)
+    except MailflowError as exc:
+        say(f"the mailbox could not be reached ({exc}): copies of their mail in {folders} remain; "
+            "run `mailflow forget` again when it can be reached")
+        return False
+    say(f"deleted {deleted} mail(s) naming them from {folders}")
+    return True

@@ -191,11 +191,38 @@ class Inbox:
                 self._imap.move(uids, folder)
             else:
                 self._imap.copy(uids, folder)
-                self._imap.delete_messages(uids)
-                # RFC 4315 UID EXPUNGE removes only these mails, not others a person marked deleted.
-                self._imap.uid_expunge(uids) if b"UIDPLUS" in self.capabilities else self._imap.expunge()
+                self._expunge(uids)
         except (IMAPClientError, OSError) as exc:
             raise MailboxError(f"IMAP: cannot move {len(uids)} mail(s) to {folder!r} ({describe(exc)})") from exc
+
+    def _expunge(self, uids: list[int]) -> None:
+        self._imap.delete_messages(uids)
+        # RFC 4315 UID EXPUNGE removes only these mails, not others a person marked deleted.
+        self._imap.uid_expunge(uids) if b"UIDPLUS" in self.capabilities else self._imap.expunge()
+
+    # --- forgetting ---------------------------------------------------------------------------------------------
+
+    def find(self, folder: str, text: str) -> dict[int, bytes]:
+        """Select `folder` and return, by UID, the mails whose headers or text contain `text` (RFC 3501 SEARCH TEXT,
+        a substring match the caller confirms). A folder that does not exist holds nothing."""
+        try:
+            if not self._imap.folder_exists(folder):
+                return {}
+            self._imap.select_folder(folder)
+            uids = self._imap.search(["TEXT", text], charset="UTF-8" if not text.isascii() else None)
+            found = self._imap.fetch(uids, ["BODY.PEEK[]"]) if uids else {}
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: cannot search folder {folder!r} ({describe(exc)})") from exc
+        return {uid: data[b"BODY[]"] for uid, data in found.items() if b"BODY[]" in data}
+
+    def delete(self, uids: list[int]) -> None:
+        """Delete mails from the selected folder for good (\\Deleted, then expunged)."""
+        if not uids:
+            return
+        try:
+            self._expunge(uids)
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: cannot delete {len(uids)} mail(s) ({describe(exc)})") from exc
 
     @property
     def can_idle(self) -> bool:

@@ -17,7 +17,7 @@ import jinja2
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.exc import SQLAlchemyError
 
-from mailflow import render, store
+from mailflow import privacy, render, store
 from mailflow.config import Config, Meeting as MeetingConfig
 from mailflow.errors import MailboxError, MailflowError, StoreError
 from mailflow.inbox import Fetched, Inbox
@@ -130,6 +130,7 @@ def process_inbox(app: App, inbox: Inbox, now: dt.datetime) -> dict[str, int]:
         state = store.get_mailbox_state(db, imap.folder)
         if state is not None and uids:
             state.last_uid = max(state.last_uid, max(uids))
+    privacy.forget_erased(app, inbox)
     return counts
 
 
@@ -216,6 +217,8 @@ def ingest(app: App, db: Session, row: store.InboundMessage, fetched: Fetched, n
             store.record_event(db, "bounce", now, inbound=row)
         row.status, row.destination = "processed", imap.processed_folder
         return Outcome("processed", row.destination)
+    if parsed.sender is not None:
+        store.heard_from(db, parsed.sender, now)  # retention counts from a person's last word
     if not parsed.intent.answered:
         return _to_review(row, fetched, "review", row.reason or f"{parsed.intent}", imap.review_folder, db, now)
     if parsed.sender is None:
@@ -223,6 +226,10 @@ def ingest(app: App, db: Session, row: store.InboundMessage, fetched: Fetched, n
 
     db.flush()  # the row's id keys the reply
     replies = ACTIONS[parsed.intent](app, db, row, parsed, now)
+    if parsed.intent is Intent.ERASE:
+        # Filed nowhere and kept for no one: privacy.forget_erased deletes it with every copy of their mail.
+        row.status, row.destination = "processed", None
+        return Outcome("processed", None, replies)
     if parsed.has_question or parsed.unsure:
         reason = "also asks a question" if parsed.has_question else "unsure reading: " + (row.reason or "check names")
         outcome = _to_review(row, fetched, "review", reason, imap.review_folder, db, now)
@@ -329,7 +336,7 @@ def erase(app: App, db: Session, row: store.InboundMessage, parsed: ParsedMessag
     assert parsed.sender is not None
     replies = _reply(app, db, row, parsed, "erase", (), None, now)
     forget(db, parsed.sender, now, keep_inbound_id=row.id)
-    row.sender, row.message_id = None, None
+    row.message_id = None  # the sender stays until privacy.forget_erased has deleted their mail in the mailbox
     return replies
 
 
@@ -526,6 +533,7 @@ def run_once(app: App, clock: Callable[[], dt.datetime]) -> bool:
     except (MailflowError, SQLAlchemyError) as exc:
         log.error("outbox not sent: %s", exc)
         ok = False
+    ok = privacy.retention_if_due(app, clock()) and ok
     return ok
 
 

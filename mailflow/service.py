@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import schedule
 
-from mailflow import jobs
+from mailflow import jobs, privacy
 from mailflow.errors import MailboxError, StoreError
 from mailflow.inbox import Inbox
 
@@ -52,6 +52,8 @@ def run(app: jobs.App, clock: Clock) -> int:
 
     scheduler = schedule.Scheduler()
     scheduler.every(SEND_EVERY).seconds.do(guarded("outbox", lambda: jobs.send_due(app, clock)))
+    # Retention: checked now and every hour, applied once a day; it logs its own failure.
+    scheduler.every().hour.do(lambda: privacy.retention_if_due(app, clock())).run()
     jobs.sync_meetings(app)
     log.info("mailflow running")
     backoff = BACKOFF_FIRST

@@ -257,7 +257,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Deleted rows are overwritten with zeros, so that forgetting a person also leaves nothing in the file.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+def scrub(sessions: sessionmaker[Session]) -> None:
+    """After deleting personal data: copy SQLite's write-ahead log into the file and empty it, so that no old copy
+    of a deleted row stays in the -wal file. PostgreSQL reuses the space of deleted rows after its (auto)vacuum."""
+    engine = sessions.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        return
+    connection = engine.raw_connection()  # outside a transaction, which a checkpoint must be
+    try:
+        connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()
 
 
 def upgrade(engine: Engine) -> None:
@@ -344,6 +359,11 @@ def next_meeting(session: Session, now: dt.datetime, on_or_after: dt.date | None
 
 def members_at(session: Session, email: str) -> list[Member]:
     return list(session.scalars(sa.select(Member).where(Member.email == email).order_by(Member.id)))
+
+
+def heard_from(session: Session, email: str, now: dt.datetime) -> None:
+    """The members at an address wrote in: retention counts from now."""
+    session.execute(sa.update(Member).where(Member.email == email.lower()).values(last_heard_at=now))
 
 
 def set_attendance(session: Session, member: Member, meeting: Meeting, status: str, now: dt.datetime) -> None:
