@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("mail.log", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # imapclient's protocol trace (DEBUG) carries search terms, headers and subjects: personal data, never logged.
-    logging.getLogger("imapclient.imaplib").setLevel(logging.INFO)
+    logging.getLogger("imapclient").setLevel(logging.INFO)
     try:
         return args.handler(args)
     except MailflowError as exc:
