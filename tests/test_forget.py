@@ -37,7 +37,8 @@ def _mail(sender: str, name: str, subject: str, body: str) -> bytes:
 
 
 REGISTRATION = _mail(ADDRESS, "Wannes Vercruysse", "Inschrijving",
-                     "Ik schrijf me graag in voor het leernetwerk.\r\n\r\nWannes Vercruysse\r\nVluchtelingenwerk Kortrijk")
+                     "Ik schrijf me graag in voor het leernetwerk.\r\n\r\n"
+                     "Wannes Vercruysse\r\nVluchtelingenwerk Kortrijk")
 QUESTION = _mail(ADDRESS, "Wannes Vercruysse", "Vraag", "Is er parking in de buurt van de campus?")
 ERASE = _mail(ADDRESS, "Wannes Vercruysse", "Mijn gegevens", "Gelieve al mijn gegevens te verwijderen.")
 SOMEONE_ELSE = _mail("lies.maes@voorbeeld.example", "Lies Maes", "Inschrijving",
@@ -160,15 +161,14 @@ def test_forget_says_what_remains_when_the_mailbox_is_unreachable(tmp_path, own_
 
 def test_only_mail_naming_exactly_that_address_is_deleted(tmp_path, imap, smtp_sink, monkeypatch):
     config = load_config(write_config(tmp_path, imap, smtp_sink, f"sqlite:///{tmp_path}/m.db", monkeypatch))
-    theirs = imap.append("mailflow/processed", REGISTRATION)
-    colleague = imap.append("mailflow/processed", _mail("lies.maes@voorbeeld.example", "Lies Maes", "Inschrijving",
-                                                       f"Mijn collega ({ADDRESS}) en ik schrijven ons in."))
+    imap.append("mailflow/processed", REGISTRATION)
+    imap.append("mailflow/processed", _mail("lies.maes@voorbeeld.example", "Lies Maes", "Inschrijving",
+                                            f"Mijn collega ({ADDRESS}) en ik schrijven ons in."))
     neighbour = imap.append("mailflow/processed", _mail(f"j.{ADDRESS}", "Jef Claes", "Inschrijving",
                                                        "Ik schrijf me in."))
     with Inbox(config.imap) as inbox:
         assert privacy.forget_copies(inbox, ADDRESS) == 2
-    assert sorted(imap.fetch_by_uid("mailflow/processed")) == [neighbour]
-    assert theirs != colleague
+    assert sorted(imap.fetch_by_uid("mailflow/processed")) == [neighbour]  # theirs and the colleague's are gone
 
 
 def test_forget_while_the_daemon_runs_leaves_no_copy_in_the_write_ahead_log(tmp_path, imap, smtp_sink,
