@@ -7,13 +7,21 @@ A Wiretap between mailflow and the server shows what crossed the wire.
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
+import ssl
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from helpers import ImapBox, TlsFiles, make_tls_files, write_config
-from servers import Dovecot
+from servers import Dovecot, dovecot_binary
 from wiretap import Wiretap
 
 from mailflow.config import Imap, Smtp, load_config
@@ -30,6 +38,41 @@ NO_SMTP = SimpleNamespace(host="127.0.0.1", port=25)
 def other_ca(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     """A second throwaway CA: trusting it must not make the first one's certificates good."""
     return make_tls_files(tmp_path_factory.mktemp("other-ca"))
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """A server certificate that signed itself (no CA at all), for 127.0.0.1 and localhost."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.in-gent.example")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    folder = tmp_path_factory.mktemp("self-signed")
+    files = SimpleNamespace(cert_file=folder / "server.crt", key_file=folder / "server.key")
+    files.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    files.key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                 serialization.NoEncryption()))
+    return files
+
+
+@pytest.fixture(scope="module")
+def self_signed_imap(self_signed: SimpleNamespace) -> Iterator[Dovecot]:
+    if dovecot_binary() is None:
+        pytest.skip("Dovecot not installed: the IMAP TLS tests need it")
+    with Dovecot(tls_cert=self_signed.cert_file, tls_key=self_signed.key_file) as server:
+        yield server
+
+
+def _self_signed_context(files: SimpleNamespace) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(files.cert_file, files.key_file)
+    return context
 
 
 def _imap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: Any, **keys: Any) -> Imap:
@@ -88,6 +131,17 @@ def test_imap_uses_the_system_trust_store(tmp_path, monkeypatch, imap_tls_server
         assert inbox.client is not None
 
 
+def test_imap_self_signed_certificate_is_refused_unless_the_config_names_it(tmp_path, monkeypatch,
+                                                                            self_signed_imap: Dovecot,
+                                                                            self_signed: SimpleNamespace) -> None:
+    port = self_signed_imap.tls_port
+    with pytest.raises(MailboxError, match=r"certificate refused \(self-signed certificate\)"):
+        Inbox(_imap(tmp_path, monkeypatch, self_signed_imap, tls="ssl", port=port)).connect()
+    named = _imap(tmp_path, monkeypatch, self_signed_imap, tls="ssl", port=port, ca_file=self_signed.cert_file)
+    with Inbox(named) as inbox:
+        assert inbox.client is not None
+
+
 def test_imap_starttls_not_offered_is_refused_before_the_password_is_sent(tmp_path, monkeypatch,
                                                                            imap: ImapBox) -> None:
     assert imap.kind == "dovecot" or pytest.skip("needs Dovecot (ssl = no, no STARTTLS)")
@@ -132,6 +186,28 @@ def test_smtp_certificate_of_an_unknown_ca_is_refused(tmp_path, monkeypatch, tls
         with pytest.raises(DeliveryError, match=r"certificate refused \(unable to get local issuer certificate\)"):
             SmtpOutbox(settings).connect()
     assert SMTP_PASSWORD.encode() not in wire.client_bytes
+
+
+def test_smtp_self_signed_certificate_is_refused_unless_the_config_names_it(tmp_path, monkeypatch,
+                                                                            self_signed: SimpleNamespace) -> None:
+    with SmtpSink(tls_context=_self_signed_context(self_signed), implicit_tls=True,
+                  auth={SMTP_USER: SMTP_PASSWORD}) as sink:
+        with pytest.raises(DeliveryError, match=r"certificate refused \(self-signed certificate\)"):
+            SmtpOutbox(_smtp(tmp_path, monkeypatch, sink, tls="ssl")).connect()
+        named = _smtp(tmp_path, monkeypatch, sink, tls="ssl", ca_file=self_signed.cert_file)
+        with SmtpOutbox(named) as outbox:
+            outbox.connect().send(b"Subject: x\r\n\r\nok\r\n", named.sender, "ine@example.org")
+        assert len(sink.wait_for(1)) == 1
+
+
+def test_smtp_uses_the_system_trust_store(tmp_path, monkeypatch, tls_files: TlsFiles) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_files.ca_file))
+    with SmtpSink(tls_context=tls_files.server_context(), require_starttls=True,
+                  auth={SMTP_USER: SMTP_PASSWORD}) as sink:
+        settings = _smtp(tmp_path, monkeypatch, sink, tls="starttls")
+        assert settings.ca_file is None
+        with SmtpOutbox(settings) as outbox:
+            outbox.connect()
 
 
 def test_smtp_starttls_not_offered_is_refused_before_the_password_is_sent(tmp_path, monkeypatch) -> None:
