@@ -589,7 +589,10 @@ def send_due(app: App, clock: Callable[[], dt.datetime]) -> None:
 
 
 def run_once(app: App, clock: Callable[[], dt.datetime]) -> bool:
-    """One pass of every job: read and answer the inbox, then send the outbox. Returns False when a step failed."""
+    """One pass of every job: read and answer the inbox, queue what the clock says is due (reminders, the digest),
+    then send the outbox. Returns False when a step failed; the others run all the same."""
+    from mailflow import periodic  # builds on this module
+
     ok = True
     try:
         sync_meetings(app)
@@ -598,6 +601,12 @@ def run_once(app: App, clock: Callable[[], dt.datetime]) -> bool:
     except (MailboxError, StoreError) as exc:
         log.error("inbox not read: %s", exc)
         ok = False
+    for name, job in (("reminders", periodic.send_reminders), ("digest", periodic.send_digest)):
+        try:
+            job(app, clock())
+        except (MailflowError, SQLAlchemyError) as exc:
+            log.error("%s not queued: %s", name, exc)
+            ok = False
     try:
         send_due(app, clock)
     except (MailflowError, SQLAlchemyError) as exc:

@@ -512,6 +512,7 @@ def digest_context(digest: Digest, network: config.Network, language: str) -> di
         "bounces": [clean_text(address, limit=320) for address in facts.bounces],
         "missed_reminders": facts.missed_reminders,
         "held": facts.held,
+        "mailbox_recreated": facts.mailbox_recreated,
         "new_members": [_person(person) for person in facts.new_members],
         "cancellations": [{"person": _person(person), "date": date} for person, date in facts.cancellations],
         "leavers": [_person(person) for person in facts.leavers],
