@@ -52,12 +52,12 @@ def run(app: jobs.App, clock: Clock) -> int:
     signal.signal(signal.SIGINT, request_stop)
 
     scheduler = schedule.Scheduler()
-    scheduler.every(SEND_EVERY).seconds.do(guarded("outbox", lambda: jobs.send_due(app, clock)))
     # Each checks every minute whether its time of day has come; the outbox keys make each mail happen once.
     scheduler.every(CLOCK_JOBS_EVERY).seconds.do(guarded("reminders", lambda: periodic.send_reminders(app, clock())))
     scheduler.every(CLOCK_JOBS_EVERY).seconds.do(guarded("digest", lambda: periodic.send_digest(app, clock())))
+    scheduler.every(SEND_EVERY).seconds.do(guarded("outbox", lambda: jobs.send_due(app, clock)))  # after: see run_all
     jobs.sync_meetings(app)
-    scheduler.run_all()  # what fell due while mailflow was stopped goes now, not a minute from now
+    scheduler.run_all()  # in order: what fell due while mailflow was stopped is queued, then sent, now
     log.info("mailflow running")
     backoff = BACKOFF_FIRST
     while not app.stop.is_set():

@@ -11,6 +11,10 @@ import datetime as dt
 import email
 import email.policy
 import email.utils
+import os
+import signal
+import subprocess
+import sys
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -265,3 +269,38 @@ def test_the_digest_comes_once_a_day_with_the_sign_in_sheet(config_path, imap, s
     (next_digest,) = clock.digests_of("2026-03-04T08:00+01:00")
     new_part = _text(next_digest).split("Nieuwe leden", 1)[1].split("\n\n", 1)[0]
     assert "Chloé Dubois" in new_part and "Anna Peeters" not in new_part
+
+
+def test_a_reminder_the_server_would_not_take_expires_when_the_meeting_starts(config_path, imap, smtp_sink,
+                                                                              database_url):
+    clock = Clock(config_path, smtp_sink)
+    imap.append("INBOX", registration(ANNA))
+    clock.run("2026-03-01T12:00+01:00")
+    smtp_sink.mode = "4xx"  # the mail server refuses for now, for days
+    for now in ("2026-03-30T10:00+02:00", "2026-03-30T14:00+02:00", "2026-03-31T12:00+02:00"):
+        assert clock.run(now) == []
+    smtp_sink.mode = None
+    assert clock.run("2026-03-31T19:30+02:00") == []  # the meeting has started: too late to remind anyone
+    with _database(database_url) as db:
+        reminder = db.scalars(sa.select(store.OutboxMessage).where(
+            store.OutboxMessage.kind == "reminder", store.OutboxMessage.key.endswith(":1"))).one()
+    assert reminder.status == "expired" and reminder.attempts >= 2  # tried while refused, then given up
+
+
+def test_the_daemon_sends_what_fell_due_while_it_was_stopped_as_it_starts(tmp_path, imap, smtp_sink, database_url,
+                                                                          monkeypatch):
+    config_path = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch,
+                               imap={"since": "2000-01-01"}, meetings=MEETINGS)
+    imap.append("INBOX", registration(ANNA))
+    Clock(config_path, smtp_sink).run("2026-03-01T12:00+01:00")
+    daemon = subprocess.Popen([sys.executable, "-m", "mailflow", "run", "--config", str(config_path),
+                               "--now", "2026-03-24T10:05+01:00"], env=os.environ.copy(), stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        # Before: the reply and that day's digest. Now: the reminder, due since 10:00 (the day's digest is empty).
+        arrived = smtp_sink.wait_for(3, timeout=30)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=30) == 0
+        daemon.stderr.close()
+    assert _kinds(_parsed(arrived)) == [(ANNA[1], "reminder"), (ANNA[1], "reply"), (COORDINATOR, "digest")]
