@@ -116,6 +116,20 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return _admin(args, work)
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    from mailflow import periodic
+
+    def work(app: jobs.App, now: dt.datetime) -> None:
+        if args.preview:
+            print(periodic.preview_digest(app, now))
+            return
+        outcome = periodic.send_digest(app, now)
+        print({"queued": "today's digest is queued; `mailflow run --once` sends it",
+               "skipped": "nothing new today; no digest ([digest] send_when_empty = false)"}.get(
+            outcome or "", "today's digest was made already (or its time of day has not come)"))
+    return _admin(args, work)
+
+
 def cmd_forget(args: argparse.Namespace) -> int:
     done = []
 
@@ -200,6 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
     p.add_argument("id", nargs="?", type=int, help="with retry: the message ID")
     p.set_defaults(handler=cmd_outbox)
+
+    p = commands.add_parser("digest", help="the coordinator's daily digest: --preview prints it without sending")
+    p.add_argument("--config", required=True, help="the TOML config file")
+    p.add_argument("--preview", action="store_true", help="print the digest as it would go out now; send nothing")
+    p.add_argument("--now", help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_digest)
 
     p = commands.add_parser("forget", help="delete everything mailflow keeps about an address, in the database "
                                            "and in the mailbox's processed and review folders")

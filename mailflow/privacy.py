@@ -93,6 +93,26 @@ def _drop(db: Session, plan: retention.Plan) -> None:
         db.execute(sa.update(outbox).where(outbox.id.in_(plan.sent)).values(raw=b"", recipient=""))
 
 
+# --- forgetting ------------------------------------------------------------------------------------------------------
+
+
+def forget_in_outbox(db: Session, address: str) -> int:
+    """Mail to others that names the address (the coordinator's digest, a colleague's confirmation): a sent one
+    loses its text, an unsent one is dropped (the digest job makes a dropped digest again). Returns how many.
+
+    The erase confirmation to the person is left alone; it empties itself once sent.
+    """
+    o = store.OutboxMessage
+    rows = db.scalars(sa.select(o).where(o.raw != b"", o.recipient != address, o.kind != "erase"))
+    named = [row for row in rows if retention.mentions(row.raw, address)]
+    for row in named:
+        if row.status == "pending":
+            db.delete(row)
+        else:
+            row.raw = b""
+    return len(named)
+
+
 # --- forgetting in the mailbox --------------------------------------------------------------------------------------
 
 

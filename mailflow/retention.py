@@ -23,7 +23,6 @@ from mailflow.config import Retention
 
 WAITING_FOR_A_HUMAN = ("review", "quarantined")
 LEFT_KEPT = dt.timedelta(days=7)  # long enough for the next digest to list the leaver, even after some downtime
-FINISHED = ("sent", "failed", "expired")  # outbox rows that will never be sent again
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ def plan_retention(mails: Sequence[StoredMail], members: Sequence[KnownMember], 
         members=[m.id for m in members
                  if m.last_heard_at <= unheard
                  or (m.status == "left" and m.left_at is not None and m.left_at <= now - LEFT_KEPT)],
-        sent=[q.id for q in outbox if q.has_content and q.status in FINISHED and q.created_at <= old],
+        sent=[q.id for q in outbox if q.has_content and q.status != "pending" and q.created_at <= old],
     )
 
 

@@ -94,7 +94,7 @@ def test_forget_leaves_nothing_in_the_database_the_mailbox_or_the_log(config, im
     for raw in (REGISTRATION, QUESTION, SOMEONE_ELSE):
         imap.append("INBOX", raw)
     _run(config, NOW, log)
-    assert len(smtp_sink.wait_for(2)) == 2
+    assert {m.rcpt_tos[0] for m in smtp_sink.wait_for(2)} >= {ADDRESS, "lies.maes@voorbeeld.example"}
     assert _traces_in_database(database_url) and len(_traces_in_mailbox(imap)) == 2  # there was something to find
 
     done = _mailflow("forget", "--config", str(config), ADDRESS)
@@ -119,8 +119,7 @@ def test_an_erase_request_leaves_nothing_but_a_count(config, imap, smtp_sink, da
     imap.append("INBOX", ERASE)
     _run(config, LATER, log)
 
-    confirmations = smtp_sink.wait_for(3)
-    assert [m.rcpt_tos for m in confirmations].count([ADDRESS]) == 2  # welcome, then the erase confirmation
+    assert [m.rcpt_tos for m in smtp_sink.messages].count([ADDRESS]) == 2  # welcome, then the erase confirmation
     assert _traces_in_database(database_url) == []
     # Not even the erase mail itself is filed: the inbox is empty and only Lies's mail is in the processed folder.
     assert _traces_in_mailbox(imap) == []
