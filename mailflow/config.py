@@ -151,6 +151,14 @@ class Recurrence:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long personal data is kept (see retention.py)."""
+
+    raw_days: int = 30  # raw mail waiting for a human (review, quarantine) is kept at most this long; other none
+    member_months: int = 12  # members not heard from this long are deleted
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     network: Network
@@ -163,6 +171,7 @@ class Config:
     reminders: Reminders
     digest: DigestSettings
     recurrence: Recurrence
+    retention: Retention = Retention()
     limits: Limits = Limits()
 
     def require_servers(self) -> tuple[Imap, Smtp]:
@@ -191,7 +200,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None) -> Config:
     """Validate an already-read TOML document; relative paths are taken from `base_dir`."""
     known = {"network", "venue", "meetings", "organisations", "database", "imap", "smtp",
-             "reminders", "digest", "recurrence", "limits"}
+             "reminders", "digest", "recurrence", "retention", "limits"}
     _no_unknown_keys(data, known, "")
     network = _network(_Section(data.get("network", {}), "network"))
     venue = _venue(_Section(data.get("venue", {}), "venue"))
@@ -210,9 +219,10 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
     reminders = _reminders(_Section(data.get("reminders", {}), "reminders"))
     digest = _digest(_Section(data.get("digest", {}), "digest"), network)
     recurrence = _recurrence(_Section(data.get("recurrence", {}), "recurrence"))
+    retention = _retention(_Section(data.get("retention", {}), "retention"))
     limits = _limits(_Section(data.get("limits", {}), "limits"))
     return Config(path, network, venue, meetings, organisations, url, imap, smtp, reminders, digest, recurrence,
-                  limits=limits)
+                  retention=retention, limits=limits)
 
 
 class _Section:
@@ -478,10 +488,19 @@ def _recurrence(s: _Section) -> Recurrence:
     return recurrence
 
 
+def _retention(s: _Section) -> Retention:
+    retention = Retention(
+        raw_days=s.int("raw_days", Retention.raw_days, minimum=1),
+        member_months=s.int("member_months", Retention.member_months, minimum=1),
+    )
+    s.done()
+    return retention
+
+
 def _limits(s: _Section) -> Limits:
     limits = Limits(
-        replies_per_address_per_day=s.int("replies_per_address_per_day", 5, minimum=1),
-        replies_per_hour=s.int("replies_per_hour", 60, minimum=1),
+        replies_per_address_per_day=s.int("replies_per_address_per_day", Limits.replies_per_address_per_day, minimum=1),
+        replies_per_hour=s.int("replies_per_hour", Limits.replies_per_hour, minimum=1),
     )
     s.done()
     return limits

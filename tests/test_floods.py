@@ -12,6 +12,7 @@ import datetime as dt
 import email
 import email.utils
 import logging
+import re
 import email.policy
 import tracemalloc
 import uuid
@@ -87,6 +88,11 @@ def _to(sink, address: str) -> list:
     return [m for m in sink.messages if address in m.rcpt_tos]
 
 
+def _notices(sink) -> list:
+    """The coordinator's notices of held replies (the daily digest goes to the coordinator too)."""
+    return [m for m in _to(sink, COORDINATOR) if re.search(r"tegengehouden|replies held", _parsed(m.data)["Subject"])]
+
+
 # --- mail that is never answered ---------------------------------------------------------------------------------
 
 # Each form, on a mail that would otherwise be answered as a registration: (name, sender, extra headers).
@@ -153,42 +159,48 @@ def test_automatic_and_own_mail_is_never_answered(config_path, imap, smtp_sink, 
 
     assert main(["run", "--config", str(config_path), "--once", "--now", START.isoformat()]) == 0
 
-    answered = {r for m in smtp_sink.messages for r in m.rcpt_tos}
+    answered = {r for m in smtp_sink.messages for r in m.rcpt_tos} - {COORDINATOR}  # the digest goes there
     assert [form for form, sender, _ in NEVER_ANSWERED if sender.lower() in answered] == []
     assert answered == {control}
     assert imap.count("INBOX") == 0
     with _database(database_url) as db:
-        assert db.scalar(sa.select(sa.func.count()).select_from(store.OutboxMessage)) == 1
+        replies = db.scalars(sa.select(store.OutboxMessage.recipient).where(store.OutboxMessage.kind != "digest"))
+        assert list(replies) == [control]
         rows = db.scalars(sa.select(store.InboundMessage)).all()
         assert len(rows) == len(NEVER_ANSWERED) + 2
         assert all(row.status in ("processed", "review") for row in rows)
 
 
 def test_every_mail_we_send_is_marked_automatic_and_comes_back_unanswered(app, imap, smtp_sink, database_url):
-    imap.append("INBOX", _mail("anna@example.org", REGISTER))
-    _pass(app, START)
-    (reply,) = smtp_sink.messages
-    message = _parsed(reply.data)
-    assert message["Auto-Submitted"] == "auto-replied"
-    assert message["X-Auto-Response-Suppress"] == "All"
-    assert message["X-Loop"] == SIGNUP_ADDRESS
+    anna = "anna@example.org"
+    imap.append("INBOX", _mail(anna, REGISTER))
+    _pass(app, START)  # her reply, and the day's digest
+    _pass(app, dt.datetime(2026, 1, 6, 10, 0, tzinfo=START.tzinfo))  # a week before the meeting: her reminder
+    sent = [_parsed(m.data) for m in smtp_sink.messages]
+    kinds = {m["Subject"].split(":")[0]: m for m in sent if anna in m["To"]}
+    assert set(kinds) == {"Re", "Herinnering"} and any(COORDINATOR in m["To"] for m in sent)
+    for message in sent:
+        expected = "auto-replied" if message is kinds["Re"] else "auto-generated"
+        assert message["Auto-Submitted"] == expected, message["Subject"]
+        assert message["X-Auto-Response-Suppress"] == "All" and message["X-Loop"] == SIGNUP_ADDRESS
 
-    # Our reply back in the inbox, as it is (a copy), and redirected by a robot that rewrote From and Message-ID
-    # but kept our headers: neither is answered.
-    imap.append("INBOX", reply.data)
+    # Our reply and reminder back in the inbox as they are (copies), and the reply redirected by a robot that
+    # rewrote From and Message-ID and dropped the automatic headers but kept X-Loop: none is answered.
+    reply, reminder = (m for m in smtp_sink.messages if anna in m.rcpt_tos)
     redirected = reply.data.replace(f"From: Leernetwerk In-Gent <{SIGNUP_ADDRESS}>".encode(),
                                     b"From: Robot <robot@example.org>")
-    redirected = redirected.replace(message["Message-ID"].encode(), b"<redirected-1@example.org>")
+    redirected = redirected.replace(kinds["Re"]["Message-ID"].encode(), b"<redirected-1@example.org>")
     redirected = redirected.replace(b"Auto-Submitted: auto-replied\r\n", b"")
     redirected = redirected.replace(b"X-Auto-Response-Suppress: All\r\n", b"")
     assert b"robot@example.org" in redirected and b"Auto-Submitted" not in redirected
-    imap.append("INBOX", redirected)
-    _pass(app, START + dt.timedelta(minutes=5))
-    assert len(smtp_sink.messages) == 1
+    for raw in (reply.data, reminder.data, redirected):
+        imap.append("INBOX", raw)
+    before = len(smtp_sink.messages)
+    _pass(app, dt.datetime(2026, 1, 6, 10, 5, tzinfo=START.tzinfo))
+    assert len(smtp_sink.messages) == before
     with _database(database_url) as db:
         reasons = [r.reason for r in db.scalars(sa.select(store.InboundMessage).order_by(store.InboundMessage.id))]
-    assert reasons[1] == "our own mail"
-    assert reasons[2] == "auto_reply: our own X-Loop header"
+    assert reasons[1:] == ["our own mail", "our own mail", "auto_reply: our own X-Loop header"]
 
 
 # --- limits --------------------------------------------------------------------------------------------------------
@@ -208,7 +220,7 @@ def test_replies_to_one_address_stop_at_the_daily_limit(app, config_path, imap, 
         assert len(held) == 3 and {r.recipient for r in held} == {sender}
         events = db.scalars(sa.select(store.Event).where(store.Event.kind == "held")).all()
         assert [e.detail for e in events] == [limits.PER_ADDRESS] * 3
-    (notice,) = _to(smtp_sink, COORDINATOR)
+    (notice,) = _notices(smtp_sink)
     message = _parsed(notice.data)
     assert message["Auto-Submitted"] == "auto-generated" and message["X-Loop"] == SIGNUP_ADDRESS
     text = message.get_body(preferencelist=("plain",)).get_content()
@@ -224,7 +236,7 @@ def test_replies_to_one_address_stop_at_the_daily_limit(app, config_path, imap, 
         admin.outbox_retry(db, held[0].id, released, print)
     _pass(app, released)
     assert len(_to(smtp_sink, sender)) == 6
-    assert len(_to(smtp_sink, COORDINATOR)) == 1
+    assert len(_notices(smtp_sink)) == 1
 
     # A day later the address has its allowance again.
     imap.append("INBOX", _mail(sender, REGISTER, name="Griet Bauwens"))
@@ -242,8 +254,7 @@ def test_replies_to_everyone_stop_at_the_hourly_limit(tmp_path, imap, smtp_sink,
         _pass(app, START + dt.timedelta(minutes=30))
         replies = [m for m in smtp_sink.messages if COORDINATOR not in m.rcpt_tos]
         assert len(replies) == 4
-        (notice,) = _to(smtp_sink, COORDINATOR)
-        assert "replies held" in _parsed(notice.data)["Subject"]
+        assert len(_notices(smtp_sink)) == 1
 
         # An hour later replies flow again; what was held stays held until released.
         imap.append("INBOX", _mail("late@example.org", REGISTER, name="Laura Laat"))
