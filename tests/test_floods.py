@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import email
 import email.utils
+import gc
 import logging
 import re
 import email.policy
@@ -306,6 +307,7 @@ def _flood(app: jobs.App, imap, sender: str, count: int, start: dt.datetime) -> 
 
     Returns (the most traced memory one pass took on top of what it found, what the passes left behind), in bytes.
     """
+    gc.collect()  # count what is kept, not garbage that the cycle collector has yet to free
     before = tracemalloc.get_traced_memory()[0]
     transient = 0
     for minute in range(count // 50):
@@ -318,6 +320,7 @@ def _flood(app: jobs.App, imap, sender: str, count: int, start: dt.datetime) -> 
         tracemalloc.reset_peak()
         _pass(app, now)
         transient = max(transient, tracemalloc.get_traced_memory()[1] - at_start)
+        gc.collect()
     return transient, tracemalloc.get_traced_memory()[0] - before
 
 
@@ -354,4 +357,4 @@ def test_a_flood_from_one_address_gets_five_replies_and_memory_stays_flat(app, i
                f"500 mails: {large[0]} bytes a pass, {large[1]} kept")
     print(figures)
     assert large[0] < small[0] * 1.25 + 250_000, figures
-    assert large[1] < small[1] * 1.5 + 200_000, figures
+    assert large[1] < small[1] * 1.5 + 100_000, figures
