@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email import quoprimime
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
 from email.policy import EmailPolicy
@@ -47,9 +48,11 @@ __all__ = [
 KINDS = ("register", "waitlist", "cancel", "unsubscribe", "erase")
 KINDS_WITH_INVITE = ("register", "waitlist")
 
-# RFC 5322 3.6.4 msg-id, loosely: printable ASCII without spaces or inner angle brackets. Anything else is dropped
-# rather than "repaired", because a repaired id no longer threads anyway.
-_MSG_ID = re.compile(r"<[!-;=?-~]{1,900}>")
+# RFC 5322 3.6.4 msg-id, loosely: printable ASCII without spaces or inner angle brackets, and without "=?", which
+# Python's own parser (email.policy.default) reads as an RFC 2047 encoded-word even inside an id, so that
+# "<=?utf-8?q?=0D=0ABcc:_x?=@example.org>" would come back as a line break. Anything else is dropped rather than
+# "repaired", because a repaired id no longer threads anyway.
+_MSG_ID = re.compile(r"<(?![^>]*=\?)[!-;=?-~]{1,900}>")
 # The first and the last few References are the ones clients thread on (RFC 5322 3.6.4 and jwz's threading
 # algorithm); a mail loop must not grow the header without bound.
 MAX_REFERENCES = 20
@@ -571,7 +574,17 @@ _PLAIN_TEXT = re.compile(r"[!-~]+(?: [!-~]+)*")
 
 
 def _folded_value(name: str, value: Any) -> str:
-    """A header value as the policy writes it (RFC 2047 encoded-words, folded at 78), ready for set_raw()."""
+    """A header value as the policy writes it (RFC 2047 encoded-words, folded at 78), ready for set_raw().
+
+    The policy reads any "=?...?=" in the text it is given as an encoded-word and decodes it once more, so a
+    subject or name that was decoded from the mail and still reads "=?utf-8?q?=0D=0ABcc:_x@example.org?=" would
+    come out as a line break and a header of its own. Such a subject is written wholly as encoded-words of ours,
+    which readers decode to exactly this text; such a name is no one's name and is left out.
+    """
+    if isinstance(value, Address) and "=?" in value.display_name:
+        value = Address(addr_spec=value.addr_spec)
+    elif isinstance(value, str) and "=?" in value:
+        return Header(value, "utf-8", header_name=name).encode(linesep=POLICY.linesep)
     folded: str = POLICY.header_factory(name, value).fold(policy=POLICY)
     value_part = folded.partition(":")[2].removesuffix(POLICY.linesep)
     # "To:\r\n <one long token>" can't be stored as such (the serialiser always writes "To: "); stored as one

@@ -7,6 +7,7 @@ unsafe; none raises.
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import email.utils
 import re
 from email.header import Header, decode_header, make_header
@@ -78,15 +79,43 @@ def raw_header(headers: Headers, name: str) -> str:
     return headers.get(name.lower(), "")
 
 
+MAX_FROM = 1000  # characters: one mailbox never needs more; a From this long is a list, not a sender
+# Python's RFC 5322 parser, the second opinion on who a From names (CVE-2023-27043: email.utils and it disagree).
+_FROM_READER = email.policy.default.header_factory
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")  # RFC 2047 2
+
+
+def sender_from(message: Message, headers: Headers) -> tuple[str | None, str | None, str | None]:
+    """(address, display name, problem) of the mail's sender.
+
+    The address is None, and the problem says why in words for the review folder, unless the mail has exactly one
+    From header naming exactly one mailbox that every reader agrees on. A reply to any other From could reach
+    someone who never wrote (CVE-2023-27043).
+    """
+    from_header = raw_header(headers, "From")
+    if not from_header.strip():
+        return None, None, "no From address to answer"
+    address, name = sender_of(from_header)
+    if len(message.get_all("From") or ()) > 1:
+        # RFC 5322 3.6: exactly one From; readers differ in which of several they show.
+        return None, name, "ambiguous From: several From headers, not answered"
+    if address is None:
+        return None, name, "ambiguous From: not exactly one address, not answered"
+    return address, name, None
+
+
 def sender_of(from_header: str) -> tuple[str | None, str | None]:
     """(addr-spec lower-cased, decoded display name) of a From header.
 
     The address is None unless the header holds exactly one: CVE-2023-27043 forms such as
-    `"a@x.example" <b@y.example>` or two comma-separated addresses give None, as does a missing From.
+    `"a@x.example" <b@y.example>`, `a@x.example<b@y.example>`, two comma-separated addresses, group syntax
+    (`team: a@x.example;`) or any form Python's RFC 5322 parser reads otherwise give None, as does a missing From.
     """
     if not from_header.strip():
         return None, None
     unfolded = one_line(from_header)
+    if len(unfolded) > MAX_FROM:
+        return None, None
     simple = _SIMPLE_FROM.match(unfolded)
     if simple and "@" not in (simple["quoted"] or simple["plain"] or ""):
         # The everyday `Name <addr>` or bare `addr`: no need for the full RFC 5322 address parser.
@@ -95,7 +124,7 @@ def sender_of(from_header: str) -> tuple[str | None, str | None]:
         name = decode_words(re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else simple["plain"] or "")
         spoofed = {a.lower().strip(".") for a in _ADDR_SPEC.findall(name)} - {address}
         ok = (
-            _VALID_ADDR.match(address) and not spoofed
+            _valid_address(address) and not spoofed and _read_alike(unfolded, address)
         )  # "=?utf-8?q?a=40x.example?= <b@y>" names two addresses
         return (address if ok else None), (name.strip("'\" ") or None)
     decoded = decode_words(unfolded)
@@ -107,9 +136,31 @@ def sender_of(from_header: str) -> tuple[str | None, str | None]:
     if len(pairs) != 1 or len(addresses) != 1:
         return None, name
     address = addresses[0].lower()
-    if not _VALID_ADDR.match(address) or found - {address}:
+    if not _valid_address(address) or found - {address} or not _read_alike(unfolded, address):
         return None, name
     return address, name
+
+
+def _valid_address(address: str) -> bool:
+    # RFC 2047 5: an encoded-word never stands in an addr-spec, but Python's parser decodes one there all the same.
+    return bool(_VALID_ADDR.match(address)) and "=?" not in address
+
+
+def _read_alike(unfolded: str, address: str) -> bool:
+    """Whether Python's RFC 5322 parser reads `address` alone from the From, outside any group.
+
+    Words without "@" do not count: `Peeters, An <an@x.example>` (a comma in an unquoted name, as Outlook writes
+    it) names one address to every reader. Encoded-words count as one word here (the parser would refuse a name
+    that decodes to a line break); what they decode to is checked for addresses by the caller.
+    """
+    try:
+        groups = _FROM_READER("From", _ENCODED_WORD.sub("x", unfolded)).groups
+    except Exception:  # noqa: BLE001 - what the parser cannot read, nobody can answer safely
+        return False
+    if any(group.display_name is not None for group in groups):
+        return False  # group syntax: RFC 5322 3.6.2 allows only mailboxes in From
+    found = {a.addr_spec.lower() for group in groups for a in group.addresses if "@" in a.addr_spec}
+    return found == {address}
 
 
 def message_id_of(headers: Headers) -> str | None:

@@ -23,7 +23,7 @@ from mailflow.parsing.headers import (
     one_line,
     raw_header,
     references_of,
-    sender_of,
+    sender_from,
 )
 from mailflow.parsing.language import language_of
 from mailflow.parsing.mime import Body, extract_body
@@ -53,7 +53,7 @@ def parse_message(raw: bytes, context: ParseContext) -> ParsedMessage:
 def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
     message = email.message_from_bytes(raw[:MAX_RAW], policy=email.policy.compat32)
     headers = header_map(message)
-    sender, display = sender_of(raw_header(headers, "From"))
+    sender, display, sender_problem = sender_from(message, headers)
     sender_name = one_line(display) if display else None
     subject = decode_words(raw_header(headers, "Subject"))
     sent = date_of(headers)
@@ -69,6 +69,8 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
     text = clean_spaces(body.text)
     structure = _with_attached(split_text(text, forward_subject=bool(FORWARD_SUBJECT.match(subject))), body)
     reasons = ["very large message: read in part"] if len(raw) > MAX_RAW else []
+    # A From nobody can answer safely is said first, so the review folder and the digest say it first.
+    first = [sender_problem] if sender_problem else []
 
     # 1. What the headers, our own address, an out-of-office text or spam phrases settle: nothing more to read.
     reading = _settled(headers, body, structure, sender, sender_name, subject, context)
@@ -77,7 +79,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
             reading.intent,
             language=language_of(structure.body or structure.own or text),
             confidence=reading.confidence,
-            reasons=tuple(reading.reasons + reasons),
+            reasons=tuple(first + reading.reasons + reasons),
             **facts,
         )  # type: ignore[arg-type]
 
@@ -144,7 +146,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
         language=language,
         has_question=reading.has_question,
         confidence=reading.confidence,
-        reasons=tuple(dict.fromkeys(reading.reasons + people_reasons + reasons)),
+        reasons=tuple(dict.fromkeys(first + reading.reasons + people_reasons + reasons)),
         **facts,  # type: ignore[arg-type]
     )
 
