@@ -15,16 +15,17 @@ from email.message import Message
 
 from mailflow.parsing.mime import decode_bytes
 
+MAX_LINE = 998  # RFC 5322 2.1.1: octets in a line, so in a Message-ID, and more than one mailbox ever needs
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _ADDR_SPEC = re.compile(r"[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:@]+\.[^\s<>()\[\]\"',;:@]+")
-_MSG_ID = re.compile(r"<[^<>\s]+>")
+_MSG_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]+>")
 _ADDR = r'[^<>\s@",;:()\\\[\]]+@[^<>\s@",;:()\\\[\]]+'
 # `Name <addr>`, `"Name" <addr>` or a bare `addr`: one address, whatever commas or colons the name holds.
 _SIMPLE_FROM = re.compile(
     rf'^(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<plain>[^<>"@]*?))\s*<(?P<angle>{_ADDR})>$|^(?P<bare>{_ADDR})$'
 )
 _SURROGATE = re.compile("[\udc80-\udcff]")
-_VALID_ADDR = re.compile(r"^[^\s@<>()\[\]\",;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+_VALID_ADDR = re.compile(r"^[^\s\x00-\x1f\x7f@<>()\[\]\",;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 
 def one_line(text: str) -> str:
@@ -67,9 +68,14 @@ def header_map(message: Message) -> Headers:
         key = name.lower()
         if key in found:
             continue
-        text = str(value)
-        if not text.isascii() and _SURROGATE.search(text):
-            text = decode_bytes(text.encode("ascii", "surrogateescape"), None)
+        if isinstance(value, Header):
+            # Raw 8-bit bytes (RFC 6532 UTF-8, or a legacy charset): compat32 wraps them as "unknown-8bit", and
+            # str() of that would turn every byte into U+FFFD. Read the bytes as a body's text is read instead.
+            text = "".join(
+                decode_bytes(chunk, None) if isinstance(chunk, bytes) else chunk for chunk, _ in decode_header(value)
+            )
+        else:
+            text = str(value)
         found[key] = text
     return found
 
@@ -79,7 +85,6 @@ def raw_header(headers: Headers, name: str) -> str:
     return headers.get(name.lower(), "")
 
 
-MAX_FROM = 1000  # characters: one mailbox never needs more; a From this long is a list, not a sender
 # Python's RFC 5322 parser, the second opinion on who a From names (CVE-2023-27043: email.utils and it disagree).
 _FROM_READER = email.policy.default.header_factory
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")  # RFC 2047 2
@@ -114,8 +119,8 @@ def sender_of(from_header: str) -> tuple[str | None, str | None]:
     if not from_header.strip():
         return None, None
     unfolded = one_line(from_header)
-    if len(unfolded) > MAX_FROM:
-        return None, None
+    if len(unfolded) > MAX_LINE:
+        return None, None  # one mailbox never needs more: a From this long is a list, not a sender
     simple = _SIMPLE_FROM.match(unfolded)
     if simple and "@" not in (simple["quoted"] or simple["plain"] or ""):
         # The everyday `Name <addr>` or bare `addr`: no need for the full RFC 5322 address parser.
@@ -124,7 +129,7 @@ def sender_of(from_header: str) -> tuple[str | None, str | None]:
         name = decode_words(re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else simple["plain"] or "")
         spoofed = {a.lower().strip(".") for a in _ADDR_SPEC.findall(name)} - {address}
         ok = (
-            _valid_address(address) and not spoofed and _read_alike(unfolded, address)
+            valid_address(address) and not spoofed and _read_alike(unfolded, address)
         )  # "=?utf-8?q?a=40x.example?= <b@y>" names two addresses
         return (address if ok else None), (name.strip("'\" ") or None)
     decoded = decode_words(unfolded)
@@ -136,14 +141,18 @@ def sender_of(from_header: str) -> tuple[str | None, str | None]:
     if len(pairs) != 1 or len(addresses) != 1:
         return None, name
     address = addresses[0].lower()
-    if not _valid_address(address) or found - {address} or not _read_alike(unfolded, address):
+    if not valid_address(address) or found - {address} or not _read_alike(unfolded, address):
         return None, name
     return address, name
 
 
-def _valid_address(address: str) -> bool:
-    # RFC 2047 5: an encoded-word never stands in an addr-spec, but Python's parser decodes one there all the same.
-    return bool(_VALID_ADDR.match(address)) and "=?" not in address
+def valid_address(address: str) -> bool:
+    """Whether `address` is one plain addr-spec mailflow may write to.
+
+    RFC 5321 4.5.3.1.3 limits a path to 256 octets, angle brackets included. RFC 2047 5: an encoded-word never
+    stands in an addr-spec, but Python's parser decodes one there all the same.
+    """
+    return len(address) <= 254 and bool(_VALID_ADDR.match(address)) and "=?" not in address
 
 
 def _read_alike(unfolded: str, address: str) -> bool:
@@ -164,9 +173,9 @@ def _read_alike(unfolded: str, address: str) -> bool:
 
 
 def message_id_of(headers: Headers) -> str | None:
-    """The Message-ID exactly as sent ("<abc@host>"), or None."""
+    """The Message-ID exactly as sent ("<abc@host>"), or None (also for one longer than RFC 5322's 998-octet line)."""
     match = _MSG_ID.search(raw_header(headers, "Message-ID"))
-    return match.group(0) if match else None
+    return match.group(0) if match and len(match.group(0)) <= MAX_LINE else None
 
 
 def references_of(headers: Headers) -> tuple[str, ...]:
