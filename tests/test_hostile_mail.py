@@ -229,7 +229,7 @@ def test_nul_bytes_are_handled_as_they_come(make_app, imap):
 def test_a_mail_over_the_size_limit_is_never_downloaded(make_app, imap, smtp_sink, caplog):
     app = make_app(max_message_bytes=4096)
     marker = "grootteproef"
-    big = mail(subject="Inschrijving met bijlage", body=REGISTRATION + (marker + " ") * 2000)
+    big = mail(subject="Inschrijving met bijlage", body=(marker + " ") * 2000 + REGISTRATION)
     small = mail(sender="Bart Claes <bart.claes@example.org>", body=REGISTRATION.replace("Anna Peeters", "Bart Claes"))
     assert len(big) > 4096 >= len(small)
     big_uid, small_uid = imap.append("INBOX", big), imap.append("INBOX", small)
@@ -368,6 +368,7 @@ _PIECES = st.sampled_from([
 _HOSTILE = st.sampled_from([
     INJECTED, TWICE, "=?utf-8?b?DQpYLUluamVjdGVkOiB5ZXM=?=", "=?x-unknown?q?a=0Ab?=", "Eve\r\nX-Injected: yes",
     "Eve\nX-Injected: yes", "=?utf-8?q?Eve?= =?utf-8?q?=0A?=X-Injected: yes", "=?utf-8?q?=0D=0A?=",
+    "Anna Peeters " * 80, "Zoë: ü× \\x " + "y" * 30, "a" * 300 + "@example.org",  # longer than any column
 ])
 _TEXT = st.one_of(
     _HOSTILE,
@@ -418,18 +419,16 @@ def hostile_mail(draw: st.DrawFn) -> bytes:
 def test_any_mail_is_settled_and_every_reply_has_one_clean_recipient(make_app):
     app = make_app()
     uids = itertools.count(1)
-    seen: set[bytes] = set()
 
     @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(raw=hostile_mail())
-    def check(raw: bytes) -> None:
+    @given(mail=hostile_mail())
+    def check(mail: bytes) -> None:
         uid = next(uids)
+        # A header of its own makes every call a new mail: hypothesis replays examples, and the same bytes
+        # would (rightly) be skipped as seen before.
+        raw = b"X-Example: %d\r\n" % uid + mail
         with app.sessions.begin() as db:
             outcome = jobs.handle(app, db, Fetched("INBOX", 1, uid, len(raw), NOW, raw), NOW)
-        if raw in seen:  # hypothesis may offer the same mail again: the same bytes are never answered twice
-            assert (outcome.status, outcome.replies) == ("skipped", 0)
-            return
-        seen.add(raw)
         assert outcome.status in SETTLED
         with app.sessions() as db:
             row = db.scalars(sa.select(store.InboundMessage).where(store.InboundMessage.uid == uid)).one()

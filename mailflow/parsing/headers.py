@@ -105,7 +105,7 @@ def sender_from(message: Message, headers: Headers) -> tuple[str | None, str | N
         # RFC 5322 3.6: exactly one From; readers differ in which of several they show.
         return None, name, "ambiguous From: several From headers, not answered"
     if address is None:
-        return None, name, "ambiguous From: not exactly one address, not answered"
+        return None, name, "ambiguous From: not exactly one plain address, not answered"
     return address, name, None
 
 
@@ -150,9 +150,10 @@ def valid_address(address: str) -> bool:
     """Whether `address` is one plain addr-spec mailflow may write to.
 
     RFC 5321 4.5.3.1.3 limits a path to 256 octets, angle brackets included. RFC 2047 5: an encoded-word never
-    stands in an addr-spec, but Python's parser decodes one there all the same.
+    stands in an addr-spec, but Python's parser decodes one there all the same. Non-ASCII addresses (RFC 6531)
+    need SMTPUTF8 all the way, and the email package refuses to write them.
     """
-    return len(address) <= 254 and bool(_VALID_ADDR.match(address)) and "=?" not in address
+    return len(address) <= 254 and address.isascii() and bool(_VALID_ADDR.match(address)) and "=?" not in address
 
 
 def _read_alike(unfolded: str, address: str) -> bool:
