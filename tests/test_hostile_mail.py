@@ -78,7 +78,8 @@ def vcard_mail(name: str, organisation: str) -> bytes:
         "From: <mo@example.org>\r\nSubject: Inschrijving\r\nMIME-Version: 1.0\r\n"
         f"Message-ID: <{time.monotonic_ns()}@example.org>\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
         "--b\r\nContent-Type: text/plain\r\n\r\nIk schrijf me in voor het leernetwerk.\r\n"
-        f"--b\r\nContent-Type: text/vcard\r\n\r\nBEGIN:VCARD\r\nFN:{name}\r\nORG:{organisation}\r\nEND:VCARD\r\n--b--\r\n"
+        f"--b\r\nContent-Type: text/vcard\r\n\r\nBEGIN:VCARD\r\nFN:{name}\r\nORG:{organisation}\r\nEND:VCARD\r\n"
+        "--b--\r\n"
     ).encode()
 
 
@@ -164,7 +165,7 @@ def test_broken_mime_is_processed_or_in_review_within_the_budget(make_app, imap,
     app = make_app()
     hostile = {path.name: path.read_bytes() for path in sorted(BROKEN.glob("*.eml"))}
     hostile |= {
-        "deeply nested multipart (5000 levels)": deeply_nested(5000),
+        "deeply nested multipart (3000 levels)": deeply_nested(3000),
         "10,000 addresses in To": many_recipients(10_000, "To"),
         "10,000 addresses in Cc": many_recipients(10_000, "Cc"),
         "10,000 addresses in From": many_recipients(10_000, "From"),
@@ -193,7 +194,7 @@ def test_broken_mime_is_processed_or_in_review_within_the_budget(make_app, imap,
 
     by_name = {name: rows[uid] for uid, name in names.items()}
     # Python's parser recurses once per level and gives up: a quarantine with the reason, never a crash.
-    deep = by_name["deeply nested multipart (5000 levels)"]
+    deep = by_name["deeply nested multipart (3000 levels)"]
     assert (deep.status, deep.reason, deep.destination) == ("review", "unreadable: RecursionError", "mailflow/review")
     assert deep.raw is not None  # kept for the human who looks at it
     assert by_name["10,000 addresses in From"].status == "review"
@@ -304,8 +305,8 @@ TWICE = "=?utf-8?q?=3D=3Futf-8=3Fq=3F=3D0D=3D0AX-Injected=3A=5Fyes=3F=3D?="  # d
 @pytest.mark.parametrize(
     "sender, subject, extra",
     [
-        (f"=?utf-8?q?Eve=0D=0AX-Injected:_yes?= <eve@example.org>", "Inschrijving", ""),
-        (f"=?utf-8?b?RXZlDQpYLUluamVjdGVkOiB5ZXM=?= <eve@example.org>", "Inschrijving", ""),
+        ("=?utf-8?q?Eve=0D=0AX-Injected:_yes?= <eve@example.org>", "Inschrijving", ""),
+        ("=?utf-8?b?RXZlDQpYLUluamVjdGVkOiB5ZXM=?= <eve@example.org>", "Inschrijving", ""),
         (f"{TWICE} <eve@example.org>", "Inschrijving", ""),
         (f'"{INJECTED}" <eve@example.org>', "Inschrijving", ""),
         ("Eve <eve@example.org>", f"Inschrijving {INJECTED}", ""),
@@ -326,7 +327,7 @@ def test_encoded_line_breaks_never_reach_a_reply_header(make_app, imap, smtp_sin
     (received,) = smtp_sink.messages
     assert received.rcpt_tos == ["eve@example.org"]
     reply = assert_one_safe_recipient(received.data, received.rcpt_tos)
-    assert reply["Subject"].startswith("Re: Inschrijving") or "Inschrijving" in reply["Subject"]
+    assert reply["Subject"].startswith("Re: Inschrijving")
     for name in ("In-Reply-To", "References"):
         assert "=?" not in (reply[name] or "")
 
@@ -402,7 +403,8 @@ def hostile_mail(draw: st.DrawFn) -> bytes:
         headers.append(f"{name}: {draw(st.sampled_from(['<', '<a@b> <']))}{draw(_TEXT)}>")
     charset = draw(st.sampled_from(["utf-8", "x-unknown", "iso-8859-1", ""]))
     name, organisation = draw(_TEXT), draw(_TEXT)
-    body = f"Dag,\r\n\r\nIk schrijf me graag in voor het leernetwerk.\r\n\r\nNaam: {name}\r\nOrganisatie: {organisation}\r\n"
+    body = (f"Dag,\r\n\r\nIk schrijf me graag in voor het leernetwerk.\r\n\r\n"
+            f"Naam: {name}\r\nOrganisatie: {organisation}\r\n")
     vcard = f"BEGIN:VCARD\r\nFN:{name}\r\nORG:{organisation}\r\nEND:VCARD\r\n"
     encoding = draw(st.sampled_from(["8bit", "base64", "quoted-printable"]))
     parts = [f"Content-Type: text/plain; charset={charset}\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n{body}"]
@@ -410,8 +412,8 @@ def hostile_mail(draw: st.DrawFn) -> bytes:
         parts.append(f"Content-Type: text/vcard\r\n\r\n{vcard}")
     if draw(st.booleans()):
         parts.append(f"Content-Type: text/html\r\n\r\n<p>{draw(_TEXT)}</p>")
-    boundary = draw(st.sampled_from(["b", "", '"b'])) or "b"
-    mime = (f"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary={boundary}\r\n\r\n"
+    boundary = draw(st.sampled_from(["; boundary=b", "", '; boundary="b']))  # right, missing, unterminated
+    mime = (f"MIME-Version: 1.0\r\nContent-Type: multipart/mixed{boundary}\r\n\r\n"
             + "".join(f"--b\r\n{part}" for part in parts) + draw(st.sampled_from(["--b--\r\n", ""])))
     return ("\r\n".join(headers) + "\r\n" + mime).encode("utf-8", "surrogatepass")
 
