@@ -128,9 +128,10 @@ def sender_of(from_header: str) -> tuple[str | None, str | None]:
         quoted = simple["quoted"]
         name = decode_words(re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else simple["plain"] or "")
         spoofed = {a.lower().strip(".") for a in _ADDR_SPEC.findall(name)} - {address}
-        ok = (
-            valid_address(address) and not spoofed and _read_alike(unfolded, address)
-        )  # "=?utf-8?q?a=40x.example?= <b@y>" names two addresses
+        # "=?utf-8?q?a=40x.example?= <b@y>" names two addresses; "team: <a@x>" is a group (only a ":" or ";" in
+        # an unquoted name can make one, so only then is the slower second opinion asked).
+        grouped = ":" in (simple["plain"] or "") or ";" in (simple["plain"] or "")
+        ok = valid_address(address) and not spoofed and (not grouped or _read_alike(unfolded, address))
         return (address if ok else None), (name.strip("'\" ") or None)
     decoded = decode_words(unfolded)
     pairs = email.utils.getaddresses([unfolded])
