@@ -56,7 +56,7 @@ def run(app: jobs.App, clock: Clock) -> int:
     scheduler.every(CLOCK_JOBS_EVERY).seconds.do(guarded("reminders", lambda: periodic.send_reminders(app, clock())))
     scheduler.every(CLOCK_JOBS_EVERY).seconds.do(guarded("digest", lambda: periodic.send_digest(app, clock())))
     scheduler.every(SEND_EVERY).seconds.do(guarded("outbox", lambda: jobs.send_due(app, clock)))  # after: see run_all
-    scheduler.every().hour.do(lambda: privacy.retention_if_due(app, clock()))  # applied once a day
+    scheduler.every().hour.do(guarded("retention", lambda: privacy.retention_if_due(app, clock())))  # once a day
     jobs.sync_meetings(app)
     scheduler.run_all()  # in order: what fell due while mailflow was stopped is queued, then sent, now
     log.info("mailflow running")
