@@ -486,7 +486,10 @@ def _members_meant(db: Session, parsed: ParsedMessage) -> list[store.Member]:
 
 def _reply(app: App, db: Session, row: store.InboundMessage, parsed: ParsedMessage, kind: str,
            members: list[store.Member] | tuple[()], meeting: store.Meeting | None, now: dt.datetime) -> int:
-    """Render the reply to this mail and queue it in the outbox, keyed on the mail so it is queued once."""
+    """Render the reply to this mail and queue it in the outbox, keyed on the mail so it is queued once.
+
+    Returns 1 when a reply was queued (to be sent, or held over a limit), 0 when none was.
+    """
     assert parsed.sender is not None
     people = tuple(Person(name=m.name, organisation=m.organisation) for m in members) or parsed.people
     reply = render.Reply(
@@ -521,8 +524,7 @@ def _reply(app: App, db: Session, row: store.InboundMessage, parsed: ParsedMessa
                            status="held" if passed else "pending")
     if queued is not None and passed:
         _hold(app, db, row, queued, passed, now)
-        return 0
-    return 1 if queued is not None else 0
+    return 1 if queued is not None else 0  # held or not, the reply is in the outbox
 
 
 def _hold(app: App, db: Session, row: store.InboundMessage, held: store.OutboxMessage, limit: str,
