@@ -22,9 +22,6 @@ from mailflow.errors import ConfigError, MailboxError, describe
 
 log = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT = 30.0
-
-
 @dataclass(frozen=True)
 class Fetched:
     """One mail as it sits in the folder. `raw` is None when the mail is larger than the limit and was not downloaded."""
@@ -60,8 +57,9 @@ class Inbox:
         where = f"IMAP {s.host}:{s.port}"
         try:
             context = tls_context(s.ca_file) if s.tls != "none" else None
+            # The timeout covers connecting and every read: a server gone silent is left, not waited for forever.
             client = imapclient.IMAPClient(s.host, port=s.port, ssl=s.tls == "ssl", ssl_context=context,
-                                           timeout=CONNECT_TIMEOUT)
+                                           timeout=s.timeout)
             if s.tls == "starttls":
                 # No fallback to plaintext: starttls() raises when the server does not offer it.
                 client.starttls(context)

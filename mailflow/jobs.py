@@ -17,7 +17,7 @@ import jinja2
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.exc import SQLAlchemyError
 
-from mailflow import render, store
+from mailflow import faults, render, store
 from mailflow.config import Config, Meeting as MeetingConfig
 from mailflow.errors import MailboxError, MailflowError, StoreError
 from mailflow.inbox import Fetched, Inbox
@@ -104,6 +104,7 @@ def process_inbox(app: App, inbox: Inbox, now: dt.datetime) -> dict[str, int]:
     uids = inbox.search_uids(first_uid, since.astimezone(app.config.network.timezone).date() if since else None)
     counts: dict[str, int] = {}
     for batch in inbox.fetch(uids, uidvalidity):
+        faults.checkpoint("after_fetch")
         done: list[tuple[Fetched, Outcome]] = []
         with app.sessions.begin() as db:  # one commit per batch; each mail in a savepoint of its own
             for fetched in batch:
@@ -112,6 +113,7 @@ def process_inbox(app: App, inbox: Inbox, now: dt.datetime) -> dict[str, int]:
                 if since is not None and fetched.internaldate is not None and fetched.internaldate < since:
                     continue  # older than mailflow's start on this mailbox: not ours to answer
                 done.append((fetched, handle(app, db, fetched, now)))
+        faults.checkpoint("after_commit")
         # Committed: only now may the server be told (a crash before this line is a harmless re-fetch).
         moves: dict[str, list[int]] = {}
         for fetched, outcome in done:
@@ -121,6 +123,7 @@ def process_inbox(app: App, inbox: Inbox, now: dt.datetime) -> dict[str, int]:
             log.info("uid=%s %s%s", fetched.uid, outcome.status,
                      f" -> {outcome.destination}" if outcome.destination else "")
         for folder, moved_uids in moves.items():
+            faults.checkpoint("before_move")
             inbox.move(moved_uids, folder)
             with app.sessions.begin() as db:
                 store.mark_moved(db, imap.folder, uidvalidity, moved_uids)
@@ -465,6 +468,7 @@ def send_outbox(app: App, smtp: SmtpOutbox, now: dt.datetime) -> dict[str, int]:
                 if not permanent:
                     break  # the server is in trouble: leave the rest for the next round
                 continue
+            faults.checkpoint("after_250")
             row.status, row.sent_at = "sent", now
             if row.kind == "erase":
                 row.raw, row.recipient = b"", ""  # the last trace of an erased person goes once it is sent
