@@ -201,9 +201,17 @@ class Inbox:
             try:
                 while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
                     # Short checks, so that SIGTERM is honoured within a second.
-                    for response in self._imap.idle_check(timeout=min(1.0, left)):
+                    asked, started = min(1.0, left), time.monotonic()
+                    responses = self._imap.idle_check(timeout=asked)
+                    for response in responses:
+                        if response[:1] == (b"BYE",):  # RFC 3501 7.1.5: the server is closing the connection
+                            raise MailboxError("IMAP: the server closed the connection")
                         if len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT"):
                             return True
+                    if not responses and time.monotonic() - started < asked / 2:
+                        # Woken with nothing to read: idle_check hides a closed connection that way, and polling
+                        # it again would spin. Ending IDLE tells a dead connection (it raises) from a live one.
+                        return False
                 return False
             finally:
                 self._imap.idle_done()

@@ -498,8 +498,11 @@ def _member(db: Session, member_id: int | None) -> store.Member | None:
 
 
 def read_inbox(app: App, inbox: Inbox, clock: Callable[[], dt.datetime]) -> int:
-    """Process the new mail on an open inbox; returns how many mails were handled."""
-    counts = process_inbox(app, inbox, clock())
+    """Process the new mail on an open inbox; returns how many mails were handled. Raises MailboxError, StoreError."""
+    try:
+        counts = process_inbox(app, inbox, clock())
+    except SQLAlchemyError as exc:  # the database went away mid-pass: nothing uncommitted was moved on the server
+        raise StoreError(f"database: {store.short_error(exc)}") from exc
     if counts:
         log.info("inbox: %s", _counts(counts))
     return sum(counts.values())
