@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
 from helpers import registration, write_config
+
 from mailflow import jobs, store
 from mailflow.cli import main
 
@@ -55,37 +55,31 @@ def _finish(process: subprocess.Popen[str]) -> tuple[int, str]:
 
 def _run_killed_at_checkpoint(config: Path, point: str) -> int:
     """Run passes with MAILFLOW_CRASH_AT=point until one ends cleanly; returns how many were killed."""
-    kills = 0
-    for _ in range(MAX_RUNS):
+    for kills in range(MAX_RUNS):
         code, err = _finish(_start(config, point))
         if code == 0:
             return kills
         assert code == -signal.SIGKILL, f"exit {code}, not the crash asked for:\n{err[-3000:]}"
         assert "Traceback" not in err, err[-3000:]
-        kills += 1
     raise AssertionError(f"no clean pass after {MAX_RUNS} runs killed at {point}")
 
 
 def _run_killed_during_data(config: Path, smtp_sink, accepted_per_run: int) -> int:
     """Run passes, each killed (SIGKILL from here) while the sink holds a DATA unanswered, until one ends cleanly."""
-    kills = 0
-    for _ in range(MAX_RUNS):
+    for kills in range(MAX_RUNS):
         smtp_sink.stall_after(accepted_per_run)
         process = _start(config, None)
         while process.poll() is None and not smtp_sink.stalled.wait(0.05):
             pass
-        if smtp_sink.stalled.is_set():
-            assert process.poll() is None, "the process ended while its DATA was unanswered"
-            process.send_signal(signal.SIGKILL)
+        if not smtp_sink.stalled.is_set():
             code, err = _finish(process)
-            assert code == -signal.SIGKILL, err[-3000:]
-            kills += 1
-            smtp_sink.release()
-            continue
-        smtp_sink.release()
+            assert code == 0, err[-3000:]
+            return kills
+        assert process.poll() is None, "the process ended while its DATA was unanswered"
+        process.send_signal(signal.SIGKILL)
         code, err = _finish(process)
-        assert code == 0, err[-3000:]
-        return kills
+        smtp_sink.release()  # only now: the dead client must never see an answer
+        assert code == -signal.SIGKILL, err[-3000:]
     raise AssertionError(f"no clean pass after {MAX_RUNS} runs killed during DATA")
 
 
@@ -102,8 +96,7 @@ POINTS = {
 
 @pytest.mark.parametrize("point", list(POINTS))
 def test_killed_at_each_step_of_a_pass_every_mail_is_stored_once_and_answered(
-        point, tmp_path, imap, smtp_sink, monkeypatch):
-    database_url = f"sqlite:///{tmp_path}/mailflow.db"
+        point, tmp_path, imap, smtp_sink, database_url, monkeypatch):
     config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch,
                           imap={"since": "2000-01-01", "batch_size": BATCH})
     backlog = _backlog()
@@ -153,7 +146,7 @@ def test_killed_at_each_step_of_a_pass_every_mail_is_stored_once_and_answered(
     # Every mail left the inbox once, to the folder it belongs in.
     assert imap.count("INBOX") == 0
     assert (imap.count("mailflow/processed"), imap.count("mailflow/review")) == (180, 20)
-    print(f"\n{point}: {kills} kill(s), {len(smtp_sink.messages)} replies for {BACKLOG} mails "
+    print(f"\n{point} ({database_url.split(':')[0]}): {kills} kill(s), {len(smtp_sink.messages)} replies for {BACKLOG} mails "
           f"({len(twice)} sent twice), {elapsed:.1f} s")
 
 

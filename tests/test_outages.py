@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
 from helpers import ImapBox, registration, write_config
-from mailflow import store
-from mailflow.cli import main
 from servers import wait_until
 
-T0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
+from mailflow import store
+from mailflow.cli import main
+
+T0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 
 
 class Daemon:
@@ -211,11 +211,11 @@ def test_database_stopped_nothing_is_moved_and_a_pass_after_its_return_catches_u
     mails = [registration(i, tag="pg-once") for i in range(5)]
     imap.append_many("INBOX", mails)
     with _stopped(postgres_server):
-        down = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=120)
+        down = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=120, check=False)
         assert down.returncode != 0
         assert "database" in down.stderr and "Traceback" not in down.stderr, down.stderr
         assert imap.count("INBOX") == 5 and smtp_sink.messages == []
-    up = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=120)
+    up = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=120, check=False)
     assert up.returncode == 0, up.stderr
     assert _answered(smtp_sink) == sorted(f"<pg-once-{i}@example.org>" for i in range(5))
     assert imap.count("INBOX") == 0
@@ -252,3 +252,161 @@ def test_database_stopped_under_the_daemon_nothing_is_moved_and_it_catches_up_wh
     assert retries == [2 ** n for n in range(len(retries))] and 2 <= len(retries) <= 5, log[-3000:]
     assert cpu < 1.0
     print(f"\nPostgreSQL down {OUTAGE} s: {len(retries)} attempt(s) waiting {retries} s, {cpu:.2f} s CPU")
+
+
+# --- SMTP --------------------------------------------------------------------------------------------------------------
+
+
+def _run_at(config: Path, at: dt.datetime) -> None:
+    assert main(["run", "--config", str(config), "--once", "--now", at.isoformat()]) == 0
+
+
+def _reply_row(database_url: str) -> store.OutboxMessage:
+    sessions = store.open_database(database_url)
+    try:
+        with sessions() as db:
+            return db.scalars(sa.select(store.OutboxMessage).where(store.OutboxMessage.kind == "register")).one()
+    finally:
+        store.close_database(sessions)
+
+
+def _events(database_url: str, kind: str) -> list[store.Event]:
+    sessions = store.open_database(database_url)
+    try:
+        with sessions() as db:
+            return list(db.scalars(sa.select(store.Event).where(store.Event.kind == kind)))
+    finally:
+        store.close_database(sessions)
+
+
+def _attempts_to(smtp_sink, recipient: str) -> list[int]:  # type: ignore[no-untyped-def]
+    return [a.code for a in smtp_sink.attempts if a.recipient == recipient]
+
+
+@pytest.mark.parametrize("mode", ["4xx", "421"], ids=["451", "421"])
+def test_smtp_refusing_for_hours_is_retried_with_growing_delay_then_delivers_once(
+        mode, imap, smtp_sink, tmp_path, monkeypatch):
+    database_url = f"sqlite:///{tmp_path}/mailflow.db"
+    config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch, imap={"since": "2000-01-01"})
+    mail = registration(0, tag="smtp")
+    volunteer = _sender(mail)
+    imap.append("INBOX", mail)
+    smtp_sink.mode = mode
+    code = 451 if mode == "4xx" else 421
+
+    _run_at(config, T0)  # read, store, first attempt
+    delays: list[int] = []
+    attempted_at = T0
+    while attempted_at < T0 + dt.timedelta(hours=5):
+        row = _reply_row(database_url)
+        assert row.status == "pending"
+        delays.append(round((row.next_attempt_at - attempted_at).total_seconds() / 60))
+        tried = len(_attempts_to(smtp_sink, volunteer))
+        _run_at(config, row.next_attempt_at - dt.timedelta(seconds=30))  # not due yet: the server is left alone
+        assert len(_attempts_to(smtp_sink, volunteer)) == tried
+        attempted_at = row.next_attempt_at
+        _run_at(config, attempted_at)
+        assert len(_attempts_to(smtp_sink, volunteer)) == tried + 1
+    assert _attempts_to(smtp_sink, volunteer) == [code] * (len(delays) + 1)
+    assert delays == [1, 2, 4, 8, 16, 32, 60, 60, 60, 60]  # minutes: doubling from 1, at most an hour
+    assert smtp_sink.messages == []
+
+    smtp_sink.mode = None  # the server recovers
+    _run_at(config, _reply_row(database_url).next_attempt_at)
+    _run_at(config, attempted_at + dt.timedelta(hours=3))
+    assert [r.rcpt_tos for r in smtp_sink.messages] == [[volunteer]]
+    row = _reply_row(database_url)
+    assert (row.status, row.attempts) == ("sent", len(delays) + 2)
+    print(f"\nSMTP {code} for {(attempted_at - T0).total_seconds() / 3600:.1f} h: {len(delays) + 1} refused "
+          f"attempts {delays} min apart, then delivered once")
+
+
+def test_smtp_550_is_tried_once_marked_failed_and_reported(imap, smtp_sink, tmp_path, monkeypatch):
+    database_url = f"sqlite:///{tmp_path}/mailflow.db"
+    config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch, imap={"since": "2000-01-01"})
+    mail = registration(0, tag="smtp550")
+    mail = mail.replace(_sender(mail).encode(), b"reject5.ine@example.org")
+    imap.append("INBOX", mail)
+
+    for later in (dt.timedelta(0), dt.timedelta(hours=1), dt.timedelta(days=2)):
+        _run_at(config, T0 + later)
+    assert _attempts_to(smtp_sink, "reject5.ine@example.org") == [550]
+    assert smtp_sink.messages == []
+    row = _reply_row(database_url)
+    assert (row.status, row.attempts) == ("failed", 1)
+    failed = _events(database_url, "delivery_failed")
+    assert len(failed) == 1 and failed[0].member_id == row.member_id is not None  # listed in the digest
+    assert imap.count("INBOX") == 0  # the registration itself was stored and filed
+
+
+def test_a_reply_the_server_defers_for_five_days_expires_and_is_never_sent(imap, smtp_sink, tmp_path, monkeypatch):
+    database_url = f"sqlite:///{tmp_path}/mailflow.db"
+    config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch, imap={"since": "2000-01-01"})
+    mail = registration(0, tag="expiry")
+    volunteer = _sender(mail)
+    imap.append("INBOX", mail)
+    smtp_sink.mode = "4xx"
+
+    for later in (dt.timedelta(0), dt.timedelta(days=1), dt.timedelta(days=3), dt.timedelta(days=4, hours=23)):
+        _run_at(config, T0 + later)
+    assert _attempts_to(smtp_sink, volunteer) == [451] * 4
+    assert _reply_row(database_url).status == "pending"
+
+    _run_at(config, T0 + dt.timedelta(days=5, minutes=1))
+    smtp_sink.mode = None  # the server recovers, too late: a confirmation five days old is stale
+    _run_at(config, T0 + dt.timedelta(days=5, hours=2))
+    assert _attempts_to(smtp_sink, volunteer) == [451] * 4
+    assert smtp_sink.messages == []
+    assert _reply_row(database_url).status == "expired"
+    assert len(_events(database_url, "delivery_expired")) == 1
+
+
+# --- UIDVALIDITY -------------------------------------------------------------------------------------------------------
+
+
+def test_signup_folder_recreated_with_a_new_uidvalidity_only_new_mail_is_answered_and_told_once(
+        imap, smtp_sink, tmp_path, monkeypatch):
+    database_url = f"sqlite:///{tmp_path}/mailflow.db"
+    config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch, imap={"folder": "signup"})
+
+    def run() -> None:
+        assert main(["run", "--config", str(config), "--once"]) == 0
+
+    old = registration(0, tag="uv")  # there before mailflow's first start: never answered
+    first, second = registration(1, tag="uv"), registration(2, tag="uv")
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+    imap.append("signup", old, msg_time=long_ago)
+    run()
+    imap.append_many("signup", [first, second])
+    run()
+    assert _answered(smtp_sink) == ["<uv-1@example.org>", "<uv-2@example.org>"]
+
+    client = imap.client()
+    before = client.folder_status("signup", ["UIDVALIDITY"])[b"UIDVALIDITY"]
+    # The folder recreated (a server migration, say) with the mail it had, the answered mail back in it, and new mail.
+    answered = imap.fetch_by_uid("mailflow/processed")
+    arrived = {uid: data[b"INTERNALDATE"] for uid, data in
+               _fetch(client, "mailflow/processed", ["INTERNALDATE"]).items()}
+    client.delete_folder("signup")
+    client.create_folder("signup")
+    imap.append("signup", old, msg_time=long_ago)
+    for uid, raw in answered.items():
+        imap.append("signup", raw, msg_time=arrived[uid])
+    imap.append_many("signup", [registration(3, tag="uv"), registration(4, tag="uv")])
+    assert client.folder_status("signup", ["UIDVALIDITY"])[b"UIDVALIDITY"] != before
+
+    run()
+    run()
+    imap.append("signup", registration(5, tag="uv"))
+    run()
+    assert _answered(smtp_sink) == [f"<uv-{n}@example.org>" for n in range(1, 6)]
+    assert len(_events(database_url, "uidvalidity_changed")) == 1
+    assert imap.fetch_all("signup") == [old]  # left alone; the answered mail went back where it was filed
+
+
+def _fetch(client, folder: str, items: list[str]) -> dict:  # type: ignore[no-untyped-def]
+    client.select_folder(folder, readonly=True)
+    try:
+        return client.fetch(client.search("ALL"), items)
+    finally:
+        client.unselect_folder()
