@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from mailflow import jobs, store
-from mailflow.config import Config
+from mailflow import jobs, privacy, store
+from mailflow.config import Config, Imap
 from mailflow.errors import MailflowError
+from mailflow.inbox import Inbox
 from mailflow.meetings import upcoming
 
 Say = Callable[[str], object]
@@ -38,24 +39,12 @@ def meetings(config: Config, now: dt.datetime, say: Say) -> None:
     table(rows, ("date", "status", "capacity", "theme"), say)
 
 
-def expected_at(db: Session, meeting: store.Meeting) -> list[store.Member]:
-    """Who is expected at a meeting: active members whose attendance has started, not excused nor waiting."""
-    absent = sa.select(store.Attendance.member_id).where(
-        store.Attendance.meeting_id == meeting.id, store.Attendance.status.in_(("excused", "waiting")))
-    return list(db.scalars(
-        sa.select(store.Member)
-        .where(store.Member.status == "active", store.Member.id.not_in(absent),
-               sa.or_(store.Member.active_from.is_(None), store.Member.active_from <= meeting.date))
-        .order_by(store.Member.name)
-    ))
-
-
 def members(db: Session, meeting_date: dt.date | None, as_csv: bool, say: Say) -> None:
     if meeting_date is not None:
         meeting = store.meeting_on(db, meeting_date)
         if meeting is None:
             raise MailflowError(f"no meeting on {meeting_date.isoformat()} (see `mailflow meetings`)")
-        people = expected_at(db, meeting)
+        people = store.expected_at(db, meeting)
     else:
         people = list(db.scalars(sa.select(store.Member).order_by(store.Member.name)))
     header = ("name", "organisation", "email", "status", "since")
@@ -69,8 +58,12 @@ def members(db: Session, meeting_date: dt.date | None, as_csv: bool, say: Say) -
         table(rows, header, say)
 
 
+# The outbox rows an admin may act on; sent, cancelled, missed and skipped ones are history.
+ATTENTION = ("pending", "held", "failed", "expired")
+
+
 def outbox(db: Session, say: Say) -> None:
-    rows = db.scalars(sa.select(store.OutboxMessage).where(store.OutboxMessage.status != "sent")
+    rows = db.scalars(sa.select(store.OutboxMessage).where(store.OutboxMessage.status.in_(ATTENTION))
                       .order_by(store.OutboxMessage.id)).all()
     table([(r.id, r.kind, r.status, r.attempts, r.next_attempt_at.strftime("%Y-%m-%d %H:%M") if r.status == "pending"
             else None, r.recipient, r.last_error) for r in rows],
@@ -83,6 +76,8 @@ def outbox_retry(db: Session, row_id: int, now: dt.datetime, say: Say) -> None:
         raise MailflowError(f"no outbox message {row_id}")
     if row.status == "sent":
         raise MailflowError(f"outbox message {row_id} was sent already; it is not sent twice")
+    if row.status not in ATTENTION or not row.raw:
+        raise MailflowError(f"outbox message {row_id} is {row.status}; there is nothing to send")
     row.status, row.next_attempt_at = "pending", now
     if row.expires_at is not None and row.expires_at <= now:
         row.expires_at = now + jobs.REPLY_LIFETIME
@@ -91,4 +86,21 @@ def outbox_retry(db: Session, row_id: int, now: dt.datetime, say: Say) -> None:
 
 def forget(db: Session, address: str, now: dt.datetime, say: Say) -> None:
     count = jobs.forget(db, address, now)
-    say(f"forgot {count} member(s) and everything mailflow kept about them")
+    say(f"forgot {count} member(s) and everything mailflow kept about them in the database")
+
+
+def forget_in_mailbox(imap: Imap | None, address: str, say: Say) -> bool:
+    """Delete the copies of their mail in the processed and review folders. Returns False when that was not done."""
+    if imap is None:
+        say("no [imap] in the config: copies of their mail in the mailbox were not looked for")
+        return False
+    folders = f"{imap.processed_folder} and {imap.review_folder}"
+    try:
+        with Inbox(imap) as inbox:
+            deleted = privacy.forget_copies(inbox, address)
+    except MailflowError as exc:
+        say(f"the mailbox could not be reached ({exc}): copies of their mail in {folders} remain; "
+            "run `mailflow forget` again when it can be reached")
+        return False
+    say(f"deleted {deleted} mail(s) naming them from {folders}")
+    return True

@@ -116,11 +116,30 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return _admin(args, work)
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    from mailflow import periodic
+
+    def work(app: jobs.App, now: dt.datetime) -> None:
+        if args.preview:
+            print(periodic.preview_digest(app, now))
+            return
+        outcome = periodic.send_digest(app, now)
+        print({"queued": "today's digest is queued; `mailflow run --once` sends it",
+               "skipped": "nothing new today; no digest ([digest] send_when_empty = false)"}.get(
+            outcome or "", "today's digest was made already (or its time of day has not come)"))
+    return _admin(args, work)
+
+
 def cmd_forget(args: argparse.Namespace) -> int:
+    done = []
+
     def work(app: jobs.App, now: dt.datetime) -> None:
         with app.sessions.begin() as db:
             admin.forget(db, args.address, now, print)
-    return _admin(args, work)
+        store.scrub(app.sessions)
+        done.append(admin.forget_in_mailbox(app.config.imap, args.address, print))
+    _admin(args, work)
+    return 0 if all(done) else 1
 
 
 def _date_argument(value: str, name: str) -> dt.date:
@@ -196,7 +215,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", nargs="?", type=int, help="with retry: the message ID")
     p.set_defaults(handler=cmd_outbox)
 
-    p = commands.add_parser("forget", help="delete everything mailflow keeps about an address")
+    p = commands.add_parser("digest", help="the coordinator's daily digest: --preview prints it without sending")
+    p.add_argument("--config", required=True, help="the TOML config file")
+    p.add_argument("--preview", action="store_true", help="print the digest as it would go out now; send nothing")
+    p.add_argument("--now", help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_digest)
+
+    p = commands.add_parser("forget", help="delete everything mailflow keeps about an address, in the database "
+                                           "and in the mailbox's processed and review folders")
     p.add_argument("--config", required=True, help="the TOML config file")
     p.add_argument("address", help="the email address")
     p.set_defaults(handler=cmd_forget)
@@ -217,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     # Libraries' chatter (aiosmtpd logs every peer; Alembic every plugin) says nothing to the admin.
     for noisy in ("mail.log", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # imapclient's protocol trace (DEBUG) carries search terms, headers and subjects: personal data, never logged.
+    logging.getLogger("imapclient").setLevel(logging.INFO)
     try:
         return args.handler(args)
     except MailflowError as exc:

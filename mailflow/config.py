@@ -144,6 +144,14 @@ class Recurrence:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long personal data is kept (see retention.py)."""
+
+    raw_days: int = 30  # raw mail waiting for a human (review, quarantine) is kept at most this long; other none
+    member_months: int = 12  # members not heard from this long are deleted
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     network: Network
@@ -156,6 +164,7 @@ class Config:
     reminders: Reminders
     digest: DigestSettings
     recurrence: Recurrence
+    retention: Retention = Retention()
 
     def require_servers(self) -> tuple[Imap, Smtp]:
         """The [imap] and [smtp] sections, which `run` and `check` need and `parse` does not."""
@@ -183,7 +192,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None) -> Config:
     """Validate an already-read TOML document; relative paths are taken from `base_dir`."""
     known = {"network", "venue", "meetings", "organisations", "database", "imap", "smtp",
-             "reminders", "digest", "recurrence"}
+             "reminders", "digest", "recurrence", "retention"}
     _no_unknown_keys(data, known, "")
     network = _network(_Section(data.get("network", {}), "network"))
     venue = _venue(_Section(data.get("venue", {}), "venue"))
@@ -202,7 +211,9 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
     reminders = _reminders(_Section(data.get("reminders", {}), "reminders"))
     digest = _digest(_Section(data.get("digest", {}), "digest"), network)
     recurrence = _recurrence(_Section(data.get("recurrence", {}), "recurrence"))
-    return Config(path, network, venue, meetings, organisations, url, imap, smtp, reminders, digest, recurrence)
+    retention = _retention(_Section(data.get("retention", {}), "retention"))
+    return Config(path, network, venue, meetings, organisations, url, imap, smtp, reminders, digest, recurrence,
+                  retention=retention)
 
 
 class _Section:
@@ -467,3 +478,12 @@ def _recurrence(s: _Section) -> Recurrence:
     recurrence = Recurrence(rule=rule, start=s.date("start"))
     s.done()
     return recurrence
+
+
+def _retention(s: _Section) -> Retention:
+    retention = Retention(
+        raw_days=s.int("raw_days", Retention.raw_days, minimum=1),
+        member_months=s.int("member_months", Retention.member_months, minimum=1),
+    )
+    s.done()
+    return retention

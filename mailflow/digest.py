@@ -71,6 +71,7 @@ class DigestFacts:
     next_meeting: MeetingDetails | None
     expected: tuple[PersonLine, ...]
     held: int = 0  # mails held back by a rate limit
+    mailbox_recreated: int = 0  # times the signup folder was found recreated (a new UIDVALIDITY)
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ def build_digest(facts: DigestFacts, day: dt.date, network: config.Network) -> D
         or facts.missed_reminders
         or facts.unsure
         or facts.held
+        or facts.mailbox_recreated
     )
     template = _SUBJECTS[language][1 if empty else 0]
     written_day = babel.dates.format_date(day, format="full", locale=language)

@@ -61,8 +61,9 @@ class Inbox:
             client = imapclient.IMAPClient(s.host, port=s.port, ssl=s.tls == "ssl", ssl_context=context,
                                            timeout=s.timeout)
             if s.tls == "starttls":
-                # No fallback to plaintext: starttls() raises when the server does not offer it.
-                client.starttls(context)
+                _start_tls(client, context, where)
+        except MailboxError:
+            raise
         except ssl.SSLCertVerificationError as exc:
             raise MailboxError(f"{where}: certificate refused ({exc.verify_message})") from None
         except ssl.SSLError as exc:
@@ -70,10 +71,7 @@ class Inbox:
         except (OSError, IMAPClientError) as exc:
             raise MailboxError(f"{where}: cannot connect ({describe(exc)})") from None
         try:
-            if s.oauth2_token:
-                client.oauth2_login(s.username, s.oauth2_token.reveal())
-            else:
-                client.login(s.username, s.password.reveal())
+            self._login(client)
         except ConfigError:
             _close_quietly(client)
             raise
@@ -85,6 +83,18 @@ class Inbox:
         self.capabilities = frozenset(client.capabilities())
         log.info("connected to %s", where)
         return self
+
+    def _login(self, client: imapclient.IMAPClient) -> None:
+        s = self.settings
+        if not s.oauth2_token:
+            client.login(s.username, s.password.reveal())
+            return
+        try:
+            client.oauth2_login(s.username, s.oauth2_token.reveal())
+        except imapclient.exceptions.LoginError:
+            # An access token lives about an hour: the token command, asked again, refreshes it. Retry once.
+            log.info("IMAP %s: XOAUTH2 token refused; asking the token command for a new one", s.host)
+            client.oauth2_login(s.username, s.oauth2_token.reveal())
 
     def close(self) -> None:
         if self.client is not None:
@@ -179,11 +189,38 @@ class Inbox:
                 self._imap.move(uids, folder)
             else:
                 self._imap.copy(uids, folder)
-                self._imap.delete_messages(uids)
-                # RFC 4315 UID EXPUNGE removes only these mails, not others a person marked deleted.
-                self._imap.uid_expunge(uids) if b"UIDPLUS" in self.capabilities else self._imap.expunge()
+                self._expunge(uids)
         except (IMAPClientError, OSError) as exc:
             raise MailboxError(f"IMAP: cannot move {len(uids)} mail(s) to {folder!r} ({describe(exc)})") from exc
+
+    def _expunge(self, uids: list[int]) -> None:
+        self._imap.delete_messages(uids)
+        # RFC 4315 UID EXPUNGE removes only these mails, not others a person marked deleted.
+        self._imap.uid_expunge(uids) if b"UIDPLUS" in self.capabilities else self._imap.expunge()
+
+    # --- forgetting ---------------------------------------------------------------------------------------------
+
+    def find(self, folder: str, text: str) -> dict[int, bytes]:
+        """Select `folder` and return, by UID, the mails whose headers or text contain `text` (RFC 3501 SEARCH TEXT,
+        a substring match the caller confirms). A folder that does not exist holds nothing."""
+        try:
+            if not self._imap.folder_exists(folder):
+                return {}
+            self._imap.select_folder(folder)
+            uids = self._imap.search(["TEXT", text], charset="UTF-8" if not text.isascii() else None)
+            found = self._imap.fetch(uids, ["BODY.PEEK[]"]) if uids else {}
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: cannot search folder {folder!r} ({describe(exc)})") from exc
+        return {uid: data[b"BODY[]"] for uid, data in found.items() if b"BODY[]" in data}
+
+    def delete(self, uids: list[int]) -> None:
+        """Delete mails from the selected folder for good (\\Deleted, then expunged)."""
+        if not uids:
+            return
+        try:
+            self._expunge(uids)
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: cannot delete {len(uids)} mail(s) ({describe(exc)})") from exc
 
     @property
     def can_idle(self) -> bool:
@@ -224,6 +261,14 @@ class Inbox:
         except (IMAPClientError, OSError) as exc:
             raise MailboxError(f"IMAP: connection lost ({describe(exc)})") from exc
 
+
+
+def _start_tls(client: imapclient.IMAPClient, context: ssl.SSLContext | None, where: str) -> None:
+    # No fallback to plaintext: a server that does not offer STARTTLS hears nothing more, least of all a password.
+    if b"STARTTLS" not in client.capabilities():
+        _close_quietly(client)
+        raise MailboxError(f"{where}: the server does not offer STARTTLS; refusing to go on without TLS")
+    client.starttls(context)
 
 
 def _close_quietly(client: imapclient.IMAPClient) -> None:

@@ -14,19 +14,23 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import jinja2
+import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.exc import SQLAlchemyError
 
-from mailflow import faults, render, store
+from mailflow import faults, privacy, render, store
 from mailflow.config import Config, Meeting as MeetingConfig
 from mailflow.errors import MailboxError, MailflowError, StoreError
 from mailflow.inbox import Fetched, Inbox
 from mailflow.outbox import SmtpOutbox
 from mailflow.parsing import Intent, ParseContext, ParsedMessage, Person, parse_message
+from mailflow.parsing.bounce import failed_recipients
 from mailflow.parsing.result import UNSURE
 
 log = logging.getLogger(__name__)
 
+# Mail mailflow starts on its own to a member; it stops when they leave (replies to their own mails do not).
+MEMBER_MAIL_KINDS = ("reminder", "promoted")
 MAX_ATTEMPTS = 3  # a mail that makes processing fail this often is quarantined for a human
 REPLY_LIFETIME = dt.timedelta(days=5)  # a confirmation that could not go out in 5 days is stale
 RETRY_FIRST, RETRY_MAX = dt.timedelta(minutes=1), dt.timedelta(hours=1)
@@ -45,6 +49,12 @@ class App:
     @property
     def message_domain(self) -> str:
         return self.config.network.signup_address.rpartition("@")[2]
+
+    @property
+    def sender(self) -> str:
+        """The From address of every mail mailflow sends."""
+        smtp = self.config.smtp
+        return smtp.sender if smtp else self.config.network.signup_address
 
     def close(self) -> None:
         store.close_database(self.sessions)
@@ -133,6 +143,7 @@ def process_inbox(app: App, inbox: Inbox, now: dt.datetime) -> dict[str, int]:
         state = store.get_mailbox_state(db, imap.folder)
         if state is not None and uids:
             state.last_uid = max(state.last_uid, max(uids))
+    privacy.forget_erased(app, inbox)
     return counts
 
 
@@ -216,9 +227,11 @@ def ingest(app: App, db: Session, row: store.InboundMessage, fetched: Fetched, n
     if parsed.intent in (Intent.AUTO_REPLY, Intent.BOUNCE):
         # RFC 3834: never answer an automatic message.
         if parsed.intent is Intent.BOUNCE:
-            store.record_event(db, "bounce", now, inbound=row)
+            _record_bounce(db, fetched.raw, row, now)
         row.status, row.destination = "processed", imap.processed_folder
         return Outcome("processed", row.destination)
+    if parsed.sender is not None:
+        store.heard_from(db, parsed.sender, now)  # retention counts from a person's last word
     if not parsed.intent.answered:
         return _to_review(row, fetched, "review", row.reason or f"{parsed.intent}", imap.review_folder, db, now)
     if parsed.sender is None:
@@ -226,6 +239,10 @@ def ingest(app: App, db: Session, row: store.InboundMessage, fetched: Fetched, n
 
     db.flush()  # the row's id keys the reply
     replies = ACTIONS[parsed.intent](app, db, row, parsed, now)
+    if parsed.intent is Intent.ERASE:
+        # Filed nowhere and kept for no one: privacy.forget_erased deletes it with every copy of their mail.
+        row.status, row.destination = "processed", None
+        return Outcome("processed", None, replies)
     if parsed.has_question or parsed.unsure:
         reason = "also asks a question" if parsed.has_question else "unsure reading: " + (row.reason or "check names")
         outcome = _to_review(row, fetched, "review", reason, imap.review_folder, db, now)
@@ -233,6 +250,16 @@ def ingest(app: App, db: Session, row: store.InboundMessage, fetched: Fetched, n
         return outcome
     row.status, row.destination = "processed", imap.processed_folder
     return Outcome("processed", row.destination, replies)
+
+
+def _record_bounce(db: Session, raw: bytes, row: store.InboundMessage, now: dt.datetime) -> None:
+    """A bounce: members at the failed address get no more reminders (they would bounce too); the digest says so."""
+    members = [m for address in failed_recipients(raw) for m in store.members_at(db, address)]
+    for member in members:
+        member.undeliverable = True
+        store.record_event(db, "bounce", now, member=member, inbound=row)
+    if not members:
+        store.record_event(db, "bounce", now, inbound=row)
 
 
 def _to_review(row: store.InboundMessage, fetched: Fetched, status: str, reason: str, folder: str, db: Session,
@@ -281,7 +308,11 @@ def _database_unreachable(exc: SQLAlchemyError) -> bool:
 
 
 def register(app: App, db: Session, row: store.InboundMessage, parsed: ParsedMessage, now: dt.datetime) -> int:
-    """Add or update everyone the mail registers; confirm with the practical details of their first meeting."""
+    """Add or update everyone the mail registers; confirm with the practical details of their first meeting.
+
+    When that meeting is full the people in the mail go on its waiting list together (a group that came as one
+    is not split) and are told so.
+    """
     assert parsed.sender is not None
     named = store.meeting_on(db, parsed.meeting_date) if parsed.meeting_date else None
     if named is not None and named.starts_at <= now:
@@ -294,17 +325,35 @@ def register(app: App, db: Session, row: store.InboundMessage, parsed: ParsedMes
         member = _find_or_create_member(db, person, parsed, now)
         member.status, member.left_at, member.last_heard_at = "active", None, now
         member.language = parsed.language
+        if member.email == parsed.sender:
+            member.undeliverable = False  # they wrote from it: the address takes mail again
         if named is not None:
             member.active_from = named.date  # "count me in from March": attendance starts there
-        if meeting is not None:
-            store.set_attendance(db, member, meeting, "registered", now)
         members.append(member)
     db.flush()
-    return _reply(app, db, row, parsed, "register", members, meeting, now)
+    status = _place_for(db, members, meeting) if meeting is not None else "registered"
+    if meeting is not None:
+        for member in members:
+            store.set_attendance(db, member, meeting, status, now)
+        if status == "waiting":
+            store.record_event(db, "waiting", now, member=members[0], meeting=meeting, detail=f"{len(members)}")
+    return _reply(app, db, row, parsed, "waitlist" if status == "waiting" else "register", members, meeting, now)
+
+
+def _place_for(db: Session, members: list[store.Member], meeting: store.Meeting) -> str:
+    """"registered" if the meeting has room for these members (or they have their place already), else "waiting"."""
+    current = {a.member_id: a.status for a in db.scalars(sa.select(store.Attendance).where(
+        store.Attendance.meeting_id == meeting.id, store.Attendance.member_id.in_([m.id for m in members])))}
+    if meeting.capacity is None or all(current.get(m.id) == "registered" for m in members):
+        return "registered"
+    ours = {m.id for m in members}
+    others = [m for m in store.expected_at(db, meeting) if m.id not in ours]
+    return "registered" if len(others) + len(members) <= meeting.capacity else "waiting"
 
 
 def cancel(app: App, db: Session, row: store.InboundMessage, parsed: ParsedMessage, now: dt.datetime) -> int:
-    """Excuse the people named (else the sender) from the named meeting, else the next one."""
+    """Excuse the people named (else the sender) from the named meeting, else the next one; their place goes to
+    the first on the waiting list, and their remaining reminders for it are not sent."""
     named = store.meeting_on(db, parsed.meeting_date) if parsed.meeting_date else None
     meeting = named if named is not None and named.starts_at > now else store.next_meeting(db, now)
     members = _members_meant(db, parsed)
@@ -312,10 +361,14 @@ def cancel(app: App, db: Session, row: store.InboundMessage, parsed: ParsedMessa
         member.last_heard_at = now
         if meeting is not None:
             store.set_attendance(db, member, meeting, "excused", now)
+            store.cancel_pending(db, member, ("reminder",), key_prefix=f"reminder:{member.id}:{meeting.date}:")
         store.record_event(db, "cancel", now, member=member, meeting=meeting)
     if not members:
         store.record_event(db, "cancel_unknown", now, inbound=row, meeting=meeting)
-    return _reply(app, db, row, parsed, "cancel", members, meeting, now)
+    replies = _reply(app, db, row, parsed, "cancel", members, meeting, now)
+    if meeting is not None and members:
+        replies += fill_places(app, db, meeting, now)
+    return replies
 
 
 def unsubscribe(app: App, db: Session, row: store.InboundMessage, parsed: ParsedMessage, now: dt.datetime) -> int:
@@ -323,8 +376,10 @@ def unsubscribe(app: App, db: Session, row: store.InboundMessage, parsed: Parsed
     members = _members_meant(db, parsed)
     for member in members:
         member.status, member.left_at, member.last_heard_at = "left", now, now
+        store.cancel_pending(db, member, MEMBER_MAIL_KINDS)
         store.record_event(db, "left", now, member=member)
-    return _reply(app, db, row, parsed, "unsubscribe", members, None, now)
+    replies = _reply(app, db, row, parsed, "unsubscribe", members, None, now)
+    return replies + _fill_all_places(app, db, now)
 
 
 def erase(app: App, db: Session, row: store.InboundMessage, parsed: ParsedMessage, now: dt.datetime) -> int:
@@ -332,8 +387,41 @@ def erase(app: App, db: Session, row: store.InboundMessage, parsed: ParsedMessag
     assert parsed.sender is not None
     replies = _reply(app, db, row, parsed, "erase", (), None, now)
     forget(db, parsed.sender, now, keep_inbound_id=row.id)
-    row.sender, row.message_id = None, None
-    return replies
+    row.message_id = None  # the sender stays until privacy.forget_erased has deleted their mail in the mailbox
+    return replies + _fill_all_places(app, db, now)
+
+
+def fill_places(app: App, db: Session, meeting: store.Meeting, now: dt.datetime) -> int:
+    """Give the free places of a meeting to the first on its waiting list, each with a mail saying so.
+
+    Returns how many mails were queued.
+    """
+    if meeting.capacity is None or meeting.starts_at <= now:
+        return 0
+    db.flush()
+    free = meeting.capacity - len(store.expected_at(db, meeting))
+    queued = 0
+    for attendance in store.waiting_for(db, meeting)[:max(free, 0)]:
+        attendance.status, attendance.updated_at = "registered", now
+        member = attendance.member
+        store.record_event(db, "promoted", now, member=member, meeting=meeting)
+        message_id = render.new_message_id(app.message_domain)
+        message = render.render_promotion(
+            app.templates, member_name=member.name, to_address=member.email, language=member.language,
+            meeting=meeting_details(app, meeting), network=app.config.network, sender=app.sender,
+            message_id=message_id, now=now)
+        queued += store.enqueue(
+            db, key=f"promoted:{member.id}:{meeting.date}", kind="promoted", recipient=member.email,
+            message_id=message_id, raw=render.message_bytes(message), now=now, expires_at=meeting.starts_at,
+            member=member) is not None
+    return queued
+
+
+def _fill_all_places(app: App, db: Session, now: dt.datetime) -> int:
+    """After someone left: the places they held at every coming meeting with a capacity."""
+    coming = db.scalars(sa.select(store.Meeting).where(store.Meeting.starts_at > now,
+                                                        store.Meeting.capacity.is_not(None)))
+    return sum(fill_places(app, db, meeting, now) for meeting in coming)
 
 
 def forget(db: Session, address: str, now: dt.datetime, keep_inbound_id: int | None = None) -> int:
@@ -341,14 +429,13 @@ def forget(db: Session, address: str, now: dt.datetime, keep_inbound_id: int | N
 
     Returns how many members were deleted. Shared by the erase intent and `mailflow forget`.
     """
-    import sqlalchemy as sa
-
     address = address.lower()
     members = store.members_at(db, address)
     for member in members:
         db.delete(member)
     db.execute(sa.delete(store.OutboxMessage).where(
         store.OutboxMessage.recipient == address, store.OutboxMessage.kind != "erase"))
+    privacy.forget_in_outbox(db, address)
     inbound = sa.select(store.InboundMessage.id).where(store.InboundMessage.sender == address)
     if keep_inbound_id is not None:
         inbound = inbound.where(store.InboundMessage.id != keep_inbound_id)
@@ -416,10 +503,8 @@ def _reply(app: App, db: Session, row: store.InboundMessage, parsed: ParsedMessa
         references=parsed.references,
         subject=parsed.subject,
     )
-    smtp = app.config.smtp
-    sender = smtp.sender if smtp else app.config.network.signup_address
     message_id = render.new_message_id(app.message_domain)
-    message = render.render_reply(app.templates, reply, network=app.config.network, sender=sender,
+    message = render.render_reply(app.templates, reply, network=app.config.network, sender=app.sender,
                                   message_id=message_id, now=now)
     queued = store.enqueue(db, key=f"reply:{row.id}", kind=kind, recipient=parsed.sender, message_id=message_id,
                            raw=render.message_bytes(message), now=now, expires_at=now + REPLY_LIFETIME,
@@ -443,7 +528,7 @@ def send_outbox(app: App, smtp: SmtpOutbox, now: dt.datetime) -> dict[str, int]:
                 break
             if row.expires_at is not None and row.expires_at <= now:
                 row.status, row.last_error = "expired", "not delivered before it expired"
-                store.record_event(db, "delivery_expired", now, member=_member(db, row.member_id))
+                store.record_event(db, "delivery_expired", now, member=_member(db, row.member_id), outbox=row)
                 db.commit()
                 counts["expired"] = counts.get("expired", 0) + 1
                 continue
@@ -458,7 +543,7 @@ def send_outbox(app: App, smtp: SmtpOutbox, now: dt.datetime) -> dict[str, int]:
                 if permanent:
                     row.status = "failed"
                     store.record_event(db, "delivery_failed", now, member=_member(db, row.member_id),
-                                       detail=row.last_error)
+                                       outbox=row, detail=row.last_error)
                 else:
                     row.next_attempt_at = now + min(RETRY_FIRST * 2 ** (row.attempts - 1), RETRY_MAX)
                 db.commit()
@@ -519,7 +604,10 @@ def send_due(app: App, clock: Callable[[], dt.datetime]) -> None:
 
 
 def run_once(app: App, clock: Callable[[], dt.datetime]) -> bool:
-    """One pass of every job: read and answer the inbox, then send the outbox. Returns False when a step failed."""
+    """One pass of every job: read and answer the inbox, queue what the clock says is due (reminders, the digest),
+    then send the outbox. Returns False when a step failed; the others run all the same."""
+    from mailflow import periodic  # builds on this module
+
     ok = True
     try:
         sync_meetings(app)
@@ -528,11 +616,18 @@ def run_once(app: App, clock: Callable[[], dt.datetime]) -> bool:
     except (MailboxError, StoreError) as exc:
         log.error("inbox not read: %s", exc)
         ok = False
+    for name, job in (("reminders", periodic.send_reminders), ("digest", periodic.send_digest)):
+        try:
+            job(app, clock())
+        except (MailflowError, SQLAlchemyError) as exc:
+            log.error("%s not queued: %s", name, exc)
+            ok = False
     try:
         send_due(app, clock)
     except (MailflowError, SQLAlchemyError) as exc:
         log.error("outbox not sent: %s", exc)
         ok = False
+    ok = privacy.retention_if_due(app, clock()) and ok
     return ok
 
 

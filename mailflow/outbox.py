@@ -5,10 +5,10 @@ No database here; `jobs.send_outbox` decides what to send and records the outcom
 
 from __future__ import annotations
 
-import base64
 import logging
 import smtplib
 import ssl
+from collections.abc import Callable
 
 from mailflow.config import Smtp
 from mailflow.errors import ConfigError, DeliveryError, describe
@@ -36,11 +36,10 @@ class SmtpOutbox:
             else:
                 connection = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
                 if s.tls == "starttls":
-                    # starttls() raises SMTPNotSupportedError when the server does not offer it: no plaintext fallback.
-                    connection.starttls(context=context)
+                    _start_tls(connection, context, where)
             if s.username:
                 self._login(connection)
-        except ConfigError:
+        except (ConfigError, DeliveryError):
             _quit_quietly(connection)
             raise
         except ssl.SSLCertVerificationError as exc:
@@ -59,15 +58,16 @@ class SmtpOutbox:
     def _login(self, connection: smtplib.SMTP) -> None:
         s = self.settings
         assert s.username is not None
-        if s.oauth2_token:
-            # RFC 7628 / Google and Microsoft XOAUTH2: "user=<u>^Aauth=Bearer <token>^A^A", base64.
-            token = s.oauth2_token.reveal()
-            blob = f"user={s.username}\x01auth=Bearer {token}\x01\x01".encode()
-            code, _ = connection.docmd("AUTH", "XOAUTH2 " + base64.b64encode(blob).decode())
-            if code != 235:
-                raise smtplib.SMTPAuthenticationError(code, b"XOAUTH2 refused")
-        else:
+        if not s.oauth2_token:
             connection.login(s.username, s.password.reveal())
+            return
+        connection.ehlo_or_helo_if_needed()
+        try:
+            connection.auth("XOAUTH2", _xoauth2(s.username, s.oauth2_token.reveal()))
+        except smtplib.SMTPAuthenticationError:
+            # An access token lives about an hour: the token command, asked again, refreshes it. Retry once.
+            log.info("SMTP %s: XOAUTH2 token refused; asking the token command for a new one", s.host)
+            connection.auth("XOAUTH2", _xoauth2(s.username, s.oauth2_token.reveal()))
 
     def send(self, raw: bytes, sender: str, recipient: str) -> None:
         """Send one message to one recipient. Raises DeliveryError(permanent=True) on a 5xx, else a retryable one."""
@@ -98,6 +98,24 @@ class SmtpOutbox:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _start_tls(connection: smtplib.SMTP, context: ssl.SSLContext | None, where: str) -> None:
+    # No fallback to plaintext: a server that does not offer STARTTLS hears nothing more, least of all a password.
+    connection.ehlo_or_helo_if_needed()
+    if not connection.has_extn("starttls"):
+        raise DeliveryError(f"{where}: the server does not offer STARTTLS; refusing to go on without TLS")
+    connection.starttls(context=context)
+
+
+def _xoauth2(username: str, token: str) -> Callable[[bytes | None], str]:
+    """The XOAUTH2 client (Google and Microsoft): "user=<u>^Aauth=Bearer <token>^A^A" as the initial response.
+
+    A refusal comes as a 334 challenge holding a JSON error; the client answers it with an empty line and the server
+    then says 535 (https://developers.google.com/gmail/imap/xoauth2-protocol).
+    """
+    blob = f"user={username}\x01auth=Bearer {token}\x01\x01"
+    return lambda challenge=None: blob if challenge is None else ""
 
 
 def _permanent(code: int) -> bool:

@@ -40,6 +40,7 @@ __all__ = [
     "message_bytes",
     "new_message_id",
     "render_digest",
+    "render_promotion",
     "render_reminder",
     "render_reply",
 ]
@@ -404,23 +405,63 @@ def render_reminder(
     downtime may be one less. Raises ValueError for a naive `now`, a bad `message_id`, or a `to_address` that is
     not exactly one mailbox.
     """
-    _require_aware(now)
     if days_before < 0:
         raise ValueError(f"days_before must be >= 0, got {days_before}")
+    return _member_mail(env, "reminder", member_name=member_name, to_address=to_address, language=language,
+                        meeting=meeting, days_before=days_before, network=network, sender=sender,
+                        message_id=message_id, now=now)
+
+
+def render_promotion(
+    env: jinja2.Environment,
+    *,
+    member_name: str,
+    to_address: str,
+    language: str,
+    meeting: MeetingDetails,
+    network: config.Network,
+    sender: str,
+    message_id: str,
+    now: dt.datetime,
+) -> EmailMessage:
+    """The mail to someone on the waiting list who got a place: they are expected now, with the details and .ics.
+
+    Raises ValueError as render_reminder does.
+    """
+    return _member_mail(env, "promoted", member_name=member_name, to_address=to_address, language=language,
+                        meeting=meeting, days_before=0, network=network, sender=sender, message_id=message_id,
+                        now=now)
+
+
+_MEMBER_MAIL_SUBJECTS = {
+    "reminder": _REMINDER_SUBJECTS,
+    "promoted": {
+        "nl": "Er is een plaats vrij voor je: {name}, {day}",
+        "fr": "Une place s'est libérée pour vous : {name}, {day}",
+        "en": "A place has come free for you: {name}, {day}",
+    },
+}
+
+
+def _member_mail(env: jinja2.Environment, kind: str, *, member_name: str, to_address: str, language: str,
+                 meeting: MeetingDetails, days_before: int, network: config.Network, sender: str,
+                 message_id: str, now: dt.datetime) -> EmailMessage:
+    """A mail mailflow starts on its own to one member about one meeting (`kind` names the templates)."""
+    _require_aware(now)
     language = reply_language(language, network)
     context = reminder_context(member_name, meeting, days_before, network, language, now)
     to_name = context["to_name"]
-    text = tidy_text(env.get_template(f"reminder.{language}.txt").render(context))
-    html = env.get_template(f"reminder.{language}.html").render(context)
+    text = tidy_text(env.get_template(f"{kind}.{language}.txt").render(context))
+    html = env.get_template(f"{kind}.{language}.html").render(context)
     ics = meeting_ics(meeting, network, "PUBLISH", now=now, language=language)
     day = babel.dates.format_date(meeting.date, format="full", locale=language)
     return assemble(
         sender=sender_value(clean_text(network.name), sender),
         to=mailbox_value("To", to_name or "", to_address.strip()),
-        subject=_REMINDER_SUBJECTS[language].format(name=clean_text(network.name), day=day),
+        subject=_MEMBER_MAIL_SUBJECTS[kind][language].format(name=clean_text(network.name), day=day),
         date=now.astimezone(network.timezone),
         message_id=message_id,
-        # RFC 3834 5: a reminder answers nothing, so "auto-generated", and no In-Reply-To.
+        # RFC 3834 5: it answers nothing, so "auto-generated", and no In-Reply-To.
         auto_submitted="auto-generated",
         language=language,
         text=text,
@@ -471,6 +512,7 @@ def digest_context(digest: Digest, network: config.Network, language: str) -> di
         "bounces": [clean_text(address, limit=320) for address in facts.bounces],
         "missed_reminders": facts.missed_reminders,
         "held": facts.held,
+        "mailbox_recreated": facts.mailbox_recreated,
         "new_members": [_person(person) for person in facts.new_members],
         "cancellations": [{"person": _person(person), "date": date} for person, date in facts.cancellations],
         "leavers": [_person(person) for person in facts.leavers],

@@ -6,6 +6,7 @@ Nothing in the mail pipeline depends on this module; it only gives the pipeline 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import imaplib
 import secrets
@@ -17,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -61,7 +63,7 @@ class _SinkHandler:
     ) -> str:
         # Required AUTH checked here, not with aiosmtpd's auth_required: without STARTTLS that one warns,
         # and the suite turns warnings into errors.
-        if self.sink.auth is not None and not session.authenticated:
+        if (self.sink.auth is not None or self.sink.oauth2_token is not None) and not session.authenticated:
             return "530 5.7.0 Authentication required"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
@@ -109,6 +111,29 @@ class _SinkHandler:
         return "250 OK: queued"
 
 
+class _OAuth2SinkHandler(_SinkHandler):
+    """Also offers AUTH XOAUTH2, accepting only the token the sink's `oauth2_token()` names at that moment."""
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        # "AUTH XOAUTH2 <base64>", or the base64 answer to an empty challenge
+        if len(args) > 1:
+            response = base64.b64decode(args[1])
+        else:
+            challenged = await server.challenge_auth("")
+            if not isinstance(challenged, bytes):
+                return AuthResult(success=False, handled=True)  # aborted: aiosmtpd has answered
+            response = challenged
+        fields = response.split(b"\x01")
+        token = next((f.removeprefix(b"auth=Bearer ") for f in fields if f.startswith(b"auth=Bearer ")), b"")
+        self.sink.oauth2_attempts += 1
+        assert self.sink.oauth2_token is not None
+        if token.decode("utf-8", "replace") == self.sink.oauth2_token():
+            return AuthResult(success=True, auth_data=token)
+        # As Gmail does: the error as a JSON challenge, to which the client answers with an empty line.
+        await server.challenge_auth('{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}')
+        return AuthResult(success=False, handled=False)
+
+
 class SmtpSink:
     """An in-process SMTP server that keeps every message; thread-safe.
 
@@ -117,7 +142,8 @@ class SmtpSink:
     `stall_after(n)` accepts n more messages, then leaves the next DATA unanswered until `release()` (`stalled` is
     set meanwhile). `attempts` lists every answer to DATA and every refused RCPT.
     `tls_context` offers STARTTLS (or, with `implicit_tls=True`, TLS from the first byte); `auth` is {user: password}
-    and makes AUTH required before MAIL.
+    and makes AUTH required before MAIL. `oauth2_token` makes AUTH XOAUTH2 required and accepts only the token it
+    returns at that moment; `oauth2_attempts` counts the tries.
     """
 
     def __init__(
@@ -127,8 +153,11 @@ class SmtpSink:
         auth: dict[str, str] | None = None,
         implicit_tls: bool = False,
         port: int | None = None,
+        oauth2_token: Callable[[], str] | None = None,
     ) -> None:
         self.host = HOST
+        self.oauth2_token = oauth2_token
+        self.oauth2_attempts = 0
         self.port = port or free_port()
         self.mode: str | None = None
         self.auth = dict(auth) if auth else None
@@ -149,9 +178,12 @@ class SmtpSink:
             # With this on, AUTH is only offered after STARTTLS (TESTING.md section 3); aiosmtpd does not count
             # implicit TLS as TLS here.
             kwargs["auth_require_tls"] = tls_context is not None and not implicit_tls
+        if oauth2_token is not None:
+            kwargs["auth_require_tls"] = tls_context is not None and not implicit_tls
         # server_hostname: the default, socket.getfqdn(), can hang on a DNS lookup.
+        handler = _OAuth2SinkHandler(self) if oauth2_token is not None else _SinkHandler(self)
         self._controller = Controller(
-            _SinkHandler(self), hostname=self.host, port=self.port, server_hostname="localhost", **kwargs
+            handler, hostname=self.host, port=self.port, server_hostname="localhost", **kwargs
         )
         self._running = False
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import schedule
 
-from mailflow import jobs
+from mailflow import jobs, periodic, privacy
 from mailflow.errors import MailboxError, StoreError
 from mailflow.inbox import Inbox
 
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 
 SEND_EVERY = 30  # seconds between outbox rounds (retries fall due between passes)
+CLOCK_JOBS_EVERY = 60  # seconds between looks at whether reminders or the digest are due
 IDLE_AT_MOST = 10 * 60  # RFC 2177: re-issue IDLE well within the 29 minutes a server may wait
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 300.0  # seconds between reconnects after the IMAP server went away
 
@@ -51,8 +52,13 @@ def run(app: jobs.App, clock: Clock) -> int:
     signal.signal(signal.SIGINT, request_stop)
 
     scheduler = schedule.Scheduler()
-    scheduler.every(SEND_EVERY).seconds.do(guarded("outbox", lambda: jobs.send_due(app, clock)))
+    # Each checks every minute whether its time of day has come; the outbox keys make each mail happen once.
+    scheduler.every(CLOCK_JOBS_EVERY).seconds.do(guarded("reminders", lambda: periodic.send_reminders(app, clock())))
+    scheduler.every(CLOCK_JOBS_EVERY).seconds.do(guarded("digest", lambda: periodic.send_digest(app, clock())))
+    scheduler.every(SEND_EVERY).seconds.do(guarded("outbox", lambda: jobs.send_due(app, clock)))  # after: see run_all
+    scheduler.every().hour.do(guarded("retention", lambda: privacy.retention_if_due(app, clock())))  # once a day
     jobs.sync_meetings(app)
+    scheduler.run_all()  # in order: what fell due while mailflow was stopped is queued, then sent, now
     log.info("mailflow running")
     backoff = BACKOFF_FIRST
 

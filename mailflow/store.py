@@ -147,7 +147,9 @@ class OutboxMessage(Base):
     recipient: Mapped[str] = mapped_column(sa.String(320), index=True)
     message_id: Mapped[str] = mapped_column(sa.String(998))
     raw: Mapped[bytes] = mapped_column(sa.LargeBinary)
-    status: Mapped[str] = mapped_column(sa.String(20), default="pending")  # pending | sent | failed | expired
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    # pending -> sent | failed | expired; held (a rate limit, until released); cancelled (no longer owed, e.g. a
+    # reminder after a cancel); missed (a reminder that fell due while mailflow was down); skipped (an empty digest)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -167,10 +169,13 @@ class Event(Base):
     member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id", ondelete="CASCADE"))
     inbound_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inbound_messages.id", ondelete="CASCADE"))
     meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"))
+    # The mail a delivery event is about; deleted with it, since it names the recipient.
+    outbox_id: Mapped[int | None] = mapped_column(sa.ForeignKey("outbox.id", ondelete="CASCADE"))
     detail: Mapped[str | None] = mapped_column(sa.String(500))
     member: Mapped[Member | None] = relationship()
     inbound: Mapped[InboundMessage | None] = relationship()
     meeting: Mapped[Meeting | None] = relationship()
+    outbox: Mapped[OutboxMessage | None] = relationship()
 
 
 # --- opening the database -------------------------------------------------------------------------------------------
@@ -258,7 +263,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Deleted rows are overwritten with zeros, so that forgetting a person also leaves nothing in the file.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+def scrub(sessions: sessionmaker[Session]) -> None:
+    """After deleting personal data: copy SQLite's write-ahead log into the file and empty it, so that no old copy
+    of a deleted row stays in the -wal file. PostgreSQL reuses the space of deleted rows after its (auto)vacuum."""
+    engine = sessions.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        return
+    connection = engine.raw_connection()  # outside a transaction, which a checkpoint must be
+    try:
+        connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()
 
 
 def upgrade(engine: Engine) -> None:
@@ -347,6 +367,11 @@ def members_at(session: Session, email: str) -> list[Member]:
     return list(session.scalars(sa.select(Member).where(Member.email == email).order_by(Member.id)))
 
 
+def heard_from(session: Session, email: str, now: dt.datetime) -> None:
+    """The members at an address wrote in: retention counts from now."""
+    session.execute(sa.update(Member).where(Member.email == email.lower()).values(last_heard_at=now))
+
+
 def set_attendance(session: Session, member: Member, meeting: Meeting, status: str, now: dt.datetime) -> None:
     row = session.scalar(
         sa.select(Attendance).where(Attendance.member_id == member.id, Attendance.meeting_id == meeting.id)
@@ -359,8 +384,9 @@ def set_attendance(session: Session, member: Member, meeting: Meeting, status: s
 
 def record_event(session: Session, kind: str, now: dt.datetime, *, member: Member | None = None,
                  inbound: InboundMessage | None = None, meeting: Meeting | None = None,
-                 detail: str | None = None) -> None:
-    session.add(Event(kind=kind, at=now, member=member, inbound=inbound, meeting=meeting, detail=detail))
+                 outbox: OutboxMessage | None = None, detail: str | None = None) -> None:
+    session.add(Event(kind=kind, at=now, member=member, inbound=inbound, meeting=meeting, outbox=outbox,
+                      detail=detail))
 
 
 def enqueue(session: Session, *, key: str, kind: str, recipient: str, message_id: str, raw: bytes,
@@ -373,6 +399,36 @@ def enqueue(session: Session, *, key: str, kind: str, recipient: str, message_id
                         member_id=member.id if member else None)
     session.add(row)
     return row
+
+
+def expected_at(session: Session, meeting: Meeting) -> list[Member]:
+    """The members expected at a meeting: active, not excused or waiting, and already started by then."""
+    excused = sa.select(Attendance.member_id).where(
+        Attendance.meeting_id == meeting.id, Attendance.status.in_(("excused", "waiting")))
+    return list(session.scalars(
+        sa.select(Member).where(
+            Member.status == "active",
+            Member.id.not_in(excused),
+            sa.or_(Member.active_from.is_(None), Member.active_from <= meeting.date),
+        ).order_by(Member.name, Member.id)
+    ))
+
+
+def waiting_for(session: Session, meeting: Meeting) -> list[Attendance]:
+    """The waiting list of a meeting, first come first served (active members only)."""
+    return list(session.scalars(
+        sa.select(Attendance).join(Member).where(
+            Attendance.meeting_id == meeting.id, Attendance.status == "waiting", Member.status == "active",
+        ).order_by(Attendance.updated_at, Attendance.id)
+    ))
+
+
+def cancel_pending(session: Session, member: Member, kinds: Sequence[str], key_prefix: str = "") -> None:
+    """Take a member's unsent mail of these kinds out of the outbox: it is no longer owed."""
+    session.execute(sa.update(OutboxMessage).where(
+        OutboxMessage.member_id == member.id, OutboxMessage.status.in_(("pending", "held")),
+        OutboxMessage.kind.in_(kinds), OutboxMessage.key.startswith(key_prefix),
+    ).values(status="cancelled", last_error="no longer owed"))
 
 
 def due_outbox(session: Session, now: dt.datetime, limit: int = 100,

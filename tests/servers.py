@@ -53,6 +53,8 @@ class Dovecot:
     """A Dovecot IMAP server with one passwd-file user and Maildir storage; `stop()`/`start()` keep port and mail.
 
     With `tls_cert`/`tls_key` (PEM paths) it also offers STARTTLS on `port` and implicit TLS on `tls_port`.
+    With `oauth2_introspection_url` it also offers AUTH=XOAUTH2 and OAUTHBEARER, and asks that URL (RFC 7662 token
+    introspection, POST) whether a token is valid.
     """
 
     kind = "dovecot"
@@ -63,6 +65,7 @@ class Dovecot:
         password: str | None = None,
         tls_cert: str | os.PathLike[str] | None = None,
         tls_key: str | os.PathLike[str] | None = None,
+        oauth2_introspection_url: str | None = None,
     ) -> None:
         binary = dovecot_binary()
         if binary is None:
@@ -77,10 +80,13 @@ class Dovecot:
         self.config = self.dir / "dovecot.conf"
         self.log = self.dir / "dovecot.log"
         self._proc: subprocess.Popen[bytes] | None = None
-        self._write_config(tls_cert, tls_key)
+        self._write_config(tls_cert, tls_key, oauth2_introspection_url)
 
     def _write_config(
-        self, tls_cert: str | os.PathLike[str] | None, tls_key: str | os.PathLike[str] | None
+        self,
+        tls_cert: str | os.PathLike[str] | None,
+        tls_key: str | os.PathLike[str] | None,
+        oauth2_url: str | None = None,
     ) -> None:
         d = self.dir
         home = d / "home" / self.username
@@ -115,6 +121,18 @@ class Dovecot:
             imaps_address = f"    address = {HOST}\n"
         else:
             ssl, imaps_port, imaps_address = "ssl = no\n", 0, ""  # port 0: otherwise it tries to bind 993
+        mechanisms, oauth2_passdb = "plain login", ""
+        if oauth2_url:
+            # Dovecot 2.3's oauth2 passdb, only for the token mechanisms; passwords still go to the passwd-file.
+            oauth2_conf = d / "oauth2.conf.ext"
+            oauth2_conf.write_text(
+                f"introspection_mode = post\nintrospection_url = {oauth2_url}\n"
+                "username_attribute = username\nactive_attribute = active\nactive_value = true\n"
+            )
+            mechanisms += " xoauth2 oauthbearer"
+            oauth2_passdb = (
+                f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {oauth2_conf}\n}}\n"
+            )
         self.config.write_text(
             f"base_dir = {d}/run\n"
             f"state_dir = {d}/state\n"
@@ -124,7 +142,7 @@ class Dovecot:
             f"listen = {HOST}\n"
             f"{ssl}"
             "disable_plaintext_auth = no\n"
-            "auth_mechanisms = plain login\n"
+            f"auth_mechanisms = {mechanisms}\n"
             # A failed LOGIN would delay every later login from 127.0.0.1 by 2 to 15 s (the auth penalty, switched
             # off below in anvil): one wrong-password test would slow the rest of the suite.
             "auth_failure_delay = 0\n"
@@ -157,6 +175,7 @@ class Dovecot:
             "    mode = 0\n"
             "  }\n"
             "}\n"
+            f"{oauth2_passdb}"
             "passdb {\n"
             "  driver = passwd-file\n"
             f"  args = scheme=PLAIN username_format=%u {passwd}\n"

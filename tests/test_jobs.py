@@ -36,8 +36,8 @@ MEETINGS = [
     {"date": dt.date(2026, 3, 10), "theme": "Toegang tot onderwijs", "speakers": []},
     {"date": dt.date(2026, 5, 12), "theme": "Juridische bijstand", "speakers": []},
 ]
-NOW = "2025-12-15T09:00:00+01:00"
-LATER = "2025-12-15T09:10:00+01:00"
+NOW = "2025-12-15T07:00:00+01:00"  # before the digest's 08:00: a pass sends replies only
+LATER = "2025-12-15T07:10:00+01:00"
 
 
 def _raw(name: str) -> bytes:

@@ -971,3 +971,39 @@ def test_reminder_and_digest_templates_exist_and_fail_on_a_missing_variable(
                 broken = {k: v for k, v in context.items() if k != key}
                 with pytest.raises(jinja2.UndefinedError):
                     template.render(broken)
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "news", "cancel"),
+    [
+        ("nl", "Er is een plaats vrij voor je: ", "Je stond op de wachtlijst", "ik kan niet komen"),
+        ("fr", "Une place s'est libérée pour vous : ", "Vous étiez sur la liste d'attente", "je ne peux pas venir"),
+        ("en", "A place has come free for you: ", "You were on the waiting list", "I can't come"),
+    ],
+)  # fmt: skip
+def test_a_promotion_from_the_waiting_list_gives_the_details_and_the_invitation(
+    env: jinja2.Environment, language: str, subject: str, news: str, cancel: str
+) -> None:
+    message = render.render_promotion(
+        env, member_name="Lotte <b>Verhaegen</b>", to_address="lotte.verhaegen@example.org", language=language,
+        meeting=details(), network=NETWORK, sender=SENDER, message_id="<promoted-1@in-gent.example>",
+        now=REMINDER_NOW)
+    parsed = email.message_from_bytes(render.message_bytes(message), policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    assert parsed["Subject"] == f"{subject}{NETWORK.name}, {LONG_DATES[language]}"
+    assert parsed["Auto-Submitted"] == "auto-generated" and parsed["In-Reply-To"] is None
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["lotte.verhaegen@example.org"]
+    text, html = text_and_html(parsed)
+    for body in (text, html_entities.unescape(html)):
+        assert news in body and LONG_DATES[language] in body and cancel in body
+        assert "Dringende medische hulp" in body
+    assert "<b>Verhaegen</b>" not in html and "&lt;b&gt;Verhaegen&lt;/b&gt;" in html
+    assert [p.get_content_type() for p in parsed.iter_attachments()] == ["text/calendar"]
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_the_digest_tells_of_a_recreated_signup_folder(env: jinja2.Environment, language: str) -> None:
+    quiet = digest_module.DigestFacts((), (), (), 0, (), (), (), 0, (), (), details(), (), mailbox_recreated=1)
+    _, parsed = rendered_digest(env, quiet, language)
+    text, html = text_and_html(parsed)
+    assert "UIDVALIDITY" in text and "UIDVALIDITY" in html
