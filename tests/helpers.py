@@ -12,6 +12,7 @@ import json
 import os
 import re
 import ssl
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -339,3 +340,18 @@ def registration(number: int, question: bool = False, tag: str = "reg") -> bytes
         "\r\n"
         f"Dag,\r\n\r\nIk schrijf me graag in voor het leernetwerk.{ask}\r\n\r\nGroeten,\r\n{first} {last}\r\n"
     ).encode()
+
+
+def replies(sink: Any) -> list[Any]:
+    """What the SMTP sink received for volunteers: all but the coordinator's digest, which may go at any hour."""
+    return [received for received in sink.messages if COORDINATOR not in received.rcpt_tos]
+
+
+def wait_for_replies(sink: Any, count: int, timeout: float = 30.0) -> list[Any]:
+    """Wait until the sink holds at least `count` replies to volunteers; returns them. Raises TimeoutError."""
+    deadline = time.monotonic() + timeout
+    while len(found := replies(sink)) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"SMTP sink got {len(found)} of {count} replies within {timeout} s")
+        time.sleep(0.05)
+    return found

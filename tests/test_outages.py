@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import ImapBox, registration, write_config
+from helpers import ImapBox, registration, replies, wait_for_replies, write_config
 from servers import wait_until
 
 from mailflow import store
 from mailflow.cli import main
 
-T0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+T0 = dt.datetime(2026, 1, 5, 1, 0, tzinfo=dt.UTC)  # 02:00 in Gent: the stepped hours end before the digest
 
 
 class Daemon:
@@ -97,7 +97,7 @@ def _sender(raw: bytes) -> str:
 def _answered(smtp_sink) -> list[str]:  # type: ignore[no-untyped-def]
     """The original Message-IDs the sink's replies answer, sorted (twice if answered twice)."""
     return sorted(email.message_from_bytes(r.data, policy=email.policy.default)["In-Reply-To"]
-                  for r in smtp_sink.messages)
+                  for r in replies(smtp_sink))
 
 
 def _retry_delays(log: str) -> list[int]:
@@ -116,7 +116,7 @@ def test_imap_server_stopped_or_restarted_under_the_daemon_reconnects_with_backo
     try:
         with daemon(config, tmp_path, database_url) as running:
             box.append("INBOX", registration(1, tag="imap"))
-            smtp_sink.wait_for(1, timeout=30)
+            wait_for_replies(smtp_sink, 1, timeout=30)
             # A mail arrives as the server goes down: answered now or after the outage, but answered.
             box.append("INBOX", registration(2, tag="imap"))
             own_imap_server.stop()
@@ -128,7 +128,7 @@ def test_imap_server_stopped_or_restarted_under_the_daemon_reconnects_with_backo
             own_imap_server.start()
             box.close()
             box.append("INBOX", registration(3, tag="imap"))
-            smtp_sink.wait_for(3, timeout=45)
+            wait_for_replies(smtp_sink, 3, timeout=45)
             time.sleep(1)  # a second reply, were there one, would come now
             assert running.process.poll() is None
             left_in_inbox = box.count("INBOX")
@@ -159,7 +159,7 @@ def test_imap_server_silent_the_daemon_times_out_reconnects_with_backoff_and_ans
     try:
         with daemon(config, tmp_path, database_url) as running:
             box.append("INBOX", registration(1, tag="silent"))
-            smtp_sink.wait_for(1, timeout=30)
+            wait_for_replies(smtp_sink, 1, timeout=30)
             box.append("INBOX", registration(2, tag="silent"))
             own_imap_server.pause()
             try:
@@ -174,7 +174,7 @@ def test_imap_server_silent_the_daemon_times_out_reconnects_with_backoff_and_ans
             silent_for = time.monotonic() - started
             box.close()
             box.append("INBOX", registration(3, tag="silent"))
-            smtp_sink.wait_for(3, timeout=60)
+            wait_for_replies(smtp_sink, 3, timeout=60)
             time.sleep(1)
             left_in_inbox = box.count("INBOX")
     finally:
@@ -214,7 +214,7 @@ def test_database_stopped_nothing_is_moved_and_a_pass_after_its_return_catches_u
         down = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=120, check=False)
         assert down.returncode != 0
         assert "database" in down.stderr and "Traceback" not in down.stderr, down.stderr
-        assert imap.count("INBOX") == 5 and smtp_sink.messages == []
+        assert imap.count("INBOX") == 5 and replies(smtp_sink) == []
     up = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=120, check=False)
     assert up.returncode == 0, up.stderr
     assert _answered(smtp_sink) == sorted(f"<pg-once-{i}@example.org>" for i in range(5))
@@ -230,7 +230,7 @@ def test_database_stopped_under_the_daemon_nothing_is_moved_and_it_catches_up_wh
     config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch)
     with daemon(config, tmp_path, database_url) as running:
         imap.append("INBOX", registration(0, tag="pg"))
-        smtp_sink.wait_for(1, timeout=30)
+        wait_for_replies(smtp_sink, 1, timeout=30)
         with _stopped(postgres_server):
             imap.append_many("INBOX", [registration(i, tag="pg") for i in range(1, 6)])
             running.wait_for_log("database")
@@ -240,8 +240,8 @@ def test_database_stopped_under_the_daemon_nothing_is_moved_and_it_catches_up_wh
             cpu = running.cpu_seconds() - cpu_before
             assert running.process.poll() is None, running.log()[-3000:]
             assert imap.count("INBOX") == 5
-            assert len(smtp_sink.messages) == 1
-        smtp_sink.wait_for(6, timeout=60)
+            assert len(replies(smtp_sink)) == 1
+        wait_for_replies(smtp_sink, 6, timeout=60)
         time.sleep(1)
         assert imap.count("INBOX") == 0
     log = running.log()
@@ -309,12 +309,12 @@ def test_smtp_refusing_for_hours_is_retried_with_growing_delay_then_delivers_onc
         assert len(_attempts_to(smtp_sink, volunteer)) == tried + 1
     assert _attempts_to(smtp_sink, volunteer) == [code] * (len(delays) + 1)
     assert delays == [1, 2, 4, 8, 16, 32, 60, 60, 60, 60]  # minutes: doubling from 1, at most an hour
-    assert smtp_sink.messages == []
+    assert replies(smtp_sink) == []
 
     smtp_sink.mode = None  # the server recovers
     _run_at(config, _reply_row(database_url).next_attempt_at)
     _run_at(config, attempted_at + dt.timedelta(hours=3))
-    assert [r.rcpt_tos for r in smtp_sink.messages] == [[volunteer]]
+    assert [r.rcpt_tos for r in replies(smtp_sink)] == [[volunteer]]
     row = _reply_row(database_url)
     assert (row.status, row.attempts) == ("sent", len(delays) + 2)
     print(f"\nSMTP {code} for {(attempted_at - T0).total_seconds() / 3600:.1f} h: {len(delays) + 1} refused "
@@ -331,7 +331,7 @@ def test_smtp_550_is_tried_once_marked_failed_and_reported(imap, smtp_sink, tmp_
     for later in (dt.timedelta(0), dt.timedelta(hours=1), dt.timedelta(days=2)):
         _run_at(config, T0 + later)
     assert _attempts_to(smtp_sink, "reject5.ine@example.org") == [550]
-    assert smtp_sink.messages == []
+    assert replies(smtp_sink) == []
     row = _reply_row(database_url)
     assert (row.status, row.attempts) == ("failed", 1)
     failed = _events(database_url, "delivery_failed")
@@ -356,7 +356,7 @@ def test_a_reply_the_server_defers_for_five_days_expires_and_is_never_sent(imap,
     smtp_sink.mode = None  # the server recovers, too late: a confirmation five days old is stale
     _run_at(config, T0 + dt.timedelta(days=5, hours=2))
     assert _attempts_to(smtp_sink, volunteer) == [451] * 4
-    assert smtp_sink.messages == []
+    assert replies(smtp_sink) == []
     assert _reply_row(database_url).status == "expired"
     assert len(_events(database_url, "delivery_expired")) == 1
 
