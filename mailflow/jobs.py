@@ -235,7 +235,8 @@ def ingest(app: App, db: Session, row: store.InboundMessage, fetched: Fetched, n
     if not parsed.intent.answered:
         return _to_review(row, fetched, "review", row.reason or f"{parsed.intent}", imap.review_folder, db, now)
     if parsed.sender is None:
-        return _to_review(row, fetched, "review", "no single sender address to answer", imap.review_folder, db, now)
+        reason = row.reason or "no single sender address to answer"  # parsing says why first: "ambiguous From: ..."
+        return _to_review(row, fetched, "review", reason, imap.review_folder, db, now)
 
     db.flush()  # the row's id keys the reply
     replies = ACTIONS[parsed.intent](app, db, row, parsed, now)

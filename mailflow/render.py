@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import binascii
 import datetime as dt
+import email.policy
 import email.utils
 import functools
 import re
@@ -14,6 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email import quoprimime
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
 from email.policy import EmailPolicy
@@ -48,9 +50,11 @@ __all__ = [
 KINDS = ("register", "waitlist", "cancel", "unsubscribe", "erase")
 KINDS_WITH_INVITE = ("register", "waitlist")
 
-# RFC 5322 3.6.4 msg-id, loosely: printable ASCII without spaces or inner angle brackets. Anything else is dropped
-# rather than "repaired", because a repaired id no longer threads anyway.
-_MSG_ID = re.compile(r"<[!-;=?-~]{1,900}>")
+# RFC 5322 3.6.4 msg-id, loosely: printable ASCII without spaces or inner angle brackets, and without "=?", which
+# Python's own parser (email.policy.default) reads as an RFC 2047 encoded-word even inside an id, so that
+# "<=?utf-8?q?=0D=0ABcc:_x?=@example.org>" would come back as a line break. Anything else is dropped rather than
+# "repaired", because a repaired id no longer threads anyway.
+_MSG_ID = re.compile(r"<(?![^>]*=\?)[!-;=?-~]{1,900}>")
 # The first and the last few References are the ones clients thread on (RFC 5322 3.6.4 and jwz's threading
 # algorithm); a mail loop must not grow the header without bound.
 MAX_REFERENCES = 20
@@ -613,12 +617,41 @@ _PLAIN_TEXT = re.compile(r"[!-~]+(?: [!-~]+)*")
 
 
 def _folded_value(name: str, value: Any) -> str:
-    """A header value as the policy writes it (RFC 2047 encoded-words, folded at 78), ready for set_raw()."""
+    """A header value as the policy writes it (RFC 2047 encoded-words, folded at 78), ready for set_raw().
+
+    The policy reads any "=?...?=" in the text it is given as an encoded-word and decodes it once more, so a
+    subject that was decoded from the mail and still reads "=?utf-8?q?=0D=0ABcc:_x@example.org?=" would come out
+    as a line break and a header of its own: such a subject is written wholly as encoded-words of ours, which
+    readers decode to exactly this text. Mailboxes are checked as they will be read (see _read_back).
+    """
+    if isinstance(value, str) and "=?" in value:
+        return Header(value, "utf-8", header_name=name).encode(linesep=POLICY.linesep)
     folded: str = POLICY.header_factory(name, value).fold(policy=POLICY)
     value_part = folded.partition(":")[2].removesuffix(POLICY.linesep)
     # "To:\r\n <one long token>" can't be stored as such (the serialiser always writes "To: "); stored as one
     # long line, it gets refolded to the same bytes when written.
-    return value_part.removeprefix(" ").removeprefix(POLICY.linesep).removeprefix(" ")
+    value_part = value_part.removeprefix(" ").removeprefix(POLICY.linesep).removeprefix(" ")
+    if isinstance(value, Address) and not _read_back(name, value_part, value):
+        return value.addr_spec
+    return value_part
+
+
+def _read_back(name: str, value: str, address: Address) -> bool:
+    """Whether a reader of the serialised header gets exactly `address` back: one mailbox, the same name.
+
+    The name is the one value in a reply that comes from the mail, and Python's folder is not to be trusted with
+    it: it decodes "=?...?=" in a name once more (a line break, from text the mail had encoded twice), and for a
+    long name with both specials and non-ASCII ("X: ü× \\...") its refold drops the quotes, so that "X:" reads as
+    a group and the reply goes to no one. Such a name is left out: the reply still reaches its one recipient.
+    """
+    written = POLICY.fold(name, value)  # what the generator writes for a set_raw() value, refolded if long
+    reader = email.policy.default
+    try:
+        header = reader.header_fetch_parse(*reader.header_source_parse(written.splitlines(keepends=True)))
+        found = [(mailbox.display_name, mailbox.addr_spec) for mailbox in header.addresses]
+    except Exception:  # noqa: BLE001 - what the reader cannot read is not written
+        return False
+    return found == [(address.display_name, address.addr_spec)]
 
 
 # Only the sender is cached: names and addresses from mail must not linger in memory after an erase.

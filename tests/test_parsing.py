@@ -81,6 +81,71 @@ def test_sender_is_the_single_unambiguous_address(from_header, sender):
     assert parse(raw).sender == sender
 
 
+@pytest.mark.parametrize(
+    "from_lines",
+    [
+        "From: alice@example.org<bob@example.org>",
+        'From: "alice@example.org"<bob@example.org>',
+        "From: Alice (bob@example.org) <alice@example.org>",
+        "From: <alice@example.org> <bob@example.org>",
+        "From: team: alice@example.org;",  # RFC 5322 3.6.2: a group is no mailbox, even with one member
+        "From: friends: alice@example.org, bob@example.org;",
+        "From: alice@example.org\r\nFrom: bob@example.org",  # readers differ in which From they show
+        "From: Alice <=?utf-8?q?alice=0D=0A?=@example.org>",  # RFC 2047 5: no encoded-word in an addr-spec
+        f"From: Alice <{'a' * 250}@example.org>",  # RFC 5321 4.5.3.1.3: longer than any path
+        "From: " + ", ".join(f"p{i}@example.org" for i in range(10_000)),
+    ],
+    ids=["no-space", "quoted-address", "comment", "two-angles", "group", "group-of-two", "two-headers",
+         "encoded-word-address", "too-long", "ten-thousand"],
+)
+def test_an_ambiguous_from_gives_no_sender_and_says_why_first(from_lines):
+    raw = f"{from_lines}\r\nTo: {SIGNUP}\r\nSubject: x\r\n\r\nIk schrijf me in.\r\n".encode()
+    parsed = parse(raw)
+    assert parsed.sender is None
+    assert parsed.reasons[0].startswith("ambiguous From:")
+
+
+@pytest.mark.parametrize(
+    "from_header, sender",
+    [
+        ("Peeters, An <an@example.org>", "an@example.org"),  # Outlook's unquoted "Last, First": one address
+        ('"Peeters, An" <an@example.org>', "an@example.org"),
+        ("Anna <anna@example.org", "anna@example.org"),  # every reader takes the one address
+        ("<@relay.example:anna@example.org>", "anna@example.org"),  # RFC 5322 4.4 obsolete route
+    ],
+)
+def test_odd_but_single_from_addresses_are_still_answered(from_header, sender):
+    raw = f"From: {from_header}\r\nTo: {SIGNUP}\r\nSubject: x\r\n\r\nIk schrijf me in.\r\n".encode()
+    parsed = parse(raw)
+    assert parsed.sender == sender
+    assert not any(reason.startswith(("ambiguous", "no From")) for reason in parsed.reasons)
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "cp1252"])
+def test_raw_8bit_headers_are_read_like_body_text(charset):
+    # RFC 6532 lets headers carry raw UTF-8; older clients send their own charset undeclared.
+    raw = ("From: Zoë Müller <zoe@example.org>\r\nSubject: Inschrijving café\r\n\r\nIk schrijf me in.\r\n"
+           .encode(charset))
+    parsed = parse(raw)
+    assert (parsed.sender, parsed.sender_name, parsed.subject) == ("zoe@example.org", "Zoë Müller",
+                                                                   "Inschrijving café")
+
+
+def test_what_a_database_column_cannot_hold_is_cut_or_left_out():
+    card = f"BEGIN:VCARD\r\nFN:{'Anna Peeters ' * 100}\r\nORG:Buurtwerk\x00{'x' * 900}\r\nEND:VCARD\r\n"
+    raw = (
+        f"From: <anna@example.org>\r\nSubject: Inschrijving\r\nMessage-ID: <{'m' * 1000}@example.org>\r\n"
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+        f"Ik schrijf me in voor het leernetwerk.\r\n--b\r\nContent-Type: text/vcard\r\n\r\n{card}--b--\r\n"
+    ).encode()
+    parsed = parse(raw)
+    assert parsed.message_id is None  # longer than RFC 5322's 998-octet line
+    (person,) = parsed.people
+    assert len(person.name) <= 200 and len(person.organisation or "") <= 200
+    assert "\x00" not in person.organisation and person.organisation.startswith("Buurtwerk x")
+    assert parsed.unsure and "a name, organisation or address was too long or malformed" in parsed.reasons
+
+
 def test_header_facts_are_decoded_and_cleaned():
     raw = (
         b"From: =?utf-8?q?Jos=C3=A9_Mart=C3=ADn?= <jose@example.org>\r\n"

@@ -1007,3 +1007,69 @@ def test_the_digest_tells_of_a_recreated_signup_folder(env: jinja2.Environment, 
     _, parsed = rendered_digest(env, quiet, language)
     text, html = text_and_html(parsed)
     assert "UIDVALIDITY" in text and "UIDVALIDITY" in html
+
+
+# --- values decoded from a mail are never decoded again ----------------------------------------------------------
+
+# What a mail's "=?utf-8?q?=3D=3Futf-8...?=" decodes to: text that is itself an encoded line break and header.
+ENCODED_BREAK = "=?utf-8?q?=0D=0AX-Injected:_yes?="
+ENCODED_BREAK_B = "=?utf-8?b?DQpYLUluamVjdGVkOiB5ZXM=?="
+
+
+def assert_no_header_breaks(raw: bytes, parsed: EmailMessage) -> None:
+    assert not re.search(rb"^X-Injected:", header_block(raw), re.MULTILINE | re.IGNORECASE)
+    for name, value in parsed.items():
+        assert "\r" not in str(value) and "\n" not in str(value), name
+
+
+@pytest.mark.parametrize("text", [ENCODED_BREAK, ENCODED_BREAK_B, f"Inschrijving {ENCODED_BREAK} " + "x" * 80])
+def test_a_subject_holding_an_encoded_word_reads_back_as_that_text(env: jinja2.Environment, text: str) -> None:
+    raw, parsed = rendered(env, subject=text)
+    assert_no_header_breaks(raw, parsed)
+    assert parsed["Subject"] == f"Re: {text}"  # the very text the mail showed, not what it decodes to
+    assert all(len(line) <= 78 for line in header_lines(raw, b"Subject").split(b"\r\n"))
+
+
+@pytest.mark.parametrize(
+    "name",
+    [ENCODED_BREAK, f"Eve {ENCODED_BREAK_B}", f'"{ENCODED_BREAK}"', "X-Injected: yes \u00fc\u00d7 \\U0009dd78J",
+     "Anna: \u00e9 Peeters van Buurtwerk"],
+)
+@pytest.mark.parametrize("address", ["lotte.verhaegen@example.org", "x+y@sub.example.org"])
+def test_a_name_is_read_back_as_written_or_left_out(env: jinja2.Environment, name: str, address: str) -> None:
+    # Never decoded a second time, never read as a group ("X-Injected:") when the serialiser refolds it.
+    for raw, parsed in (rendered(env, to_name=name, to_address=address),
+                        reminder(env, member_name=name, to_address=address)):
+        assert_no_header_breaks(raw, parsed)
+        ((display, addr_spec),) = [(a.display_name, a.addr_spec) for a in parsed["To"].addresses]
+        assert addr_spec == address and display in (name, "")
+
+
+def test_an_id_holding_an_encoded_word_does_not_thread(env: jinja2.Environment) -> None:
+    hostile = f"<{ENCODED_BREAK}@example.org>"
+    raw, parsed = rendered(env, in_reply_to=hostile, references=("<root@example.org>", hostile))
+    assert_no_header_breaks(raw, parsed)
+    assert parsed["In-Reply-To"] is None
+    assert parsed["References"] == "<root@example.org>"
+
+
+HOSTILE_NAMES = ["<script>alert(1)</script>", "{{ 7*7 }}", "{% raw %}", "{% endraw %}{{ 7*7 }}", "<b>&amp;</b>"]
+
+
+@pytest.mark.parametrize("kind", ["reply", "reminder", "digest"])
+def test_markup_and_template_syntax_in_names_are_text_everywhere(env: jinja2.Environment, kind: str) -> None:
+    name, organisation = " ".join(HOSTILE_NAMES), "Org " + " ".join(reversed(HOSTILE_NAMES))
+    if kind == "reply":
+        raw, parsed = rendered(env, to_name=name, people=(Person(name, organisation),))
+    elif kind == "reminder":
+        raw, parsed = reminder(env, member_name=name)
+    else:
+        person = digest_module.PersonLine(name, organisation, "mo@example.org")
+        raw, parsed = rendered_digest(env, digest_facts(new_members=(person,), expected=(person,)))
+    text, html = text_and_html(parsed)
+    assert name in text and "49" not in text and "49" not in html
+    assert "<script>" not in html and "<b>" not in html
+    assert html_entities.escape(name, quote=False) in html.replace("&#34;", '"').replace("&#39;", "'")
+    if kind != "reminder":
+        assert organisation in text and html_entities.escape(organisation, quote=False) in html
+    assert_no_header_breaks(raw, parsed)

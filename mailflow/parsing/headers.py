@@ -7,6 +7,7 @@ unsafe; none raises.
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import email.utils
 import re
 from email.header import Header, decode_header, make_header
@@ -14,16 +15,17 @@ from email.message import Message
 
 from mailflow.parsing.mime import decode_bytes
 
+MAX_LINE = 998  # RFC 5322 2.1.1: octets in a line, so in a Message-ID, and more than one mailbox ever needs
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _ADDR_SPEC = re.compile(r"[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:@]+\.[^\s<>()\[\]\"',;:@]+")
-_MSG_ID = re.compile(r"<[^<>\s]+>")
+_MSG_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]+>")
 _ADDR = r'[^<>\s@",;:()\\\[\]]+@[^<>\s@",;:()\\\[\]]+'
 # `Name <addr>`, `"Name" <addr>` or a bare `addr`: one address, whatever commas or colons the name holds.
 _SIMPLE_FROM = re.compile(
     rf'^(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<plain>[^<>"@]*?))\s*<(?P<angle>{_ADDR})>$|^(?P<bare>{_ADDR})$'
 )
 _SURROGATE = re.compile("[\udc80-\udcff]")
-_VALID_ADDR = re.compile(r"^[^\s@<>()\[\]\",;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+_VALID_ADDR = re.compile(r"^[^\s\x00-\x1f\x7f@<>()\[\]\",;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 
 def one_line(text: str) -> str:
@@ -66,9 +68,14 @@ def header_map(message: Message) -> Headers:
         key = name.lower()
         if key in found:
             continue
-        text = str(value)
-        if not text.isascii() and _SURROGATE.search(text):
-            text = decode_bytes(text.encode("ascii", "surrogateescape"), None)
+        if isinstance(value, Header):
+            # Raw 8-bit bytes (RFC 6532 UTF-8, or a legacy charset): compat32 wraps them as "unknown-8bit", and
+            # str() of that would turn every byte into U+FFFD. Read the bytes as a body's text is read instead.
+            text = "".join(
+                decode_bytes(chunk, None) if isinstance(chunk, bytes) else chunk for chunk, _ in decode_header(value)
+            )
+        else:
+            text = str(value)
         found[key] = text
     return found
 
@@ -78,15 +85,42 @@ def raw_header(headers: Headers, name: str) -> str:
     return headers.get(name.lower(), "")
 
 
+# Python's RFC 5322 parser, the second opinion on who a From names (CVE-2023-27043: email.utils and it disagree).
+_FROM_READER = email.policy.default.header_factory
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")  # RFC 2047 2
+
+
+def sender_from(message: Message, headers: Headers) -> tuple[str | None, str | None, str | None]:
+    """(address, display name, problem) of the mail's sender.
+
+    The address is None, and the problem says why in words for the review folder, unless the mail has exactly one
+    From header naming exactly one mailbox that every reader agrees on. A reply to any other From could reach
+    someone who never wrote (CVE-2023-27043).
+    """
+    from_header = raw_header(headers, "From")
+    if not from_header.strip():
+        return None, None, "no From address to answer"
+    address, name = sender_of(from_header)
+    if len(message.get_all("From") or ()) > 1:
+        # RFC 5322 3.6: exactly one From; readers differ in which of several they show.
+        return None, name, "ambiguous From: several From headers, not answered"
+    if address is None:
+        return None, name, "ambiguous From: not exactly one plain address, not answered"
+    return address, name, None
+
+
 def sender_of(from_header: str) -> tuple[str | None, str | None]:
     """(addr-spec lower-cased, decoded display name) of a From header.
 
     The address is None unless the header holds exactly one: CVE-2023-27043 forms such as
-    `"a@x.example" <b@y.example>` or two comma-separated addresses give None, as does a missing From.
+    `"a@x.example" <b@y.example>`, `a@x.example<b@y.example>`, two comma-separated addresses, group syntax
+    (`team: a@x.example;`) or any form Python's RFC 5322 parser reads otherwise give None, as does a missing From.
     """
     if not from_header.strip():
         return None, None
     unfolded = one_line(from_header)
+    if len(unfolded) > MAX_LINE:
+        return None, None  # one mailbox never needs more: a From this long is a list, not a sender
     simple = _SIMPLE_FROM.match(unfolded)
     if simple and "@" not in (simple["quoted"] or simple["plain"] or ""):
         # The everyday `Name <addr>` or bare `addr`: no need for the full RFC 5322 address parser.
@@ -94,9 +128,10 @@ def sender_of(from_header: str) -> tuple[str | None, str | None]:
         quoted = simple["quoted"]
         name = decode_words(re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else simple["plain"] or "")
         spoofed = {a.lower().strip(".") for a in _ADDR_SPEC.findall(name)} - {address}
-        ok = (
-            _VALID_ADDR.match(address) and not spoofed
-        )  # "=?utf-8?q?a=40x.example?= <b@y>" names two addresses
+        # "=?utf-8?q?a=40x.example?= <b@y>" names two addresses; "team: <a@x>" is a group (only a ":" or ";" in
+        # an unquoted name can make one, so only then is the slower second opinion asked).
+        grouped = ":" in (simple["plain"] or "") or ";" in (simple["plain"] or "")
+        ok = valid_address(address) and not spoofed and (not grouped or _read_alike(unfolded, address))
         return (address if ok else None), (name.strip("'\" ") or None)
     decoded = decode_words(unfolded)
     pairs = email.utils.getaddresses([unfolded])
@@ -107,15 +142,42 @@ def sender_of(from_header: str) -> tuple[str | None, str | None]:
     if len(pairs) != 1 or len(addresses) != 1:
         return None, name
     address = addresses[0].lower()
-    if not _VALID_ADDR.match(address) or found - {address}:
+    if not valid_address(address) or found - {address} or not _read_alike(unfolded, address):
         return None, name
     return address, name
 
 
+def valid_address(address: str) -> bool:
+    """Whether `address` is one plain addr-spec mailflow may write to.
+
+    RFC 5321 4.5.3.1.3 limits a path to 256 octets, angle brackets included. RFC 2047 5: an encoded-word never
+    stands in an addr-spec, but Python's parser decodes one there all the same. Non-ASCII addresses (RFC 6531)
+    need SMTPUTF8 all the way, and the email package refuses to write them.
+    """
+    return len(address) <= 254 and address.isascii() and bool(_VALID_ADDR.match(address)) and "=?" not in address
+
+
+def _read_alike(unfolded: str, address: str) -> bool:
+    """Whether Python's RFC 5322 parser reads `address` alone from the From, outside any group.
+
+    Words without "@" do not count: `Peeters, An <an@x.example>` (a comma in an unquoted name, as Outlook writes
+    it) names one address to every reader. Encoded-words count as one word here (the parser would refuse a name
+    that decodes to a line break); what they decode to is checked for addresses by the caller.
+    """
+    try:
+        groups = _FROM_READER("From", _ENCODED_WORD.sub("x", unfolded)).groups
+    except Exception:  # noqa: BLE001 - what the parser cannot read, nobody can answer safely
+        return False
+    if any(group.display_name is not None for group in groups):
+        return False  # group syntax: RFC 5322 3.6.2 allows only mailboxes in From
+    found = {a.addr_spec.lower() for group in groups for a in group.addresses if "@" in a.addr_spec}
+    return found == {address}
+
+
 def message_id_of(headers: Headers) -> str | None:
-    """The Message-ID exactly as sent ("<abc@host>"), or None."""
+    """The Message-ID exactly as sent ("<abc@host>"), or None (also for one longer than RFC 5322's 998-octet line)."""
     match = _MSG_ID.search(raw_header(headers, "Message-ID"))
-    return match.group(0) if match else None
+    return match.group(0) if match and len(match.group(0)) <= MAX_LINE else None
 
 
 def references_of(headers: Headers) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ import email
 import email.policy
 import logging
 import re
+from dataclasses import replace
 
 from mailflow.parsing import dates
 from mailflow.parsing import intent as rules
@@ -23,7 +24,8 @@ from mailflow.parsing.headers import (
     one_line,
     raw_header,
     references_of,
-    sender_of,
+    sender_from,
+    valid_address,
 )
 from mailflow.parsing.language import language_of
 from mailflow.parsing.mime import Body, extract_body
@@ -36,6 +38,7 @@ from mailflow.parsing.text import clean_spaces, sentences
 log = logging.getLogger(__name__)
 
 MAX_RAW = 5_000_000  # bytes parsed; past this a mail is read only in part (a flood, not a registration)
+MAX_NAME = 200  # characters of a name or organisation; a longer one is no name, and is cut and marked unsure
 REPLY_SUBJECT = re.compile(r"^\s*(?:re|antw|aw|sv|vs|ref|réf|rép|rep)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)
 DATE_INTENTS = (Intent.REGISTER, Intent.CANCEL, Intent.QUESTION)
 PERSON_INTENTS = (Intent.REGISTER, Intent.CANCEL, Intent.UNSUBSCRIBE, Intent.ERASE)
@@ -53,8 +56,8 @@ def parse_message(raw: bytes, context: ParseContext) -> ParsedMessage:
 def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
     message = email.message_from_bytes(raw[:MAX_RAW], policy=email.policy.compat32)
     headers = header_map(message)
-    sender, display = sender_of(raw_header(headers, "From"))
-    sender_name = one_line(display) if display else None
+    sender, display, sender_problem = sender_from(message, headers)
+    sender_name = one_line(display)[:MAX_NAME] if display else None
     subject = decode_words(raw_header(headers, "Subject"))
     sent = date_of(headers)
     facts = {
@@ -69,6 +72,8 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
     text = clean_spaces(body.text)
     structure = _with_attached(split_text(text, forward_subject=bool(FORWARD_SUBJECT.match(subject))), body)
     reasons = ["very large message: read in part"] if len(raw) > MAX_RAW else []
+    # A From nobody can answer safely is said first, so the review folder and the digest say it first.
+    first = [sender_problem] if sender_problem else []
 
     # 1. What the headers, our own address, an out-of-office text or spam phrases settle: nothing more to read.
     reading = _settled(headers, body, structure, sender, sender_name, subject, context)
@@ -77,7 +82,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
             reading.intent,
             language=language_of(structure.body or structure.own or text),
             confidence=reading.confidence,
-            reasons=tuple(reading.reasons + reasons),
+            reasons=tuple(first + reading.reasons + reasons),
             **facts,
         )  # type: ignore[arg-type]
 
@@ -137,16 +142,34 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
             body_sentences,
         )
     language = language_of(structure.body or (structure.forwards[0].text if structure.forwards else text))
+    bounded = tuple(_within_limits(person) for person in people)
+    if bounded != tuple(people):
+        reasons.append("a name, organisation or address was too long or malformed")
     return ParsedMessage(
         reading.intent,
-        people=tuple(people),
+        people=bounded,
         meeting_date=meeting,
         language=language,
         has_question=reading.has_question,
         confidence=reading.confidence,
-        reasons=tuple(dict.fromkeys(reading.reasons + people_reasons + reasons)),
+        reasons=tuple(dict.fromkeys(first + reading.reasons + people_reasons + reasons)),
         **facts,  # type: ignore[arg-type]
     )
+
+
+def _within_limits(person: Person) -> Person:
+    """The person as the database can keep them and a reply can address them; marked unsure where they were not.
+
+    A name or organisation loses its control characters (NUL, which PostgreSQL refuses in text, and line breaks)
+    and is cut at MAX_NAME; an address from the body, a Cc or a vCard that is not one plain addr-spec is dropped
+    (the sender's own address serves, as for anyone named without one).
+    """
+    name = one_line(person.name)[:MAX_NAME].strip()
+    organisation = one_line(person.organisation or "")[:MAX_NAME].strip() or None
+    email = person.email if person.email is None or valid_address(person.email) else None
+    if (name, organisation, email) == (person.name, person.organisation, person.email):
+        return person
+    return replace(person, name=name, organisation=organisation, email=email, confidence=min(person.confidence, 0.5))
 
 
 def _settled(
