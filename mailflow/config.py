@@ -105,6 +105,7 @@ class Imap:
     batch_size: int
     poll_interval: int
     max_message_bytes: int
+    timeout: float  # seconds to wait for the server's next word before the connection counts as lost
 
 
 @dataclass(frozen=True)
@@ -423,6 +424,7 @@ def _imap(s: _Section, base_dir: Path) -> Imap:
         batch_size=s.int("batch_size", 200, minimum=1),
         poll_interval=s.int("poll_interval", 60, minimum=1),
         max_message_bytes=s.int("max_message_bytes", 10 * 1024 * 1024, minimum=1024),
+        timeout=float(s.int("timeout", 30, minimum=1)),
     )
     s.done()
     if not imap.password and not imap.oauth2_token:

@@ -22,9 +22,6 @@ from mailflow.errors import ConfigError, MailboxError, describe
 
 log = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT = 30.0
-
-
 @dataclass(frozen=True)
 class Fetched:
     """One mail as it sits in the folder. `raw` is None when the mail is larger than the limit and was not downloaded."""
@@ -60,8 +57,9 @@ class Inbox:
         where = f"IMAP {s.host}:{s.port}"
         try:
             context = tls_context(s.ca_file) if s.tls != "none" else None
+            # The timeout covers connecting and every read: a server gone silent is left, not waited for forever.
             client = imapclient.IMAPClient(s.host, port=s.port, ssl=s.tls == "ssl", ssl_context=context,
-                                           timeout=CONNECT_TIMEOUT)
+                                           timeout=s.timeout)
             if s.tls == "starttls":
                 _start_tls(client, context, where)
         except MailboxError:
@@ -240,9 +238,17 @@ class Inbox:
             try:
                 while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
                     # Short checks, so that SIGTERM is honoured within a second.
-                    for response in self._imap.idle_check(timeout=min(1.0, left)):
+                    asked, started = min(1.0, left), time.monotonic()
+                    responses = self._imap.idle_check(timeout=asked)
+                    for response in responses:
+                        if response[:1] == (b"BYE",):  # RFC 3501 7.1.5: the server is closing the connection
+                            raise MailboxError("IMAP: the server closed the connection")
                         if len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT"):
                             return True
+                    if not responses and time.monotonic() - started < asked / 2:
+                        # Woken with nothing to read: idle_check hides a closed connection that way, and polling
+                        # it again would spin. Ending IDLE tells a dead connection (it raises) from a live one.
+                        return False
                 return False
             finally:
                 self._imap.idle_done()

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.exc import SQLAlchemyError
 
-from mailflow import limits, privacy, render, store
+from mailflow import faults, limits, privacy, render, store
 from mailflow.config import Config, Meeting as MeetingConfig
 from mailflow.errors import MailboxError, MailflowError, StoreError
 from mailflow.inbox import Fetched, Inbox
@@ -114,6 +114,7 @@ def process_inbox(app: App, inbox: Inbox, now: dt.datetime) -> dict[str, int]:
     uids = inbox.search_uids(first_uid, since.astimezone(app.config.network.timezone).date() if since else None)
     counts: dict[str, int] = {}
     for batch in inbox.fetch(uids, uidvalidity):
+        faults.checkpoint("after_fetch")
         done: list[tuple[Fetched, Outcome]] = []
         with app.sessions.begin() as db:  # one commit per batch; each mail in a savepoint of its own
             for fetched in batch:
@@ -122,6 +123,7 @@ def process_inbox(app: App, inbox: Inbox, now: dt.datetime) -> dict[str, int]:
                 if since is not None and fetched.internaldate is not None and fetched.internaldate < since:
                     continue  # older than mailflow's start on this mailbox: not ours to answer
                 done.append((fetched, handle(app, db, fetched, now)))
+        faults.checkpoint("after_commit")
         # Committed: only now may the server be told (a crash before this line is a harmless re-fetch).
         moves: dict[str, list[int]] = {}
         for fetched, outcome in done:
@@ -131,6 +133,7 @@ def process_inbox(app: App, inbox: Inbox, now: dt.datetime) -> dict[str, int]:
             log.info("uid=%s %s%s", fetched.uid, outcome.status,
                      f" -> {outcome.destination}" if outcome.destination else "")
         for folder, moved_uids in moves.items():
+            faults.checkpoint("before_move")
             inbox.move(moved_uids, folder)
             with app.sessions.begin() as db:
                 store.mark_moved(db, imap.folder, uidvalidity, moved_uids)
@@ -588,6 +591,7 @@ def send_outbox(app: App, smtp: SmtpOutbox, now: dt.datetime) -> dict[str, int]:
                 if not permanent:
                     break  # the server is in trouble: leave the rest for the next round
                 continue
+            faults.checkpoint("after_250")
             row.status, row.sent_at = "sent", now
             if row.kind == "erase":
                 row.raw, row.recipient = b"", ""  # the last trace of an erased person goes once it is sent
@@ -617,8 +621,11 @@ def _member(db: Session, member_id: int | None) -> store.Member | None:
 
 
 def read_inbox(app: App, inbox: Inbox, clock: Callable[[], dt.datetime]) -> int:
-    """Process the new mail on an open inbox; returns how many mails were handled."""
-    counts = process_inbox(app, inbox, clock())
+    """Process the new mail on an open inbox; returns how many mails were handled. Raises MailboxError, StoreError."""
+    try:
+        counts = process_inbox(app, inbox, clock())
+    except SQLAlchemyError as exc:  # the database went away mid-pass: nothing uncommitted was moved on the server
+        raise StoreError(f"database: {store.short_error(exc)}") from exc
     if counts:
         log.info("inbox: %s", _counts(counts))
     return sum(counts.values())

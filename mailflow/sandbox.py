@@ -5,6 +5,7 @@ Nothing in the mail pipeline depends on this module; it only gives the pipeline 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import imaplib
@@ -43,6 +44,14 @@ class Received:
     data: bytes  # exactly the bytes after DATA, dot-unstuffed
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One delivery attempt as the sink answered it: a refused RCPT, or the reply to DATA."""
+
+    recipient: str
+    code: int
+
+
 class _SinkHandler:
     """aiosmtpd hooks: keep what arrives, or fail the way the sink's `mode` and the recipient's local part ask."""
 
@@ -65,15 +74,28 @@ class _SinkHandler:
     ) -> str:
         local = address.rpartition("@")[0].lower()
         if local.startswith("reject5"):
+            self.sink._attempted(address, 550)
             return "550 5.1.1 No such user (test)"
         if local.startswith("defer4"):
+            self.sink._attempted(address, 450)
             return "450 4.2.1 Mailbox busy, try later (test)"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        reply = await self._answer_DATA(server, envelope)
+        self.sink._attempted(",".join(envelope.rcpt_tos), int(reply[:3]))
+        return reply
+
+    async def _answer_DATA(self, server: SMTP, envelope: Envelope) -> str:
         mode = self.sink.mode
+        if self.sink._stalling():
+            # A server hanging before its answer to DATA: the client waits with the message unacknowledged.
+            self.sink.stalled.set()
+            while not self.sink._released.is_set():
+                await asyncio.sleep(0.05)
+            return "451 4.3.0 Stalled, then dropped (test)"
         if mode == "4xx":
             return "451 4.3.0 Temporary failure (test)"
         if mode == "5xx":
@@ -117,6 +139,8 @@ class SmtpSink:
 
     `mode` stages failures at DATA: None (accept), "4xx" (451), "5xx" (554), "421" (421, then the connection closes).
     Recipients whose local part starts with `reject5` get 550 at RCPT, those starting with `defer4` get 450.
+    `stall_after(n)` accepts n more messages, then leaves the next DATA unanswered until `release()` (`stalled` is
+    set meanwhile). `attempts` lists every answer to DATA and every refused RCPT.
     `tls_context` offers STARTTLS (or, with `implicit_tls=True`, TLS from the first byte); `auth` is {user: password}
     and makes AUTH required before MAIL. `oauth2_token` makes AUTH XOAUTH2 required and accepts only the token it
     returns at that moment; `oauth2_attempts` counts the tries.
@@ -138,7 +162,11 @@ class SmtpSink:
         self.mode: str | None = None
         self.auth = dict(auth) if auth else None
         self._received: list[Received] = []
+        self._attempts: list[Attempt] = []
         self._changed = threading.Condition()
+        self._stall_at: int | None = None  # DATA stalls once this many messages were accepted
+        self.stalled = threading.Event()
+        self._released = threading.Event()
         kwargs: dict[str, Any] = {}
         if tls_context is not None and implicit_tls:
             kwargs["ssl_context"] = tls_context
@@ -176,6 +204,27 @@ class SmtpSink:
             self._received.append(received)
             self._changed.notify_all()
 
+    def _attempted(self, recipient: str, code: int) -> None:
+        with self._changed:
+            self._attempts.append(Attempt(recipient, code))
+
+    def _stalling(self) -> bool:
+        with self._changed:
+            return self._stall_at is not None and len(self._received) >= self._stall_at
+
+    def stall_after(self, count: int) -> None:
+        """Accept `count` more messages, then hold the next DATA unanswered until `release()`."""
+        with self._changed:
+            self._stall_at = len(self._received) + count
+        self.stalled.clear()
+        self._released.clear()
+
+    def release(self) -> None:
+        """End a stall: the held DATA gets 451 (its client is usually gone by then) and later ones are accepted."""
+        with self._changed:
+            self._stall_at = None
+        self._released.set()
+
     def start(self) -> SmtpSink:
         self._controller.start()
         self._running = True
@@ -184,6 +233,7 @@ class SmtpSink:
     def stop(self) -> None:
         if self._running:
             self._running = False
+            self.release()
             self._controller.stop()
 
     def __enter__(self) -> Self:
@@ -198,9 +248,16 @@ class SmtpSink:
         with self._changed:
             return list(self._received)
 
+    @property
+    def attempts(self) -> list[Attempt]:
+        """A snapshot of every answer given to DATA and every refused RCPT, oldest first."""
+        with self._changed:
+            return list(self._attempts)
+
     def clear(self) -> None:
         with self._changed:
             self._received.clear()
+            self._attempts.clear()
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         """Wait until at least `count` messages arrived; return them all. Raises TimeoutError."""
@@ -339,4 +396,4 @@ def _tail(log: Path | None, lines: int = 20) -> str:
     return "\n".join(text[-lines:])
 
 
-__all__ = ["HOST", "PymapServer", "Received", "SmtpSink", "free_port", "wait_for_login"]
+__all__ = ["HOST", "Attempt", "PymapServer", "Received", "SmtpSink", "free_port", "wait_for_login"]

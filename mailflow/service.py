@@ -61,11 +61,15 @@ def run(app: jobs.App, clock: Clock) -> int:
     scheduler.run_all()  # in order: what fell due while mailflow was stopped is queued, then sent, now
     log.info("mailflow running")
     backoff = BACKOFF_FIRST
+
+    def recovered() -> None:  # after a good pass, not on connect: a database outage must back off too
+        nonlocal backoff
+        backoff = BACKOFF_FIRST
+
     while not app.stop.is_set():
         try:
             with Inbox(imap) as inbox:
-                backoff = BACKOFF_FIRST
-                serve(app, inbox, scheduler, clock)
+                serve(app, inbox, scheduler, clock, recovered)
         except (MailboxError, StoreError) as exc:
             log.warning("%s; trying again in %.0f s", exc, backoff)
             guarded("pending jobs", scheduler.run_pending)()
@@ -75,14 +79,20 @@ def run(app: jobs.App, clock: Clock) -> int:
     return 0
 
 
-def serve(app: jobs.App, inbox: Inbox, scheduler: schedule.Scheduler, clock: Clock) -> None:
-    """On one connection: read new mail, answer it at once, run what is due, then wait for the next mail."""
+def serve(app: jobs.App, inbox: Inbox, scheduler: schedule.Scheduler, clock: Clock,
+          recovered: Callable[[], None]) -> None:
+    """On one connection: read new mail, answer it at once, run what is due, then wait for the next mail.
+
+    `recovered` is called after each pass that read the inbox.
+    """
     imap = app.config.imap
     assert imap is not None
     mode = "IDLE" if inbox.can_idle else f"polling every {imap.poll_interval} s"
     log.info("waiting for mail by %s", mode)
     while not app.stop.is_set():
-        if jobs.read_inbox(app, inbox, clock):
+        answered = jobs.read_inbox(app, inbox, clock)
+        recovered()
+        if answered:
             guarded("outbox", lambda: jobs.send_due(app, clock))()  # answered within seconds, not at the next round
         scheduler.run_pending()
         until_next_job = max(1.0, scheduler.idle_seconds or 1.0)

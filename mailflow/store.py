@@ -220,7 +220,8 @@ def instance_lock(sessions: sessionmaker[Session], name: str) -> Iterator[None]:
             try:
                 yield
             finally:
-                connection.scalar(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                with contextlib.suppress(SQLAlchemyError):  # a lost connection took the lock with it
+                    connection.scalar(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
         return
     if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
         yield  # a private in-memory database cannot be shared

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import ssl
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -312,3 +313,45 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, Path):
         return json.dumps(str(value), ensure_ascii=False)
     raise TypeError(f"cannot write {value!r} as TOML")
+
+
+_FIRST_NAMES = ["Ine", "Karim", "Lotte", "Bram", "Sofie", "Youssef", "Hanne", "Pieter", "Amina", "Wout"]
+_LAST_NAMES = ["Verbeke", "Aziz", "De Smet", "Claes", "Peeters", "Janssens", "Maes", "Willems", "Mertens", "Wouters",
+               "Jacobs", "Goossens", "Hermans", "Dubois", "Lambert", "Dumont", "Martens", "Vermeulen", "Pauwels"]
+
+
+def registration(number: int, question: bool = False, tag: str = "reg") -> bytes:
+    """A short Dutch registration from an invented volunteer of their own: Message-ID <tag-number@example.org>.
+
+    With `question` it also asks something, so mailflow registers and answers it and files it for review.
+    """
+    first = _FIRST_NAMES[number % len(_FIRST_NAMES)]
+    last = _LAST_NAMES[number // len(_FIRST_NAMES) % len(_LAST_NAMES)]
+    address = f"{first}.{last.replace(' ', '')}.{number}@example.org".lower()
+    ask = " Is er parking in de buurt?" if question else ""
+    return (
+        f"From: {first} {last} <{address}>\r\n"
+        f"To: {SIGNUP_ADDRESS}\r\n"
+        "Subject: Inschrijving leernetwerk\r\n"
+        f"Message-ID: <{tag}-{number}@example.org>\r\n"
+        "Date: Mon, 15 Dec 2025 09:00:00 +0100\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "\r\n"
+        f"Dag,\r\n\r\nIk schrijf me graag in voor het leernetwerk.{ask}\r\n\r\nGroeten,\r\n{first} {last}\r\n"
+    ).encode()
+
+
+def replies(sink: Any) -> list[Any]:
+    """What the SMTP sink received for volunteers: all but the coordinator's digest, which may go at any hour."""
+    return [received for received in sink.messages if COORDINATOR not in received.rcpt_tos]
+
+
+def wait_for_replies(sink: Any, count: int, timeout: float = 30.0) -> list[Any]:
+    """Wait until the sink holds at least `count` replies to volunteers; returns them. Raises TimeoutError."""
+    deadline = time.monotonic() + timeout
+    while len(found := replies(sink)) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"SMTP sink got {len(found)} of {count} replies within {timeout} s")
+        time.sleep(0.05)
+    return found

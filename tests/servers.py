@@ -230,6 +230,19 @@ class Dovecot:
         self.stop()
         self.start()
 
+    def pause(self) -> None:
+        """SIGSTOP every Dovecot process: connections stay open and new ones are accepted, but nobody answers."""
+        self._signal_all(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT every Dovecot process after `pause()`."""
+        self._signal_all(signal.SIGCONT)
+
+    def _signal_all(self, signum: int) -> None:
+        if self._proc is None:
+            raise RuntimeError("dovecot is not running")
+        os.killpg(self._proc.pid, signum)  # its own process group: the master and every child
+
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None

@@ -27,6 +27,7 @@ def test_the_example_config_documents_a_valid_file():
     config = load_config(EXAMPLE)
     assert config.imap is not None and config.smtp is not None
     assert config.imap.tls == "ssl" and config.imap.port == 993
+    assert config.imap.timeout == 30.0
     assert config.smtp.port == 587
     assert config.meetings[0].date == dt.date(2027, 1, 12)
     assert config.network.timezone.key == "Europe/Brussels"
@@ -58,6 +59,7 @@ def test_meeting_dates_as_toml_dates_or_iso_strings():
     ({"imap": {**IMAP, "tls": "none"}}, 'imap.tls = "none" is refused for imap.in-gent.example'),
     ({"imap": {**IMAP, "tls": "plain"}}, "imap.tls must be one of ssl, starttls, none"),
     ({"imap": {**IMAP, "password": "hunter2"}}, "secrets never sit in the file"),
+    ({"imap": {**IMAP, "timeout": 0}}, "imap.timeout must be >= 1"),
     ({"imap": {**IMAP, "port": "993"}}, "imap.port must be a whole number"),
     ({"imap": {**IMAP, "poll_interval": True}}, "imap.poll_interval must be a whole number"),
     ({"imap": {k: v for k, v in IMAP.items() if k != "password_env"}}, "imap: give password_env"),
