@@ -61,11 +61,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     clock = clock_from(args.now)
     imap = config.require_servers()[0]
-    with build_app(config) as app, store.instance_lock(app.sessions, f"{imap.host}:{imap.port}/{imap.username}/"
-                                                                      f"{imap.folder}"):
+    mailbox = f"{imap.host}:{imap.port}/{imap.username}/{imap.folder}"
+    with build_app(config) as app, store.InstanceLock(app.sessions, mailbox) as lock:
         if args.once:
             return 0 if jobs.run_once(app, clock) else 1
-        return service.run(app, clock)
+        return service.run(app, clock, lock.hold)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -25,6 +25,10 @@ class StoreError(MailflowError):
     """The database could not be reached or refused a write."""
 
 
+class LockLost(MailflowError):
+    """Another mailflow took this mailbox and database while ours could not hold the lock: this one must stop."""
+
+
 def describe(exc: BaseException) -> str:
     """A short, secret-free description of a network or library error, for messages and logs."""
     import socket

@@ -643,30 +643,29 @@ def send_due(app: App, clock: Callable[[], dt.datetime]) -> None:
 
 def run_once(app: App, clock: Callable[[], dt.datetime]) -> bool:
     """One pass of every job: read and answer the inbox, queue what the clock says is due (reminders, the digest),
-    then send the outbox. Returns False when a step failed; the others run all the same."""
+    send the outbox, apply retention. Returns False when a step failed; the others run all the same."""
     from mailflow import periodic  # builds on this module
 
-    ok = True
-    try:
+    def read() -> None:
         sync_meetings(app)
         with Inbox(app.config.require_servers()[0]) as inbox:
             read_inbox(app, inbox, clock)
-    except (MailboxError, StoreError) as exc:
-        log.error("inbox not read: %s", exc)
-        ok = False
-    for name, job in (("reminders", periodic.send_reminders), ("digest", periodic.send_digest)):
+
+    steps: tuple[tuple[str, Callable[[], object]], ...] = (
+        ("inbox not read", read),
+        ("reminders not queued", lambda: periodic.send_reminders(app, clock())),
+        ("digest not queued", lambda: periodic.send_digest(app, clock())),
+        ("outbox not sent", lambda: send_due(app, clock)),
+    )
+    ok = True
+    for failure, step in steps:
         try:
-            job(app, clock())
+            step()
         except (MailflowError, SQLAlchemyError) as exc:
-            log.error("%s not queued: %s", name, exc)
+            # The first line only: a driver's message goes on with the statement and its parameters.
+            log.error("%s: %s", failure, store.short_error(exc))
             ok = False
-    try:
-        send_due(app, clock)
-    except (MailflowError, SQLAlchemyError) as exc:
-        log.error("outbox not sent: %s", exc)
-        ok = False
-    ok = privacy.retention_if_due(app, clock()) and ok
-    return ok
+    return privacy.retention_if_due(app, clock()) and ok
 
 
 def _counts(counts: dict[str, int]) -> str:

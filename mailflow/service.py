@@ -39,8 +39,12 @@ def guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
     return run
 
 
-def run(app: jobs.App, clock: Clock) -> int:
-    """Run until asked to stop. Returns the process exit status."""
+def run(app: jobs.App, clock: Clock, hold_lock: Callable[[], None] = lambda: None) -> int:
+    """Run until asked to stop. Returns the process exit status.
+
+    `hold_lock` makes sure this is still the one mailflow on the mailbox before each pass (see store.InstanceLock);
+    it raises StoreError while the database is away and LockLost, which ends the run, if another took over.
+    """
     imap = app.config.imap
     assert imap is not None
 
@@ -69,7 +73,7 @@ def run(app: jobs.App, clock: Clock) -> int:
     while not app.stop.is_set():
         try:
             with Inbox(imap) as inbox:
-                serve(app, inbox, scheduler, clock, recovered)
+                serve(app, inbox, scheduler, clock, recovered, hold_lock)
         except (MailboxError, StoreError) as exc:
             log.warning("%s; trying again in %.0f s", exc, backoff)
             guarded("pending jobs", scheduler.run_pending)()
@@ -80,7 +84,7 @@ def run(app: jobs.App, clock: Clock) -> int:
 
 
 def serve(app: jobs.App, inbox: Inbox, scheduler: schedule.Scheduler, clock: Clock,
-          recovered: Callable[[], None]) -> None:
+          recovered: Callable[[], None], hold_lock: Callable[[], None]) -> None:
     """On one connection: read new mail, answer it at once, run what is due, then wait for the next mail.
 
     `recovered` is called after each pass that read the inbox.
@@ -90,6 +94,7 @@ def serve(app: jobs.App, inbox: Inbox, scheduler: schedule.Scheduler, clock: Clo
     mode = "IDLE" if inbox.can_idle else f"polling every {imap.poll_interval} s"
     log.info("waiting for mail by %s", mode)
     while not app.stop.is_set():
+        hold_lock()
         answered = jobs.read_inbox(app, inbox, clock)
         recovered()
         if answered:

@@ -254,6 +254,43 @@ def test_database_stopped_under_the_daemon_nothing_is_moved_and_it_catches_up_wh
     print(f"\nPostgreSQL down {OUTAGE} s: {len(retries)} attempt(s) waiting {retries} s, {cpu:.2f} s CPU")
 
 
+def test_after_a_database_restart_the_daemon_takes_its_lock_again(postgres_server, imap, smtp_sink, tmp_path,
+                                                                    monkeypatch):
+    database_url = postgres_server.create_database()
+    config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch)
+    second = [sys.executable, "-m", "mailflow", "run", "--config", str(config), "--once"]
+    with daemon(config, tmp_path, database_url) as running:
+        with _stopped(postgres_server):
+            running.wait_for_log("database")
+        imap.append("INBOX", registration(0, tag="pg-lock"))
+        wait_for_replies(smtp_sink, 1, timeout=60)  # a pass after the restart: the lock is held again
+        refused = subprocess.run(second, env=os.environ.copy(), capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 2
+        assert "another mailflow is already running" in refused.stderr
+    assert running.process.returncode == 0, running.log()[-3000:]
+
+
+def test_a_daemon_whose_lock_was_taken_while_the_database_was_away_stops(postgres_server, imap, smtp_sink, tmp_path,
+                                                                         monkeypatch):
+    database_url = postgres_server.create_database()
+    config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch)
+    mailbox = f"{imap.host}:{imap.port}/{imap.username}/INBOX"
+    with daemon(config, tmp_path, database_url) as running:
+        with _stopped(postgres_server):
+            running.wait_for_log("database")
+        sessions = store.open_database(database_url)
+        try:
+            with store.InstanceLock(sessions, mailbox):  # another mailflow, first to the restarted database
+                imap.append("INBOX", registration(0, tag="pg-lost"))
+                assert wait_until(lambda: running.process.poll() is not None, 60), running.log()[-3000:]
+        finally:
+            store.close_database(sessions)
+    assert running.process.returncode == 2
+    assert "another mailflow took this mailbox and database while the database was away" in running.log()
+    assert replies(smtp_sink) == []  # the mail is left for the one that holds the lock
+    assert imap.count("INBOX") == 1
+
+
 # --- SMTP --------------------------------------------------------------------------------------------------------------
 
 
