@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.exc import SQLAlchemyError
 
-from mailflow import faults, limits, privacy, render, store
+from mailflow import compose, faults, limits, privacy, render, store
 from mailflow.config import Config, Meeting as MeetingConfig
 from mailflow.errors import MailboxError, MailflowError, StoreError
 from mailflow.inbox import Fetched, Inbox
@@ -406,14 +406,14 @@ def fill_places(app: App, db: Session, meeting: store.Meeting, now: dt.datetime)
         attendance.status, attendance.updated_at = "registered", now
         member = attendance.member
         store.record_event(db, "promoted", now, member=member, meeting=meeting)
-        message_id = render.new_message_id(app.message_domain)
+        message_id = compose.new_message_id(app.message_domain)
         message = render.render_promotion(
             app.templates, member_name=member.name, to_address=member.email, language=member.language,
             meeting=meeting_details(app, meeting), network=app.config.network, sender=app.sender,
             message_id=message_id, now=now)
         queued += store.enqueue(
             db, key=f"promoted:{member.id}:{meeting.date}", kind="promoted", recipient=member.email,
-            message_id=message_id, raw=render.message_bytes(message), now=now, expires_at=meeting.starts_at,
+            message_id=message_id, raw=compose.message_bytes(message), now=now, expires_at=meeting.starts_at,
             member=member) is not None
     return queued
 
@@ -507,10 +507,10 @@ def _reply(app: App, db: Session, row: store.InboundMessage, parsed: ParsedMessa
         references=parsed.references,
         subject=parsed.subject,
     )
-    message_id = render.new_message_id(app.message_domain)
+    message_id = compose.new_message_id(app.message_domain)
     message = render.render_reply(app.templates, reply, network=app.config.network, sender=app.sender,
                                   message_id=message_id, now=now)
-    raw = render.message_bytes(message)
+    raw = compose.message_bytes(message)
     earlier = store.latest_reply(db, render.KINDS, parsed.sender, now - limits.REPEAT_WINDOW)
     if earlier is not None and limits.repeats(raw, earlier.raw):
         # A robot answering our reply with the same words would get the same reply again: the ping-pong ends here.
@@ -541,13 +541,13 @@ def _hold(app: App, db: Session, row: store.InboundMessage, held: store.OutboxMe
         return
     log.warning("outbox id=%s held: %s reached; the coordinator is told once today", held.id, limit)
     network = app.config.network
-    message_id = render.new_message_id(app.message_domain)
+    message_id = compose.new_message_id(app.message_domain)
     notice = render.render_notice(
         app.templates, limit=limit, allowed=getattr(app.config.limits, limit), held_id=held.id, network=network,
         to_address=network.coordinator, sender=app.sender,
         message_id=message_id, now=now)
     store.enqueue(db, key=key, kind="notice", recipient=network.coordinator, message_id=message_id,
-                  raw=render.message_bytes(notice), now=now, expires_at=now + REPLY_LIFETIME)
+                  raw=compose.message_bytes(notice), now=now, expires_at=now + REPLY_LIFETIME)
 
 
 # --- sending -------------------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from mailflow import digest as digest_core
-from mailflow import reminders, render, store
+from mailflow import compose, reminders, render, store
 from mailflow.jobs import App, meeting_details
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def send_reminders(app: App, now: dt.datetime) -> dict[str, int]:
                     row.status, row.last_error = "missed", "fell due while mailflow was not running"
                     counts["missed"] += 1
                 continue
-            message_id = render.new_message_id(app.message_domain)
+            message_id = compose.new_message_id(app.message_domain)
             message = render.render_reminder(
                 app.templates, member_name=member.name, to_address=member.email, language=member.language,
                 meeting=meeting_details(app, meeting), days_before=item.days_before, network=app.config.network,
@@ -77,7 +77,7 @@ def send_reminders(app: App, now: dt.datetime) -> dict[str, int]:
             # A reminder is worth nothing once its meeting has started: it expires then.
             counts["queued"] += store.enqueue(
                 db, key=key, kind="reminder", recipient=member.email, message_id=message_id,
-                raw=render.message_bytes(message), now=now, expires_at=meeting.starts_at, member=member,
+                raw=compose.message_bytes(message), now=now, expires_at=meeting.starts_at, member=member,
             ) is not None
     if any(counts.values()):
         log.info("reminders: %s queued, %s missed", counts["queued"], counts["missed"])
@@ -131,11 +131,11 @@ def send_digest(app: App, now: dt.datetime) -> str | None:
             row.status = "skipped"
             log.info("digest: nothing new, not sent")
             return "skipped"
-        message_id = render.new_message_id(app.message_domain)
+        message_id = compose.new_message_id(app.message_domain)
         message = render.render_digest(app.templates, digest, network=app.config.network, to_address=settings.to,
                                        sender=app.sender, message_id=message_id, now=now)
         store.enqueue(db, key=key, kind="digest", recipient=settings.to, message_id=message_id,
-                      raw=render.message_bytes(message), now=now, expires_at=now + DIGEST_LIFETIME)
+                      raw=compose.message_bytes(message), now=now, expires_at=now + DIGEST_LIFETIME)
     log.info("digest: queued %s", message_id)
     return "queued"
 
@@ -145,7 +145,7 @@ def preview_digest(app: App, now: dt.datetime) -> str:
     with app.sessions() as db:
         digest = build(app, db, now)
     message = render.render_digest(app.templates, digest, network=app.config.network, to_address=app.config.digest.to,
-                                   sender=app.sender, message_id=render.new_message_id(app.message_domain), now=now)
+                                   sender=app.sender, message_id=compose.new_message_id(app.message_domain), now=now)
     lines = [f"To: {message['To']}", f"Subject: {message['Subject']}", ""]
     body = message.get_body(("plain",))
     lines.append(body.get_content().rstrip("\n") if body is not None else "")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailflow import limits, render
+from mailflow import compose, limits, render
 from mailflow.parsing import Person
 from mailflow.config import ConfigError, Limits, Network, parse_config
 
@@ -47,7 +47,7 @@ def _reply(env, name: str, message_id: str, now: dt.datetime) -> bytes:
                          references=(), subject="Inschrijving")
     message = render.render_reply(env, reply, network=NETWORK, sender=NETWORK.signup_address,
                                   message_id=message_id, now=now)
-    return render.message_bytes(message)
+    return compose.message_bytes(message)
 
 
 def test_a_reply_repeats_another_when_its_words_are_the_same():
@@ -68,7 +68,7 @@ def test_the_notice_in_every_language(language, limit):
     message = render.render_notice(render.make_environment(), limit=limit, allowed=5, held_id=42, network=network,
                                    to_address=network.coordinator, sender=network.signup_address,
                                    message_id="<notice-1@in-gent.example>", now=NOW)
-    parsed = email.message_from_bytes(render.message_bytes(message), policy=email.policy.default)
+    parsed = email.message_from_bytes(compose.message_bytes(message), policy=email.policy.default)
     assert parsed["Auto-Submitted"] == "auto-generated"
     assert parsed["X-Auto-Response-Suppress"] == "All" and parsed["X-Loop"] == network.signup_address
     assert parsed["Content-Language"] == language

@@ -9,6 +9,7 @@ import email.utils
 import html as html_entities
 import re
 from dataclasses import replace
+from email.headerregistry import Address
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,7 @@ import icalendar
 import jinja2
 import pytest
 
-from mailflow import config, render
+from mailflow import compose, config, render
 from mailflow import digest as digest_module
 from mailflow.parsing.result import Person
 
@@ -92,7 +93,7 @@ def rendered(env: jinja2.Environment, **changes: object) -> tuple[bytes, EmailMe
         message_id="<reply-1@in-gent.example>",
         now=NOW,
     )
-    raw = render.message_bytes(message)
+    raw = compose.message_bytes(message)
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)
     return raw, parsed
@@ -189,7 +190,7 @@ def test_a_200_character_id_of_our_own_stays_verbatim(env: jinja2.Environment) -
     message = render.render_reply(
         env, make_reply(), network=NETWORK, sender=SENDER, message_id=LONG_ID, now=NOW
     )
-    raw = render.message_bytes(message)
+    raw = compose.message_bytes(message)
     assert b"\r\nMessage-ID: " + LONG_ID.encode() + b"\r\n" in raw
 
 
@@ -226,7 +227,7 @@ def test_a_long_references_chain_keeps_the_root_and_the_latest_ids(env: jinja2.E
     chain = tuple(f"<m{i}@example.org>" for i in range(40))
     raw, parsed = rendered(env, references=chain, in_reply_to="<parent@example.org>")
     ids = parsed["References"].split()
-    assert len(ids) == render.MAX_REFERENCES
+    assert len(ids) == compose.MAX_REFERENCES
     assert ids[0] == "<m0@example.org>" and ids[-1] == "<parent@example.org>"
     assert all(len(line) <= 78 for line in header_lines(raw, b"References").split(b"\r\n"))
 
@@ -592,7 +593,7 @@ def test_bad_input_is_refused(env: jinja2.Environment, change: dict[str, str], m
 
 
 def test_new_message_id_is_unique_and_ours() -> None:
-    first, second = render.new_message_id("in-gent.example"), render.new_message_id("in-gent.example")
+    first, second = compose.new_message_id("in-gent.example"), compose.new_message_id("in-gent.example")
     assert first != second
     assert re.fullmatch(r"<[^<>@\s]+@in-gent\.example>", first)
 
@@ -618,8 +619,8 @@ def test_new_message_id_is_unique_and_ours() -> None:
 )
 def test_a_mailbox_is_written_as_the_policy_writes_it(name: str) -> None:
     for address in ("lotte.verhaegen@example.org", "a.b+c@sub.in-gent.example"):
-        by_policy = render._folded_value("To", render.Address(display_name=name, addr_spec=address))
-        assert render.mailbox_value("To", name, address) == by_policy
+        by_policy = compose._folded_value("To", Address(display_name=name, addr_spec=address))
+        assert compose.mailbox_value("To", name, address) == by_policy
 
 
 @pytest.mark.parametrize(
@@ -635,7 +636,7 @@ def test_a_mailbox_is_written_as_the_policy_writes_it(name: str) -> None:
     ],
 )
 def test_a_short_or_non_ascii_subject_is_written_as_the_policy_writes_it(subject: str) -> None:
-    assert render.subject_value(subject) == render._folded_value("Subject", subject)
+    assert compose.subject_value(subject) == compose._folded_value("Subject", subject)
 
 
 @pytest.mark.parametrize(
@@ -649,7 +650,7 @@ def test_a_short_or_non_ascii_subject_is_written_as_the_policy_writes_it(subject
     ],
 )
 def test_a_long_subject_folds_at_spaces_and_reads_back_the_same(subject: str) -> None:
-    value = render.subject_value(subject)
+    value = compose.subject_value(subject)
     raw = f"Subject: {value}\r\n\r\n".encode("ascii")
     assert email.message_from_bytes(raw, policy=email.policy.default)["Subject"] == subject
     lines = raw.split(b"\r\n")[:-2]
@@ -711,7 +712,7 @@ def reminder(env: jinja2.Environment, **changes: object) -> tuple[bytes, EmailMe
         "now": REMINDER_NOW,
     }
     arguments.update(changes)
-    raw = render.message_bytes(render.render_reminder(env, **arguments))  # type: ignore[arg-type]
+    raw = compose.message_bytes(render.render_reminder(env, **arguments))  # type: ignore[arg-type]
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)
     return raw, parsed
@@ -859,7 +860,7 @@ def rendered_digest(
         message_id="<digest-2026-01-06@in-gent.example>",
         now=REMINDER_NOW,
     )
-    raw = render.message_bytes(message)
+    raw = compose.message_bytes(message)
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)
     return raw, parsed
@@ -991,7 +992,7 @@ def test_a_promotion_from_the_waiting_list_gives_the_details_and_the_invitation(
         env, member_name="Lotte <b>Verhaegen</b>", to_address="lotte.verhaegen@example.org", language=language,
         meeting=details(), network=NETWORK, sender=SENDER, message_id="<promoted-1@in-gent.example>",
         now=REMINDER_NOW)
-    parsed = email.message_from_bytes(render.message_bytes(message), policy=email.policy.default)
+    parsed = email.message_from_bytes(compose.message_bytes(message), policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)
     assert parsed["Subject"] == f"{subject}{NETWORK.name}, {LONG_DATES[language]}"
     assert parsed["Auto-Submitted"] == "auto-generated" and parsed["In-Reply-To"] is None
