@@ -304,3 +304,19 @@ def test_the_daemon_sends_what_fell_due_while_it_was_stopped_as_it_starts(tmp_pa
         assert daemon.wait(timeout=30) == 0
         daemon.stderr.close()
     assert _kinds(_parsed(arrived)) == [(ANNA[1], "reminder"), (ANNA[1], "reply"), (COORDINATOR, "digest")]
+
+
+def test_mailflow_digest_queues_the_day_s_digest_once(config_path, imap, smtp_sink, capsys):
+    clock = Clock(config_path, smtp_sink)
+    imap.append("INBOX", registration(ANNA))
+    clock.run("2026-03-02T06:00+01:00")
+    capsys.readouterr()
+    digest = ["digest", "--config", str(config_path), "--now"]
+    assert main([*digest, "2026-03-02T07:00+01:00"]) == 0
+    assert "its time of day has not come" in capsys.readouterr().out
+    assert main([*digest, "2026-03-02T09:00+01:00"]) == 0
+    assert "today's digest is queued" in capsys.readouterr().out
+    assert main([*digest, "2026-03-02T09:01+01:00"]) == 0
+    assert "made already" in capsys.readouterr().out
+    (sent,) = clock.digests_of("2026-03-02T09:02+01:00")
+    assert "Anna Peeters" in _text(sent)
