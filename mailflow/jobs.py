@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mailflow import compose, faults, limits, privacy, render, store
 from mailflow.config import Config, Meeting as MeetingConfig
-from mailflow.errors import MailboxError, MailflowError, StoreError
+from mailflow.errors import MailflowError, StoreError
 from mailflow.inbox import Fetched, Inbox
 from mailflow.outbox import SmtpOutbox
 from mailflow.parsing import Intent, ParseContext, ParsedMessage, Person, parse_message
