@@ -343,13 +343,15 @@ def register(app: App, db: Session, row: store.InboundMessage, parsed: ParsedMes
 
 def _place_for(db: Session, members: list[store.Member], meeting: store.Meeting) -> str:
     """"registered" if the meeting has room for these members (or they have their place already), else "waiting"."""
-    current = {a.member_id: a.status for a in db.scalars(sa.select(store.Attendance).where(
-        store.Attendance.meeting_id == meeting.id, store.Attendance.member_id.in_([m.id for m in members])))}
-    if meeting.capacity is None or all(current.get(m.id) == "registered" for m in members):
+    if meeting.capacity is None:
         return "registered"
-    ours = {m.id for m in members}
-    others = [m for m in store.expected_at(db, meeting) if m.id not in ours]
-    return "registered" if len(others) + len(members) <= meeting.capacity else "waiting"
+    ours = [m.id for m in members]
+    current = db.scalars(sa.select(store.Attendance.status).where(
+        store.Attendance.meeting_id == meeting.id, store.Attendance.member_id.in_(ours))).all()
+    if current.count("registered") == len(members):
+        return "registered"
+    others = store.expected_count(db, meeting, leaving_out=ours)
+    return "registered" if others + len(members) <= meeting.capacity else "waiting"
 
 
 def cancel(app: App, db: Session, row: store.InboundMessage, parsed: ParsedMessage, now: dt.datetime) -> int:
@@ -400,7 +402,7 @@ def fill_places(app: App, db: Session, meeting: store.Meeting, now: dt.datetime)
     if meeting.capacity is None or meeting.starts_at <= now:
         return 0
     db.flush()
-    free = meeting.capacity - len(store.expected_at(db, meeting))
+    free = meeting.capacity - store.expected_count(db, meeting)
     queued = 0
     for attendance in store.waiting_for(db, meeting)[:max(free, 0)]:
         attendance.status, attendance.updated_at = "registered", now

@@ -154,7 +154,7 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)  # the limits count by time
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id", ondelete="SET NULL"))
 
@@ -474,15 +474,26 @@ def latest_reply(session: Session, kinds: Iterable[str], recipient: str, since: 
 
 def expected_at(session: Session, meeting: Meeting) -> list[Member]:
     """The members expected at a meeting: active, not excused or waiting, and already started by then."""
-    excused = sa.select(Attendance.member_id).where(
+    return list(session.scalars(sa.select(Member).where(*_expected(meeting)).order_by(Member.name, Member.id)))
+
+
+def expected_count(session: Session, meeting: Meeting, leaving_out: Iterable[int] = ()) -> int:
+    """How many members are expected at a meeting, leaving out the ids given."""
+    query = sa.select(sa.func.count()).select_from(Member).where(*_expected(meeting))
+    left_out = list(leaving_out)
+    if left_out:
+        query = query.where(Member.id.not_in(left_out))
+    return session.scalar(query) or 0
+
+
+def _expected(meeting: Meeting) -> tuple[sa.ColumnElement[bool], ...]:
+    absent = sa.select(Attendance.member_id).where(
         Attendance.meeting_id == meeting.id, Attendance.status.in_(("excused", "waiting")))
-    return list(session.scalars(
-        sa.select(Member).where(
-            Member.status == "active",
-            Member.id.not_in(excused),
-            sa.or_(Member.active_from.is_(None), Member.active_from <= meeting.date),
-        ).order_by(Member.name, Member.id)
-    ))
+    return (
+        Member.status == "active",
+        Member.id.not_in(absent),
+        sa.or_(Member.active_from.is_(None), Member.active_from <= meeting.date),
+    )
 
 
 def waiting_for(session: Session, meeting: Meeting) -> list[Attendance]:
