@@ -23,8 +23,8 @@ class Wiretap:
         self._sent = bytearray()
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
-        self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._acceptor = threading.Thread(target=self._accept, daemon=True)
+        self._acceptor.start()
 
     @property
     def client_bytes(self) -> bytes:
@@ -32,14 +32,20 @@ class Wiretap:
             return bytes(self._sent)
 
     def _accept(self) -> None:
-        while not self._closed:
+        while True:
             try:
                 client, _ = self._listener.accept()
             except OSError:
-                return
-            server = socket.create_connection(self.target, timeout=30)
+                return  # the listener is closed
             with self._lock:
-                self._sockets += [client, server]
+                self._sockets.append(client)  # kept at once, so that close() closes it whatever comes next
+            try:
+                server = socket.create_connection(self.target, timeout=30)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets.append(server)
             threading.Thread(target=self._pump, args=(client, server, True), daemon=True).start()
             threading.Thread(target=self._pump, args=(server, client, False), daemon=True).start()
 
@@ -60,8 +66,12 @@ class Wiretap:
                     pass
 
     def close(self) -> None:
-        self._closed = True
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() in progress; close() alone does not
+        except OSError:
+            pass
         self._listener.close()
+        self._acceptor.join(timeout=30)  # no connection is being set up any more: every socket is in the list
         with self._lock:
             for sock in self._sockets:
                 sock.close()
