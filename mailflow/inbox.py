@@ -134,6 +134,7 @@ class Inbox:
             info = self._imap.select_folder(self.settings.folder)
         except (IMAPClientError, OSError) as exc:
             raise MailboxError(f"IMAP: cannot open folder {self.settings.folder!r} ({describe(exc)})") from exc
+        self._imap._imap.untagged_responses.clear()  # what SELECT said is read; later news is new mail (see below)
         uidvalidity = int(info[b"UIDVALIDITY"])
         uidnext = int(info.get(b"UIDNEXT", 0))
         if not uidnext:  # RFC 3501 lets a server leave UIDNEXT out; the highest UID + 1 is the same thing
@@ -233,6 +234,11 @@ class Inbox:
         server may drop an idle client.
         """
         deadline = time.monotonic() + timeout
+        # Mail that arrived during the last pass was announced (EXISTS) in answer to one of its commands, and
+        # imaplib kept that aside; IDLE would not announce it again, so it is read now rather than at the next job.
+        announced = self._imap._imap.untagged_responses
+        if announced.pop("EXISTS", None) is not None or announced.pop("RECENT", None) is not None:
+            return True
         try:
             self._imap.idle()
             try:
