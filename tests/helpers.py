@@ -14,7 +14,7 @@ import re
 import ssl
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -355,3 +355,16 @@ def wait_for_replies(sink: Any, count: int, timeout: float = 30.0) -> list[Any]:
             raise TimeoutError(f"SMTP sink got {len(found)} of {count} replies within {timeout} s")
         time.sleep(0.05)
     return found
+
+
+@contextlib.contextmanager
+def database(database_url: str) -> Iterator[Any]:
+    """A session on mailflow's database (migrated if new), closed with its connections afterwards."""
+    from mailflow import store
+
+    sessions = store.open_database(database_url)
+    try:
+        with sessions() as db:
+            yield db
+    finally:
+        store.close_database(sessions)

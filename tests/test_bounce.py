@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from helpers import write_config
+from helpers import database, write_config
 from mailflow import store
 from mailflow.parsing.bounce import failed_recipients
-from test_periodic import ANNA, BART, MEETINGS, Clock, _database, _kinds, _text, registration
+from test_periodic import ANNA, BART, MEETINGS, Clock, _kinds, _text, registration
 
 MAIL = Path(__file__).parent / "mail"
 
@@ -70,7 +70,7 @@ def test_a_bounced_address_gets_no_more_reminders_and_the_digest_names_it(tmp_pa
     clock.run("2026-03-02T07:00+01:00")
     imap.append("INBOX", delivery_report(ANNA[1]))
     assert clock.run("2026-03-02T07:30+01:00") == []  # a bounce is never answered
-    with _database(database_url) as db:
+    with database(database_url) as db:
         assert db.scalar(sa.select(store.Member.undeliverable).where(store.Member.email == ANNA[1])) is True
 
     (digest,) = clock.digests_of("2026-03-02T08:00+01:00")

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from helpers import COORDINATOR, SIGNUP_ADDRESS, write_config
+from helpers import COORDINATOR, SIGNUP_ADDRESS, database, write_config
 from mailflow import admin, jobs, limits, store
 from mailflow.cli import build_app, main
 from mailflow.config import load_config
@@ -75,14 +75,6 @@ def _pass(app: jobs.App, now: dt.datetime) -> None:
     assert jobs.run_once(app, lambda: now)
 
 
-@contextlib.contextmanager
-def _database(database_url: str) -> Iterator[sa.orm.Session]:
-    sessions = store.open_database(database_url)
-    try:
-        with sessions() as db:
-            yield db
-    finally:
-        store.close_database(sessions)
 
 
 def _to(sink, address: str) -> list:
@@ -164,7 +156,7 @@ def test_automatic_and_own_mail_is_never_answered(config_path, imap, smtp_sink, 
     assert [form for form, sender, _ in NEVER_ANSWERED if sender.lower() in answered] == []
     assert answered == {control}
     assert imap.count("INBOX") == 0
-    with _database(database_url) as db:
+    with database(database_url) as db:
         replies = db.scalars(sa.select(store.OutboxMessage.recipient).where(store.OutboxMessage.kind != "digest"))
         assert list(replies) == [control]
         rows = db.scalars(sa.select(store.InboundMessage)).all()
@@ -199,7 +191,7 @@ def test_every_mail_we_send_is_marked_automatic_and_comes_back_unanswered(app, i
     before = len(smtp_sink.messages)
     _pass(app, dt.datetime(2026, 1, 6, 10, 5, tzinfo=START.tzinfo))
     assert len(smtp_sink.messages) == before
-    with _database(database_url) as db:
+    with database(database_url) as db:
         reasons = [r.reason for r in db.scalars(sa.select(store.InboundMessage).order_by(store.InboundMessage.id))]
     assert reasons[1:] == ["our own mail", "our own mail", "auto_reply: our own X-Loop header"]
 
@@ -216,7 +208,7 @@ def test_replies_to_one_address_stop_at_the_daily_limit(app, config_path, imap, 
     assert len(_to(smtp_sink, sender)) == 5
 
     # Three held, each with an event naming the limit (not the address); one notice to the coordinator.
-    with _database(database_url) as db:
+    with database(database_url) as db:
         held = db.scalars(sa.select(store.OutboxMessage).where(store.OutboxMessage.status == "held")).all()
         assert len(held) == 3 and {r.recipient for r in held} == {sender}
         events = db.scalars(sa.select(store.Event).where(store.Event.kind == "held")).all()
@@ -261,7 +253,7 @@ def test_replies_to_everyone_stop_at_the_hourly_limit(tmp_path, imap, smtp_sink,
         imap.append("INBOX", _mail("late@example.org", REGISTER, name="Laura Laat"))
         _pass(app, START + dt.timedelta(minutes=61))
         assert len(_to(smtp_sink, "late@example.org")) == 1
-    with _database(database_url) as db:
+    with database(database_url) as db:
         events = db.scalars(sa.select(store.Event).where(store.Event.kind == "held")).all()
         assert [e.detail for e in events] == [limits.PER_HOUR] * 3
 
@@ -348,7 +340,7 @@ def test_a_flood_from_one_address_gets_five_replies_and_memory_stays_flat(app, i
     assert len(_to(smtp_sink, "small@example.org")) == 5
     assert len(_to(smtp_sink, "flood@example.org")) == 5
     assert imap.count("INBOX") == 0
-    with _database(database_url) as db:
+    with database(database_url) as db:
         held = db.scalar(sa.select(sa.func.count()).select_from(store.OutboxMessage).where(
             store.OutboxMessage.status == "held", store.OutboxMessage.recipient == "flood@example.org"))
     assert held == 495

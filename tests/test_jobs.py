@@ -5,7 +5,6 @@ Runs on SQLite and PostgreSQL, against Dovecot (or pymap where Dovecot is not in
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import email
 import email.policy
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from helpers import write_config
+from helpers import database, write_config
 from mailflow import store
 from mailflow.cli import main
 
@@ -64,14 +63,6 @@ def _run_once(config_path: Path, now: str = NOW) -> int:
     return main(["run", "--config", str(config_path), "--once", "--now", now])
 
 
-@contextlib.contextmanager
-def _database(database_url: str):
-    sessions = store.open_database(database_url)
-    try:
-        with sessions() as db:
-            yield db
-    finally:
-        store.close_database(sessions)
 
 
 def test_one_pass_registers_answers_and_files_every_mail(config_path, imap, smtp_sink, database_url):
@@ -81,7 +72,7 @@ def test_one_pass_registers_answers_and_files_every_mail(config_path, imap, smtp
     assert _run_once(config_path) == 0
 
     # Every registration stored, with the name the mail gives.
-    with _database(database_url) as db:
+    with database(database_url) as db:
         members = db.scalars(sa.select(store.Member)).all()
         names = sorted(m.name for m in members)
         expected = sorted(p["name"] for name in REGISTRATIONS for p in LABELS[name]["people"])
@@ -181,7 +172,7 @@ def test_killed_between_commit_and_send_answers_exactly_once(tmp_path, imap, smt
         while time.monotonic() < deadline and pending < len(names):
             time.sleep(0.2)
             try:
-                with _database(database_url) as db:
+                with database(database_url) as db:
                     pending = db.scalar(sa.select(sa.func.count()).select_from(store.OutboxMessage)) or 0
             except Exception:  # noqa: BLE001 - the schema may not exist yet
                 pending = 0

@@ -6,7 +6,6 @@ PostgreSQL). Meeting times are Europe/Brussels; reminders go at 10:00 local, 7 d
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import email
 import email.policy
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from helpers import COORDINATOR, write_config
+from helpers import COORDINATOR, database, write_config
 from mailflow import store
 from mailflow.cli import main
 
@@ -121,14 +120,6 @@ def _text(message: EmailMessage) -> str:
     return message.get_body(("plain",)).get_content().replace("\r\n", "\n")
 
 
-@contextlib.contextmanager
-def _database(database_url: str):
-    sessions = store.open_database(database_url)
-    try:
-        with sessions() as db:
-            yield db
-    finally:
-        store.close_database(sessions)
 
 
 def test_reminders_at_7_and_1_days_once_each_and_never_after_the_start(config_path, imap, smtp_sink):
@@ -183,7 +174,7 @@ def test_after_downtime_only_the_newest_reminder_goes_within_the_grace_window(co
     assert _kinds(clock.run("2026-03-25T09:00+01:00")) == [(ANNA[1], "reminder")]
     # Down again past the 1-day reminder's window (24 h): on the day itself it is recorded as missed, not sent.
     assert clock.run("2026-03-31T10:30+02:00") == []
-    with _database(database_url) as db:
+    with database(database_url) as db:
         rows = db.execute(sa.select(store.OutboxMessage.key, store.OutboxMessage.status)
                           .where(store.OutboxMessage.kind == "reminder").order_by(store.OutboxMessage.key)).all()
     member_id = rows[0][0].split(":")[1]
@@ -224,7 +215,7 @@ def test_a_full_meeting_puts_the_next_on_the_waiting_list_and_a_cancel_gives_the
     imap.append("INBOX", cancellation(BART))
     assert _kinds(clock.run("2026-03-25T12:00+01:00")) == [(BART[1], "reply"), (CHLOE[1], "promoted")]
     assert _kinds(clock.run("2026-03-30T10:00+02:00")) == [(ANNA[1], "reminder"), (CHLOE[1], "reminder")]
-    with _database(database_url) as db:
+    with database(database_url) as db:
         meeting = store.meeting_on(db, SPRING)
         assert meeting is not None
         assert sorted(m.email for m in store.expected_at(db, meeting)) == [ANNA[1], CHLOE[1]]
@@ -281,7 +272,7 @@ def test_a_reminder_the_server_would_not_take_expires_when_the_meeting_starts(co
         assert clock.run(now) == []
     smtp_sink.mode = None
     assert clock.run("2026-03-31T19:30+02:00") == []  # the meeting has started: too late to remind anyone
-    with _database(database_url) as db:
+    with database(database_url) as db:
         reminder = db.scalars(sa.select(store.OutboxMessage).where(
             store.OutboxMessage.kind == "reminder", store.OutboxMessage.key.endswith(":1"))).one()
     assert reminder.status == "expired" and reminder.attempts >= 2  # tried while refused, then given up
