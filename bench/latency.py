@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from helpers import write_config  # noqa: E402
 from servers import Dovecot, dovecot_binary  # noqa: E402
 
-from mailflow.sandbox import SmtpSink  # noqa: E402
+from mailflow.testing.servers import SmtpSink  # noqa: E402
 
 
 def registration(i: int) -> tuple[str, bytes]:

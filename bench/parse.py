@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "tests" / "corpus"))
 
 from scoring import load_context, score_corpus
 
-from mailflow.parsing import parse_message
+from mailflow.core.parsing import parse_message
 
 
 def main() -> int:

@@ -20,26 +20,27 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mailflow import compose, config, render
-from mailflow.parsing.result import Person
+from mailflow.core.mail import compose, render
+from mailflow.core.parsing.result import Person
+from mailflow.settings import Meeting, Network, Venue
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 NOW = dt.datetime(2025, 12, 1, 9, 15, tzinfo=dt.UTC)
 SENDER = "leernetwerk@in-gent.example"
-NETWORK = config.Network(
+NETWORK = Network(
     name="Leernetwerk Mensen Zonder Wettig Verblijf",
     timezone=BRUSSELS,
     language="nl",
     signup_address=SENDER,
     coordinator="coordinator@in-gent.example",
 )
-VENUE = config.Venue(
+VENUE = Venue(
     name="Campus Sint-Annaplein",
     address="Sint-Annaplein 31, 9000 Gent",
     start=dt.time(19, 30),
     end=dt.time(22, 0),
 )
-MEETING = config.Meeting(
+MEETING = Meeting(
     date=dt.date(2026, 1, 13), theme="Dringende medische hulp", speakers=("Anouk Baert", "Mieke Declerck")
 )
 NAMES = ("Lotte Verhaegen", "Élise Dubois-Noël", "Jonas Claeys", "Sam O'Neill")

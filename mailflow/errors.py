@@ -27,17 +27,3 @@ class StoreError(MailflowError):
 
 class LockLost(MailflowError):
     """Another mailflow took this mailbox and database while ours could not hold the lock: this one must stop."""
-
-
-def describe(exc: BaseException) -> str:
-    """A short, secret-free description of a network or library error, for messages and logs."""
-    import socket
-
-    if isinstance(exc, socket.timeout | TimeoutError):
-        return "timed out"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, socket.gaierror):
-        return "host name not found"
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__

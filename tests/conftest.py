@@ -17,7 +17,7 @@ import pytest
 from helpers import ImapBox, TlsFiles, make_tls_files
 from servers import Dovecot, Postgres, dovecot_binary, postgres_bindir
 
-from mailflow.sandbox import PymapServer, SmtpSink
+from mailflow.testing.servers import PymapServer, SmtpSink
 
 REQUIRE_SERVERS = os.environ.get("MAILFLOW_REQUIRE_SERVERS") == "1"
 

@@ -360,11 +360,11 @@ def wait_for_replies(sink: Any, count: int, timeout: float = 30.0) -> list[Any]:
 @contextlib.contextmanager
 def database(database_url: str) -> Iterator[Any]:
     """A session on mailflow's database (migrated if new), closed with its connections afterwards."""
-    from mailflow import store
+    from mailflow.adapters.db.engine import close_database, open_database
 
-    sessions = store.open_database(database_url)
+    sessions = open_database(database_url)
     try:
         with sessions() as db:
             yield db
     finally:
-        store.close_database(sessions)
+        close_database(sessions)

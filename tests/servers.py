@@ -21,7 +21,7 @@ from typing import Self
 
 import psycopg
 
-from mailflow.sandbox import HOST, free_port, wait_for_login
+from mailflow.testing.servers import HOST, free_port, wait_for_login
 
 
 def dovecot_binary() -> str | None:

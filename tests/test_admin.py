@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
 from helpers import COORDINATOR, write_config
-from mailflow import store
+
+from mailflow.adapters.db import models
 from mailflow.cli import main
 
 MAIL = Path(__file__).parent / "mail"
@@ -71,7 +71,7 @@ def test_forget_leaves_nothing_of_the_person(registered, tmp_path, capsys):
     assert "forgot 1 member(s)" in capsys.readouterr().out
     engine = sa.create_engine(f"sqlite:///{tmp_path}/mailflow.db")
     with engine.connect() as connection:
-        for table in store.Base.metadata.sorted_tables:
+        for table in models.Base.metadata.sorted_tables:
             for row in connection.execute(sa.select(table)):
                 assert "bauwens" not in repr(row).lower(), table.name
     engine.dispose()

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
 from helpers import database, write_config
-from mailflow import store
-from mailflow.parsing.bounce import failed_recipients
 from test_periodic import ANNA, BART, MEETINGS, Clock, _kinds, _text, registration
+
+from mailflow.adapters.db import models
+from mailflow.core.parsing.bounce import failed_recipients
 
 MAIL = Path(__file__).parent / "mail"
 
@@ -71,7 +71,7 @@ def test_a_bounced_address_gets_no_more_reminders_and_the_digest_names_it(tmp_pa
     imap.append("INBOX", delivery_report(ANNA[1]))
     assert clock.run("2026-03-02T07:30+01:00") == []  # a bounce is never answered
     with database(database_url) as db:
-        assert db.scalar(sa.select(store.Member.undeliverable).where(store.Member.email == ANNA[1])) is True
+        assert db.scalar(sa.select(models.Member.undeliverable).where(models.Member.email == ANNA[1])) is True
 
     (digest,) = clock.digests_of("2026-03-02T08:00+01:00")
     not_delivered = _text(digest).split("NIET AANGEKOMEN", 1)[1].split("\n\n", 1)[0]

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from helpers import write_config
+
 from mailflow.cli import main
 
 MAIL = Path(__file__).parent / "mail"

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from mailflow.config import ConfigError, Secret, load_config, parse_config
+from mailflow.adapters.config_file import load_config, parse_config
+from mailflow.adapters.secrets import reveal
+from mailflow.errors import ConfigError
+from mailflow.settings import Secret
 
 EXAMPLE = Path(__file__).parent.parent / "config.example.toml"
 
@@ -86,12 +89,12 @@ def test_missing_file(tmp_path):
 
 def test_secrets_from_environment_or_command(monkeypatch):
     monkeypatch.setenv("MAILFLOW_TEST_SECRET", "s3cret")
-    assert Secret(env="MAILFLOW_TEST_SECRET").reveal() == "s3cret"
-    assert Secret(command="printf 'from-a-command\\n'").reveal() == "from-a-command"
+    assert reveal(Secret(env="MAILFLOW_TEST_SECRET")) == "s3cret"
+    assert reveal(Secret(command="printf 'from-a-command\\n'")) == "from-a-command"
     with pytest.raises(ConfigError, match="MAILFLOW_TEST_UNSET is not set"):
-        Secret(env="MAILFLOW_TEST_UNSET").reveal()
+        reveal(Secret(env="MAILFLOW_TEST_UNSET"))
     with pytest.raises(ConfigError, match="exited with status 1") as failure:
-        Secret(command="sh -c 'echo s3cret; exit 1'").reveal()
+        reveal(Secret(command="sh -c 'echo s3cret; exit 1'"))
     assert "s3cret" not in str(failure.value)
 
 

@@ -21,8 +21,10 @@ import pytest
 import sqlalchemy as sa
 from helpers import registration, replies, write_config
 
-from mailflow import jobs, store
+from mailflow.adapters.db import models
+from mailflow.adapters.db.engine import close_database, open_database
 from mailflow.cli import main
+from mailflow.usecases import intake
 
 BACKLOG = 200
 BATCH = 50
@@ -114,15 +116,15 @@ def test_killed_at_each_step_of_a_pass_every_mail_is_stored_once_and_answered(
     elapsed = time.monotonic() - started
 
     # Each registration stored once.
-    sessions = store.open_database(database_url)
+    sessions = open_database(database_url)
     try:
         with sessions() as db:
-            members = db.scalars(sa.select(store.Member)).all()
-            inbound = db.scalars(sa.select(store.InboundMessage)).all()
-            outbox = db.scalars(sa.select(store.OutboxMessage).where(store.OutboxMessage.key.like("reply:%"))).all()
-            attendance = db.scalar(sa.select(sa.func.count()).select_from(store.Attendance))
+            members = db.scalars(sa.select(models.Member)).all()
+            inbound = db.scalars(sa.select(models.InboundMessage)).all()
+            outbox = db.scalars(sa.select(models.OutboxMessage).where(models.OutboxMessage.key.like("reply:%"))).all()
+            attendance = db.scalar(sa.select(sa.func.count()).select_from(models.Attendance))
     finally:
-        store.close_database(sessions)
+        close_database(sessions)
     assert len(members) == len({m.email for m in members}) == BACKLOG
     assert len(inbound) == BACKLOG and {m.uid for m in inbound} == set(range(min(m.uid for m in inbound),
                                                                              min(m.uid for m in inbound) + BACKLOG))
@@ -156,26 +158,26 @@ def test_a_mail_that_makes_processing_fail_is_retried_then_quarantined_while_the
     config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch, imap={"since": "2000-01-01"})
     mails = [registration(i, tag="poison") for i in range(5)]
     poison = mails[2]
-    real_parse = jobs.parse_message
+    real_parse = intake.parse_message
 
     def parse_or_fail(raw: bytes, context):  # type: ignore[no-untyped-def]
         if raw == poison:
             raise RuntimeError("parser tripped over this mail")  # what a parser bug looks like from outside
         return real_parse(raw, context)
 
-    monkeypatch.setattr(jobs, "parse_message", parse_or_fail)
+    monkeypatch.setattr(intake, "parse_message", parse_or_fail)
     imap.append_many("INBOX", mails)
 
     def run() -> None:
         assert main(["run", "--config", str(config), "--once"]) == 0
 
-    def poison_row() -> store.InboundMessage:
-        sessions = store.open_database(database_url)
+    def poison_row() -> models.InboundMessage:
+        sessions = open_database(database_url)
         try:
             with sessions() as db:
-                return db.scalars(sa.select(store.InboundMessage).where(store.InboundMessage.uid == poison_uid)).one()
+                return db.scalars(sa.select(models.InboundMessage).where(models.InboundMessage.uid == poison_uid)).one()
         finally:
-            store.close_database(sessions)
+            close_database(sessions)
 
     poison_uid = sorted(imap.fetch_by_uid("INBOX"))[2]
     run()
@@ -197,13 +199,13 @@ def test_a_mail_that_makes_processing_fail_is_retried_then_quarantined_while_the
     assert row.raw == poison  # kept for the human who looks at it
     assert imap.count("INBOX") == 0
     assert imap.fetch_all("mailflow/review") == [poison]
-    sessions = store.open_database(database_url)
+    sessions = open_database(database_url)
     try:
         with sessions() as db:
-            events = db.scalars(sa.select(store.Event).where(store.Event.kind == "quarantined")).all()
+            events = db.scalars(sa.select(models.Event).where(models.Event.kind == "quarantined")).all()
             assert [(e.inbound_id, e.detail) for e in events] == [(row.id, row.reason)]
     finally:
-        store.close_database(sessions)
+        close_database(sessions)
 
     run()
     assert len(replies(smtp_sink)) == 4  # the quarantined mail is never answered

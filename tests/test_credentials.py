@@ -26,12 +26,16 @@ import pytest
 from helpers import TlsFiles, write_config
 from servers import Dovecot, dovecot_binary
 
-from mailflow import jobs, store
-from mailflow.config import Secret, load_config
+from mailflow.adapters.config_file import load_config
+from mailflow.adapters.db import queries
+from mailflow.adapters.db.engine import close_database, open_database
+from mailflow.adapters.imap import Inbox
+from mailflow.adapters.secrets import reveal
+from mailflow.adapters.smtp import SmtpOutbox
 from mailflow.errors import DeliveryError, MailboxError
-from mailflow.inbox import Inbox
-from mailflow.outbox import SmtpOutbox
-from mailflow.sandbox import SmtpSink
+from mailflow.settings import Secret
+from mailflow.testing.servers import SmtpSink
+from mailflow.usecases.outgoing import REPLY_LIFETIME
 
 TOKEN_HELPER = """\
 import pathlib, sys
@@ -225,12 +229,12 @@ def _encodings(secret: str, user: str) -> list[str]:
 
 def _queue_one_reply(database_url: str) -> None:
     """A due outbox row, so that `run --once` opens SMTP and logs in."""
-    sessions = store.open_database(database_url)
+    sessions = open_database(database_url)
     now = dt.datetime.now(dt.timezone.utc)
     with sessions.begin() as db:
-        store.enqueue(db, key="reply:test", kind="register", recipient="ine@example.org", message_id="<t@x>",
-                      raw=b"Subject: x\r\n\r\nok\r\n", now=now, expires_at=now + jobs.REPLY_LIFETIME)
-    store.close_database(sessions)
+        queries.enqueue(db, key="reply:test", kind="register", recipient="ine@example.org", message_id="<t@x>",
+                      raw=b"Subject: x\r\n\r\nok\r\n", now=now, expires_at=now + REPLY_LIFETIME)
+    close_database(sessions)
 
 
 def test_refused_logins_at_debug_level_never_show_the_secrets(tmp_path, imap, tls_files, oauth2_imap,
@@ -286,5 +290,5 @@ def test_a_failing_password_command_never_shows_its_output(tmp_path, imap, smtp_
 def test_a_revealed_secret_is_in_no_repr(monkeypatch):
     monkeypatch.setenv("MAILFLOW_T_SECRET", IMAP_SECRET)
     secret = Secret(env="MAILFLOW_T_SECRET")
-    assert secret.reveal() == IMAP_SECRET
+    assert reveal(secret) == IMAP_SECRET
     assert IMAP_SECRET not in repr(secret) and IMAP_SECRET not in str(secret)

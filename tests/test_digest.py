@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailflow import config, render
-from mailflow.digest import (
+from mailflow.core.digest import (
     DigestFacts,
     FailureLine,
     PersonLine,
@@ -21,20 +20,22 @@ from mailflow.digest import (
     build_digest,
     sorted_people,
 )
+from mailflow.core.mail import render
+from mailflow.settings import Meeting, Network, Venue
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 DAY = dt.date(2026, 1, 6)
-NETWORK = config.Network(
+NETWORK = Network(
     name="Leernetwerk",
     timezone=BRUSSELS,
     language="nl",
     signup_address="leernetwerk@in-gent.example",
     coordinator="coordinator@in-gent.example",
 )
-VENUE = config.Venue(
+VENUE = Venue(
     name="Campus Sint-Annaplein", address="Sint-Annaplein 31, 9000 Gent", start=dt.time(19, 30), end=None
 )
-MEETING = render.meeting_details(config.Meeting(date=dt.date(2026, 1, 13), theme="Onderwijs"), VENUE, NETWORK)
+MEETING = render.meeting_details(Meeting(date=dt.date(2026, 1, 13), theme="Onderwijs"), VENUE, NETWORK)
 LOTTE = PersonLine("Lotte Verhaegen", "Vluchtelingenwerk Vlaanderen", "lotte.verhaegen@example.org")
 JONAS = PersonLine("Jonas Claeys", None)
 QUIET = DigestFacts(

@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import email
+import email.policy
 import email.utils
 import gc
 import logging
 import re
-import email.policy
 import tracemalloc
 import uuid
 from collections.abc import Iterator
@@ -22,11 +22,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
 from helpers import COORDINATOR, SIGNUP_ADDRESS, database, write_config
-from mailflow import admin, jobs, limits, store
-from mailflow.cli import build_app, main
-from mailflow.config import load_config
+
+from mailflow.adapters.config_file import load_config
+from mailflow.adapters.db import models
+from mailflow.cli import admin, main
+from mailflow.core import limits
+from mailflow.usecases.context import App, build_app
+from mailflow.usecases.passes import run_once
 
 MEETINGS = [
     {"date": dt.date(2026, 1, 13), "theme": "Dringende medische hulp", "speakers": ["Nora Jacobs"]},
@@ -66,13 +69,13 @@ def config_path(tmp_path, imap, smtp_sink, database_url, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def app(config_path) -> Iterator[jobs.App]:
+def app(config_path) -> Iterator[App]:
     with build_app(load_config(config_path)) as app:
         yield app
 
 
-def _pass(app: jobs.App, now: dt.datetime) -> None:
-    assert jobs.run_once(app, lambda: now)
+def _pass(app: App, now: dt.datetime) -> None:
+    assert run_once(app, lambda: now)
 
 
 
@@ -157,9 +160,9 @@ def test_automatic_and_own_mail_is_never_answered(config_path, imap, smtp_sink, 
     assert answered == {control}
     assert imap.count("INBOX") == 0
     with database(database_url) as db:
-        replies = db.scalars(sa.select(store.OutboxMessage.recipient).where(store.OutboxMessage.kind != "digest"))
+        replies = db.scalars(sa.select(models.OutboxMessage.recipient).where(models.OutboxMessage.kind != "digest"))
         assert list(replies) == [control]
-        rows = db.scalars(sa.select(store.InboundMessage)).all()
+        rows = db.scalars(sa.select(models.InboundMessage)).all()
         assert len(rows) == len(NEVER_ANSWERED) + 2
         assert all(row.status in ("processed", "review") for row in rows)
 
@@ -192,7 +195,7 @@ def test_every_mail_we_send_is_marked_automatic_and_comes_back_unanswered(app, i
     _pass(app, dt.datetime(2026, 1, 6, 10, 5, tzinfo=START.tzinfo))
     assert len(smtp_sink.messages) == before
     with database(database_url) as db:
-        reasons = [r.reason for r in db.scalars(sa.select(store.InboundMessage).order_by(store.InboundMessage.id))]
+        reasons = [r.reason for r in db.scalars(sa.select(models.InboundMessage).order_by(models.InboundMessage.id))]
     assert reasons[1:] == ["our own mail", "our own mail", "auto_reply: our own X-Loop header"]
 
 
@@ -209,9 +212,9 @@ def test_replies_to_one_address_stop_at_the_daily_limit(app, config_path, imap, 
 
     # Three held, each with an event naming the limit (not the address); one notice to the coordinator.
     with database(database_url) as db:
-        held = db.scalars(sa.select(store.OutboxMessage).where(store.OutboxMessage.status == "held")).all()
+        held = db.scalars(sa.select(models.OutboxMessage).where(models.OutboxMessage.status == "held")).all()
         assert len(held) == 3 and {r.recipient for r in held} == {sender}
-        events = db.scalars(sa.select(store.Event).where(store.Event.kind == "held")).all()
+        events = db.scalars(sa.select(models.Event).where(models.Event.kind == "held")).all()
         assert [e.detail for e in events] == [limits.PER_ADDRESS] * 3
     (notice,) = _notices(smtp_sink)
     message = _parsed(notice.data)
@@ -254,7 +257,7 @@ def test_replies_to_everyone_stop_at_the_hourly_limit(tmp_path, imap, smtp_sink,
         _pass(app, START + dt.timedelta(minutes=61))
         assert len(_to(smtp_sink, "late@example.org")) == 1
     with database(database_url) as db:
-        events = db.scalars(sa.select(store.Event).where(store.Event.kind == "held")).all()
+        events = db.scalars(sa.select(models.Event).where(models.Event.kind == "held")).all()
         assert [e.detail for e in events] == [limits.PER_HOUR] * 3
 
 
@@ -293,7 +296,7 @@ def test_a_naive_autoresponder_gets_one_mail_in_an_hour(app, imap, smtp_sink, th
 FLOODERS = ["Griet Bauwens", "Koen Maes", "Sofie Wouters", "Bram Jacobs", "Ilse Claes", "Wim Goossens"]
 
 
-def _flood(app: jobs.App, imap, sender: str, count: int, start: dt.datetime) -> tuple[int, int]:
+def _flood(app: App, imap, sender: str, count: int, start: dt.datetime) -> tuple[int, int]:
     """`count` mails from one address, 50 a minute with a pass every minute: a few people registered and excused
     in turn, so that no reply repeats the one before and only the limits stop them.
 
@@ -341,8 +344,8 @@ def test_a_flood_from_one_address_gets_five_replies_and_memory_stays_flat(app, i
     assert len(_to(smtp_sink, "flood@example.org")) == 5
     assert imap.count("INBOX") == 0
     with database(database_url) as db:
-        held = db.scalar(sa.select(sa.func.count()).select_from(store.OutboxMessage).where(
-            store.OutboxMessage.status == "held", store.OutboxMessage.recipient == "flood@example.org"))
+        held = db.scalar(sa.select(sa.func.count()).select_from(models.OutboxMessage).where(
+            models.OutboxMessage.status == "held", models.OutboxMessage.recipient == "flood@example.org"))
     assert held == 495
     # Five times the mail, the same memory: a pass holds one batch at a time and nothing is kept per mail.
     figures = (f"100 mails: {small[0]} bytes a pass, {small[1]} kept; "

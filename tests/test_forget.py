@@ -17,9 +17,10 @@ import pytest
 import sqlalchemy as sa
 from helpers import ImapBox, write_config
 
-from mailflow import privacy, store
-from mailflow.config import load_config
-from mailflow.inbox import Inbox
+from mailflow.adapters.config_file import load_config
+from mailflow.adapters.db import models
+from mailflow.adapters.imap import Inbox
+from mailflow.usecases import privacy
 
 NOW = "2025-12-15T09:00:00+01:00"
 LATER = "2025-12-16T09:00:00+01:00"
@@ -62,7 +63,7 @@ def _traces_in_database(database_url: str) -> list[str]:
     found = []
     engine = sa.create_engine(database_url)
     with engine.connect() as connection:
-        for table in store.Base.metadata.sorted_tables:
+        for table in models.Base.metadata.sorted_tables:
             found += [f"{table.name}: {row!r}" for row in connection.execute(sa.select(table))
                       if TRACES.search(repr(row).encode())]
     engine.dispose()

@@ -1,4 +1,4 @@
-"""Hostile and broken mail end to end: APPENDed to a real Dovecot, one pass of `jobs.run_once`, then the folders, the
+"""Hostile and broken mail end to end: APPENDed to a real Dovecot, one pass of `run_once`, then the folders, the
 database and the aiosmtpd sink are read. Nothing may crash the pass, every mail ends processed or in review within
 a time budget, and every reply that goes out has one recipient and no header a mail could inject.
 
@@ -22,13 +22,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from helpers import COORDINATOR, write_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import COORDINATOR, write_config
-from mailflow import cli, jobs, store
-from mailflow.config import load_config
-from mailflow.inbox import Fetched
+from mailflow.adapters.config_file import load_config
+from mailflow.adapters.db import models, queries
+from mailflow.adapters.imap import Fetched
+from mailflow.usecases import intake
+from mailflow.usecases.context import App, build_app
+from mailflow.usecases.intake import Outcome, handle
+from mailflow.usecases.passes import run_once
 
 BROKEN = Path(__file__).parent / "mail" / "broken"
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -90,12 +94,12 @@ def vcard_mail(name: str, organisation: str) -> bytes:
 def make_app(tmp_path: Path, imap: Any, smtp_sink: Any, database_url: str,
              monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """`make_app(**imap_settings)`: mailflow wired to the test Dovecot, sink and database, as `mailflow run` does."""
-    apps: list[jobs.App] = []
+    apps: list[App] = []
 
-    def make(**imap_settings: object) -> jobs.App:
+    def make(**imap_settings: object) -> App:
         path = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch,
                             imap={"since": "2000-01-01", **imap_settings}, meetings=MEETINGS)
-        apps.append(cli.build_app(load_config(path)))
+        apps.append(build_app(load_config(path)))
         return apps[-1]
 
     yield make
@@ -105,35 +109,35 @@ def make_app(tmp_path: Path, imap: Any, smtp_sink: Any, database_url: str,
 
 @pytest.fixture
 def timed_handle(monkeypatch: pytest.MonkeyPatch) -> dict[int, float]:
-    """Seconds `jobs.handle` took per UID during the test (it is looked up at call time, so this sees every mail)."""
+    """Seconds `handle` took per UID during the test (it is looked up at call time, so this sees every mail)."""
     durations: dict[int, float] = {}
-    handle = jobs.handle
+    handle = intake.handle
 
-    def timed(app: jobs.App, db: Any, fetched: Fetched, now: dt.datetime) -> jobs.Outcome:
+    def timed(app: App, db: Any, fetched: Fetched, now: dt.datetime) -> Outcome:
         start = time.perf_counter()
         try:
             return handle(app, db, fetched, now)
         finally:
             durations[fetched.uid] = time.perf_counter() - start
 
-    monkeypatch.setattr(jobs, "handle", timed)
+    monkeypatch.setattr(intake, "handle", timed)
     return durations
 
 
-def one_pass(app: jobs.App) -> None:
-    assert jobs.run_once(app, lambda: NOW), "the pass reported a failed step"
+def one_pass(app: App) -> None:
+    assert run_once(app, lambda: NOW), "the pass reported a failed step"
 
 
-def inbound_rows(app: jobs.App) -> dict[int, store.InboundMessage]:
+def inbound_rows(app: App) -> dict[int, models.InboundMessage]:
     with app.sessions() as db:
-        rows = db.scalars(sa.select(store.InboundMessage)).all()
+        rows = db.scalars(sa.select(models.InboundMessage)).all()
         db.expunge_all()
     return {row.uid: row for row in rows}
 
 
-def members(app: jobs.App) -> list[store.Member]:
+def members(app: App) -> list[models.Member]:
     with app.sessions() as db:
-        found = list(db.scalars(sa.select(store.Member)).all())
+        found = list(db.scalars(sa.select(models.Member)).all())
         db.expunge_all()
     return found
 
@@ -160,7 +164,7 @@ def replies(sink: Any) -> list[Any]:
 
 
 def report(title: str, durations: dict[int, float], names: dict[int, str]) -> None:
-    print(f"\n{title}: seconds per mail in jobs.handle")
+    print(f"\n{title}: seconds per mail in handle")
     for uid, name in names.items():
         print(f"  {durations[uid]:7.3f}  {name}")
 
@@ -223,7 +227,7 @@ def test_nul_bytes_are_handled_as_they_come(make_app, imap):
     raw = (BROKEN / "06-nul-bytes.eml").read_bytes()
     assert b"Organisatie: Buurtwerk\x00Muide" in raw
     with app.sessions.begin() as db:
-        outcome = jobs.handle(app, db, Fetched("INBOX", 1, 1, len(raw), NOW, raw), NOW)
+        outcome = handle(app, db, Fetched("INBOX", 1, 1, len(raw), NOW, raw), NOW)
     assert (outcome.status, outcome.replies) == ("review", 1)  # answered; the odd name is listed for a human
     (member,) = members(app)
     assert (member.name, member.organisation) == ("Anna Peeters", "Buurtwerk Muide")
@@ -247,7 +251,7 @@ def test_a_mail_over_the_size_limit_is_never_downloaded(make_app, imap, smtp_sin
     assert rows[big_uid].status == "quarantined"
     assert rows[big_uid].reason == "larger than 4096 bytes; not downloaded"
     assert rows[big_uid].raw is None and rows[big_uid].size == len(big)
-    assert rows[big_uid].sha256 != store.sha256(big)
+    assert rows[big_uid].sha256 != queries.sha256(big)
     # Sizes were asked for both; a body only for the small one.
     fetches = [line for line in caplog.messages if re.search(r"UID FETCH", line)]
     assert any("RFC822.SIZE" in line for line in fetches)
@@ -297,7 +301,7 @@ def test_an_ambiguous_from_is_never_answered(make_app, imap, smtp_sink):
     assert rows[control].status == "processed"
     assert [m.email for m in members(app)] == ["carla.jacobs@example.org"]
     with app.sessions() as db:
-        reasons = db.scalars(sa.select(store.Event.detail).where(store.Event.kind == "review")).all()
+        reasons = db.scalars(sa.select(models.Event.detail).where(models.Event.kind == "review")).all()
     assert len(reasons) == len(AMBIGUOUS_FROM) and all(r.startswith("ambiguous From:") for r in reasons)
 
 
@@ -435,13 +439,13 @@ def test_any_mail_is_settled_and_every_reply_has_one_clean_recipient(make_app):
         # would (rightly) be skipped as seen before.
         raw = b"X-Example: %d\r\n" % uid + mail
         with app.sessions.begin() as db:
-            outcome = jobs.handle(app, db, Fetched("INBOX", 1, uid, len(raw), NOW, raw), NOW)
+            outcome = handle(app, db, Fetched("INBOX", 1, uid, len(raw), NOW, raw), NOW)
         assert outcome.status in SETTLED
         with app.sessions() as db:
-            row = db.scalars(sa.select(store.InboundMessage).where(store.InboundMessage.uid == uid)).one()
+            row = db.scalars(sa.select(models.InboundMessage).where(models.InboundMessage.uid == uid)).one()
             assert row.status == outcome.status, row.reason
             key = f"reply:{row.id}"
-            replies = db.scalars(sa.select(store.OutboxMessage).where(store.OutboxMessage.key == key)).all()
+            replies = db.scalars(sa.select(models.OutboxMessage).where(models.OutboxMessage.key == key)).all()
             assert len(replies) == outcome.replies <= 1
             for reply in replies:
                 assert_one_safe_recipient(reply.raw, [reply.recipient])

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
 from helpers import database, write_config
-from mailflow import store
+
+from mailflow.adapters.db import models
 from mailflow.cli import main
 
 MAIL = Path(__file__).parent / "mail"
@@ -73,13 +73,13 @@ def test_one_pass_registers_answers_and_files_every_mail(config_path, imap, smtp
 
     # Every registration stored, with the name the mail gives.
     with database(database_url) as db:
-        members = db.scalars(sa.select(store.Member)).all()
+        members = db.scalars(sa.select(models.Member)).all()
         names = sorted(m.name for m in members)
         expected = sorted(p["name"] for name in REGISTRATIONS for p in LABELS[name]["people"])
         assert names == expected
         assert all(m.status == "active" for m in members)
         # The next meeting after NOW is 13 January: everyone is expected there.
-        attendance = db.scalars(sa.select(store.Attendance)).all()
+        attendance = db.scalars(sa.select(models.Attendance)).all()
         assert {a.meeting.date for a in attendance} == {dt.date(2026, 1, 13)}
         assert len(attendance) == len(members)
 
@@ -173,7 +173,7 @@ def test_killed_between_commit_and_send_answers_exactly_once(tmp_path, imap, smt
             time.sleep(0.2)
             try:
                 with database(database_url) as db:
-                    pending = db.scalar(sa.select(sa.func.count()).select_from(store.OutboxMessage)) or 0
+                    pending = db.scalar(sa.select(sa.func.count()).select_from(models.OutboxMessage)) or 0
             except Exception:  # noqa: BLE001 - the schema may not exist yet
                 pending = 0
         assert pending == len(names), "the replies were never committed"

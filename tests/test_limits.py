@@ -10,9 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailflow import compose, limits, render
-from mailflow.parsing import Person
-from mailflow.config import ConfigError, Limits, Network, parse_config
+from mailflow.adapters.config_file import parse_config
+from mailflow.core import limits
+from mailflow.core.mail import compose, render
+from mailflow.core.parsing import Person
+from mailflow.errors import ConfigError
+from mailflow.settings import Limits, Network
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 NOW = dt.datetime(2025, 12, 15, 23, 30, tzinfo=dt.timezone.utc)  # already the 16th in Brussels

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from mailflow.config import Meeting, Recurrence
-from mailflow.meetings import upcoming
+from mailflow.core.calendar.meetings import upcoming
+from mailflow.settings import Meeting, Recurrence
 
 RHYTHM = Recurrence(rule="FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TU", start=None)
 MEETINGS = [Meeting(dt.date(2026, 1, 13), "Dringende medische hulp"), Meeting(dt.date(2026, 3, 10), "Onderwijs")]

@@ -23,7 +23,9 @@ import sqlalchemy as sa
 from helpers import ImapBox, registration, replies, wait_for_replies, write_config
 from servers import wait_until
 
-from mailflow import store
+from mailflow.adapters.db import models
+from mailflow.adapters.db.engine import close_database, open_database
+from mailflow.adapters.db.lock import InstanceLock
 from mailflow.cli import main
 
 T0 = dt.datetime(2026, 1, 5, 1, 0, tzinfo=dt.UTC)  # 02:00 in Gent: the stepped hours end before the digest
@@ -278,13 +280,13 @@ def test_a_daemon_whose_lock_was_taken_while_the_database_was_away_stops(postgre
     with daemon(config, tmp_path, database_url) as running:
         with _stopped(postgres_server):
             running.wait_for_log("database")
-        sessions = store.open_database(database_url)
+        sessions = open_database(database_url)
         try:
-            with store.InstanceLock(sessions, mailbox):  # another mailflow, first to the restarted database
+            with InstanceLock(sessions, mailbox):  # another mailflow, first to the restarted database
                 imap.append("INBOX", registration(0, tag="pg-lost"))
                 assert wait_until(lambda: running.process.poll() is not None, 60), running.log()[-3000:]
         finally:
-            store.close_database(sessions)
+            close_database(sessions)
     assert running.process.returncode == 2
     assert "another mailflow took this mailbox and database while the database was away" in running.log()
     assert replies(smtp_sink) == []  # the mail is left for the one that holds the lock
@@ -298,22 +300,22 @@ def _run_at(config: Path, at: dt.datetime) -> None:
     assert main(["run", "--config", str(config), "--once", "--now", at.isoformat()]) == 0
 
 
-def _reply_row(database_url: str) -> store.OutboxMessage:
-    sessions = store.open_database(database_url)
+def _reply_row(database_url: str) -> models.OutboxMessage:
+    sessions = open_database(database_url)
     try:
         with sessions() as db:
-            return db.scalars(sa.select(store.OutboxMessage).where(store.OutboxMessage.kind == "register")).one()
+            return db.scalars(sa.select(models.OutboxMessage).where(models.OutboxMessage.kind == "register")).one()
     finally:
-        store.close_database(sessions)
+        close_database(sessions)
 
 
-def _events(database_url: str, kind: str) -> list[store.Event]:
-    sessions = store.open_database(database_url)
+def _events(database_url: str, kind: str) -> list[models.Event]:
+    sessions = open_database(database_url)
     try:
         with sessions() as db:
-            return list(db.scalars(sa.select(store.Event).where(store.Event.kind == kind)))
+            return list(db.scalars(sa.select(models.Event).where(models.Event.kind == kind)))
     finally:
-        store.close_database(sessions)
+        close_database(sessions)
 
 
 def _attempts_to(smtp_sink, recipient: str) -> list[int]:  # type: ignore[no-untyped-def]

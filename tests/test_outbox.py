@@ -6,12 +6,14 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-
 from helpers import write_config
-from mailflow import jobs, store
-from mailflow.cli import build_app
-from mailflow.config import load_config
-from mailflow.outbox import SmtpOutbox
+
+from mailflow.adapters.config_file import load_config
+from mailflow.adapters.db import models, queries
+from mailflow.adapters.smtp import SmtpOutbox
+from mailflow.usecases.context import App, build_app
+from mailflow.usecases.outgoing import REPLY_LIFETIME
+from mailflow.usecases.sending import send_outbox
 
 NOW = dt.datetime(2026, 2, 2, 9, 0, tzinfo=dt.timezone.utc)
 
@@ -22,24 +24,24 @@ def app(tmp_path, imap, smtp_sink, database_url, monkeypatch):
         yield app
 
 
-def _queue(app: jobs.App, recipient: str = "ine.verbeke@example.org", key: str = "reply:1") -> int:
+def _queue(app: App, recipient: str = "ine.verbeke@example.org", key: str = "reply:1") -> int:
     raw = (f"From: leernetwerk@in-gent.example\r\nTo: {recipient}\r\nSubject: test\r\n"
            "Message-ID: <m1@in-gent.example>\r\n\r\nHallo\r\n").encode()
     with app.sessions.begin() as db:
-        row = store.enqueue(db, key=key, kind="register", recipient=recipient, message_id="<m1@in-gent.example>",
-                            raw=raw, now=NOW, expires_at=NOW + jobs.REPLY_LIFETIME)
+        row = queries.enqueue(db, key=key, kind="register", recipient=recipient, message_id="<m1@in-gent.example>",
+                            raw=raw, now=NOW, expires_at=NOW + REPLY_LIFETIME)
         db.flush()
         return row.id
 
 
-def _send(app: jobs.App, now: dt.datetime) -> dict[str, int]:
+def _send(app: App, now: dt.datetime) -> dict[str, int]:
     with SmtpOutbox(app.config.smtp) as smtp:
-        return jobs.send_outbox(app, smtp, now)
+        return send_outbox(app, smtp, now)
 
 
-def _row(app: jobs.App, row_id: int) -> store.OutboxMessage:
+def _row(app: App, row_id: int) -> models.OutboxMessage:
     with app.sessions() as db:
-        return db.get(store.OutboxMessage, row_id)
+        return db.get(models.OutboxMessage, row_id)
 
 
 def test_sent_once_and_never_again(app, smtp_sink):
@@ -91,7 +93,7 @@ def test_permanent_failure_is_tried_once_and_reported(app, smtp_sink, how):
     row = _row(app, row_id)
     assert (row.status, row.attempts) == ("failed", 1)
     with app.sessions() as db:
-        assert db.scalar(sa.select(sa.func.count()).where(store.Event.kind == "delivery_failed")) == 1
+        assert db.scalar(sa.select(sa.func.count()).where(models.Event.kind == "delivery_failed")) == 1
 
 
 def test_a_reply_expires_after_five_days(app, smtp_sink):

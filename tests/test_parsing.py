@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailflow.config import Meeting, Organisation
-from mailflow.parsing import Intent, ParseContext, parse_message
+from mailflow.core.parsing import Intent, ParseContext, parse_message
+from mailflow.settings import Meeting, Organisation
 
 MEETINGS = (
     Meeting(dt.date(2026, 1, 13), "Dringende medische hulp"),
@@ -809,8 +809,8 @@ def test_intent_from_the_subject_alone_is_unsure():
 def test_grouped_keyword_families_match_like_their_plain_alternation():
     from pathlib import Path
 
-    from mailflow.parsing import dates, intent, people
-    from mailflow.parsing.text import Keywords, fold
+    from mailflow.core.parsing import dates, intent, people
+    from mailflow.core.parsing.text import Keywords, fold
 
     texts = [
         p.read_text(encoding="latin-1") for p in sorted((Path(__file__).parent / "corpus").glob("*.eml"))

@@ -16,7 +16,7 @@ sys.path.insert(0, str(CORPUS))
 
 from scoring import load_context, score_corpus
 
-from mailflow.parsing import Intent, parse_message
+from mailflow.core.parsing import Intent, parse_message
 
 LABELS = json.loads((CORPUS / "labels.json").read_text(encoding="utf-8"))
 CONTEXT = load_context(CORPUS / "corpus.toml")

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent / "corpus"))
 
 from scoring import load_context
 
-from mailflow.parsing import parse_message
+from mailflow.core.parsing import parse_message
 
 CONTEXT = load_context(Path(__file__).parent / "corpus" / "corpus.toml")
 CASES: list[dict] = []

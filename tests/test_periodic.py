@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
 from helpers import COORDINATOR, database, write_config
-from mailflow import store
+
+from mailflow.adapters.db import models, queries
 from mailflow.cli import main
 
 # 2026-03-31: the Tuesday after summer time starts (Sunday 29 March), so its 1-day reminder is at 08:00 UTC while
@@ -175,8 +175,8 @@ def test_after_downtime_only_the_newest_reminder_goes_within_the_grace_window(co
     # Down again past the 1-day reminder's window (24 h): on the day itself it is recorded as missed, not sent.
     assert clock.run("2026-03-31T10:30+02:00") == []
     with database(database_url) as db:
-        rows = db.execute(sa.select(store.OutboxMessage.key, store.OutboxMessage.status)
-                          .where(store.OutboxMessage.kind == "reminder").order_by(store.OutboxMessage.key)).all()
+        rows = db.execute(sa.select(models.OutboxMessage.key, models.OutboxMessage.status)
+                          .where(models.OutboxMessage.kind == "reminder").order_by(models.OutboxMessage.key)).all()
     member_id = rows[0][0].split(":")[1]
     assert rows == [(f"reminder:{member_id}:2026-03-31:1", "missed"), (f"reminder:{member_id}:2026-03-31:7", "sent")]
 
@@ -216,10 +216,10 @@ def test_a_full_meeting_puts_the_next_on_the_waiting_list_and_a_cancel_gives_the
     assert _kinds(clock.run("2026-03-25T12:00+01:00")) == [(BART[1], "reply"), (CHLOE[1], "promoted")]
     assert _kinds(clock.run("2026-03-30T10:00+02:00")) == [(ANNA[1], "reminder"), (CHLOE[1], "reminder")]
     with database(database_url) as db:
-        meeting = store.meeting_on(db, SPRING)
+        meeting = queries.meeting_on(db, SPRING)
         assert meeting is not None
-        assert sorted(m.email for m in store.expected_at(db, meeting)) == [ANNA[1], CHLOE[1]]
-        assert store.waiting_for(db, meeting) == []
+        assert sorted(m.email for m in queries.expected_at(db, meeting)) == [ANNA[1], CHLOE[1]]
+        assert queries.waiting_for(db, meeting) == []
 
 
 def test_the_digest_comes_once_a_day_with_the_sign_in_sheet(config_path, imap, smtp_sink, capsys):
@@ -273,8 +273,8 @@ def test_a_reminder_the_server_would_not_take_expires_when_the_meeting_starts(co
     smtp_sink.mode = None
     assert clock.run("2026-03-31T19:30+02:00") == []  # the meeting has started: too late to remind anyone
     with database(database_url) as db:
-        reminder = db.scalars(sa.select(store.OutboxMessage).where(
-            store.OutboxMessage.kind == "reminder", store.OutboxMessage.key.endswith(":1"))).one()
+        reminder = db.scalars(sa.select(models.OutboxMessage).where(
+            models.OutboxMessage.kind == "reminder", models.OutboxMessage.key.endswith(":1"))).one()
     assert reminder.status == "expired" and reminder.attempts >= 2  # tried while refused, then given up
 
 

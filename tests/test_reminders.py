@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailflow.reminders import (
+from mailflow.core.reminders import (
     MeetingSlot,
     MemberState,
     ReminderDue,

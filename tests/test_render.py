@@ -17,9 +17,10 @@ import icalendar
 import jinja2
 import pytest
 
-from mailflow import compose, config, render
-from mailflow import digest as digest_module
-from mailflow.parsing.result import Person
+from mailflow.core import digest as digest_module
+from mailflow.core.mail import compose, render
+from mailflow.core.parsing.result import Person
+from mailflow.settings import LANGUAGES, Meeting, Network, Venue
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 NOW = dt.datetime(2025, 12, 1, 9, 15, tzinfo=dt.UTC)
@@ -36,20 +37,20 @@ UNSURE_WORDING = {
     "fr": "Une erreur ? Répondez simplement à ce mail.",
     "en": "Is this not right? Just reply to this email.",
 }
-NETWORK = config.Network(
+NETWORK = Network(
     name="Leernetwerk Mensen Zonder Wettig Verblijf",
     timezone=BRUSSELS,
     language="nl",
     signup_address=SENDER,
     coordinator="coordinator@in-gent.example",
 )
-VENUE = config.Venue(
+VENUE = Venue(
     name="Campus Sint-Annaplein",
     address="Sint-Annaplein 31, 9000 Gent",
     start=dt.time(19, 30),
     end=dt.time(22, 0),
 )
-MEETING = config.Meeting(
+MEETING = Meeting(
     date=dt.date(2026, 1, 13), theme="Dringende medische hulp", speakers=("Anouk Baert", "Mieke Declerck")
 )
 
@@ -569,7 +570,7 @@ def test_autoescape_is_on_for_html_templates_only(env: jinja2.Environment) -> No
 def test_every_kind_and_language_has_both_templates(env: jinja2.Environment) -> None:
     names = set(env.list_templates())
     for kind in render.KINDS:
-        for language in config.LANGUAGES:
+        for language in LANGUAGES:
             assert set(render.template_names(kind, language)) <= names
 
 
@@ -661,12 +662,12 @@ def test_a_long_subject_folds_at_spaces_and_reads_back_the_same(subject: str) ->
 @pytest.mark.parametrize("status", ["CONFIRMED", "TENTATIVE"])
 @pytest.mark.parametrize("language", ["nl", "fr", "en"])
 def test_the_cached_calendar_is_the_one_icalendar_builds(status: str, language: str) -> None:
-    from mailflow import calendar_invite
+    from mailflow.core.calendar import ics
 
     meeting = details()
     for now in (NOW, NOW + dt.timedelta(days=40, seconds=7, microseconds=500), None):
         stamp = (now or meeting.starts_at).astimezone(dt.UTC)
-        built = calendar_invite.build_ics(
+        built = ics.build_ics(
             meeting, NETWORK, "PUBLISH", stamp=stamp, language=language, status=status
         )
         assert render.meeting_ics(meeting, NETWORK, now=now, language=language, status=status) == built

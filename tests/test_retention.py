@@ -18,10 +18,14 @@ import pytest
 import sqlalchemy as sa
 from helpers import COORDINATOR, write_config
 
-from mailflow import privacy, store
-from mailflow.cli import build_app, main
-from mailflow.config import ConfigError, Retention, load_config, parse_config
-from mailflow.retention import KnownMember, QueuedMail, StoredMail, mentions, plan_retention
+from mailflow.adapters.config_file import load_config, parse_config
+from mailflow.adapters.db import models
+from mailflow.cli import main
+from mailflow.core.retention import KnownMember, QueuedMail, StoredMail, mentions, plan_retention
+from mailflow.errors import ConfigError
+from mailflow.settings import Retention
+from mailflow.usecases import privacy
+from mailflow.usecases.context import build_app
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
@@ -151,17 +155,17 @@ def _pass(config_path: Path, now: dt.datetime) -> None:
 
 def _facts(app) -> dict[str, object]:
     with app.sessions() as db:
-        inbound, outbox = store.InboundMessage, store.OutboxMessage
+        inbound, outbox = models.InboundMessage, models.OutboxMessage
         return {
-            "members": sorted(db.scalars(sa.select(store.Member.email))),
-            "attendance": db.scalar(sa.select(sa.func.count()).select_from(store.Attendance)),
-            "member events": db.scalar(sa.select(sa.func.count()).where(store.Event.member_id.is_not(None))),
+            "members": sorted(db.scalars(sa.select(models.Member.email))),
+            "attendance": db.scalar(sa.select(sa.func.count()).select_from(models.Attendance)),
+            "member events": db.scalar(sa.select(sa.func.count()).where(models.Event.member_id.is_not(None))),
             "raw": db.scalar(sa.select(sa.func.count()).where(inbound.raw.is_not(None))),
             "senders": sorted(db.scalars(sa.select(inbound.sender).where(inbound.sender.is_not(None)))),
             "sent with text": db.scalar(sa.select(sa.func.count()).where(outbox.recipient != "")),
             "naming Ine": sum(mentions(raw, "ine.maes@voorbeeld.example") for raw in db.scalars(sa.select(outbox.raw))),
-            "retention events": list(db.scalars(sa.select(store.Event.detail).where(store.Event.kind == "retention")
-                                                .order_by(store.Event.id))),
+            "retention events": list(db.scalars(sa.select(models.Event.detail).where(models.Event.kind == "retention")
+                                                .order_by(models.Event.id))),
         }
 
 

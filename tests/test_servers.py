@@ -16,8 +16,9 @@ import sqlalchemy
 from helpers import ImapBox, TlsFiles, to_toml, write_config
 from servers import Dovecot, Postgres
 
-from mailflow.config import load_config
-from mailflow.sandbox import SmtpSink
+from mailflow.adapters.config_file import load_config
+from mailflow.adapters.secrets import reveal
+from mailflow.testing.servers import SmtpSink
 
 
 def make_mail(subject: str = "Inschrijving", sender: str = "an.peeters@voorbeeld.example") -> bytes:
@@ -280,7 +281,7 @@ def test_write_config_loads(
     config = load_config(path)
     assert config.imap is not None and config.smtp is not None
     assert (config.imap.host, config.imap.port, config.imap.batch_size) == (imap.host, imap.port, 7)
-    assert config.imap.password.reveal() == imap.password
+    assert reveal(config.imap.password) == imap.password
     assert config.smtp.port == smtp_sink.port
     assert len(config.meetings) == 3
 

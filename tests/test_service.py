@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import schedule
 import sqlalchemy as sa
-
 from helpers import COORDINATOR, write_config
-from mailflow.service import guarded
+
+from mailflow.usecases.passes import guarded
 
 MAIL = Path(__file__).parent / "mail"
 
@@ -97,8 +97,8 @@ def test_a_failing_job_is_logged_and_runs_again_without_stopping_the_others(capl
         runs["fine"] += 1
 
     scheduler = schedule.Scheduler()
-    scheduler.every(60).seconds.do(guarded("reminders", broken))
-    scheduler.every(60).seconds.do(guarded("digest", fine))
+    scheduler.every(60).seconds.do(guarded, "reminders", broken)
+    scheduler.every(60).seconds.do(guarded, "digest", fine)
     scheduler.run_all()
     scheduler.run_all()
     assert runs == {"broken": 2, "fine": 2}

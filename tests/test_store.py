@@ -8,34 +8,36 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from mailflow import store
+from mailflow.adapters.db import models, queries
+from mailflow.adapters.db.engine import close_database, open_database
+from mailflow.errors import StoreError
 
 
 @pytest.fixture
 def sessions(database_url):
-    sessions = store.open_database(database_url)
+    sessions = open_database(database_url)
     yield sessions
-    store.close_database(sessions)
+    close_database(sessions)
 
 
 def test_migrations_build_the_models_schema(sessions):
     with sessions.kw["bind"].connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), store.Base.metadata)
+        differences = compare_metadata(MigrationContext.configure(connection), models.Base.metadata)
     assert differences == []
 
 
 def test_opening_twice_is_harmless(database_url, sessions):
-    again = store.open_database(database_url)
-    store.close_database(again)
+    again = open_database(database_url)
+    close_database(again)
 
 
 def test_times_are_stored_in_utc_and_come_back_aware(sessions):
     brussels = dt.timezone(dt.timedelta(hours=1))
     with sessions.begin() as db:
-        db.add(store.Meeting(date=dt.date(2026, 1, 13), starts_at=dt.datetime(2026, 1, 13, 19, 30, tzinfo=brussels),
+        db.add(models.Meeting(date=dt.date(2026, 1, 13), starts_at=dt.datetime(2026, 1, 13, 19, 30, tzinfo=brussels),
                              theme="Dringende medische hulp", speakers=["Nora Jacobs"]))
     with sessions() as db:
-        meeting = store.meeting_on(db, dt.date(2026, 1, 13))
+        meeting = queries.meeting_on(db, dt.date(2026, 1, 13))
         assert meeting.starts_at == dt.datetime(2026, 1, 13, 18, 30, tzinfo=dt.timezone.utc)
         assert meeting.speakers == ["Nora Jacobs"]
 
@@ -43,22 +45,22 @@ def test_times_are_stored_in_utc_and_come_back_aware(sessions):
 def test_naive_times_are_refused(sessions):
     with pytest.raises(Exception, match="naive datetime"):
         with sessions.begin() as db:
-            db.add(store.Meeting(date=dt.date(2026, 1, 13), starts_at=dt.datetime(2026, 1, 13, 19, 30), theme="x"))
+            db.add(models.Meeting(date=dt.date(2026, 1, 13), starts_at=dt.datetime(2026, 1, 13, 19, 30), theme="x"))
 
 
 def test_an_outbox_key_is_queued_once(sessions):
     now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     for _ in range(2):
         with sessions.begin() as db:
-            store.enqueue(db, key="reply:7", kind="register", recipient="ine@example.org", message_id="<a@b>",
+            queries.enqueue(db, key="reply:7", kind="register", recipient="ine@example.org", message_id="<a@b>",
                           raw=b"x", now=now, expires_at=None)
     with sessions() as db:
-        assert db.query(store.OutboxMessage).count() == 1
+        assert db.query(models.OutboxMessage).count() == 1
 
 
 def test_a_broken_url_is_a_clear_error():
-    with pytest.raises(store.StoreError, match="database URL cannot be used"):
-        store.open_database("nosuchdb://nowhere")
+    with pytest.raises(StoreError, match="database URL cannot be used"):
+        open_database("nosuchdb://nowhere")
 
 
 @pytest.mark.parametrize("a, b", [
@@ -67,4 +69,4 @@ def test_a_broken_url_is_a_clear_error():
     ("François Lefèvre", "Francois Lefevre"),
 ])
 def test_name_key_matches_spellings_of_one_name(a, b):
-    assert store.name_key(a) == store.name_key(b)
+    assert queries.name_key(a) == queries.name_key(b)

@@ -24,11 +24,12 @@ from helpers import ImapBox, TlsFiles, make_tls_files, write_config
 from servers import Dovecot, dovecot_binary
 from wiretap import Wiretap
 
-from mailflow.config import Imap, Smtp, load_config
+from mailflow.adapters.config_file import load_config
+from mailflow.adapters.imap import Inbox
+from mailflow.adapters.smtp import SmtpOutbox
 from mailflow.errors import DeliveryError, MailboxError
-from mailflow.inbox import Inbox
-from mailflow.outbox import SmtpOutbox
-from mailflow.sandbox import SmtpSink
+from mailflow.settings import Imap, Smtp
+from mailflow.testing.servers import SmtpSink
 
 SMTP_USER, SMTP_PASSWORD = "mailer", "smtp-pass-7Q2fw9"
 NO_SMTP = SimpleNamespace(host="127.0.0.1", port=25)

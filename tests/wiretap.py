@@ -9,7 +9,7 @@ import socket
 import threading
 from typing import Self
 
-from mailflow.sandbox import HOST
+from mailflow.testing.servers import HOST
 
 
 class Wiretap:

@@ -12,8 +12,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mailflow.config import load_config
-from mailflow.parsing import ParseContext, ParsedMessage, parse_message
+from mailflow.adapters.config_file import load_config
+from mailflow.core.parsing import ParseContext, ParsedMessage, parse_message
 
 PERSON_INTENTS = {"register", "cancel", "unsubscribe", "erase"}
 DATE_INTENTS = PERSON_INTENTS | {"question"}

@@ -1,0 +1,359 @@
+"""The TOML configuration file, read once and validated into the frozen values of `mailflow.settings`.
+
+Every error names the key and says what is wrong. Secrets never live in the file: a `*_env` key names an environment
+variable and a `*_command` key a command that prints the secret.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mailflow.errors import ConfigError
+from mailflow.settings import (
+    LANGUAGES,
+    LOOPBACK_HOSTS,
+    TLS_MODES,
+    Config,
+    DigestSettings,
+    Imap,
+    Limits,
+    Meeting,
+    Network,
+    Organisation,
+    Recurrence,
+    Reminders,
+    Retention,
+    Secret,
+    Smtp,
+    Venue,
+)
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate a config file. Raises ConfigError naming the key that is wrong."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    return parse_config(data, base_dir=path.resolve().parent, path=path)
+
+
+def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None) -> Config:
+    """Validate an already-read TOML document; relative paths are taken from `base_dir`."""
+    known = {"network", "venue", "meetings", "organisations", "database", "imap", "smtp",
+             "reminders", "digest", "recurrence", "retention", "limits"}
+    _no_unknown_keys(data, known, "")
+    network = _network(_Section(data.get("network", {}), "network"))
+    venue = _venue(_Section(data.get("venue", {}), "venue"))
+    meetings = tuple(_meeting(_Section(item, f"meetings[{i}]")) for i, item in enumerate(_tables(data, "meetings")))
+    dates = [m.date for m in meetings]
+    if len(set(dates)) != len(dates):
+        raise ConfigError("meetings: two meetings share a date")
+    organisations = tuple(
+        _organisation(_Section(item, f"organisations[{i}]")) for i, item in enumerate(_tables(data, "organisations"))
+    )
+    database = _Section(data.get("database", {}), "database")
+    url = database.str("url", f"sqlite:///{base_dir / 'mailflow.db'}")
+    database.done()
+    imap = _imap(_Section(data.get("imap", {}), "imap"), base_dir) if "imap" in data else None
+    smtp = _smtp(_Section(data.get("smtp", {}), "smtp"), base_dir, network) if "smtp" in data else None
+    reminders = _reminders(_Section(data.get("reminders", {}), "reminders"))
+    digest = _digest(_Section(data.get("digest", {}), "digest"), network)
+    recurrence = _recurrence(_Section(data.get("recurrence", {}), "recurrence"))
+    retention = _retention(_Section(data.get("retention", {}), "retention"))
+    limits = _limits(_Section(data.get("limits", {}), "limits"))
+    return Config(path, network, venue, meetings, organisations, url, imap, smtp, reminders, digest, recurrence,
+                  retention=retention, limits=limits)
+
+
+class _Section:
+    """One TOML table, read key by key so that every error names `section.key`."""
+
+    def __init__(self, table: Any, name: str) -> None:
+        if not isinstance(table, dict):
+            raise ConfigError(f"{name} must be a table")
+        self.table, self.name, self.read = table, name, set[str]()
+
+    def _get(self, key: str, kinds: type | tuple[type, ...], default: Any, what: str) -> Any:
+        self.read.add(key)
+        if key not in self.table:
+            if default is _REQUIRED:
+                raise ConfigError(f"{self.name}.{key} is missing")
+            return default
+        value = self.table[key]
+        # TOML booleans are ints to Python; never accept one where a number is meant.
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _tuple(kinds)):
+            raise ConfigError(f"{self.name}.{key} must be {what}, got {value!r}")
+        return value
+
+    def str(self, key: str, default: Any = None) -> Any:
+        value = self._get(key, str, default, "a string")
+        if isinstance(value, str) and value != default and not value.strip():
+            raise ConfigError(f"{self.name}.{key} must not be empty")
+        return value
+
+    def int(self, key: str, default: Any = None, minimum: int = 0) -> Any:
+        value = self._get(key, int, default, "a whole number")
+        if isinstance(value, int) and value < minimum:
+            raise ConfigError(f"{self.name}.{key} must be >= {minimum}, got {value}")
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...], default: Any = None) -> Any:
+        value = self.str(key, default)
+        if value is not None and value not in choices:
+            raise ConfigError(f"{self.name}.{key} must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self._get(key, list, [], "a list of strings")
+        if not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{self.name}.{key} must be a list of strings")
+        return tuple(value)
+
+    def date(self, key: str, default: Any = None) -> Any:
+        value = self._get(key, (dt.date, str), default, "a date (2026-01-13)")
+        if isinstance(value, dt.datetime):
+            raise ConfigError(f"{self.name}.{key} must be a date without a time, got {value}")
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                raise ConfigError(f"{self.name}.{key} must be an ISO date like 2026-01-13, got {value!r}") from None
+        return value
+
+    def clock(self, key: str, default: Any = None) -> Any:
+        value = self._get(key, (str, dt.time), default, 'a time like "19:30"')
+        if isinstance(value, str):
+            try:
+                return dt.time.fromisoformat(value)
+            except ValueError:
+                raise ConfigError(f'{self.name}.{key} must be a time like "19:30", got {value!r}') from None
+        return value
+
+    def email(self, key: str, default: Any = None) -> Any:
+        value = self.str(key, default)
+        if isinstance(value, str) and not _looks_like_address(value):
+            raise ConfigError(f"{self.name}.{key} must be a plain address like name@example.org, got {value!r}")
+        return value
+
+    def secret(self, prefix: str) -> Secret:
+        env, command = self.str(f"{prefix}_env"), self.str(f"{prefix}_command")
+        if env and command:
+            raise ConfigError(f"{self.name}: give {prefix}_env or {prefix}_command, not both")
+        if prefix in self.table:
+            raise ConfigError(
+                f"{self.name}.{prefix}: secrets never sit in the file; use {prefix}_env or {prefix}_command"
+            )
+        return Secret(env=env, command=command)
+
+    def done(self) -> None:
+        _no_unknown_keys(self.table, self.read, self.name)
+
+
+_REQUIRED = object()
+
+
+def _tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kinds if isinstance(kinds, tuple) else (kinds,)
+
+
+def _no_unknown_keys(table: dict[str, Any], known: set[str], where: str) -> None:
+    unknown = sorted(set(table) - known)
+    if unknown:
+        place = f"{where}." if where else ""
+        raise ConfigError(f"unknown key {place}{unknown[0]} (a typo?)")
+
+
+def _tables(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ConfigError(f"{key} must be written as [[{key}]] tables")
+    return value
+
+
+def _looks_like_address(value: str) -> bool:
+    local, at, domain = value.rpartition("@")
+    return bool(at and local and "." in domain and not any(c.isspace() or c in "<>,;\"" for c in value))
+
+
+def _network(s: _Section) -> Network:
+    zone_name = s.str("timezone", "Europe/Brussels")
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"network.timezone: unknown time zone {zone_name!r}") from None
+    network = Network(
+        name=s.str("name", "Leernetwerk"),
+        timezone=zone,
+        language=s.choice("language", LANGUAGES, "nl"),
+        signup_address=s.email("signup_address", _REQUIRED),
+        coordinator=s.email("coordinator", _REQUIRED),
+    )
+    s.done()
+    return network
+
+
+def _venue(s: _Section) -> Venue:
+    venue = Venue(
+        name=s.str("name", _REQUIRED),
+        address=s.str("address", _REQUIRED),
+        start=s.clock("start", dt.time(19, 30)),
+        end=s.clock("end"),
+    )
+    s.done()
+    if venue.end is not None and venue.end <= venue.start:
+        raise ConfigError("venue.end must be later than venue.start")
+    return venue
+
+
+def _meeting(s: _Section) -> Meeting:
+    capacity = s.int("capacity", None, minimum=1)
+    meeting = Meeting(
+        date=s.date("date", _REQUIRED),
+        theme=s.str("theme", _REQUIRED),
+        speakers=s.strings("speakers"),
+        place=s.str("place"),
+        capacity=capacity,
+    )
+    s.done()
+    return meeting
+
+
+def _organisation(s: _Section) -> Organisation:
+    organisation = Organisation(
+        name=s.str("name", _REQUIRED),
+        aliases=s.strings("aliases"),
+        domains=tuple(d.lower().lstrip("@") for d in s.strings("domains")),
+    )
+    s.done()
+    return organisation
+
+
+def _tls(s: _Section, host: str, default_port: dict[str, int]) -> tuple[str, int]:
+    tls = s.choice("tls", TLS_MODES, "ssl")
+    if tls == "none" and host not in LOOPBACK_HOSTS:
+        raise ConfigError(f"{s.name}.tls = \"none\" is refused for {host}: passwords would cross the network in clear")
+    return tls, s.int("port", default_port[tls], minimum=1)
+
+
+def _ca_file(s: _Section, base_dir: Path) -> Path | None:
+    value = s.str("ca_file")
+    if value is None:
+        return None
+    path = (base_dir / value).resolve()
+    if not path.is_file():
+        raise ConfigError(f"{s.name}.ca_file: {path} does not exist")
+    return path
+
+
+def _imap(s: _Section, base_dir: Path) -> Imap:
+    host = s.str("host", _REQUIRED)
+    tls, port = _tls(s, host, {"ssl": 993, "starttls": 143, "none": 143})
+    imap = Imap(
+        host=host,
+        port=port,
+        tls=tls,
+        username=s.str("username", _REQUIRED),
+        password=s.secret("password"),
+        oauth2_token=s.secret("oauth2_token"),
+        ca_file=_ca_file(s, base_dir),
+        folder=s.str("folder", "INBOX"),
+        processed_folder=s.str("processed_folder", "mailflow/processed"),
+        review_folder=s.str("review_folder", "mailflow/review"),
+        since=s.date("since"),
+        batch_size=s.int("batch_size", 200, minimum=1),
+        poll_interval=s.int("poll_interval", 60, minimum=1),
+        max_message_bytes=s.int("max_message_bytes", 10 * 1024 * 1024, minimum=1024),
+        timeout=float(s.int("timeout", 30, minimum=1)),
+    )
+    s.done()
+    if not imap.password and not imap.oauth2_token:
+        raise ConfigError("imap: give password_env, password_command, oauth2_token_env or oauth2_token_command")
+    if len({imap.folder, imap.processed_folder, imap.review_folder}) != 3:
+        raise ConfigError("imap.folder, imap.processed_folder and imap.review_folder must all differ")
+    return imap
+
+
+def _smtp(s: _Section, base_dir: Path, network: Network) -> Smtp:
+    host = s.str("host", _REQUIRED)
+    tls, port = _tls(s, host, {"ssl": 465, "starttls": 587, "none": 25})
+    smtp = Smtp(
+        host=host,
+        port=port,
+        tls=tls,
+        username=s.str("username"),
+        password=s.secret("password"),
+        oauth2_token=s.secret("oauth2_token"),
+        ca_file=_ca_file(s, base_dir),
+        sender=s.email("from", network.signup_address),
+        timeout=float(s.int("timeout", 60, minimum=1)),
+    )
+    s.done()
+    if smtp.username and not smtp.password and not smtp.oauth2_token:
+        raise ConfigError("smtp.username is set: give password_env or password_command too")
+    return smtp
+
+
+def _reminders(s: _Section) -> Reminders:
+    days = s._get("days_before", list, [7, 1], "a list of whole numbers")
+    if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in days):
+        raise ConfigError(f"reminders.days_before must be whole numbers >= 1, got {days!r}")
+    reminders = Reminders(
+        days_before=tuple(sorted(set(days), reverse=True)),
+        at=s.clock("at", dt.time(10, 0)),
+        grace=dt.timedelta(hours=s.int("grace_hours", 24, minimum=0)),
+    )
+    s.done()
+    return reminders
+
+
+def _digest(s: _Section, network: Network) -> DigestSettings:
+    digest = DigestSettings(
+        to=s.email("to", network.coordinator),
+        at=s.clock("at", dt.time(8, 0)),
+        send_when_empty=s._get("send_when_empty", bool, False, "true or false"),
+    )
+    s.done()
+    return digest
+
+
+def _recurrence(s: _Section) -> Recurrence:
+    from dateutil.rrule import rrulestr
+
+    rule = s.str("rule", "FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TU")
+    try:
+        rrulestr(rule, dtstart=dt.datetime(2026, 1, 1))
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"recurrence.rule is not an RFC 5545 RRULE: {exc}") from None
+    recurrence = Recurrence(rule=rule, start=s.date("start"))
+    s.done()
+    return recurrence
+
+
+def _retention(s: _Section) -> Retention:
+    retention = Retention(
+        raw_days=s.int("raw_days", Retention.raw_days, minimum=1),
+        member_months=s.int("member_months", Retention.member_months, minimum=1),
+    )
+    s.done()
+    return retention
+
+
+def _limits(s: _Section) -> Limits:
+    limits = Limits(
+        replies_per_address_per_day=s.int("replies_per_address_per_day", Limits.replies_per_address_per_day, minimum=1),
+        replies_per_hour=s.int("replies_per_hour", Limits.replies_per_hour, minimum=1),
+    )
+    s.done()
+    return limits
+

@@ -1,0 +1,97 @@
+"""Opening the database: the engine, SQLite's pragmas, the Alembic upgrade, and scrubbing SQLite after a deletion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailflow.errors import StoreError
+
+
+def open_database(url: str) -> sessionmaker[Session]:
+    """Connect, bring the schema up to date with Alembic, and return a session factory. Raises StoreError."""
+    try:
+        engine = create_engine(url)
+        where = engine.url.render_as_string(hide_password=True)
+    except (SQLAlchemyError, ImportError) as exc:
+        raise StoreError(f"database URL cannot be used: {short_error(exc)}") from None
+    try:
+        upgrade(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database {where}: {short_error(exc)}") from exc
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def close_database(sessions: sessionmaker[Session]) -> None:
+    """Close every pooled connection of a factory made by open_database."""
+    engine = sessions.kw.get("bind")
+    if engine is not None:
+        engine.dispose()
+
+
+def create_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # pysqlite starts transactions on its own schedule, which breaks SAVEPOINT; SQLAlchemy's documented recipe is
+    # to switch that off (isolation_level None, below) and say BEGIN ourselves.
+    connection.exec_driver_sql("BEGIN")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    # WAL lets the admin commands read while the daemon writes; FULL makes a commit survive a power cut,
+    # which the outbox relies on (a reply is only as safe as the row that says it is owed).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    # Deleted rows are overwritten with zeros, so that forgetting a person also leaves nothing in the file.
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.close()
+
+
+def scrub(sessions: sessionmaker[Session]) -> None:
+    """After deleting personal data: copy SQLite's write-ahead log into the file and empty it, so that no old copy
+    of a deleted row stays in the -wal file. PostgreSQL reuses the space of deleted rows after its (auto)vacuum."""
+    engine = sessions.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        return
+    connection = engine.raw_connection()  # outside a transaction, which a checkpoint must be
+    try:
+        connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()
+
+
+def upgrade(engine: Engine) -> None:
+    """Run the Alembic migrations up to the newest."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    alembic_config = AlembicConfig()
+    alembic_config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        alembic_config.attributes["connection"] = connection
+        command.upgrade(alembic_config, "head")
+
+
+def short_error(exc: BaseException) -> str:
+    # The first line of a driver error; SQLAlchemy appends the statement and its parameters, which may hold personal data.
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+

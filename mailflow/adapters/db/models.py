@@ -1,0 +1,165 @@
+"""The database tables as SQLAlchemy models. Times are stored in UTC and come back timezone-aware.
+
+The schema is created and upgraded by Alembic (`migrations/`), never by `create_all`, so that a database made by any
+version can be carried forward.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+UTC = dt.timezone.utc
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """A timezone-aware datetime kept as naive UTC, the same on SQLite and PostgreSQL."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class MailboxState(Base):
+    """Where reading a folder stands: mail with a UID below `first_uid` was there before mailflow and is left alone.
+
+    `since`, when set, also leaves alone mail that arrived before it: for `[imap] since`, and after a UIDVALIDITY
+    change, when UIDs say nothing any more.
+    """
+
+    __tablename__ = "mailbox_state"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    uidvalidity: Mapped[int] = mapped_column(sa.BigInteger)
+    first_uid: Mapped[int] = mapped_column(sa.BigInteger)
+    last_uid: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # mailflow's first start on this folder
+
+
+class InboundMessage(Base):
+    """One mail read from the signup folder. The raw bytes are kept only while a human may need them."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (sa.UniqueConstraint("mailbox", "uidvalidity", "uid"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(sa.String(255))
+    uidvalidity: Mapped[int] = mapped_column(sa.BigInteger)
+    uid: Mapped[int] = mapped_column(sa.BigInteger)
+    message_id: Mapped[str | None] = mapped_column(sa.String(998), index=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    size: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # processed | review | quarantined | failed (retried, see attempts)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    intent: Mapped[str | None] = mapped_column(sa.String(20))
+    reason: Mapped[str | None] = mapped_column(sa.String(500))  # never personal data
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    destination: Mapped[str | None] = mapped_column(sa.String(255))  # folder it belongs in
+    moved: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sender: Mapped[str | None] = mapped_column(sa.String(320), index=True)  # for erase and the digest
+    raw: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+
+
+class Meeting(Base):
+    __tablename__ = "meetings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    date: Mapped[dt.date] = mapped_column(sa.Date, unique=True)
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    theme: Mapped[str] = mapped_column(sa.String(500))
+    speakers: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    place: Mapped[str | None] = mapped_column(sa.String(500))
+    capacity: Mapped[int | None] = mapped_column(sa.Integer)
+
+
+class Member(Base):
+    """A person in the network. `email` is where their mail goes: their own, or the colleague's who registered them."""
+
+    __tablename__ = "members"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(320), index=True)
+    name: Mapped[str] = mapped_column(sa.String(500))
+    name_key: Mapped[str] = mapped_column(sa.String(500))
+    organisation: Mapped[str | None] = mapped_column(sa.String(500))
+    language: Mapped[str] = mapped_column(sa.String(5), default="nl")
+    status: Mapped[str] = mapped_column(sa.String(20), default="active")  # active | left
+    unsure: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    undeliverable: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    active_from: Mapped[dt.date | None] = mapped_column(sa.Date)  # first meeting they attend; None: any
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_heard_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    left_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    attendance: Mapped[list[Attendance]] = relationship(back_populates="member", cascade="all, delete-orphan")
+
+
+class Attendance(Base):
+    """A member's word about one meeting: registered for it, excused from it, or waiting for a place."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (sa.UniqueConstraint("member_id", "meeting_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id", ondelete="CASCADE"))
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(sa.String(20))  # registered | excused | waiting
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    member: Mapped[Member] = relationship(back_populates="attendance")
+    meeting: Mapped[Meeting] = relationship()
+
+
+class OutboxMessage(Base):
+    """A mail to send, written in the same transaction as what it reports. `key` makes each mail happen once, ever."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(200), unique=True)  # e.g. reply:<inbound id>
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    recipient: Mapped[str] = mapped_column(sa.String(320), index=True)
+    message_id: Mapped[str] = mapped_column(sa.String(998))
+    raw: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    # pending -> sent | failed | expired; held (a rate limit, until released); cancelled (no longer owed, e.g. a
+    # reminder after a cancel); missed (a reminder that fell due while mailflow was down); skipped (an empty digest)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)  # the limits count by time
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id", ondelete="SET NULL"))
+
+
+class Event(Base):
+    """Something the coordinator hears about in the digest. `detail` is never personal data; the member link may be."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(30), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id", ondelete="CASCADE"))
+    inbound_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inbound_messages.id", ondelete="CASCADE"))
+    meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"))
+    # The mail a delivery event is about; deleted with it, since it names the recipient.
+    outbox_id: Mapped[int | None] = mapped_column(sa.ForeignKey("outbox.id", ondelete="CASCADE"))
+    detail: Mapped[str | None] = mapped_column(sa.String(500))
+    member: Mapped[Member | None] = relationship()
+    inbound: Mapped[InboundMessage | None] = relationship()
+    meeting: Mapped[Meeting | None] = relationship()
+    outbox: Mapped[OutboxMessage | None] = relationship()
+

@@ -1,0 +1,196 @@
+"""Every query mailflow makes, as functions of a Session passed in: no mail, no network, no business rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import unicodedata
+from collections.abc import Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from mailflow.adapters.db.models import (
+    Attendance,
+    Event,
+    InboundMessage,
+    MailboxState,
+    Meeting,
+    Member,
+    OutboxMessage,
+)
+
+
+def sha256(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def name_key(name: str) -> str:
+    """The same person however the name is written: casefolded, without accents or punctuation, tokens sorted."""
+    plain = unicodedata.normalize("NFKD", name)
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    tokens = "".join(c if c.isalnum() else " " for c in plain.casefold()).split()
+    return " ".join(sorted(tokens))
+
+
+def mark_moved(session: Session, mailbox: str, uidvalidity: int, uids: Sequence[int]) -> None:
+    session.execute(sa.update(InboundMessage).where(
+        InboundMessage.mailbox == mailbox, InboundMessage.uidvalidity == uidvalidity, InboundMessage.uid.in_(uids),
+    ).values(moved=True))
+
+
+def get_mailbox_state(session: Session, mailbox: str) -> MailboxState | None:
+    return session.scalar(sa.select(MailboxState).where(MailboxState.mailbox == mailbox))
+
+
+def find_inbound(session: Session, mailbox: str, uidvalidity: int, uid: int, digest: str) -> InboundMessage | None:
+    """A mail seen before, by its place in the mailbox or by its exact bytes."""
+    return session.scalar(
+        sa.select(InboundMessage).where(
+            sa.or_(
+                sa.and_(
+                    InboundMessage.mailbox == mailbox,
+                    InboundMessage.uidvalidity == uidvalidity,
+                    InboundMessage.uid == uid,
+                ),
+                InboundMessage.sha256 == digest,
+            )
+        )
+    )
+
+
+def sync_meetings(session: Session, meetings: Iterable[tuple[dt.date, dt.datetime, str, Sequence[str], str | None,
+                                                              int | None]]) -> None:
+    """Make the meetings table match the configured meetings (date, starts_at, theme, speakers, place, capacity)."""
+    existing = {m.date: m for m in session.scalars(sa.select(Meeting))}
+    for date, starts_at, theme, speakers, place, capacity in meetings:
+        row = existing.get(date) or Meeting(date=date)
+        row.starts_at, row.theme, row.speakers = starts_at, theme, list(speakers)
+        row.place, row.capacity = place, capacity
+        session.add(row)
+
+
+def meeting_on(session: Session, date: dt.date) -> Meeting | None:
+    return session.scalar(sa.select(Meeting).where(Meeting.date == date))
+
+
+def next_meeting(session: Session, now: dt.datetime, on_or_after: dt.date | None = None) -> Meeting | None:
+    """The first meeting that has not started yet (and is not before `on_or_after`)."""
+    query = sa.select(Meeting).where(Meeting.starts_at > now)
+    if on_or_after is not None:
+        query = query.where(Meeting.date >= on_or_after)
+    return session.scalar(query.order_by(Meeting.starts_at).limit(1))
+
+
+def members_at(session: Session, email: str) -> list[Member]:
+    return list(session.scalars(sa.select(Member).where(Member.email == email).order_by(Member.id)))
+
+
+def heard_from(session: Session, email: str, now: dt.datetime) -> None:
+    """The members at an address wrote in: retention counts from now."""
+    session.execute(sa.update(Member).where(Member.email == email.lower()).values(last_heard_at=now))
+
+
+def set_attendance(session: Session, member: Member, meeting: Meeting, status: str, now: dt.datetime) -> None:
+    row = session.scalar(
+        sa.select(Attendance).where(Attendance.member_id == member.id, Attendance.meeting_id == meeting.id)
+    )
+    if row is None:
+        row = Attendance(member=member, meeting=meeting)
+        session.add(row)
+    row.status, row.updated_at = status, now
+
+
+def record_event(session: Session, kind: str, now: dt.datetime, *, member: Member | None = None,
+                 inbound: InboundMessage | None = None, meeting: Meeting | None = None,
+                 outbox: OutboxMessage | None = None, detail: str | None = None) -> None:
+    session.add(Event(kind=kind, at=now, member=member, inbound=inbound, meeting=meeting, outbox=outbox,
+                      detail=detail))
+
+
+def queued(session: Session, key: str) -> bool:
+    """Whether a mail with this outbox key was ever queued."""
+    return session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None
+
+
+def enqueue(session: Session, *, key: str, kind: str, recipient: str, message_id: str, raw: bytes,
+            now: dt.datetime, expires_at: dt.datetime | None, member: Member | None = None,
+            status: str = "pending") -> OutboxMessage | None:
+    """Add a mail to the outbox unless one with the same key was ever queued. Returns the new row or None."""
+    if queued(session, key):
+        return None
+    row = OutboxMessage(key=key, kind=kind, recipient=recipient, message_id=message_id, raw=raw, status=status,
+                        attempts=0, next_attempt_at=now, expires_at=expires_at, created_at=now,
+                        member_id=member.id if member else None)
+    session.add(row)
+    return row
+
+
+def count_replies(session: Session, kinds: Iterable[str], since: dt.datetime, recipient: str | None = None) -> int:
+    """Replies of these kinds queued since `since` (to `recipient`, else to anyone), leaving out held ones."""
+    query = sa.select(sa.func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.kind.in_(list(kinds)), OutboxMessage.created_at >= since, OutboxMessage.status != "held")
+    if recipient is not None:
+        query = query.where(OutboxMessage.recipient == recipient)
+    return session.scalar(query) or 0
+
+
+def latest_reply(session: Session, kinds: Iterable[str], recipient: str, since: dt.datetime) -> OutboxMessage | None:
+    """The newest reply of these kinds queued to `recipient` since `since` that was sent, is on its way, or is held."""
+    return session.scalar(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.kind.in_(list(kinds)), OutboxMessage.recipient == recipient,
+               OutboxMessage.created_at >= since, OutboxMessage.status.in_(("pending", "sent", "held")))
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(1))
+
+
+def expected_at(session: Session, meeting: Meeting) -> list[Member]:
+    """The members expected at a meeting: active, not excused or waiting, and already started by then."""
+    return list(session.scalars(sa.select(Member).where(*_expected(meeting)).order_by(Member.name, Member.id)))
+
+
+def expected_count(session: Session, meeting: Meeting, leaving_out: Iterable[int] = ()) -> int:
+    """How many members are expected at a meeting, leaving out the ids given."""
+    query = sa.select(sa.func.count()).select_from(Member).where(*_expected(meeting))
+    left_out = list(leaving_out)
+    if left_out:
+        query = query.where(Member.id.not_in(left_out))
+    return session.scalar(query) or 0
+
+
+def _expected(meeting: Meeting) -> tuple[sa.ColumnElement[bool], ...]:
+    absent = sa.select(Attendance.member_id).where(
+        Attendance.meeting_id == meeting.id, Attendance.status.in_(("excused", "waiting")))
+    return (
+        Member.status == "active",
+        Member.id.not_in(absent),
+        sa.or_(Member.active_from.is_(None), Member.active_from <= meeting.date),
+    )
+
+
+def waiting_for(session: Session, meeting: Meeting) -> list[Attendance]:
+    """The waiting list of a meeting, first come first served (active members only)."""
+    return list(session.scalars(
+        sa.select(Attendance).join(Member).where(
+            Attendance.meeting_id == meeting.id, Attendance.status == "waiting", Member.status == "active",
+        ).order_by(Attendance.updated_at, Attendance.id)
+    ))
+
+
+def cancel_pending(session: Session, member: Member, kinds: Sequence[str], key_prefix: str = "") -> None:
+    """Take a member's unsent mail of these kinds out of the outbox: it is no longer owed."""
+    session.execute(sa.update(OutboxMessage).where(
+        OutboxMessage.member_id == member.id, OutboxMessage.status.in_(("pending", "held")),
+        OutboxMessage.kind.in_(kinds), OutboxMessage.key.startswith(key_prefix),
+    ).values(status="cancelled", last_error="no longer owed"))
+
+
+def due_outbox(session: Session, now: dt.datetime, limit: int = 100,
+               exclude: Iterable[int] = ()) -> list[OutboxMessage]:
+    """Pending rows whose time has come, oldest first, leaving out the ids in `exclude`."""
+    query = sa.select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+    excluded = list(exclude)
+    if excluded:
+        query = query.where(OutboxMessage.id.not_in(excluded))
+    return list(session.scalars(query.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)))
+

@@ -1,0 +1,282 @@
+"""IMAP only: connect, find and fetch new mail in the signup folder, move a mail once the database has committed.
+
+No parsing and no database here; `jobs` decides what a mail means and where it goes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import imapclient
+import imapclient.exceptions
+from imapclient.exceptions import IMAPClientError
+
+from mailflow.adapters.network import describe, tls_context
+from mailflow.adapters.secrets import reveal
+from mailflow.errors import ConfigError, MailboxError
+from mailflow.settings import Imap
+
+log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class Fetched:
+    """One mail as it sits in the folder. `raw` is None when the mail is larger than the limit and was not downloaded."""
+
+    mailbox: str
+    uidvalidity: int
+    uid: int
+    size: int
+    internaldate: dt.datetime | None
+    raw: bytes | None
+
+
+class Inbox:
+    """A logged-in IMAP connection to the signup mailbox. Use as a context manager."""
+
+    def __init__(self, settings: Imap) -> None:
+        self.settings = settings
+        self.client: imapclient.IMAPClient | None = None
+        self.capabilities: frozenset[bytes] = frozenset()
+
+    # --- connection ---------------------------------------------------------------------------------------------
+
+    def connect(self) -> Inbox:
+        """Connect, start TLS as configured and log in. Raises MailboxError saying what failed."""
+        s = self.settings
+        where = f"IMAP {s.host}:{s.port}"
+        try:
+            context = tls_context(s.ca_file) if s.tls != "none" else None
+            # The timeout covers connecting and every read: a server gone silent is left, not waited for forever.
+            client = imapclient.IMAPClient(s.host, port=s.port, ssl=s.tls == "ssl", ssl_context=context,
+                                           timeout=s.timeout)
+            if s.tls == "starttls":
+                _start_tls(client, context, where)
+        except MailboxError:
+            raise
+        except ssl.SSLCertVerificationError as exc:
+            raise MailboxError(f"{where}: certificate refused ({exc.verify_message})") from None
+        except ssl.SSLError as exc:
+            raise MailboxError(f"{where}: TLS failed ({exc.reason})") from None
+        except (OSError, IMAPClientError) as exc:
+            raise MailboxError(f"{where}: cannot connect ({describe(exc)})") from None
+        try:
+            self._login(client)
+        except ConfigError:
+            _close_quietly(client)
+            raise
+        except (IMAPClientError, OSError) as exc:
+            _close_quietly(client)
+            # The server's words, not ours: they never contain the password.
+            raise MailboxError(f"{where}: login refused for the configured user ({describe(exc)})") from None
+        self.client = client
+        self.capabilities = frozenset(client.capabilities())
+        log.info("connected to %s", where)
+        return self
+
+    def _login(self, client: imapclient.IMAPClient) -> None:
+        s = self.settings
+        if not s.oauth2_token:
+            client.login(s.username, reveal(s.password))
+            return
+        try:
+            client.oauth2_login(s.username, reveal(s.oauth2_token))
+        except imapclient.exceptions.LoginError:
+            # An access token lives about an hour: the token command, asked again, refreshes it. Retry once.
+            log.info("IMAP %s: XOAUTH2 token refused; asking the token command for a new one", s.host)
+            client.oauth2_login(s.username, reveal(s.oauth2_token))
+
+    def close(self) -> None:
+        if self.client is not None:
+            _close_quietly(self.client)
+            self.client = None
+
+    def __enter__(self) -> Inbox:
+        return self.connect() if self.client is None else self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def _imap(self) -> imapclient.IMAPClient:
+        if self.client is None:
+            raise MailboxError("IMAP: not connected")
+        return self.client
+
+    # --- folders ------------------------------------------------------------------------------------------------
+
+    def ensure_folders(self) -> None:
+        """Create the processed and review folders when they are missing; the signup folder must exist."""
+        s = self.settings
+        try:
+            if not self._imap.folder_exists(s.folder):
+                raise MailboxError(f"IMAP: folder {s.folder!r} does not exist")
+            for folder in (s.processed_folder, s.review_folder):
+                if not self._imap.folder_exists(folder):
+                    self._imap.create_folder(folder)
+                    log.info("created IMAP folder %s", folder)
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: cannot prepare folders ({describe(exc)})") from exc
+
+    def select(self) -> tuple[int, int]:
+        """Select the signup folder read-write. Returns (UIDVALIDITY, UIDNEXT)."""
+        try:
+            info = self._imap.select_folder(self.settings.folder)
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: cannot open folder {self.settings.folder!r} ({describe(exc)})") from exc
+        self._imap._imap.untagged_responses.clear()  # what SELECT said is read; later news is new mail (see below)
+        uidvalidity = int(info[b"UIDVALIDITY"])
+        uidnext = int(info.get(b"UIDNEXT", 0))
+        if not uidnext:  # RFC 3501 lets a server leave UIDNEXT out; the highest UID + 1 is the same thing
+            uids = self._imap.search(["ALL"])
+            uidnext = max(uids, default=0) + 1
+        return uidvalidity, uidnext
+
+    # --- reading ------------------------------------------------------------------------------------------------
+
+    def search_uids(self, first_uid: int, since: dt.date | None = None) -> list[int]:
+        """UIDs in the selected folder from `first_uid` on (and, if given, that arrived on or after `since`)."""
+        criteria: list[object] = ["UID", f"{max(first_uid, 1)}:*"]
+        if since is not None:
+            criteria += ["SINCE", since]
+        try:
+            uids = self._imap.search(criteria)
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: search failed ({describe(exc)})") from exc
+        # RFC 3501: "n:*" always matches the last message, even when its UID is below n.
+        return sorted(uid for uid in uids if uid >= first_uid)
+
+    def fetch(self, uids: list[int], uidvalidity: int) -> Iterator[list[Fetched]]:
+        """Download the given mails with BODY.PEEK[] (which sets no \\Seen flag), a batch at a time.
+
+        Sizes are asked first (RFC822.SIZE), so a mail over the size limit is never downloaded whole.
+        """
+        s = self.settings
+        for start in range(0, len(uids), s.batch_size):
+            batch = uids[start:start + s.batch_size]
+            try:
+                meta = self._imap.fetch(batch, ["RFC822.SIZE", "INTERNALDATE"])
+                small = [uid for uid in batch if uid in meta and meta[uid][b"RFC822.SIZE"] <= s.max_message_bytes]
+                bodies = self._imap.fetch(small, ["BODY.PEEK[]"]) if small else {}
+            except (IMAPClientError, OSError) as exc:
+                raise MailboxError(f"IMAP: fetch failed ({describe(exc)})") from exc
+            fetched = []
+            for uid in batch:
+                if uid not in meta:  # expunged by someone else meanwhile
+                    continue
+                raw = bodies.get(uid, {}).get(b"BODY[]")
+                internaldate = meta[uid].get(b"INTERNALDATE")
+                if isinstance(internaldate, dt.datetime) and internaldate.tzinfo is None:
+                    internaldate = internaldate.astimezone()  # imapclient gives local time when normalising
+                fetched.append(Fetched(s.folder, uidvalidity, uid, int(meta[uid][b"RFC822.SIZE"]), internaldate, raw))
+            yield fetched
+
+    # --- moving -------------------------------------------------------------------------------------------------
+
+    def move(self, uids: list[int], folder: str) -> None:
+        """Move mails out of the selected folder: MOVE (RFC 6851) where offered, else COPY, flag and expunge them."""
+        try:
+            if b"MOVE" in self.capabilities:
+                self._imap.move(uids, folder)
+            else:
+                self._imap.copy(uids, folder)
+                self._expunge(uids)
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: cannot move {len(uids)} mail(s) to {folder!r} ({describe(exc)})") from exc
+
+    def _expunge(self, uids: list[int]) -> None:
+        self._imap.delete_messages(uids)
+        # RFC 4315 UID EXPUNGE removes only these mails, not others a person marked deleted.
+        self._imap.uid_expunge(uids) if b"UIDPLUS" in self.capabilities else self._imap.expunge()
+
+    # --- forgetting ---------------------------------------------------------------------------------------------
+
+    def find(self, folder: str, text: str) -> dict[int, bytes]:
+        """Select `folder` and return, by UID, the mails whose headers or text contain `text` (RFC 3501 SEARCH TEXT,
+        a substring match the caller confirms). A folder that does not exist holds nothing."""
+        try:
+            if not self._imap.folder_exists(folder):
+                return {}
+            self._imap.select_folder(folder)
+            uids = self._imap.search(["TEXT", text], charset="UTF-8" if not text.isascii() else None)
+            found = self._imap.fetch(uids, ["BODY.PEEK[]"]) if uids else {}
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: cannot search folder {folder!r} ({describe(exc)})") from exc
+        return {uid: data[b"BODY[]"] for uid, data in found.items() if b"BODY[]" in data}
+
+    def delete(self, uids: list[int]) -> None:
+        """Delete mails from the selected folder for good (\\Deleted, then expunged)."""
+        if not uids:
+            return
+        try:
+            self._expunge(uids)
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: cannot delete {len(uids)} mail(s) ({describe(exc)})") from exc
+
+    @property
+    def can_idle(self) -> bool:
+        return b"IDLE" in self.capabilities
+
+    def wait_for_mail(self, timeout: float, stop: threading.Event) -> bool:
+        """IDLE (RFC 2177) until the server announces new mail, `timeout` seconds pass or `stop` is set.
+
+        Returns True when new mail arrived. The caller keeps `timeout` well under the 29 minutes after which a
+        server may drop an idle client.
+        """
+        deadline = time.monotonic() + timeout
+        # Mail that arrived during the last pass was announced (EXISTS) in answer to one of its commands, and
+        # imaplib kept that aside; IDLE would not announce it again, so it is read now rather than at the next job.
+        announced = self._imap._imap.untagged_responses
+        if announced.pop("EXISTS", None) is not None or announced.pop("RECENT", None) is not None:
+            return True
+        try:
+            self._imap.idle()
+            try:
+                while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+                    # Short checks, so that SIGTERM is honoured within a second.
+                    asked, started = min(1.0, left), time.monotonic()
+                    responses = self._imap.idle_check(timeout=asked)
+                    for response in responses:
+                        if response[:1] == (b"BYE",):  # RFC 3501 7.1.5: the server is closing the connection
+                            raise MailboxError("IMAP: the server closed the connection")
+                        if len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT"):
+                            return True
+                    if not responses and time.monotonic() - started < asked / 2:
+                        # Woken with nothing to read: idle_check hides a closed connection that way, and polling
+                        # it again would spin. Ending IDLE tells a dead connection (it raises) from a live one.
+                        return False
+                return False
+            finally:
+                self._imap.idle_done()
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: connection lost while idle ({describe(exc)})") from exc
+
+    def noop(self) -> None:
+        try:
+            self._imap.noop()
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: connection lost ({describe(exc)})") from exc
+
+
+
+def _start_tls(client: imapclient.IMAPClient, context: ssl.SSLContext | None, where: str) -> None:
+    # No fallback to plaintext: a server that does not offer STARTTLS hears nothing more, least of all a password.
+    if b"STARTTLS" not in client.capabilities():
+        _close_quietly(client)
+        raise MailboxError(f"{where}: the server does not offer STARTTLS; refusing to go on without TLS")
+    client.starttls(context)
+
+
+def _close_quietly(client: imapclient.IMAPClient) -> None:
+    try:
+        client.logout()
+    except Exception:  # noqa: BLE001 - the connection is going away either way
+        try:
+            client.shutdown()
+        except Exception:  # noqa: BLE001
+            pass

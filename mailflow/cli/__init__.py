@@ -1,0 +1,234 @@
+"""The `mailflow` command: reads the config once, wires the parts together, and turns errors into one clear line."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from mailflow import __version__, daemon
+from mailflow.adapters.config_file import load_config
+from mailflow.adapters.db.engine import scrub
+from mailflow.adapters.db.lock import InstanceLock
+from mailflow.cli import admin
+from mailflow.core.parsing import parse_message
+from mailflow.errors import MailflowError
+from mailflow.usecases.context import App, build_app, parse_context, sync_meetings
+from mailflow.usecases.passes import Clock, run_once
+
+log = logging.getLogger("mailflow")
+
+
+def clock_from(now: str | None) -> Clock:
+    """The real clock, or one that reads `now` at start and runs on from there (`--now`)."""
+    if now is None:
+        return lambda: dt.datetime.now(dt.timezone.utc)
+    try:
+        start = dt.datetime.fromisoformat(now)
+    except ValueError:
+        raise MailflowError(f"--now must be an ISO date-time like 2026-01-06T10:00+01:00, got {now!r}") from None
+    if start.tzinfo is None:
+        raise MailflowError("--now needs a UTC offset, like 2026-01-06T10:00+01:00")
+    offset = start - dt.datetime.now(dt.timezone.utc)
+    return lambda: dt.datetime.now(dt.timezone.utc) + offset
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    clock = clock_from(args.now)
+    imap = config.require_servers()[0]
+    mailbox = f"{imap.host}:{imap.port}/{imap.username}/{imap.folder}"
+    with build_app(config) as app, InstanceLock(app.sessions, mailbox) as lock:
+        if args.once:
+            return 0 if run_once(app, clock) else 1
+        return daemon.run(app, clock, lock.hold)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from mailflow.usecases.check import check
+
+    return 0 if check(args.config, print) else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from mailflow.cli.demo import demo
+
+    return demo(print, keep=args.keep)
+
+
+def _admin(args: argparse.Namespace, work: Callable[[App, dt.datetime], object]) -> int:
+    config = load_config(args.config)
+    with build_app(config) as app:
+        sync_meetings(app)
+        work(app, clock_from(getattr(args, "now", None))())
+    return 0
+
+
+def cmd_meetings(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    admin.meetings(config, clock_from(args.now)(), print)
+    return 0
+
+
+def cmd_members(args: argparse.Namespace) -> int:
+    meeting = _date_argument(args.meeting, "--meeting") if args.meeting else None
+
+    def work(app: App, now: dt.datetime) -> None:
+        with app.sessions() as db:
+            admin.members(db, meeting, args.csv, print)
+    return _admin(args, work)
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    def work(app: App, now: dt.datetime) -> None:
+        if args.action == "retry":
+            with app.sessions.begin() as db:
+                admin.outbox_retry(db, args.id, now, print)
+        else:
+            with app.sessions() as db:
+                admin.outbox(db, print)
+    if args.action == "retry" and args.id is None:
+        raise MailflowError("outbox retry needs the ID of a message (see `mailflow outbox`)")
+    return _admin(args, work)
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from mailflow.usecases import calendar_jobs
+
+    def work(app: App, now: dt.datetime) -> None:
+        if args.preview:
+            print(calendar_jobs.preview_digest(app, now))
+            return
+        outcome = calendar_jobs.queue_digest(app, now)
+        print({"queued": "today's digest is queued; `mailflow run --once` sends it",
+               "skipped": "nothing new today; no digest ([digest] send_when_empty = false)"}.get(
+            outcome or "", "today's digest was made already (or its time of day has not come)"))
+    return _admin(args, work)
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    done = []
+
+    def work(app: App, now: dt.datetime) -> None:
+        with app.sessions.begin() as db:
+            admin.forget(db, args.address, now, print)
+        scrub(app.sessions)
+        done.append(admin.forget_in_mailbox(app.config.imap, args.address, print))
+    _admin(args, work)
+    return 0 if all(done) else 1
+
+
+def _date_argument(value: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise MailflowError(f"{name} must be a date like 2026-01-13, got {value!r}") from None
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    config = load_config(args.config) if args.config else None
+    context = parse_context(config)
+    for name in args.files:
+        try:
+            raw = Path(name).read_bytes()
+        except OSError as exc:
+            print(f"mailflow parse: {name}: {exc.strerror}", file=sys.stderr)
+            return 1
+        parsed = parse_message(raw, context)
+        row = {
+            "file": name,
+            "intent": str(parsed.intent),
+            "people": [{"name": p.name, "organisation": p.organisation} for p in parsed.people],
+            "meeting_date": parsed.meeting_date.isoformat() if parsed.meeting_date else None,
+            "language": parsed.language,
+            "has_question": parsed.has_question,
+            "confidence": round(parsed.confidence, 2),
+        }
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False))
+        else:
+            people = "; ".join(f"{p['name']} ({p['organisation'] or '-'})" for p in row["people"]) or "-"
+            print(f"{name}: {row['intent']} {row['language']} {row['meeting_date'] or '-'} {people}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mailflow", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"mailflow {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details (never personal data)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("parse", help="show how mailflow reads .eml files (nothing is stored or sent)")
+    p.add_argument("--json", action="store_true", help="one JSON object per file and line")
+    p.add_argument("--config", help="config file; its meetings resolve dates named by month or theme")
+    p.add_argument("files", nargs="+", metavar="FILE.eml")
+    p.set_defaults(handler=cmd_parse)
+
+    p = commands.add_parser("run", help="read, answer and send: the daemon, or one pass with --once")
+    p.add_argument("--config", required=True, help="the TOML config file")
+    p.add_argument("--once", action="store_true", help="one pass of every job that is due, then exit (cron)")
+    p.add_argument("--now", help="pretend the clock reads this ISO date-time (with a UTC offset)")
+    p.set_defaults(handler=cmd_run)
+
+    p = commands.add_parser("check", help="validate the config and reach IMAP, SMTP and the database")
+    p.add_argument("--config", required=True, help="the TOML config file")
+    p.set_defaults(handler=cmd_check)
+
+    p = commands.add_parser("meetings", help="the coming meetings: confirmed, and proposed by the rhythm")
+    p.add_argument("--config", required=True, help="the TOML config file")
+    p.add_argument("--now", help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_meetings)
+
+    p = commands.add_parser("members", help="the members, or who is expected at a meeting")
+    p.add_argument("--config", required=True, help="the TOML config file")
+    p.add_argument("--meeting", metavar="DATE", help="only who is expected at the meeting on DATE")
+    p.add_argument("--csv", action="store_true", help="CSV on standard output (a sign-in sheet with --meeting)")
+    p.set_defaults(handler=cmd_members)
+
+    p = commands.add_parser("outbox", help="mail that is pending, failed or expired; `outbox retry ID` sends it again")
+    p.add_argument("--config", required=True, help="the TOML config file")
+    p.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    p.add_argument("id", nargs="?", type=int, help="with retry: the message ID")
+    p.set_defaults(handler=cmd_outbox)
+
+    p = commands.add_parser("digest", help="the coordinator's daily digest: --preview prints it without sending")
+    p.add_argument("--config", required=True, help="the TOML config file")
+    p.add_argument("--preview", action="store_true", help="print the digest as it would go out now; send nothing")
+    p.add_argument("--now", help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_digest)
+
+    p = commands.add_parser("forget", help="delete everything mailflow keeps about an address, in the database "
+                                           "and in the mailbox's processed and review folders")
+    p.add_argument("--config", required=True, help="the TOML config file")
+    p.add_argument("address", help="the email address")
+    p.set_defaults(handler=cmd_forget)
+
+    p = commands.add_parser("demo", help="run the real pipeline on sample mails with throwaway local servers")
+    p.add_argument("--keep", metavar="DIR", help="keep the demo's config and database in DIR")
+    p.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Libraries' chatter (aiosmtpd logs every peer; Alembic every plugin) says nothing to the admin.
+    for noisy in ("mail.log", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # imapclient's protocol trace (DEBUG) carries search terms, headers and subjects: personal data, never logged.
+    logging.getLogger("imapclient").setLevel(logging.INFO)
+    try:
+        return args.handler(args)
+    except MailflowError as exc:
+        print(f"mailflow {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

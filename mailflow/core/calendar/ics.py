@@ -1,0 +1,164 @@
+"""A meeting as a calendar event: the practical details and the .ics (RFC 5545) that goes with a confirmation.
+
+Pure: no network, no database, no clock — the stamp time is passed in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from dataclasses import dataclass
+
+import icalendar
+
+from mailflow import __version__
+from mailflow.settings import Meeting, Network, Venue
+
+# RFC 5546 3.2.1: a PUBLISH carries the organizer; clients that see it as attachment only show it.
+METHODS = ("PUBLISH", "REQUEST", "CANCEL")
+STATUSES = ("CONFIRMED", "TENTATIVE", "CANCELLED")
+
+_DESCRIPTION_LABELS = {
+    "nl": ("Thema", "Sprekers"),
+    "fr": ("Thème", "Intervenants"),
+    "en": ("Theme", "Speakers"),
+}
+
+
+@dataclass(frozen=True)
+class MeetingDetails:
+    """Everything a volunteer needs to come to one meeting."""
+
+    date: dt.date
+    starts_at: dt.datetime  # aware, in the network's timezone
+    ends_at: dt.datetime | None
+    theme: str
+    speakers: tuple[str, ...]
+    place_name: str
+    place_address: str  # "" when the meeting names its own place in one string
+    uid: str  # stable across mails, so a calendar updates the event instead of adding a second one
+
+
+def meeting_details(meeting: Meeting, venue: Venue, network: Network) -> MeetingDetails:
+    """Combine a configured meeting with the venue: its own place if it has one, the venue's hours in the network's zone."""
+    zone = network.timezone
+    starts_at = dt.datetime.combine(meeting.date, venue.start, tzinfo=zone)
+    ends_at = dt.datetime.combine(meeting.date, venue.end, tzinfo=zone) if venue.end is not None else None
+    if meeting.place:
+        place_name, place_address = meeting.place, ""
+    else:
+        place_name, place_address = venue.name, venue.address
+    domain = network.signup_address.rpartition("@")[2] or "mailflow.invalid"
+    return MeetingDetails(
+        date=meeting.date,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        theme=meeting.theme,
+        speakers=tuple(meeting.speakers),
+        place_name=place_name,
+        place_address=place_address,
+        uid=f"meeting-{meeting.date.isoformat()}@{domain}",
+    )
+
+
+def location_text(details: MeetingDetails) -> str:
+    """The place on one line: "Campus Sint-Annaplein, Sint-Annaplein 31, 9000 Gent"."""
+    return ", ".join(part for part in (details.place_name, details.place_address) if part)
+
+
+def ics_filename(details: MeetingDetails, network: Network) -> str:
+    """A filename a volunteer recognises in a download folder: "leernetwerk-2026-01-13.ics"."""
+    first_word = network.name.split()[0] if network.name.split() else ""
+    slug = re.sub(r"[^a-z0-9]+", "-", first_word.lower()).strip("-") or "meeting"
+    return f"{slug}-{details.date.isoformat()}.ics"
+
+
+def meeting_ics(
+    details: MeetingDetails,
+    network: Network,
+    method: str = "PUBLISH",
+    *,
+    now: dt.datetime | None = None,
+    language: str | None = None,
+    status: str = "CONFIRMED",
+) -> bytes:
+    """The meeting as an iCalendar object with one VEVENT and the VTIMEZONE its TZID needs.
+
+    `now` becomes DTSTAMP (RFC 5545 3.8.7.2: when the object was made); without it the meeting's start is used, so
+    the same input always gives the same bytes. `language` picks the DESCRIPTION labels (default: the network's).
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+    stamp = (now or details.starts_at).astimezone(dt.UTC)
+    # Building the VTIMEZONE and serialising cost some 3 ms, and a pass sends the same meeting to everyone: build
+    # each (meeting, language, status) once and put this mail's DTSTAMP into the cached bytes.
+    before, after = _ics_around_stamp(details, network, method, language or network.language, status)
+    return before + _ical_utc(stamp) + after
+
+
+def _ical_utc(moment: dt.datetime) -> bytes:
+    """An RFC 5545 3.3.5 UTC date-time ("20251201T091500Z"), as icalendar writes one: seconds, no fraction."""
+    return moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ").encode("ascii")
+
+
+@functools.lru_cache(maxsize=64)
+def _ics_around_stamp(
+    details: MeetingDetails, network: Network, method: str, language: str, status: str
+) -> tuple[bytes, bytes]:
+    """The calendar's bytes before and after the DTSTAMP value."""
+    stamp = details.starts_at.astimezone(dt.UTC)
+    ics = build_ics(details, network, method, stamp=stamp, language=language, status=status)
+    marker = b"\r\nDTSTAMP:" + _ical_utc(stamp) + b"\r\n"
+    if (
+        ics.count(marker) != 1
+    ):  # a changed icalendar writes DTSTAMP differently: better to fail a test than guess
+        raise RuntimeError("DTSTAMP not found once in the calendar icalendar wrote")
+    before, _, after = ics.partition(marker)
+    return before + b"\r\nDTSTAMP:", b"\r\n" + after
+
+
+def build_ics(
+    details: MeetingDetails,
+    network: Network,
+    method: str,
+    *,
+    stamp: dt.datetime,
+    language: str,
+    status: str,
+) -> bytes:
+    """meeting_ics() without the cache: every call builds the calendar anew with icalendar."""
+    theme_label, speakers_label = _DESCRIPTION_LABELS.get(language, _DESCRIPTION_LABELS["nl"])
+
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", f"-//mailflow//mailflow {__version__}//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", method)
+
+    event = icalendar.Event()
+    event.add("uid", details.uid)
+    event.add("dtstamp", stamp)
+    event.add("sequence", 0)
+    event.add("dtstart", details.starts_at)
+    if details.ends_at is not None:
+        event.add("dtend", details.ends_at)
+    event.add("summary", f"{network.name}: {details.theme}")
+    event.add("location", location_text(details))
+    description = [f"{theme_label}: {details.theme}"]
+    if details.speakers:
+        description.append(f"{speakers_label}: {', '.join(details.speakers)}")
+    event.add("description", "\n".join(description))
+    event.add("status", status)
+    organizer = icalendar.vCalAddress(f"mailto:{network.signup_address}")
+    organizer.params["cn"] = network.name
+    event.add("organizer", organizer)
+    calendar.add_component(event)
+
+    # Outlook needs a VTIMEZONE for every TZID (RFC 5545 3.6.5); a window around the meeting keeps it short.
+    calendar.add_missing_timezones(
+        first_date=details.date - dt.timedelta(days=366), last_date=details.date + dt.timedelta(days=366)
+    )
+    ics: bytes = calendar.to_ical()
+    return ics

@@ -1,0 +1,497 @@
+"""Outgoing mail: reply data -> email.message.EmailMessage from the templates in `templates/`; compose.py builds
+the MIME message itself.
+
+Pure: no network, no database, no clock — `now` is passed in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import babel.dates
+import babel.lists
+import jinja2
+
+import mailflow
+from mailflow.core.calendar.ics import (
+    MeetingDetails,
+    ics_filename,
+    location_text,
+    meeting_details,
+    meeting_ics,
+)
+from mailflow.core.digest import Digest, PersonLine, attendance_filename, sorted_people
+from mailflow.core.mail.compose import (
+    Attachment,
+    assemble,
+    clean_text,
+    mailbox_value,
+    sender_value,
+    threading_ids,
+)
+from mailflow.core.parsing.result import Person
+from mailflow.settings import LANGUAGES, Network
+
+__all__ = [
+    "KINDS",
+    "MeetingDetails",
+    "Reply",
+    "make_environment",
+    "meeting_details",
+    "meeting_ics",
+    "render_digest",
+    "render_notice",
+    "render_promotion",
+    "render_reminder",
+    "render_reply",
+]
+
+KINDS = ("register", "waitlist", "cancel", "unsubscribe", "erase")
+KINDS_WITH_INVITE = ("register", "waitlist")
+
+# Reply prefixes mail clients put in front of a subject: Re, RE, Aw (German), Antw (Dutch), Réf/Rép (French), SV/VS.
+_REPLY_PREFIX = re.compile(
+    r"^(?:\s*(?:re|aw|antw|antwoord|réf|ref|rép|rep|sv|vs)\s*(?:\[\d+\])?\s*:)+\s*", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One answer to one mail; `people` and names come from that mail and are never trusted."""
+
+    kind: str  # one of KINDS
+    language: str  # "nl" | "fr" | "en"; anything else -> the network's language
+    to_address: str
+    to_name: str | None
+    people: tuple[Person, ...]  # who was registered or excused
+    meeting: MeetingDetails | None  # register: where they are expected; cancel: the one they are excused from
+    unsure: bool  # say what we noted and ask for a correction
+    in_reply_to: str | None  # the Message-ID of the mail answered, byte for byte
+    references: tuple[str, ...]  # that mail's own References chain
+    subject: str  # the subject of the mail answered
+
+
+# --- Values from mail, made safe -------------------------------------------------------------------------------
+
+
+def reply_subject(original: str, fallback: str) -> str:
+    """ "Re: " once in front of the answered subject, whatever reply prefixes it already had."""
+    subject = _REPLY_PREFIX.sub("", clean_text(original, limit=300))
+    return f"Re: {subject or fallback}"
+
+
+# --- Templates -------------------------------------------------------------------------------------------------
+
+
+def default_template_dirs() -> list[Path]:
+    """The installed `mailflow/templates`, else the checkout's top-level `templates/` (only one: never a mix)."""
+    package = Path(mailflow.__file__).parent
+    return [path for path in (package / "templates", package.parent / "templates") if path.is_dir()][:1]
+
+
+def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
+    """The Jinja environment for every outgoing mail: strict, HTML autoescaped, with date and time filters."""
+    search_path = [template_dir] if template_dir is not None else default_template_dirs()
+    if not search_path:
+        raise FileNotFoundError("no templates folder found next to the mailflow package")
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(search_path),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["longdate"] = longdate
+    env.filters["clock"] = clock
+    env.filters["namelist"] = namelist
+    return env
+
+
+@jinja2.pass_context
+def longdate(context: jinja2.runtime.Context, value: dt.date, locale: str | None = None) -> str:
+    """ "dinsdag 13 januari 2026", "mardi 13 janvier 2026", "Tuesday, January 13, 2026" (the template's language)."""
+    return babel.dates.format_date(value, format="full", locale=locale or context["language"])
+
+
+def clock(value: dt.datetime | dt.time) -> str:
+    """ "19:30"."""
+    return value.strftime("%H:%M")
+
+
+@jinja2.pass_context
+def namelist(context: jinja2.runtime.Context, people: Any, locale: str | None = None) -> str:
+    """People's names as a sentence: "An, Bart en Carla", "An, Bart et Carla", "An, Bart, and Carla"."""
+    names = [person["name"] if isinstance(person, dict) else str(person) for person in people]
+    return babel.lists.format_list(names, locale=locale or context["language"]) if names else ""
+
+
+def template_names(kind: str, language: str) -> tuple[str, str]:
+    """The text and HTML template of a reply: "reply_register.nl.txt", "reply_register.nl.html".
+
+    Other mails follow the same "{what}.{language}.{txt|html}" pattern ("reminder.nl.txt", "digest.nl.html");
+    files starting with "_" are pieces they include.
+    """
+    return f"reply_{kind}.{language}.txt", f"reply_{kind}.{language}.html"
+
+
+def tidy_text(text: str) -> str:
+    """Plain text as a mail client shows it best: no trailing spaces, at most one blank line in a row.
+
+    Templates stay readable (macros and blocks each on their own line) without counting newlines.
+    """
+    lines = [line.rstrip() for line in text.strip("\n").splitlines()]
+    tidy: list[str] = []
+    for line in lines:
+        if line or (tidy and tidy[-1]):
+            tidy.append(line)
+    return "\n".join(tidy).strip("\n") + "\n"
+
+
+# --- The reply -------------------------------------------------------------------------------------------------
+
+
+def reply_context(reply: Reply, network: Network, language: str) -> dict[str, Any]:
+    """Everything a reply template may use; every value that came from a mail is cleaned first."""
+    people = [
+        {"name": clean_text(person.name) or "?", "organisation": clean_text(person.organisation) or None}
+        for person in reply.people
+    ]
+    return {
+        "kind": reply.kind,
+        "language": language,
+        "network_name": network.name,
+        "signup_address": network.signup_address,
+        "to_name": clean_text(reply.to_name) or None,
+        "people": people,
+        "meeting": reply.meeting,
+        "location": location_text(reply.meeting) if reply.meeting else "",
+        "unsure": reply.unsure,
+    }
+
+
+def reply_language(language: str, network: Network) -> str:
+    return language if language in LANGUAGES else network.language
+
+
+def render_reply(
+    env: jinja2.Environment,
+    reply: Reply,
+    *,
+    network: Network,
+    sender: str,
+    message_id: str,
+    now: dt.datetime,
+) -> EmailMessage:
+    """The complete reply: headers for one recipient in the same thread, text and HTML, and an .ics if invited.
+
+    Raises ValueError for an unknown kind, a naive `now`, a bad `message_id`, or a `to_address` that is not
+    exactly one mailbox.
+    """
+    if reply.kind not in KINDS:
+        raise ValueError(f"reply kind must be one of {', '.join(KINDS)}, got {reply.kind!r}")
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    language = reply_language(reply.language, network)
+    context = reply_context(reply, network, language)
+    text_name, html_name = template_names(reply.kind, language)
+    text = tidy_text(env.get_template(text_name).render(context))
+    html = env.get_template(html_name).render(context)
+
+    parent, references = threading_ids(reply.in_reply_to, reply.references)
+    attachments: list[Attachment] = []
+    if reply.meeting is not None and reply.kind in KINDS_WITH_INVITE:
+        ics = meeting_ics(
+            reply.meeting,
+            network,
+            "PUBLISH",
+            now=now,
+            language=language,
+            status="TENTATIVE" if reply.kind == "waitlist" else "CONFIRMED",
+        )
+        attachments.append(invite_attachment(ics, reply.meeting, network))
+    return assemble(
+        sender=sender_value(clean_text(network.name), sender),
+        # Address() refuses anything but one addr-spec, so a To of "a@x, b@y" or with CR/LF raises here.
+        to=mailbox_value("To", context["to_name"] or "", reply.to_address.strip()),
+        subject=reply_subject(reply.subject, fallback=network.name),
+        date=now.astimezone(network.timezone),
+        message_id=message_id,
+        threading=(parent, references),
+        # RFC 3834 5: mark the reply as automatic, so vacation responders and other robots don't answer it.
+        auto_submitted="auto-replied",
+        loop=network.signup_address,
+        language=language,
+        text=text,
+        html=html,
+        attachments=attachments,
+    )
+
+
+# --- Reminders and the digest ---------------------------------------------------------------------------------
+
+_REMINDER_SUBJECTS = {
+    "nl": "Herinnering: {name}, {day}",
+    "fr": "Rappel : {name}, {day}",
+    "en": "Reminder: {name}, {day}",
+}
+
+
+def _require_aware(now: dt.datetime) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+
+
+def reminder_context(
+    member_name: str,
+    meeting: MeetingDetails,
+    days_before: int,
+    network: Network,
+    language: str,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """Everything a reminder template may use; the member's name is cleaned first."""
+    return {
+        "language": language,
+        "network_name": network.name,
+        "signup_address": network.signup_address,
+        "to_name": clean_text(member_name) or None,
+        "meeting": meeting,
+        "location": location_text(meeting),
+        "days_before": days_before,
+        # Counted from now, not from the offset: a reminder sent late after downtime still says the truth.
+        "days_left": max(0, (meeting.date - now.astimezone(network.timezone).date()).days),
+    }
+
+
+def render_reminder(
+    env: jinja2.Environment,
+    *,
+    member_name: str,
+    to_address: str,
+    language: str,
+    meeting: MeetingDetails,
+    days_before: int,
+    network: Network,
+    sender: str,
+    message_id: str,
+    now: dt.datetime,
+) -> EmailMessage:
+    """A reminder of `meeting` to one member: the practical details, how to cancel or leave, and the .ics.
+
+    `days_before` is the configured offset it was due at; the text counts the days from `now`, which after
+    downtime may be one less. Raises ValueError for a naive `now`, a bad `message_id`, or a `to_address` that is
+    not exactly one mailbox.
+    """
+    if days_before < 0:
+        raise ValueError(f"days_before must be >= 0, got {days_before}")
+    return _member_mail(env, "reminder", member_name=member_name, to_address=to_address, language=language,
+                        meeting=meeting, days_before=days_before, network=network, sender=sender,
+                        message_id=message_id, now=now)
+
+
+def render_promotion(
+    env: jinja2.Environment,
+    *,
+    member_name: str,
+    to_address: str,
+    language: str,
+    meeting: MeetingDetails,
+    network: Network,
+    sender: str,
+    message_id: str,
+    now: dt.datetime,
+) -> EmailMessage:
+    """The mail to someone on the waiting list who got a place: they are expected now, with the details and .ics.
+
+    Raises ValueError as render_reminder does.
+    """
+    return _member_mail(env, "promoted", member_name=member_name, to_address=to_address, language=language,
+                        meeting=meeting, days_before=0, network=network, sender=sender, message_id=message_id,
+                        now=now)
+
+
+_MEMBER_MAIL_SUBJECTS = {
+    "reminder": _REMINDER_SUBJECTS,
+    "promoted": {
+        "nl": "Er is een plaats vrij voor je: {name}, {day}",
+        "fr": "Une place s'est libérée pour vous : {name}, {day}",
+        "en": "A place has come free for you: {name}, {day}",
+    },
+}
+
+
+def _member_mail(env: jinja2.Environment, kind: str, *, member_name: str, to_address: str, language: str,
+                 meeting: MeetingDetails, days_before: int, network: Network, sender: str,
+                 message_id: str, now: dt.datetime) -> EmailMessage:
+    """A mail mailflow starts on its own to one member about one meeting (`kind` names the templates)."""
+    _require_aware(now)
+    language = reply_language(language, network)
+    context = reminder_context(member_name, meeting, days_before, network, language, now)
+    to_name = context["to_name"]
+    text = tidy_text(env.get_template(f"{kind}.{language}.txt").render(context))
+    html = env.get_template(f"{kind}.{language}.html").render(context)
+    ics = meeting_ics(meeting, network, "PUBLISH", now=now, language=language)
+    day = babel.dates.format_date(meeting.date, format="full", locale=language)
+    return assemble(
+        sender=sender_value(clean_text(network.name), sender),
+        to=mailbox_value("To", to_name or "", to_address.strip()),
+        subject=_MEMBER_MAIL_SUBJECTS[kind][language].format(name=clean_text(network.name), day=day),
+        date=now.astimezone(network.timezone),
+        message_id=message_id,
+        # RFC 3834 5: it answers nothing, so "auto-generated", and no In-Reply-To.
+        auto_submitted="auto-generated",
+        loop=network.signup_address,
+        language=language,
+        text=text,
+        html=html,
+        attachments=[invite_attachment(ics, meeting, network)],
+    )
+
+
+def _person(person: PersonLine) -> dict[str, str | None]:
+    return {
+        "name": clean_text(person.name) or "?",
+        "organisation": clean_text(person.organisation) or None,
+        "email": clean_text(person.email, limit=320) or None,
+    }
+
+
+def digest_context(digest: Digest, network: Network, language: str) -> dict[str, Any]:
+    """Everything a digest template may use; every value that came from a mail is cleaned first."""
+    facts = digest.facts
+    meeting = facts.next_meeting
+    return {
+        "language": language,
+        "network_name": network.name,
+        "signup_address": network.signup_address,
+        "to_name": None,
+        "day": digest.day,
+        "empty": digest.empty,
+        "review": [
+            {
+                "received": babel.dates.format_datetime(
+                    item.received_at, "d MMM HH:mm", tzinfo=network.timezone, locale=language
+                ),
+                "subject": clean_text(item.subject, limit=300),
+                "reason": clean_text(item.reason, limit=300),
+                "sender": clean_text(item.sender, limit=320) or None,
+            }
+            for item in facts.review
+        ],
+        "unsure": [_person(person) for person in facts.unsure],
+        "failures": [
+            {
+                "kind": clean_text(item.kind, limit=40),
+                "recipient": clean_text(item.recipient, limit=320),
+                "error": clean_text(item.error, limit=300),
+            }
+            for item in facts.failures
+        ],
+        "bounces": [clean_text(address, limit=320) for address in facts.bounces],
+        "missed_reminders": facts.missed_reminders,
+        "held": facts.held,
+        "mailbox_recreated": facts.mailbox_recreated,
+        "new_members": [_person(person) for person in facts.new_members],
+        "cancellations": [{"person": _person(person), "date": date} for person, date in facts.cancellations],
+        "leavers": [_person(person) for person in facts.leavers],
+        "erasures": facts.erasures,
+        "meeting": meeting,
+        "location": location_text(meeting) if meeting else "",
+        "expected": [_person(person) for person in sorted_people(facts.expected)],
+        "waiting": [_person(person) for person in facts.waiting],
+        "csv_filename": attendance_filename(meeting, language) if meeting else None,
+    }
+
+
+def render_digest(
+    env: jinja2.Environment,
+    digest: Digest,
+    *,
+    network: Network,
+    to_address: str,
+    sender: str,
+    message_id: str,
+    now: dt.datetime,
+) -> EmailMessage:
+    """The daily digest to the coordinator, in the network's language, with the sign-in sheet when a meeting is next.
+
+    Raises ValueError for a naive `now`, a bad `message_id`, or a `to_address` that is not exactly one mailbox.
+    """
+    _require_aware(now)
+    language = reply_language(network.language, network)
+    context = digest_context(digest, network, language)
+    text = tidy_text(env.get_template(f"digest.{language}.txt").render(context))
+    html = env.get_template(f"digest.{language}.html").render(context)
+    attachments = []
+    if digest.facts.next_meeting is not None and digest.csv:
+        filename = attendance_filename(digest.facts.next_meeting, language)
+        # RFC 4180 3 (text/csv): the header parameter says the first row names the columns.
+        attachments.append(Attachment('text/csv; charset="utf-8"; header="present"', filename, digest.csv))
+    return assemble(
+        sender=sender_value(clean_text(network.name), sender),
+        to=mailbox_value("To", "", to_address.strip()),
+        subject=clean_text(digest.subject, limit=300),
+        date=now.astimezone(network.timezone),
+        message_id=message_id,
+        auto_submitted="auto-generated",  # RFC 3834 5
+        loop=network.signup_address,
+        language=language,
+        text=text,
+        html=html,
+        attachments=attachments,
+    )
+
+
+# --- The coordinator's notice of held replies -------------------------------------------------------------
+
+_NOTICE_SUBJECTS = {
+    "nl": "{name}: antwoorden tegengehouden",
+    "fr": "{name} : réponses retenues",
+    "en": "{name}: replies held",
+}
+
+
+def render_notice(
+    env: jinja2.Environment,
+    *,
+    limit: str,
+    allowed: int,
+    held_id: int,
+    network: Network,
+    to_address: str,
+    sender: str,
+    message_id: str,
+    now: dt.datetime,
+) -> EmailMessage:
+    """Tell the coordinator, in the network's language, that replies are held: which limit, and how to release one.
+
+    `limit` is "replies_per_address_per_day" or "replies_per_hour", `allowed` its configured number and `held_id`
+    the outbox id of the first reply held. Nothing about the person written to: the notice outlives an erase.
+    """
+    _require_aware(now)
+    language = reply_language(network.language, network)
+    context = {"language": language, "network_name": network.name, "limit": limit, "allowed": allowed,
+               "held_id": held_id}
+    return assemble(
+        sender=sender_value(clean_text(network.name), sender),
+        to=mailbox_value("To", "", to_address.strip()),
+        subject=_NOTICE_SUBJECTS[language].format(name=clean_text(network.name)),
+        date=now.astimezone(network.timezone),
+        message_id=message_id,
+        auto_submitted="auto-generated",  # RFC 3834 5
+        loop=network.signup_address,
+        language=language,
+        text=tidy_text(env.get_template(f"notice_held.{language}.txt").render(context)),
+        html=env.get_template(f"notice_held.{language}.html").render(context),
+    )
+
+
+def invite_attachment(ics: bytes, meeting: MeetingDetails, network: Network) -> Attachment:
+    """The .ics as a PUBLISH (RFC 5546 3.2.1): calendars offer to add it, nobody is asked to answer."""
+    return Attachment('text/calendar; method="PUBLISH"; charset="utf-8"', ics_filename(meeting, network), ics)

@@ -1,0 +1,63 @@
+"""The language of what the sender wrote: Dutch, French or English, by counting their most common little words.
+
+Pure: no network, no clock. A counter, not a model: mails here are short and in three known languages, and it reads
+thousands of mails a second. Dutch, the network's language, wins ties.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailflow.core.parsing.text import fold
+
+# fmt: off
+STOP_WORDS = {
+    "nl": frozenset([
+        "het", "een", "en", "ik", "je", "jij", "jullie", "u", "wij", "we", "zij", "ze", "hij", "van", "voor",
+        "met", "op", "aan", "niet", "wel", "graag", "dat", "die", "dit", "deze", "ben", "bent", "zijn", "heb",
+        "hebben", "heeft", "er", "nog", "al", "ook", "maar", "naar", "om", "te", "wil", "wilt", "kan", "kun",
+        "kunnen", "mij", "me", "mijn", "onze", "ons", "zou", "zouden", "worden", "wordt", "wat", "waar", "hoe",
+        "wanneer", "bij", "tot", "dank", "bedankt", "groeten", "groetjes", "beste", "dag", "hallo", "hoi",
+        "goede", "vriendelijke", "alvast", "even", "mee", "uit", "over", "sessie", "leernetwerk",
+        "vrijwilliger", "inschrijven", "komen", "kom", "zal", "moet", "geen", "heel", "veel", "ook", "daar",
+        "hier", "dus", "omdat", "want", "als", "nu", "keer", "uur", "jaar", "mag",
+    ]),
+    "fr": frozenset([
+        "le", "la", "les", "un", "une", "des", "et", "je", "tu", "il", "elle", "nous", "vous", "du", "pour",
+        "avec", "sur", "pas", "ne", "que", "qui", "est", "suis", "sont", "mon", "ma", "mes", "votre", "vos",
+        "notre", "nos", "merci", "bonjour", "au", "aux", "dans", "ce", "cette", "ces", "mais", "ou", "donc",
+        "car", "comme", "tres", "bien", "aussi", "plus", "etre", "avoir", "fait", "faire", "seance", "reseau",
+        "benevole", "inscrire", "souhaiterais", "aimerais", "cordialement", "madame", "monsieur", "depuis",
+        "chez", "leur", "leurs", "sans", "peut", "j'ai", "c'est", "m'appelle", "d'avance", "y", "en",
+    ]),
+    "en": frozenset([
+        "the", "a", "an", "and", "i", "you", "we", "he", "she", "they", "of", "for", "with", "on", "to", "not",
+        "is", "am", "are", "was", "my", "your", "our", "their", "would", "like", "will", "be", "this", "that",
+        "it", "at", "from", "have", "has", "had", "do", "does", "can", "could", "should", "thanks", "thank",
+        "hello", "hi", "dear", "regards", "kind", "best", "please", "session", "network", "volunteer", "join",
+        "register", "about", "so", "but", "if", "or", "just", "also", "very", "what", "when", "where", "which",
+        "who", "how", "here", "there", "i'm", "i'd", "i'll", "don't", "can't",
+    ]),
+}
+# fmt: on
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_WEIGHTS = {
+    word: tuple(word in STOP_WORDS[lang] for lang in ("nl", "fr", "en"))
+    for words in STOP_WORDS.values()
+    for word in words
+}
+
+
+def language_of(text: str) -> str:
+    """ "nl", "fr" or "en": the language with the most stop words, the first lines counting double."""
+    words = _WORD.findall(fold(text.replace("’", "'")[:3000]))[:400]
+    counts = [0.0, 0.0, 0.0]
+    for index, word in enumerate(words):
+        hit = _WEIGHTS.get(word)
+        if hit:
+            weight = 2.0 if index < 40 else 1.0
+            for lang in (0, 1, 2):
+                if hit[lang]:
+                    counts[lang] += weight
+    best = max(range(3), key=lambda lang: (counts[lang], lang == 0))
+    return ("nl", "fr", "en")[best] if counts[best] > 0 else "nl"

@@ -1,0 +1,276 @@
+"""Organisations as mails name them: in a sentence ("vrijwilliger bij X"), a form field, a signature, a vCard.
+
+Pure: no network, no clock. Names are normalised (no "vzw"/"asbl" affix, no department after a dash or bar,
+normal capitals) and, when the config lists known organisations, abbreviations and mail domains map to their name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from mailflow.core.parsing.names import NOT_NAME
+from mailflow.core.parsing.structure import is_closing
+from mailflow.core.parsing.text import Joined, fold
+from mailflow.settings import Organisation
+
+# "op persoonlijke titel", "als individuele vrijwilliger": the person comes on their own account.
+PERSONAL = re.compile(
+    r"persoonlijke titel|als individu\w*|individuele vrijwilliger|niet via een (?:organisatie|vereniging)|"
+    r"zonder (?:organisatie|vereniging)|geen (?:organisatie|vereniging)|in eigen naam|als (?:privepersoon|"
+    r"particulier)|a titre (?:personnel|individuel|prive)|en tant que particulier|sans (?:association|organisation)|"
+    r"in a personal capacity|on my own behalf|as an individual|in my own name|not (?:through|via|with) an organi[sz]ation"
+)
+# Words that announce where someone is active; the organisation follows a preposition.
+ANCHOR = re.compile(
+    r"(?i:\b(?:vrijwilligers?(?:werk)?|vrijwilligster|actief|werkzaam|medewerkers?|werk|werken|werkt|coordineer|"
+    r"coördineer|help\w*(?: \w+){0,3} mee|lid|stagiair\w*|engageer|engagement|allebei|beiden|samen|"
+    r"b[ée]n[ée]vole?s?|membre|travaill\w*|tous (?:les )?deux|toutes (?:les )?deux|"
+    r"volunteer\w*|work\w*|tutoring|member|active|coordinat\w*|coördinat\w*|engag[ée]e?|both|i['’]m|i am)\b)"
+)
+PREPOSITION = re.compile(
+    r"(?i:\b(?:bij|voor|van|in|via|chez|pour|de|du|avec|aupr[eè]s d[eu]|[àa](?= l)|au|aux|with|at|for|through|"
+    r"of|in)\s+)(?:(?:de|het|la|le|les|l'|l’|the|een|onze|our|notre)\s+)?"
+)
+GENERIC_NOUN = re.compile(
+    r"^(?:vzw|VZW|asbl|ASBL|v\.z\.w\.|vrijwilligersgroep|werkgroep|vereniging|organisatie|groep|project|association|"
+    r"groupe|group|organi[sz]ation)\s+"
+)
+# fmt: off
+GENERIC_WORDS = {
+    "vzw", "asbl", "vrijwilligersgroep", "werkgroep", "vereniging", "organisatie", "groep", "project",
+    "association", "groupe", "group", "organisation", "organization", "l'asbl", "l’asbl",
+}
+# fmt: on
+AFFIX = re.compile(
+    r"(?i)^(?:l['’]\s*)?(?:vzw|v\.z\.w\.?|asbl|a\.s\.b\.l\.?|npo|ngo)\s+|\s+(?:vzw|v\.z\.w\.?|asbl|a\.s\.b\.l\.?)$"
+)
+# fmt: off
+CONNECTORS = {
+    "in", "van", "voor", "de", "het", "en", "&", "du", "des", "la", "le", "et", "of", "the", "for", "and",
+    "zonder", "sans", "without", "op", "aan", "'t", "der", "den",
+}
+# fmt: on
+# fmt: off
+STOP_LOWER = {
+    "en", "maar", "waar", "om", "dus", "want", "die", "dat", "sinds", "al", "and", "where", "since", "et", "ou",
+    "depuis", "mais", "qui", "we", "wij", "ik", "i", "je", "nous", "so", "zodat",
+}
+# fmt: on
+# Regions and cities: where someone works, not for whom.
+# fmt: off
+PLACES = {
+    "gent", "gand", "ghent", "brussel", "bruxelles", "brussels", "antwerpen", "anvers", "brugge", "bruges",
+    "kortrijk", "courtrai", "oostende", "ostende", "eeklo", "aalst", "roeselare", "ieper", "leuven", "mechelen",
+    "sint-niklaas", "dendermonde", "oudenaarde", "ronse", "deinze", "lokeren", "wetteren", "tielt", "zelzate",
+    "oost-vlaanderen", "west-vlaanderen", "vlaams-brabant", "limburg", "vlaanderen", "wallonie", "belgie",
+    "belgique", "belgium", "flandre-orientale", "flandre-occidentale", "flandre", "europe", "europa",
+    "nederland", "france", "frankrijk",
+}
+# fmt: on
+# fmt: off
+NOT_ORG = {
+    "leernetwerk", "netwerk", "het leernetwerk", "jullie", "ons", "u", "team", "mijn team", "ons team", "deze",
+    "dit", "dat", "december", "januari", "vorig jaar", "een", "zij", "hij", "gdpr", "avg", "rgpd",
+}
+# fmt: on
+JOB = re.compile(
+    r"(?i)^(?:\w+\s+)?(?:co[öo]rdinat|coordinat|medewerk|stafmedewerk|maatschappelijk|werker|advocaat\b|"
+    r"verantwoordelijk|teamverantwoordelijk|vrijwilliger\b|vrijwilligster|directeur|directrice|director|voorzitter|"
+    r"secretaris|begeleider|consulent|assistent|assistant|manager|officer|volunteer\b|b[ée]n[ée]vole|responsable|"
+    r"charg[ée]|juriste|psycholo|huisarts|arts\b|leerkracht|teacher|student|stagiair|intern\b|projectleider|"
+    r"project\s?(?:manager|coordinator)|opbouwwerker|straathoekwerker|sociaal|social|jurist|beleids|"
+    r"afdelingshoofd|diensthoofd|teamleider|team\s?lead|head of|vrijwilligerscoördinator|coördinator)",
+)
+_WINDOW_END = re.compile(r"[.;:()!?,\n]")
+_BIJ = re.compile(r"\bbij\s+(?:(?:de|het)\s+)?(?=[A-Z0-9À-Þ])")
+_SEGMENT_SPLIT = re.compile(r"\s+[|–—-]\s+|\s*\|\s*|\s*\(|\)\s*|,\s+")
+
+
+def _word_ok(word: str) -> bool:
+    return bool(word) and (word[0].isupper() or word[0].isdigit() or word in ("&", "+"))
+
+
+def capture_org(text: str, lowercase_mail: bool) -> str | None:
+    """The organisation name at the start of `text`: capitalised words with small connectors ("Hand in Hand Gent")."""
+    text = GENERIC_NOUN.sub("", text.strip())
+    text = re.sub(r"(?i)^(?:l['’]\s*)?(?:vzw|v\.z\.w\.|asbl)\s+", "", text)
+    words = re.findall(r"[\w'’&+.\-]+|[(),;:!?]", text)
+    taken: list[str] = []
+    for index, word in enumerate(words[:12]):
+        if word in "(),;:!?" or (word.endswith(".") and word.lower() not in ("v.z.w.", "a.s.b.l.")):
+            if word.endswith(".") and word not in "(),;:!?" and _word_ok(word) and not lowercase_mail:
+                taken.append(word.rstrip("."))
+            break
+        lower = word.lower()
+        if lowercase_mail:
+            if lower in STOP_LOWER or len(taken) >= 6:
+                break
+            taken.append(word)
+            continue
+        if _word_ok(word):
+            taken.append(word)
+            continue
+        following = words[index + 1] if index + 1 < len(words) else ""
+        if taken and lower in CONNECTORS and _word_ok(following):
+            taken.append(word)
+            continue
+        if lower in ("vzw", "asbl", "v.z.w"):
+            taken.append(word)
+        break
+    while taken and taken[-1].lower() in CONNECTORS:
+        taken.pop()
+    name = " ".join(taken).strip()
+    return name if plausible_org(name) else None
+
+
+def plausible_org(name: str | None) -> bool:
+    """Not empty, not a place, a month, the network itself or a pronoun."""
+    if not name:
+        return False
+    folded = fold(name).strip()
+    bare = fold(AFFIX.sub("", name)).strip()
+    if not bare or folded in NOT_ORG or bare in NOT_ORG or bare in PLACES:
+        return False
+    words = bare.split()
+    if len(words) == 1 and (words[0] in NOT_NAME and len(words[0]) > 4 or words[0] in PLACES):
+        return False
+    return len(words) <= 8
+
+
+def clean_org(name: str) -> str:
+    """ "Werkgroep Vluchtelingen Gent vzw" -> "Werkgroep Vluchtelingen Gent"; "CAW X – Onthaal Y" -> "CAW X"."""
+    name = " ".join(name.replace("\u00a0", " ").split()).strip(" .,:;-–|")
+    segments = [s.strip() for s in _SEGMENT_SPLIT.split(name) if s and s.strip()]
+    if segments:
+        name = segments[0]
+    for _ in range(2):
+        name = AFFIX.sub("", name).strip(" .,")
+    name = re.sub(r"(?i)^(?:pour|voor|namens|for|on behalf of|au nom de)\s+", "", name)
+    name = AFFIX.sub("", name).strip(" .,")
+    words = name.split()
+    if words and (name.isupper() and len(name) > 5 or all(not w[:1].isupper() for w in words)):
+        name = " ".join(_org_case(w, i) for i, w in enumerate(words))
+    return name
+
+
+def _org_case(word: str, index: int) -> str:
+    lower = word.lower()
+    if index and lower in CONNECTORS:
+        return lower
+    return "-".join(part[:1].upper() + part[1:] for part in lower.split("-"))
+
+
+def known_organisation(name: str | None, organisations: Sequence[Organisation]) -> str | None:
+    """The configured name for an abbreviation or spelling ("WVG" -> "Werkgroep Vluchtelingen Gent"), else None."""
+    if not name:
+        return None
+    wanted = _key(name)
+    for organisation in organisations:
+        for candidate in (organisation.name, *organisation.aliases):
+            key = _key(candidate)
+            if key and (key == wanted or wanted.startswith(key + " ")):
+                return organisation.name
+    return None
+
+
+def organisation_for_domain(address: str | None, organisations: Sequence[Organisation]) -> str | None:
+    """The configured organisation whose mail domain the address has, else None."""
+    if not address or "@" not in address:
+        return None
+    domain = address.rsplit("@", 1)[1].lower()
+    for organisation in organisations:
+        for known in organisation.domains:
+            known = known.lower().lstrip("@.")
+            if domain == known or domain.endswith("." + known):
+                return organisation.name
+    return None
+
+
+def _key(name: str) -> str:
+    return " ".join(fold(AFFIX.sub("", name)).replace("-", " ").split())
+
+
+def normalise_org(name: str | None, organisations: Sequence[Organisation]) -> str | None:
+    """A cleaned organisation name, the configured one when known."""
+    if not name:
+        return None
+    known = known_organisation(name, organisations)
+    if known:
+        return known
+    cleaned = clean_org(name)
+    known = known_organisation(cleaned, organisations)
+    return known or (cleaned if plausible_org(cleaned) else None)
+
+
+def org_in_sentence(sentence: str) -> str | None:
+    """The organisation a sentence says someone is active for ("Ik ben vrijwilliger bij X", "I volunteer with X")."""
+    return first_org([sentence])
+
+
+def first_org(sentences: Sequence[str], skip_questions: bool = False) -> str | None:
+    """The organisation the first sentence that names one says someone is active for; anchored readings
+    ("vrijwilliger bij X") before a bare "bij X" in the same sentence. All sentences are scanned at once."""
+    joined = Joined(sentences)
+    text = joined.text
+    candidates: list[tuple[int, int, int]] = []  # (sentence, rule, where the name starts): the order of trust
+    for anchor in ANCHOR.finditer(text):
+        window = _WINDOW_END.split(text[anchor.end() : anchor.end() + 70], maxsplit=1)[0]
+        for prep in PREPOSITION.finditer(window):
+            position = anchor.end() + prep.end()
+            candidates.append((joined.index_at(position), 0, position))
+    # "bij" + a capitalised name needs no anchor: "sinds vorig jaar bij Hand in Hand Gent".
+    for match in _BIJ.finditer(text):
+        candidates.append((joined.index_at(match.end()), 1, match.end()))
+    for index, rule, position in sorted(candidates):
+        sentence = joined.sentences[index]
+        if skip_questions and sentence.rstrip().endswith("?"):
+            continue
+        lowercase = rule == 0 and sentence == sentence.lower()
+        first_word = text[position : position + 30].split(" ", 1)[0]
+        if not (
+            lowercase or first_word[:1].isupper() or first_word[:1].isdigit() or first_word in GENERIC_WORDS
+        ):
+            continue  # "bij de dokter": an organisation starts with a capital, or "vzw", "werkgroep", ...
+        name = capture_org(text[position : joined.end_of(index)], lowercase)
+        if name and rule == 1 and " " not in name and not name.isupper():
+            continue  # a bare "bij Hilde" is more often a person than an organisation; "bij WVG" is one
+        if name:
+            return name
+    return None
+
+
+def org_from_signature(lines: Sequence[str], person_tokens: set[str]) -> str | None:
+    """The organisation line of a signature: not the name, the function, a phone, an address or a web link."""
+    plain: list[str] = []
+    from_jobs: list[str] = []
+    for line in lines:
+        text = line.strip().strip("*_")
+        if not text or "@" in text or "www." in text.lower() or "http" in text.lower() or is_closing(text):
+            continue
+        if sum(ch.isdigit() for ch in text) >= 3 or text.endswith(("?", "!")) or len(text.split()) > 9:
+            continue
+        segments = [s.strip() for s in _SEGMENT_SPLIT.split(text) if s and s.strip()]
+        # Not the name ("Anna Peeters - vrijwilliger Rode Kruis" keeps only what follows the name).
+        segments = [s for s in segments if not {fold(w) for w in re.findall(r"\w+", s)} <= person_tokens]
+        if not segments:
+            continue
+        text = " | ".join(segments)
+        if JOB.match(segments[0]):
+            after_job = re.sub(
+                r"^(?:[\w'’-]+\s+){0,2}?(?:bij|voor|van|chez|pour|at|for|with|–|-)?\s*(?=[A-Z])",
+                "",
+                segments[0],
+                count=1,
+            )
+            if after_job != segments[0] and not JOB.match(after_job):
+                from_jobs.append(after_job)
+            from_jobs.extend(s for s in segments[1:] if not JOB.match(s))
+            continue
+        if text[:1].isupper() or text.lower().startswith(("pour ", "voor ", "namens ", "for ")):
+            plain.append(text)
+    for candidate in plain + from_jobs:
+        cleaned = clean_org(candidate)
+        if plausible_org(cleaned) and not cleaned.endswith("."):
+            return cleaned
+    return None

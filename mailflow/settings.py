@@ -1,0 +1,160 @@
+"""The configuration as frozen values: what every part of mailflow is told, with no file, environment or IO here.
+
+`adapters/config_file.py` reads and validates the TOML file into these; `adapters/secrets.py` reads a `Secret` when a
+connection needs it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from mailflow.errors import ConfigError
+
+LANGUAGES = ("nl", "fr", "en")
+TLS_MODES = ("ssl", "starttls", "none")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class Secret:
+    """Where a password or token comes from: an environment variable or a command that prints it."""
+
+    env: str | None = None
+    command: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.env or self.command)
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    timezone: ZoneInfo
+    language: str
+    signup_address: str
+    coordinator: str
+
+
+@dataclass(frozen=True)
+class Venue:
+    name: str
+    address: str
+    start: dt.time
+    end: dt.time | None
+
+
+@dataclass(frozen=True)
+class Meeting:
+    date: dt.date
+    theme: str
+    speakers: tuple[str, ...] = ()
+    place: str | None = None  # None: the venue
+    capacity: int | None = None  # None: no limit
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """A known organisation, so that "WVG" or a mail from @wvg.example reads as its full name."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Imap:
+    host: str
+    port: int
+    tls: str
+    username: str
+    password: Secret = field(repr=False)
+    oauth2_token: Secret = field(repr=False)
+    ca_file: Path | None
+    folder: str
+    processed_folder: str
+    review_folder: str
+    since: dt.date | None
+    batch_size: int
+    poll_interval: int
+    max_message_bytes: int
+    timeout: float  # seconds to wait for the server's next word before the connection counts as lost
+
+
+@dataclass(frozen=True)
+class Smtp:
+    host: str
+    port: int
+    tls: str
+    username: str | None
+    password: Secret = field(repr=False)
+    oauth2_token: Secret = field(repr=False)
+    ca_file: Path | None
+    sender: str  # the `from` key
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Reminders:
+    days_before: tuple[int, ...]  # e.g. (7, 1): a week and a day before each meeting
+    at: dt.time  # local time of day they go out
+    grace: dt.timedelta  # after downtime, a reminder this late is still sent; later ones are recorded as missed
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    to: str
+    at: dt.time  # local time of day
+    send_when_empty: bool
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many replies mailflow sends before it holds them: a robot or a flood must not make it a mail cannon."""
+
+    replies_per_address_per_day: int = 5  # in any 24 hours, to one address
+    replies_per_hour: int = 60  # in any hour, to everyone together
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """The network's rhythm, proposing meeting dates that are not configured yet (RFC 5545 RRULE)."""
+
+    rule: str  # e.g. "FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TU"
+    start: dt.date | None  # the first date of the rhythm; default the first configured meeting
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long personal data is kept (see retention.py)."""
+
+    raw_days: int = 30  # raw mail waiting for a human (review, quarantine) is kept at most this long; other none
+    member_months: int = 12  # members not heard from this long are deleted
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    network: Network
+    venue: Venue
+    meetings: tuple[Meeting, ...]
+    organisations: tuple[Organisation, ...]
+    database_url: str
+    imap: Imap | None
+    smtp: Smtp | None
+    reminders: Reminders
+    digest: DigestSettings
+    recurrence: Recurrence
+    retention: Retention = Retention()
+    limits: Limits = Limits()
+
+    def require_servers(self) -> tuple[Imap, Smtp]:
+        """The [imap] and [smtp] sections, which `run` and `check` need and `parse` does not."""
+        missing = [name for name, section in (("imap", self.imap), ("smtp", self.smtp)) if section is None]
+        if missing:
+            raise ConfigError(f"[{'] and ['.join(missing)}] missing: needed to read and answer mail")
+        assert self.imap is not None and self.smtp is not None
+        return self.imap, self.smtp
+

@@ -1,0 +1,96 @@
+"""The wired parts one process works with (the App), built from the settings; and the meetings it writes down."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, field
+
+import jinja2
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailflow.adapters.db import models, queries
+from mailflow.adapters.db.engine import close_database, open_database
+from mailflow.core.mail import render
+from mailflow.core.parsing import ParseContext
+from mailflow.settings import Config
+from mailflow.settings import Meeting as MeetingConfig
+
+
+@dataclass
+class App:
+    """The wired parts one process works with."""
+
+    config: Config
+    sessions: sessionmaker[Session]
+    templates: jinja2.Environment
+    context: ParseContext
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def message_domain(self) -> str:
+        return self.config.network.signup_address.rpartition("@")[2]
+
+    @property
+    def sender(self) -> str:
+        """The From address of every mail mailflow sends."""
+        smtp = self.config.smtp
+        return smtp.sender if smtp else self.config.network.signup_address
+
+    def close(self) -> None:
+        close_database(self.sessions)
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def sync_meetings(app: App) -> None:
+    """Write the configured meetings into the database, so attendance can point at them."""
+    tz, start = app.config.network.timezone, app.config.venue.start
+    rows = [
+        (m.date, dt.datetime.combine(m.date, start, tzinfo=tz), m.theme, m.speakers, m.place, m.capacity)
+        for m in app.config.meetings
+    ]
+    with app.sessions.begin() as db:
+        queries.sync_meetings(db, rows)
+
+
+def meeting_details(app: App, meeting: models.Meeting | None) -> render.MeetingDetails | None:
+    if meeting is None:
+        return None
+    configured = {m.date: m for m in app.config.meetings}.get(meeting.date) or MeetingConfig(
+        meeting.date, meeting.theme, tuple(meeting.speakers), meeting.place, meeting.capacity
+    )
+    return render.meeting_details(configured, app.config.venue, app.config.network)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing new"
+
+
+def parse_context(config: Config | None) -> ParseContext:
+    """What the parser may know from the config: meetings, organisations and our own addresses."""
+    if config is None:
+        return ParseContext()
+    own = {config.network.signup_address.lower(), config.network.coordinator.lower()}
+    if config.smtp is not None:
+        own.add(config.smtp.sender.lower())
+    return ParseContext(
+        meetings=config.meetings,
+        organisations=config.organisations,
+        own_addresses=tuple(sorted(own)),
+        own_domain=config.network.signup_address.rpartition("@")[2].lower(),
+    )
+
+
+def build_app(config: Config) -> App:
+    """Open the database (migrating it) and load the templates: the parts every working command needs."""
+    return App(
+        config=config,
+        sessions=open_database(config.database_url),
+        templates=render.make_environment(),
+        context=parse_context(config),
+    )

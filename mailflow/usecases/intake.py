@@ -1,0 +1,256 @@
+"""Reading the inbox: fetch the new mail, understand each, record what it means, then file it on the server.
+
+Order matters: a mail's meaning (members, attendance, the reply) is committed in one transaction before the mail is
+moved on the server, and replies leave only from the outbox, so a crash at any point repeats work but never loses it
+and never answers twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from mailflow.adapters.db import models, queries
+from mailflow.adapters.db.engine import short_error
+from mailflow.adapters.imap import Fetched, Inbox
+from mailflow.core.parsing import Intent, ParsedMessage, parse_message
+from mailflow.core.parsing.bounce import failed_recipients
+from mailflow.errors import MailflowError, StoreError
+from mailflow.usecases import faults, privacy
+from mailflow.usecases.actions import ACTIONS
+from mailflow.usecases.context import App, _counts
+
+log = logging.getLogger(__name__)
+
+
+MAX_ATTEMPTS = 3  # a mail that makes processing fail this often is quarantined for a human
+
+
+@dataclass
+class Outcome:
+    """What became of one mail, for the log and the caller's counts."""
+
+    status: str  # processed | review | quarantined | skipped
+    destination: str | None  # folder to move it to, None to leave it where it is
+    replies: int = 0
+
+
+def process_inbox(app: App, inbox: Inbox, now: dt.datetime) -> dict[str, int]:
+    """Fetch the new mail of the signup folder and act on each. Returns counts by outcome.
+
+    Raises MailboxError or StoreError when the server or the database is gone; what was committed stays done.
+    """
+    imap = app.config.imap
+    assert imap is not None
+    inbox.ensure_folders()
+    uidvalidity, uidnext = inbox.select()
+    first_uid, since = _reading_position(app, imap.folder, uidvalidity, uidnext, now)
+    uids = inbox.search_uids(first_uid, since.astimezone(app.config.network.timezone).date() if since else None)
+    counts: dict[str, int] = {}
+    for batch in inbox.fetch(uids, uidvalidity):
+        faults.checkpoint("after_fetch")
+        done: list[tuple[Fetched, Outcome]] = []
+        with app.sessions.begin() as db:  # one commit per batch; each mail in a savepoint of its own
+            for fetched in batch:
+                if app.stop.is_set():
+                    break
+                if since is not None and fetched.internaldate is not None and fetched.internaldate < since:
+                    continue  # older than mailflow's start on this mailbox: not ours to answer
+                done.append((fetched, handle(app, db, fetched, now)))
+        faults.checkpoint("after_commit")
+        # Committed: only now may the server be told (a crash before this line is a harmless re-fetch).
+        moves: dict[str, list[int]] = {}
+        for fetched, outcome in done:
+            if outcome.destination is not None:
+                moves.setdefault(outcome.destination, []).append(fetched.uid)
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+            log.info("uid=%s %s%s", fetched.uid, outcome.status,
+                     f" -> {outcome.destination}" if outcome.destination else "")
+        for folder, moved_uids in moves.items():
+            faults.checkpoint("before_move")
+            inbox.move(moved_uids, folder)
+            with app.sessions.begin() as db:
+                queries.mark_moved(db, imap.folder, uidvalidity, moved_uids)
+        if app.stop.is_set():
+            break
+    with app.sessions.begin() as db:
+        state = queries.get_mailbox_state(db, imap.folder)
+        if state is not None and uids:
+            state.last_uid = max(state.last_uid, max(uids))
+    privacy.forget_erased(app, inbox)
+    return counts
+
+
+def _reading_position(app: App, mailbox: str, uidvalidity: int, uidnext: int,
+                      now: dt.datetime) -> tuple[int, dt.datetime | None]:
+    """Where reading starts: (first UID, and an arrival time before which mail is left alone, or None).
+
+    On the first start, mail already in the folder is old mail and is not answered, unless [imap] since says from
+    when to answer. When UIDVALIDITY changes (RFC 3501: the folder was recreated), UIDs mean nothing any more: read
+    the whole folder again, leave alone what arrived before mailflow's first start, and recognise mail seen before
+    by its bytes.
+    """
+    imap = app.config.imap
+    assert imap is not None
+    with app.sessions.begin() as db:
+        state = queries.get_mailbox_state(db, mailbox)
+        if state is None:
+            since = None
+            if imap.since is not None:
+                since = dt.datetime.combine(imap.since, dt.time(0), tzinfo=app.config.network.timezone)
+            state = models.MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, first_uid=1 if since else uidnext,
+                                       last_uid=0, since=since, started_at=now)
+            db.add(state)
+            log.info("first start on this mailbox: answering mail from uid %s on", state.first_uid)
+        elif state.uidvalidity != uidvalidity:
+            log.warning("UIDVALIDITY of the signup folder changed: reading it again, skipping mail already seen")
+            queries.record_event(db, "uidvalidity_changed", now)
+            state.uidvalidity, state.first_uid, state.last_uid = uidvalidity, 1, 0
+            state.since = state.since or state.started_at
+        # INTERNALDATE has whole seconds: a mail of the very second mailflow started is not old.
+        return state.first_uid, state.since.replace(microsecond=0) if state.since else None
+
+
+def handle(app: App, db: Session, fetched: Fetched, now: dt.datetime) -> Outcome:
+    """Understand one mail and record what it means, in a savepoint of the caller's transaction.
+
+    Never raises for a bad mail (it is counted, and quarantined after MAX_ATTEMPTS); raises StoreError when the
+    database is gone, so that nothing is moved on the server.
+    """
+    digest = queries.sha256(fetched.raw) if fetched.raw is not None else queries.sha256(
+        f"oversize {fetched.mailbox} {fetched.uidvalidity} {fetched.uid}".encode())
+    try:
+        with db.begin_nested():
+            known = queries.find_inbound(db, fetched.mailbox, fetched.uidvalidity, fetched.uid, digest)
+            if known is not None and known.status != "failed":
+                # Seen before (a crash before the move, or the same bytes again): never a second reply.
+                same_place = (known.uid, known.uidvalidity) == (fetched.uid, fetched.uidvalidity)
+                return Outcome("skipped", None if known.moved and same_place else known.destination)
+            row = known or models.InboundMessage(
+                mailbox=fetched.mailbox, uidvalidity=fetched.uidvalidity, uid=fetched.uid, sha256=digest,
+                size=fetched.size, attempts=0, moved=False, received_at=fetched.internaldate or now,
+                status="processed")
+            db.add(row)
+            return ingest(app, db, row, fetched, now)
+    except SQLAlchemyError as exc:
+        if _database_unreachable(exc):
+            raise StoreError(f"database: {short_error(exc)}") from exc
+        return _record_failure(app, db, fetched, digest, now, exc)
+    except MailflowError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the batch
+        return _record_failure(app, db, fetched, digest, now, exc)
+
+
+def ingest(app: App, db: Session, row: models.InboundMessage, fetched: Fetched, now: dt.datetime) -> Outcome:
+    """Act on one new mail inside the caller's transaction; returns where the mail goes."""
+    imap = app.config.imap
+    assert imap is not None
+    row.processed_at = now
+    if fetched.raw is None:
+        return _to_review(row, fetched, "quarantined", f"larger than {imap.max_message_bytes} bytes; not downloaded",
+                          imap.review_folder, db, now)
+    parsed = parse_message(fetched.raw, app.context)
+    row.intent, row.message_id, row.sender = str(parsed.intent), parsed.message_id, parsed.sender
+    row.reason = "; ".join(parsed.reasons)[:500] or None
+
+    if parsed.sender is not None and _is_own_mail(app, parsed):
+        # Our own mail come back (a copy, or a loop through an autoresponder): never answered.
+        row.status, row.destination, row.reason = "processed", imap.processed_folder, "our own mail"
+        return Outcome("processed", row.destination)
+    if parsed.intent in (Intent.AUTO_REPLY, Intent.BOUNCE):
+        # RFC 3834: never answer an automatic message.
+        if parsed.intent is Intent.BOUNCE:
+            _record_bounce(db, fetched.raw, row, now)
+        row.status, row.destination = "processed", imap.processed_folder
+        return Outcome("processed", row.destination)
+    if parsed.sender is not None:
+        queries.heard_from(db, parsed.sender, now)  # retention counts from a person's last word
+    if not parsed.intent.answered:
+        return _to_review(row, fetched, "review", row.reason or f"{parsed.intent}", imap.review_folder, db, now)
+    if parsed.sender is None:
+        reason = row.reason or "no single sender address to answer"  # parsing says why first: "ambiguous From: ..."
+        return _to_review(row, fetched, "review", reason, imap.review_folder, db, now)
+
+    db.flush()  # the row's id keys the reply
+    replies = ACTIONS[parsed.intent](app, db, row, parsed, now)
+    if parsed.intent is Intent.ERASE:
+        # Filed nowhere and kept for no one: privacy.forget_erased deletes it with every copy of their mail.
+        row.status, row.destination = "processed", None
+        return Outcome("processed", None, replies)
+    if parsed.has_question or parsed.unsure:
+        reason = "also asks a question" if parsed.has_question else "unsure reading: " + (row.reason or "check names")
+        outcome = _to_review(row, fetched, "review", reason, imap.review_folder, db, now)
+        outcome.replies = replies
+        return outcome
+    row.status, row.destination = "processed", imap.processed_folder
+    return Outcome("processed", row.destination, replies)
+
+
+def _record_bounce(db: Session, raw: bytes, row: models.InboundMessage, now: dt.datetime) -> None:
+    """A bounce: members at the failed address get no more reminders (they would bounce too); the digest says so."""
+    members = [m for address in failed_recipients(raw) for m in queries.members_at(db, address)]
+    for member in members:
+        member.undeliverable = True
+        queries.record_event(db, "bounce", now, member=member, inbound=row)
+    if not members:
+        queries.record_event(db, "bounce", now, inbound=row)
+
+
+def _to_review(row: models.InboundMessage, fetched: Fetched, status: str, reason: str, folder: str, db: Session,
+               now: dt.datetime) -> Outcome:
+    # A human will look at this mail: keep its bytes (until retention removes them) and list it in the digest.
+    row.status, row.destination, row.reason, row.raw = status, folder, reason[:500], fetched.raw
+    queries.record_event(db, status, now, inbound=row, detail=reason[:500])
+    return Outcome(status, folder)
+
+
+def _is_own_mail(app: App, parsed: ParsedMessage) -> bool:
+    own_id = parsed.message_id is not None and parsed.message_id.rstrip(">").endswith("@" + app.message_domain)
+    return parsed.sender in app.context.own_addresses or own_id
+
+
+def _record_failure(app: App, db: Session, fetched: Fetched, digest: str, now: dt.datetime,
+                    exc: Exception) -> Outcome:
+    """Count a failed attempt at a mail; after MAX_ATTEMPTS it goes to the review folder with the reason."""
+    imap = app.config.imap
+    assert imap is not None
+    reason = f"processing failed: {type(exc).__name__}"
+    # The traceback only at debug level: a library's message may quote the mail.
+    log.error("uid=%s %s", fetched.uid, reason, exc_info=log.isEnabledFor(logging.DEBUG))
+    with db.begin_nested():
+        row = queries.find_inbound(db, fetched.mailbox, fetched.uidvalidity, fetched.uid, digest)
+        if row is None:
+            row = models.InboundMessage(mailbox=fetched.mailbox, uidvalidity=fetched.uidvalidity, uid=fetched.uid,
+                                       sha256=digest, size=fetched.size, attempts=0, moved=False,
+                                       received_at=fetched.internaldate or now, status="failed")
+            db.add(row)
+        row.attempts += 1
+        row.reason = reason
+        if row.attempts < MAX_ATTEMPTS:
+            row.status = "failed"
+            return Outcome("failed", None)
+        return _to_review(row, fetched, "quarantined", f"{reason} {row.attempts} times", imap.review_folder, db, now)
+
+
+def _database_unreachable(exc: SQLAlchemyError) -> bool:
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
+def read_inbox(app: App, inbox: Inbox, clock: Callable[[], dt.datetime]) -> int:
+    """Process the new mail on an open inbox; returns how many mails were handled. Raises MailboxError, StoreError."""
+    try:
+        counts = process_inbox(app, inbox, clock())
+    except SQLAlchemyError as exc:  # the database went away mid-pass: nothing uncommitted was moved on the server
+        raise StoreError(f"database: {short_error(exc)}") from exc
+    if counts:
+        log.info("inbox: %s", _counts(counts))
+    return sum(counts.values())
+

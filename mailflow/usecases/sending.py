@@ -1,0 +1,95 @@
+"""Sending the outbox over SMTP: 250 marks a mail sent, 5xx failed, 4xx and lost connections retry later."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator
+
+from sqlalchemy.orm import Session
+
+from mailflow.adapters.db import models, queries
+from mailflow.adapters.smtp import SmtpOutbox
+from mailflow.errors import MailflowError
+from mailflow.usecases import faults
+from mailflow.usecases.context import App, _counts
+
+log = logging.getLogger(__name__)
+
+
+RETRY_FIRST, RETRY_MAX = dt.timedelta(minutes=1), dt.timedelta(hours=1)
+
+
+def send_outbox(app: App, smtp: SmtpOutbox, now: dt.datetime) -> dict[str, int]:
+    """Send the outbox rows that are due: 250 marks sent, 5xx failed, 4xx and lost connections retry later.
+
+    Each row is committed on its own, so a crash re-sends at most the one mail in flight, with the same Message-ID.
+    """
+    sender = smtp.settings.sender
+    counts: dict[str, int] = {}
+    with app.sessions() as db:
+        for row in _due_rows(db, now):
+            if app.stop.is_set():
+                break
+            if row.expires_at is not None and row.expires_at <= now:
+                row.status, row.last_error = "expired", "not delivered before it expired"
+                queries.record_event(db, "delivery_expired", now, member=_member(db, row.member_id), outbox=row)
+                db.commit()
+                counts["expired"] = counts.get("expired", 0) + 1
+                continue
+            if smtp.connection is None:
+                smtp.connect()  # a refused connection or login leaves every row as it was
+            row.attempts += 1
+            try:
+                smtp.send(row.raw, sender, row.recipient)
+            except MailflowError as exc:
+                row.last_error = str(exc)[:500]
+                permanent = getattr(exc, "permanent", False)
+                if permanent:
+                    row.status = "failed"
+                    queries.record_event(db, "delivery_failed", now, member=_member(db, row.member_id),
+                                       outbox=row, detail=row.last_error)
+                else:
+                    row.next_attempt_at = now + min(RETRY_FIRST * 2 ** (row.attempts - 1), RETRY_MAX)
+                db.commit()
+                status = "failed" if permanent else "deferred"
+                counts[status] = counts.get(status, 0) + 1
+                log.warning("outbox id=%s %s: %s", row.id, status, row.last_error)
+                if not permanent:
+                    break  # the server is in trouble: leave the rest for the next round
+                continue
+            faults.checkpoint("after_250")
+            row.status, row.sent_at = "sent", now
+            if row.kind == "erase":
+                row.raw, row.recipient = b"", ""  # the last trace of an erased person goes once it is sent
+            db.commit()
+            counts["sent"] = counts.get("sent", 0) + 1
+            log.info("outbox id=%s sent %s", row.id, row.message_id)
+    return counts
+
+
+def _due_rows(db: Session, now: dt.datetime) -> Iterator[models.OutboxMessage]:
+    """Every due row, a batch at a time; a row that stays pending (deferred) is not offered twice in one pass."""
+    seen: set[int] = set()
+    while True:
+        batch = queries.due_outbox(db, now, exclude=seen)
+        if not batch:
+            return
+        for row in batch:
+            seen.add(row.id)
+            yield row
+
+
+def _member(db: Session, member_id: int | None) -> models.Member | None:
+    return db.get(models.Member, member_id) if member_id is not None else None
+
+
+def send_due(app: App, clock: Callable[[], dt.datetime]) -> None:
+    """Open an SMTP session only when the outbox has something due, and send it."""
+    now = clock()
+    with app.sessions() as db:
+        if not queries.due_outbox(db, now, limit=1):
+            return
+    with SmtpOutbox(app.config.require_servers()[1]) as smtp:
+        log.info("outbox: %s", _counts(send_outbox(app, smtp, now)))
+
