@@ -1,6 +1,6 @@
 """SMTP only: hand a finished message to the mail server, and say whether a failure is worth retrying.
 
-No database here; `jobs.send_outbox` decides what to send and records the outcome.
+No database here; `usecases.sending.send_outbox` decides what to send and records the outcome.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The shell of the privacy rules: the daily retention job, and deleting a forgotten person's mail from the mailbox.
 
-What to drop is decided in retention.py (pure); forgetting a person in the database is jobs.forget. Logs carry
+What to drop is decided in retention.py (pure); forgetting a person is `forget` below. Logs carry
 counts only, never the address being forgotten.
 """
 
