@@ -135,16 +135,15 @@ def sender_of(from_header: str) -> tuple[str | None, str | None]:
         return (address if ok else None), (name.strip("'\" ") or None)
     decoded = decode_words(unfolded)
     pairs = email.utils.getaddresses([unfolded])
-    name = decode_words(pairs[0][0]) if pairs else ""
-    name = name.strip("'\" ") or None
+    display = (decode_words(pairs[0][0]) if pairs else "").strip("'\" ") or None
     found = {a.lower().strip(".") for a in _ADDR_SPEC.findall(decoded)}
     addresses = [addr for _, addr in pairs if addr]
     if len(pairs) != 1 or len(addresses) != 1:
-        return None, name
+        return None, display
     address = addresses[0].lower()
     if not valid_address(address) or found - {address} or not _read_alike(unfolded, address):
-        return None, name
-    return address, name
+        return None, display
+    return address, display
 
 
 def valid_address(address: str) -> bool:
