@@ -61,8 +61,11 @@ def decode_words(value: object) -> str:
 Headers = dict[str, str]  # lower-cased name -> the first such header, undecoded (8-bit bytes restored)
 
 
-def header_map(message: Message) -> Headers:
-    """Every header once, by lower-cased name; the first of a repeated header wins (read once, looked up often)."""
+def header_map(message: Message[str | Header, str]) -> Headers:
+    """Every header once, by lower-cased name; the first of a repeated one wins (read once, looked up often).
+
+    Under compat32 a header with raw 8-bit bytes comes as a Header, not a str (typeshed's default: str only).
+    """
     found: Headers = {}
     for name, value in message.items()[:500]:
         key = name.lower()
@@ -196,7 +199,7 @@ def date_of(headers: Headers) -> dt.datetime | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when is None or not 1990 <= when.year <= 2200:
+    if not 1990 <= when.year <= 2200:  # since Python 3.10 a date it cannot read raises ValueError, never None
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
