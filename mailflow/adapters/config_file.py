@@ -7,10 +7,11 @@ variable and a `*_command` key a command that prints the secret.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailflow.errors import ConfigError
@@ -63,7 +64,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         _organisation(_Section(item, f"organisations[{i}]")) for i, item in enumerate(_tables(data, "organisations"))
     )
     database = _Section(data.get("database", {}), "database")
-    url = database.str("url", f"sqlite:///{base_dir / 'mailflow.db'}")
+    url = database.text("url", f"sqlite:///{base_dir / 'mailflow.db'}")
     database.done()
     imap = _imap(_Section(data.get("imap", {}), "imap"), base_dir) if "imap" in data else None
     smtp = _smtp(_Section(data.get("smtp", {}), "smtp"), base_dir, network) if "smtp" in data else None
@@ -76,15 +77,26 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
                   retention=retention, limits=limits)
 
 
+class _Required(enum.Enum):
+    """The default of a key that must be given: its absence is an error."""
+
+    REQUIRED = enum.auto()
+
+
+_REQUIRED: Final = _Required.REQUIRED
+
+
 class _Section:
     """One TOML table, read key by key so that every error names `section.key`."""
 
-    def __init__(self, table: Any, name: str) -> None:
+    def __init__(self, table: object, name: str) -> None:
         if not isinstance(table, dict):
             raise ConfigError(f"{name} must be a table")
-        self.table, self.name, self.read = table, name, set[str]()
+        self.table: dict[str, Any] = table
+        self.name, self.read = name, set[str]()
 
-    def _get(self, key: str, kinds: type | tuple[type, ...], default: Any, what: str) -> Any:
+    def _get(self, key: str, kinds: type | tuple[type, ...], default: object, what: str) -> Any:
+        """The value at `key`, one of `kinds`; `default` when the key is absent, unless that is _REQUIRED."""
         self.read.add(key)
         if key not in self.table:
             if default is _REQUIRED:
@@ -96,32 +108,50 @@ class _Section:
             raise ConfigError(f"{self.name}.{key} must be {what}, got {value!r}")
         return value
 
-    def str(self, key: str, default: Any = None) -> Any:
-        value = self._get(key, str, default, "a string")
+    @overload
+    def text(self, key: str, default: None = None) -> str | None: ...
+    @overload
+    def text(self, key: str, default: str | _Required) -> str: ...
+    def text(self, key: str, default: str | _Required | None = None) -> str | None:
+        value: str | None = self._get(key, str, default, "a string")
         if isinstance(value, str) and value != default and not value.strip():
             raise ConfigError(f"{self.name}.{key} must not be empty")
         return value
 
-    def int(self, key: str, default: Any = None, minimum: int = 0) -> Any:
-        value = self._get(key, int, default, "a whole number")
+    @overload
+    def number(self, key: str, default: None = None, minimum: int = 0) -> int | None: ...
+    @overload
+    def number(self, key: str, default: int | _Required, minimum: int = 0) -> int: ...
+    def number(self, key: str, default: int | _Required | None = None, minimum: int = 0) -> int | None:
+        value: int | None = self._get(key, int, default, "a whole number")
         if isinstance(value, int) and value < minimum:
             raise ConfigError(f"{self.name}.{key} must be >= {minimum}, got {value}")
         return value
 
-    def choice(self, key: str, choices: tuple[str, ...], default: Any = None) -> Any:
-        value = self.str(key, default)
+    @overload
+    def choice(self, key: str, choices: tuple[str, ...], default: None = None) -> str | None: ...
+    @overload
+    def choice(self, key: str, choices: tuple[str, ...], default: str | _Required) -> str: ...
+    def choice(
+        self, key: str, choices: tuple[str, ...], default: str | _Required | None = None
+    ) -> str | None:
+        value = self.text(key, default)
         if value is not None and value not in choices:
             raise ConfigError(f"{self.name}.{key} must be one of {', '.join(choices)}, got {value!r}")
         return value
 
     def strings(self, key: str) -> tuple[str, ...]:
-        value = self._get(key, list, [], "a list of strings")
+        value: list[Any] = self._get(key, list, [], "a list of strings")
         if not all(isinstance(item, str) for item in value):
             raise ConfigError(f"{self.name}.{key} must be a list of strings")
         return tuple(value)
 
-    def date(self, key: str, default: Any = None) -> Any:
-        value = self._get(key, (dt.date, str), default, "a date (2026-01-13)")
+    @overload
+    def date(self, key: str, default: None = None) -> dt.date | None: ...
+    @overload
+    def date(self, key: str, default: dt.date | _Required) -> dt.date: ...
+    def date(self, key: str, default: dt.date | _Required | None = None) -> dt.date | None:
+        value: dt.date | str | None = self._get(key, (dt.date, str), default, "a date (2026-01-13)")
         if isinstance(value, dt.datetime):
             raise ConfigError(f"{self.name}.{key} must be a date without a time, got {value}")
         if isinstance(value, str):
@@ -131,8 +161,12 @@ class _Section:
                 raise ConfigError(f"{self.name}.{key} must be an ISO date like 2026-01-13, got {value!r}") from None
         return value
 
-    def clock(self, key: str, default: Any = None) -> Any:
-        value = self._get(key, (str, dt.time), default, 'a time like "19:30"')
+    @overload
+    def clock(self, key: str, default: None = None) -> dt.time | None: ...
+    @overload
+    def clock(self, key: str, default: dt.time | _Required) -> dt.time: ...
+    def clock(self, key: str, default: dt.time | _Required | None = None) -> dt.time | None:
+        value: dt.time | str | None = self._get(key, (str, dt.time), default, 'a time like "19:30"')
         if isinstance(value, str):
             try:
                 return dt.time.fromisoformat(value)
@@ -140,14 +174,18 @@ class _Section:
                 raise ConfigError(f'{self.name}.{key} must be a time like "19:30", got {value!r}') from None
         return value
 
-    def email(self, key: str, default: Any = None) -> Any:
-        value = self.str(key, default)
+    @overload
+    def email(self, key: str, default: None = None) -> str | None: ...
+    @overload
+    def email(self, key: str, default: str | _Required) -> str: ...
+    def email(self, key: str, default: str | _Required | None = None) -> str | None:
+        value = self.text(key, default)
         if isinstance(value, str) and not _looks_like_address(value):
             raise ConfigError(f"{self.name}.{key} must be a plain address like name@example.org, got {value!r}")
         return value
 
     def secret(self, prefix: str) -> Secret:
-        env, command = self.str(f"{prefix}_env"), self.str(f"{prefix}_command")
+        env, command = self.text(f"{prefix}_env"), self.text(f"{prefix}_command")
         if env and command:
             raise ConfigError(f"{self.name}: give {prefix}_env or {prefix}_command, not both")
         if prefix in self.table:
@@ -158,9 +196,6 @@ class _Section:
 
     def done(self) -> None:
         _no_unknown_keys(self.table, self.read, self.name)
-
-
-_REQUIRED = object()
 
 
 def _tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
@@ -187,13 +222,13 @@ def _looks_like_address(value: str) -> bool:
 
 
 def _network(s: _Section) -> Network:
-    zone_name = s.str("timezone", "Europe/Brussels")
+    zone_name = s.text("timezone", "Europe/Brussels")
     try:
         zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"network.timezone: unknown time zone {zone_name!r}") from None
     network = Network(
-        name=s.str("name", "Leernetwerk"),
+        name=s.text("name", "Leernetwerk"),
         timezone=zone,
         language=s.choice("language", LANGUAGES, "nl"),
         signup_address=s.email("signup_address", _REQUIRED),
@@ -205,8 +240,8 @@ def _network(s: _Section) -> Network:
 
 def _venue(s: _Section) -> Venue:
     venue = Venue(
-        name=s.str("name", _REQUIRED),
-        address=s.str("address", _REQUIRED),
+        name=s.text("name", _REQUIRED),
+        address=s.text("address", _REQUIRED),
         start=s.clock("start", dt.time(19, 30)),
         end=s.clock("end"),
     )
@@ -217,12 +252,12 @@ def _venue(s: _Section) -> Venue:
 
 
 def _meeting(s: _Section) -> Meeting:
-    capacity = s.int("capacity", None, minimum=1)
+    capacity = s.number("capacity", None, minimum=1)
     meeting = Meeting(
         date=s.date("date", _REQUIRED),
-        theme=s.str("theme", _REQUIRED),
+        theme=s.text("theme", _REQUIRED),
         speakers=s.strings("speakers"),
-        place=s.str("place"),
+        place=s.text("place"),
         capacity=capacity,
     )
     s.done()
@@ -231,7 +266,7 @@ def _meeting(s: _Section) -> Meeting:
 
 def _organisation(s: _Section) -> Organisation:
     organisation = Organisation(
-        name=s.str("name", _REQUIRED),
+        name=s.text("name", _REQUIRED),
         aliases=s.strings("aliases"),
         domains=tuple(d.lower().lstrip("@") for d in s.strings("domains")),
     )
@@ -243,11 +278,11 @@ def _tls(s: _Section, host: str, default_port: dict[str, int]) -> tuple[str, int
     tls = s.choice("tls", TLS_MODES, "ssl")
     if tls == "none" and host not in LOOPBACK_HOSTS:
         raise ConfigError(f"{s.name}.tls = \"none\" is refused for {host}: passwords would cross the network in clear")
-    return tls, s.int("port", default_port[tls], minimum=1)
+    return tls, s.number("port", default_port[tls], minimum=1)
 
 
 def _ca_file(s: _Section, base_dir: Path) -> Path | None:
-    value = s.str("ca_file")
+    value = s.text("ca_file")
     if value is None:
         return None
     path = (base_dir / value).resolve()
@@ -257,24 +292,24 @@ def _ca_file(s: _Section, base_dir: Path) -> Path | None:
 
 
 def _imap(s: _Section, base_dir: Path) -> Imap:
-    host = s.str("host", _REQUIRED)
+    host = s.text("host", _REQUIRED)
     tls, port = _tls(s, host, {"ssl": 993, "starttls": 143, "none": 143})
     imap = Imap(
         host=host,
         port=port,
         tls=tls,
-        username=s.str("username", _REQUIRED),
+        username=s.text("username", _REQUIRED),
         password=s.secret("password"),
         oauth2_token=s.secret("oauth2_token"),
         ca_file=_ca_file(s, base_dir),
-        folder=s.str("folder", "INBOX"),
-        processed_folder=s.str("processed_folder", "mailflow/processed"),
-        review_folder=s.str("review_folder", "mailflow/review"),
+        folder=s.text("folder", "INBOX"),
+        processed_folder=s.text("processed_folder", "mailflow/processed"),
+        review_folder=s.text("review_folder", "mailflow/review"),
         since=s.date("since"),
-        batch_size=s.int("batch_size", 200, minimum=1),
-        poll_interval=s.int("poll_interval", 60, minimum=1),
-        max_message_bytes=s.int("max_message_bytes", 10 * 1024 * 1024, minimum=1024),
-        timeout=float(s.int("timeout", 30, minimum=1)),
+        batch_size=s.number("batch_size", 200, minimum=1),
+        poll_interval=s.number("poll_interval", 60, minimum=1),
+        max_message_bytes=s.number("max_message_bytes", 10 * 1024 * 1024, minimum=1024),
+        timeout=float(s.number("timeout", 30, minimum=1)),
     )
     s.done()
     if not imap.password and not imap.oauth2_token:
@@ -285,18 +320,18 @@ def _imap(s: _Section, base_dir: Path) -> Imap:
 
 
 def _smtp(s: _Section, base_dir: Path, network: Network) -> Smtp:
-    host = s.str("host", _REQUIRED)
+    host = s.text("host", _REQUIRED)
     tls, port = _tls(s, host, {"ssl": 465, "starttls": 587, "none": 25})
     smtp = Smtp(
         host=host,
         port=port,
         tls=tls,
-        username=s.str("username"),
+        username=s.text("username"),
         password=s.secret("password"),
         oauth2_token=s.secret("oauth2_token"),
         ca_file=_ca_file(s, base_dir),
         sender=s.email("from", network.signup_address),
-        timeout=float(s.int("timeout", 60, minimum=1)),
+        timeout=float(s.number("timeout", 60, minimum=1)),
     )
     s.done()
     if smtp.username and not smtp.password and not smtp.oauth2_token:
@@ -311,7 +346,7 @@ def _reminders(s: _Section) -> Reminders:
     reminders = Reminders(
         days_before=tuple(sorted(set(days), reverse=True)),
         at=s.clock("at", dt.time(10, 0)),
-        grace=dt.timedelta(hours=s.int("grace_hours", 24, minimum=0)),
+        grace=dt.timedelta(hours=s.number("grace_hours", 24, minimum=0)),
     )
     s.done()
     return reminders
@@ -330,7 +365,7 @@ def _digest(s: _Section, network: Network) -> DigestSettings:
 def _recurrence(s: _Section) -> Recurrence:
     from dateutil.rrule import rrulestr
 
-    rule = s.str("rule", "FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TU")
+    rule = s.text("rule", "FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TU")
     try:
         rrulestr(rule, dtstart=dt.datetime(2026, 1, 1))
     except (ValueError, TypeError) as exc:
@@ -342,8 +377,8 @@ def _recurrence(s: _Section) -> Recurrence:
 
 def _retention(s: _Section) -> Retention:
     retention = Retention(
-        raw_days=s.int("raw_days", Retention.raw_days, minimum=1),
-        member_months=s.int("member_months", Retention.member_months, minimum=1),
+        raw_days=s.number("raw_days", Retention.raw_days, minimum=1),
+        member_months=s.number("member_months", Retention.member_months, minimum=1),
     )
     s.done()
     return retention
@@ -351,8 +386,10 @@ def _retention(s: _Section) -> Retention:
 
 def _limits(s: _Section) -> Limits:
     limits = Limits(
-        replies_per_address_per_day=s.int("replies_per_address_per_day", Limits.replies_per_address_per_day, minimum=1),
-        replies_per_hour=s.int("replies_per_hour", Limits.replies_per_hour, minimum=1),
+        replies_per_address_per_day=s.number(
+            "replies_per_address_per_day", Limits.replies_per_address_per_day, minimum=1
+        ),
+        replies_per_hour=s.number("replies_per_hour", Limits.replies_per_hour, minimum=1),
     )
     s.done()
     return limits

@@ -6,12 +6,14 @@ No parsing and no database here; `jobs` decides what a mail means and where it g
 from __future__ import annotations
 
 import datetime as dt
+import imaplib
 import logging
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import imapclient
 import imapclient.exceptions
@@ -23,6 +25,35 @@ from mailflow.errors import ConfigError, MailboxError
 from mailflow.settings import Imap
 
 log = logging.getLogger(__name__)
+
+
+class _Client(Protocol):
+    """What mailflow uses of imapclient.IMAPClient, which ships no type information (`mailflow check` too)."""
+
+    _imap: imaplib.IMAP4  # the imaplib connection below: its untagged responses announce new mail
+
+    def login(self, username: str, password: str) -> object: ...
+    def oauth2_login(self, user: str, access_token: str) -> object: ...
+    def starttls(self, ssl_context: ssl.SSLContext | None = None) -> object: ...
+    def capabilities(self) -> tuple[bytes, ...]: ...
+    def logout(self) -> object: ...
+    def shutdown(self) -> None: ...
+    def folder_exists(self, folder: str) -> bool: ...
+    def create_folder(self, folder: str) -> object: ...
+    def folder_status(self, folder: str, what: Sequence[str] | None = None) -> dict[bytes, Any]: ...
+    def select_folder(self, folder: str) -> dict[bytes, Any]: ...
+    def search(self, criteria: Sequence[object], charset: str | None = None) -> list[int]: ...
+    def fetch(self, messages: Sequence[int], data: Sequence[str]) -> dict[int, dict[bytes, Any]]: ...
+    def move(self, messages: Sequence[int], folder: str) -> object: ...
+    def copy(self, messages: Sequence[int], folder: str) -> object: ...
+    def delete_messages(self, messages: Sequence[int]) -> object: ...
+    def uid_expunge(self, messages: Sequence[int]) -> object: ...
+    def expunge(self) -> object: ...
+    def idle(self) -> object: ...
+    def idle_check(self, timeout: float | None = None) -> list[tuple[Any, ...]]: ...
+    def idle_done(self) -> object: ...
+    def noop(self) -> object: ...
+
 
 @dataclass(frozen=True)
 class Fetched:
@@ -41,7 +72,7 @@ class Inbox:
 
     def __init__(self, settings: Imap) -> None:
         self.settings = settings
-        self.client: imapclient.IMAPClient | None = None
+        self.client: _Client | None = None
         self.capabilities: frozenset[bytes] = frozenset()
 
     # --- connection ---------------------------------------------------------------------------------------------
@@ -53,8 +84,9 @@ class Inbox:
         try:
             context = tls_context(s.ca_file) if s.tls != "none" else None
             # The timeout covers connecting and every read: a server gone silent is left, not waited for forever.
-            client = imapclient.IMAPClient(s.host, port=s.port, ssl=s.tls == "ssl", ssl_context=context,
-                                           timeout=s.timeout)
+            client: _Client = imapclient.IMAPClient(
+                s.host, port=s.port, ssl=s.tls == "ssl", ssl_context=context, timeout=s.timeout
+            )
             if s.tls == "starttls":
                 _start_tls(client, context, where)
         except MailboxError:
@@ -79,7 +111,7 @@ class Inbox:
         log.info("connected to %s", where)
         return self
 
-    def _login(self, client: imapclient.IMAPClient) -> None:
+    def _login(self, client: _Client) -> None:
         s = self.settings
         if not s.oauth2_token:
             client.login(s.username, reveal(s.password))
@@ -103,7 +135,7 @@ class Inbox:
         self.close()
 
     @property
-    def _imap(self) -> imapclient.IMAPClient:
+    def _imap(self) -> _Client:
         if self.client is None:
             raise MailboxError("IMAP: not connected")
         return self.client
@@ -264,7 +296,7 @@ class Inbox:
 
 
 
-def _start_tls(client: imapclient.IMAPClient, context: ssl.SSLContext | None, where: str) -> None:
+def _start_tls(client: _Client, context: ssl.SSLContext | None, where: str) -> None:
     # No fallback to plaintext: a server that does not offer STARTTLS hears nothing more, least of all a password.
     if b"STARTTLS" not in client.capabilities():
         _close_quietly(client)
@@ -272,7 +304,7 @@ def _start_tls(client: imapclient.IMAPClient, context: ssl.SSLContext | None, wh
     client.starttls(context)
 
 
-def _close_quietly(client: imapclient.IMAPClient) -> None:
+def _close_quietly(client: _Client) -> None:
     try:
         client.logout()
     except Exception:  # noqa: BLE001 - the connection is going away either way

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from collections.abc import Callable
+from typing import Protocol
 
 from mailflow.adapters.network import describe, tls_context
 from mailflow.adapters.secrets import reveal
@@ -109,14 +109,24 @@ def _start_tls(connection: smtplib.SMTP, context: ssl.SSLContext | None, where: 
     connection.starttls(context=context)
 
 
-def _xoauth2(username: str, token: str) -> Callable[[bytes | None], str]:
+class _AuthAnswer(Protocol):
+    """What SMTP.auth calls: with no challenge for the initial response, then with each server challenge."""
+
+    def __call__(self, challenge: bytes | None = None, /) -> str: ...
+
+
+def _xoauth2(username: str, token: str) -> _AuthAnswer:
     """The XOAUTH2 client (Google and Microsoft): "user=<u>^Aauth=Bearer <token>^A^A" as the initial response.
 
     A refusal comes as a 334 challenge holding a JSON error; the client answers it with an empty line and the server
     then says 535 (https://developers.google.com/gmail/imap/xoauth2-protocol).
     """
     blob = f"user={username}\x01auth=Bearer {token}\x01\x01"
-    return lambda challenge=None: blob if challenge is None else ""
+
+    def answer(challenge: bytes | None = None, /) -> str:
+        return blob if challenge is None else ""
+
+    return answer
 
 
 def _permanent(code: int) -> bool:

@@ -225,8 +225,9 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # imapclient's protocol trace (DEBUG) carries search terms, headers and subjects: personal data, never logged.
     logging.getLogger("imapclient").setLevel(logging.INFO)
+    handler: Callable[[argparse.Namespace], int] = args.handler  # set by each subcommand's parser
     try:
-        return args.handler(args)
+        return handler(args)
     except MailflowError as exc:
         print(f"mailflow {args.command}: {exc}", file=sys.stderr)
         return 2

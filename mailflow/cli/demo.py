@@ -39,7 +39,10 @@ def demo(say: Callable[[str], object], keep: str | None = None) -> int:
         os.environ[PASSWORD_ENV] = imap.password  # the config names the variable, never the password
         config_path = workdir / "mailflow-demo.toml"
         config_path.write_text(_config_text(imap, smtp, workdir, now), encoding="utf-8")
-        samples = sorted(p for p in resources.files("mailflow.samples").iterdir() if p.name.endswith(".eml"))
+        samples = sorted(
+            (p for p in resources.files("mailflow.samples").iterdir() if p.name.endswith(".eml")),
+            key=lambda p: p.name,
+        )
         with imapclient.IMAPClient(imap.host, port=imap.port, ssl=False) as client:
             client.login(imap.username, imap.password)
             for sample in samples:

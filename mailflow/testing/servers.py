@@ -225,7 +225,7 @@ class SmtpSink:
             self._stall_at = None
         self._released.set()
 
-    def start(self) -> SmtpSink:
+    def start(self) -> Self:
         self._controller.start()
         self._running = True
         return self
@@ -288,7 +288,7 @@ class PymapServer:
         self._log = self._dir / "pymap.log"
         self._proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 30.0) -> PymapServer:
+    def start(self, timeout: float = 30.0) -> Self:
         # Without --demo-data the dict backend starts with an empty INBOX and no other folders.
         # Only the IMAP service: others (admin, managesieve) would open ports of their own when their extras exist.
         command = [

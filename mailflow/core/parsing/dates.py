@@ -299,12 +299,14 @@ def read_meeting(
         named: set[dt.date] = set()
         for match in themes.finditer(folded) if themes else ():
             word = match.group(0)
-            day = theme_days.get(word) or next((d for w, d in theme_days.items() if word.startswith(w)), None)
-            if day is None or day in named:
+            theme_day = theme_days.get(word) or next(
+                (d for w, d in theme_days.items() if word.startswith(w)), None
+            )
+            if theme_day is None or theme_day in named:
                 continue
-            named.add(day)
+            named.add(theme_day)
             near = _session_near(folded, match.start(), match.end())
-            add(day, (2.5 if near else 1.0) * source.weight, "theme")
+            add(theme_day, (2.5 if near else 1.0) * source.weight, "theme")
     if not scores:
         if not meetings and first_explicit:
             return DateReading(first_explicit, False, "date")

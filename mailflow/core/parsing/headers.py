@@ -61,8 +61,11 @@ def decode_words(value: object) -> str:
 Headers = dict[str, str]  # lower-cased name -> the first such header, undecoded (8-bit bytes restored)
 
 
-def header_map(message: Message) -> Headers:
-    """Every header once, by lower-cased name; the first of a repeated header wins (read once, looked up often)."""
+def header_map(message: Message[str | Header, str]) -> Headers:
+    """Every header once, by lower-cased name; the first of a repeated one wins (read once, looked up often).
+
+    Under compat32 a header with raw 8-bit bytes comes as a Header, not a str (typeshed's default: str only).
+    """
     found: Headers = {}
     for name, value in message.items()[:500]:
         key = name.lower()
@@ -135,16 +138,15 @@ def sender_of(from_header: str) -> tuple[str | None, str | None]:
         return (address if ok else None), (name.strip("'\" ") or None)
     decoded = decode_words(unfolded)
     pairs = email.utils.getaddresses([unfolded])
-    name = decode_words(pairs[0][0]) if pairs else ""
-    name = name.strip("'\" ") or None
+    display = (decode_words(pairs[0][0]) if pairs else "").strip("'\" ") or None
     found = {a.lower().strip(".") for a in _ADDR_SPEC.findall(decoded)}
     addresses = [addr for _, addr in pairs if addr]
     if len(pairs) != 1 or len(addresses) != 1:
-        return None, name
+        return None, display
     address = addresses[0].lower()
     if not valid_address(address) or found - {address} or not _read_alike(unfolded, address):
-        return None, name
-    return address, name
+        return None, display
+    return address, display
 
 
 def valid_address(address: str) -> bool:
@@ -197,7 +199,7 @@ def date_of(headers: Headers) -> dt.datetime | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when is None or not 1990 <= when.year <= 2200:
+    if not 1990 <= when.year <= 2200:  # since Python 3.10 a date it cannot read raises ValueError, never None
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)

@@ -334,7 +334,7 @@ def _intent_hits(folded: str) -> bool:
 
 
 def _sentence_hits(
-    pattern: re.Pattern[str], whole: str, starts: list[int], negatable: bool = False
+    pattern: Keywords, whole: str, starts: list[int], negatable: bool = False
 ) -> set[int]:
     """Indices of the sentences where `pattern` matches (one scan of the whole text); optionally not negated."""
     found: set[int] = set()

@@ -6,11 +6,13 @@ an "unreadable: ..." reason. Reasons name rules, never people.
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import logging
 import re
 from dataclasses import replace
+from typing import TypedDict
 
 from mailflow.core.parsing import dates
 from mailflow.core.parsing import intent as rules
@@ -44,6 +46,17 @@ DATE_INTENTS = (Intent.REGISTER, Intent.CANCEL, Intent.QUESTION)
 PERSON_INTENTS = (Intent.REGISTER, Intent.CANCEL, Intent.UNSUBSCRIBE, Intent.ERASE)
 
 
+class _HeaderFacts(TypedDict):
+    """The ParsedMessage fields read from the headers alone, the same whatever the body says."""
+
+    sender: str | None
+    sender_name: str | None
+    message_id: str | None
+    references: tuple[str, ...]
+    subject: str
+    date: dt.datetime | None
+
+
 def parse_message(raw: bytes, context: ParseContext) -> ParsedMessage:
     """Read one raw RFC 5322 message. Never raises."""
     try:
@@ -60,7 +73,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
     sender_name = one_line(display)[:MAX_NAME] if display else None
     subject = decode_words(raw_header(headers, "Subject"))
     sent = date_of(headers)
-    facts = {
+    facts: _HeaderFacts = {
         "sender": sender,
         "sender_name": sender_name or None,
         "message_id": message_id_of(headers),
@@ -87,7 +100,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
             confidence=reading.confidence,
             reasons=tuple(first + reading.reasons + reasons),
             **facts,
-        )  # type: ignore[arg-type]
+        )
 
     # 2. The sender's own sentences (or, when they say nothing, the forwarded mail's).
     body_sentences = sentences(structure.body)
@@ -156,7 +169,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
         has_question=reading.has_question,
         confidence=reading.confidence,
         reasons=tuple(dict.fromkeys(first + reading.reasons + people_reasons + reasons)),
-        **facts,  # type: ignore[arg-type]
+        **facts,
     )
 
 
@@ -216,15 +229,15 @@ def _with_attached(structure: Structure, body: Body) -> Structure:
 
 
 def _meeting(
-    structure: Structure, subject: str, is_reply: bool, sent: object, context: ParseContext
+    structure: Structure, subject: str, is_reply: bool, sent: dt.datetime | None, context: ParseContext
 ) -> dates.DateReading:
     """The meeting named in the sender's words, the subject and forwards; for a reply, else in the quoted mail."""
     sources = [dates.Source(structure.body, 1.0), dates.Source(subject, 0.9 if is_reply else 1.0)]
     sources += [dates.Source(f.text, 0.8) for f in structure.forwards]
     sources += [dates.Source(f.subject, 0.8) for f in structure.forwards]
-    reading = dates.read_meeting(sources, context.meetings, sent)  # type: ignore[arg-type]
+    reading = dates.read_meeting(sources, context.meetings, sent)
     if reading.meeting is None and is_reply and structure.quoted:
-        quoted = dates.read_meeting([dates.Source(structure.quoted, 0.8)], context.meetings, sent)  # type: ignore[arg-type]
+        quoted = dates.read_meeting([dates.Source(structure.quoted, 0.8)], context.meetings, sent)
         if quoted.meeting is not None:
             return dates.DateReading(quoted.meeting, reading.foreign_date, "the mail replied to")
     return reading

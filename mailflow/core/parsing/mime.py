@@ -143,7 +143,8 @@ def html_to_text(html: str) -> str:
     if match:
         html = f"{html[: match.start()]}<p>{HTML_QUOTE_MARK}</p>{html[match.start() :]}"
     try:
-        return get_text(html)
+        text: str = get_text(html)  # inscriptis ships no type information
+        return text
     except Exception:  # noqa: BLE001 - inscriptis on broken markup; the tags stripped crudely will do
         return re.sub(r"<[^>]*>", " ", html)
 
@@ -170,9 +171,9 @@ def parse_vcard(text: str) -> VCard:
         key, sep, value = line.partition(":")
         if not sep:
             continue
-        name = key.split(";", 1)[0].strip().upper()
-        if name in ("FN", "ORG", "EMAIL", "N") and name not in fields:
-            fields[name] = value.strip()
+        field_name = key.split(";", 1)[0].strip().upper()
+        if field_name in ("FN", "ORG", "EMAIL", "N") and field_name not in fields:
+            fields[field_name] = value.strip()
     name = fields.get("FN")
     if not name and fields.get("N"):
         parts = fields["N"].split(";")
@@ -204,7 +205,7 @@ class _Walker:
             self._attach(part, depth)
             return ""
         if part.is_multipart():
-            children = [(c, c.get_content_type()) for c in part.get_payload() if isinstance(c, Message)]  # type: ignore[union-attr]
+            children = [(c, c.get_content_type()) for c in part.get_payload() if isinstance(c, Message)]
             if ctype == "multipart/alternative":
                 return self._alternative(children, depth)
             if ctype == "multipart/report":

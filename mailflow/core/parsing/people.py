@@ -229,18 +229,18 @@ def read_people(
         # A list of people ("- Anna Peeters", "2. Bram De Wilde (Buurtwerk X)") registers (or excuses) them all.
         bullet = BULLET.match(line)
         tokens = name_at(bullet.group(1), allow_lower=False) if bullet else []
-        if len(tokens) >= 2:
+        if bullet and len(tokens) >= 2:
             name = nm.normal_case(" ".join(tokens))
-            rest = bullet.group(1)[bullet.group(1).find(tokens[-1]) + len(tokens[-1]) :]  # type: ignore[union-attr]
+            rest = bullet.group(1)[bullet.group(1).find(tokens[-1]) + len(tokens[-1]) :]
             own_org = orgs.normalise_org(re.sub(r"^[\s,(–|-]+|\)\s*$", "", rest), context.organisations)
             people.append(Person(name=name, organisation=own_org or facts.organisation, confidence=0.85))
             third_party = True
     if not people and cc and CC_MENTION.search(folded_body) and intent is Intent.REGISTER:
-        for display, address in cc[:3]:
-            name = nm.from_display_name(display)
-            if name:
+        for display, cc_address in cc[:3]:
+            cc_name = nm.from_display_name(display)
+            if cc_name:
                 people.append(
-                    Person(name=name, organisation=facts.organisation, email=address, confidence=0.7)
+                    Person(name=cc_name, organisation=facts.organisation, email=cc_address, confidence=0.7)
                 )
                 third_party = True
     forwarded = _forwarded_people(intent, body, facts, forwards, context)
