@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import babel.dates
 
+from mailflow.core import i18n
 from mailflow.core.calendar.ics import MeetingDetails
-from mailflow.settings import Network
+from mailflow.settings import LANGUAGES, Network
 
 __all__ = [
     "Digest",
@@ -83,17 +84,6 @@ class Digest:
     csv: bytes  # the sign-in sheet of the next meeting; b"" without one
 
 
-_SUBJECTS = {
-    "nl": ("Dagoverzicht {name}, {day}", "Dagoverzicht {name}, {day}: niets nieuws"),
-    "fr": ("Résumé du jour {name}, {day}", "Résumé du jour {name}, {day} : rien de neuf"),
-    "en": ("Daily digest {name}, {day}", "Daily digest {name}, {day}: nothing new"),
-}
-_CSV_HEADERS = {
-    "nl": ("Naam", "Organisatie", "E-mail", "Handtekening"),
-    "fr": ("Nom", "Organisation", "E-mail", "Signature"),
-    "en": ("Name", "Organisation", "Email", "Signature"),
-}
-_CSV_FILENAMES = {"nl": "aanwezigheden", "fr": "presences", "en": "attendance"}
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection"). A leading tab or CR,
 # which can hide one, is already gone: _cell() makes every control character a space and strips.
 _FORMULA_STARTS = ("=", "+", "-", "@")
@@ -101,7 +91,7 @@ _FORMULA_STARTS = ("=", "+", "-", "@")
 
 def build_digest(facts: DigestFacts, day: dt.date, network: Network) -> Digest:
     """The digest of `day`, in the network's language, with the sign-in sheet of the next meeting."""
-    language = network.language if network.language in _SUBJECTS else "nl"
+    language = network.language if network.language in LANGUAGES else "nl"
     empty = not (
         facts.new_members
         or facts.cancellations
@@ -115,7 +105,11 @@ def build_digest(facts: DigestFacts, day: dt.date, network: Network) -> Digest:
         or facts.held
         or facts.mailbox_recreated
     )
-    template = _SUBJECTS[language][1 if empty else 0]
+    translations = i18n.translations(language)
+    if empty:
+        template = translations.gettext("Daily digest {name}, {day}: nothing new")
+    else:
+        template = translations.gettext("Daily digest {name}, {day}")
     written_day = babel.dates.format_date(day, format="full", locale=language)
     subject = template.format(name=network.name, day=written_day)
     return Digest(
@@ -154,7 +148,14 @@ def attendance_csv(
         return b""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(_CSV_HEADERS.get(language, _CSV_HEADERS["nl"]))
+    translations = i18n.translations(language)  # nl's for a language mailflow does not write in
+    header = [
+        translations.pgettext("sign-in sheet column", "Name"),
+        translations.pgettext("sign-in sheet column", "Organisation"),
+        translations.pgettext("sign-in sheet column", "Email"),
+        translations.pgettext("sign-in sheet column", "Signature"),
+    ]
+    writer.writerow(header)
     for person in sorted_people(expected):
         writer.writerow([_cell(person.name), _cell(person.organisation), _cell(person.email), ""])
     return buffer.getvalue().encode("utf-8-sig")
@@ -172,4 +173,5 @@ def _cell(value: str | None) -> str:
 
 def attendance_filename(meeting: MeetingDetails, language: str = "nl") -> str:
     """ "aanwezigheden-2026-01-13.csv", "presences-2026-01-13.csv", "attendance-2026-01-13.csv"."""
-    return f"{_CSV_FILENAMES.get(language, _CSV_FILENAMES['nl'])}-{meeting.date.isoformat()}.csv"
+    name = i18n.translations(language).pgettext("file name of the sign-in sheet", "attendance")
+    return f"{name}-{meeting.date.isoformat()}.csv"

@@ -13,17 +13,12 @@ from dataclasses import dataclass
 import icalendar
 
 from mailflow import __version__
+from mailflow.core import i18n
 from mailflow.settings import Meeting, Network, Venue
 
 # RFC 5546 3.2.1: a PUBLISH carries the organizer; clients that see it as attachment only show it.
 METHODS = ("PUBLISH", "REQUEST", "CANCEL")
 STATUSES = ("CONFIRMED", "TENTATIVE", "CANCELLED")
-
-_DESCRIPTION_LABELS = {
-    "nl": ("Thema", "Sprekers"),
-    "fr": ("Thème", "Intervenants"),
-    "en": ("Theme", "Speakers"),
-}
 
 
 @dataclass(frozen=True)
@@ -130,7 +125,8 @@ def build_ics(
     status: str,
 ) -> bytes:
     """meeting_ics() without the cache: every call builds the calendar anew with icalendar."""
-    theme_label, speakers_label = _DESCRIPTION_LABELS.get(language, _DESCRIPTION_LABELS["nl"])
+    translations = i18n.translations(language)  # nl's for a language mailflow does not write in
+    theme_label, speakers_label = translations.gettext("Theme"), translations.gettext("Speakers")
 
     calendar = icalendar.Calendar()
     calendar.add("prodid", f"-//mailflow//mailflow {__version__}//EN")

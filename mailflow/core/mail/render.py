@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -18,6 +19,7 @@ import babel.lists
 import jinja2
 
 import mailflow
+from mailflow.core import i18n
 from mailflow.core.calendar.ics import (
     MeetingDetails,
     ics_filename,
@@ -94,19 +96,37 @@ def default_template_dirs() -> list[Path]:
     return [path for path in (package / "templates", package.parent / "templates") if path.is_dir()][:1]
 
 
+class TemplateLoader(jinja2.FileSystemLoader):
+    """Templates from a folder; a name with a language in it, as each language once had its own file
+    ("reply_register.nl.txt"), finds the one template of that kind ("reply_register.txt")."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        try:
+            return super().get_source(environment, template)
+        except jinja2.TemplateNotFound:
+            parts = template.rsplit(".", 2)
+            if len(parts) != 3 or parts[1] not in LANGUAGES:
+                raise
+            # The words still follow the context's `language`, as in every template.
+            return super().get_source(environment, f"{parts[0]}.{parts[2]}")
+
+
 def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
-    """The Jinja environment for every outgoing mail: strict, HTML autoescaped, with date and time filters."""
+    """The Jinja environment for every outgoing mail: strict, HTML autoescaped, with date and time filters, and
+    gettext in the language of the context (`{% trans %}`, `_()`, `pgettext()`, with the catalogues in i18n)."""
     search_path = [template_dir] if template_dir is not None else default_template_dirs()
     if not search_path:
         raise FileNotFoundError("no templates folder found next to the mailflow package")
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(search_path),
+        loader=TemplateLoader(search_path),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    i18n.install_gettext(env)
     env.filters["longdate"] = longdate
     env.filters["clock"] = clock
     env.filters["namelist"] = namelist
@@ -132,12 +152,13 @@ def namelist(context: jinja2.runtime.Context, people: Any, locale: str | None = 
 
 
 def template_names(kind: str, language: str) -> tuple[str, str]:
-    """The text and HTML template of a reply: "reply_register.nl.txt", "reply_register.nl.html".
+    """The text and HTML template of a reply: "reply_register.txt", "reply_register.html".
 
-    Other mails follow the same "{what}.{language}.{txt|html}" pattern ("reminder.nl.txt", "digest.nl.html");
-    files starting with "_" are pieces they include.
+    One pair serves every language (`language` no longer picks a file); the words come from the catalogues.
+    Other mails follow the same "{what}.{txt|html}" pattern ("reminder.txt", "digest.html"); files starting
+    with "_" are pieces they include.
     """
-    return f"reply_{kind}.{language}.txt", f"reply_{kind}.{language}.html"
+    return f"reply_{kind}.txt", f"reply_{kind}.html"
 
 
 def tidy_text(text: str) -> str:
@@ -235,13 +256,6 @@ def render_reply(
 
 # --- Reminders and the digest ---------------------------------------------------------------------------------
 
-_REMINDER_SUBJECTS = {
-    "nl": "Herinnering: {name}, {day}",
-    "fr": "Rappel : {name}, {day}",
-    "en": "Reminder: {name}, {day}",
-}
-
-
 def _require_aware(now: dt.datetime) -> None:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
@@ -316,14 +330,11 @@ def render_promotion(
                         now=now)
 
 
-_MEMBER_MAIL_SUBJECTS = {
-    "reminder": _REMINDER_SUBJECTS,
-    "promoted": {
-        "nl": "Er is een plaats vrij voor je: {name}, {day}",
-        "fr": "Une place s'est libérée pour vous : {name}, {day}",
-        "en": "A place has come free for you: {name}, {day}",
-    },
-}
+def _member_mail_subject(kind: str, language: str) -> str:
+    translations = i18n.translations(language)
+    if kind == "promoted":
+        return translations.gettext("A place has come free for you: {name}, {day}")
+    return translations.gettext("Reminder: {name}, {day}")
 
 
 def _member_mail(env: jinja2.Environment, kind: str, *, member_name: str, to_address: str, language: str,
@@ -334,14 +345,14 @@ def _member_mail(env: jinja2.Environment, kind: str, *, member_name: str, to_add
     language = reply_language(language, network)
     context = reminder_context(member_name, meeting, days_before, network, language, now)
     to_name = context["to_name"]
-    text = tidy_text(env.get_template(f"{kind}.{language}.txt").render(context))
-    html = env.get_template(f"{kind}.{language}.html").render(context)
+    text = tidy_text(env.get_template(f"{kind}.txt").render(context))
+    html = env.get_template(f"{kind}.html").render(context)
     ics = meeting_ics(meeting, network, "PUBLISH", now=now, language=language)
     day = babel.dates.format_date(meeting.date, format="full", locale=language)
     return assemble(
         sender=sender_value(clean_text(network.name), sender),
         to=mailbox_value("To", to_name or "", to_address.strip()),
-        subject=_MEMBER_MAIL_SUBJECTS[kind][language].format(name=clean_text(network.name), day=day),
+        subject=_member_mail_subject(kind, language).format(name=clean_text(network.name), day=day),
         date=now.astimezone(network.timezone),
         message_id=message_id,
         # RFC 3834 5: it answers nothing, so "auto-generated", and no In-Reply-To.
@@ -426,8 +437,8 @@ def render_digest(
     _require_aware(now)
     language = reply_language(network.language, network)
     context = digest_context(digest, network, language)
-    text = tidy_text(env.get_template(f"digest.{language}.txt").render(context))
-    html = env.get_template(f"digest.{language}.html").render(context)
+    text = tidy_text(env.get_template("digest.txt").render(context))
+    html = env.get_template("digest.html").render(context)
     attachments = []
     if digest.facts.next_meeting is not None and digest.csv:
         filename = attendance_filename(digest.facts.next_meeting, language)
@@ -449,13 +460,6 @@ def render_digest(
 
 
 # --- The coordinator's notice of held replies -------------------------------------------------------------
-
-_NOTICE_SUBJECTS = {
-    "nl": "{name}: antwoorden tegengehouden",
-    "fr": "{name} : réponses retenues",
-    "en": "{name}: replies held",
-}
-
 
 def render_notice(
     env: jinja2.Environment,
@@ -481,14 +485,16 @@ def render_notice(
     return assemble(
         sender=sender_value(clean_text(network.name), sender),
         to=mailbox_value("To", "", to_address.strip()),
-        subject=_NOTICE_SUBJECTS[language].format(name=clean_text(network.name)),
+        subject=i18n.translations(language).gettext("{name}: replies held").format(
+            name=clean_text(network.name)
+        ),
         date=now.astimezone(network.timezone),
         message_id=message_id,
         auto_submitted="auto-generated",  # RFC 3834 5
         loop=network.signup_address,
         language=language,
-        text=tidy_text(env.get_template(f"notice_held.{language}.txt").render(context)),
-        html=env.get_template(f"notice_held.{language}.html").render(context),
+        text=tidy_text(env.get_template("notice_held.txt").render(context)),
+        html=env.get_template("notice_held.html").render(context),
     )
 
 
