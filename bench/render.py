@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mailflow.core.mail import compose, render
+from mailflow.core.mail import compose, render, templates
 from mailflow.core.parsing.result import Person
 from mailflow.settings import Meeting, Network, Venue
 
@@ -68,7 +68,7 @@ def replies(count: int) -> list[render.Reply]:
 
 def run(count: int) -> tuple[float, float]:
     """Wall-clock and CPU seconds to render and serialise `count` replies (after a warm-up reply per language)."""
-    env = render.make_environment()
+    env = templates.make_environment()
     batch = replies(count)
     for reply in batch[:3]:
         compose.message_bytes(

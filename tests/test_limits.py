@@ -12,7 +12,7 @@ import pytest
 
 from mailflow.adapters.config_file import parse_config
 from mailflow.core import limits
-from mailflow.core.mail import compose, render
+from mailflow.core.mail import compose, render, templates
 from mailflow.core.parsing import Person
 from mailflow.errors import ConfigError
 from mailflow.settings import Limits, Network
@@ -54,7 +54,7 @@ def _reply(env, name: str, message_id: str, now: dt.datetime) -> bytes:
 
 
 def test_a_reply_repeats_another_when_its_words_are_the_same():
-    env = render.make_environment()
+    env = templates.make_environment()
     first = _reply(env, "Anna Peeters", "<1@in-gent.example>", NOW)
     same_words = _reply(env, "Anna Peeters", "<2@in-gent.example>", NOW + dt.timedelta(minutes=3))
     other_words = _reply(env, "Anna Peters", "<3@in-gent.example>", NOW)
@@ -68,7 +68,7 @@ def test_a_reply_repeats_another_when_its_words_are_the_same():
 @pytest.mark.parametrize("limit", [limits.PER_ADDRESS, limits.PER_HOUR])
 def test_the_notice_in_every_language(language, limit):
     network = Network(NETWORK.name, BRUSSELS, language, NETWORK.signup_address, NETWORK.coordinator)
-    message = render.render_notice(render.make_environment(), limit=limit, allowed=5, held_id=42, network=network,
+    message = render.render_notice(templates.make_environment(), limit=limit, allowed=5, held_id=42, network=network,
                                    to_address=network.coordinator, sender=network.signup_address,
                                    message_id="<notice-1@in-gent.example>", now=NOW)
     parsed = email.message_from_bytes(compose.message_bytes(message), policy=email.policy.default)

@@ -18,7 +18,7 @@ import jinja2
 import pytest
 
 from mailflow.core import digest as digest_module
-from mailflow.core.mail import compose, render
+from mailflow.core.mail import compose, render, templates
 from mailflow.core.parsing.result import Person
 from mailflow.settings import LANGUAGES, Meeting, Network, Venue
 
@@ -61,7 +61,7 @@ def test_long_id_is_200_characters() -> None:
 
 @pytest.fixture(scope="module")
 def env() -> jinja2.Environment:
-    return render.make_environment()
+    return templates.make_environment()
 
 
 def details() -> render.MeetingDetails:
@@ -571,13 +571,13 @@ def test_every_kind_and_language_has_both_templates(env: jinja2.Environment) -> 
     names = set(env.list_templates())
     for kind in render.KINDS:
         for language in LANGUAGES:
-            assert set(render.template_names(kind, language)) <= names
+            assert set(templates.template_names(kind, language)) <= names
 
 
 def test_an_explicit_template_dir_is_used(tmp_path: pytest.TempPathFactory) -> None:
     folder = tmp_path  # type: ignore[assignment]
     (folder / "hello.nl.txt").write_text("Dag {{ name }}", encoding="utf-8")  # type: ignore[operator]
-    env = render.make_environment(folder)  # type: ignore[arg-type]
+    env = templates.make_environment(folder)  # type: ignore[arg-type]
     assert env.get_template("hello.nl.txt").render(name="<An>") == "Dag <An>"
 
 

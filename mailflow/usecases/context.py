@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailflow.adapters.db import models, queries
 from mailflow.adapters.db.engine import close_database, open_database
-from mailflow.core.mail import render
+from mailflow.core.mail import render, templates
 from mailflow.core.parsing import ParseContext
 from mailflow.settings import Config
 from mailflow.settings import Meeting as MeetingConfig
@@ -91,6 +91,6 @@ def build_app(config: Config) -> App:
     return App(
         config=config,
         sessions=open_database(config.database_url),
-        templates=render.make_environment(),
+        templates=templates.make_environment(),
         context=parse_context(config),
     )
