@@ -381,6 +381,29 @@ def wait_for_replies(sink: Any, count: int, timeout: float = 30.0) -> list[Any]:
     return found
 
 
+def wait_for_first_pass(database_url: str, timeout: float = 30.0) -> None:
+    """Until a `mailflow run` process has read the mailbox once, which marks where new mail starts.
+
+    Polls the database: this waits for another process, which no injected clock can hurry.
+    """
+    import sqlalchemy as sa
+
+    deadline = time.monotonic() + timeout
+    engine = sa.create_engine(database_url)
+    try:
+        while time.monotonic() < deadline:
+            try:
+                with engine.connect() as connection:
+                    if connection.scalar(sa.text("select count(*) from mailbox_state")):
+                        return
+            except sa.exc.SQLAlchemyError:
+                pass  # the schema is still being created
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+    raise AssertionError("the daemon never made its first pass")
+
+
 @contextlib.contextmanager
 def database(database_url: str) -> Iterator[Any]:
     """A session on mailflow's database (migrated if new), closed with its connections afterwards."""

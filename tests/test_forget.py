@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import ImapBox
+from helpers import ImapBox, wait_for_first_pass
 
 from mailflow.adapters.config_file import load_config
 from mailflow.adapters.db import models
@@ -182,10 +182,7 @@ def test_forget_while_the_daemon_runs_leaves_no_copy_in_the_write_ahead_log(tmp_
     daemon = subprocess.Popen([sys.executable, "-m", "mailflow", "run", "--config", str(config), "--now", NOW],
                               env=os.environ.copy(), stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while not Path(f"{tmp_path}/mailflow.db-wal").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(1)  # past its first look at the mailbox: what arrives now is new mail
+        wait_for_first_pass(database_url)  # past its first look at the mailbox: what arrives now is new mail
         imap.append("INBOX", REGISTRATION)
         smtp_sink.wait_for(1, timeout=30)
         assert _traces_in_database(database_url)
