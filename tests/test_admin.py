@@ -23,7 +23,7 @@ SENDER = "griet.bauwens@gmail.com"
 @pytest.fixture
 def registered(tmp_path, imap, smtp_sink, make_config):
     config = make_config(imap, smtp_sink, f"sqlite:///{tmp_path}/mailflow.db",
-                          imap={"since": "2000-01-01"}, meetings=MEETINGS)
+                         imap={"since": "2000-01-01"}, meetings=MEETINGS)
     imap.append("INBOX", (MAIL / "001-wvg-one-sentence.eml").read_bytes())
     assert main(["run", "--config", str(config), "--once", "--now", NOW]) == 0
     return config
@@ -48,7 +48,7 @@ def test_members_of_an_unknown_meeting_is_a_clear_error(registered, capsys):
 
 def test_outbox_lists_failures_and_retry_sends_again(tmp_path, imap, smtp_sink, make_config, capsys):
     config = make_config(imap, smtp_sink, f"sqlite:///{tmp_path}/mailflow.db",
-                          imap={"since": "2000-01-01"}, meetings=MEETINGS)
+                         imap={"since": "2000-01-01"}, meetings=MEETINGS)
     imap.append("INBOX", (MAIL / "001-wvg-one-sentence.eml").read_bytes())
     smtp_sink.mode = "5xx"
     main(["run", "--config", str(config), "--once", "--now", NOW])

@@ -63,7 +63,7 @@ def test_failed_recipients_reads_exim_headers_and_ignores_delays_and_garbage():
 def test_a_bounced_address_gets_no_more_reminders_and_the_digest_names_it(imap, smtp_sink, database_url,
                                                                           make_config):
     config_path = make_config(imap, smtp_sink, database_url,
-                               imap={"since": "2000-01-01"}, meetings=MEETINGS)
+                              imap={"since": "2000-01-01"}, meetings=MEETINGS)
     clock = Clock(config_path, smtp_sink)
     imap.append("INBOX", registration(ANNA))
     imap.append("INBOX", registration(BART))

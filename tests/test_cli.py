@@ -21,7 +21,7 @@ def test_check_reports_each_part_ok(imap, smtp_sink, database_url, make_config, 
 
 def test_check_says_what_is_wrong(tmp_path, imap, smtp_sink, make_config, monkeypatch, capsys):
     config = make_config(imap, smtp_sink, f"sqlite:///{tmp_path}/mailflow.db",
-                          imap={"password_env": "MAILFLOW_TEST_WRONG_PASSWORD", "folder": "Inschrijvingen"})
+                         imap={"password_env": "MAILFLOW_TEST_WRONG_PASSWORD", "folder": "Inschrijvingen"})
     monkeypatch.setenv("MAILFLOW_TEST_WRONG_PASSWORD", "not-the-password")
     smtp_sink.stop()
     assert main(["check", "--config", str(config)]) == 1

@@ -103,7 +103,7 @@ def test_killed_at_each_step_of_a_pass_every_mail_is_stored_once_and_answered(
         point, imap, smtp_sink, database_url, make_config):
     # A backlog of 200 volunteers in one pass: the hourly reply cap (tested in test_floods.py) is lifted here.
     config = make_config(imap, smtp_sink, database_url,
-                          imap={"since": "2000-01-01", "batch_size": BATCH}, limits={"replies_per_hour": 1000})
+                         imap={"since": "2000-01-01", "batch_size": BATCH}, limits={"replies_per_hour": 1000})
     backlog = _backlog()
     imap.append_many("INBOX", backlog)
     started = time.monotonic()

@@ -255,13 +255,13 @@ def test_refused_logins_at_debug_level_never_show_the_secrets(tmp_path, make_con
                      oauth2_token=lambda: "another-token") as token_sink:
         smtp = {"tls": "starttls", "ca_file": tls_files.ca_file, "username": "mailer"}
         passwords = make_config(imap, password_sink, db, directory=tmp_path / "passwords",
-                                 imap={"password_env": "MAILFLOW_T_IMAP"},  # the wrong password for Dovecot
-                                 smtp={**smtp, "password_env": "MAILFLOW_T_SMTP"})
+                                imap={"password_env": "MAILFLOW_T_IMAP"},  # the wrong password for Dovecot
+                                smtp={**smtp, "password_env": "MAILFLOW_T_SMTP"})
         introspection.valid = "another-token"
         tokens = make_config(oauth2_imap, token_sink, db, directory=tmp_path / "tokens",
-                              imap={"tls": "ssl", "port": oauth2_imap.tls_port, "ca_file": tls_files.ca_file,
-                                    "password_env": None, "oauth2_token_env": "MAILFLOW_T_TOKEN"},
-                              smtp={**smtp, "oauth2_token_env": "MAILFLOW_T_TOKEN"})
+                             imap={"tls": "ssl", "port": oauth2_imap.tls_port, "ca_file": tls_files.ca_file,
+                                   "password_env": None, "oauth2_token_env": "MAILFLOW_T_TOKEN"},
+                             smtp={**smtp, "oauth2_token_env": "MAILFLOW_T_TOKEN"})
         for config in (passwords, tokens):
             outputs.append(_run(["run", "--once", "--config", str(config)], env))
             outputs.append(_run(["check", "--config", str(config)], env))
@@ -285,7 +285,7 @@ def test_refused_logins_at_debug_level_never_show_the_secrets(tmp_path, make_con
 def test_a_failing_password_command_never_shows_its_output(tmp_path, make_config, imap, smtp_sink, command):
     secret = "cmd-Secret-31f7a0"
     config = make_config(imap, smtp_sink, f"sqlite:///{tmp_path}/m.db",
-                          imap={"password_env": None, "password_command": command.format(secret=secret)})
+                         imap={"password_env": None, "password_command": command.format(secret=secret)})
     for args in (["run", "--once"], ["check"]):
         output = _run([*args, "--config", str(config)], {})
         assert "password command" in output

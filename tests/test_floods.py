@@ -65,7 +65,7 @@ def _parsed(raw: bytes) -> email.message.EmailMessage:
 @pytest.fixture
 def config_path(imap, smtp_sink, database_url, make_config) -> Path:
     return make_config(imap, smtp_sink, database_url,
-                        imap={"since": "2000-01-01"}, meetings=MEETINGS)
+                       imap={"since": "2000-01-01"}, meetings=MEETINGS)
 
 
 @pytest.fixture
@@ -242,7 +242,7 @@ def test_replies_to_one_address_stop_at_the_daily_limit(app, config_path, imap, 
 
 def test_replies_to_everyone_stop_at_the_hourly_limit(imap, smtp_sink, database_url, make_config):
     config_path = make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"},
-                               meetings=MEETINGS, limits={"replies_per_hour": 4}, network={"language": "en"})
+                              meetings=MEETINGS, limits={"replies_per_hour": 4}, network={"language": "en"})
     with build_app(load_config(config_path)) as app:
         for i in range(7):
             imap.append("INBOX", _mail(f"volunteer{i}@example.org", REGISTER, name=f"Vrijwilliger {chr(65 + i)}"))

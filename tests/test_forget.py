@@ -87,7 +87,7 @@ def _traces_in_mailbox(imap: ImapBox) -> list[str]:
 @pytest.fixture
 def config(imap, smtp_sink, database_url, make_config) -> Path:
     return make_config(imap, smtp_sink, database_url,
-                        imap={"since": "2000-01-01"}, meetings=MEETINGS)
+                       imap={"since": "2000-01-01"}, meetings=MEETINGS)
 
 
 def test_forget_leaves_nothing_in_the_database_the_mailbox_or_the_log(config, imap, smtp_sink, database_url):
@@ -138,7 +138,7 @@ def test_forget_says_what_remains_when_the_mailbox_is_unreachable(tmp_path, own_
     box = ImapBox(own_imap_server)
     database_url = f"sqlite:///{tmp_path}/mailflow.db"
     config = make_config(own_imap_server, smtp_sink, database_url,
-                          imap={"since": "2000-01-01"}, meetings=MEETINGS)
+                         imap={"since": "2000-01-01"}, meetings=MEETINGS)
     try:
         box.append("INBOX", REGISTRATION)
         _run(config, NOW, [])
@@ -178,7 +178,7 @@ def test_forget_while_the_daemon_runs_leaves_no_copy_in_the_write_ahead_log(tmp_
     # not removed when `forget` exits: forget must empty it itself.
     database_url = f"sqlite:///{tmp_path}/mailflow.db"
     config = make_config(imap, smtp_sink, database_url, imap={"poll_interval": 1},
-                          meetings=MEETINGS)
+                         meetings=MEETINGS)
     daemon = subprocess.Popen([sys.executable, "-m", "mailflow", "run", "--config", str(config), "--now", NOW],
                               env=os.environ.copy(), stderr=subprocess.DEVNULL)
     try:

@@ -98,7 +98,7 @@ def make_app(imap: Any, smtp_sink: Any, database_url: str,
 
     def make(**imap_settings: object) -> App:
         path = make_config(imap, smtp_sink, database_url,
-                            imap={"since": "2000-01-01", **imap_settings}, meetings=MEETINGS)
+                           imap={"since": "2000-01-01", **imap_settings}, meetings=MEETINGS)
         apps.append(build_app(load_config(path)))
         return apps[-1]
 

@@ -56,7 +56,7 @@ def _header(raw: bytes, name: str) -> str:
 @pytest.fixture
 def config_path(imap, smtp_sink, database_url, make_config) -> Path:
     return make_config(imap, smtp_sink, database_url,
-                        imap={"since": "2000-01-01"}, meetings=MEETINGS)
+                       imap={"since": "2000-01-01"}, meetings=MEETINGS)
 
 
 def _run_once(config_path: Path, now: str = NOW) -> int:
@@ -163,7 +163,7 @@ def test_killed_between_commit_and_send_answers_exactly_once(tmp_path, imap, smt
     hole = _black_hole()
     (tmp_path / "stuck").mkdir()
     stuck = make_config(imap, smtp_sink, database_url, directory=tmp_path / "stuck",
-                         imap={"since": "2000-01-01"}, smtp={"port": hole.getsockname()[1]}, meetings=MEETINGS)
+                        imap={"since": "2000-01-01"}, smtp={"port": hole.getsockname()[1]}, meetings=MEETINGS)
     process = subprocess.Popen([sys.executable, "-m", "mailflow", "run", "--config", str(stuck), "--once",
                                 "--now", NOW], env=os.environ.copy(), stderr=subprocess.PIPE)
     try:
@@ -190,7 +190,7 @@ def test_killed_between_commit_and_send_answers_exactly_once(tmp_path, imap, smt
 
     # Restarted with a working SMTP server: every reply goes out, once.
     working = make_config(imap, smtp_sink, database_url,
-                           imap={"since": "2000-01-01"}, meetings=MEETINGS)
+                          imap={"since": "2000-01-01"}, meetings=MEETINGS)
     assert _run_once(working, LATER) == 0
     assert _run_once(working, LATER) == 0
     assert sorted(r.rcpt_tos[0] for r in smtp_sink.messages) == sorted(

@@ -62,7 +62,7 @@ def _mailflow(*args: str) -> str:
 
 def test_a_whole_run_logs_no_personal_data(tmp_path, imap, smtp_sink, make_config):
     config = str(make_config(imap, smtp_sink, f"sqlite:///{tmp_path}/mailflow.db",
-                              imap={"since": "2000-01-01"}, meetings=MEETINGS))
+                             imap={"since": "2000-01-01"}, meetings=MEETINGS))
     for raw in [*CORPUS.values(), QUESTION]:
         imap.append("INBOX", raw)
     log = _mailflow("run", "--config", config, "--once", "--now", "2025-12-15T09:00:00+01:00")

@@ -69,7 +69,7 @@ def unsubscription(person: tuple[str, str, str]) -> bytes:
 @pytest.fixture
 def config_path(imap, smtp_sink, database_url, make_config) -> Path:
     return make_config(imap, smtp_sink, database_url,
-                        imap={"since": "2000-01-01"}, meetings=MEETINGS)
+                       imap={"since": "2000-01-01"}, meetings=MEETINGS)
 
 
 class Clock:
@@ -199,7 +199,7 @@ def test_a_full_meeting_puts_the_next_on_the_waiting_list_and_a_cancel_gives_the
         imap, smtp_sink, database_url, make_config):
     meetings = [{**MEETINGS[0], "capacity": 2}]
     config_path = make_config(imap, smtp_sink, database_url,
-                               imap={"since": "2000-01-01"}, meetings=meetings)
+                              imap={"since": "2000-01-01"}, meetings=meetings)
     clock = Clock(config_path, smtp_sink)
     for person in (ANNA, BART, CHLOE):
         imap.append("INBOX", registration(person))
@@ -282,7 +282,7 @@ def test_a_reminder_the_server_would_not_take_expires_when_the_meeting_starts(co
 def test_the_daemon_sends_what_fell_due_while_it_was_stopped_as_it_starts(imap, smtp_sink, database_url,
                                                                           make_config):
     config_path = make_config(imap, smtp_sink, database_url,
-                               imap={"since": "2000-01-01"}, meetings=MEETINGS)
+                              imap={"since": "2000-01-01"}, meetings=MEETINGS)
     imap.append("INBOX", registration(ANNA))
     Clock(config_path, smtp_sink).run("2026-03-01T12:00+01:00")
     daemon = subprocess.Popen([sys.executable, "-m", "mailflow", "run", "--config", str(config_path),

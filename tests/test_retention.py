@@ -142,7 +142,7 @@ LEAVE = "Ik wil me uitschrijven uit het leernetwerk."
 @pytest.fixture
 def config_path(imap, smtp_sink, database_url, make_config):
     return make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"},
-                        meetings=MEETINGS)
+                       meetings=MEETINGS)
 
 
 def _append(imap, raw: bytes, when: dt.datetime = PASS) -> None:
@@ -236,7 +236,7 @@ def test_run_once_applies_retention_once_a_day(config_path, imap):
 def test_the_daemon_applies_retention(tmp_path, imap, smtp_sink, make_config):
     db = f"sqlite:///{tmp_path}/mailflow.db"
     config = make_config(imap, smtp_sink, db, imap={"since": "2000-01-01"},
-                          meetings=MEETINGS)
+                         meetings=MEETINGS)
     _append(imap, _mail("ine.maes@voorbeeld.example", "Ine Maes", "Inschrijving", REGISTER, 1))
     _pass(config, PASS)
     later = (PASS + 400 * DAY).isoformat()
