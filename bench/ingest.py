@@ -28,10 +28,10 @@ import imapclient
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from helpers import write_config  # noqa: E402
-from servers import Dovecot, dovecot_binary  # noqa: E402
+from helpers import write_config
+from servers import Dovecot, dovecot_binary
 
-from mailflow.testing.servers import SmtpSink  # noqa: E402
+from mailflow.testing.servers import SmtpSink
 
 MAIL = ROOT / "tests" / "mail"
 BATCH = 500

@@ -28,10 +28,10 @@ import imapclient
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from helpers import write_config  # noqa: E402
-from servers import Dovecot, dovecot_binary  # noqa: E402
+from helpers import write_config
+from servers import Dovecot, dovecot_binary
 
-from mailflow.testing.servers import SmtpSink  # noqa: E402
+from mailflow.testing.servers import SmtpSink
 
 
 def registration(i: int) -> tuple[str, bytes]:
@@ -70,7 +70,7 @@ def wait_for_log(log_path: Path, text: str, timeout: float) -> None:
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def main() -> int:

@@ -2,24 +2,109 @@
 
 MAILFLOW_TEST_IMAP=pymap|dovecot forces the IMAP server. MAILFLOW_REQUIRE_SERVERS=1 (CI) makes a missing
 Dovecot or PostgreSQL, and any skipped test, a failure.
+
+Two lanes: every test that starts a server carries the `servers` mark (set here from its fixtures, or written on
+tests that start one themselves), so `pytest -m "not servers"` is the fast lane. A server started by a test
+without the mark fails that test, so the fast lane stays free of servers.
+
+MAILFLOW_TEST_INSTALLED=1 (CI) makes sure the tests ran against the installed mailflow, not the checkout.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from helpers import ImapBox, TlsFiles, make_tls_files
+from helpers import ImapBox, MakeConfig, TlsFiles, make_tls_files, write_config
 from servers import Dovecot, Postgres, dovecot_binary, postgres_bindir
+from wiretap import Wiretap
 
+import mailflow
 from mailflow.testing.servers import PymapServer, SmtpSink
 
 REQUIRE_SERVERS = os.environ.get("MAILFLOW_REQUIRE_SERVERS") == "1"
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+# Fixtures that start a server; a test using one, directly or through another fixture, is in the servers lane.
+SERVER_FIXTURES = frozenset({"imap_server", "imap", "own_imap_server", "imap_tls_server", "smtp_sink", "postgres_server"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("MAILFLOW_TEST_INSTALLED") == "1":
+        where = Path(mailflow.__file__).resolve()
+        if where.is_relative_to(CHECKOUT / "mailflow"):  # the sources; a venv inside the checkout is fine
+            raise pytest.UsageError(
+                f"MAILFLOW_TEST_INSTALLED=1, but mailflow was imported from the checkout ({where}), not from the "
+                "installed wheel: run from outside the checkout's sys.path (PYTHONSAFEPATH=1 python -m pytest)"
+            )
+
+
+def _starts_a_server(item: pytest.Item) -> bool:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if fixtures & SERVER_FIXTURES:
+        return True
+    # database_url runs a test on SQLite and on PostgreSQL; only the PostgreSQL run needs a server.
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and callspec.params.get("database_url") == "postgresql"
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by mark
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _starts_a_server(item):
+            item.add_marker(pytest.mark.servers)
+
+
+# --- the fast lane starts no server ----------------------------------------------------------------------------------
+
+_current_test: pytest.Item | None = None  # the test being set up, run or torn down; None between tests
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    global _current_test
+    _current_test = item
+    try:
+        return (yield)
+    finally:
+        _current_test = None
+
+
+def _refuse_unmarked(what: str) -> None:
+    test = _current_test
+    if test is not None and test.get_closest_marker("servers") is None:
+        pytest.fail(
+            f"{test.nodeid} starts {what} but has no `servers` mark: add @pytest.mark.servers, or start it through "
+            "a server fixture (conftest.SERVER_FIXTURES), so that `pytest -m 'not servers'` starts no server",
+            pytrace=False,
+        )
+
+
+def _guard(owner: Any, name: str, what: str) -> None:
+    original = getattr(owner, name)
+
+    @functools.wraps(original)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        _refuse_unmarked(what)
+        return original(*args, **kwargs)
+
+    setattr(owner, name, guarded)
+
+
+# Every server a test can start: the server classes, the relay, and any other listening socket (an HTTP server,
+# a port that never answers). Patched for the whole session; outside a test they behave as before.
+for _owner, _what in [(Dovecot, "Dovecot"), (Postgres, "PostgreSQL"), (PymapServer, "pymap"),
+                      (SmtpSink, "an SMTP sink")]:
+    _guard(_owner, "start", _what)
+_guard(Wiretap, "__init__", "a TLS relay (Wiretap)")
+_guard(socket.socket, "listen", "a listening socket")
 
 
 def _missing(reason: str) -> None:
@@ -129,6 +214,24 @@ def postgres_server() -> Iterator[Postgres]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def make_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MakeConfig:
+    """Writes a config.toml for the test's servers, shaped like config.example.toml (see helpers.write_config).
+
+    `make_config(imap, smtp_sink, database_url=None, *, directory=tmp_path, **overrides)` returns its path; the
+    database defaults to a SQLite file beside it, and the IMAP password goes into an environment variable that is
+    unset after the test.
+    """
+
+    def make(imap: Any, smtp: Any, database_url: str | None = None, /, *, directory: Path | None = None,
+             **overrides: Any) -> Path:
+        folder = directory or tmp_path
+        url = database_url or f"sqlite:///{folder}/mailflow.db"
+        return write_config(folder, imap, smtp, url, monkeypatch, **overrides)
+
+    return make
 
 
 @pytest.fixture(params=["sqlite", "postgresql"], ids=["sqlite", "postgresql"])

@@ -1,6 +1,6 @@
 """Helpers shared by the tests: a handle on the test mailbox (`ImapBox`) and a writer for mailflow config files.
 
-Import them as `from helpers import write_config` (tests/ is on sys.path; it is not a package).
+Import them as `from helpers import registration` (tests/ is on sys.path; it is not a package).
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import os
 import re
 import ssl
 import time
+import tomllib
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import imapclient
 import trustme
@@ -25,6 +26,8 @@ from imapclient.exceptions import IMAPClientError
 
 SIGNUP_ADDRESS = "leernetwerk@in-gent.example"
 COORDINATOR = "coordinator@in-gent.example"
+# Found beside the tests, not through the package: an installed mailflow has no config.example.toml.
+EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config.example.toml"
 
 
 class ImapBox:
@@ -218,8 +221,15 @@ def default_meetings(today: dt.date | None = None) -> list[dict[str, Any]]:
     ]
 
 
+class MakeConfig(Protocol):
+    """The `make_config` fixture: `make_config(imap, smtp, database_url=None, *, directory=None, **overrides)`."""
+
+    def __call__(self, imap: Any, smtp: Any, database_url: str | None = None, /, *, directory: Path | None = None,
+                 **overrides: Any) -> Path: ...
+
+
 def write_config(
-    tmp_path: Path,
+    directory: Path,
     imap: Any,
     smtp_sink: Any,
     database_url: str,
@@ -227,18 +237,20 @@ def write_config(
     /,
     **overrides: Any,
 ) -> Path:
-    """Write `tmp_path/config.toml` for the test servers; returns its path.
+    """Write `directory/config.toml` for the test servers; returns its path. Tests use the `make_config` fixture.
 
+    It starts from config.example.toml, the file users copy, so the tests read every section and key a user's file
+    has; the test network, venue, servers, database and meetings take the place of the example's.
     The IMAP password goes into a fresh environment variable (through `monkeypatch` when given) and the file holds
     only its name. `overrides` replace keys per section, e.g. `imap={"batch_size": 2}`, `meetings=[...]`;
-    a section given as None is left out.
+    a section given as None is left out, and so is a key given as None.
     """
     password_env = f"MAILFLOW_TEST_IMAP_PASSWORD_{uuid.uuid4().hex[:8].upper()}"
     if monkeypatch is not None:
         monkeypatch.setenv(password_env, imap.password)
     else:
         os.environ[password_env] = imap.password
-    sections: dict[str, Any] = {
+    tests: dict[str, Any] = {
         "network": {
             "name": "Leernetwerk In-Gent",
             "timezone": "Europe/Brussels",
@@ -264,21 +276,33 @@ def write_config(
             "batch_size": 50,
             "poll_interval": 1,
         },
-        "smtp": {"host": smtp_sink.host, "port": smtp_sink.port, "tls": "none", "from": SIGNUP_ADDRESS},
+        # The sink takes mail without a login.
+        "smtp": {"host": smtp_sink.host, "port": smtp_sink.port, "tls": "none", "from": SIGNUP_ADDRESS,
+                 "username": None, "password_env": None},
         "database": {"url": database_url},
+        # Left out: the example knows WVG, which would change how the tests' mails from WVG are read.
+        "organisations": None,
         "meetings": default_meetings(),
     }
-    for key, value in overrides.items():
-        if value is None:
-            sections.pop(key, None)
-        elif isinstance(value, Mapping) and isinstance(sections.get(key), dict):
-            sections[key] = {**sections[key], **value}
-        else:
-            sections[key] = value
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    path = tmp_path / "config.toml"
+    sections = _merged(tomllib.loads(EXAMPLE_CONFIG.read_text(encoding="utf-8")), tests)
+    sections = _merged(sections, overrides)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "config.toml"
     path.write_text(to_toml(sections), encoding="utf-8")
     return path
+
+
+def _merged(sections: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """`sections` with `changes` applied: a table merges key by key, None drops a section, anything else replaces."""
+    merged = dict(sections)
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
 
 
 def to_toml(document: Mapping[str, Any]) -> str:
@@ -355,6 +379,29 @@ def wait_for_replies(sink: Any, count: int, timeout: float = 30.0) -> list[Any]:
             raise TimeoutError(f"SMTP sink got {len(found)} of {count} replies within {timeout} s")
         time.sleep(0.05)
     return found
+
+
+def wait_for_first_pass(database_url: str, timeout: float = 30.0) -> None:
+    """Until a `mailflow run` process has read the mailbox once, which marks where new mail starts.
+
+    Polls the database: this waits for another process, which no injected clock can hurry.
+    """
+    import sqlalchemy as sa
+
+    deadline = time.monotonic() + timeout
+    engine = sa.create_engine(database_url)
+    try:
+        while time.monotonic() < deadline:
+            try:
+                with engine.connect() as connection:
+                    if connection.scalar(sa.text("select count(*) from mailbox_state")):
+                        return
+            except sa.exc.SQLAlchemyError:
+                pass  # the schema is still being created
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+    raise AssertionError("the daemon never made its first pass")
 
 
 @contextlib.contextmanager

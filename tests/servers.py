@@ -1,6 +1,7 @@
 """Dovecot and PostgreSQL run from generated configs in temp dirs on 127.0.0.1, for the test suite only.
 
-Recipes: TESTING.md sections 1 and 4. Both work as root (server processes drop to unprivileged users) and as a plain user.
+Both work as root (server processes drop to unprivileged users) and as a plain user; CONTRIBUTING.md says how to
+install them.
 """
 
 from __future__ import annotations
@@ -93,8 +94,8 @@ class Dovecot:
         for path in (d / "run", d / "state", home):
             path.mkdir(parents=True)
         if _is_root():
-            # As root, Dovecot refuses to run the mail process as root and its login processes run as dovenull
-            # (TESTING.md section 1, "As root"): the mail user is nobody, and everyone may traverse the temp dir
+            # As root, Dovecot refuses to run the mail process as root and its login processes run as dovenull:
+            # the mail user is nobody, and everyone may traverse the temp dir
             # (chmod, not mkdir's mode: a umask of 077 would still lock them out).
             uid, gid = _nobody()
             os.chown(home, uid, gid)
@@ -105,7 +106,7 @@ class Dovecot:
             uid, gid = os.getuid(), os.getgid()
             login = pwd.getpwuid(uid).pw_name
             group = _group_name(gid)
-            # Rootless: every Dovecot process runs as us, so nothing may chroot (TESTING.md section 1).
+            # Rootless: every Dovecot process runs as us, so nothing may chroot.
             users = (
                 f"default_login_user = {login}\n"
                 f"default_internal_user = {login}\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import COORDINATOR, write_config
+from helpers import COORDINATOR
 
 from mailflow.adapters.db import models
 from mailflow.cli import main
@@ -21,9 +21,9 @@ SENDER = "griet.bauwens@gmail.com"
 
 
 @pytest.fixture
-def registered(tmp_path, imap, smtp_sink, monkeypatch):
-    config = write_config(tmp_path, imap, smtp_sink, f"sqlite:///{tmp_path}/mailflow.db", monkeypatch,
-                          imap={"since": "2000-01-01"}, meetings=MEETINGS)
+def registered(tmp_path, imap, smtp_sink, make_config):
+    config = make_config(imap, smtp_sink, f"sqlite:///{tmp_path}/mailflow.db",
+                         imap={"since": "2000-01-01"}, meetings=MEETINGS)
     imap.append("INBOX", (MAIL / "001-wvg-one-sentence.eml").read_bytes())
     assert main(["run", "--config", str(config), "--once", "--now", NOW]) == 0
     return config
@@ -46,9 +46,9 @@ def test_members_of_an_unknown_meeting_is_a_clear_error(registered, capsys):
     assert "no meeting on 2026-02-03" in capsys.readouterr().err
 
 
-def test_outbox_lists_failures_and_retry_sends_again(tmp_path, imap, smtp_sink, monkeypatch, capsys):
-    config = write_config(tmp_path, imap, smtp_sink, f"sqlite:///{tmp_path}/mailflow.db", monkeypatch,
-                          imap={"since": "2000-01-01"}, meetings=MEETINGS)
+def test_outbox_lists_failures_and_retry_sends_again(tmp_path, imap, smtp_sink, make_config, capsys):
+    config = make_config(imap, smtp_sink, f"sqlite:///{tmp_path}/mailflow.db",
+                         imap={"since": "2000-01-01"}, meetings=MEETINGS)
     imap.append("INBOX", (MAIL / "001-wvg-one-sentence.eml").read_bytes())
     smtp_sink.mode = "5xx"
     main(["run", "--config", str(config), "--once", "--now", NOW])

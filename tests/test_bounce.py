@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import database, write_config
+from helpers import database
 from test_periodic import ANNA, BART, MEETINGS, Clock, _kinds, _text, registration
 
 from mailflow.adapters.db import models
@@ -60,10 +60,10 @@ def test_failed_recipients_reads_exim_headers_and_ignores_delays_and_garbage():
     assert failed_recipients(b"") == ()
 
 
-def test_a_bounced_address_gets_no_more_reminders_and_the_digest_names_it(tmp_path, imap, smtp_sink, database_url,
-                                                                          monkeypatch):
-    config_path = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch,
-                               imap={"since": "2000-01-01"}, meetings=MEETINGS)
+def test_a_bounced_address_gets_no_more_reminders_and_the_digest_names_it(imap, smtp_sink, database_url,
+                                                                          make_config):
+    config_path = make_config(imap, smtp_sink, database_url,
+                              imap={"since": "2000-01-01"}, meetings=MEETINGS)
     clock = Clock(config_path, smtp_sink)
     imap.append("INBOX", registration(ANNA))
     imap.append("INBOX", registration(BART))

@@ -7,23 +7,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import write_config
-
 from mailflow.cli import main
 
 MAIL = Path(__file__).parent / "mail"
 
 
-def test_check_reports_each_part_ok(tmp_path, imap, smtp_sink, database_url, monkeypatch, capsys):
-    config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch)
+def test_check_reports_each_part_ok(imap, smtp_sink, database_url, make_config, capsys):
+    config = make_config(imap, smtp_sink, database_url)
     assert main(["check", "--config", str(config)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in lines] == ["ok   config", "ok   imap", "ok   smtp", "ok   database"]
 
 
-def test_check_says_what_is_wrong(tmp_path, imap, smtp_sink, monkeypatch, capsys):
-    config = write_config(tmp_path, imap, smtp_sink, f"sqlite:///{tmp_path}/mailflow.db", monkeypatch,
-                          imap={"password_env": "MAILFLOW_TEST_WRONG_PASSWORD", "folder": "Inschrijvingen"})
+def test_check_says_what_is_wrong(tmp_path, imap, smtp_sink, make_config, monkeypatch, capsys):
+    config = make_config(imap, smtp_sink, f"sqlite:///{tmp_path}/mailflow.db",
+                         imap={"password_env": "MAILFLOW_TEST_WRONG_PASSWORD", "folder": "Inschrijvingen"})
     monkeypatch.setenv("MAILFLOW_TEST_WRONG_PASSWORD", "not-the-password")
     smtp_sink.stop()
     assert main(["check", "--config", str(config)]) == 1

@@ -19,12 +19,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import registration, replies, write_config
+from helpers import registration, replies
 
 from mailflow.adapters.db import models
 from mailflow.adapters.db.engine import close_database, open_database
 from mailflow.cli import main
 from mailflow.usecases import intake
+
+pytestmark = pytest.mark.servers  # `mailflow run` processes killed mid-pass
 
 BACKLOG = 200
 BATCH = 50
@@ -98,10 +100,10 @@ POINTS = {
 
 @pytest.mark.parametrize("point", list(POINTS))
 def test_killed_at_each_step_of_a_pass_every_mail_is_stored_once_and_answered(
-        point, tmp_path, imap, smtp_sink, database_url, monkeypatch):
+        point, imap, smtp_sink, database_url, make_config):
     # A backlog of 200 volunteers in one pass: the hourly reply cap (tested in test_floods.py) is lifted here.
-    config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch,
-                          imap={"since": "2000-01-01", "batch_size": BATCH}, limits={"replies_per_hour": 1000})
+    config = make_config(imap, smtp_sink, database_url,
+                         imap={"since": "2000-01-01", "batch_size": BATCH}, limits={"replies_per_hour": 1000})
     backlog = _backlog()
     imap.append_many("INBOX", backlog)
     started = time.monotonic()
@@ -154,8 +156,8 @@ def test_killed_at_each_step_of_a_pass_every_mail_is_stored_once_and_answered(
 
 
 def test_a_mail_that_makes_processing_fail_is_retried_then_quarantined_while_the_batch_goes_on(
-        tmp_path, imap, smtp_sink, database_url, monkeypatch, caplog):
-    config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch, imap={"since": "2000-01-01"})
+        imap, smtp_sink, database_url, make_config, monkeypatch, caplog):
+    config = make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"})
     mails = [registration(i, tag="poison") for i in range(5)]
     poison = mails[2]
     real_parse = intake.parse_message

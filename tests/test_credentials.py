@@ -23,7 +23,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from helpers import TlsFiles, write_config
+from helpers import TlsFiles
 from servers import Dovecot, dovecot_binary
 
 from mailflow.adapters.config_file import load_config
@@ -83,7 +83,7 @@ class Introspection:
         introspection = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 form = urllib.parse.parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
                 token = form.get("token", [""])[0]
                 introspection.asked.append(token)
@@ -131,18 +131,18 @@ def oauth2_imap(introspection: Introspection, tls_files: TlsFiles) -> Iterator[D
 NO_SMTP = SimpleNamespace(host="127.0.0.1", port=25)
 
 
-def _imap_settings(tmp_path, monkeypatch, server, tls_files, token_command):
-    config = load_config(write_config(
-        tmp_path, server, NO_SMTP, f"sqlite:///{tmp_path}/m.db", monkeypatch, smtp=None,
+def _imap_settings(make_config, server, tls_files, token_command):
+    config = load_config(make_config(
+        server, NO_SMTP, smtp=None,
         imap={"tls": "ssl", "port": server.tls_port, "ca_file": tls_files.ca_file, "password_env": None,
               "oauth2_token_command": token_command.command}))
     return config.imap
 
 
-def _smtp_settings(tmp_path, monkeypatch, sink, tls_files, token_command):
+def _smtp_settings(make_config, sink, tls_files, token_command):
     imap = SimpleNamespace(host="127.0.0.1", port=143, username="signup", password="unused")
-    config = load_config(write_config(
-        tmp_path, imap, sink, f"sqlite:///{tmp_path}/m.db", monkeypatch,
+    config = load_config(make_config(
+        imap, sink,
         smtp={"tls": "starttls", "ca_file": tls_files.ca_file, "username": "leernetwerk@in-gent.example",
               "oauth2_token_command": token_command.command}))
     return config.smtp
@@ -151,54 +151,59 @@ def _smtp_settings(tmp_path, monkeypatch, sink, tls_files, token_command):
 # --- XOAUTH2: a refused token is replaced once ---------------------------------------------------------------------
 
 
-def test_imap_xoauth2_fetches_a_new_token_when_the_old_one_is_refused(tmp_path, monkeypatch, oauth2_imap,
+@pytest.mark.servers  # Dovecot with XOAUTH2 and its token endpoint
+def test_imap_xoauth2_fetches_a_new_token_when_the_old_one_is_refused(make_config, oauth2_imap,
                                                                       introspection, tls_files, token_command):
     introspection.valid, introspection.asked = "tok-fresh-2", []
     token_command.hand_out("tok-expired-1", "tok-fresh-2")
-    with Inbox(_imap_settings(tmp_path, monkeypatch, oauth2_imap, tls_files, token_command)) as inbox:
+    with Inbox(_imap_settings(make_config, oauth2_imap, tls_files, token_command)) as inbox:
         assert inbox.client is not None and inbox.client.folder_exists("INBOX")
     assert token_command.calls == 2
     assert introspection.asked == ["tok-expired-1", "tok-fresh-2"]
 
 
-def test_imap_xoauth2_gives_up_after_one_new_token(tmp_path, monkeypatch, oauth2_imap, introspection, tls_files,
+@pytest.mark.servers  # Dovecot with XOAUTH2 and its token endpoint
+def test_imap_xoauth2_gives_up_after_one_new_token(make_config, oauth2_imap, introspection, tls_files,
                                                    token_command):
     introspection.valid, introspection.asked = "tok-nobody-has", []
     token_command.hand_out("tok-a", "tok-b", "tok-c")
     with pytest.raises(MailboxError, match="login refused for the configured user"):
-        Inbox(_imap_settings(tmp_path, monkeypatch, oauth2_imap, tls_files, token_command)).connect()
+        Inbox(_imap_settings(make_config, oauth2_imap, tls_files, token_command)).connect()
     assert token_command.calls == 2
     assert introspection.asked == ["tok-a", "tok-b"]
 
 
-def test_smtp_xoauth2_fetches_a_new_token_when_the_old_one_is_refused(tmp_path, monkeypatch, tls_files,
+@pytest.mark.servers  # its own SMTP sink with TLS
+def test_smtp_xoauth2_fetches_a_new_token_when_the_old_one_is_refused(make_config, tls_files,
                                                                       token_command):
     token_command.hand_out("tok-expired-1", "tok-fresh-2")
     with SmtpSink(tls_context=tls_files.server_context(), require_starttls=True,
                   oauth2_token=lambda: "tok-fresh-2") as sink:
-        settings = _smtp_settings(tmp_path, monkeypatch, sink, tls_files, token_command)
+        settings = _smtp_settings(make_config, sink, tls_files, token_command)
         with SmtpOutbox(settings) as outbox:
             outbox.connect().send(b"Subject: x\r\n\r\nok\r\n", settings.sender, "ine@example.org")
         assert len(sink.wait_for(1)) == 1
         assert (token_command.calls, sink.oauth2_attempts) == (2, 2)
 
 
-def test_smtp_xoauth2_gives_up_after_one_new_token(tmp_path, monkeypatch, tls_files, token_command):
+@pytest.mark.servers  # its own SMTP sink with TLS
+def test_smtp_xoauth2_gives_up_after_one_new_token(make_config, tls_files, token_command):
     token_command.hand_out("tok-a", "tok-b", "tok-c")
     with SmtpSink(tls_context=tls_files.server_context(), require_starttls=True,
                   oauth2_token=lambda: "tok-nobody-has") as sink:
-        settings = _smtp_settings(tmp_path, monkeypatch, sink, tls_files, token_command)
+        settings = _smtp_settings(make_config, sink, tls_files, token_command)
         with pytest.raises(DeliveryError, match=r"login refused for the configured user \(535\)"):
             SmtpOutbox(settings).connect()
         assert (token_command.calls, sink.oauth2_attempts) == (2, 2)
         assert sink.messages == []
 
 
-def test_a_refused_password_is_not_asked_for_again(tmp_path, monkeypatch, oauth2_imap, tls_files, token_command):
+@pytest.mark.servers  # Dovecot with XOAUTH2 and its token endpoint
+def test_a_refused_password_is_not_asked_for_again(tmp_path, make_config, oauth2_imap, tls_files, token_command):
     # Only a token goes stale by itself; a wrong password stays wrong, and asking again could lock the account.
     token_command.hand_out("wrong-password")
-    config = load_config(write_config(
-        tmp_path, oauth2_imap, NO_SMTP, f"sqlite:///{tmp_path}/m.db", monkeypatch, smtp=None,
+    config = load_config(make_config(
+        oauth2_imap, NO_SMTP, f"sqlite:///{tmp_path}/m.db", smtp=None,
         imap={"tls": "ssl", "port": oauth2_imap.tls_port, "ca_file": tls_files.ca_file, "password_env": None,
               "password_command": token_command.command}))
     with pytest.raises(MailboxError, match="login refused"):
@@ -216,7 +221,7 @@ TOKEN_SECRET = "tok-Secret-e5d0c3"
 def _run(args: list[str], env: dict[str, str]) -> str:
     """`mailflow -v ...` in a child process at DEBUG level; returns everything it printed."""
     done = subprocess.run([sys.executable, "-m", "mailflow", "-v", *args], env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     return done.stdout + done.stderr
 
 
@@ -230,14 +235,15 @@ def _encodings(secret: str, user: str) -> list[str]:
 def _queue_one_reply(database_url: str) -> None:
     """A due outbox row, so that `run --once` opens SMTP and logs in."""
     sessions = open_database(database_url)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with sessions.begin() as db:
         queries.enqueue(db, key="reply:test", kind="register", recipient="ine@example.org", message_id="<t@x>",
                       raw=b"Subject: x\r\n\r\nok\r\n", now=now, expires_at=now + REPLY_LIFETIME)
     close_database(sessions)
 
 
-def test_refused_logins_at_debug_level_never_show_the_secrets(tmp_path, imap, tls_files, oauth2_imap,
+@pytest.mark.servers  # SMTP sinks, Dovecot with XOAUTH2, `mailflow run`
+def test_refused_logins_at_debug_level_never_show_the_secrets(tmp_path, make_config, imap, tls_files, oauth2_imap,
                                                               introspection):
     db = f"sqlite:///{tmp_path}/m.db"
     _queue_one_reply(db)
@@ -248,14 +254,14 @@ def test_refused_logins_at_debug_level_never_show_the_secrets(tmp_path, imap, tl
             SmtpSink(tls_context=tls_files.server_context(), require_starttls=True,
                      oauth2_token=lambda: "another-token") as token_sink:
         smtp = {"tls": "starttls", "ca_file": tls_files.ca_file, "username": "mailer"}
-        passwords = write_config(tmp_path / "passwords", imap, password_sink, db, None,
-                                 imap={"password_env": "MAILFLOW_T_IMAP"},  # the wrong password for Dovecot
-                                 smtp={**smtp, "password_env": "MAILFLOW_T_SMTP"})
+        passwords = make_config(imap, password_sink, db, directory=tmp_path / "passwords",
+                                imap={"password_env": "MAILFLOW_T_IMAP"},  # the wrong password for Dovecot
+                                smtp={**smtp, "password_env": "MAILFLOW_T_SMTP"})
         introspection.valid = "another-token"
-        tokens = write_config(tmp_path / "tokens", oauth2_imap, token_sink, db, None,
-                              imap={"tls": "ssl", "port": oauth2_imap.tls_port, "ca_file": tls_files.ca_file,
-                                    "password_env": None, "oauth2_token_env": "MAILFLOW_T_TOKEN"},
-                              smtp={**smtp, "oauth2_token_env": "MAILFLOW_T_TOKEN"})
+        tokens = make_config(oauth2_imap, token_sink, db, directory=tmp_path / "tokens",
+                             imap={"tls": "ssl", "port": oauth2_imap.tls_port, "ca_file": tls_files.ca_file,
+                                   "password_env": None, "oauth2_token_env": "MAILFLOW_T_TOKEN"},
+                             smtp={**smtp, "oauth2_token_env": "MAILFLOW_T_TOKEN"})
         for config in (passwords, tokens):
             outputs.append(_run(["run", "--once", "--config", str(config)], env))
             outputs.append(_run(["check", "--config", str(config)], env))
@@ -276,10 +282,10 @@ def test_refused_logins_at_debug_level_never_show_the_secrets(tmp_path, imap, tl
     "sh -c 'echo {secret} >&2; kill -9 $$'",  # says it on stderr, then dies
     "/nonexistent/password-helper {secret}",  # the secret as an argument of a command that is not there
 ])
-def test_a_failing_password_command_never_shows_its_output(tmp_path, imap, smtp_sink, command):
+def test_a_failing_password_command_never_shows_its_output(tmp_path, make_config, imap, smtp_sink, command):
     secret = "cmd-Secret-31f7a0"
-    config = write_config(tmp_path, imap, smtp_sink, f"sqlite:///{tmp_path}/m.db", None,
-                          imap={"password_env": None, "password_command": command.format(secret=secret)})
+    config = make_config(imap, smtp_sink, f"sqlite:///{tmp_path}/m.db",
+                         imap={"password_env": None, "password_command": command.format(secret=secret)})
     for args in (["run", "--once"], ["check"]):
         output = _run([*args, "--config", str(config)], {})
         assert "password command" in output

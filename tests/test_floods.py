@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import COORDINATOR, SIGNUP_ADDRESS, database, write_config
+from helpers import COORDINATOR, SIGNUP_ADDRESS, database
 
 from mailflow.adapters.config_file import load_config
 from mailflow.adapters.db import models
@@ -63,9 +63,9 @@ def _parsed(raw: bytes) -> email.message.EmailMessage:
 
 
 @pytest.fixture
-def config_path(tmp_path, imap, smtp_sink, database_url, monkeypatch) -> Path:
-    return write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch,
-                        imap={"since": "2000-01-01"}, meetings=MEETINGS)
+def config_path(imap, smtp_sink, database_url, make_config) -> Path:
+    return make_config(imap, smtp_sink, database_url,
+                       imap={"since": "2000-01-01"}, meetings=MEETINGS)
 
 
 @pytest.fixture
@@ -240,9 +240,9 @@ def test_replies_to_one_address_stop_at_the_daily_limit(app, config_path, imap, 
     assert len(_to(smtp_sink, sender)) == 7
 
 
-def test_replies_to_everyone_stop_at_the_hourly_limit(tmp_path, imap, smtp_sink, database_url, monkeypatch):
-    config_path = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch, imap={"since": "2000-01-01"},
-                               meetings=MEETINGS, limits={"replies_per_hour": 4}, network={"language": "en"})
+def test_replies_to_everyone_stop_at_the_hourly_limit(imap, smtp_sink, database_url, make_config):
+    config_path = make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"},
+                              meetings=MEETINGS, limits={"replies_per_hour": 4}, network={"language": "en"})
     with build_app(load_config(config_path)) as app:
         for i in range(7):
             imap.append("INBOX", _mail(f"volunteer{i}@example.org", REGISTER, name=f"Vrijwilliger {chr(65 + i)}"))

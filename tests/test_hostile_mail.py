@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from helpers import COORDINATOR, write_config
+from helpers import COORDINATOR
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -55,7 +55,7 @@ def mail(sender: str = "Anna Peeters <anna.peeters@example.org>", subject: str =
     message_id = message_id or f"<{time.monotonic_ns()}@example.org>"
     return (f"From: {sender}\r\nTo: leernetwerk@in-gent.example\r\nSubject: {subject}\r\n"
             f"Date: Mon, 17 Nov 2025 20:14:05 +0100\r\nMessage-ID: {message_id}\r\n{extra}"
-            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}").encode("utf-8")
+            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}").encode()
 
 
 def deeply_nested(levels: int) -> bytes:
@@ -91,14 +91,14 @@ def vcard_mail(name: str, organisation: str) -> bytes:
 
 
 @pytest.fixture
-def make_app(tmp_path: Path, imap: Any, smtp_sink: Any, database_url: str,
-             monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def make_app(imap: Any, smtp_sink: Any, database_url: str,
+             make_config: pytest.MonkeyPatch) -> Iterator[Any]:
     """`make_app(**imap_settings)`: mailflow wired to the test Dovecot, sink and database, as `mailflow run` does."""
     apps: list[App] = []
 
     def make(**imap_settings: object) -> App:
-        path = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch,
-                            imap={"since": "2000-01-01", **imap_settings}, meetings=MEETINGS)
+        path = make_config(imap, smtp_sink, database_url,
+                           imap={"since": "2000-01-01", **imap_settings}, meetings=MEETINGS)
         apps.append(build_app(load_config(path)))
         return apps[-1]
 
@@ -321,8 +321,8 @@ TWICE = "=?utf-8?q?=3D=3Futf-8=3Fq=3F=3D0D=3D0AX-Injected=3A=5Fyes=3F=3D?="  # d
         ("Eve <eve@example.org>", f"Inschrijving {INJECTED}", ""),
         ("Eve <eve@example.org>", f"Inschrijving {TWICE}", ""),
         ("Eve <eve@example.org>", "=?utf-8?b?SW5zY2hyaWp2aW5nDQpYLUluamVjdGVkOiB5ZXM=?=", ""),
-        ("Eve <eve@example.org>", "Inschrijving", f"In-Reply-To: <{INJECTED}@example.org>\r\n"
-                                                  f"References: <a@example.org> <{INJECTED}@example.org>\r\n"),
+        ("Eve <eve@example.org>", "Inschrijving", (f"In-Reply-To: <{INJECTED}@example.org>\r\n"
+                                                   f"References: <a@example.org> <{INJECTED}@example.org>\r\n")),
     ],
     ids=["name-q", "name-b", "name-twice", "name-quoted", "subject-q", "subject-twice", "subject-b", "references"],
 )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import database, write_config
+from helpers import database
 
 from mailflow.adapters.db import models
 from mailflow.cli import main
@@ -54,9 +54,9 @@ def _header(raw: bytes, name: str) -> str:
 
 
 @pytest.fixture
-def config_path(tmp_path, imap, smtp_sink, database_url, monkeypatch) -> Path:
-    return write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch,
-                        imap={"since": "2000-01-01"}, meetings=MEETINGS)
+def config_path(imap, smtp_sink, database_url, make_config) -> Path:
+    return make_config(imap, smtp_sink, database_url,
+                       imap={"since": "2000-01-01"}, meetings=MEETINGS)
 
 
 def _run_once(config_path: Path, now: str = NOW) -> int:
@@ -132,8 +132,8 @@ def test_the_same_mail_appended_twice_is_answered_once(config_path, imap, smtp_s
     assert imap.count("INBOX") == 0
 
 
-def test_first_start_leaves_old_mail_alone(tmp_path, imap, smtp_sink, database_url, monkeypatch):
-    config_path = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch, meetings=MEETINGS)
+def test_first_start_leaves_old_mail_alone(imap, smtp_sink, database_url, make_config):
+    config_path = make_config(imap, smtp_sink, database_url, meetings=MEETINGS)
     old = REGISTRATIONS[0]
     imap.append("INBOX", _raw(old))  # was there before mailflow started
     assert _run_once(config_path) == 0
@@ -155,14 +155,15 @@ def _black_hole() -> socket.socket:
     return listener
 
 
-def test_killed_between_commit_and_send_answers_exactly_once(tmp_path, imap, smtp_sink, database_url, monkeypatch):
+@pytest.mark.servers  # a `mailflow run` process
+def test_killed_between_commit_and_send_answers_exactly_once(tmp_path, imap, smtp_sink, database_url, make_config):
     names = REGISTRATIONS[:2]
     for name in names:
         imap.append("INBOX", _raw(name))
     hole = _black_hole()
     (tmp_path / "stuck").mkdir()
-    stuck = write_config(tmp_path / "stuck", imap, smtp_sink, database_url, monkeypatch,
-                         imap={"since": "2000-01-01"}, smtp={"port": hole.getsockname()[1]}, meetings=MEETINGS)
+    stuck = make_config(imap, smtp_sink, database_url, directory=tmp_path / "stuck",
+                        imap={"since": "2000-01-01"}, smtp={"port": hole.getsockname()[1]}, meetings=MEETINGS)
     process = subprocess.Popen([sys.executable, "-m", "mailflow", "run", "--config", str(stuck), "--once",
                                 "--now", NOW], env=os.environ.copy(), stderr=subprocess.PIPE)
     try:
@@ -188,8 +189,8 @@ def test_killed_between_commit_and_send_answers_exactly_once(tmp_path, imap, smt
     assert smtp_sink.messages == []
 
     # Restarted with a working SMTP server: every reply goes out, once.
-    working = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch,
-                           imap={"since": "2000-01-01"}, meetings=MEETINGS)
+    working = make_config(imap, smtp_sink, database_url,
+                          imap={"since": "2000-01-01"}, meetings=MEETINGS)
     assert _run_once(working, LATER) == 0
     assert _run_once(working, LATER) == 0
     assert sorted(r.rcpt_tos[0] for r in smtp_sink.messages) == sorted(

@@ -18,7 +18,7 @@ from mailflow.errors import ConfigError
 from mailflow.settings import Limits, Network
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
-NOW = dt.datetime(2025, 12, 15, 23, 30, tzinfo=dt.timezone.utc)  # already the 16th in Brussels
+NOW = dt.datetime(2025, 12, 15, 23, 30, tzinfo=dt.UTC)  # already the 16th in Brussels
 NETWORK = Network("Leernetwerk In-Gent", BRUSSELS, "nl", "leernetwerk@in-gent.example", "coordinator@in-gent.example")
 MINIMAL = {
     "network": {"signup_address": "leernetwerk@in-gent.example", "coordinator": "coordinator@in-gent.example"},

@@ -20,13 +20,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import ImapBox, registration, replies, wait_for_replies, write_config
+from helpers import ImapBox, registration, replies, wait_for_replies
 from servers import wait_until
 
 from mailflow.adapters.db import models
 from mailflow.adapters.db.engine import close_database, open_database
 from mailflow.adapters.db.lock import InstanceLock
 from mailflow.cli import main
+
+pytestmark = pytest.mark.servers  # daemons, and servers the tests stop and restart under them
 
 T0 = dt.datetime(2026, 1, 5, 1, 0, tzinfo=dt.UTC)  # 02:00 in Gent: the stepped hours end before the digest
 
@@ -111,10 +113,10 @@ def _retry_delays(log: str) -> list[int]:
 
 @pytest.mark.parametrize("outage", [0, 12], ids=["restarted", "stopped-12s"])
 def test_imap_server_stopped_or_restarted_under_the_daemon_reconnects_with_backoff_and_loses_nothing(
-        outage, own_imap_server, smtp_sink, tmp_path, monkeypatch):
+        outage, own_imap_server, smtp_sink, tmp_path, make_config):
     box = ImapBox(own_imap_server)
     database_url = f"sqlite:///{tmp_path}/mailflow.db"
-    config = write_config(tmp_path, own_imap_server, smtp_sink, database_url, monkeypatch)
+    config = make_config(own_imap_server, smtp_sink, database_url)
     try:
         with daemon(config, tmp_path, database_url) as running:
             box.append("INBOX", registration(1, tag="imap"))
@@ -152,12 +154,12 @@ SILENCE = 45  # seconds; the daemon leaves IDLE at its next outbox round (every 
 
 
 def test_imap_server_silent_the_daemon_times_out_reconnects_with_backoff_and_answers_after(
-        own_imap_server, smtp_sink, tmp_path, monkeypatch):
+        own_imap_server, smtp_sink, tmp_path, make_config):
     if own_imap_server.kind != "dovecot":
         pytest.skip("freezing the server needs Dovecot's process group")
     box = ImapBox(own_imap_server)
     database_url = f"sqlite:///{tmp_path}/mailflow.db"
-    config = write_config(tmp_path, own_imap_server, smtp_sink, database_url, monkeypatch, imap={"timeout": 3})
+    config = make_config(own_imap_server, smtp_sink, database_url, imap={"timeout": 3})
     try:
         with daemon(config, tmp_path, database_url) as running:
             box.append("INBOX", registration(1, tag="silent"))
@@ -206,9 +208,9 @@ def _stopped(postgres_server) -> Iterator[None]:  # type: ignore[no-untyped-def]
 
 
 def test_database_stopped_nothing_is_moved_and_a_pass_after_its_return_catches_up(
-        postgres_server, imap, smtp_sink, tmp_path, monkeypatch):
+        postgres_server, imap, smtp_sink, make_config):
     database_url = postgres_server.create_database()
-    config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch, imap={"since": "2000-01-01"})
+    config = make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"})
     command = [sys.executable, "-m", "mailflow", "run", "--config", str(config), "--once"]
     mails = [registration(i, tag="pg-once") for i in range(5)]
     imap.append_many("INBOX", mails)
@@ -227,9 +229,9 @@ OUTAGE = 8  # seconds
 
 
 def test_database_stopped_under_the_daemon_nothing_is_moved_and_it_catches_up_when_it_returns(
-        postgres_server, imap, smtp_sink, tmp_path, monkeypatch):
+        postgres_server, imap, smtp_sink, tmp_path, make_config):
     database_url = postgres_server.create_database()
-    config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch)
+    config = make_config(imap, smtp_sink, database_url)
     with daemon(config, tmp_path, database_url) as running:
         imap.append("INBOX", registration(0, tag="pg"))
         wait_for_replies(smtp_sink, 1, timeout=30)
@@ -257,25 +259,25 @@ def test_database_stopped_under_the_daemon_nothing_is_moved_and_it_catches_up_wh
 
 
 def test_after_a_database_restart_the_daemon_takes_its_lock_again(postgres_server, imap, smtp_sink, tmp_path,
-                                                                    monkeypatch):
+                                                                    make_config):
     database_url = postgres_server.create_database()
-    config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch)
+    config = make_config(imap, smtp_sink, database_url)
     second = [sys.executable, "-m", "mailflow", "run", "--config", str(config), "--once"]
     with daemon(config, tmp_path, database_url) as running:
         with _stopped(postgres_server):
             running.wait_for_log("database")
         imap.append("INBOX", registration(0, tag="pg-lock"))
         wait_for_replies(smtp_sink, 1, timeout=60)  # a pass after the restart: the lock is held again
-        refused = subprocess.run(second, env=os.environ.copy(), capture_output=True, text=True, timeout=60)
+        refused = subprocess.run(second, env=os.environ.copy(), capture_output=True, text=True, timeout=60, check=False)
         assert refused.returncode == 2
         assert "another mailflow is already running" in refused.stderr
     assert running.process.returncode == 0, running.log()[-3000:]
 
 
 def test_a_daemon_whose_lock_was_taken_while_the_database_was_away_stops(postgres_server, imap, smtp_sink, tmp_path,
-                                                                         monkeypatch):
+                                                                         make_config):
     database_url = postgres_server.create_database()
-    config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch)
+    config = make_config(imap, smtp_sink, database_url)
     mailbox = f"{imap.host}:{imap.port}/{imap.username}/INBOX"
     with daemon(config, tmp_path, database_url) as running:
         with _stopped(postgres_server):
@@ -324,9 +326,9 @@ def _attempts_to(smtp_sink, recipient: str) -> list[int]:  # type: ignore[no-unt
 
 @pytest.mark.parametrize("mode", ["4xx", "421"], ids=["451", "421"])
 def test_smtp_refusing_for_hours_is_retried_with_growing_delay_then_delivers_once(
-        mode, imap, smtp_sink, tmp_path, monkeypatch):
+        mode, imap, smtp_sink, tmp_path, make_config):
     database_url = f"sqlite:///{tmp_path}/mailflow.db"
-    config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch, imap={"since": "2000-01-01"})
+    config = make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"})
     mail = registration(0, tag="smtp")
     volunteer = _sender(mail)
     imap.append("INBOX", mail)
@@ -360,9 +362,9 @@ def test_smtp_refusing_for_hours_is_retried_with_growing_delay_then_delivers_onc
           f"attempts {delays} min apart, then delivered once")
 
 
-def test_smtp_550_is_tried_once_marked_failed_and_reported(imap, smtp_sink, tmp_path, monkeypatch):
+def test_smtp_550_is_tried_once_marked_failed_and_reported(imap, smtp_sink, tmp_path, make_config):
     database_url = f"sqlite:///{tmp_path}/mailflow.db"
-    config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch, imap={"since": "2000-01-01"})
+    config = make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"})
     mail = registration(0, tag="smtp550")
     mail = mail.replace(_sender(mail).encode(), b"reject5.ine@example.org")
     imap.append("INBOX", mail)
@@ -378,9 +380,9 @@ def test_smtp_550_is_tried_once_marked_failed_and_reported(imap, smtp_sink, tmp_
     assert imap.count("INBOX") == 0  # the registration itself was stored and filed
 
 
-def test_a_reply_the_server_defers_for_five_days_expires_and_is_never_sent(imap, smtp_sink, tmp_path, monkeypatch):
+def test_a_reply_the_server_defers_for_five_days_expires_and_is_never_sent(imap, smtp_sink, tmp_path, make_config):
     database_url = f"sqlite:///{tmp_path}/mailflow.db"
-    config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch, imap={"since": "2000-01-01"})
+    config = make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"})
     mail = registration(0, tag="expiry")
     volunteer = _sender(mail)
     imap.append("INBOX", mail)
@@ -404,9 +406,9 @@ def test_a_reply_the_server_defers_for_five_days_expires_and_is_never_sent(imap,
 
 
 def test_signup_folder_recreated_with_a_new_uidvalidity_only_new_mail_is_answered_and_told_once(
-        imap, smtp_sink, tmp_path, monkeypatch):
+        imap, smtp_sink, tmp_path, make_config):
     database_url = f"sqlite:///{tmp_path}/mailflow.db"
-    config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch, imap={"folder": "signup"})
+    config = make_config(imap, smtp_sink, database_url, imap={"folder": "signup"})
 
     def run() -> None:
         assert main(["run", "--config", str(config), "--once"]) == 0

@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from helpers import write_config
 
 from mailflow.adapters.config_file import load_config
 from mailflow.adapters.db import models, queries
@@ -15,12 +14,12 @@ from mailflow.usecases.context import App, build_app
 from mailflow.usecases.outgoing import REPLY_LIFETIME
 from mailflow.usecases.sending import send_outbox
 
-NOW = dt.datetime(2026, 2, 2, 9, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 2, 2, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def app(tmp_path, imap, smtp_sink, database_url, monkeypatch):
-    with build_app(load_config(write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch))) as app:
+def app(imap, smtp_sink, database_url, make_config):
+    with build_app(load_config(make_config(imap, smtp_sink, database_url))) as app:
         yield app
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import COORDINATOR, database, write_config
+from helpers import COORDINATOR, database
 
 from mailflow.adapters.db import models, queries
 from mailflow.cli import main
@@ -67,9 +67,9 @@ def unsubscription(person: tuple[str, str, str]) -> bytes:
 
 
 @pytest.fixture
-def config_path(tmp_path, imap, smtp_sink, database_url, monkeypatch) -> Path:
-    return write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch,
-                        imap={"since": "2000-01-01"}, meetings=MEETINGS)
+def config_path(imap, smtp_sink, database_url, make_config) -> Path:
+    return make_config(imap, smtp_sink, database_url,
+                       imap={"since": "2000-01-01"}, meetings=MEETINGS)
 
 
 class Clock:
@@ -196,10 +196,10 @@ def test_unsubscribe_stops_every_mail_to_that_person(config_path, imap, smtp_sin
 
 
 def test_a_full_meeting_puts_the_next_on_the_waiting_list_and_a_cancel_gives_the_place(
-        tmp_path, imap, smtp_sink, database_url, monkeypatch):
+        imap, smtp_sink, database_url, make_config):
     meetings = [{**MEETINGS[0], "capacity": 2}]
-    config_path = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch,
-                               imap={"since": "2000-01-01"}, meetings=meetings)
+    config_path = make_config(imap, smtp_sink, database_url,
+                              imap={"since": "2000-01-01"}, meetings=meetings)
     clock = Clock(config_path, smtp_sink)
     for person in (ANNA, BART, CHLOE):
         imap.append("INBOX", registration(person))
@@ -278,10 +278,11 @@ def test_a_reminder_the_server_would_not_take_expires_when_the_meeting_starts(co
     assert reminder.status == "expired" and reminder.attempts >= 2  # tried while refused, then given up
 
 
-def test_the_daemon_sends_what_fell_due_while_it_was_stopped_as_it_starts(tmp_path, imap, smtp_sink, database_url,
-                                                                          monkeypatch):
-    config_path = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch,
-                               imap={"since": "2000-01-01"}, meetings=MEETINGS)
+@pytest.mark.servers  # a `mailflow run` daemon
+def test_the_daemon_sends_what_fell_due_while_it_was_stopped_as_it_starts(imap, smtp_sink, database_url,
+                                                                          make_config):
+    config_path = make_config(imap, smtp_sink, database_url,
+                              imap={"since": "2000-01-01"}, meetings=MEETINGS)
     imap.append("INBOX", registration(ANNA))
     Clock(config_path, smtp_sink).run("2026-03-01T12:00+01:00")
     daemon = subprocess.Popen([sys.executable, "-m", "mailflow", "run", "--config", str(config_path),

@@ -13,7 +13,7 @@ from pathlib import Path
 import imapclient
 import pytest
 import sqlalchemy
-from helpers import ImapBox, TlsFiles, to_toml, write_config
+from helpers import EXAMPLE_CONFIG, ImapBox, MakeConfig, TlsFiles, to_toml
 from servers import Dovecot, Postgres
 
 from mailflow.adapters.config_file import load_config
@@ -212,6 +212,7 @@ def test_smtp_sink_recipient_rejections(smtp_sink: SmtpSink) -> None:
     assert smtp_sink.wait_for(1)[0].rcpt_tos == ["an.peeters@voorbeeld.example"]
 
 
+@pytest.mark.servers  # its own SMTP sink with TLS
 def test_smtp_sink_starttls_and_auth(tls_files: TlsFiles) -> None:
     server_context, client_context = tls_files.server_context(), tls_files.client_context()
     with SmtpSink(tls_context=server_context, require_starttls=True, auth={"mailer": "s3cret"}) as sink:
@@ -230,6 +231,7 @@ def test_smtp_sink_starttls_and_auth(tls_files: TlsFiles) -> None:
             assert no_auth.value.smtp_code == 530
 
 
+@pytest.mark.servers  # its own SMTP sink with TLS
 def test_smtp_sink_implicit_tls(tls_files: TlsFiles) -> None:
     server_context, client_context = tls_files.server_context(), tls_files.client_context()
     with SmtpSink(tls_context=server_context, implicit_tls=True, auth={"mailer": "s3cret"}) as sink:
@@ -271,13 +273,15 @@ def test_database_url_is_empty_and_writable(database_url: str) -> None:
 # --- helpers ------------------------------------------------------------------------------------------------------
 
 
-def test_write_config_loads(
-    tmp_path: Path, imap: ImapBox, smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = write_config(
-        tmp_path, imap, smtp_sink, f"sqlite:///{tmp_path}/m.db", monkeypatch, imap={"batch_size": 7}
-    )
+def test_make_config_loads(tmp_path: Path, imap: ImapBox, smtp_sink: SmtpSink, make_config: MakeConfig) -> None:
+    path = make_config(imap, smtp_sink, f"sqlite:///{tmp_path}/m.db", imap={"batch_size": 7})
     assert imap.password not in path.read_text()
+    # The shape of the shipped example: its sections and its IMAP keys (the tests add port and no oauth2).
+    import tomllib
+
+    written, example = tomllib.loads(path.read_text()), tomllib.loads(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    assert set(written) == set(example) - {"organisations"}
+    assert set(written["imap"]) >= set(example["imap"])
     config = load_config(path)
     assert config.imap is not None and config.smtp is not None
     assert (config.imap.host, config.imap.port, config.imap.batch_size) == (imap.host, imap.port, 7)

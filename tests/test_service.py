@@ -2,49 +2,34 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import schedule
-import sqlalchemy as sa
-from helpers import COORDINATOR, write_config
+from helpers import COORDINATOR, default_meetings, wait_for_first_pass
 
 from mailflow.usecases.passes import guarded
 
 MAIL = Path(__file__).parent / "mail"
+# The daemons run on this clock (`mailflow run --now`), not the wall clock: 07:00, before the day's digest at 08:00.
+NOW = "2025-12-15T07:00:00+01:00"
+MEETINGS = default_meetings(dt.date(2025, 12, 15))
 
 
-def _wait_for_first_pass(database_url: str, timeout: float = 30.0) -> None:
-    """Until the daemon has read the mailbox once, which marks where new mail starts."""
-    deadline = time.monotonic() + timeout
-    engine = sa.create_engine(database_url)
-    try:
-        while time.monotonic() < deadline:
-            try:
-                with engine.connect() as connection:
-                    if connection.scalar(sa.text("select count(*) from mailbox_state")):
-                        return
-            except sa.exc.SQLAlchemyError:
-                pass  # the schema is still being created
-            time.sleep(0.1)
-    finally:
-        engine.dispose()
-    raise AssertionError("the daemon never made its first pass")
-
-
+@pytest.mark.servers  # a `mailflow run` daemon
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_daemon_answers_new_mail_and_stops_cleanly(tmp_path, imap, smtp_sink, monkeypatch, stop_signal):
-    config = write_config(tmp_path, imap, smtp_sink, f"sqlite:///{tmp_path}/mailflow.db", monkeypatch,
-                          imap={"poll_interval": 1})
-    daemon = subprocess.Popen([sys.executable, "-m", "mailflow", "run", "--config", str(config)],
+def test_daemon_answers_new_mail_and_stops_cleanly(tmp_path, imap, smtp_sink, make_config, stop_signal):
+    config = make_config(imap, smtp_sink, f"sqlite:///{tmp_path}/mailflow.db", imap={"poll_interval": 1},
+                         meetings=MEETINGS)
+    daemon = subprocess.Popen([sys.executable, "-m", "mailflow", "run", "--config", str(config), "--now", NOW],
                               env=os.environ.copy(), stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for_first_pass(f"sqlite:///{tmp_path}/mailflow.db")  # it marks where new mail starts
+        wait_for_first_pass(f"sqlite:///{tmp_path}/mailflow.db")  # it marks where new mail starts
         imap.append("INBOX", (MAIL / "001-wvg-one-sentence.eml").read_bytes())
         try:
             smtp_sink.wait_for(1, timeout=30)
@@ -67,22 +52,25 @@ def test_daemon_answers_new_mail_and_stops_cleanly(tmp_path, imap, smtp_sink, mo
     assert [r.rcpt_tos for r in smtp_sink.messages if COORDINATOR not in r.rcpt_tos] == [["griet.bauwens@gmail.com"]]
 
 
-def test_a_second_instance_on_the_same_mailbox_and_database_refuses_to_start(tmp_path, imap, smtp_sink,
-                                                                              database_url, monkeypatch):
-    config = write_config(tmp_path, imap, smtp_sink, database_url, monkeypatch)
-    first = subprocess.Popen([sys.executable, "-m", "mailflow", "run", "--config", str(config)],
+@pytest.mark.servers  # a `mailflow run` daemon
+def test_a_second_instance_on_the_same_mailbox_and_database_refuses_to_start(imap, smtp_sink,
+                                                                              database_url, make_config):
+    config = make_config(imap, smtp_sink, database_url, meetings=MEETINGS)
+    first = subprocess.Popen([sys.executable, "-m", "mailflow", "run", "--config", str(config), "--now", NOW],
                              env=os.environ.copy(), stderr=subprocess.DEVNULL)
     try:
-        _wait_for_first_pass(database_url)
-        second = subprocess.run([sys.executable, "-m", "mailflow", "run", "--config", str(config), "--once"],
-                                env=os.environ.copy(), capture_output=True, text=True, timeout=60)
+        wait_for_first_pass(database_url)
+        second = subprocess.run([sys.executable, "-m", "mailflow", "run", "--config", str(config), "--once",
+                                 "--now", NOW],
+                                env=os.environ.copy(), capture_output=True, text=True, timeout=60, check=False)
         assert second.returncode == 2
         assert "another mailflow is already running for this mailbox and database" in second.stderr
     finally:
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=15) == 0
-    after = subprocess.run([sys.executable, "-m", "mailflow", "run", "--config", str(config), "--once"],
-                           env=os.environ.copy(), capture_output=True, text=True, timeout=60)
+    after = subprocess.run([sys.executable, "-m", "mailflow", "run", "--config", str(config), "--once",
+                                 "--now", NOW],
+                           env=os.environ.copy(), capture_output=True, text=True, timeout=60, check=False)
     assert after.returncode == 0, after.stderr
 
 
