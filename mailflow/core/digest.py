@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import babel.dates
 
 from mailflow.core.calendar.ics import MeetingDetails
+from mailflow.core.parsing.text import fold
 from mailflow.settings import Network
 
 __all__ = [
@@ -133,8 +134,7 @@ def sorted_people(people: Sequence[PersonLine]) -> list[PersonLine]:
 
 
 def _sort_key(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
+    return fold(text, every_mark=True)
 
 
 def attendance_csv(

@@ -103,12 +103,12 @@ class KeyKind(StrEnum):
     NOTICE = "notice"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class OutboxKey:
     """The unique key of an outbox row, which makes each mail happen once, ever. str() gives the stored form:
 
     reply:<inbound id>, reminder:<member>:<meeting date>:<days before>, promoted:<member>:<meeting date>,
-    digest:<local day>, notice:<limit>:<local day>.
+    digest:<local day>, notice:<limit>:<local day>. Like the StrEnums, a key equals its stored string.
     """
 
     kind: KeyKind
@@ -161,6 +161,14 @@ class OutboxKey:
         else:
             parts = (self.limit, _iso(self.day))
         return ":".join(str(part) for part in (self.kind, *parts))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (OutboxKey, str)):
+            return str(self) == str(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(str(self))
 
     @classmethod
     def parse(cls, text: str) -> OutboxKey:
