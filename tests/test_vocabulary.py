@@ -24,7 +24,9 @@ def test_an_outbox_key_is_written_and_read_as_before(key, text):
     assert key == text and hash(key) == hash(text)
 
 
-@pytest.mark.parametrize("text", ["reply:", "reply:007", "reminder:7:2026-03-10", "digest:tomorrow", "nope:1", ""])
+@pytest.mark.parametrize("text", [
+    "reply:", "reply:007", "reminder:7:2026-03-10", "digest:tomorrow", "nope:1", "",
+])
 def test_a_string_no_key_gives_is_refused(text):
     with pytest.raises(ValueError, match="not an outbox key"):
         OutboxKey.parse(text)

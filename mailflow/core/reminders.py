@@ -26,7 +26,8 @@ __all__ = [
 ]
 
 ACTIONS = ("send", "missed")
-NOT_EXPECTED = frozenset({AttendanceStatus.EXCUSED, AttendanceStatus.WAITING})  # attendance words that take a member off a meeting's list
+# The attendance words that take a member off a meeting's list.
+NOT_EXPECTED = frozenset({AttendanceStatus.EXCUSED, AttendanceStatus.WAITING})
 
 
 @dataclass(frozen=True)

@@ -76,8 +76,10 @@ def plan_retention(mails: Sequence[StoredMail], members: Sequence[KnownMember], 
         senders=[m.id for m in mails if m.has_sender and m.received_at <= old and not m.erase_pending],
         members=[m.id for m in members
                  if m.last_heard_at <= unheard
-                 or (m.status == MemberStatus.LEFT and m.left_at is not None and m.left_at <= now - LEFT_KEPT)],
-        sent=[q.id for q in outbox if q.has_content and q.status != OutboxStatus.PENDING and q.created_at <= old],
+                 or (m.status == MemberStatus.LEFT and m.left_at is not None
+                     and m.left_at <= now - LEFT_KEPT)],
+        sent=[q.id for q in outbox
+              if q.has_content and q.status != OutboxStatus.PENDING and q.created_at <= old],
     )
 
 

@@ -1,7 +1,9 @@
-"""The words mailflow stores: statuses, mail kinds, event kinds, and the outbox keys that make each mail happen once.
+"""The words mailflow stores: statuses, mail kinds, event kinds, and the outbox keys that make each mail
+happen once.
 
-Pure. The values are in existing databases, so they never change; a StrEnum member equals its string, so rows
-written before these types existed compare equal, and SQL comparisons with String columns work with the members.
+Pure. The values are in existing databases, so they never change; a StrEnum member equals its string, so
+rows written before these types existed compare equal, and SQL comparisons with String columns work with the
+members.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ class MailKind(StrEnum):
 
 
 # The answers to a person's mail: the ones the flood limits count.
-REPLY_KINDS: Final = (MailKind.REGISTER, MailKind.WAITLIST, MailKind.CANCEL, MailKind.UNSUBSCRIBE, MailKind.ERASE)
+REPLY_KINDS: Final = (
+    MailKind.REGISTER, MailKind.WAITLIST, MailKind.CANCEL, MailKind.UNSUBSCRIBE, MailKind.ERASE)
 # Mail mailflow starts on its own to a member; it stops when they leave (replies to their own mails do not).
 MEMBER_MAIL_KINDS: Final = (MailKind.REMINDER, MailKind.PROMOTED)
 

@@ -63,7 +63,7 @@ def register(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMe
 
 
 def _place_for(db: Session, members: list[models.Member], meeting: models.Meeting) -> AttendanceStatus:
-    """Registered if the meeting has room for these members (or they have their place already), else waiting."""
+    """Registered if the meeting has room for these members (or they have their place), else waiting."""
     if meeting.capacity is None:
         return AttendanceStatus.REGISTERED
     ours = [m.id for m in members]
@@ -71,7 +71,9 @@ def _place_for(db: Session, members: list[models.Member], meeting: models.Meetin
     if current.count(AttendanceStatus.REGISTERED) == len(members):
         return AttendanceStatus.REGISTERED
     others = queries.expected_count(db, meeting, leaving_out=ours)
-    return AttendanceStatus.REGISTERED if others + len(members) <= meeting.capacity else AttendanceStatus.WAITING
+    if others + len(members) <= meeting.capacity:
+        return AttendanceStatus.REGISTERED
+    return AttendanceStatus.WAITING
 
 
 def cancel(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMessage, now: dt.datetime) -> int:
@@ -133,8 +135,8 @@ def fill_places(app: App, db: Session, meeting: models.Meeting, now: dt.datetime
             render.render_promotion, app.templates, member_name=member.name, to_address=member.email,
             language=member.language, meeting=meeting_details(app, meeting), network=app.config.network,
             sender=app.sender, now=now),
-            key=OutboxKey.promoted(member.id, meeting.date), kind=MailKind.PROMOTED, recipient=member.email, now=now,
-            expires_at=meeting.starts_at, member=member) is not None
+            key=OutboxKey.promoted(member.id, meeting.date), kind=MailKind.PROMOTED, recipient=member.email,
+            now=now, expires_at=meeting.starts_at, member=member) is not None
     return queued
 
 

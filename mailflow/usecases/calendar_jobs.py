@@ -1,9 +1,9 @@
 """The jobs that follow the clock rather than the inbox: reminders before each meeting and the coordinator's digest.
 
 Both gather the database state, ask the pure core (reminders.due_reminders, digest.build_digest) what is due at
-`now`, and queue the mails in the outbox under keys that make each happen once, ever: OutboxKey.reminder (member,
-meeting date, days before) and OutboxKey.digest (local day). The outbox sends them; a restart or a second pass in
-the same minute finds the keys taken and queues nothing.
+`now`, and queue the mails in the outbox under keys that make each happen once, ever: OutboxKey.reminder
+(member, meeting date, days before) and OutboxKey.digest (local day). The outbox sends them; a restart or a
+second pass in the same minute finds the keys taken and queues nothing.
 """
 
 from __future__ import annotations
@@ -67,8 +67,9 @@ def queue_due_reminders(app: App, now: dt.datetime) -> dict[str, int]:
             member, meeting = members[item.member_id], by_date[item.meeting_date]
             key = OutboxKey.reminder(*item.key)
             if item.action == "missed":
-                row = queue_mail(app, db, None, key=key, kind=MailKind.REMINDER, recipient=member.email, now=now,
-                                 expires_at=meeting.starts_at, member=member, status=OutboxStatus.MISSED)
+                row = queue_mail(app, db, None, key=key, kind=MailKind.REMINDER, recipient=member.email,
+                                 now=now, expires_at=meeting.starts_at, member=member,
+                                 status=OutboxStatus.MISSED)
                 if row is not None:
                     row.last_error = "fell due while mailflow was not running"
                     counts["missed"] += 1
@@ -78,8 +79,8 @@ def queue_due_reminders(app: App, now: dt.datetime) -> dict[str, int]:
                 render.render_reminder, app.templates, member_name=member.name, to_address=member.email,
                 language=member.language, meeting=meeting_details(app, meeting), days_before=item.days_before,
                 network=app.config.network, sender=app.sender, now=now),
-                key=key, kind=MailKind.REMINDER, recipient=member.email, now=now, expires_at=meeting.starts_at,
-                member=member) is not None
+                key=key, kind=MailKind.REMINDER, recipient=member.email, now=now,
+                expires_at=meeting.starts_at, member=member) is not None
     if any(counts.values()):
         log.info("reminders: %s queued, %s missed", counts["queued"], counts["missed"])
     return counts
@@ -178,11 +179,13 @@ def gather_facts(app: App, db: Session, since: dt.datetime, now: dt.datetime) ->
                             for e in events(EventKind.CANCEL) if e.member is not None),
         leavers=tuple(_person(e.member) for e in events(EventKind.LEFT) if e.member is not None),
         erasures=len(events(EventKind.ERASED)),
-        review=tuple(_review_line(row) for row in queries.inbound_for_review(db, WAITING_FOR_A_HUMAN, since, now)),
+        review=tuple(_review_line(row)
+                     for row in queries.inbound_for_review(db, WAITING_FOR_A_HUMAN, since, now)),
         failures=tuple(digest_core.FailureLine(e.outbox.recipient, e.outbox.last_error or e.kind, e.outbox.kind)
                        for e in events(EventKind.DELIVERY_FAILED, EventKind.DELIVERY_EXPIRED)
                        if e.outbox is not None and e.outbox.recipient),
-        bounces=tuple(dict.fromkeys(e.member.email for e in events(EventKind.BOUNCE) if e.member is not None)),
+        bounces=tuple(dict.fromkeys(e.member.email for e in events(EventKind.BOUNCE)
+                                    if e.member is not None)),
         missed_reminders=queries.count_outbox(db, MailKind.REMINDER, OutboxStatus.MISSED, since, now),
         unsure=tuple(_person(m) for m in dict.fromkeys(registered) if m.unsure),
         waiting=tuple(_person(a.member) for a in queries.waiting_for(db, meeting)) if meeting else (),

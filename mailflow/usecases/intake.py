@@ -154,15 +154,17 @@ def ingest(app: App, db: Session, row: models.InboundMessage, fetched: Fetched, 
     assert imap is not None
     row.processed_at = now
     if fetched.raw is None:
-        return _to_review(row, fetched, InboundStatus.QUARANTINED, f"larger than {imap.max_message_bytes} bytes; not downloaded",
-                          imap.review_folder, db, now)
+        return _to_review(row, fetched, InboundStatus.QUARANTINED,
+                          f"larger than {imap.max_message_bytes} bytes; not downloaded", imap.review_folder,
+                          db, now)
     parsed = parse_message(fetched.raw, app.context)
     row.intent, row.message_id, row.sender = str(parsed.intent), parsed.message_id, parsed.sender
     row.reason = "; ".join(parsed.reasons)[:500] or None
 
     if parsed.sender is not None and _is_own_mail(app, parsed):
         # Our own mail come back (a copy, or a loop through an autoresponder): never answered.
-        row.status, row.destination, row.reason = InboundStatus.PROCESSED, imap.processed_folder, "our own mail"
+        row.status, row.destination = InboundStatus.PROCESSED, imap.processed_folder
+        row.reason = "our own mail"
         return Outcome(InboundStatus.PROCESSED, row.destination)
     if parsed.intent in (Intent.AUTO_REPLY, Intent.BOUNCE):
         # RFC 3834: never answer an automatic message.
@@ -173,8 +175,8 @@ def ingest(app: App, db: Session, row: models.InboundMessage, fetched: Fetched, 
     if parsed.sender is not None:
         queries.heard_from(db, parsed.sender, now)  # retention counts from a person's last word
     if not parsed.intent.answered:
-        return _to_review(row, fetched, InboundStatus.REVIEW, row.reason or f"{parsed.intent}", imap.review_folder,
-                          db, now)
+        return _to_review(row, fetched, InboundStatus.REVIEW, row.reason or f"{parsed.intent}",
+                          imap.review_folder, db, now)
     if parsed.sender is None:
         reason = row.reason or "no single sender address to answer"  # parsing says why first: "ambiguous From: ..."
         return _to_review(row, fetched, InboundStatus.REVIEW, reason, imap.review_folder, db, now)
@@ -208,7 +210,8 @@ def _to_review(row: models.InboundMessage, fetched: Fetched, status: InboundStat
                db: Session, now: dt.datetime) -> Outcome:
     # A human will look at this mail: keep its bytes (until retention removes them) and list it in the digest.
     row.status, row.destination, row.reason, row.raw = status, folder, reason[:500], fetched.raw
-    queries.record_event(db, EventKind(status), now, inbound=row, detail=reason[:500])  # review or quarantined
+    # The event is named as the status: review or quarantined.
+    queries.record_event(db, EventKind(status), now, inbound=row, detail=reason[:500])
     return Outcome(status, folder)
 
 
@@ -237,7 +240,8 @@ def _record_failure(app: App, db: Session, fetched: Fetched, digest: str, now: d
         if row.attempts < MAX_ATTEMPTS:
             row.status = InboundStatus.FAILED
             return Outcome(InboundStatus.FAILED, None)
-        return _to_review(row, fetched, InboundStatus.QUARANTINED, f"{reason} {row.attempts} times", imap.review_folder, db, now)
+        return _to_review(row, fetched, InboundStatus.QUARANTINED, f"{reason} {row.attempts} times",
+                          imap.review_folder, db, now)
 
 
 def _database_unreachable(exc: SQLAlchemyError) -> bool:

@@ -1,7 +1,7 @@
 """The shell of the privacy rules: the daily retention job, and deleting a forgotten person's mail from the mailbox.
 
-What to drop is decided in core/retention.py (pure); forgetting a person in the database is `forget` here, for the
-erase intent and `mailflow forget` alike. Logs carry counts only, never the address being forgotten.
+What to drop is decided in core/retention.py (pure); forgetting a person in the database is `forget` here,
+for the erase intent and `mailflow forget` alike. Logs carry counts only, never the address being forgotten.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from mailflow.adapters.db import queries
+from mailflow.adapters.db import models, queries
 from mailflow.adapters.db.engine import scrub
 from mailflow.adapters.imap import Inbox
 from mailflow.core import retention
 from mailflow.core.parsing import clear_caches
-from mailflow.core.vocabulary import EventKind, OutboxStatus
+from mailflow.core.vocabulary import EventKind, MailKind, OutboxStatus
 
 if TYPE_CHECKING:
     from mailflow.usecases.context import App
@@ -62,7 +62,8 @@ def _members(db: Session) -> list[retention.KnownMember]:
 
 
 def _queued_mails(db: Session) -> list[retention.QueuedMail]:
-    return [retention.QueuedMail(id, status, created_at, True) for id, status, created_at in queries.outbox_facts(db)]
+    return [retention.QueuedMail(id, status, created_at, True)
+            for id, status, created_at in queries.outbox_facts(db)]
 
 
 def _drop(db: Session, plan: retention.Plan) -> None:
@@ -82,8 +83,8 @@ def _drop(db: Session, plan: retention.Plan) -> None:
 def forget(db: Session, address: str, now: dt.datetime, keep_inbound_id: int | None = None) -> int:
     """Delete the members at an address with their attendance, events, stored mail and unsent mail.
 
-    Returns how many members were deleted. Shared by the erase intent and `mailflow forget`. The parsing caches
-    are emptied too: they may hold the person's words.
+    Returns how many members were deleted. Shared by the erase intent and `mailflow forget`. The parsing
+    caches are emptied too: they may hold the person's words.
     """
     address = address.lower()
     members = queries.members_at(db, address)
@@ -103,13 +104,20 @@ def forget_in_outbox(db: Session, address: str) -> int:
 
     The erase confirmation to the person is left alone; it empties itself once sent.
     """
-    named = [row for row in queries.outbox_with_text_to_others(db, address) if retention.mentions(row.raw, address)]
+    named = [row for row in queries.outbox_with_text_to_others(db, address)
+             if retention.mentions(row.raw, address)]
     for row in named:
         if row.status == OutboxStatus.PENDING:
             db.delete(row)
         else:
             row.raw = b""
     return len(named)
+
+
+def forget_sent_confirmation(row: models.OutboxMessage) -> None:
+    """The erase confirmation, once sent, is the last trace of the erased person: its text and address go."""
+    if row.kind == MailKind.ERASE:
+        row.raw, row.recipient = b"", ""
 
 
 # --- forgetting in the mailbox --------------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from mailflow.adapters.db import models, queries
 from mailflow.adapters.smtp import SmtpOutbox
-from mailflow.core.vocabulary import EventKind, MailKind, OutboxStatus
+from mailflow.core.vocabulary import EventKind, OutboxStatus
 from mailflow.errors import MailflowError
-from mailflow.usecases import faults
+from mailflow.usecases import faults, privacy
 from mailflow.usecases.context import App, _counts
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,8 @@ def send_outbox(app: App, smtp: SmtpOutbox, now: dt.datetime) -> dict[str, int]:
                 permanent = getattr(exc, "permanent", False)
                 if permanent:
                     row.status = OutboxStatus.FAILED
-                    queries.record_event(db, EventKind.DELIVERY_FAILED, now, member=_member(db, row.member_id),
-                                         outbox=row, detail=row.last_error)
+                    queries.record_event(db, EventKind.DELIVERY_FAILED, now,
+                                         member=_member(db, row.member_id), outbox=row, detail=row.last_error)
                 else:
                     row.next_attempt_at = now + min(RETRY_FIRST * 2 ** (row.attempts - 1), RETRY_MAX)
                 db.commit()
@@ -62,8 +62,7 @@ def send_outbox(app: App, smtp: SmtpOutbox, now: dt.datetime) -> dict[str, int]:
                 continue
             faults.checkpoint("after_250")
             row.status, row.sent_at = OutboxStatus.SENT, now
-            if row.kind == MailKind.ERASE:
-                row.raw, row.recipient = b"", ""  # the last trace of an erased person goes once it is sent
+            privacy.forget_sent_confirmation(row)
             db.commit()
             counts[OutboxStatus.SENT] = counts.get(OutboxStatus.SENT, 0) + 1
             log.info("outbox id=%s sent %s", row.id, row.message_id)

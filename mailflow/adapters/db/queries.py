@@ -1,7 +1,7 @@
 """Every query mailflow makes, as functions of a Session passed in: no mail, no network, no business rules.
 
-The use cases and the CLI add, get and delete single rows through the Session; every select, update and delete by a
-condition is here.
+The use cases and the CLI add, get and delete single rows through the Session; every select, update and
+delete by a condition is here.
 """
 
 from __future__ import annotations
@@ -126,8 +126,8 @@ def queued(session: Session, key: OutboxKey) -> bool:
     return session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.key == str(key))) is not None
 
 
-def enqueue(session: Session, *, key: OutboxKey | str, kind: MailKind, recipient: str, message_id: str, raw: bytes,
-            now: dt.datetime, expires_at: dt.datetime | None, member: Member | None = None,
+def enqueue(session: Session, *, key: OutboxKey | str, kind: MailKind, recipient: str, message_id: str,
+            raw: bytes, now: dt.datetime, expires_at: dt.datetime | None, member: Member | None = None,
             status: OutboxStatus = OutboxStatus.PENDING) -> OutboxMessage | None:
     """Add a mail to the outbox unless one with the same key was ever queued. Returns the new row or None.
 
@@ -137,7 +137,8 @@ def enqueue(session: Session, *, key: OutboxKey | str, kind: MailKind, recipient
         key = OutboxKey.parse(key)
     if queued(session, key):
         return None
-    row = OutboxMessage(key=str(key), kind=kind, recipient=recipient, message_id=message_id, raw=raw, status=status,
+    row = OutboxMessage(key=str(key), kind=kind, recipient=recipient, message_id=message_id, raw=raw,
+                        status=status,
                         attempts=0, next_attempt_at=now, expires_at=expires_at, created_at=now,
                         member_id=member.id if member else None)
     session.add(row)
@@ -159,7 +160,8 @@ def latest_reply(session: Session, kinds: Iterable[str], recipient: str, since: 
     return session.scalar(
         sa.select(OutboxMessage)
         .where(OutboxMessage.kind.in_(list(kinds)), OutboxMessage.recipient == recipient,
-               OutboxMessage.created_at >= since, OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENT, OutboxStatus.HELD)))
+               OutboxMessage.created_at >= since,
+               OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENT, OutboxStatus.HELD)))
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(1))
 
 
@@ -179,7 +181,8 @@ def expected_count(session: Session, meeting: Meeting, leaving_out: Iterable[int
 
 def _expected(meeting: Meeting) -> tuple[sa.ColumnElement[bool], ...]:
     absent = sa.select(Attendance.member_id).where(
-        Attendance.meeting_id == meeting.id, Attendance.status.in_((AttendanceStatus.EXCUSED, AttendanceStatus.WAITING)))
+        Attendance.meeting_id == meeting.id,
+        Attendance.status.in_((AttendanceStatus.EXCUSED, AttendanceStatus.WAITING)))
     return (
         Member.status == MemberStatus.ACTIVE,
         Member.id.not_in(absent),
@@ -203,7 +206,8 @@ def cancel_pending(session: Session, member: Member, kinds: Sequence[MailKind], 
     `key_like` (a LIKE pattern, e.g. OutboxKey.reminders_like) narrows it to some keys.
     """
     session.execute(sa.update(OutboxMessage).where(
-        OutboxMessage.member_id == member.id, OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.HELD)),
+        OutboxMessage.member_id == member.id,
+        OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.HELD)),
         OutboxMessage.kind.in_(kinds), OutboxMessage.key.like(key_like),
     ).values(status=OutboxStatus.CANCELLED, last_error="no longer owed"))
 
@@ -220,7 +224,7 @@ def due_outbox(session: Session, now: dt.datetime, limit: int = 100,
 
 
 
-# --- members and meetings --------------------------------------------------------------------------------------------
+# --- members and meetings -----------------------------------------------------------------------------------
 
 
 def members_by_name(session: Session) -> list[Member]:
@@ -254,21 +258,24 @@ def attendance_at(session: Session, meetings: Iterable[Meeting]) -> list[tuple[i
 
 def meetings_starting(session: Session, after: dt.datetime, until: dt.datetime) -> list[Meeting]:
     """The meetings that start after `after` and no later than `until`, first first."""
-    return list(session.scalars(sa.select(Meeting).where(Meeting.starts_at > after, Meeting.starts_at <= until)
-                                .order_by(Meeting.starts_at)))
+    return list(session.scalars(
+        sa.select(Meeting).where(Meeting.starts_at > after, Meeting.starts_at <= until)
+        .order_by(Meeting.starts_at)))
 
 
 def coming_meetings_with_capacity(session: Session, now: dt.datetime) -> list[Meeting]:
-    return list(session.scalars(sa.select(Meeting).where(Meeting.starts_at > now, Meeting.capacity.is_not(None))))
+    return list(session.scalars(
+        sa.select(Meeting).where(Meeting.starts_at > now, Meeting.capacity.is_not(None))))
 
 
-# --- the outbox, by kind and key -------------------------------------------------------------------------------------
+# --- the outbox, by kind and key ----------------------------------------------------------------------------
 
 
 def reminder_keys(session: Session, dates: Iterable[dt.date]) -> list[OutboxKey]:
     """The keys of the reminders ever queued for the meetings on these dates, whatever became of them."""
     patterns = [OutboxKey.reminders_like(day) for day in dates]
-    keys = session.scalars(sa.select(OutboxMessage.key).where(sa.or_(*(OutboxMessage.key.like(p) for p in patterns))))
+    keys = session.scalars(
+        sa.select(OutboxMessage.key).where(sa.or_(*(OutboxMessage.key.like(p) for p in patterns))))
     return [OutboxKey.parse(key) for key in keys]
 
 
@@ -291,7 +298,7 @@ def outbox_in(session: Session, statuses: Iterable[OutboxStatus]) -> list[Outbox
                                 .order_by(OutboxMessage.id)))
 
 
-# --- events and inbound mail -----------------------------------------------------------------------------------------
+# --- events and inbound mail --------------------------------------------------------------------------------
 
 
 def events_between(session: Session, kinds: Iterable[EventKind], since: dt.datetime,
@@ -315,15 +322,16 @@ def inbound_for_review(session: Session, statuses: Iterable[InboundStatus], sinc
 
 
 def inbound_not_processed(session: Session) -> list[InboundMessage]:
-    return list(session.scalars(sa.select(InboundMessage).where(InboundMessage.status != InboundStatus.PROCESSED)))
+    return list(session.scalars(
+        sa.select(InboundMessage).where(InboundMessage.status != InboundStatus.PROCESSED)))
 
 
-# --- retention and forgetting ----------------------------------------------------------------------------------------
+# --- retention and forgetting -------------------------------------------------------------------------------
 
 
 def stored_mail_facts(session: Session) -> list[tuple[int, str, dt.datetime, bool, bool, bool]]:
-    """(id, status, received at, has raw bytes, has a sender, is an erase request not finished) of every inbound
-    mail that still holds its bytes or its sender."""
+    """(id, status, received at, has raw bytes, has a sender, is an erase request not finished) of every
+    inbound mail that still holds its bytes or its sender."""
     m = InboundMessage
     has_sender = sa.or_(m.sender.is_not(None), m.message_id.is_not(None))
     rows = session.execute(
@@ -366,7 +374,8 @@ def delete_members(session: Session, member_ids: Sequence[int]) -> None:
 
 def blank_sent(session: Session, outbox_ids: Sequence[int]) -> None:
     """Sent mails keep their row (the keys make each mail happen once) but lose their text and recipient."""
-    session.execute(sa.update(OutboxMessage).where(OutboxMessage.id.in_(outbox_ids)).values(raw=b"", recipient=""))
+    session.execute(sa.update(OutboxMessage).where(OutboxMessage.id.in_(outbox_ids))
+                    .values(raw=b"", recipient=""))
 
 
 def delete_outbox_to(session: Session, address: str) -> None:
@@ -387,11 +396,12 @@ def delete_inbound_from(session: Session, address: str, keep_id: int | None = No
 def outbox_with_text_to_others(session: Session, address: str) -> list[OutboxMessage]:
     """Mails that still hold their text, to anyone but `address`, leaving out erase confirmations."""
     o = OutboxMessage
-    return list(session.scalars(sa.select(o).where(o.raw != b"", o.recipient != address, o.kind != MailKind.ERASE)))
+    return list(session.scalars(
+        sa.select(o).where(o.raw != b"", o.recipient != address, o.kind != MailKind.ERASE)))
 
 
 def erase_requests(session: Session) -> list[tuple[int, str, str, int, int]]:
-    """(id, sender, mailbox, uidvalidity, uid) of the erase requests whose mail is not deleted from the mailbox yet."""
+    """(id, sender, mailbox, uidvalidity, uid) of the erase requests whose mail is still in the mailbox."""
     m = InboundMessage
     rows = session.execute(sa.select(m.id, m.sender, m.mailbox, m.uidvalidity, m.uid)
                            .where(m.intent == Intent.ERASE, m.sender.is_not(None)))
@@ -401,4 +411,5 @@ def erase_requests(session: Session) -> list[tuple[int, str, str, int, int]]:
 
 def erase_request_done(session: Session, inbound_id: int) -> None:
     """The person's mail is gone from the mailbox: the request forgets the address too."""
-    session.execute(sa.update(InboundMessage).where(InboundMessage.id == inbound_id).values(sender=None, moved=True))
+    session.execute(sa.update(InboundMessage).where(InboundMessage.id == inbound_id)
+                    .values(sender=None, moved=True))

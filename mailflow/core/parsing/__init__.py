@@ -14,7 +14,7 @@ __all__ = ["Intent", "ParseContext", "ParsedMessage", "Person", "clear_caches", 
 
 
 def clear_caches() -> None:
-    """Forget the words of the mails read so far: names and sentences must not linger in memory after an erase.
+    """Forget the words of the mails read so far: names and sentences must not linger after an erase.
 
     (The meeting themes memo in dates.py holds only the config.)
     """

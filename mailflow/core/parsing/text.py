@@ -37,9 +37,9 @@ _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u
 def fold(text: str, *, every_mark: bool = False) -> str:
     """Lower-case without accents ("Séance" -> "seance"), so that keyword rules match however a mail spells.
 
-    The one accent folding of mailflow. By default it drops the marks of the Latin, Greek and Cyrillic letters
-    keyword rules read; `every_mark` drops every combining mark, of any script (vowel signs too), for keys that
-    must stay as they are stored: a member's name key, the digest's sort order.
+    The one accent folding of mailflow. By default it drops the marks of the Latin, Greek and Cyrillic
+    letters keyword rules read; `every_mark` drops every combining mark, of any script (vowel signs too), for
+    keys that must stay as they are stored: a member's name key, the digest's sort order.
     """
     if text.isascii():
         return text.lower()
@@ -52,9 +52,9 @@ def fold(text: str, *, every_mark: bool = False) -> str:
     return _COMBINING.sub("", decomposed).casefold()
 
 
-# Reply prefixes mail clients put in front of a subject: Re, RE, Aw (German), Antw/Antwoord (Dutch), Réf/Rép
-# (French), SV/VS (Nordic), with an optional count ("Re[2]:"), as often as they were stacked. For the subject as
-# written, not folded: the accented alternatives match accented prefixes.
+# Reply prefixes mail clients put in front of a subject: Re, RE, Aw (German), Antw/Antwoord (Dutch),
+# Réf/Rép (French), SV/VS (Nordic), with an optional count ("Re[2]:"), as often as they were stacked.
+# For the subject as written, not folded: the accented alternatives match accented prefixes.
 REPLY_PREFIX = re.compile(
     r"^(?:\s*(?:re|aw|antw|antwoord|réf|ref|rép|rep|sv|vs)\s*(?:\[\d+\])?\s*:)+\s*", re.IGNORECASE
 )
