@@ -10,12 +10,12 @@ import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from mailflow.adapters.db import models, queries
 from mailflow.adapters.imap import Inbox
 from mailflow.core.calendar.meetings import upcoming
+from mailflow.core.vocabulary import OutboxStatus
 from mailflow.errors import MailflowError
 from mailflow.settings import Config, Imap
 from mailflow.usecases import privacy
@@ -48,7 +48,7 @@ def members(db: Session, meeting_date: dt.date | None, as_csv: bool, say: Say) -
             raise MailflowError(f"no meeting on {meeting_date.isoformat()} (see `mailflow meetings`)")
         people = queries.expected_at(db, meeting)
     else:
-        people = list(db.scalars(sa.select(models.Member).order_by(models.Member.name)))
+        people = queries.members_by_name(db)
     header = ("name", "organisation", "email", "status", "since")
     rows = [(m.name, m.organisation, m.email, m.status + (" (unsure)" if m.unsure else ""),
              m.created_at.date().isoformat()) for m in people]
@@ -61,13 +61,13 @@ def members(db: Session, meeting_date: dt.date | None, as_csv: bool, say: Say) -
 
 
 # The outbox rows an admin may act on; sent, cancelled, missed and skipped ones are history.
-ATTENTION = ("pending", "held", "failed", "expired")
+ATTENTION = (OutboxStatus.PENDING, OutboxStatus.HELD, OutboxStatus.FAILED, OutboxStatus.EXPIRED)
 
 
 def outbox(db: Session, say: Say) -> None:
-    rows = db.scalars(sa.select(models.OutboxMessage).where(models.OutboxMessage.status.in_(ATTENTION))
-                      .order_by(models.OutboxMessage.id)).all()
-    table([(r.id, r.kind, r.status, r.attempts, r.next_attempt_at.strftime("%Y-%m-%d %H:%M") if r.status == "pending"
+    rows = queries.outbox_in(db, ATTENTION)
+    table([(r.id, r.kind, r.status, r.attempts, r.next_attempt_at.strftime("%Y-%m-%d %H:%M")
+            if r.status == OutboxStatus.PENDING
             else None, r.recipient, r.last_error) for r in rows],
           ("id", "kind", "status", "tries", "next try (UTC)", "to", "last error"), say)
 
@@ -76,11 +76,11 @@ def outbox_retry(db: Session, row_id: int, now: dt.datetime, say: Say) -> None:
     row = db.get(models.OutboxMessage, row_id)
     if row is None:
         raise MailflowError(f"no outbox message {row_id}")
-    if row.status == "sent":
+    if row.status == OutboxStatus.SENT:
         raise MailflowError(f"outbox message {row_id} was sent already; it is not sent twice")
     if row.status not in ATTENTION or not row.raw:
         raise MailflowError(f"outbox message {row_id} is {row.status}; there is nothing to send")
-    row.status, row.next_attempt_at = "pending", now
+    row.status, row.next_attempt_at = OutboxStatus.PENDING, now
     if row.expires_at is not None and row.expires_at <= now:
         row.expires_at = now + REPLY_LIFETIME
     say(f"outbox message {row_id} goes out with the next pass")

@@ -17,11 +17,10 @@ from importlib import resources
 from pathlib import Path
 
 import imapclient
-import sqlalchemy as sa
 from dateutil.rrule import MONTHLY, TU, rrule
 
 from mailflow.adapters.config_file import load_config
-from mailflow.adapters.db import models
+from mailflow.adapters.db import queries
 from mailflow.testing.servers import PymapServer, SmtpSink
 from mailflow.usecases.context import App, build_app
 from mailflow.usecases.passes import run_once
@@ -100,11 +99,11 @@ url = "sqlite:///{workdir / 'demo.db'}"
 
 def _show(app: App, smtp: SmtpSink, say: Callable[[str], object]) -> None:
     with app.sessions() as db:
-        members = db.scalars(sa.select(models.Member).order_by(models.Member.id)).all()
+        members = queries.members_by_id(db)
         say(f"Registered {len(members)} members:")
         for m in members:
             say(f"  {m.name:<24} {m.organisation or '-':<32} {m.language}")
-        review = db.scalars(sa.select(models.InboundMessage).where(models.InboundMessage.status != "processed")).all()
+        review = queries.inbound_not_processed(db)
         for row in review:
             say(f"  (uid {row.uid} went to {row.destination}: {row.reason})")
     say(f"\n{len(smtp.messages)} replies reached the SMTP sink:")

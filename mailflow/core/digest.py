@@ -16,6 +16,7 @@ import babel.dates
 
 from mailflow.core import i18n
 from mailflow.core.calendar.ics import MeetingDetails
+from mailflow.core.parsing.text import fold
 from mailflow.settings import LANGUAGES, Network
 
 __all__ = [
@@ -127,8 +128,7 @@ def sorted_people(people: Sequence[PersonLine]) -> list[PersonLine]:
 
 
 def _sort_key(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
+    return fold(text, every_mark=True)
 
 
 def attendance_csv(

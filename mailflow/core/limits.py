@@ -11,6 +11,7 @@ import email.parser
 import email.policy
 from zoneinfo import ZoneInfo
 
+from mailflow.core.vocabulary import OutboxKey
 from mailflow.settings import Limits
 
 PER_ADDRESS = "replies_per_address_per_day"
@@ -31,9 +32,9 @@ def exceeded(limits: Limits, to_address: int, in_last_hour: int) -> str | None:
     return None
 
 
-def notice_key(limit: str, now: dt.datetime, timezone: ZoneInfo) -> str:
+def notice_key(limit: str, now: dt.datetime, timezone: ZoneInfo) -> OutboxKey:
     """The outbox key of the coordinator's notice: one per limit and local day, however many replies are held."""
-    return f"notice:{limit}:{now.astimezone(timezone).date().isoformat()}"
+    return OutboxKey.notice(limit, now.astimezone(timezone).date())
 
 
 def repeats(new: bytes, previous: bytes | None) -> bool:

@@ -12,6 +12,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from mailflow.core.vocabulary import AttendanceStatus, MemberStatus
+
 __all__ = [
     "ACTIONS",
     "MeetingSlot",
@@ -24,7 +26,8 @@ __all__ = [
 ]
 
 ACTIONS = ("send", "missed")
-NOT_EXPECTED = frozenset({"excused", "waiting"})  # attendance words that take a member off a meeting's list
+# The attendance words that take a member off a meeting's list.
+NOT_EXPECTED = frozenset({AttendanceStatus.EXCUSED, AttendanceStatus.WAITING})
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,7 @@ def expected_members(
     return [
         member.id
         for member in members
-        if member.status == "active"
+        if member.status == MemberStatus.ACTIVE
         and attendance.get((member.id, meeting.date)) not in NOT_EXPECTED
         and (member.active_from is None or member.active_from <= meeting.date)
     ]

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
 
+from mailflow.core.vocabulary import InboundStatus, MemberStatus, OutboxStatus
 from mailflow.settings import Retention
 
-WAITING_FOR_A_HUMAN = ("review", "quarantined")
+WAITING_FOR_A_HUMAN = (InboundStatus.REVIEW, InboundStatus.QUARANTINED)
 LEFT_KEPT = dt.timedelta(days=7)  # long enough for the next digest to list the leaver, even after some downtime
 
 
@@ -75,8 +76,10 @@ def plan_retention(mails: Sequence[StoredMail], members: Sequence[KnownMember], 
         senders=[m.id for m in mails if m.has_sender and m.received_at <= old and not m.erase_pending],
         members=[m.id for m in members
                  if m.last_heard_at <= unheard
-                 or (m.status == "left" and m.left_at is not None and m.left_at <= now - LEFT_KEPT)],
-        sent=[q.id for q in outbox if q.has_content and q.status != "pending" and q.created_at <= old],
+                 or (m.status == MemberStatus.LEFT and m.left_at is not None
+                     and m.left_at <= now - LEFT_KEPT)],
+        sent=[q.id for q in outbox
+              if q.has_content and q.status != OutboxStatus.PENDING and q.created_at <= old],
     )
 
 

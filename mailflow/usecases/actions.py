@@ -6,20 +6,25 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from functools import partial
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from mailflow.adapters.db import models, queries
-from mailflow.core.mail import compose, render
+from mailflow.core.mail import render
 from mailflow.core.parsing import Intent, ParsedMessage, Person
 from mailflow.core.parsing.result import UNSURE
+from mailflow.core.vocabulary import (
+    MEMBER_MAIL_KINDS,
+    AttendanceStatus,
+    EventKind,
+    MailKind,
+    MemberStatus,
+    OutboxKey,
+)
 from mailflow.usecases.context import App, meeting_details
-from mailflow.usecases.outgoing import _reply
+from mailflow.usecases.outgoing import queue_mail, queue_reply
 from mailflow.usecases.privacy import forget
-
-# Mail mailflow starts on its own to a member; it stops when they leave (replies to their own mails do not).
-MEMBER_MAIL_KINDS = ("reminder", "promoted")
 
 
 def register(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMessage, now: dt.datetime) -> int:
@@ -38,7 +43,7 @@ def register(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMe
     members = []
     for person in people:
         member = _find_or_create_member(db, person, parsed, now)
-        member.status, member.left_at, member.last_heard_at = "active", None, now
+        member.status, member.left_at, member.last_heard_at = MemberStatus.ACTIVE, None, now
         member.language = parsed.language
         if member.email == parsed.sender:
             member.undeliverable = False  # they wrote from it: the address takes mail again
@@ -46,26 +51,29 @@ def register(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMe
             member.active_from = named.date  # "count me in from March": attendance starts there
         members.append(member)
     db.flush()
-    status = _place_for(db, members, meeting) if meeting is not None else "registered"
+    status = _place_for(db, members, meeting) if meeting is not None else AttendanceStatus.REGISTERED
     if meeting is not None:
         for member in members:
             queries.set_attendance(db, member, meeting, status, now)
-        if status == "waiting":
-            queries.record_event(db, "waiting", now, member=members[0], meeting=meeting, detail=f"{len(members)}")
-    return _reply(app, db, row, parsed, "waitlist" if status == "waiting" else "register", members, meeting, now)
+        if status == AttendanceStatus.WAITING:
+            queries.record_event(db, EventKind.WAITING, now, member=members[0], meeting=meeting,
+                                 detail=f"{len(members)}")
+    kind = MailKind.WAITLIST if status == AttendanceStatus.WAITING else MailKind.REGISTER
+    return queue_reply(app, db, row, parsed, kind, members, meeting, now)
 
 
-def _place_for(db: Session, members: list[models.Member], meeting: models.Meeting) -> str:
-    """"registered" if the meeting has room for these members (or they have their place already), else "waiting"."""
+def _place_for(db: Session, members: list[models.Member], meeting: models.Meeting) -> AttendanceStatus:
+    """Registered if the meeting has room for these members (or they have their place), else waiting."""
     if meeting.capacity is None:
-        return "registered"
+        return AttendanceStatus.REGISTERED
     ours = [m.id for m in members]
-    current = db.scalars(sa.select(models.Attendance.status).where(
-        models.Attendance.meeting_id == meeting.id, models.Attendance.member_id.in_(ours))).all()
-    if current.count("registered") == len(members):
-        return "registered"
+    current = queries.attendance_of(db, meeting, ours)
+    if current.count(AttendanceStatus.REGISTERED) == len(members):
+        return AttendanceStatus.REGISTERED
     others = queries.expected_count(db, meeting, leaving_out=ours)
-    return "registered" if others + len(members) <= meeting.capacity else "waiting"
+    if others + len(members) <= meeting.capacity:
+        return AttendanceStatus.REGISTERED
+    return AttendanceStatus.WAITING
 
 
 def cancel(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMessage, now: dt.datetime) -> int:
@@ -77,12 +85,13 @@ def cancel(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMess
     for member in members:
         member.last_heard_at = now
         if meeting is not None:
-            queries.set_attendance(db, member, meeting, "excused", now)
-            queries.cancel_pending(db, member, ("reminder",), key_prefix=f"reminder:{member.id}:{meeting.date}:")
-        queries.record_event(db, "cancel", now, member=member, meeting=meeting)
+            queries.set_attendance(db, member, meeting, AttendanceStatus.EXCUSED, now)
+            queries.cancel_pending(db, member, (MailKind.REMINDER,),
+                                   key_like=OutboxKey.reminders_like(meeting.date, member.id))
+        queries.record_event(db, EventKind.CANCEL, now, member=member, meeting=meeting)
     if not members:
-        queries.record_event(db, "cancel_unknown", now, inbound=row, meeting=meeting)
-    replies = _reply(app, db, row, parsed, "cancel", members, meeting, now)
+        queries.record_event(db, EventKind.CANCEL_UNKNOWN, now, inbound=row, meeting=meeting)
+    replies = queue_reply(app, db, row, parsed, MailKind.CANCEL, members, meeting, now)
     if meeting is not None and members:
         replies += fill_places(app, db, meeting, now)
     return replies
@@ -92,17 +101,17 @@ def unsubscribe(app: App, db: Session, row: models.InboundMessage, parsed: Parse
     """The sender (or the people named) leave the network: no more mail after this confirmation."""
     members = _members_meant(db, parsed)
     for member in members:
-        member.status, member.left_at, member.last_heard_at = "left", now, now
+        member.status, member.left_at, member.last_heard_at = MemberStatus.LEFT, now, now
         queries.cancel_pending(db, member, MEMBER_MAIL_KINDS)
-        queries.record_event(db, "left", now, member=member)
-    replies = _reply(app, db, row, parsed, "unsubscribe", members, None, now)
+        queries.record_event(db, EventKind.LEFT, now, member=member)
+    replies = queue_reply(app, db, row, parsed, MailKind.UNSUBSCRIBE, members, None, now)
     return replies + _fill_all_places(app, db, now)
 
 
 def erase(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMessage, now: dt.datetime) -> int:
     """Delete everything about the sender; only a count remains. The confirmation is the last mail they get."""
     assert parsed.sender is not None
-    replies = _reply(app, db, row, parsed, "erase", (), None, now)
+    replies = queue_reply(app, db, row, parsed, MailKind.ERASE, (), None, now)
     forget(db, parsed.sender, now, keep_inbound_id=row.id)
     row.message_id = None  # the sender stays until privacy.forget_erased has deleted their mail in the mailbox
     return replies + _fill_all_places(app, db, now)
@@ -119,25 +128,21 @@ def fill_places(app: App, db: Session, meeting: models.Meeting, now: dt.datetime
     free = meeting.capacity - queries.expected_count(db, meeting)
     queued = 0
     for attendance in queries.waiting_for(db, meeting)[:max(free, 0)]:
-        attendance.status, attendance.updated_at = "registered", now
+        attendance.status, attendance.updated_at = AttendanceStatus.REGISTERED, now
         member = attendance.member
-        queries.record_event(db, "promoted", now, member=member, meeting=meeting)
-        message_id = compose.new_message_id(app.message_domain)
-        message = render.render_promotion(
-            app.templates, member_name=member.name, to_address=member.email, language=member.language,
-            meeting=meeting_details(app, meeting), network=app.config.network, sender=app.sender,
-            message_id=message_id, now=now)
-        queued += queries.enqueue(
-            db, key=f"promoted:{member.id}:{meeting.date}", kind="promoted", recipient=member.email,
-            message_id=message_id, raw=compose.message_bytes(message), now=now, expires_at=meeting.starts_at,
-            member=member) is not None
+        queries.record_event(db, EventKind.PROMOTED, now, member=member, meeting=meeting)
+        queued += queue_mail(app, db, partial(
+            render.render_promotion, app.templates, member_name=member.name, to_address=member.email,
+            language=member.language, meeting=meeting_details(app, meeting), network=app.config.network,
+            sender=app.sender, now=now),
+            key=OutboxKey.promoted(member.id, meeting.date), kind=MailKind.PROMOTED, recipient=member.email,
+            now=now, expires_at=meeting.starts_at, member=member) is not None
     return queued
 
 
 def _fill_all_places(app: App, db: Session, now: dt.datetime) -> int:
     """After someone left: the places they held at every coming meeting with a capacity."""
-    coming = db.scalars(sa.select(models.Meeting).where(models.Meeting.starts_at > now,
-                                                        models.Meeting.capacity.is_not(None)))
+    coming = queries.coming_meetings_with_capacity(db, now)
     return sum(fill_places(app, db, meeting, now) for meeting in coming)
 
 
@@ -162,9 +167,9 @@ def _find_or_create_member(db: Session, person: Person, parsed: ParsedMessage, n
     elif len(at_address) == 1 and email == parsed.sender and len(parsed.people) <= 1:
         member = at_address[0]  # someone writing again about themselves, perhaps spelling their name otherwise
     else:
-        member = models.Member(email=email, created_at=now, status="active", undeliverable=False)
+        member = models.Member(email=email, created_at=now, status=MemberStatus.ACTIVE, undeliverable=False)
         db.add(member)
-        queries.record_event(db, "registered", now, member=member)
+        queries.record_event(db, EventKind.REGISTERED, now, member=member)
     member.name, member.name_key = person.name, key
     member.organisation = person.organisation
     member.unsure = person.confidence < UNSURE or parsed.confidence < UNSURE

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mailflow.adapters.config_file import load_config
-from mailflow.adapters.db import models
+from mailflow.adapters.db import queries
 from mailflow.adapters.db.engine import close_database, open_database
 from mailflow.adapters.imap import Inbox
 from mailflow.adapters.smtp import SmtpOutbox
@@ -69,7 +69,7 @@ def _check_database(config: Config, say: Say) -> bool:
         sessions = open_database(config.database_url)
         try:
             with sessions() as db:
-                members = db.query(models.Member).count()
+                members = queries.count_members(db)
         finally:
             close_database(sessions)
     except MailflowError as exc:

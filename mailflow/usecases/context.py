@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from dataclasses import dataclass, field
+from typing import overload
 
 import jinja2
 from sqlalchemy.orm import Session, sessionmaker
@@ -58,6 +59,10 @@ def sync_meetings(app: App) -> None:
         queries.sync_meetings(db, rows)
 
 
+@overload
+def meeting_details(app: App, meeting: models.Meeting) -> render.MeetingDetails: ...
+@overload
+def meeting_details(app: App, meeting: models.Meeting | None) -> render.MeetingDetails | None: ...
 def meeting_details(app: App, meeting: models.Meeting | None) -> render.MeetingDetails | None:
     if meeting is None:
         return None

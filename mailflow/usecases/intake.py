@@ -20,6 +20,7 @@ from mailflow.adapters.db.engine import short_error
 from mailflow.adapters.imap import Fetched, Inbox
 from mailflow.core.parsing import Intent, ParsedMessage, parse_message
 from mailflow.core.parsing.bounce import failed_recipients
+from mailflow.core.vocabulary import SKIPPED, EventKind, InboundStatus
 from mailflow.errors import MailflowError, StoreError
 from mailflow.usecases import faults, privacy
 from mailflow.usecases.actions import ACTIONS
@@ -35,7 +36,7 @@ MAX_ATTEMPTS = 3  # a mail that makes processing fail this often is quarantined 
 class Outcome:
     """What became of one mail, for the log and the caller's counts."""
 
-    status: str  # processed | review | quarantined | skipped
+    status: str  # an InboundStatus, or SKIPPED
     destination: str | None  # folder to move it to, None to leave it where it is
     replies: int = 0
 
@@ -109,7 +110,7 @@ def _reading_position(app: App, mailbox: str, uidvalidity: int, uidnext: int,
             log.info("first start on this mailbox: answering mail from uid %s on", state.first_uid)
         elif state.uidvalidity != uidvalidity:
             log.warning("UIDVALIDITY of the signup folder changed: reading it again, skipping mail already seen")
-            queries.record_event(db, "uidvalidity_changed", now)
+            queries.record_event(db, EventKind.UIDVALIDITY_CHANGED, now)
             state.uidvalidity, state.first_uid, state.last_uid = uidvalidity, 1, 0
             state.since = state.since or state.started_at
         # INTERNALDATE has whole seconds: a mail of the very second mailflow started is not old.
@@ -127,14 +128,14 @@ def handle(app: App, db: Session, fetched: Fetched, now: dt.datetime) -> Outcome
     try:
         with db.begin_nested():
             known = queries.find_inbound(db, fetched.mailbox, fetched.uidvalidity, fetched.uid, digest)
-            if known is not None and known.status != "failed":
+            if known is not None and known.status != InboundStatus.FAILED:
                 # Seen before (a crash before the move, or the same bytes again): never a second reply.
                 same_place = (known.uid, known.uidvalidity) == (fetched.uid, fetched.uidvalidity)
-                return Outcome("skipped", None if known.moved and same_place else known.destination)
+                return Outcome(SKIPPED, None if known.moved and same_place else known.destination)
             row = known or models.InboundMessage(
                 mailbox=fetched.mailbox, uidvalidity=fetched.uidvalidity, uid=fetched.uid, sha256=digest,
                 size=fetched.size, attempts=0, moved=False, received_at=fetched.internaldate or now,
-                status="processed")
+                status=InboundStatus.PROCESSED)
             db.add(row)
             return ingest(app, db, row, fetched, now)
     except SQLAlchemyError as exc:
@@ -153,43 +154,46 @@ def ingest(app: App, db: Session, row: models.InboundMessage, fetched: Fetched, 
     assert imap is not None
     row.processed_at = now
     if fetched.raw is None:
-        return _to_review(row, fetched, "quarantined", f"larger than {imap.max_message_bytes} bytes; not downloaded",
-                          imap.review_folder, db, now)
+        return _to_review(row, fetched, InboundStatus.QUARANTINED,
+                          f"larger than {imap.max_message_bytes} bytes; not downloaded", imap.review_folder,
+                          db, now)
     parsed = parse_message(fetched.raw, app.context)
     row.intent, row.message_id, row.sender = str(parsed.intent), parsed.message_id, parsed.sender
     row.reason = "; ".join(parsed.reasons)[:500] or None
 
     if parsed.sender is not None and _is_own_mail(app, parsed):
         # Our own mail come back (a copy, or a loop through an autoresponder): never answered.
-        row.status, row.destination, row.reason = "processed", imap.processed_folder, "our own mail"
-        return Outcome("processed", row.destination)
+        row.status, row.destination = InboundStatus.PROCESSED, imap.processed_folder
+        row.reason = "our own mail"
+        return Outcome(InboundStatus.PROCESSED, row.destination)
     if parsed.intent in (Intent.AUTO_REPLY, Intent.BOUNCE):
         # RFC 3834: never answer an automatic message.
         if parsed.intent is Intent.BOUNCE:
             _record_bounce(db, fetched.raw, row, now)
-        row.status, row.destination = "processed", imap.processed_folder
-        return Outcome("processed", row.destination)
+        row.status, row.destination = InboundStatus.PROCESSED, imap.processed_folder
+        return Outcome(InboundStatus.PROCESSED, row.destination)
     if parsed.sender is not None:
         queries.heard_from(db, parsed.sender, now)  # retention counts from a person's last word
     if not parsed.intent.answered:
-        return _to_review(row, fetched, "review", row.reason or f"{parsed.intent}", imap.review_folder, db, now)
+        return _to_review(row, fetched, InboundStatus.REVIEW, row.reason or f"{parsed.intent}",
+                          imap.review_folder, db, now)
     if parsed.sender is None:
         reason = row.reason or "no single sender address to answer"  # parsing says why first: "ambiguous From: ..."
-        return _to_review(row, fetched, "review", reason, imap.review_folder, db, now)
+        return _to_review(row, fetched, InboundStatus.REVIEW, reason, imap.review_folder, db, now)
 
     db.flush()  # the row's id keys the reply
     replies = ACTIONS[parsed.intent](app, db, row, parsed, now)
     if parsed.intent is Intent.ERASE:
         # Filed nowhere and kept for no one: privacy.forget_erased deletes it with every copy of their mail.
-        row.status, row.destination = "processed", None
-        return Outcome("processed", None, replies)
+        row.status, row.destination = InboundStatus.PROCESSED, None
+        return Outcome(InboundStatus.PROCESSED, None, replies)
     if parsed.has_question or parsed.unsure:
         reason = "also asks a question" if parsed.has_question else "unsure reading: " + (row.reason or "check names")
-        outcome = _to_review(row, fetched, "review", reason, imap.review_folder, db, now)
+        outcome = _to_review(row, fetched, InboundStatus.REVIEW, reason, imap.review_folder, db, now)
         outcome.replies = replies
         return outcome
-    row.status, row.destination = "processed", imap.processed_folder
-    return Outcome("processed", row.destination, replies)
+    row.status, row.destination = InboundStatus.PROCESSED, imap.processed_folder
+    return Outcome(InboundStatus.PROCESSED, row.destination, replies)
 
 
 def _record_bounce(db: Session, raw: bytes, row: models.InboundMessage, now: dt.datetime) -> None:
@@ -197,16 +201,17 @@ def _record_bounce(db: Session, raw: bytes, row: models.InboundMessage, now: dt.
     members = [m for address in failed_recipients(raw) for m in queries.members_at(db, address)]
     for member in members:
         member.undeliverable = True
-        queries.record_event(db, "bounce", now, member=member, inbound=row)
+        queries.record_event(db, EventKind.BOUNCE, now, member=member, inbound=row)
     if not members:
-        queries.record_event(db, "bounce", now, inbound=row)
+        queries.record_event(db, EventKind.BOUNCE, now, inbound=row)
 
 
-def _to_review(row: models.InboundMessage, fetched: Fetched, status: str, reason: str, folder: str, db: Session,
-               now: dt.datetime) -> Outcome:
+def _to_review(row: models.InboundMessage, fetched: Fetched, status: InboundStatus, reason: str, folder: str,
+               db: Session, now: dt.datetime) -> Outcome:
     # A human will look at this mail: keep its bytes (until retention removes them) and list it in the digest.
     row.status, row.destination, row.reason, row.raw = status, folder, reason[:500], fetched.raw
-    queries.record_event(db, status, now, inbound=row, detail=reason[:500])
+    # The event is named as the status: review or quarantined.
+    queries.record_event(db, EventKind(status), now, inbound=row, detail=reason[:500])
     return Outcome(status, folder)
 
 
@@ -228,14 +233,15 @@ def _record_failure(app: App, db: Session, fetched: Fetched, digest: str, now: d
         if row is None:
             row = models.InboundMessage(mailbox=fetched.mailbox, uidvalidity=fetched.uidvalidity, uid=fetched.uid,
                                        sha256=digest, size=fetched.size, attempts=0, moved=False,
-                                       received_at=fetched.internaldate or now, status="failed")
+                                       received_at=fetched.internaldate or now, status=InboundStatus.FAILED)
             db.add(row)
         row.attempts += 1
         row.reason = reason
         if row.attempts < MAX_ATTEMPTS:
-            row.status = "failed"
-            return Outcome("failed", None)
-        return _to_review(row, fetched, "quarantined", f"{reason} {row.attempts} times", imap.review_folder, db, now)
+            row.status = InboundStatus.FAILED
+            return Outcome(InboundStatus.FAILED, None)
+        return _to_review(row, fetched, InboundStatus.QUARANTINED, f"{reason} {row.attempts} times",
+                          imap.review_folder, db, now)
 
 
 def _database_unreachable(exc: SQLAlchemyError) -> bool:

@@ -1,7 +1,7 @@
 """The shell of the privacy rules: the daily retention job, and deleting a forgotten person's mail from the mailbox.
 
-What to drop is decided in retention.py (pure); forgetting a person is `forget` below. Logs carry
-counts only, never the address being forgotten.
+What to drop is decided in core/retention.py (pure); forgetting a person in the database is `forget` here,
+for the erase intent and `mailflow forget` alike. Logs carry counts only, never the address being forgotten.
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from mailflow.adapters.db import models, queries
 from mailflow.adapters.db.engine import scrub
 from mailflow.adapters.imap import Inbox
 from mailflow.core import retention
+from mailflow.core.parsing import clear_caches
+from mailflow.core.vocabulary import EventKind, MailKind, OutboxStatus
 
 if TYPE_CHECKING:
     from mailflow.usecases.context import App
@@ -32,7 +33,7 @@ RETENTION_EVERY = dt.timedelta(days=1)
 def retention_if_due(app: App, now: dt.datetime) -> None:
     """Apply the retention rules once a day (the last run is an Event "retention")."""
     with app.sessions() as db:
-        last = db.scalar(sa.select(sa.func.max(models.Event.at)).where(models.Event.kind == "retention"))
+        last = queries.last_event_at(db, EventKind.RETENTION)
     if last is None or last <= now - RETENTION_EVERY:
         apply_retention(app, now)
 
@@ -43,7 +44,8 @@ def apply_retention(app: App, now: dt.datetime) -> dict[str, int]:
         plan = retention.plan_retention(_stored_mails(db), _members(db), _queued_mails(db), now, app.config.retention)
         _drop(db, plan)
         counts = plan.counts()
-        queries.record_event(db, "retention", now, detail=", ".join(f"{n} {what}" for what, n in counts.items()))
+        queries.record_event(db, EventKind.RETENTION, now,
+                             detail=", ".join(f"{n} {what}" for what, n in counts.items()))
     if any(counts.values()):
         scrub(app.sessions)
     log.info("retention: %s raw mail(s), %s sender(s), %s member(s), %s sent mail(s) dropped",
@@ -52,40 +54,27 @@ def apply_retention(app: App, now: dt.datetime) -> dict[str, int]:
 
 
 def _stored_mails(db: Session) -> list[retention.StoredMail]:
-    m = models.InboundMessage
-    has_sender = sa.or_(m.sender.is_not(None), m.message_id.is_not(None))
-    rows = db.execute(
-        sa.select(m.id, m.status, m.received_at, m.raw.is_not(None), has_sender,
-                  sa.and_(m.intent == "erase", m.sender.is_not(None)))
-        .where(sa.or_(m.raw.is_not(None), has_sender))
-    )
-    return [retention.StoredMail(id, status, received_at, bool(raw), bool(sender), bool(erase))
-            for id, status, received_at, raw, sender, erase in rows]
+    return [retention.StoredMail(*row) for row in queries.stored_mail_facts(db)]
 
 
 def _members(db: Session) -> list[retention.KnownMember]:
-    m = models.Member
-    return [retention.KnownMember(*row) for row in db.execute(sa.select(m.id, m.status, m.last_heard_at, m.left_at))]
+    return [retention.KnownMember(*row) for row in queries.member_facts(db)]
 
 
 def _queued_mails(db: Session) -> list[retention.QueuedMail]:
-    o = models.OutboxMessage
-    rows = db.execute(sa.select(o.id, o.status, o.created_at).where(o.recipient != ""))
-    return [retention.QueuedMail(id, status, created_at, True) for id, status, created_at in rows]
+    return [retention.QueuedMail(id, status, created_at, True)
+            for id, status, created_at in queries.outbox_facts(db)]
 
 
 def _drop(db: Session, plan: retention.Plan) -> None:
-    inbound, outbox = models.InboundMessage, models.OutboxMessage
     if plan.raw:
-        db.execute(sa.update(inbound).where(inbound.id.in_(plan.raw)).values(raw=None))
+        queries.drop_raw(db, plan.raw)
     if plan.senders:
-        db.execute(sa.update(inbound).where(inbound.id.in_(plan.senders)).values(sender=None, message_id=None))
+        queries.drop_senders(db, plan.senders)
     if plan.members:
-        # Their mail not sent yet goes too; attendance and events follow the member (ON DELETE CASCADE).
-        db.execute(sa.delete(outbox).where(outbox.member_id.in_(plan.members)))
-        db.execute(sa.delete(models.Member).where(models.Member.id.in_(plan.members)))
+        queries.delete_members(db, plan.members)
     if plan.sent:
-        db.execute(sa.update(outbox).where(outbox.id.in_(plan.sent)).values(raw=b"", recipient=""))
+        queries.blank_sent(db, plan.sent)
 
 
 # --- forgetting ------------------------------------------------------------------------------------------------------
@@ -94,23 +83,19 @@ def _drop(db: Session, plan: retention.Plan) -> None:
 def forget(db: Session, address: str, now: dt.datetime, keep_inbound_id: int | None = None) -> int:
     """Delete the members at an address with their attendance, events, stored mail and unsent mail.
 
-    Returns how many members were deleted. Shared by the erase intent and `mailflow forget`.
+    Returns how many members were deleted. Shared by the erase intent and `mailflow forget`. The parsing
+    caches are emptied too: they may hold the person's words.
     """
     address = address.lower()
     members = queries.members_at(db, address)
     for member in members:
         db.delete(member)
-    db.execute(sa.delete(models.OutboxMessage).where(
-        models.OutboxMessage.recipient == address, models.OutboxMessage.kind != "erase"))
+    queries.delete_outbox_to(db, address)
     forget_in_outbox(db, address)
-    inbound = sa.select(models.InboundMessage.id).where(models.InboundMessage.sender == address)
-    if keep_inbound_id is not None:
-        inbound = inbound.where(models.InboundMessage.id != keep_inbound_id)
-    db.execute(sa.delete(models.Event).where(models.Event.inbound_id.in_(inbound)))
-    db.execute(sa.delete(models.InboundMessage).where(models.InboundMessage.id.in_(inbound)))
-    queries.record_event(db, "erased", now, detail=f"{len(members)} member(s)")
+    queries.delete_inbound_from(db, address, keep_id=keep_inbound_id)
+    queries.record_event(db, EventKind.ERASED, now, detail=f"{len(members)} member(s)")
+    clear_caches()
     return len(members)
-
 
 
 def forget_in_outbox(db: Session, address: str) -> int:
@@ -119,15 +104,20 @@ def forget_in_outbox(db: Session, address: str) -> int:
 
     The erase confirmation to the person is left alone; it empties itself once sent.
     """
-    o = models.OutboxMessage
-    rows = db.scalars(sa.select(o).where(o.raw != b"", o.recipient != address, o.kind != "erase"))
-    named = [row for row in rows if retention.mentions(row.raw, address)]
+    named = [row for row in queries.outbox_with_text_to_others(db, address)
+             if retention.mentions(row.raw, address)]
     for row in named:
-        if row.status == "pending":
+        if row.status == OutboxStatus.PENDING:
             db.delete(row)
         else:
             row.raw = b""
     return len(named)
+
+
+def forget_sent_confirmation(row: models.OutboxMessage) -> None:
+    """The erase confirmation, once sent, is the last trace of the erased person: its text and address go."""
+    if row.kind == MailKind.ERASE:
+        row.raw, row.recipient = b"", ""
 
 
 # --- forgetting in the mailbox --------------------------------------------------------------------------------------
@@ -154,10 +144,8 @@ def forget_erased(app: App, inbox: Inbox) -> int:
 
     The request keeps the address until this is done, so that a crash in between only postpones it.
     """
-    m = models.InboundMessage
     with app.sessions() as db:
-        pending = db.execute(sa.select(m.id, m.sender, m.mailbox, m.uidvalidity, m.uid)
-                             .where(m.intent == "erase", m.sender.is_not(None))).all()
+        pending = queries.erase_requests(db)
     if not pending:
         return 0
     deleted = 0
@@ -167,7 +155,7 @@ def forget_erased(app: App, inbox: Inbox) -> int:
             inbox.delete([uid])
             deleted += 1
         with app.sessions.begin() as db:
-            db.execute(sa.update(m).where(m.id == row_id).values(sender=None, moved=True))
+            queries.erase_request_done(db, row_id)
     inbox.select()  # back to the signup folder, where reading and IDLE go on
     scrub(app.sessions)
     log.info("erase: %s request(s) finished, %s mail(s) deleted from the mailbox", len(pending), deleted)

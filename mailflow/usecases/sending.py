@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from mailflow.adapters.db import models, queries
 from mailflow.adapters.smtp import SmtpOutbox
+from mailflow.core.vocabulary import EventKind, OutboxStatus
 from mailflow.errors import MailflowError
-from mailflow.usecases import faults
+from mailflow.usecases import faults, privacy
 from mailflow.usecases.context import App, _counts
 
 log = logging.getLogger(__name__)
@@ -32,10 +33,11 @@ def send_outbox(app: App, smtp: SmtpOutbox, now: dt.datetime) -> dict[str, int]:
             if app.stop.is_set():
                 break
             if row.expires_at is not None and row.expires_at <= now:
-                row.status, row.last_error = "expired", "not delivered before it expired"
-                queries.record_event(db, "delivery_expired", now, member=_member(db, row.member_id), outbox=row)
+                row.status, row.last_error = OutboxStatus.EXPIRED, "not delivered before it expired"
+                queries.record_event(db, EventKind.DELIVERY_EXPIRED, now, member=_member(db, row.member_id),
+                                     outbox=row)
                 db.commit()
-                counts["expired"] = counts.get("expired", 0) + 1
+                counts[OutboxStatus.EXPIRED] = counts.get(OutboxStatus.EXPIRED, 0) + 1
                 continue
             if smtp.connection is None:
                 smtp.connect()  # a refused connection or login leaves every row as it was
@@ -46,24 +48,23 @@ def send_outbox(app: App, smtp: SmtpOutbox, now: dt.datetime) -> dict[str, int]:
                 row.last_error = str(exc)[:500]
                 permanent = getattr(exc, "permanent", False)
                 if permanent:
-                    row.status = "failed"
-                    queries.record_event(db, "delivery_failed", now, member=_member(db, row.member_id),
-                                       outbox=row, detail=row.last_error)
+                    row.status = OutboxStatus.FAILED
+                    queries.record_event(db, EventKind.DELIVERY_FAILED, now,
+                                         member=_member(db, row.member_id), outbox=row, detail=row.last_error)
                 else:
                     row.next_attempt_at = now + min(RETRY_FIRST * 2 ** (row.attempts - 1), RETRY_MAX)
                 db.commit()
-                status = "failed" if permanent else "deferred"
+                status = OutboxStatus.FAILED if permanent else "deferred"  # deferred: still pending, a count
                 counts[status] = counts.get(status, 0) + 1
                 log.warning("outbox id=%s %s: %s", row.id, status, row.last_error)
                 if not permanent:
                     break  # the server is in trouble: leave the rest for the next round
                 continue
             faults.checkpoint("after_250")
-            row.status, row.sent_at = "sent", now
-            if row.kind == "erase":
-                row.raw, row.recipient = b"", ""  # the last trace of an erased person goes once it is sent
+            row.status, row.sent_at = OutboxStatus.SENT, now
+            privacy.forget_sent_confirmation(row)
             db.commit()
-            counts["sent"] = counts.get("sent", 0) + 1
+            counts[OutboxStatus.SENT] = counts.get(OutboxStatus.SENT, 0) + 1
             log.info("outbox id=%s sent %s", row.id, row.message_id)
     return counts
 

@@ -65,7 +65,7 @@ class InboundMessage(Base):
     message_id: Mapped[str | None] = mapped_column(sa.String(998), index=True)
     sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
     size: Mapped[int] = mapped_column(sa.Integer, default=0)
-    # processed | review | quarantined | failed (retried, see attempts)
+    # InboundStatus: processed | review | quarantined | failed (retried, see attempts)
     status: Mapped[str] = mapped_column(sa.String(20))
     intent: Mapped[str | None] = mapped_column(sa.String(20))
     reason: Mapped[str | None] = mapped_column(sa.String(500))  # never personal data
@@ -99,7 +99,7 @@ class Member(Base):
     name_key: Mapped[str] = mapped_column(sa.String(500))
     organisation: Mapped[str | None] = mapped_column(sa.String(500))
     language: Mapped[str] = mapped_column(sa.String(5), default="nl")
-    status: Mapped[str] = mapped_column(sa.String(20), default="active")  # active | left
+    status: Mapped[str] = mapped_column(sa.String(20), default="active")  # MemberStatus: active | left
     unsure: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     undeliverable: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     active_from: Mapped[dt.date | None] = mapped_column(sa.Date)  # first meeting they attend; None: any
@@ -117,7 +117,7 @@ class Attendance(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id", ondelete="CASCADE"))
     meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(sa.String(20))  # registered | excused | waiting
+    status: Mapped[str] = mapped_column(sa.String(20))  # AttendanceStatus: registered | excused | waiting
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     member: Mapped[Member] = relationship(back_populates="attendance")
     meeting: Mapped[Meeting] = relationship()
@@ -128,14 +128,15 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(sa.String(200), unique=True)  # e.g. reply:<inbound id>
-    kind: Mapped[str] = mapped_column(sa.String(20))
+    key: Mapped[str] = mapped_column(sa.String(200), unique=True)  # str(OutboxKey), e.g. reply:<inbound id>
+    kind: Mapped[str] = mapped_column(sa.String(20))  # MailKind
     recipient: Mapped[str] = mapped_column(sa.String(320), index=True)
     message_id: Mapped[str] = mapped_column(sa.String(998))
     raw: Mapped[bytes] = mapped_column(sa.LargeBinary)
     status: Mapped[str] = mapped_column(sa.String(20), default="pending")
-    # pending -> sent | failed | expired; held (a rate limit, until released); cancelled (no longer owed, e.g. a
-    # reminder after a cancel); missed (a reminder that fell due while mailflow was down); skipped (an empty digest)
+    # OutboxStatus: pending -> sent | failed | expired; held (a rate limit, until released); cancelled
+    # (no longer owed, e.g. a reminder after a cancel); missed (a reminder that fell due while mailflow was
+    # down); skipped (an empty digest)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -150,7 +151,7 @@ class Event(Base):
 
     __tablename__ = "events"
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(30), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(30), index=True)  # EventKind
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id", ondelete="CASCADE"))
     inbound_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inbound_messages.id", ondelete="CASCADE"))

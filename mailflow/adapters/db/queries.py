@@ -1,10 +1,13 @@
-"""Every query mailflow makes, as functions of a Session passed in: no mail, no network, no business rules."""
+"""Every query mailflow makes, as functions of a Session passed in: no mail, no network, no business rules.
+
+The use cases and the CLI add, get and delete single rows through the Session; every select, update and
+delete by a condition is here.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import unicodedata
 from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
@@ -19,6 +22,17 @@ from mailflow.adapters.db.models import (
     Member,
     OutboxMessage,
 )
+from mailflow.core.parsing.result import Intent
+from mailflow.core.parsing.text import fold
+from mailflow.core.vocabulary import (
+    AttendanceStatus,
+    EventKind,
+    InboundStatus,
+    MailKind,
+    MemberStatus,
+    OutboxKey,
+    OutboxStatus,
+)
 
 
 def sha256(raw: bytes) -> str:
@@ -27,9 +41,7 @@ def sha256(raw: bytes) -> str:
 
 def name_key(name: str) -> str:
     """The same person however the name is written: casefolded, without accents or punctuation, tokens sorted."""
-    plain = unicodedata.normalize("NFKD", name)
-    plain = "".join(c for c in plain if not unicodedata.combining(c))
-    tokens = "".join(c if c.isalnum() else " " for c in plain.casefold()).split()
+    tokens = "".join(c if c.isalnum() else " " for c in fold(name, every_mark=True)).split()
     return " ".join(sorted(tokens))
 
 
@@ -91,7 +103,8 @@ def heard_from(session: Session, email: str, now: dt.datetime) -> None:
     session.execute(sa.update(Member).where(Member.email == email.lower()).values(last_heard_at=now))
 
 
-def set_attendance(session: Session, member: Member, meeting: Meeting, status: str, now: dt.datetime) -> None:
+def set_attendance(session: Session, member: Member, meeting: Meeting, status: AttendanceStatus,
+                   now: dt.datetime) -> None:
     row = session.scalar(
         sa.select(Attendance).where(Attendance.member_id == member.id, Attendance.meeting_id == meeting.id)
     )
@@ -101,25 +114,29 @@ def set_attendance(session: Session, member: Member, meeting: Meeting, status: s
     row.status, row.updated_at = status, now
 
 
-def record_event(session: Session, kind: str, now: dt.datetime, *, member: Member | None = None,
+def record_event(session: Session, kind: EventKind, now: dt.datetime, *, member: Member | None = None,
                  inbound: InboundMessage | None = None, meeting: Meeting | None = None,
                  outbox: OutboxMessage | None = None, detail: str | None = None) -> None:
     session.add(Event(kind=kind, at=now, member=member, inbound=inbound, meeting=meeting, outbox=outbox,
                       detail=detail))
 
 
-def queued(session: Session, key: str) -> bool:
+def queued(session: Session, key: OutboxKey | str) -> bool:
     """Whether a mail with this outbox key was ever queued."""
-    return session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None
+    return session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.key == str(key))) is not None
 
 
-def enqueue(session: Session, *, key: str, kind: str, recipient: str, message_id: str, raw: bytes,
-            now: dt.datetime, expires_at: dt.datetime | None, member: Member | None = None,
-            status: str = "pending") -> OutboxMessage | None:
-    """Add a mail to the outbox unless one with the same key was ever queued. Returns the new row or None."""
+def enqueue(session: Session, *, key: OutboxKey | str, kind: MailKind, recipient: str, message_id: str,
+            raw: bytes, now: dt.datetime, expires_at: dt.datetime | None, member: Member | None = None,
+            status: OutboxStatus = OutboxStatus.PENDING) -> OutboxMessage | None:
+    """Add a mail to the outbox unless one with the same key was ever queued. Returns the new row or None.
+
+    mailflow passes an OutboxKey; a string is stored as given (the tests queue rows of their own).
+    """
     if queued(session, key):
         return None
-    row = OutboxMessage(key=key, kind=kind, recipient=recipient, message_id=message_id, raw=raw, status=status,
+    row = OutboxMessage(key=str(key), kind=kind, recipient=recipient, message_id=message_id, raw=raw,
+                        status=status,
                         attempts=0, next_attempt_at=now, expires_at=expires_at, created_at=now,
                         member_id=member.id if member else None)
     session.add(row)
@@ -129,7 +146,8 @@ def enqueue(session: Session, *, key: str, kind: str, recipient: str, message_id
 def count_replies(session: Session, kinds: Iterable[str], since: dt.datetime, recipient: str | None = None) -> int:
     """Replies of these kinds queued since `since` (to `recipient`, else to anyone), leaving out held ones."""
     query = sa.select(sa.func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.kind.in_(list(kinds)), OutboxMessage.created_at >= since, OutboxMessage.status != "held")
+        OutboxMessage.kind.in_(list(kinds)), OutboxMessage.created_at >= since,
+        OutboxMessage.status != OutboxStatus.HELD)
     if recipient is not None:
         query = query.where(OutboxMessage.recipient == recipient)
     return session.scalar(query) or 0
@@ -140,7 +158,8 @@ def latest_reply(session: Session, kinds: Iterable[str], recipient: str, since: 
     return session.scalar(
         sa.select(OutboxMessage)
         .where(OutboxMessage.kind.in_(list(kinds)), OutboxMessage.recipient == recipient,
-               OutboxMessage.created_at >= since, OutboxMessage.status.in_(("pending", "sent", "held")))
+               OutboxMessage.created_at >= since,
+               OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENT, OutboxStatus.HELD)))
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(1))
 
 
@@ -160,9 +179,10 @@ def expected_count(session: Session, meeting: Meeting, leaving_out: Iterable[int
 
 def _expected(meeting: Meeting) -> tuple[sa.ColumnElement[bool], ...]:
     absent = sa.select(Attendance.member_id).where(
-        Attendance.meeting_id == meeting.id, Attendance.status.in_(("excused", "waiting")))
+        Attendance.meeting_id == meeting.id,
+        Attendance.status.in_((AttendanceStatus.EXCUSED, AttendanceStatus.WAITING)))
     return (
-        Member.status == "active",
+        Member.status == MemberStatus.ACTIVE,
         Member.id.not_in(absent),
         sa.or_(Member.active_from.is_(None), Member.active_from <= meeting.date),
     )
@@ -172,25 +192,222 @@ def waiting_for(session: Session, meeting: Meeting) -> list[Attendance]:
     """The waiting list of a meeting, first come first served (active members only)."""
     return list(session.scalars(
         sa.select(Attendance).join(Member).where(
-            Attendance.meeting_id == meeting.id, Attendance.status == "waiting", Member.status == "active",
+            Attendance.meeting_id == meeting.id, Attendance.status == AttendanceStatus.WAITING,
+            Member.status == MemberStatus.ACTIVE,
         ).order_by(Attendance.updated_at, Attendance.id)
     ))
 
 
-def cancel_pending(session: Session, member: Member, kinds: Sequence[str], key_prefix: str = "") -> None:
-    """Take a member's unsent mail of these kinds out of the outbox: it is no longer owed."""
+def cancel_pending(session: Session, member: Member, kinds: Sequence[MailKind], key_like: str = "%") -> None:
+    """Take a member's unsent mail of these kinds out of the outbox: it is no longer owed.
+
+    `key_like` (a LIKE pattern, e.g. OutboxKey.reminders_like) narrows it to some keys.
+    """
     session.execute(sa.update(OutboxMessage).where(
-        OutboxMessage.member_id == member.id, OutboxMessage.status.in_(("pending", "held")),
-        OutboxMessage.kind.in_(kinds), OutboxMessage.key.startswith(key_prefix),
-    ).values(status="cancelled", last_error="no longer owed"))
+        OutboxMessage.member_id == member.id,
+        OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.HELD)),
+        OutboxMessage.kind.in_(kinds), OutboxMessage.key.like(key_like),
+    ).values(status=OutboxStatus.CANCELLED, last_error="no longer owed"))
 
 
 def due_outbox(session: Session, now: dt.datetime, limit: int = 100,
                exclude: Iterable[int] = ()) -> list[OutboxMessage]:
     """Pending rows whose time has come, oldest first, leaving out the ids in `exclude`."""
-    query = sa.select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+    query = sa.select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING,
+                                           OutboxMessage.next_attempt_at <= now)
     excluded = list(exclude)
     if excluded:
         query = query.where(OutboxMessage.id.not_in(excluded))
     return list(session.scalars(query.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)))
 
+
+
+# --- members and meetings -----------------------------------------------------------------------------------
+
+
+def members_by_name(session: Session) -> list[Member]:
+    return list(session.scalars(sa.select(Member).order_by(Member.name)))
+
+
+def members_by_id(session: Session) -> list[Member]:
+    return list(session.scalars(sa.select(Member).order_by(Member.id)))
+
+
+def active_members(session: Session) -> list[Member]:
+    return list(session.scalars(sa.select(Member).where(Member.status == MemberStatus.ACTIVE)))
+
+
+def count_members(session: Session) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(Member)) or 0
+
+
+def attendance_of(session: Session, meeting: Meeting, member_ids: Iterable[int]) -> list[str]:
+    """The attendance statuses these members have for a meeting (none for those who said nothing about it)."""
+    return list(session.scalars(sa.select(Attendance.status).where(
+        Attendance.meeting_id == meeting.id, Attendance.member_id.in_(list(member_ids)))))
+
+
+def attendance_at(session: Session, meetings: Iterable[Meeting]) -> list[tuple[int, int, str]]:
+    """(member id, meeting id, status) of every attendance row of these meetings."""
+    rows = session.execute(sa.select(Attendance.member_id, Attendance.meeting_id, Attendance.status)
+                           .where(Attendance.meeting_id.in_([m.id for m in meetings])))
+    return [(member_id, meeting_id, status) for member_id, meeting_id, status in rows]
+
+
+def meetings_starting(session: Session, after: dt.datetime, until: dt.datetime) -> list[Meeting]:
+    """The meetings that start after `after` and no later than `until`, first first."""
+    return list(session.scalars(
+        sa.select(Meeting).where(Meeting.starts_at > after, Meeting.starts_at <= until)
+        .order_by(Meeting.starts_at)))
+
+
+def coming_meetings_with_capacity(session: Session, now: dt.datetime) -> list[Meeting]:
+    return list(session.scalars(
+        sa.select(Meeting).where(Meeting.starts_at > now, Meeting.capacity.is_not(None))))
+
+
+# --- the outbox, by kind and key ----------------------------------------------------------------------------
+
+
+def reminder_keys(session: Session, dates: Iterable[dt.date]) -> list[OutboxKey]:
+    """The keys of the reminders ever queued for the meetings on these dates, whatever became of them."""
+    patterns = [OutboxKey.reminders_like(day) for day in dates]
+    keys = session.scalars(
+        sa.select(OutboxMessage.key).where(sa.or_(*(OutboxMessage.key.like(p) for p in patterns))))
+    return [OutboxKey.parse(key) for key in keys]
+
+
+def last_queued_at(session: Session, kind: MailKind, until: dt.datetime) -> dt.datetime | None:
+    """When the newest mail of this kind queued no later than `until` was queued."""
+    return session.scalar(sa.select(sa.func.max(OutboxMessage.created_at)).where(
+        OutboxMessage.kind == kind, OutboxMessage.created_at <= until))
+
+
+def count_outbox(session: Session, kind: MailKind, status: OutboxStatus, since: dt.datetime,
+                 until: dt.datetime) -> int:
+    """Mails of this kind and status queued after `since` and no later than `until`."""
+    return session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.kind == kind, OutboxMessage.status == status,
+        OutboxMessage.created_at > since, OutboxMessage.created_at <= until)) or 0
+
+
+def outbox_in(session: Session, statuses: Iterable[OutboxStatus]) -> list[OutboxMessage]:
+    return list(session.scalars(sa.select(OutboxMessage).where(OutboxMessage.status.in_(list(statuses)))
+                                .order_by(OutboxMessage.id)))
+
+
+# --- events and inbound mail --------------------------------------------------------------------------------
+
+
+def events_between(session: Session, kinds: Iterable[EventKind], since: dt.datetime,
+                   until: dt.datetime) -> list[Event]:
+    """The events of these kinds after `since` and no later than `until`, oldest first."""
+    return list(session.scalars(sa.select(Event).where(
+        Event.kind.in_(list(kinds)), Event.at > since, Event.at <= until).order_by(Event.at)))
+
+
+def last_event_at(session: Session, kind: EventKind) -> dt.datetime | None:
+    return session.scalar(sa.select(sa.func.max(Event.at)).where(Event.kind == kind))
+
+
+def inbound_for_review(session: Session, statuses: Iterable[InboundStatus], since: dt.datetime,
+                       until: dt.datetime) -> list[InboundMessage]:
+    """Mail in these statuses processed after `since` and no later than `until`, in the order it arrived."""
+    return list(session.scalars(sa.select(InboundMessage).where(
+        InboundMessage.status.in_(list(statuses)),
+        InboundMessage.processed_at > since, InboundMessage.processed_at <= until,
+    ).order_by(InboundMessage.received_at)))
+
+
+def inbound_not_processed(session: Session) -> list[InboundMessage]:
+    return list(session.scalars(
+        sa.select(InboundMessage).where(InboundMessage.status != InboundStatus.PROCESSED)))
+
+
+# --- retention and forgetting -------------------------------------------------------------------------------
+
+
+def stored_mail_facts(session: Session) -> list[tuple[int, str, dt.datetime, bool, bool, bool]]:
+    """(id, status, received at, has raw bytes, has a sender, is an erase request not finished) of every
+    inbound mail that still holds its bytes or its sender."""
+    m = InboundMessage
+    has_sender = sa.or_(m.sender.is_not(None), m.message_id.is_not(None))
+    rows = session.execute(
+        sa.select(m.id, m.status, m.received_at, m.raw.is_not(None), has_sender,
+                  sa.and_(m.intent == Intent.ERASE, m.sender.is_not(None)))
+        .where(sa.or_(m.raw.is_not(None), has_sender))
+    )
+    return [(id, status, received_at, bool(raw), bool(sender), bool(erase))
+            for id, status, received_at, raw, sender, erase in rows]
+
+
+def member_facts(session: Session) -> list[tuple[int, str, dt.datetime, dt.datetime | None]]:
+    """(id, status, last heard at, left at) of every member."""
+    m = Member
+    return [(id, status, heard, left) for id, status, heard, left in
+            session.execute(sa.select(m.id, m.status, m.last_heard_at, m.left_at))]
+
+
+def outbox_facts(session: Session) -> list[tuple[int, str, dt.datetime]]:
+    """(id, status, created at) of every outbox row that still names its recipient."""
+    o = OutboxMessage
+    return [(id, status, created_at) for id, status, created_at in
+            session.execute(sa.select(o.id, o.status, o.created_at).where(o.recipient != ""))]
+
+
+def drop_raw(session: Session, inbound_ids: Sequence[int]) -> None:
+    session.execute(sa.update(InboundMessage).where(InboundMessage.id.in_(inbound_ids)).values(raw=None))
+
+
+def drop_senders(session: Session, inbound_ids: Sequence[int]) -> None:
+    session.execute(sa.update(InboundMessage).where(InboundMessage.id.in_(inbound_ids))
+                    .values(sender=None, message_id=None))
+
+
+def delete_members(session: Session, member_ids: Sequence[int]) -> None:
+    """Delete members with their mail not sent yet; attendance and events follow them (ON DELETE CASCADE)."""
+    session.execute(sa.delete(OutboxMessage).where(OutboxMessage.member_id.in_(member_ids)))
+    session.execute(sa.delete(Member).where(Member.id.in_(member_ids)))
+
+
+def blank_sent(session: Session, outbox_ids: Sequence[int]) -> None:
+    """Sent mails keep their row (the keys make each mail happen once) but lose their text and recipient."""
+    session.execute(sa.update(OutboxMessage).where(OutboxMessage.id.in_(outbox_ids))
+                    .values(raw=b"", recipient=""))
+
+
+def delete_outbox_to(session: Session, address: str) -> None:
+    """Delete every mail to an address but the erase confirmation, which is the last mail they get."""
+    session.execute(sa.delete(OutboxMessage).where(
+        OutboxMessage.recipient == address, OutboxMessage.kind != MailKind.ERASE))
+
+
+def delete_inbound_from(session: Session, address: str, keep_id: int | None = None) -> None:
+    """Delete the mail read from an address and its events, leaving the row `keep_id` (the erase request)."""
+    inbound = sa.select(InboundMessage.id).where(InboundMessage.sender == address)
+    if keep_id is not None:
+        inbound = inbound.where(InboundMessage.id != keep_id)
+    session.execute(sa.delete(Event).where(Event.inbound_id.in_(inbound)))
+    session.execute(sa.delete(InboundMessage).where(InboundMessage.id.in_(inbound)))
+
+
+def outbox_with_text_to_others(session: Session, address: str) -> list[OutboxMessage]:
+    """Mails that still hold their text, to anyone but `address`, leaving out erase confirmations."""
+    o = OutboxMessage
+    return list(session.scalars(
+        sa.select(o).where(o.raw != b"", o.recipient != address, o.kind != MailKind.ERASE)))
+
+
+def erase_requests(session: Session) -> list[tuple[int, str, str, int, int]]:
+    """(id, sender, mailbox, uidvalidity, uid) of the erase requests whose mail is still in the mailbox."""
+    m = InboundMessage
+    rows = session.execute(sa.select(m.id, m.sender, m.mailbox, m.uidvalidity, m.uid)
+                           .where(m.intent == Intent.ERASE, m.sender.is_not(None)))
+    return [(id, sender, mailbox, uidvalidity, uid) for id, sender, mailbox, uidvalidity, uid in rows
+            if sender is not None]
+
+
+def erase_request_done(session: Session, inbound_id: int) -> None:
+    """The person's mail is gone from the mailbox: the request forgets the address too."""
+    session.execute(sa.update(InboundMessage).where(InboundMessage.id == inbound_id)
+                    .values(sender=None, moved=True))

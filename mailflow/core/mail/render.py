@@ -7,7 +7,6 @@ Pure: no network, no database, no clock — `now` is passed in.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -35,6 +34,8 @@ from mailflow.core.mail.compose import (
 )
 from mailflow.core.mail.templates import template_names, tidy_text
 from mailflow.core.parsing.result import Person
+from mailflow.core.parsing.text import REPLY_PREFIX
+from mailflow.core.vocabulary import REPLY_KINDS
 from mailflow.settings import LANGUAGES, Network
 
 __all__ = [
@@ -50,13 +51,8 @@ __all__ = [
     "render_reply",
 ]
 
-KINDS = ("register", "waitlist", "cancel", "unsubscribe", "erase")
+KINDS = REPLY_KINDS
 KINDS_WITH_INVITE = ("register", "waitlist")
-
-# Reply prefixes mail clients put in front of a subject: Re, RE, Aw (German), Antw (Dutch), Réf/Rép (French), SV/VS.
-_REPLY_PREFIX = re.compile(
-    r"^(?:\s*(?:re|aw|antw|antwoord|réf|ref|rép|rep|sv|vs)\s*(?:\[\d+\])?\s*:)+\s*", re.IGNORECASE
-)
 
 
 @dataclass(frozen=True)
@@ -80,7 +76,7 @@ class Reply:
 
 def reply_subject(original: str, fallback: str) -> str:
     """ "Re: " once in front of the answered subject, whatever reply prefixes it already had."""
-    subject = _REPLY_PREFIX.sub("", clean_text(original, limit=300))
+    subject = REPLY_PREFIX.sub("", clean_text(original, limit=300))
     return f"Re: {subject or fallback}"
 
 

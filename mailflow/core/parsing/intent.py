@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from mailflow.core.parsing.headers import Headers
 from mailflow.core.parsing.mime import Body
 from mailflow.core.parsing.result import Intent
-from mailflow.core.parsing.text import Keywords, fold
+from mailflow.core.parsing.text import REPLY_PREFIX, Keywords, fold
 
 # --- headers -------------------------------------------------------------------------------------------------------
 
@@ -411,7 +411,7 @@ def score_sentences(sentences: list[str], subject: str) -> tuple[dict[str, float
         scores["erase"] = 0.0  # "GDPR" named without asking to delete anything
         reasons.append("privacy law named without a request to delete")
     folded_subject = fold(subject)
-    if not re.match(r"^\s*(?:re|antw|aw|sv|vs|ref|réf)\s*:", folded_subject):
+    if not REPLY_PREFIX.match(subject):
         # The subject of a new mail is the sender's words too, if fewer of them.
         if UNSUBSCRIBE.search(folded_subject):
             subject_scores["unsubscribe"] += 2

@@ -10,7 +10,6 @@ import datetime as dt
 import email
 import email.policy
 import logging
-import re
 from dataclasses import replace
 from typing import TypedDict
 
@@ -35,13 +34,12 @@ from mailflow.core.parsing.people import read_people
 from mailflow.core.parsing.result import Intent, ParseContext, ParsedMessage, Person
 from mailflow.core.parsing.sender import sender_facts
 from mailflow.core.parsing.structure import FORWARD_SUBJECT, Forwarded, Structure, split_text
-from mailflow.core.parsing.text import clean_spaces, sentences
+from mailflow.core.parsing.text import REPLY_PREFIX, clean_spaces, sentences
 
 log = logging.getLogger(__name__)
 
 MAX_RAW = 5_000_000  # bytes parsed; past this a mail is read only in part (a flood, not a registration)
 MAX_NAME = 200  # characters of a name or organisation; a longer one is no name, and is cut and marked unsure
-REPLY_SUBJECT = re.compile(r"^\s*(?:re|antw|aw|sv|vs|ref|réf|rép|rep)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)
 DATE_INTENTS = (Intent.REGISTER, Intent.CANCEL, Intent.QUESTION)
 PERSON_INTENTS = (Intent.REGISTER, Intent.CANCEL, Intent.UNSUBSCRIBE, Intent.ERASE)
 
@@ -119,7 +117,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
     # 3. The meeting it names; a registration for a day we do not hold is someone else's event.
     meeting = None
     if reading.intent in DATE_INTENTS:
-        is_reply = bool(REPLY_SUBJECT.match(subject)) or bool(raw_header(headers, "In-Reply-To").strip())
+        is_reply = bool(REPLY_PREFIX.match(subject)) or bool(raw_header(headers, "In-Reply-To").strip())
         date_reading = _meeting(structure, subject, is_reply, sent, context)
         if reading.intent in (Intent.REGISTER, Intent.CANCEL) and rules.names_other_event(
             structure.body,

@@ -1,4 +1,4 @@
-"""Plain-text helpers every reading step shares: accent folding, paragraphs and sentences.
+"""Plain-text helpers every reading step shares: accent folding, reply prefixes, paragraphs and sentences.
 
 Pure: no network, no clock.
 """
@@ -33,15 +33,31 @@ _LATIN_BASE = _latin_base_letters()
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
-@lru_cache(maxsize=256)  # a few mails worth: shared by the rules reading one mail
-def fold(text: str) -> str:
-    """Lower-case without accents ("Séance" -> "seance"), so that keyword rules match however a mail spells."""
+@lru_cache(maxsize=256)  # a few mails worth: shared by the rules reading one mail; see parsing.clear_caches
+def fold(text: str, *, every_mark: bool = False) -> str:
+    """Lower-case without accents ("Séance" -> "seance"), so that keyword rules match however a mail spells.
+
+    The one accent folding of mailflow. By default it drops the marks of the Latin, Greek and Cyrillic
+    letters keyword rules read; `every_mark` drops every combining mark, of any script (vowel signs too), for
+    keys that must stay as they are stored: a member's name key, the digest's sort order.
+    """
     if text.isascii():
         return text.lower()
     text = text.translate(_LATIN_BASE)  # "é" -> "e" for the Latin letters mails use, at C speed
     if text.isascii():
         return text.lower()
-    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).casefold()
+    decomposed = unicodedata.normalize("NFKD", text)
+    if every_mark:
+        return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return _COMBINING.sub("", decomposed).casefold()
+
+
+# Reply prefixes mail clients put in front of a subject: Re, RE, Aw (German), Antw/Antwoord (Dutch),
+# Réf/Rép (French), SV/VS (Nordic), with an optional count ("Re[2]:"), as often as they were stacked.
+# For the subject as written, not folded: the accented alternatives match accented prefixes.
+REPLY_PREFIX = re.compile(
+    r"^(?:\s*(?:re|aw|antw|antwoord|réf|ref|rép|rep|sv|vs)\s*(?:\[\d+\])?\s*:)+\s*", re.IGNORECASE
+)
 
 
 def clean_spaces(text: str) -> str:

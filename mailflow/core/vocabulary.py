@@ -1,0 +1,203 @@
+"""The words mailflow stores: statuses, mail kinds, event kinds, and the outbox keys that make each mail
+happen once.
+
+Pure. The values are in existing databases, so they never change; a StrEnum member equals its string, so
+rows written before these types existed compare equal, and SQL comparisons with String columns work with the
+members.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+
+class InboundStatus(StrEnum):
+    """What became of a mail read from the signup folder (inbound_messages.status)."""
+
+    PROCESSED = "processed"
+    REVIEW = "review"  # a human should look at it
+    QUARANTINED = "quarantined"  # too large, or processing failed too often
+    FAILED = "failed"  # processing failed; retried at the next pass
+
+
+# Not a stored status: a mail seen before, counted and left alone in a pass.
+SKIPPED: Final = "skipped"
+
+
+class OutboxStatus(StrEnum):
+    """Where a mail to send stands (outbox.status)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # refused for good (5xx)
+    EXPIRED = "expired"  # not delivered before it went stale
+    HELD = "held"  # over a rate limit, until released
+    CANCELLED = "cancelled"  # no longer owed, e.g. a reminder after a cancel
+    MISSED = "missed"  # a reminder that fell due while mailflow was down
+    SKIPPED = "skipped"  # an empty digest, recorded so the day counts as done
+
+
+class MailKind(StrEnum):
+    """What a mail in the outbox is (outbox.kind); the reply kinds are also the intents they answer."""
+
+    REGISTER = "register"
+    WAITLIST = "waitlist"
+    CANCEL = "cancel"
+    UNSUBSCRIBE = "unsubscribe"
+    ERASE = "erase"
+    REMINDER = "reminder"
+    PROMOTED = "promoted"
+    NOTICE = "notice"  # to the coordinator: replies held over a limit
+    DIGEST = "digest"
+
+
+# The answers to a person's mail: the ones the flood limits count.
+REPLY_KINDS: Final = (
+    MailKind.REGISTER, MailKind.WAITLIST, MailKind.CANCEL, MailKind.UNSUBSCRIBE, MailKind.ERASE)
+# Mail mailflow starts on its own to a member; it stops when they leave (replies to their own mails do not).
+MEMBER_MAIL_KINDS: Final = (MailKind.REMINDER, MailKind.PROMOTED)
+
+
+class EventKind(StrEnum):
+    """Something the digest reports or a job remembers (events.kind)."""
+
+    REGISTERED = "registered"
+    CANCEL = "cancel"
+    CANCEL_UNKNOWN = "cancel_unknown"  # a cancel from no known member
+    LEFT = "left"
+    ERASED = "erased"
+    BOUNCE = "bounce"
+    HELD = "held"
+    WAITING = "waiting"
+    PROMOTED = "promoted"
+    REVIEW = "review"
+    QUARANTINED = "quarantined"
+    RETENTION = "retention"  # the daily retention run, with its counts
+    UIDVALIDITY_CHANGED = "uidvalidity_changed"
+    DELIVERY_FAILED = "delivery_failed"
+    DELIVERY_EXPIRED = "delivery_expired"
+
+
+class AttendanceStatus(StrEnum):
+    """A member's word about one meeting (attendance.status)."""
+
+    REGISTERED = "registered"
+    EXCUSED = "excused"
+    WAITING = "waiting"
+
+
+class MemberStatus(StrEnum):
+    """members.status"""
+
+    ACTIVE = "active"
+    LEFT = "left"
+
+
+class KeyKind(StrEnum):
+    """The first word of an outbox key."""
+
+    REPLY = "reply"
+    REMINDER = "reminder"
+    PROMOTED = "promoted"
+    DIGEST = "digest"
+    NOTICE = "notice"
+
+
+@dataclass(frozen=True, eq=False)
+class OutboxKey:
+    """The unique key of an outbox row, which makes each mail happen once, ever. str() gives the stored form:
+
+    reply:<inbound id>, reminder:<member>:<meeting date>:<days before>, promoted:<member>:<meeting date>,
+    digest:<local day>, notice:<limit>:<local day>. Like the StrEnums, a key equals its stored string.
+    """
+
+    kind: KeyKind
+    inbound_id: int | None = None
+    member_id: int | None = None
+    meeting_date: dt.date | None = None
+    days_before: int | None = None
+    day: dt.date | None = None  # the network's local day of a digest or notice
+    limit: str | None = None
+
+    @classmethod
+    def reply(cls, inbound_id: int) -> OutboxKey:
+        """The answer to one mail."""
+        return cls(KeyKind.REPLY, inbound_id=inbound_id)
+
+    @classmethod
+    def reminder(cls, member_id: int, meeting_date: dt.date, days_before: int) -> OutboxKey:
+        return cls(KeyKind.REMINDER, member_id=member_id, meeting_date=meeting_date, days_before=days_before)
+
+    @classmethod
+    def promoted(cls, member_id: int, meeting_date: dt.date) -> OutboxKey:
+        """A place from the waiting list."""
+        return cls(KeyKind.PROMOTED, member_id=member_id, meeting_date=meeting_date)
+
+    @classmethod
+    def digest(cls, day: dt.date) -> OutboxKey:
+        return cls(KeyKind.DIGEST, day=day)
+
+    @classmethod
+    def notice(cls, limit: str, day: dt.date) -> OutboxKey:
+        """The coordinator's notice of replies held over `limit`: once per limit and day."""
+        return cls(KeyKind.NOTICE, limit=limit, day=day)
+
+    @staticmethod
+    def reminders_like(meeting_date: dt.date, member_id: int | None = None) -> str:
+        """A SQL LIKE pattern for the reminder keys of a meeting: of one member, or of everyone when None."""
+        member = "%" if member_id is None else str(member_id)
+        return f"{KeyKind.REMINDER}:{member}:{meeting_date.isoformat()}:%"
+
+    def __str__(self) -> str:
+        parts: tuple[object, ...]
+        if self.kind is KeyKind.REPLY:
+            parts = (self.inbound_id,)
+        elif self.kind is KeyKind.REMINDER:
+            parts = (self.member_id, _iso(self.meeting_date), self.days_before)
+        elif self.kind is KeyKind.PROMOTED:
+            parts = (self.member_id, _iso(self.meeting_date))
+        elif self.kind is KeyKind.DIGEST:
+            parts = (_iso(self.day),)
+        else:
+            parts = (self.limit, _iso(self.day))
+        return ":".join(str(part) for part in (self.kind, *parts))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (OutboxKey, str)):
+            return str(self) == str(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    @classmethod
+    def parse(cls, text: str) -> OutboxKey:
+        """The key of a stored string. Raises ValueError for a string no OutboxKey gives."""
+        head, *parts = text.split(":")
+        try:
+            kind = KeyKind(head)
+            if kind is KeyKind.REPLY and len(parts) == 1:
+                key = cls.reply(int(parts[0]))
+            elif kind is KeyKind.REMINDER and len(parts) == 3:
+                key = cls.reminder(int(parts[0]), dt.date.fromisoformat(parts[1]), int(parts[2]))
+            elif kind is KeyKind.PROMOTED and len(parts) == 2:
+                key = cls.promoted(int(parts[0]), dt.date.fromisoformat(parts[1]))
+            elif kind is KeyKind.DIGEST and len(parts) == 1:
+                key = cls.digest(dt.date.fromisoformat(parts[0]))
+            elif kind is KeyKind.NOTICE and len(parts) == 2:
+                key = cls.notice(parts[0], dt.date.fromisoformat(parts[1]))
+            else:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"not an outbox key: {text!r}") from None
+        if str(key) != text:  # "reply:007" is no key mailflow writes
+            raise ValueError(f"not an outbox key: {text!r}")
+        return key
+
+
+def _iso(day: dt.date | None) -> str:
+    assert day is not None
+    return day.isoformat()
