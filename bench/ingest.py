@@ -41,7 +41,9 @@ def registrations() -> list[bytes]:
     import json
 
     labels = json.loads((MAIL / "labels.json").read_text(encoding="utf-8"))
-    return [(MAIL / name).read_bytes() for name, label in sorted(labels.items()) if label["intent"] == "register"]
+    return [
+        (MAIL / name).read_bytes() for name, label in sorted(labels.items()) if label["intent"] == "register"
+    ]
 
 
 def varied(templates: list[bytes], count: int) -> list[bytes]:
@@ -61,7 +63,7 @@ def load(server: Dovecot, folder: str, mails: list[bytes]) -> None:
         if not client.folder_exists(folder):
             client.create_folder(folder)
         for start in range(0, len(mails), BATCH):
-            client.multiappend(folder, mails[start:start + BATCH])
+            client.multiappend(folder, mails[start : start + BATCH])
 
 
 def floor(server: Dovecot, folder: str) -> float:
@@ -71,16 +73,21 @@ def floor(server: Dovecot, folder: str) -> float:
         client.select_folder(folder, readonly=True)
         uids = client.search(["ALL"])
         for start in range(0, len(uids), BATCH):
-            for data in client.fetch(uids[start:start + BATCH], ["BODY.PEEK[]"]).values():
+            for data in client.fetch(uids[start : start + BATCH], ["BODY.PEEK[]"]).values():
                 email.message_from_bytes(data[b"BODY[]"], policy=email.policy.default)
     return time.perf_counter() - started
 
 
 def mailflow_pass(server: Dovecot, sink: SmtpSink, folder: str, workdir: Path) -> tuple[float, int]:
-    config = write_config(workdir, server, sink, f"sqlite:///{workdir}/bench.db",
-                          imap={"folder": folder, "since": "2000-01-01", "batch_size": BATCH},
-                          # Every mail answered, as the rate is about: the hourly cap would hold all but 60.
-                          limits={"replies_per_hour": 1_000_000})
+    config = write_config(
+        workdir,
+        server,
+        sink,
+        f"sqlite:///{workdir}/bench.db",
+        imap={"folder": folder, "since": "2000-01-01", "batch_size": BATCH},
+        # Every mail answered, as the rate is about: the hourly cap would hold all but 60.
+        limits={"replies_per_hour": 1_000_000},
+    )
     command = [sys.executable, "-m", "mailflow", "run", "--config", str(config), "--once"]
     started = time.perf_counter()
     subprocess.run(command, check=True, env=os.environ.copy(), stderr=subprocess.DEVNULL)
@@ -106,8 +113,10 @@ def main() -> int:
     floor_rate, mailflow_rate = args.count / floor_seconds, args.count / mailflow_seconds
     print(f"mails            {args.count}")
     print(f"floor            {floor_rate:8.0f} mails/s  (bare FETCH BODY.PEEK[] + email.message_from_bytes)")
-    print(f"mailflow         {mailflow_rate:8.0f} mails/s  (run --once: fetch, parse, store, queue, move, send;"
-          f" {len(replies)} replies)")
+    print(
+        f"mailflow         {mailflow_rate:8.0f} mails/s  (run --once: fetch, parse, store, queue, move, send;"
+        f" {len(replies)} replies)"
+    )
     print(f"ratio            {floor_rate / mailflow_rate:8.1f} x slower than the floor  (aim: <= 3)")
     print(f"peak memory      {peak_kb / 1024:8.0f} MB  (max RSS of the mailflow process; aim: < 150)")
     return 0

@@ -43,8 +43,10 @@ def registration(i: int) -> tuple[str, bytes]:
     message["Subject"] = "Inschrijving"
     message["Date"] = email.utils.formatdate(localtime=True)
     message["Message-ID"] = email.utils.make_msgid(domain="example.org")
-    message.set_content("Beste,\n\nGraag schrijf ik me in voor de volgende bijeenkomst van het leernetwerk.\n\n"
-                        f"Met vriendelijke groeten,\nVrijwilliger {i}\nVluchtelingenwerk Vlaanderen\n")
+    message.set_content(
+        "Beste,\n\nGraag schrijf ik me in voor de volgende bijeenkomst van het leernetwerk.\n\n"
+        f"Met vriendelijke groeten,\nVrijwilliger {i}\nVluchtelingenwerk Vlaanderen\n"
+    )
     return address, bytes(message)
 
 
@@ -85,12 +87,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, Dovecot() as server, SmtpSink() as sink:
         workdir = Path(tmp)
         # Every registration answered, whatever --seconds and --rate: the hourly cap would hold all but 60.
-        config = write_config(workdir, server, sink, f"sqlite:///{workdir}/bench.db",
-                              limits={"replies_per_hour": 1_000_000})
+        config = write_config(
+            workdir, server, sink, f"sqlite:///{workdir}/bench.db", limits={"replies_per_hour": 1_000_000}
+        )
         log_path = workdir / "daemon.log"
         with open(log_path, "wb") as log_file:
-            daemon = subprocess.Popen([sys.executable, "-m", "mailflow", "run", "--config", str(config)],
-                                      env=os.environ.copy(), stdout=log_file, stderr=subprocess.STDOUT)
+            daemon = subprocess.Popen(
+                [sys.executable, "-m", "mailflow", "run", "--config", str(config)],
+                env=os.environ.copy(),
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
         try:
             wait_for_log(log_path, "waiting for mail by IDLE", timeout=60)
             arrived: dict[str, float] = {}

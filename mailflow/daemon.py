@@ -67,8 +67,14 @@ def run(app: App, clock: Clock, hold_lock: Callable[[], None] = lambda: None) ->
     return 0
 
 
-def serve(app: App, inbox: Inbox, scheduler: schedule.Scheduler, clock: Clock,
-          recovered: Callable[[], None], hold_lock: Callable[[], None]) -> None:
+def serve(
+    app: App,
+    inbox: Inbox,
+    scheduler: schedule.Scheduler,
+    clock: Clock,
+    recovered: Callable[[], None],
+    hold_lock: Callable[[], None],
+) -> None:
     """On one connection: read new mail, answer it at once, run what is due, then wait for the next mail.
 
     `recovered` is called after each pass that read the inbox.
@@ -89,5 +95,3 @@ def serve(app: App, inbox: Inbox, scheduler: schedule.Scheduler, clock: Clock,
             inbox.wait_for_mail(min(until_next_job, IDLE_AT_MOST), app.stop)
         else:
             app.stop.wait(min(until_next_job, imap.poll_interval))
-
-

@@ -100,7 +100,9 @@ class Smtp:
 class Reminders:
     days_before: tuple[int, ...]  # e.g. (7, 1): a week and a day before each meeting
     at: dt.time  # local time of day they go out
-    grace: dt.timedelta  # after downtime, a reminder this late is still sent; later ones are recorded as missed
+    grace: (
+        dt.timedelta
+    )  # after downtime, a reminder this late is still sent; later ones are recorded as missed
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,9 @@ class Recurrence:
 class Retention:
     """How long personal data is kept (see retention.py)."""
 
-    raw_days: int = 30  # raw mail waiting for a human (review, quarantine) is kept at most this long; other none
+    raw_days: int = (
+        30  # raw mail waiting for a human (review, quarantine) is kept at most this long; other none
+    )
     member_months: int = 12  # members not heard from this long are deleted
 
 
@@ -157,4 +161,3 @@ class Config:
             raise ConfigError(f"[{'] and ['.join(missing)}] missing: needed to read and answer mail")
         assert self.imap is not None and self.smtp is not None
         return self.imap, self.smtp
-

@@ -33,7 +33,9 @@ REQUIRE_SERVERS = os.environ.get("MAILFLOW_REQUIRE_SERVERS") == "1"
 CHECKOUT = Path(__file__).resolve().parent.parent
 
 # Fixtures that start a server; a test using one, directly or through another fixture, is in the servers lane.
-SERVER_FIXTURES = frozenset({"imap_server", "imap", "own_imap_server", "imap_tls_server", "smtp_sink", "postgres_server"})
+SERVER_FIXTURES = frozenset(
+    {"imap_server", "imap", "own_imap_server", "imap_tls_server", "smtp_sink", "postgres_server"}
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -100,8 +102,12 @@ def _guard(owner: Any, name: str, what: str) -> None:
 
 # Every server a test can start: the server classes, the relay, and any other listening socket (an HTTP server,
 # a port that never answers). Patched for the whole session; outside a test they behave as before.
-for _owner, _what in [(Dovecot, "Dovecot"), (Postgres, "PostgreSQL"), (PymapServer, "pymap"),
-                      (SmtpSink, "an SMTP sink")]:
+for _owner, _what in [
+    (Dovecot, "Dovecot"),
+    (Postgres, "PostgreSQL"),
+    (PymapServer, "pymap"),
+    (SmtpSink, "an SMTP sink"),
+]:
     _guard(_owner, "start", _what)
 _guard(Wiretap, "__init__", "a TLS relay (Wiretap)")
 _guard(socket.socket, "listen", "a listening socket")
@@ -225,8 +231,15 @@ def make_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MakeConfig:
     unset after the test.
     """
 
-    def make(imap: Any, smtp: Any, database_url: str | None = None, /, *, directory: Path | None = None,
-             **overrides: Any) -> Path:
+    def make(
+        imap: Any,
+        smtp: Any,
+        database_url: str | None = None,
+        /,
+        *,
+        directory: Path | None = None,
+        **overrides: Any,
+    ) -> Path:
         folder = directory or tmp_path
         url = database_url or f"sqlite:///{folder}/mailflow.db"
         return write_config(folder, imap, smtp, url, monkeypatch, **overrides)

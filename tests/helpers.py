@@ -224,8 +224,16 @@ def default_meetings(today: dt.date | None = None) -> list[dict[str, Any]]:
 class MakeConfig(Protocol):
     """The `make_config` fixture: `make_config(imap, smtp, database_url=None, *, directory=None, **overrides)`."""
 
-    def __call__(self, imap: Any, smtp: Any, database_url: str | None = None, /, *, directory: Path | None = None,
-                 **overrides: Any) -> Path: ...
+    def __call__(
+        self,
+        imap: Any,
+        smtp: Any,
+        database_url: str | None = None,
+        /,
+        *,
+        directory: Path | None = None,
+        **overrides: Any,
+    ) -> Path: ...
 
 
 def write_config(
@@ -277,8 +285,14 @@ def write_config(
             "poll_interval": 1,
         },
         # The sink takes mail without a login.
-        "smtp": {"host": smtp_sink.host, "port": smtp_sink.port, "tls": "none", "from": SIGNUP_ADDRESS,
-                 "username": None, "password_env": None},
+        "smtp": {
+            "host": smtp_sink.host,
+            "port": smtp_sink.port,
+            "tls": "none",
+            "from": SIGNUP_ADDRESS,
+            "username": None,
+            "password_env": None,
+        },
         "database": {"url": database_url},
         # Left out: the example knows WVG, which would change how the tests' mails from WVG are read.
         "organisations": None,
@@ -340,8 +354,27 @@ def _toml_value(value: Any) -> str:
 
 
 _FIRST_NAMES = ["Ine", "Karim", "Lotte", "Bram", "Sofie", "Youssef", "Hanne", "Pieter", "Amina", "Wout"]
-_LAST_NAMES = ["Verbeke", "Aziz", "De Smet", "Claes", "Peeters", "Janssens", "Maes", "Willems", "Mertens", "Wouters",
-               "Jacobs", "Goossens", "Hermans", "Dubois", "Lambert", "Dumont", "Martens", "Vermeulen", "Pauwels"]
+_LAST_NAMES = [
+    "Verbeke",
+    "Aziz",
+    "De Smet",
+    "Claes",
+    "Peeters",
+    "Janssens",
+    "Maes",
+    "Willems",
+    "Mertens",
+    "Wouters",
+    "Jacobs",
+    "Goossens",
+    "Hermans",
+    "Dubois",
+    "Lambert",
+    "Dumont",
+    "Martens",
+    "Vermeulen",
+    "Pauwels",
+]
 
 
 def registration(number: int, question: bool = False, tag: str = "reg") -> bytes:

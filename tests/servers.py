@@ -131,9 +131,7 @@ class Dovecot:
                 "username_attribute = username\nactive_attribute = active\nactive_value = true\n"
             )
             mechanisms += " xoauth2 oauthbearer"
-            oauth2_passdb = (
-                f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {oauth2_conf}\n}}\n"
-            )
+            oauth2_passdb = f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {oauth2_conf}\n}}\n"
         self.config.write_text(
             f"base_dir = {d}/run\n"
             f"state_dir = {d}/state\n"

@@ -22,8 +22,9 @@ SENDER = "griet.bauwens@gmail.com"
 
 @pytest.fixture
 def registered(tmp_path, imap, smtp_sink, make_config):
-    config = make_config(imap, smtp_sink, f"sqlite:///{tmp_path}/mailflow.db",
-                         imap={"since": "2000-01-01"}, meetings=MEETINGS)
+    config = make_config(
+        imap, smtp_sink, f"sqlite:///{tmp_path}/mailflow.db", imap={"since": "2000-01-01"}, meetings=MEETINGS
+    )
     imap.append("INBOX", (MAIL / "001-wvg-one-sentence.eml").read_bytes())
     assert main(["run", "--config", str(config), "--once", "--now", NOW]) == 0
     return config
@@ -47,8 +48,9 @@ def test_members_of_an_unknown_meeting_is_a_clear_error(registered, capsys):
 
 
 def test_outbox_lists_failures_and_retry_sends_again(tmp_path, imap, smtp_sink, make_config, capsys):
-    config = make_config(imap, smtp_sink, f"sqlite:///{tmp_path}/mailflow.db",
-                         imap={"since": "2000-01-01"}, meetings=MEETINGS)
+    config = make_config(
+        imap, smtp_sink, f"sqlite:///{tmp_path}/mailflow.db", imap={"since": "2000-01-01"}, meetings=MEETINGS
+    )
     imap.append("INBOX", (MAIL / "001-wvg-one-sentence.eml").read_bytes())
     smtp_sink.mode = "5xx"
     main(["run", "--config", str(config), "--once", "--now", NOW])
@@ -61,7 +63,9 @@ def test_outbox_lists_failures_and_retry_sends_again(tmp_path, imap, smtp_sink, 
     assert main(["outbox", "--config", str(config), "retry", "1"]) == 0  # due now, on the real clock
     assert main(["run", "--config", str(config), "--once"]) == 0
     # The pass also sends the day's digest to the coordinator; the reply went exactly once.
-    assert [r.rcpt_tos for r in smtp_sink.messages if COORDINATOR not in r.rcpt_tos] == [["griet.bauwens@gmail.com"]]
+    assert [r.rcpt_tos for r in smtp_sink.messages if COORDINATOR not in r.rcpt_tos] == [
+        ["griet.bauwens@gmail.com"]
+    ]
     assert main(["outbox", "--config", str(config), "retry", "1"]) == 2  # sent: never twice
     assert "not sent twice" in capsys.readouterr().err
 

@@ -43,27 +43,32 @@ def delivery_report(address: str, action: str = "failed") -> bytes:
     ).encode()
 
 
-@pytest.mark.parametrize(("name", "address"), [
-    ("003-postfix-user-unknown.eml", "geert.fransen@deoverkant.example"),
-    ("022-exchange-ndr-nl.eml", "an.lagae@welzijnshuis-tielt.example"),
-])
+@pytest.mark.parametrize(
+    ("name", "address"),
+    [
+        ("003-postfix-user-unknown.eml", "geert.fransen@deoverkant.example"),
+        ("022-exchange-ndr-nl.eml", "an.lagae@welzijnshuis-tielt.example"),
+    ],
+)
 def test_the_failed_address_of_real_reports(name, address):
     assert failed_recipients((MAIL / name).read_bytes()) == (address,)
 
 
 def test_failed_recipients_reads_exim_headers_and_ignores_delays_and_garbage():
     assert failed_recipients(b"X-Failed-Recipients: a@example.org, B@Example.org\r\n\r\nbody") == (
-        "a@example.org", "b@example.org")
+        "a@example.org",
+        "b@example.org",
+    )
     assert failed_recipients(delivery_report("anna@example.org", action="delayed")) == ()
     assert failed_recipients(delivery_report("Anna@Example.org")) == ("anna@example.org",)
     assert failed_recipients(b"\x00\xff garbage") == ()
     assert failed_recipients(b"") == ()
 
 
-def test_a_bounced_address_gets_no_more_reminders_and_the_digest_names_it(imap, smtp_sink, database_url,
-                                                                          make_config):
-    config_path = make_config(imap, smtp_sink, database_url,
-                              imap={"since": "2000-01-01"}, meetings=MEETINGS)
+def test_a_bounced_address_gets_no_more_reminders_and_the_digest_names_it(
+    imap, smtp_sink, database_url, make_config
+):
+    config_path = make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"}, meetings=MEETINGS)
     clock = Clock(config_path, smtp_sink)
     imap.append("INBOX", registration(ANNA))
     imap.append("INBOX", registration(BART))

@@ -16,12 +16,21 @@ def test_check_reports_each_part_ok(imap, smtp_sink, database_url, make_config, 
     config = make_config(imap, smtp_sink, database_url)
     assert main(["check", "--config", str(config)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split(":")[0] for line in lines] == ["ok   config", "ok   imap", "ok   smtp", "ok   database"]
+    assert [line.split(":")[0] for line in lines] == [
+        "ok   config",
+        "ok   imap",
+        "ok   smtp",
+        "ok   database",
+    ]
 
 
 def test_check_says_what_is_wrong(tmp_path, imap, smtp_sink, make_config, monkeypatch, capsys):
-    config = make_config(imap, smtp_sink, f"sqlite:///{tmp_path}/mailflow.db",
-                         imap={"password_env": "MAILFLOW_TEST_WRONG_PASSWORD", "folder": "Inschrijvingen"})
+    config = make_config(
+        imap,
+        smtp_sink,
+        f"sqlite:///{tmp_path}/mailflow.db",
+        imap={"password_env": "MAILFLOW_TEST_WRONG_PASSWORD", "folder": "Inschrijvingen"},
+    )
     monkeypatch.setenv("MAILFLOW_TEST_WRONG_PASSWORD", "not-the-password")
     smtp_sink.stop()
     assert main(["check", "--config", str(config)]) == 1
@@ -41,13 +50,25 @@ def test_check_on_a_broken_config(tmp_path, capsys):
 
 def test_parse_json_contract():
     files = sorted(str(p) for p in MAIL.glob("*.eml"))
-    done = subprocess.run([sys.executable, "-m", "mailflow", "parse", "--json", *files], capture_output=True,
-                          check=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "mailflow", "parse", "--json", *files],
+        capture_output=True,
+        check=True,
+        text=True,
+    )
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert [row["file"] for row in rows] == files
     for row in rows:
-        assert row["intent"] in {"register", "cancel", "unsubscribe", "erase", "question", "auto_reply", "bounce",
-                                 "other"}
+        assert row["intent"] in {
+            "register",
+            "cancel",
+            "unsubscribe",
+            "erase",
+            "question",
+            "auto_reply",
+            "bounce",
+            "other",
+        }
         assert row["language"] in {"nl", "fr", "en"}
         assert row["meeting_date"] is None or len(row["meeting_date"]) == 10
         assert all(set(person) >= {"name", "organisation"} for person in row["people"])

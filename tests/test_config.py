@@ -16,7 +16,10 @@ from mailflow.settings import Secret
 EXAMPLE = Path(__file__).parent.parent / "config.example.toml"
 
 MINIMAL = {
-    "network": {"signup_address": "leernetwerk@in-gent.example", "coordinator": "coordinator@in-gent.example"},
+    "network": {
+        "signup_address": "leernetwerk@in-gent.example",
+        "coordinator": "coordinator@in-gent.example",
+    },
     "venue": {"name": "Campus Sint-Annaplein", "address": "Sint-Annaplein 31, 9000 Gent"},
 }
 IMAP = {"host": "imap.in-gent.example", "username": "leernetwerk", "password_env": "MAILFLOW_IMAP_PASSWORD"}
@@ -45,31 +48,39 @@ def test_defaults():
 
 
 def test_meeting_dates_as_toml_dates_or_iso_strings():
-    config = _parse(meetings=[{"date": dt.date(2026, 1, 13), "theme": "a"}, {"date": "2026-03-10", "theme": "b"}])
+    config = _parse(
+        meetings=[{"date": dt.date(2026, 1, 13), "theme": "a"}, {"date": "2026-03-10", "theme": "b"}]
+    )
     assert [m.date for m in config.meetings] == [dt.date(2026, 1, 13), dt.date(2026, 3, 10)]
 
 
-@pytest.mark.parametrize("sections, message", [
-    ({"network": {**MINIMAL["network"], "timezone": "Europe/Gent"}}, "network.timezone"),
-    ({"network": {**MINIMAL["network"], "language": "de"}}, "network.language must be one of nl, fr, en"),
-    ({"network": {"coordinator": "coordinator@in-gent.example"}}, "network.signup_address is missing"),
-    ({"network": {**MINIMAL["network"], "coordinator": "not an address"}}, "network.coordinator"),
-    ({"venue": {"name": "x", "address": "y", "start": "half acht"}}, "venue.start"),
-    ({"meetings": [{"date": "13/01/2026", "theme": "x"}]}, "meetings[0].date"),
-    ({"meetings": [{"date": "2026-01-13"}]}, "meetings[0].theme is missing"),
-    ({"meetings": [{"date": "2026-01-13", "theme": "x", "capacity": 0}]}, "meetings[0].capacity must be >= 1"),
-    ({"meetings": [{"date": "2026-01-13", "theme": "x", "speakers": "Ine"}]}, "meetings[0].speakers"),
-    ({"imap": {**IMAP, "tls": "none"}}, 'imap.tls = "none" is refused for imap.in-gent.example'),
-    ({"imap": {**IMAP, "tls": "plain"}}, "imap.tls must be one of ssl, starttls, none"),
-    ({"imap": {**IMAP, "password": "hunter2"}}, "secrets never sit in the file"),
-    ({"imap": {**IMAP, "timeout": 0}}, "imap.timeout must be >= 1"),
-    ({"imap": {**IMAP, "port": "993"}}, "imap.port must be a whole number"),
-    ({"imap": {**IMAP, "poll_interval": True}}, "imap.poll_interval must be a whole number"),
-    ({"imap": {k: v for k, v in IMAP.items() if k != "password_env"}}, "imap: give password_env"),
-    ({"imap": {**IMAP, "processed_folder": "INBOX"}}, "must all differ"),
-    ({"imap": {**IMAP, "fodler": "INBOX"}}, "unknown key imap.fodler"),
-    ({"databse": {}}, "unknown key databse"),
-])
+@pytest.mark.parametrize(
+    "sections, message",
+    [
+        ({"network": {**MINIMAL["network"], "timezone": "Europe/Gent"}}, "network.timezone"),
+        ({"network": {**MINIMAL["network"], "language": "de"}}, "network.language must be one of nl, fr, en"),
+        ({"network": {"coordinator": "coordinator@in-gent.example"}}, "network.signup_address is missing"),
+        ({"network": {**MINIMAL["network"], "coordinator": "not an address"}}, "network.coordinator"),
+        ({"venue": {"name": "x", "address": "y", "start": "half acht"}}, "venue.start"),
+        ({"meetings": [{"date": "13/01/2026", "theme": "x"}]}, "meetings[0].date"),
+        ({"meetings": [{"date": "2026-01-13"}]}, "meetings[0].theme is missing"),
+        (
+            {"meetings": [{"date": "2026-01-13", "theme": "x", "capacity": 0}]},
+            "meetings[0].capacity must be >= 1",
+        ),
+        ({"meetings": [{"date": "2026-01-13", "theme": "x", "speakers": "Ine"}]}, "meetings[0].speakers"),
+        ({"imap": {**IMAP, "tls": "none"}}, 'imap.tls = "none" is refused for imap.in-gent.example'),
+        ({"imap": {**IMAP, "tls": "plain"}}, "imap.tls must be one of ssl, starttls, none"),
+        ({"imap": {**IMAP, "password": "hunter2"}}, "secrets never sit in the file"),
+        ({"imap": {**IMAP, "timeout": 0}}, "imap.timeout must be >= 1"),
+        ({"imap": {**IMAP, "port": "993"}}, "imap.port must be a whole number"),
+        ({"imap": {**IMAP, "poll_interval": True}}, "imap.poll_interval must be a whole number"),
+        ({"imap": {k: v for k, v in IMAP.items() if k != "password_env"}}, "imap: give password_env"),
+        ({"imap": {**IMAP, "processed_folder": "INBOX"}}, "must all differ"),
+        ({"imap": {**IMAP, "fodler": "INBOX"}}, "unknown key imap.fodler"),
+        ({"databse": {}}, "unknown key databse"),
+    ],
+)
 def test_errors_name_the_key(sections, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         _parse(**sections)

@@ -43,8 +43,13 @@ def _start(config: Path, crash_at: str | None) -> subprocess.Popen[str]:
     env.pop("MAILFLOW_CRASH_AT", None)
     if crash_at:
         env["MAILFLOW_CRASH_AT"] = crash_at
-    return subprocess.Popen([sys.executable, "-m", "mailflow", "run", "--config", str(config), "--once"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "mailflow", "run", "--config", str(config), "--once"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _finish(process: subprocess.Popen[str]) -> tuple[int, str]:
@@ -100,10 +105,16 @@ POINTS = {
 
 @pytest.mark.parametrize("point", list(POINTS))
 def test_killed_at_each_step_of_a_pass_every_mail_is_stored_once_and_answered(
-        point, imap, smtp_sink, database_url, make_config):
+    point, imap, smtp_sink, database_url, make_config
+):
     # A backlog of 200 volunteers in one pass: the hourly reply cap (tested in test_floods.py) is lifted here.
-    config = make_config(imap, smtp_sink, database_url,
-                         imap={"since": "2000-01-01", "batch_size": BATCH}, limits={"replies_per_hour": 1000})
+    config = make_config(
+        imap,
+        smtp_sink,
+        database_url,
+        imap={"since": "2000-01-01", "batch_size": BATCH},
+        limits={"replies_per_hour": 1000},
+    )
     backlog = _backlog()
     imap.append_many("INBOX", backlog)
     started = time.monotonic()
@@ -123,13 +134,16 @@ def test_killed_at_each_step_of_a_pass_every_mail_is_stored_once_and_answered(
         with sessions() as db:
             members = db.scalars(sa.select(models.Member)).all()
             inbound = db.scalars(sa.select(models.InboundMessage)).all()
-            outbox = db.scalars(sa.select(models.OutboxMessage).where(models.OutboxMessage.key.like("reply:%"))).all()
+            outbox = db.scalars(
+                sa.select(models.OutboxMessage).where(models.OutboxMessage.key.like("reply:%"))
+            ).all()
             attendance = db.scalar(sa.select(sa.func.count()).select_from(models.Attendance))
     finally:
         close_database(sessions)
     assert len(members) == len({m.email for m in members}) == BACKLOG
-    assert len(inbound) == BACKLOG and {m.uid for m in inbound} == set(range(min(m.uid for m in inbound),
-                                                                             min(m.uid for m in inbound) + BACKLOG))
+    assert len(inbound) == BACKLOG and {m.uid for m in inbound} == set(
+        range(min(m.uid for m in inbound), min(m.uid for m in inbound) + BACKLOG)
+    )
     assert collections.Counter(m.status for m in inbound) == {"processed": 180, "review": 20}
     assert attendance == BACKLOG
     assert len(outbox) == BACKLOG and {row.status for row in outbox} == {"sent"}
@@ -151,12 +165,15 @@ def test_killed_at_each_step_of_a_pass_every_mail_is_stored_once_and_answered(
     # Every mail left the inbox once, to the folder it belongs in.
     assert imap.count("INBOX") == 0
     assert (imap.count("mailflow/processed"), imap.count("mailflow/review")) == (180, 20)
-    print(f"\n{point} ({database_url.split(':')[0]}): {kills} kill(s), {len(replies(smtp_sink))} replies for {BACKLOG} mails "
-          f"({len(twice)} sent twice), {elapsed:.1f} s")
+    print(
+        f"\n{point} ({database_url.split(':')[0]}): {kills} kill(s), {len(replies(smtp_sink))} replies for {BACKLOG} mails "
+        f"({len(twice)} sent twice), {elapsed:.1f} s"
+    )
 
 
 def test_a_mail_that_makes_processing_fail_is_retried_then_quarantined_while_the_batch_goes_on(
-        imap, smtp_sink, database_url, make_config, monkeypatch, caplog):
+    imap, smtp_sink, database_url, make_config, monkeypatch, caplog
+):
     config = make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"})
     mails = [registration(i, tag="poison") for i in range(5)]
     poison = mails[2]
@@ -177,7 +194,9 @@ def test_a_mail_that_makes_processing_fail_is_retried_then_quarantined_while_the
         sessions = open_database(database_url)
         try:
             with sessions() as db:
-                return db.scalars(sa.select(models.InboundMessage).where(models.InboundMessage.uid == poison_uid)).one()
+                return db.scalars(
+                    sa.select(models.InboundMessage).where(models.InboundMessage.uid == poison_uid)
+                ).one()
         finally:
             close_database(sessions)
 
@@ -186,7 +205,9 @@ def test_a_mail_that_makes_processing_fail_is_retried_then_quarantined_while_the
     # The good mails of the batch are answered and filed in the first pass; the failing one waits in the inbox.
     assert sorted(r.rcpt_tos[0] for r in replies(smtp_sink)) == sorted(
         email.message_from_bytes(m, policy=email.policy.default)["From"].addresses[0].addr_spec
-        for m in mails if m != poison)
+        for m in mails
+        if m != poison
+    )
     assert list(imap.fetch_by_uid("INBOX")) == [poison_uid]
     assert (poison_row().status, poison_row().attempts) == ("failed", 1)
 

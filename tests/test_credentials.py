@@ -88,7 +88,9 @@ class Introspection:
                 token = form.get("token", [""])[0]
                 introspection.asked.append(token)
                 active = bool(token) and token == introspection.valid
-                body = json.dumps({"active": True, "username": "signup"} if active else {"active": False}).encode()
+                body = json.dumps(
+                    {"active": True, "username": "signup"} if active else {"active": False}
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -119,8 +121,9 @@ def oauth2_imap(introspection: Introspection, tls_files: TlsFiles) -> Iterator[D
     """Dovecot over TLS that takes XOAUTH2 tokens, checked by the introspection endpoint."""
     if dovecot_binary() is None:
         pytest.skip("Dovecot not installed: IMAP XOAUTH2 needs its oauth2 passdb")
-    server = Dovecot(tls_cert=tls_files.cert_file, tls_key=tls_files.key_file,
-                     oauth2_introspection_url=introspection.url)
+    server = Dovecot(
+        tls_cert=tls_files.cert_file, tls_key=tls_files.key_file, oauth2_introspection_url=introspection.url
+    )
     try:
         server.start()
         yield server
@@ -132,19 +135,37 @@ NO_SMTP = SimpleNamespace(host="127.0.0.1", port=25)
 
 
 def _imap_settings(make_config, server, tls_files, token_command):
-    config = load_config(make_config(
-        server, NO_SMTP, smtp=None,
-        imap={"tls": "ssl", "port": server.tls_port, "ca_file": tls_files.ca_file, "password_env": None,
-              "oauth2_token_command": token_command.command}))
+    config = load_config(
+        make_config(
+            server,
+            NO_SMTP,
+            smtp=None,
+            imap={
+                "tls": "ssl",
+                "port": server.tls_port,
+                "ca_file": tls_files.ca_file,
+                "password_env": None,
+                "oauth2_token_command": token_command.command,
+            },
+        )
+    )
     return config.imap
 
 
 def _smtp_settings(make_config, sink, tls_files, token_command):
     imap = SimpleNamespace(host="127.0.0.1", port=143, username="signup", password="unused")
-    config = load_config(make_config(
-        imap, sink,
-        smtp={"tls": "starttls", "ca_file": tls_files.ca_file, "username": "leernetwerk@in-gent.example",
-              "oauth2_token_command": token_command.command}))
+    config = load_config(
+        make_config(
+            imap,
+            sink,
+            smtp={
+                "tls": "starttls",
+                "ca_file": tls_files.ca_file,
+                "username": "leernetwerk@in-gent.example",
+                "oauth2_token_command": token_command.command,
+            },
+        )
+    )
     return config.smtp
 
 
@@ -152,8 +173,9 @@ def _smtp_settings(make_config, sink, tls_files, token_command):
 
 
 @pytest.mark.servers  # Dovecot with XOAUTH2 and its token endpoint
-def test_imap_xoauth2_fetches_a_new_token_when_the_old_one_is_refused(make_config, oauth2_imap,
-                                                                      introspection, tls_files, token_command):
+def test_imap_xoauth2_fetches_a_new_token_when_the_old_one_is_refused(
+    make_config, oauth2_imap, introspection, tls_files, token_command
+):
     introspection.valid, introspection.asked = "tok-fresh-2", []
     token_command.hand_out("tok-expired-1", "tok-fresh-2")
     with Inbox(_imap_settings(make_config, oauth2_imap, tls_files, token_command)) as inbox:
@@ -163,8 +185,9 @@ def test_imap_xoauth2_fetches_a_new_token_when_the_old_one_is_refused(make_confi
 
 
 @pytest.mark.servers  # Dovecot with XOAUTH2 and its token endpoint
-def test_imap_xoauth2_gives_up_after_one_new_token(make_config, oauth2_imap, introspection, tls_files,
-                                                   token_command):
+def test_imap_xoauth2_gives_up_after_one_new_token(
+    make_config, oauth2_imap, introspection, tls_files, token_command
+):
     introspection.valid, introspection.asked = "tok-nobody-has", []
     token_command.hand_out("tok-a", "tok-b", "tok-c")
     with pytest.raises(MailboxError, match="login refused for the configured user"):
@@ -174,11 +197,11 @@ def test_imap_xoauth2_gives_up_after_one_new_token(make_config, oauth2_imap, int
 
 
 @pytest.mark.servers  # its own SMTP sink with TLS
-def test_smtp_xoauth2_fetches_a_new_token_when_the_old_one_is_refused(make_config, tls_files,
-                                                                      token_command):
+def test_smtp_xoauth2_fetches_a_new_token_when_the_old_one_is_refused(make_config, tls_files, token_command):
     token_command.hand_out("tok-expired-1", "tok-fresh-2")
-    with SmtpSink(tls_context=tls_files.server_context(), require_starttls=True,
-                  oauth2_token=lambda: "tok-fresh-2") as sink:
+    with SmtpSink(
+        tls_context=tls_files.server_context(), require_starttls=True, oauth2_token=lambda: "tok-fresh-2"
+    ) as sink:
         settings = _smtp_settings(make_config, sink, tls_files, token_command)
         with SmtpOutbox(settings) as outbox:
             outbox.connect().send(b"Subject: x\r\n\r\nok\r\n", settings.sender, "ine@example.org")
@@ -189,8 +212,9 @@ def test_smtp_xoauth2_fetches_a_new_token_when_the_old_one_is_refused(make_confi
 @pytest.mark.servers  # its own SMTP sink with TLS
 def test_smtp_xoauth2_gives_up_after_one_new_token(make_config, tls_files, token_command):
     token_command.hand_out("tok-a", "tok-b", "tok-c")
-    with SmtpSink(tls_context=tls_files.server_context(), require_starttls=True,
-                  oauth2_token=lambda: "tok-nobody-has") as sink:
+    with SmtpSink(
+        tls_context=tls_files.server_context(), require_starttls=True, oauth2_token=lambda: "tok-nobody-has"
+    ) as sink:
         settings = _smtp_settings(make_config, sink, tls_files, token_command)
         with pytest.raises(DeliveryError, match=r"login refused for the configured user \(535\)"):
             SmtpOutbox(settings).connect()
@@ -199,13 +223,26 @@ def test_smtp_xoauth2_gives_up_after_one_new_token(make_config, tls_files, token
 
 
 @pytest.mark.servers  # Dovecot with XOAUTH2 and its token endpoint
-def test_a_refused_password_is_not_asked_for_again(tmp_path, make_config, oauth2_imap, tls_files, token_command):
+def test_a_refused_password_is_not_asked_for_again(
+    tmp_path, make_config, oauth2_imap, tls_files, token_command
+):
     # Only a token goes stale by itself; a wrong password stays wrong, and asking again could lock the account.
     token_command.hand_out("wrong-password")
-    config = load_config(make_config(
-        oauth2_imap, NO_SMTP, f"sqlite:///{tmp_path}/m.db", smtp=None,
-        imap={"tls": "ssl", "port": oauth2_imap.tls_port, "ca_file": tls_files.ca_file, "password_env": None,
-              "password_command": token_command.command}))
+    config = load_config(
+        make_config(
+            oauth2_imap,
+            NO_SMTP,
+            f"sqlite:///{tmp_path}/m.db",
+            smtp=None,
+            imap={
+                "tls": "ssl",
+                "port": oauth2_imap.tls_port,
+                "ca_file": tls_files.ca_file,
+                "password_env": None,
+                "password_command": token_command.command,
+            },
+        )
+    )
     with pytest.raises(MailboxError, match="login refused"):
         Inbox(config.imap).connect()
     assert token_command.calls == 1
@@ -220,16 +257,23 @@ TOKEN_SECRET = "tok-Secret-e5d0c3"
 
 def _run(args: list[str], env: dict[str, str]) -> str:
     """`mailflow -v ...` in a child process at DEBUG level; returns everything it printed."""
-    done = subprocess.run([sys.executable, "-m", "mailflow", "-v", *args], env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "mailflow", "-v", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     return done.stdout + done.stderr
 
 
 def _encodings(secret: str, user: str) -> list[str]:
     """The secret as it is sent: plain, and inside the base64 of AUTH PLAIN and XOAUTH2."""
     blobs = [f"\0{user}\0{secret}", f"user={user}\x01auth=Bearer {secret}\x01\x01"]
-    return [secret, base64.b64encode(secret.encode()).decode()] + [base64.b64encode(b.encode()).decode()
-                                                                 for b in blobs]
+    return [secret, base64.b64encode(secret.encode()).decode()] + [
+        base64.b64encode(b.encode()).decode() for b in blobs
+    ]
 
 
 def _queue_one_reply(database_url: str) -> None:
@@ -237,31 +281,61 @@ def _queue_one_reply(database_url: str) -> None:
     sessions = open_database(database_url)
     now = dt.datetime.now(dt.UTC)
     with sessions.begin() as db:
-        queries.enqueue(db, key="reply:test", kind="register", recipient="ine@example.org", message_id="<t@x>",
-                      raw=b"Subject: x\r\n\r\nok\r\n", now=now, expires_at=now + REPLY_LIFETIME)
+        queries.enqueue(
+            db,
+            key="reply:test",
+            kind="register",
+            recipient="ine@example.org",
+            message_id="<t@x>",
+            raw=b"Subject: x\r\n\r\nok\r\n",
+            now=now,
+            expires_at=now + REPLY_LIFETIME,
+        )
     close_database(sessions)
 
 
 @pytest.mark.servers  # SMTP sinks, Dovecot with XOAUTH2, `mailflow run`
-def test_refused_logins_at_debug_level_never_show_the_secrets(tmp_path, make_config, imap, tls_files, oauth2_imap,
-                                                              introspection):
+def test_refused_logins_at_debug_level_never_show_the_secrets(
+    tmp_path, make_config, imap, tls_files, oauth2_imap, introspection
+):
     db = f"sqlite:///{tmp_path}/m.db"
     _queue_one_reply(db)
     env = {"MAILFLOW_T_IMAP": IMAP_SECRET, "MAILFLOW_T_SMTP": SMTP_SECRET, "MAILFLOW_T_TOKEN": TOKEN_SECRET}
     outputs = []
-    with SmtpSink(tls_context=tls_files.server_context(), require_starttls=True,
-                  auth={"mailer": "the-right-one"}) as password_sink, \
-            SmtpSink(tls_context=tls_files.server_context(), require_starttls=True,
-                     oauth2_token=lambda: "another-token") as token_sink:
+    with (
+        SmtpSink(
+            tls_context=tls_files.server_context(), require_starttls=True, auth={"mailer": "the-right-one"}
+        ) as password_sink,
+        SmtpSink(
+            tls_context=tls_files.server_context(),
+            require_starttls=True,
+            oauth2_token=lambda: "another-token",
+        ) as token_sink,
+    ):
         smtp = {"tls": "starttls", "ca_file": tls_files.ca_file, "username": "mailer"}
-        passwords = make_config(imap, password_sink, db, directory=tmp_path / "passwords",
-                                imap={"password_env": "MAILFLOW_T_IMAP"},  # the wrong password for Dovecot
-                                smtp={**smtp, "password_env": "MAILFLOW_T_SMTP"})
+        passwords = make_config(
+            imap,
+            password_sink,
+            db,
+            directory=tmp_path / "passwords",
+            imap={"password_env": "MAILFLOW_T_IMAP"},  # the wrong password for Dovecot
+            smtp={**smtp, "password_env": "MAILFLOW_T_SMTP"},
+        )
         introspection.valid = "another-token"
-        tokens = make_config(oauth2_imap, token_sink, db, directory=tmp_path / "tokens",
-                             imap={"tls": "ssl", "port": oauth2_imap.tls_port, "ca_file": tls_files.ca_file,
-                                   "password_env": None, "oauth2_token_env": "MAILFLOW_T_TOKEN"},
-                             smtp={**smtp, "oauth2_token_env": "MAILFLOW_T_TOKEN"})
+        tokens = make_config(
+            oauth2_imap,
+            token_sink,
+            db,
+            directory=tmp_path / "tokens",
+            imap={
+                "tls": "ssl",
+                "port": oauth2_imap.tls_port,
+                "ca_file": tls_files.ca_file,
+                "password_env": None,
+                "oauth2_token_env": "MAILFLOW_T_TOKEN",
+            },
+            smtp={**smtp, "oauth2_token_env": "MAILFLOW_T_TOKEN"},
+        )
         for config in (passwords, tokens):
             outputs.append(_run(["run", "--once", "--config", str(config)], env))
             outputs.append(_run(["check", "--config", str(config)], env))
@@ -270,22 +344,33 @@ def test_refused_logins_at_debug_level_never_show_the_secrets(tmp_path, make_con
     assert TOKEN_SECRET in introspection.asked  # the secrets did reach the servers...
     log = "\n".join(outputs)
     assert "login refused for the configured user" in log
-    for secret, user in ((IMAP_SECRET, "signup"), (SMTP_SECRET, "mailer"), (TOKEN_SECRET, "signup"),
-                         (TOKEN_SECRET, "mailer")):
+    for secret, user in (
+        (IMAP_SECRET, "signup"),
+        (SMTP_SECRET, "mailer"),
+        (TOKEN_SECRET, "signup"),
+        (TOKEN_SECRET, "mailer"),
+    ):
         for form in _encodings(secret, user):
             assert form not in log, f"{secret} shown as {form}"  # ...and never the log
     assert "Traceback" not in log
 
 
-@pytest.mark.parametrize("command", [
-    "sh -c 'echo {secret}; exit 1'",  # prints the secret, then fails
-    "sh -c 'echo {secret} >&2; kill -9 $$'",  # says it on stderr, then dies
-    "/nonexistent/password-helper {secret}",  # the secret as an argument of a command that is not there
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "sh -c 'echo {secret}; exit 1'",  # prints the secret, then fails
+        "sh -c 'echo {secret} >&2; kill -9 $$'",  # says it on stderr, then dies
+        "/nonexistent/password-helper {secret}",  # the secret as an argument of a command that is not there
+    ],
+)
 def test_a_failing_password_command_never_shows_its_output(tmp_path, make_config, imap, smtp_sink, command):
     secret = "cmd-Secret-31f7a0"
-    config = make_config(imap, smtp_sink, f"sqlite:///{tmp_path}/m.db",
-                         imap={"password_env": None, "password_command": command.format(secret=secret)})
+    config = make_config(
+        imap,
+        smtp_sink,
+        f"sqlite:///{tmp_path}/m.db",
+        imap={"password_env": None, "password_command": command.format(secret=secret)},
+    )
     for args in (["run", "--once"], ["check"]):
         output = _run([*args, "--config", str(config)], {})
         assert "password command" in output

@@ -40,8 +40,16 @@ REGISTER = "Dag,\r\n\r\nIk schrijf me graag in voor de volgende bijeenkomst.\r\n
 CANCEL = "Dag,\r\n\r\nIk kan helaas niet komen naar de volgende bijeenkomst.\r\n\r\nGroeten,\r\n{name}\r\n"
 
 
-def _mail(sender: str, body: str, *, subject: str = "Inschrijving leernetwerk", name: str = "Anna Peeters",
-          headers: tuple[str, ...] = (), message_id: str | None = None, when: dt.datetime = START) -> bytes:
+def _mail(
+    sender: str,
+    body: str,
+    *,
+    subject: str = "Inschrijving leernetwerk",
+    name: str = "Anna Peeters",
+    headers: tuple[str, ...] = (),
+    message_id: str | None = None,
+    when: dt.datetime = START,
+) -> bytes:
     """A plain-text mail to the signup address, with extra header lines as given."""
     lines = [
         f"From: {name} <{sender}>",
@@ -64,8 +72,7 @@ def _parsed(raw: bytes) -> email.message.EmailMessage:
 
 @pytest.fixture
 def config_path(imap, smtp_sink, database_url, make_config) -> Path:
-    return make_config(imap, smtp_sink, database_url,
-                       imap={"since": "2000-01-01"}, meetings=MEETINGS)
+    return make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"}, meetings=MEETINGS)
 
 
 @pytest.fixture
@@ -78,15 +85,17 @@ def _pass(app: App, now: dt.datetime) -> None:
     assert run_once(app, lambda: now)
 
 
-
-
 def _to(sink, address: str) -> list:
     return [m for m in sink.messages if address in m.rcpt_tos]
 
 
 def _notices(sink) -> list:
     """The coordinator's notices of held replies (the daily digest goes to the coordinator too)."""
-    return [m for m in _to(sink, COORDINATOR) if re.search(r"tegengehouden|replies held", _parsed(m.data)["Subject"])]
+    return [
+        m
+        for m in _to(sink, COORDINATOR)
+        if re.search(r"tegengehouden|replies held", _parsed(m.data)["Subject"])
+    ]
 
 
 # --- mail that is never answered ---------------------------------------------------------------------------------
@@ -113,36 +122,41 @@ NEVER_ANSWERED = [
     ("donotreply", "do-not-reply@example.org", ()),
     ("our-message-id", "m1@example.org", ()),
     ("our-loop-header", "loop@example.org", (f"X-Loop: {SIGNUP_ADDRESS}",)),
-    ("our-loop-header-below-another", "loop2@example.org",
-     ("X-Loop: lijst@lists.example.org", f"X-Loop: {SIGNUP_ADDRESS}")),
+    (
+        "our-loop-header-below-another",
+        "loop2@example.org",
+        ("X-Loop: lijst@lists.example.org", f"X-Loop: {SIGNUP_ADDRESS}"),
+    ),
     ("our-own-address", SIGNUP_ADDRESS, ()),
 ]
 
 
 def _report(sender: str) -> bytes:
     """A multipart/report that is no delivery report (an abuse feedback report, RFC 5965), with a person's text."""
-    return "\r\n".join([
-        f"From: Anna Peeters <{sender}>",
-        f"To: {SIGNUP_ADDRESS}",
-        "Subject: Inschrijving leernetwerk",
-        f"Date: {email.utils.format_datetime(START)}",
-        f"Message-ID: <{uuid.uuid4().hex}@example.org>",
-        "MIME-Version: 1.0",
-        'Content-Type: multipart/report; report-type=feedback-report; boundary="b"',
-        "",
-        "--b",
-        "Content-Type: text/plain; charset=utf-8",
-        "",
-        REGISTER.format(name="Anna Peeters"),
-        "--b",
-        "Content-Type: message/feedback-report",
-        "",
-        "Feedback-Type: abuse",
-        "Version: 1",
-        "",
-        "--b--",
-        "",
-    ]).encode()
+    return "\r\n".join(
+        [
+            f"From: Anna Peeters <{sender}>",
+            f"To: {SIGNUP_ADDRESS}",
+            "Subject: Inschrijving leernetwerk",
+            f"Date: {email.utils.format_datetime(START)}",
+            f"Message-ID: <{uuid.uuid4().hex}@example.org>",
+            "MIME-Version: 1.0",
+            'Content-Type: multipart/report; report-type=feedback-report; boundary="b"',
+            "",
+            "--b",
+            "Content-Type: text/plain; charset=utf-8",
+            "",
+            REGISTER.format(name="Anna Peeters"),
+            "--b",
+            "Content-Type: message/feedback-report",
+            "",
+            "Feedback-Type: abuse",
+            "Version: 1",
+            "",
+            "--b--",
+            "",
+        ]
+    ).encode()
 
 
 def test_automatic_and_own_mail_is_never_answered(config_path, imap, smtp_sink, database_url):
@@ -160,7 +174,9 @@ def test_automatic_and_own_mail_is_never_answered(config_path, imap, smtp_sink, 
     assert answered == {control}
     assert imap.count("INBOX") == 0
     with database(database_url) as db:
-        replies = db.scalars(sa.select(models.OutboxMessage.recipient).where(models.OutboxMessage.kind != "digest"))
+        replies = db.scalars(
+            sa.select(models.OutboxMessage.recipient).where(models.OutboxMessage.kind != "digest")
+        )
         assert list(replies) == [control]
         rows = db.scalars(sa.select(models.InboundMessage)).all()
         assert len(rows) == len(NEVER_ANSWERED) + 2
@@ -183,8 +199,9 @@ def test_every_mail_we_send_is_marked_automatic_and_comes_back_unanswered(app, i
     # Our reply and reminder back in the inbox as they are (copies), and the reply redirected by a robot that
     # rewrote From and Message-ID and dropped the automatic headers but kept X-Loop: none is answered.
     reply, reminder = (m for m in smtp_sink.messages if anna in m.rcpt_tos)
-    redirected = reply.data.replace(f"From: Leernetwerk In-Gent <{SIGNUP_ADDRESS}>".encode(),
-                                    b"From: Robot <robot@example.org>")
+    redirected = reply.data.replace(
+        f"From: Leernetwerk In-Gent <{SIGNUP_ADDRESS}>".encode(), b"From: Robot <robot@example.org>"
+    )
     redirected = redirected.replace(kinds["Re"]["Message-ID"].encode(), b"<redirected-1@example.org>")
     redirected = redirected.replace(b"Auto-Submitted: auto-replied\r\n", b"")
     redirected = redirected.replace(b"X-Auto-Response-Suppress: All\r\n", b"")
@@ -195,14 +212,18 @@ def test_every_mail_we_send_is_marked_automatic_and_comes_back_unanswered(app, i
     _pass(app, dt.datetime(2026, 1, 6, 10, 5, tzinfo=START.tzinfo))
     assert len(smtp_sink.messages) == before
     with database(database_url) as db:
-        reasons = [r.reason for r in db.scalars(sa.select(models.InboundMessage).order_by(models.InboundMessage.id))]
+        reasons = [
+            r.reason for r in db.scalars(sa.select(models.InboundMessage).order_by(models.InboundMessage.id))
+        ]
     assert reasons[1:] == ["our own mail", "our own mail", "auto_reply: our own X-Loop header"]
 
 
 # --- limits --------------------------------------------------------------------------------------------------------
 
 
-def test_replies_to_one_address_stop_at_the_daily_limit(app, config_path, imap, smtp_sink, database_url, capsys):
+def test_replies_to_one_address_stop_at_the_daily_limit(
+    app, config_path, imap, smtp_sink, database_url, capsys
+):
     # Eight mails that each deserve a different answer (register and cancel in turn) within an hour.
     sender = "griet@example.org"
     for i in range(8):
@@ -241,11 +262,20 @@ def test_replies_to_one_address_stop_at_the_daily_limit(app, config_path, imap, 
 
 
 def test_replies_to_everyone_stop_at_the_hourly_limit(imap, smtp_sink, database_url, make_config):
-    config_path = make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"},
-                              meetings=MEETINGS, limits={"replies_per_hour": 4}, network={"language": "en"})
+    config_path = make_config(
+        imap,
+        smtp_sink,
+        database_url,
+        imap={"since": "2000-01-01"},
+        meetings=MEETINGS,
+        limits={"replies_per_hour": 4},
+        network={"language": "en"},
+    )
     with build_app(load_config(config_path)) as app:
         for i in range(7):
-            imap.append("INBOX", _mail(f"volunteer{i}@example.org", REGISTER, name=f"Vrijwilliger {chr(65 + i)}"))
+            imap.append(
+                "INBOX", _mail(f"volunteer{i}@example.org", REGISTER, name=f"Vrijwilliger {chr(65 + i)}")
+            )
         _pass(app, START)
         _pass(app, START + dt.timedelta(minutes=30))
         replies = [m for m in smtp_sink.messages if COORDINATOR not in m.rcpt_tos]
@@ -264,8 +294,10 @@ def test_replies_to_everyone_stop_at_the_hourly_limit(imap, smtp_sink, database_
 # --- a robot that answers every mail -------------------------------------------------------------------------------
 
 ROBOT = "onthaal@vrijwilligerspunt.example"
-ROBOT_TEXT = ("Dank je voor je bericht!\r\n\r\nWij schrijven ons graag in voor de volgende bijeenkomst.\r\n\r\n"
-              "Het onthaal van het Vrijwilligerspunt\r\n")
+ROBOT_TEXT = (
+    "Dank je voor je bericht!\r\n\r\nWij schrijven ons graag in voor de volgende bijeenkomst.\r\n\r\n"
+    "Het onthaal van het Vrijwilligerspunt\r\n"
+)
 
 
 @pytest.mark.parametrize("threads", [False, True], ids=["bare", "quotes-subject-and-threads"])
@@ -282,8 +314,17 @@ def test_a_naive_autoresponder_gets_one_mail_in_an_hour(app, imap, smtp_sink, th
                 ours = _parsed(received.data)
                 headers = (f"In-Reply-To: {ours['Message-ID']}",) if threads else ()
                 subject = f"Re: {ours['Subject']}" if threads else "Welkom"
-                imap.append("INBOX", _mail(ROBOT, ROBOT_TEXT, name="Vrijwilligerspunt", subject=subject,
-                                           headers=headers, when=now))
+                imap.append(
+                    "INBOX",
+                    _mail(
+                        ROBOT,
+                        ROBOT_TEXT,
+                        name="Vrijwilligerspunt",
+                        subject=subject,
+                        headers=headers,
+                        when=now,
+                    ),
+                )
         now += dt.timedelta(minutes=2)
     assert len(_to(smtp_sink, ROBOT)) == 1
     assert len(answered) == 1
@@ -307,10 +348,13 @@ def _flood(app: App, imap, sender: str, count: int, start: dt.datetime) -> tuple
     transient = 0
     for minute in range(count // 50):
         now = start + dt.timedelta(minutes=minute)
-        imap.append_many("INBOX", [
-            _mail(sender, CANCEL if i % 2 else REGISTER, name=FLOODERS[i // 2 % len(FLOODERS)], when=now)
-            for i in range(50)
-        ])
+        imap.append_many(
+            "INBOX",
+            [
+                _mail(sender, CANCEL if i % 2 else REGISTER, name=FLOODERS[i // 2 % len(FLOODERS)], when=now)
+                for i in range(50)
+            ],
+        )
         at_start = tracemalloc.get_traced_memory()[0]
         tracemalloc.reset_peak()
         _pass(app, now)
@@ -335,21 +379,32 @@ def test_a_flood_from_one_address_gets_five_replies_and_memory_stays_flat(app, i
     tracemalloc.start()
     try:
         with _log_records_not_kept():
-            _flood(app, imap, "warm-up@example.org", 50, START)  # connections, templates, compiled queries, caches
+            _flood(
+                app, imap, "warm-up@example.org", 50, START
+            )  # connections, templates, compiled queries, caches
             small = _flood(app, imap, "small@example.org", 100, START + dt.timedelta(minutes=10))
-            large = _flood(app, imap, "flood@example.org", 500, START + dt.timedelta(minutes=20))  # 10 minutes
+            large = _flood(
+                app, imap, "flood@example.org", 500, START + dt.timedelta(minutes=20)
+            )  # 10 minutes
     finally:
         tracemalloc.stop()
     assert len(_to(smtp_sink, "small@example.org")) == 5
     assert len(_to(smtp_sink, "flood@example.org")) == 5
     assert imap.count("INBOX") == 0
     with database(database_url) as db:
-        held = db.scalar(sa.select(sa.func.count()).select_from(models.OutboxMessage).where(
-            models.OutboxMessage.status == "held", models.OutboxMessage.recipient == "flood@example.org"))
+        held = db.scalar(
+            sa.select(sa.func.count())
+            .select_from(models.OutboxMessage)
+            .where(
+                models.OutboxMessage.status == "held", models.OutboxMessage.recipient == "flood@example.org"
+            )
+        )
     assert held == 495
     # Five times the mail, the same memory: a pass holds one batch at a time and nothing is kept per mail.
-    figures = (f"100 mails: {small[0]} bytes a pass, {small[1]} kept; "
-               f"500 mails: {large[0]} bytes a pass, {large[1]} kept")
+    figures = (
+        f"100 mails: {small[0]} bytes a pass, {small[1]} kept; "
+        f"500 mails: {large[0]} bytes a pass, {large[1]} kept"
+    )
     print(figures)
     assert large[0] < small[0] * 1.25 + 250_000, figures
     assert large[1] < small[1] * 1.5 + 100_000, figures

@@ -32,24 +32,36 @@ TRACES = re.compile(rb"vercruysse|wannes", re.IGNORECASE)  # name and address, i
 
 
 def _mail(sender: str, name: str, subject: str, body: str) -> bytes:
-    return (f"From: {name} <{sender}>\r\nTo: leernetwerk@in-gent.example\r\nSubject: {subject}\r\n"
-            f"Message-ID: <{time.time_ns()}@voorbeeld.example>\r\nDate: Mon, 15 Dec 2025 08:00:00 +0100\r\n"
-            f"\r\nDag,\r\n\r\n{body}\r\n\r\n{name}\r\n").encode()
+    return (
+        f"From: {name} <{sender}>\r\nTo: leernetwerk@in-gent.example\r\nSubject: {subject}\r\n"
+        f"Message-ID: <{time.time_ns()}@voorbeeld.example>\r\nDate: Mon, 15 Dec 2025 08:00:00 +0100\r\n"
+        f"\r\nDag,\r\n\r\n{body}\r\n\r\n{name}\r\n"
+    ).encode()
 
 
-REGISTRATION = _mail(ADDRESS, "Wannes Vercruysse", "Inschrijving",
-                     "Ik schrijf me graag in voor het leernetwerk.\r\n\r\n"
-                     "Wannes Vercruysse\r\nVluchtelingenwerk Kortrijk")
+REGISTRATION = _mail(
+    ADDRESS,
+    "Wannes Vercruysse",
+    "Inschrijving",
+    "Ik schrijf me graag in voor het leernetwerk.\r\n\r\nWannes Vercruysse\r\nVluchtelingenwerk Kortrijk",
+)
 QUESTION = _mail(ADDRESS, "Wannes Vercruysse", "Vraag", "Is er parking in de buurt van de campus?")
 ERASE = _mail(ADDRESS, "Wannes Vercruysse", "Mijn gegevens", "Gelieve al mijn gegevens te verwijderen.")
-SOMEONE_ELSE = _mail("lies.maes@voorbeeld.example", "Lies Maes", "Inschrijving",
-                     "Ik schrijf me graag in voor het leernetwerk.")
+SOMEONE_ELSE = _mail(
+    "lies.maes@voorbeeld.example", "Lies Maes", "Inschrijving", "Ik schrijf me graag in voor het leernetwerk."
+)
 
 
 def _mailflow(*args: str) -> subprocess.CompletedProcess[str]:
     """`mailflow -v ...` as the admin runs it, at DEBUG level."""
-    return subprocess.run([sys.executable, "-m", "mailflow", "-v", *args], env=os.environ.copy(),
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "mailflow", "-v", *args],
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _run(config: Path, now: str, log: list[str]) -> None:
@@ -64,8 +76,11 @@ def _traces_in_database(database_url: str) -> list[str]:
     engine = sa.create_engine(database_url)
     with engine.connect() as connection:
         for table in models.Base.metadata.sorted_tables:
-            found += [f"{table.name}: {row!r}" for row in connection.execute(sa.select(table))
-                      if TRACES.search(repr(row).encode())]
+            found += [
+                f"{table.name}: {row!r}"
+                for row in connection.execute(sa.select(table))
+                if TRACES.search(repr(row).encode())
+            ]
     engine.dispose()
     if database_url.startswith("sqlite:///"):
         path = Path(database_url.removeprefix("sqlite:///"))
@@ -80,14 +95,17 @@ def _traces_in_log(log: list[str]) -> list[str]:
 
 
 def _traces_in_mailbox(imap: ImapBox) -> list[str]:
-    return [f"{folder} uid {uid}" for folder in FOLDERS for uid, raw in imap.fetch_by_uid(folder).items()
-            if TRACES.search(raw)]
+    return [
+        f"{folder} uid {uid}"
+        for folder in FOLDERS
+        for uid, raw in imap.fetch_by_uid(folder).items()
+        if TRACES.search(raw)
+    ]
 
 
 @pytest.fixture
 def config(imap, smtp_sink, database_url, make_config) -> Path:
-    return make_config(imap, smtp_sink, database_url,
-                       imap={"since": "2000-01-01"}, meetings=MEETINGS)
+    return make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"}, meetings=MEETINGS)
 
 
 def test_forget_leaves_nothing_in_the_database_the_mailbox_or_the_log(config, imap, smtp_sink, database_url):
@@ -96,7 +114,9 @@ def test_forget_leaves_nothing_in_the_database_the_mailbox_or_the_log(config, im
         imap.append("INBOX", raw)
     _run(config, NOW, log)
     assert {m.rcpt_tos[0] for m in smtp_sink.wait_for(2)} >= {ADDRESS, "lies.maes@voorbeeld.example"}
-    assert _traces_in_database(database_url) and len(_traces_in_mailbox(imap)) == 2  # there was something to find
+    assert (
+        _traces_in_database(database_url) and len(_traces_in_mailbox(imap)) == 2
+    )  # there was something to find
 
     done = _mailflow("forget", "--config", str(config), ADDRESS)
     log.append(done.stdout + done.stderr)
@@ -120,7 +140,9 @@ def test_an_erase_request_leaves_nothing_but_a_count(config, imap, smtp_sink, da
     imap.append("INBOX", ERASE)
     _run(config, LATER, log)
 
-    assert [m.rcpt_tos for m in smtp_sink.messages].count([ADDRESS]) == 2  # welcome, then the erase confirmation
+    assert [m.rcpt_tos for m in smtp_sink.messages].count(
+        [ADDRESS]
+    ) == 2  # welcome, then the erase confirmation
     assert _traces_in_database(database_url) == []
     # Not even the erase mail itself is filed: the inbox is empty and only Lies's mail is in the processed folder.
     assert _traces_in_mailbox(imap) == []
@@ -128,17 +150,20 @@ def test_an_erase_request_leaves_nothing_but_a_count(config, imap, smtp_sink, da
     assert _traces_in_log(log) == []
     engine = sa.create_engine(database_url)
     with engine.connect() as connection:
-        assert connection.execute(sa.text("select detail from events where kind = 'erased'")).scalars().all() == [
-            "1 member(s)"]
+        assert connection.execute(
+            sa.text("select detail from events where kind = 'erased'")
+        ).scalars().all() == ["1 member(s)"]
     engine.dispose()
 
 
-def test_forget_says_what_remains_when_the_mailbox_is_unreachable(tmp_path, own_imap_server, smtp_sink,
-                                                                  make_config):
+def test_forget_says_what_remains_when_the_mailbox_is_unreachable(
+    tmp_path, own_imap_server, smtp_sink, make_config
+):
     box = ImapBox(own_imap_server)
     database_url = f"sqlite:///{tmp_path}/mailflow.db"
-    config = make_config(own_imap_server, smtp_sink, database_url,
-                         imap={"since": "2000-01-01"}, meetings=MEETINGS)
+    config = make_config(
+        own_imap_server, smtp_sink, database_url, imap={"since": "2000-01-01"}, meetings=MEETINGS
+    )
     try:
         box.append("INBOX", REGISTRATION)
         _run(config, NOW, [])
@@ -162,25 +187,38 @@ def test_forget_says_what_remains_when_the_mailbox_is_unreachable(tmp_path, own_
 def test_only_mail_naming_exactly_that_address_is_deleted(tmp_path, imap, smtp_sink, make_config):
     config = load_config(make_config(imap, smtp_sink, f"sqlite:///{tmp_path}/m.db"))
     imap.append("mailflow/processed", REGISTRATION)
-    imap.append("mailflow/processed", _mail("lies.maes@voorbeeld.example", "Lies Maes", "Inschrijving",
-                                            f"Mijn collega ({ADDRESS}) en ik schrijven ons in."))
-    neighbour = imap.append("mailflow/processed", _mail(f"j.{ADDRESS}", "Jef Claes", "Inschrijving",
-                                                       "Ik schrijf me in."))
+    imap.append(
+        "mailflow/processed",
+        _mail(
+            "lies.maes@voorbeeld.example",
+            "Lies Maes",
+            "Inschrijving",
+            f"Mijn collega ({ADDRESS}) en ik schrijven ons in.",
+        ),
+    )
+    neighbour = imap.append(
+        "mailflow/processed", _mail(f"j.{ADDRESS}", "Jef Claes", "Inschrijving", "Ik schrijf me in.")
+    )
     with Inbox(config.imap) as inbox:
         assert privacy.forget_copies(inbox, ADDRESS) == 2
-    assert sorted(imap.fetch_by_uid("mailflow/processed")) == [neighbour]  # theirs and the colleague's are gone
+    assert sorted(imap.fetch_by_uid("mailflow/processed")) == [
+        neighbour
+    ]  # theirs and the colleague's are gone
 
 
 @pytest.mark.servers  # a `mailflow run` daemon
-def test_forget_while_the_daemon_runs_leaves_no_copy_in_the_write_ahead_log(tmp_path, imap, smtp_sink,
-                                                                           make_config):
+def test_forget_while_the_daemon_runs_leaves_no_copy_in_the_write_ahead_log(
+    tmp_path, imap, smtp_sink, make_config
+):
     # The daemon keeps the SQLite file open, so its -wal file, which holds earlier versions of changed pages, is
     # not removed when `forget` exits: forget must empty it itself.
     database_url = f"sqlite:///{tmp_path}/mailflow.db"
-    config = make_config(imap, smtp_sink, database_url, imap={"poll_interval": 1},
-                         meetings=MEETINGS)
-    daemon = subprocess.Popen([sys.executable, "-m", "mailflow", "run", "--config", str(config), "--now", NOW],
-                              env=os.environ.copy(), stderr=subprocess.DEVNULL)
+    config = make_config(imap, smtp_sink, database_url, imap={"poll_interval": 1}, meetings=MEETINGS)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "mailflow", "run", "--config", str(config), "--now", NOW],
+        env=os.environ.copy(),
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for_first_pass(database_url)  # past its first look at the mailbox: what arrives now is new mail
         imap.append("INBOX", REGISTRATION)

@@ -49,23 +49,38 @@ SETTLED = {"processed", "review", "quarantined"}  # "failed" would mean an excep
 # --- building mails ----------------------------------------------------------------------------------------------
 
 
-def mail(sender: str = "Anna Peeters <anna.peeters@example.org>", subject: str = "Inschrijving",
-         body: str = REGISTRATION, extra: str = "", message_id: str | None = None) -> bytes:
+def mail(
+    sender: str = "Anna Peeters <anna.peeters@example.org>",
+    subject: str = "Inschrijving",
+    body: str = REGISTRATION,
+    extra: str = "",
+    message_id: str | None = None,
+) -> bytes:
     """A plain registration; `extra` is inserted as header lines ("Name: value\\r\\n")."""
     message_id = message_id or f"<{time.monotonic_ns()}@example.org>"
-    return (f"From: {sender}\r\nTo: leernetwerk@in-gent.example\r\nSubject: {subject}\r\n"
-            f"Date: Mon, 17 Nov 2025 20:14:05 +0100\r\nMessage-ID: {message_id}\r\n{extra}"
-            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}").encode()
+    return (
+        f"From: {sender}\r\nTo: leernetwerk@in-gent.example\r\nSubject: {subject}\r\n"
+        f"Date: Mon, 17 Nov 2025 20:14:05 +0100\r\nMessage-ID: {message_id}\r\n{extra}"
+        f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}"
+    ).encode()
 
 
 def deeply_nested(levels: int) -> bytes:
     """A multipart nested `levels` deep, each level with its own boundary: Python's parser recurses per level."""
-    opening = b"".join(b'--b%d\r\nContent-Type: multipart/mixed; boundary="b%d"\r\n\r\n' % (i - 1, i)
-                       for i in range(1, levels))
+    opening = b"".join(
+        b'--b%d\r\nContent-Type: multipart/mixed; boundary="b%d"\r\n\r\n' % (i - 1, i)
+        for i in range(1, levels)
+    )
     closing = b"".join(b"--b%d--\r\n" % i for i in reversed(range(levels)))
     head = mail(subject="Diep genest", body="").split(b"Content-Type:")[0]
-    return (head + b'Content-Type: multipart/mixed; boundary="b0"\r\n\r\n' + opening
-            + b"--b%d\r\nContent-Type: text/plain\r\n\r\n" % (levels - 1) + REGISTRATION.encode() + closing)
+    return (
+        head
+        + b'Content-Type: multipart/mixed; boundary="b0"\r\n\r\n'
+        + opening
+        + b"--b%d\r\nContent-Type: text/plain\r\n\r\n" % (levels - 1)
+        + REGISTRATION.encode()
+        + closing
+    )
 
 
 def many_recipients(count: int, header: str) -> bytes:
@@ -91,14 +106,14 @@ def vcard_mail(name: str, organisation: str) -> bytes:
 
 
 @pytest.fixture
-def make_app(imap: Any, smtp_sink: Any, database_url: str,
-             make_config: pytest.MonkeyPatch) -> Iterator[Any]:
+def make_app(imap: Any, smtp_sink: Any, database_url: str, make_config: pytest.MonkeyPatch) -> Iterator[Any]:
     """`make_app(**imap_settings)`: mailflow wired to the test Dovecot, sink and database, as `mailflow run` does."""
     apps: list[App] = []
 
     def make(**imap_settings: object) -> App:
-        path = make_config(imap, smtp_sink, database_url,
-                           imap={"since": "2000-01-01", **imap_settings}, meetings=MEETINGS)
+        path = make_config(
+            imap, smtp_sink, database_url, imap={"since": "2000-01-01", **imap_settings}, meetings=MEETINGS
+        )
         apps.append(build_app(load_config(path)))
         return apps[-1]
 
@@ -184,8 +199,10 @@ def test_broken_mime_is_processed_or_in_review_within_the_budget(make_app, imap,
         # Longer than the database columns (PostgreSQL refuses what SQLite would store).
         "a 2000-character Message-ID": mail(message_id=f"<{'m' * 2000}@example.org>"),
         "a 400-character address": mail(sender=f"Anna <{'a' * 400}@example.org>"),
-        "a 1000-character From name": mail(sender=f'"{"Anna Peeters " * 80}" <anna.peeters@example.org>',
-                                           body="Ik schrijf me in voor het leernetwerk."),
+        "a 1000-character From name": mail(
+            sender=f'"{"Anna Peeters " * 80}" <anna.peeters@example.org>',
+            body="Ik schrijf me in voor het leernetwerk.",
+        ),
         "a 900-character organisation": mail(body=REGISTRATION + "Vzw " + "Buurtwerk" * 100 + "\r\n"),
         "a 1300-character vCard name": vcard_mail("Anna Peeters " * 100, "Buurtwerk " * 90),
     }
@@ -206,7 +223,11 @@ def test_broken_mime_is_processed_or_in_review_within_the_budget(make_app, imap,
     by_name = {name: rows[uid] for uid, name in names.items()}
     # Python's parser recurses once per level and gives up: a quarantine with the reason, never a crash.
     deep = by_name["deeply nested multipart (3000 levels)"]
-    assert (deep.status, deep.reason, deep.destination) == ("review", "unreadable: RecursionError", "mailflow/review")
+    assert (deep.status, deep.reason, deep.destination) == (
+        "review",
+        "unreadable: RecursionError",
+        "mailflow/review",
+    )
     assert deep.raw is not None  # kept for the human who looks at it
     assert by_name["10,000 addresses in From"].status == "review"
     assert by_name["10,000 addresses in From"].reason.startswith("ambiguous From")
@@ -215,7 +236,11 @@ def test_broken_mime_is_processed_or_in_review_within_the_budget(make_app, imap,
     # Whatever was answered went to its one sender, never to the 10,000 others.
     sent = replies(smtp_sink)
     assert sent, "the readable registrations among them were answered"
-    assert {r.rcpt_tos[0] for r in sent} <= {"anna.peeters@example.org", "zoe.muller@example.org", "mo@example.org"}
+    assert {r.rcpt_tos[0] for r in sent} <= {
+        "anna.peeters@example.org",
+        "zoe.muller@example.org",
+        "mo@example.org",
+    }
 
 
 def test_nul_bytes_are_handled_as_they_come(make_app, imap):
@@ -240,7 +265,9 @@ def test_a_mail_over_the_size_limit_is_never_downloaded(make_app, imap, smtp_sin
     app = make_app(max_message_bytes=4096)
     marker = "grootteproef"
     big = mail(subject="Inschrijving met bijlage", body=(marker + " ") * 2000 + REGISTRATION)
-    small = mail(sender="Bart Claes <bart.claes@example.org>", body=REGISTRATION.replace("Anna Peeters", "Bart Claes"))
+    small = mail(
+        sender="Bart Claes <bart.claes@example.org>", body=REGISTRATION.replace("Anna Peeters", "Bart Claes")
+    )
     assert len(big) > 4096 >= len(small)
     big_uid, small_uid = imap.append("INBOX", big), imap.append("INBOX", small)
     caplog.set_level(logging.DEBUG, logger="imapclient")  # every IMAP command and response mailflow exchanges
@@ -285,8 +312,13 @@ AMBIGUOUS_FROM = [
 def test_an_ambiguous_from_is_never_answered(make_app, imap, smtp_sink):
     app = make_app()
     uids = [imap.append("INBOX", mail(sender=sender)) for sender in AMBIGUOUS_FROM]
-    control = imap.append("INBOX", mail(sender="Carla Jacobs <carla.jacobs@example.org>",
-                                        body=REGISTRATION.replace("Anna Peeters", "Carla Jacobs")))
+    control = imap.append(
+        "INBOX",
+        mail(
+            sender="Carla Jacobs <carla.jacobs@example.org>",
+            body=REGISTRATION.replace("Anna Peeters", "Carla Jacobs"),
+        ),
+    )
 
     one_pass(app)
 
@@ -321,15 +353,37 @@ TWICE = "=?utf-8?q?=3D=3Futf-8=3Fq=3F=3D0D=3D0AX-Injected=3A=5Fyes=3F=3D?="  # d
         ("Eve <eve@example.org>", f"Inschrijving {INJECTED}", ""),
         ("Eve <eve@example.org>", f"Inschrijving {TWICE}", ""),
         ("Eve <eve@example.org>", "=?utf-8?b?SW5zY2hyaWp2aW5nDQpYLUluamVjdGVkOiB5ZXM=?=", ""),
-        ("Eve <eve@example.org>", "Inschrijving", (f"In-Reply-To: <{INJECTED}@example.org>\r\n"
-                                                   f"References: <a@example.org> <{INJECTED}@example.org>\r\n")),
+        (
+            "Eve <eve@example.org>",
+            "Inschrijving",
+            (
+                f"In-Reply-To: <{INJECTED}@example.org>\r\n"
+                f"References: <a@example.org> <{INJECTED}@example.org>\r\n"
+            ),
+        ),
     ],
-    ids=["name-q", "name-b", "name-twice", "name-quoted", "subject-q", "subject-twice", "subject-b", "references"],
+    ids=[
+        "name-q",
+        "name-b",
+        "name-twice",
+        "name-quoted",
+        "subject-q",
+        "subject-twice",
+        "subject-b",
+        "references",
+    ],
 )
 def test_encoded_line_breaks_never_reach_a_reply_header(make_app, imap, smtp_sink, sender, subject, extra):
     app = make_app()
-    imap.append("INBOX", mail(sender=sender, subject=subject, extra=extra,
-                              body=REGISTRATION.replace("Anna Peeters", "Eve Jansen")))
+    imap.append(
+        "INBOX",
+        mail(
+            sender=sender,
+            subject=subject,
+            extra=extra,
+            body=REGISTRATION.replace("Anna Peeters", "Eve Jansen"),
+        ),
+    )
 
     one_pass(app)
 
@@ -347,7 +401,7 @@ def test_hostile_names_from_the_mail_stay_text(make_app, imap, smtp_sink):
     raw = mail(
         sender="=?utf-8?q?=3Cscript=3Ealert(1)=3C/script=3E_{{_7*7_}}_{%_raw_%}?= <mo@example.org>",
         body="Ik schrijf me graag in voor het leernetwerk.\r\n\r\nNaam: Mo Jansen\r\n"
-             "Organisatie: <b>Buurtwerk</b> {{ 7*7 }}\r\n",
+        "Organisatie: <b>Buurtwerk</b> {{ 7*7 }}\r\n",
     )
     imap.append("INBOX", raw)
 
@@ -363,23 +417,63 @@ def test_hostile_names_from_the_mail_stay_text(make_app, imap, smtp_sink):
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<b>" not in html.lower() and "&lt;b&gt;" in html.lower()
     assert "49" not in text and "49" not in html
-    assert "<script>alert(1)</script> {{ 7*7 }} {% raw %}" in text and "<b>buurtwerk</b> {{ 7*7 }}" in text.lower()
+    assert (
+        "<script>alert(1)</script> {{ 7*7 }} {% raw %}" in text
+        and "<b>buurtwerk</b> {{ 7*7 }}" in text.lower()
+    )
     (ics,) = [part for part in reply.iter_attachments() if part.get_content_type() == "text/calendar"]
     assert "script" not in ics.get_content() and "7*7" not in ics.get_content()
 
 
 # --- any mail at all, through handle() ----------------------------------------------------------------------------
 
-_PIECES = st.sampled_from([
-    "\r\n", "\n", "\r", "\x00", "\x85", "\u2028", "\u202e", " ", "\t", '"', "\\", "<", ">", ",", ";", ":", "@",
-    "(", ")", "=?", "?=", "é", "Zoë", "{{ 7*7 }}", "{% raw %}", "<script>", "a@example.org",
-])
+_PIECES = st.sampled_from(
+    [
+        "\r\n",
+        "\n",
+        "\r",
+        "\x00",
+        "\x85",
+        "\u2028",
+        "\u202e",
+        " ",
+        "\t",
+        '"',
+        "\\",
+        "<",
+        ">",
+        ",",
+        ";",
+        ":",
+        "@",
+        "(",
+        ")",
+        "=?",
+        "?=",
+        "é",
+        "Zoë",
+        "{{ 7*7 }}",
+        "{% raw %}",
+        "<script>",
+        "a@example.org",
+    ]
+)
 # Whole values known to be dangerous: encoded line breaks, once and twice encoded, and header lines of their own.
-_HOSTILE = st.sampled_from([
-    INJECTED, TWICE, "=?utf-8?b?DQpYLUluamVjdGVkOiB5ZXM=?=", "=?x-unknown?q?a=0Ab?=", "Eve\r\nX-Injected: yes",
-    "Eve\nX-Injected: yes", "=?utf-8?q?Eve?= =?utf-8?q?=0A?=X-Injected: yes", "=?utf-8?q?=0D=0A?=",
-    "Anna Peeters " * 80, "Zoë: ü× \\x " + "y" * 30, "a" * 300 + "@example.org",  # longer than any column
-])
+_HOSTILE = st.sampled_from(
+    [
+        INJECTED,
+        TWICE,
+        "=?utf-8?b?DQpYLUluamVjdGVkOiB5ZXM=?=",
+        "=?x-unknown?q?a=0Ab?=",
+        "Eve\r\nX-Injected: yes",
+        "Eve\nX-Injected: yes",
+        "=?utf-8?q?Eve?= =?utf-8?q?=0A?=X-Injected: yes",
+        "=?utf-8?q?=0D=0A?=",
+        "Anna Peeters " * 80,
+        "Zoë: ü× \\x " + "y" * 30,
+        "a" * 300 + "@example.org",  # longer than any column
+    ]
+)
 _TEXT = st.one_of(
     _HOSTILE,
     st.tuples(st.text(max_size=6), _HOSTILE, st.text(max_size=6)).map("".join),
@@ -407,23 +501,45 @@ def _from_header(draw: st.DrawFn) -> str:
 def hostile_mail(draw: st.DrawFn) -> bytes:
     """A registration with hostile headers, names, parts and encodings."""
     headers = [f"From: {draw(_from_header())}", f"Subject: {draw(_TEXT)}"]
-    for name in draw(st.lists(st.sampled_from(["Message-ID", "In-Reply-To", "References", "Cc", "Reply-To",
-                                               "From", "Content-Type", "X-Whatever"]), max_size=4)):
+    for name in draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    "Message-ID",
+                    "In-Reply-To",
+                    "References",
+                    "Cc",
+                    "Reply-To",
+                    "From",
+                    "Content-Type",
+                    "X-Whatever",
+                ]
+            ),
+            max_size=4,
+        )
+    ):
         headers.append(f"{name}: {draw(st.sampled_from(['<', '<a@b> <']))}{draw(_TEXT)}>")
     charset = draw(st.sampled_from(["utf-8", "x-unknown", "iso-8859-1", ""]))
     name, organisation = draw(_TEXT), draw(_TEXT)
-    body = (f"Dag,\r\n\r\nIk schrijf me graag in voor het leernetwerk.\r\n\r\n"
-            f"Naam: {name}\r\nOrganisatie: {organisation}\r\n")
+    body = (
+        f"Dag,\r\n\r\nIk schrijf me graag in voor het leernetwerk.\r\n\r\n"
+        f"Naam: {name}\r\nOrganisatie: {organisation}\r\n"
+    )
     vcard = f"BEGIN:VCARD\r\nFN:{name}\r\nORG:{organisation}\r\nEND:VCARD\r\n"
     encoding = draw(st.sampled_from(["8bit", "base64", "quoted-printable"]))
-    parts = [f"Content-Type: text/plain; charset={charset}\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n{body}"]
+    parts = [
+        f"Content-Type: text/plain; charset={charset}\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n{body}"
+    ]
     if draw(st.booleans()):
         parts.append(f"Content-Type: text/vcard\r\n\r\n{vcard}")
     if draw(st.booleans()):
         parts.append(f"Content-Type: text/html\r\n\r\n<p>{draw(_TEXT)}</p>")
     boundary = draw(st.sampled_from(["; boundary=b", "", '; boundary="b']))  # right, missing, unterminated
-    mime = (f"MIME-Version: 1.0\r\nContent-Type: multipart/mixed{boundary}\r\n\r\n"
-            + "".join(f"--b\r\n{part}" for part in parts) + draw(st.sampled_from(["--b--\r\n", ""])))
+    mime = (
+        f"MIME-Version: 1.0\r\nContent-Type: multipart/mixed{boundary}\r\n\r\n"
+        + "".join(f"--b\r\n{part}" for part in parts)
+        + draw(st.sampled_from(["--b--\r\n", ""]))
+    )
     return ("\r\n".join(headers) + "\r\n" + mime).encode("utf-8", "surrogatepass")
 
 

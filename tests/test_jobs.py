@@ -55,14 +55,11 @@ def _header(raw: bytes, name: str) -> str:
 
 @pytest.fixture
 def config_path(imap, smtp_sink, database_url, make_config) -> Path:
-    return make_config(imap, smtp_sink, database_url,
-                       imap={"since": "2000-01-01"}, meetings=MEETINGS)
+    return make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"}, meetings=MEETINGS)
 
 
 def _run_once(config_path: Path, now: str = NOW) -> int:
     return main(["run", "--config", str(config_path), "--once", "--now", now])
-
-
 
 
 def test_one_pass_registers_answers_and_files_every_mail(config_path, imap, smtp_sink, database_url):
@@ -90,7 +87,9 @@ def test_one_pass_registers_answers_and_files_every_mail(config_path, imap, smtp
     assert all(len(r.rcpt_tos) == 1 for r in replies)
     for name in REGISTRATIONS:
         original = _raw(name)
-        sender = email.message_from_bytes(original, policy=email.policy.default)["From"].addresses[0].addr_spec
+        sender = (
+            email.message_from_bytes(original, policy=email.policy.default)["From"].addresses[0].addr_spec
+        )
         received = by_recipient[sender]
         reply = email.message_from_bytes(received.data, policy=email.policy.default)
         assert received.mail_from == "leernetwerk@in-gent.example"
@@ -156,16 +155,28 @@ def _black_hole() -> socket.socket:
 
 
 @pytest.mark.servers  # a `mailflow run` process
-def test_killed_between_commit_and_send_answers_exactly_once(tmp_path, imap, smtp_sink, database_url, make_config):
+def test_killed_between_commit_and_send_answers_exactly_once(
+    tmp_path, imap, smtp_sink, database_url, make_config
+):
     names = REGISTRATIONS[:2]
     for name in names:
         imap.append("INBOX", _raw(name))
     hole = _black_hole()
     (tmp_path / "stuck").mkdir()
-    stuck = make_config(imap, smtp_sink, database_url, directory=tmp_path / "stuck",
-                        imap={"since": "2000-01-01"}, smtp={"port": hole.getsockname()[1]}, meetings=MEETINGS)
-    process = subprocess.Popen([sys.executable, "-m", "mailflow", "run", "--config", str(stuck), "--once",
-                                "--now", NOW], env=os.environ.copy(), stderr=subprocess.PIPE)
+    stuck = make_config(
+        imap,
+        smtp_sink,
+        database_url,
+        directory=tmp_path / "stuck",
+        imap={"since": "2000-01-01"},
+        smtp={"port": hole.getsockname()[1]},
+        meetings=MEETINGS,
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mailflow", "run", "--config", str(stuck), "--once", "--now", NOW],
+        env=os.environ.copy(),
+        stderr=subprocess.PIPE,
+    )
     try:
         # Wait until the replies are committed in the outbox; the process is then stuck waiting for SMTP.
         deadline = time.monotonic() + 60
@@ -189,10 +200,11 @@ def test_killed_between_commit_and_send_answers_exactly_once(tmp_path, imap, smt
     assert smtp_sink.messages == []
 
     # Restarted with a working SMTP server: every reply goes out, once.
-    working = make_config(imap, smtp_sink, database_url,
-                          imap={"since": "2000-01-01"}, meetings=MEETINGS)
+    working = make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"}, meetings=MEETINGS)
     assert _run_once(working, LATER) == 0
     assert _run_once(working, LATER) == 0
     assert sorted(r.rcpt_tos[0] for r in smtp_sink.messages) == sorted(
-        email.message_from_bytes(_raw(n), policy=email.policy.default)["From"].addresses[0].addr_spec for n in names)
+        email.message_from_bytes(_raw(n), policy=email.policy.default)["From"].addresses[0].addr_spec
+        for n in names
+    )
     assert imap.count("INBOX") == 0

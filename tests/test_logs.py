@@ -23,15 +23,25 @@ MEETINGS = [{"date": "2026-01-13", "theme": "Dringende medische hulp", "speakers
 
 
 def _invented(sender: str, name: str, subject: str, body: str) -> bytes:
-    return (f"From: {name} <{sender}>\r\nTo: leernetwerk@{OURS}\r\nSubject: {subject}\r\n"
-            f"Message-ID: <{subject.replace(' ', '-').lower()}-1@voorbeeld.example>\r\n"
-            f"Date: Tue, 16 Dec 2025 08:00:00 +0100\r\n\r\nDag,\r\n\r\n{body}\r\n\r\n{name}\r\n").encode()
+    return (
+        f"From: {name} <{sender}>\r\nTo: leernetwerk@{OURS}\r\nSubject: {subject}\r\n"
+        f"Message-ID: <{subject.replace(' ', '-').lower()}-1@voorbeeld.example>\r\n"
+        f"Date: Tue, 16 Dec 2025 08:00:00 +0100\r\n\r\nDag,\r\n\r\n{body}\r\n\r\n{name}\r\n"
+    ).encode()
 
 
-QUESTION = _invented("hanne.wuyts@voorbeeld.example", "Hanne Wuyts", "Parking aan de campus",
-                     "Is er parking in de buurt van de campus Sint-Annaplein?")
-ERASE = _invented("griet.bauwens@gmail.com", "Griet Bauwens", "Mijn gegevens",
-                  "Gelieve al mijn gegevens uit jullie bestanden te verwijderen.")
+QUESTION = _invented(
+    "hanne.wuyts@voorbeeld.example",
+    "Hanne Wuyts",
+    "Parking aan de campus",
+    "Is er parking in de buurt van de campus Sint-Annaplein?",
+)
+ERASE = _invented(
+    "griet.bauwens@gmail.com",
+    "Griet Bauwens",
+    "Mijn gegevens",
+    "Gelieve al mijn gegevens uit jullie bestanden te verwijderen.",
+)
 FORGOTTEN = "dawit.haile88@gmail.com"
 
 
@@ -54,15 +64,28 @@ def personal_data(raw: bytes, names: list[str]) -> set[str]:
 
 
 def _mailflow(*args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "mailflow", "-v", *args], env=os.environ.copy(),
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "mailflow", "-v", *args],
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout + done.stderr
 
 
 def test_a_whole_run_logs_no_personal_data(tmp_path, imap, smtp_sink, make_config):
-    config = str(make_config(imap, smtp_sink, f"sqlite:///{tmp_path}/mailflow.db",
-                             imap={"since": "2000-01-01"}, meetings=MEETINGS))
+    config = str(
+        make_config(
+            imap,
+            smtp_sink,
+            f"sqlite:///{tmp_path}/mailflow.db",
+            imap={"since": "2000-01-01"},
+            meetings=MEETINGS,
+        )
+    )
     for raw in [*CORPUS.values(), QUESTION]:
         imap.append("INBOX", raw)
     log = _mailflow("run", "--config", config, "--once", "--now", "2025-12-15T09:00:00+01:00")
@@ -78,8 +101,13 @@ def test_a_whole_run_logs_no_personal_data(tmp_path, imap, smtp_sink, make_confi
     assert "uid=" in log and "inbox: " in log and "outbox id=" in log
     assert "erase: 1 request(s) finished" in log and "retention: " in log and "forgot 1 member(s)" in log
     # ...and never in anything of the mails.
-    never = set().union(*(personal_data(raw, [p["name"] for p in LABELS[name]["people"]])
-                          for name, raw in CORPUS.items()), personal_data(QUESTION, []), personal_data(ERASE, []))
+    never = set().union(
+        *(personal_data(raw, [p["name"] for p in LABELS[name]["people"]]) for name, raw in CORPUS.items()),
+        personal_data(QUESTION, []),
+        personal_data(ERASE, []),
+    )
     assert len(never) > 50
     shown = sorted(s for s in never if s.lower() in log.lower())
-    assert shown == [], "\n".join(line for line in log.splitlines() if any(s.lower() in line.lower() for s in shown))
+    assert shown == [], "\n".join(
+        line for line in log.splitlines() if any(s.lower() in line.lower() for s in shown)
+    )

@@ -8,7 +8,10 @@ from mailflow.core.calendar.meetings import upcoming
 from mailflow.settings import Meeting, Recurrence
 
 RHYTHM = Recurrence(rule="FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TU", start=None)
-MEETINGS = [Meeting(dt.date(2026, 1, 13), "Dringende medische hulp"), Meeting(dt.date(2026, 3, 10), "Onderwijs")]
+MEETINGS = [
+    Meeting(dt.date(2026, 1, 13), "Dringende medische hulp"),
+    Meeting(dt.date(2026, 3, 10), "Onderwijs"),
+]
 
 
 def test_rhythm_proposes_the_dates_not_configured():

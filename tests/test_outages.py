@@ -39,8 +39,12 @@ class Daemon:
     def __init__(self, config: Path, log: Path) -> None:
         self.log_path = log
         self._log = open(log, "w", encoding="utf-8")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen([sys.executable, "-m", "mailflow", "run", "--config", str(config)],
-                                        env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=self._log)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mailflow", "run", "--config", str(config)],
+            env=os.environ.copy(),
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+        )
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -50,7 +54,9 @@ class Daemon:
 
     def wait_for_log(self, pattern: str, count: int = 1, timeout: float = 30.0) -> None:
         if not wait_until(lambda: self.count(pattern) >= count or self.process.poll() is not None, timeout):
-            raise AssertionError(f"no {pattern!r} in the daemon's log within {timeout} s:\n{self.log()[-3000:]}")
+            raise AssertionError(
+                f"no {pattern!r} in the daemon's log within {timeout} s:\n{self.log()[-3000:]}"
+            )
         assert self.process.poll() is None, f"the daemon died:\n{self.log()[-3000:]}"
 
     def cpu_seconds(self) -> float:
@@ -74,8 +80,9 @@ class Daemon:
 def daemon(config: Path, tmp_path: Path, database_url: str) -> Iterator[Daemon]:
     running = Daemon(config, tmp_path / "daemon.log")
     try:
-        assert wait_until(lambda: _mailbox_read(database_url) or running.process.poll() is not None, 30), \
+        assert wait_until(lambda: _mailbox_read(database_url) or running.process.poll() is not None, 30), (
             running.log()[-3000:]
+        )
         running.wait_for_log("waiting for mail")
         yield running
     finally:
@@ -100,8 +107,10 @@ def _sender(raw: bytes) -> str:
 
 def _answered(smtp_sink) -> list[str]:  # type: ignore[no-untyped-def]
     """The original Message-IDs the sink's replies answer, sorted (twice if answered twice)."""
-    return sorted(email.message_from_bytes(r.data, policy=email.policy.default)["In-Reply-To"]
-                  for r in replies(smtp_sink))
+    return sorted(
+        email.message_from_bytes(r.data, policy=email.policy.default)["In-Reply-To"]
+        for r in replies(smtp_sink)
+    )
 
 
 def _retry_delays(log: str) -> list[int]:
@@ -113,7 +122,8 @@ def _retry_delays(log: str) -> list[int]:
 
 @pytest.mark.parametrize("outage", [0, 12], ids=["restarted", "stopped-12s"])
 def test_imap_server_stopped_or_restarted_under_the_daemon_reconnects_with_backoff_and_loses_nothing(
-        outage, own_imap_server, smtp_sink, tmp_path, make_config):
+    outage, own_imap_server, smtp_sink, tmp_path, make_config
+):
     box = ImapBox(own_imap_server)
     database_url = f"sqlite:///{tmp_path}/mailflow.db"
     config = make_config(own_imap_server, smtp_sink, database_url)
@@ -144,17 +154,20 @@ def test_imap_server_stopped_or_restarted_under_the_daemon_reconnects_with_backo
     assert _answered(smtp_sink) == [f"<imap-{n}@example.org>" for n in (1, 2, 3)]
     assert left_in_inbox == 0
     # Backoff, not a busy loop: the waits double, and the daemon hardly used the CPU while the server was away.
-    assert retries == [2 ** n for n in range(len(retries))]
+    assert retries == [2**n for n in range(len(retries))]
     assert len(retries) <= 2 + outage.bit_length()
     assert cpu < 1.0
     print(f"\nIMAP {outage} s down: {len(retries)} reconnect attempt(s) waiting {retries} s, {cpu:.2f} s CPU")
 
 
-SILENCE = 45  # seconds; the daemon leaves IDLE at its next outbox round (every 30 s) and then meets the silence
+SILENCE = (
+    45  # seconds; the daemon leaves IDLE at its next outbox round (every 30 s) and then meets the silence
+)
 
 
 def test_imap_server_silent_the_daemon_times_out_reconnects_with_backoff_and_answers_after(
-        own_imap_server, smtp_sink, tmp_path, make_config):
+    own_imap_server, smtp_sink, tmp_path, make_config
+):
     if own_imap_server.kind != "dovecot":
         pytest.skip("freezing the server needs Dovecot's process group")
     box = ImapBox(own_imap_server)
@@ -190,9 +203,11 @@ def test_imap_server_silent_the_daemon_times_out_reconnects_with_backoff_and_ans
     assert left_in_inbox == 0
     # It gave up on the silent server (the timeout), then tried again with doubling waits, at most once per timeout.
     assert 1 <= len(retries) <= 6, log[-3000:]
-    assert retries == [2 ** n for n in range(len(retries))]
+    assert retries == [2**n for n in range(len(retries))]
     assert cpu < 1.0
-    print(f"\nIMAP silent {silent_for:.0f} s: {len(retries)} reconnect attempt(s) waiting {retries} s, {cpu:.2f} s CPU")
+    print(
+        f"\nIMAP silent {silent_for:.0f} s: {len(retries)} reconnect attempt(s) waiting {retries} s, {cpu:.2f} s CPU"
+    )
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------------------------------
@@ -208,18 +223,23 @@ def _stopped(postgres_server) -> Iterator[None]:  # type: ignore[no-untyped-def]
 
 
 def test_database_stopped_nothing_is_moved_and_a_pass_after_its_return_catches_up(
-        postgres_server, imap, smtp_sink, make_config):
+    postgres_server, imap, smtp_sink, make_config
+):
     database_url = postgres_server.create_database()
     config = make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"})
     command = [sys.executable, "-m", "mailflow", "run", "--config", str(config), "--once"]
     mails = [registration(i, tag="pg-once") for i in range(5)]
     imap.append_many("INBOX", mails)
     with _stopped(postgres_server):
-        down = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=120, check=False)
+        down = subprocess.run(
+            command, env=os.environ.copy(), capture_output=True, text=True, timeout=120, check=False
+        )
         assert down.returncode != 0
         assert "database" in down.stderr and "Traceback" not in down.stderr, down.stderr
         assert imap.count("INBOX") == 5 and replies(smtp_sink) == []
-    up = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=120, check=False)
+    up = subprocess.run(
+        command, env=os.environ.copy(), capture_output=True, text=True, timeout=120, check=False
+    )
     assert up.returncode == 0, up.stderr
     assert _answered(smtp_sink) == sorted(f"<pg-once-{i}@example.org>" for i in range(5))
     assert imap.count("INBOX") == 0
@@ -229,7 +249,8 @@ OUTAGE = 8  # seconds
 
 
 def test_database_stopped_under_the_daemon_nothing_is_moved_and_it_catches_up_when_it_returns(
-        postgres_server, imap, smtp_sink, tmp_path, make_config):
+    postgres_server, imap, smtp_sink, tmp_path, make_config
+):
     database_url = postgres_server.create_database()
     config = make_config(imap, smtp_sink, database_url)
     with daemon(config, tmp_path, database_url) as running:
@@ -253,13 +274,14 @@ def test_database_stopped_under_the_daemon_nothing_is_moved_and_it_catches_up_wh
     assert "Traceback" not in log
     assert _answered(smtp_sink) == sorted(f"<pg-{i}@example.org>" for i in range(6))
     # Backoff while the database is away, even though IMAP answers every time.
-    assert retries == [2 ** n for n in range(len(retries))] and 2 <= len(retries) <= 5, log[-3000:]
+    assert retries == [2**n for n in range(len(retries))] and 2 <= len(retries) <= 5, log[-3000:]
     assert cpu < 1.0
     print(f"\nPostgreSQL down {OUTAGE} s: {len(retries)} attempt(s) waiting {retries} s, {cpu:.2f} s CPU")
 
 
-def test_after_a_database_restart_the_daemon_takes_its_lock_again(postgres_server, imap, smtp_sink, tmp_path,
-                                                                    make_config):
+def test_after_a_database_restart_the_daemon_takes_its_lock_again(
+    postgres_server, imap, smtp_sink, tmp_path, make_config
+):
     database_url = postgres_server.create_database()
     config = make_config(imap, smtp_sink, database_url)
     second = [sys.executable, "-m", "mailflow", "run", "--config", str(config), "--once"]
@@ -268,14 +290,17 @@ def test_after_a_database_restart_the_daemon_takes_its_lock_again(postgres_serve
             running.wait_for_log("database")
         imap.append("INBOX", registration(0, tag="pg-lock"))
         wait_for_replies(smtp_sink, 1, timeout=60)  # a pass after the restart: the lock is held again
-        refused = subprocess.run(second, env=os.environ.copy(), capture_output=True, text=True, timeout=60, check=False)
+        refused = subprocess.run(
+            second, env=os.environ.copy(), capture_output=True, text=True, timeout=60, check=False
+        )
         assert refused.returncode == 2
         assert "another mailflow is already running" in refused.stderr
     assert running.process.returncode == 0, running.log()[-3000:]
 
 
-def test_a_daemon_whose_lock_was_taken_while_the_database_was_away_stops(postgres_server, imap, smtp_sink, tmp_path,
-                                                                         make_config):
+def test_a_daemon_whose_lock_was_taken_while_the_database_was_away_stops(
+    postgres_server, imap, smtp_sink, tmp_path, make_config
+):
     database_url = postgres_server.create_database()
     config = make_config(imap, smtp_sink, database_url)
     mailbox = f"{imap.host}:{imap.port}/{imap.username}/INBOX"
@@ -306,7 +331,9 @@ def _reply_row(database_url: str) -> models.OutboxMessage:
     sessions = open_database(database_url)
     try:
         with sessions() as db:
-            return db.scalars(sa.select(models.OutboxMessage).where(models.OutboxMessage.kind == "register")).one()
+            return db.scalars(
+                sa.select(models.OutboxMessage).where(models.OutboxMessage.kind == "register")
+            ).one()
     finally:
         close_database(sessions)
 
@@ -326,7 +353,8 @@ def _attempts_to(smtp_sink, recipient: str) -> list[int]:  # type: ignore[no-unt
 
 @pytest.mark.parametrize("mode", ["4xx", "421"], ids=["451", "421"])
 def test_smtp_refusing_for_hours_is_retried_with_growing_delay_then_delivers_once(
-        mode, imap, smtp_sink, tmp_path, make_config):
+    mode, imap, smtp_sink, tmp_path, make_config
+):
     database_url = f"sqlite:///{tmp_path}/mailflow.db"
     config = make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"})
     mail = registration(0, tag="smtp")
@@ -343,7 +371,9 @@ def test_smtp_refusing_for_hours_is_retried_with_growing_delay_then_delivers_onc
         assert row.status == "pending"
         delays.append(round((row.next_attempt_at - attempted_at).total_seconds() / 60))
         tried = len(_attempts_to(smtp_sink, volunteer))
-        _run_at(config, row.next_attempt_at - dt.timedelta(seconds=30))  # not due yet: the server is left alone
+        _run_at(
+            config, row.next_attempt_at - dt.timedelta(seconds=30)
+        )  # not due yet: the server is left alone
         assert len(_attempts_to(smtp_sink, volunteer)) == tried
         attempted_at = row.next_attempt_at
         _run_at(config, attempted_at)
@@ -358,8 +388,10 @@ def test_smtp_refusing_for_hours_is_retried_with_growing_delay_then_delivers_onc
     assert [r.rcpt_tos for r in replies(smtp_sink)] == [[volunteer]]
     row = _reply_row(database_url)
     assert (row.status, row.attempts) == ("sent", len(delays) + 2)
-    print(f"\nSMTP {code} for {(attempted_at - T0).total_seconds() / 3600:.1f} h: {len(delays) + 1} refused "
-          f"attempts {delays} min apart, then delivered once")
+    print(
+        f"\nSMTP {code} for {(attempted_at - T0).total_seconds() / 3600:.1f} h: {len(delays) + 1} refused "
+        f"attempts {delays} min apart, then delivered once"
+    )
 
 
 def test_smtp_550_is_tried_once_marked_failed_and_reported(imap, smtp_sink, tmp_path, make_config):
@@ -380,7 +412,9 @@ def test_smtp_550_is_tried_once_marked_failed_and_reported(imap, smtp_sink, tmp_
     assert imap.count("INBOX") == 0  # the registration itself was stored and filed
 
 
-def test_a_reply_the_server_defers_for_five_days_expires_and_is_never_sent(imap, smtp_sink, tmp_path, make_config):
+def test_a_reply_the_server_defers_for_five_days_expires_and_is_never_sent(
+    imap, smtp_sink, tmp_path, make_config
+):
     database_url = f"sqlite:///{tmp_path}/mailflow.db"
     config = make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"})
     mail = registration(0, tag="expiry")
@@ -388,7 +422,12 @@ def test_a_reply_the_server_defers_for_five_days_expires_and_is_never_sent(imap,
     imap.append("INBOX", mail)
     smtp_sink.mode = "4xx"
 
-    for later in (dt.timedelta(0), dt.timedelta(days=1), dt.timedelta(days=3), dt.timedelta(days=4, hours=23)):
+    for later in (
+        dt.timedelta(0),
+        dt.timedelta(days=1),
+        dt.timedelta(days=3),
+        dt.timedelta(days=4, hours=23),
+    ):
         _run_at(config, T0 + later)
     assert _attempts_to(smtp_sink, volunteer) == [451] * 4
     assert _reply_row(database_url).status == "pending"
@@ -406,7 +445,8 @@ def test_a_reply_the_server_defers_for_five_days_expires_and_is_never_sent(imap,
 
 
 def test_signup_folder_recreated_with_a_new_uidvalidity_only_new_mail_is_answered_and_told_once(
-        imap, smtp_sink, tmp_path, make_config):
+    imap, smtp_sink, tmp_path, make_config
+):
     database_url = f"sqlite:///{tmp_path}/mailflow.db"
     config = make_config(imap, smtp_sink, database_url, imap={"folder": "signup"})
 
@@ -426,8 +466,10 @@ def test_signup_folder_recreated_with_a_new_uidvalidity_only_new_mail_is_answere
     before = client.folder_status("signup", ["UIDVALIDITY"])[b"UIDVALIDITY"]
     # The folder recreated (a server migration, say) with the mail it had, the answered mail back in it, and new mail.
     answered = imap.fetch_by_uid("mailflow/processed")
-    arrived = {uid: data[b"INTERNALDATE"] for uid, data in
-               _fetch(client, "mailflow/processed", ["INTERNALDATE"]).items()}
+    arrived = {
+        uid: data[b"INTERNALDATE"]
+        for uid, data in _fetch(client, "mailflow/processed", ["INTERNALDATE"]).items()
+    }
     client.delete_folder("signup")
     client.create_folder("signup")
     imap.append("signup", old, msg_time=long_ago)

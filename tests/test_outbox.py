@@ -24,11 +24,21 @@ def app(imap, smtp_sink, database_url, make_config):
 
 
 def _queue(app: App, recipient: str = "ine.verbeke@example.org", key: str = "reply:1") -> int:
-    raw = (f"From: leernetwerk@in-gent.example\r\nTo: {recipient}\r\nSubject: test\r\n"
-           "Message-ID: <m1@in-gent.example>\r\n\r\nHallo\r\n").encode()
+    raw = (
+        f"From: leernetwerk@in-gent.example\r\nTo: {recipient}\r\nSubject: test\r\n"
+        "Message-ID: <m1@in-gent.example>\r\n\r\nHallo\r\n"
+    ).encode()
     with app.sessions.begin() as db:
-        row = queries.enqueue(db, key=key, kind="register", recipient=recipient, message_id="<m1@in-gent.example>",
-                            raw=raw, now=NOW, expires_at=NOW + REPLY_LIFETIME)
+        row = queries.enqueue(
+            db,
+            key=key,
+            kind="register",
+            recipient=recipient,
+            message_id="<m1@in-gent.example>",
+            raw=raw,
+            now=NOW,
+            expires_at=NOW + REPLY_LIFETIME,
+        )
         db.flush()
         return row.id
 

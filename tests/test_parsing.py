@@ -95,8 +95,18 @@ def test_sender_is_the_single_unambiguous_address(from_header, sender):
         f"From: Alice <{'a' * 250}@example.org>",  # RFC 5321 4.5.3.1.3: longer than any path
         "From: " + ", ".join(f"p{i}@example.org" for i in range(10_000)),
     ],
-    ids=["no-space", "quoted-address", "comment", "two-angles", "group", "group-of-two", "two-headers",
-         "encoded-word-address", "too-long", "ten-thousand"],
+    ids=[
+        "no-space",
+        "quoted-address",
+        "comment",
+        "two-angles",
+        "group",
+        "group-of-two",
+        "two-headers",
+        "encoded-word-address",
+        "too-long",
+        "ten-thousand",
+    ],
 )
 def test_an_ambiguous_from_gives_no_sender_and_says_why_first(from_lines):
     raw = f"{from_lines}\r\nTo: {SIGNUP}\r\nSubject: x\r\n\r\nIk schrijf me in.\r\n".encode()
@@ -124,11 +134,15 @@ def test_odd_but_single_from_addresses_are_still_answered(from_header, sender):
 @pytest.mark.parametrize("charset", ["utf-8", "cp1252"])
 def test_raw_8bit_headers_are_read_like_body_text(charset):
     # RFC 6532 lets headers carry raw UTF-8; older clients send their own charset undeclared.
-    raw = ("From: Zoë Müller <zoe@example.org>\r\nSubject: Inschrijving café\r\n\r\nIk schrijf me in.\r\n"
-           .encode(charset))
+    raw = "From: Zoë Müller <zoe@example.org>\r\nSubject: Inschrijving café\r\n\r\nIk schrijf me in.\r\n".encode(
+        charset
+    )
     parsed = parse(raw)
-    assert (parsed.sender, parsed.sender_name, parsed.subject) == ("zoe@example.org", "Zoë Müller",
-                                                                   "Inschrijving café")
+    assert (parsed.sender, parsed.sender_name, parsed.subject) == (
+        "zoe@example.org",
+        "Zoë Müller",
+        "Inschrijving café",
+    )
 
 
 def test_what_a_database_column_cannot_hold_is_cut_or_left_out():

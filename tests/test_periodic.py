@@ -52,24 +52,34 @@ def _mail(person: tuple[str, str, str], subject: str, body: str) -> bytes:
 
 def registration(person: tuple[str, str, str]) -> bytes:
     name, _, organisation = person
-    return _mail(person, "Inschrijving", "Beste,\n\nGraag schrijf ik me in voor de volgende bijeenkomst van het "
-                                         f"leernetwerk.\n\nMet vriendelijke groeten,\n{name}\n{organisation}\n")
+    return _mail(
+        person,
+        "Inschrijving",
+        "Beste,\n\nGraag schrijf ik me in voor de volgende bijeenkomst van het "
+        f"leernetwerk.\n\nMet vriendelijke groeten,\n{name}\n{organisation}\n",
+    )
 
 
 def cancellation(person: tuple[str, str, str]) -> bytes:
-    return _mail(person, "Afmelding", "Beste,\n\nIk kan helaas niet komen naar de volgende bijeenkomst.\n\n"
-                                      f"Groeten,\n{person[0]}\n")
+    return _mail(
+        person,
+        "Afmelding",
+        f"Beste,\n\nIk kan helaas niet komen naar de volgende bijeenkomst.\n\nGroeten,\n{person[0]}\n",
+    )
 
 
 def unsubscription(person: tuple[str, str, str]) -> bytes:
-    return _mail(person, "Uitschrijven", "Beste,\n\nGelieve mij uit te schrijven uit het leernetwerk, ik wil geen "
-                                         f"mails meer ontvangen.\n\nGroeten,\n{person[0]}\n")
+    return _mail(
+        person,
+        "Uitschrijven",
+        "Beste,\n\nGelieve mij uit te schrijven uit het leernetwerk, ik wil geen "
+        f"mails meer ontvangen.\n\nGroeten,\n{person[0]}\n",
+    )
 
 
 @pytest.fixture
 def config_path(imap, smtp_sink, database_url, make_config) -> Path:
-    return make_config(imap, smtp_sink, database_url,
-                       imap={"since": "2000-01-01"}, meetings=MEETINGS)
+    return make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"}, meetings=MEETINGS)
 
 
 class Clock:
@@ -82,7 +92,7 @@ class Clock:
 
     def run(self, now: str) -> list[EmailMessage]:
         assert main(["run", "--config", str(self.config_path), "--once", "--now", now]) == 0
-        received = _parsed(self.sink.messages[self.seen:])
+        received = _parsed(self.sink.messages[self.seen :])
         self.seen = len(self.sink.messages)
         self.digests += [m for m in received if _to(m) == COORDINATOR]
         return [m for m in received if _to(m) != COORDINATOR]
@@ -100,6 +110,7 @@ def _to(message: EmailMessage) -> str:
 
 def _kinds(messages: list[EmailMessage]) -> list[tuple[str, str]]:
     """(recipient, what kind of mail) for each message, sorted: "reminder", "digest", "promoted" or "reply"."""
+
     def kind(message: EmailMessage) -> str:
         subject = str(message["Subject"])
         if subject.startswith("Herinnering"):
@@ -109,6 +120,7 @@ def _kinds(messages: list[EmailMessage]) -> list[tuple[str, str]]:
         if subject.startswith("Er is een plaats vrij"):
             return "promoted"
         return "reply"
+
     return sorted((message["To"].addresses[0].addr_spec, kind(message)) for message in messages)
 
 
@@ -118,8 +130,6 @@ def _parsed(received) -> list[EmailMessage]:
 
 def _text(message: EmailMessage) -> str:
     return message.get_body(("plain",)).get_content().replace("\r\n", "\n")
-
-
 
 
 def test_reminders_at_7_and_1_days_once_each_and_never_after_the_start(config_path, imap, smtp_sink):
@@ -137,8 +147,15 @@ def test_reminders_at_7_and_1_days_once_each_and_never_after_the_start(config_pa
 
     reminder = next(m for m in sent if _to(m) == ANNA[1])
     text = _text(reminder)
-    for expected in ("dinsdag 31 maart 2026", "19:30", "Buurthuis De Sleutel", "Toegang tot onderwijs",
-                     "Nora Jacobs", "Karim El Idrissi", "Anna Peeters"):
+    for expected in (
+        "dinsdag 31 maart 2026",
+        "19:30",
+        "Buurthuis De Sleutel",
+        "Toegang tot onderwijs",
+        "Nora Jacobs",
+        "Karim El Idrissi",
+        "Anna Peeters",
+    ):
         assert expected in text, expected
     assert "Kan je toch niet komen?" in text or "niet komen" in text  # how to cancel by replying
     assert reminder["Auto-Submitted"] == "auto-generated"
@@ -165,8 +182,9 @@ def test_autumn_daylight_saving_change_moves_the_utc_time_not_the_local_one(conf
     assert _kinds(clock.run("2026-10-26T09:00Z")) == [(CHLOE[1], "reminder")]
 
 
-def test_after_downtime_only_the_newest_reminder_goes_within_the_grace_window(config_path, imap, smtp_sink,
-                                                                                database_url):
+def test_after_downtime_only_the_newest_reminder_goes_within_the_grace_window(
+    config_path, imap, smtp_sink, database_url
+):
     clock = Clock(config_path, smtp_sink)
     imap.append("INBOX", registration(ANNA))
     clock.run("2026-03-01T12:00+01:00")
@@ -175,10 +193,16 @@ def test_after_downtime_only_the_newest_reminder_goes_within_the_grace_window(co
     # Down again past the 1-day reminder's window (24 h): on the day itself it is recorded as missed, not sent.
     assert clock.run("2026-03-31T10:30+02:00") == []
     with database(database_url) as db:
-        rows = db.execute(sa.select(models.OutboxMessage.key, models.OutboxMessage.status)
-                          .where(models.OutboxMessage.kind == "reminder").order_by(models.OutboxMessage.key)).all()
+        rows = db.execute(
+            sa.select(models.OutboxMessage.key, models.OutboxMessage.status)
+            .where(models.OutboxMessage.kind == "reminder")
+            .order_by(models.OutboxMessage.key)
+        ).all()
     member_id = rows[0][0].split(":")[1]
-    assert rows == [(f"reminder:{member_id}:2026-03-31:1", "missed"), (f"reminder:{member_id}:2026-03-31:7", "sent")]
+    assert rows == [
+        (f"reminder:{member_id}:2026-03-31:1", "missed"),
+        (f"reminder:{member_id}:2026-03-31:7", "sent"),
+    ]
 
     # That pass is the first after 08:00 that day, so it brought the day's digest, which says so.
     assert "1 herinnering kon niet op tijd vertrekken" in _text(clock.digests[-1])
@@ -196,10 +220,10 @@ def test_unsubscribe_stops_every_mail_to_that_person(config_path, imap, smtp_sin
 
 
 def test_a_full_meeting_puts_the_next_on_the_waiting_list_and_a_cancel_gives_the_place(
-        imap, smtp_sink, database_url, make_config):
+    imap, smtp_sink, database_url, make_config
+):
     meetings = [{**MEETINGS[0], "capacity": 2}]
-    config_path = make_config(imap, smtp_sink, database_url,
-                              imap={"since": "2000-01-01"}, meetings=meetings)
+    config_path = make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"}, meetings=meetings)
     clock = Clock(config_path, smtp_sink)
     for person in (ANNA, BART, CHLOE):
         imap.append("INBOX", registration(person))
@@ -262,8 +286,9 @@ def test_the_digest_comes_once_a_day_with_the_sign_in_sheet(config_path, imap, s
     assert "Chloé Dubois" in new_part and "Anna Peeters" not in new_part
 
 
-def test_a_reminder_the_server_would_not_take_expires_when_the_meeting_starts(config_path, imap, smtp_sink,
-                                                                              database_url):
+def test_a_reminder_the_server_would_not_take_expires_when_the_meeting_starts(
+    config_path, imap, smtp_sink, database_url
+):
     clock = Clock(config_path, smtp_sink)
     imap.append("INBOX", registration(ANNA))
     clock.run("2026-03-01T12:00+01:00")
@@ -273,21 +298,36 @@ def test_a_reminder_the_server_would_not_take_expires_when_the_meeting_starts(co
     smtp_sink.mode = None
     assert clock.run("2026-03-31T19:30+02:00") == []  # the meeting has started: too late to remind anyone
     with database(database_url) as db:
-        reminder = db.scalars(sa.select(models.OutboxMessage).where(
-            models.OutboxMessage.kind == "reminder", models.OutboxMessage.key.endswith(":1"))).one()
+        reminder = db.scalars(
+            sa.select(models.OutboxMessage).where(
+                models.OutboxMessage.kind == "reminder", models.OutboxMessage.key.endswith(":1")
+            )
+        ).one()
     assert reminder.status == "expired" and reminder.attempts >= 2  # tried while refused, then given up
 
 
 @pytest.mark.servers  # a `mailflow run` daemon
-def test_the_daemon_sends_what_fell_due_while_it_was_stopped_as_it_starts(imap, smtp_sink, database_url,
-                                                                          make_config):
-    config_path = make_config(imap, smtp_sink, database_url,
-                              imap={"since": "2000-01-01"}, meetings=MEETINGS)
+def test_the_daemon_sends_what_fell_due_while_it_was_stopped_as_it_starts(
+    imap, smtp_sink, database_url, make_config
+):
+    config_path = make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"}, meetings=MEETINGS)
     imap.append("INBOX", registration(ANNA))
     Clock(config_path, smtp_sink).run("2026-03-01T12:00+01:00")
-    daemon = subprocess.Popen([sys.executable, "-m", "mailflow", "run", "--config", str(config_path),
-                               "--now", "2026-03-24T10:05+01:00"], env=os.environ.copy(), stderr=subprocess.PIPE,
-                              text=True)
+    daemon = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mailflow",
+            "run",
+            "--config",
+            str(config_path),
+            "--now",
+            "2026-03-24T10:05+01:00",
+        ],
+        env=os.environ.copy(),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         # Before: the reply and that day's digest. Now: the reminder, due since 10:00 (the day's digest is empty).
         arrived = smtp_sink.wait_for(3, timeout=30)

@@ -667,9 +667,7 @@ def test_the_cached_calendar_is_the_one_icalendar_builds(status: str, language: 
     meeting = details()
     for now in (NOW, NOW + dt.timedelta(days=40, seconds=7, microseconds=500), None):
         stamp = (now or meeting.starts_at).astimezone(dt.UTC)
-        built = ics.build_ics(
-            meeting, NETWORK, "PUBLISH", stamp=stamp, language=language, status=status
-        )
+        built = ics.build_ics(meeting, NETWORK, "PUBLISH", stamp=stamp, language=language, status=status)
         assert render.meeting_ics(meeting, NETWORK, now=now, language=language, status=status) == built
 
 
@@ -990,9 +988,16 @@ def test_a_promotion_from_the_waiting_list_gives_the_details_and_the_invitation(
     env: jinja2.Environment, language: str, subject: str, news: str, cancel: str
 ) -> None:
     message = render.render_promotion(
-        env, member_name="Lotte <b>Verhaegen</b>", to_address="lotte.verhaegen@example.org", language=language,
-        meeting=details(), network=NETWORK, sender=SENDER, message_id="<promoted-1@in-gent.example>",
-        now=REMINDER_NOW)
+        env,
+        member_name="Lotte <b>Verhaegen</b>",
+        to_address="lotte.verhaegen@example.org",
+        language=language,
+        meeting=details(),
+        network=NETWORK,
+        sender=SENDER,
+        message_id="<promoted-1@in-gent.example>",
+        now=REMINDER_NOW,
+    )
     parsed = email.message_from_bytes(compose.message_bytes(message), policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)
     assert parsed["Subject"] == f"{subject}{NETWORK.name}, {LONG_DATES[language]}"
@@ -1008,7 +1013,9 @@ def test_a_promotion_from_the_waiting_list_gives_the_details_and_the_invitation(
 
 @pytest.mark.parametrize("language", ["nl", "fr", "en"])
 def test_the_digest_tells_of_a_recreated_signup_folder(env: jinja2.Environment, language: str) -> None:
-    quiet = digest_module.DigestFacts((), (), (), 0, (), (), (), 0, (), (), details(), (), mailbox_recreated=1)
+    quiet = digest_module.DigestFacts(
+        (), (), (), 0, (), (), (), 0, (), (), details(), (), mailbox_recreated=1
+    )
     _, parsed = rendered_digest(env, quiet, language)
     text, html = text_and_html(parsed)
     assert "UIDVALIDITY" in text and "UIDVALIDITY" in html
@@ -1027,8 +1034,12 @@ def assert_no_header_breaks(raw: bytes, parsed: EmailMessage) -> None:
         assert "\r" not in str(value) and "\n" not in str(value), name
 
 
-@pytest.mark.parametrize("text", [ENCODED_BREAK, ENCODED_BREAK_B, f"Inschrijving {ENCODED_BREAK} " + "x" * 80])
-def test_a_subject_holding_an_encoded_word_reads_back_as_that_text(env: jinja2.Environment, text: str) -> None:
+@pytest.mark.parametrize(
+    "text", [ENCODED_BREAK, ENCODED_BREAK_B, f"Inschrijving {ENCODED_BREAK} " + "x" * 80]
+)
+def test_a_subject_holding_an_encoded_word_reads_back_as_that_text(
+    env: jinja2.Environment, text: str
+) -> None:
     raw, parsed = rendered(env, subject=text)
     assert_no_header_breaks(raw, parsed)
     assert parsed["Subject"] == f"Re: {text}"  # the very text the mail showed, not what it decodes to
@@ -1037,14 +1048,21 @@ def test_a_subject_holding_an_encoded_word_reads_back_as_that_text(env: jinja2.E
 
 @pytest.mark.parametrize(
     "name",
-    [ENCODED_BREAK, f"Eve {ENCODED_BREAK_B}", f'"{ENCODED_BREAK}"', "X-Injected: yes \u00fc\u00d7 \\U0009dd78J",
-     "Anna: \u00e9 Peeters van Buurtwerk"],
+    [
+        ENCODED_BREAK,
+        f"Eve {ENCODED_BREAK_B}",
+        f'"{ENCODED_BREAK}"',
+        "X-Injected: yes \u00fc\u00d7 \\U0009dd78J",
+        "Anna: \u00e9 Peeters van Buurtwerk",
+    ],
 )
 @pytest.mark.parametrize("address", ["lotte.verhaegen@example.org", "x+y@sub.example.org"])
 def test_a_name_is_read_back_as_written_or_left_out(env: jinja2.Environment, name: str, address: str) -> None:
     # Never decoded a second time, never read as a group ("X-Injected:") when the serialiser refolds it.
-    for raw, parsed in (rendered(env, to_name=name, to_address=address),
-                        reminder(env, member_name=name, to_address=address)):
+    for raw, parsed in (
+        rendered(env, to_name=name, to_address=address),
+        reminder(env, member_name=name, to_address=address),
+    ):
         assert_no_header_breaks(raw, parsed)
         ((display, addr_spec),) = [(a.display_name, a.addr_spec) for a in parsed["To"].addresses]
         assert addr_spec == address and display in (name, "")
@@ -1058,7 +1076,13 @@ def test_an_id_holding_an_encoded_word_does_not_thread(env: jinja2.Environment) 
     assert parsed["References"] == "<root@example.org>"
 
 
-HOSTILE_NAMES = ["<script>alert(1)</script>", "{{ 7*7 }}", "{% raw %}", "{% endraw %}{{ 7*7 }}", "<b>&amp;</b>"]
+HOSTILE_NAMES = [
+    "<script>alert(1)</script>",
+    "{{ 7*7 }}",
+    "{% raw %}",
+    "{% endraw %}{{ 7*7 }}",
+    "<b>&amp;</b>",
+]
 
 
 @pytest.mark.parametrize("kind", ["reply", "reminder", "digest"])

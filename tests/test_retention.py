@@ -36,37 +36,46 @@ RULES = Retention(raw_days=30, member_months=12)
 # --- the rules ----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status, age, has_raw, dropped", [
-    ("review", 29 * DAY, True, False),  # a human may still need it
-    ("quarantined", 29 * DAY, True, False),
-    ("review", 30 * DAY, True, True),  # but not longer than raw_days
-    ("quarantined", 400 * DAY, True, True),
-    ("processed", DAY, True, True),  # answered: no one needs the bytes
-    ("failed", DAY, True, True),
-    ("processed", DAY, False, False),  # nothing to drop
-])
+@pytest.mark.parametrize(
+    "status, age, has_raw, dropped",
+    [
+        ("review", 29 * DAY, True, False),  # a human may still need it
+        ("quarantined", 29 * DAY, True, False),
+        ("review", 30 * DAY, True, True),  # but not longer than raw_days
+        ("quarantined", 400 * DAY, True, True),
+        ("processed", DAY, True, True),  # answered: no one needs the bytes
+        ("failed", DAY, True, True),
+        ("processed", DAY, False, False),  # nothing to drop
+    ],
+)
 def test_raw_mail_is_kept_only_while_waiting_for_a_human_and_at_most_raw_days(status, age, has_raw, dropped):
     mail = StoredMail(1, status, NOW - age, has_raw=has_raw, has_sender=False)
     assert plan_retention([mail], [], [], NOW, RULES).raw == ([1] if dropped else [])
 
 
-@pytest.mark.parametrize("age, erase_pending, dropped", [
-    (29 * DAY, False, False),
-    (30 * DAY, False, True),
-    (300 * DAY, True, False),  # an erase request needs the address until its mailbox copies are gone
-])
+@pytest.mark.parametrize(
+    "age, erase_pending, dropped",
+    [
+        (29 * DAY, False, False),
+        (30 * DAY, False, True),
+        (300 * DAY, True, False),  # an erase request needs the address until its mailbox copies are gone
+    ],
+)
 def test_a_stored_mail_loses_its_sender_after_raw_days(age, erase_pending, dropped):
     mail = StoredMail(1, "processed", NOW - age, has_raw=False, has_sender=True, erase_pending=erase_pending)
     assert plan_retention([mail], [], [], NOW, RULES).senders == ([1] if dropped else [])
 
 
-@pytest.mark.parametrize("status, last_heard, left, deleted", [
-    ("active", dt.datetime(2025, 6, 2, tzinfo=UTC), None, False),  # 12 months less a day
-    ("active", dt.datetime(2025, 6, 1, 3, 0, tzinfo=UTC), None, True),  # 12 calendar months exactly
-    ("active", dt.datetime(2024, 1, 1, tzinfo=UTC), None, True),
-    ("left", NOW - 6 * DAY, NOW - 6 * DAY, False),  # the digest names the leaver first
-    ("left", NOW - 7 * DAY, NOW - 7 * DAY, True),
-])
+@pytest.mark.parametrize(
+    "status, last_heard, left, deleted",
+    [
+        ("active", dt.datetime(2025, 6, 2, tzinfo=UTC), None, False),  # 12 months less a day
+        ("active", dt.datetime(2025, 6, 1, 3, 0, tzinfo=UTC), None, True),  # 12 calendar months exactly
+        ("active", dt.datetime(2024, 1, 1, tzinfo=UTC), None, True),
+        ("left", NOW - 6 * DAY, NOW - 6 * DAY, False),  # the digest names the leaver first
+        ("left", NOW - 7 * DAY, NOW - 7 * DAY, True),
+    ],
+)
 def test_members_not_heard_from_or_gone_are_deleted(status, last_heard, left, deleted):
     member = KnownMember(1, status, last_heard, left)
     assert plan_retention([], [member], [], NOW, RULES).members == ([1] if deleted else [])
@@ -78,14 +87,17 @@ def test_member_months_is_the_configured_number_of_calendar_months():
     assert plan_retention([], [member], [], NOW, Retention(member_months=4)).members == []
 
 
-@pytest.mark.parametrize("status, age, emptied", [
-    ("sent", 30 * DAY, True),
-    ("expired", 31 * DAY, True),
-    ("failed", 31 * DAY, True),
-    ("missed", 31 * DAY, True),  # a reminder that never went out still names its member
-    ("sent", 29 * DAY, False),
-    ("pending", 90 * DAY, False),  # still owed: the outbox decides when it stops trying
-])
+@pytest.mark.parametrize(
+    "status, age, emptied",
+    [
+        ("sent", 30 * DAY, True),
+        ("expired", 31 * DAY, True),
+        ("failed", 31 * DAY, True),
+        ("missed", 31 * DAY, True),  # a reminder that never went out still names its member
+        ("sent", 29 * DAY, False),
+        ("pending", 90 * DAY, False),  # still owed: the outbox decides when it stops trying
+    ],
+)
 def test_sent_mail_loses_its_text_and_recipient_after_raw_days(status, age, emptied):
     queued = QueuedMail(1, status, NOW - age, has_content=True)
     assert plan_retention([], [], [queued], NOW, RULES).sent == ([1] if emptied else [])
@@ -94,25 +106,39 @@ def test_sent_mail_loses_its_text_and_recipient_after_raw_days(status, age, empt
 ADDRESS = "wannes.vercruysse@voorbeeld.example"
 
 
-@pytest.mark.parametrize("raw, named", [
-    (f"From: Wannes <{ADDRESS}>\r\n\r\nHallo\r\n", True),
-    (f"From: WANNES <{ADDRESS.upper()}>\r\n\r\nHallo\r\n", True),  # addresses are compared without case
-    (f"From: x@y.example\r\n\r\nMijn collega {ADDRESS}, komt ook.\r\n", True),
-    ("From: x@y.example\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-     + __import__("base64").b64encode(f"schrijf {ADDRESS} in".encode()).decode() + "\r\n", True),
-    (("From: x@y.example\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nschrijf wannes.vercruysse=\r\n"
-      "@voorbeeld.example in\r\n"), True),
-    (f"From: Jef <j.{ADDRESS}>\r\n\r\nHallo\r\n", False),  # another person's address ending in theirs
-    (f"From: Jef <{ADDRESS}.org>\r\n\r\nHallo\r\n", False),  # a longer domain
-    ("From: Wannes <wannes@voorbeeld.example>\r\n\r\nHallo\r\n", False),
-])
+@pytest.mark.parametrize(
+    "raw, named",
+    [
+        (f"From: Wannes <{ADDRESS}>\r\n\r\nHallo\r\n", True),
+        (f"From: WANNES <{ADDRESS.upper()}>\r\n\r\nHallo\r\n", True),  # addresses are compared without case
+        (f"From: x@y.example\r\n\r\nMijn collega {ADDRESS}, komt ook.\r\n", True),
+        (
+            "From: x@y.example\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            + __import__("base64").b64encode(f"schrijf {ADDRESS} in".encode()).decode()
+            + "\r\n",
+            True,
+        ),
+        (
+            (
+                "From: x@y.example\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nschrijf wannes.vercruysse=\r\n"
+                "@voorbeeld.example in\r\n"
+            ),
+            True,
+        ),
+        (f"From: Jef <j.{ADDRESS}>\r\n\r\nHallo\r\n", False),  # another person's address ending in theirs
+        (f"From: Jef <{ADDRESS}.org>\r\n\r\nHallo\r\n", False),  # a longer domain
+        ("From: Wannes <wannes@voorbeeld.example>\r\n\r\nHallo\r\n", False),
+    ],
+)
 def test_mentions_finds_the_exact_address_in_headers_and_decoded_text(raw, named):
     assert mentions(raw.encode(), ADDRESS) is named
 
 
 def test_retention_config_defaults_and_errors():
-    minimal = {"network": {"signup_address": "a@in-gent.example", "coordinator": "b@in-gent.example"},
-               "venue": {"name": "x", "address": "y"}}
+    minimal = {
+        "network": {"signup_address": "a@in-gent.example", "coordinator": "b@in-gent.example"},
+        "venue": {"name": "x", "address": "y"},
+    }
     assert parse_config(minimal, Path("/srv")).retention == Retention(raw_days=30, member_months=12)
     assert parse_config({**minimal, "retention": {"raw_days": 7}}, Path("/srv")).retention.raw_days == 7
     with pytest.raises(ConfigError, match="retention.raw_days must be >= 1, got 0"):
@@ -123,15 +149,19 @@ def test_retention_config_defaults_and_errors():
 
 # --- the job, on a real database after a real pass -----------------------------------------------------------------
 
-MEETINGS = [{"date": dt.date(2026, 1, 13), "theme": "Dringende medische hulp", "speakers": []},
-            {"date": dt.date(2026, 3, 10), "theme": "Toegang tot onderwijs", "speakers": []}]
+MEETINGS = [
+    {"date": dt.date(2026, 1, 13), "theme": "Dringende medische hulp", "speakers": []},
+    {"date": dt.date(2026, 3, 10), "theme": "Toegang tot onderwijs", "speakers": []},
+]
 PASS = dt.datetime(2025, 12, 15, 8, 0, tzinfo=UTC)
 
 
 def _mail(sender: str, name: str, subject: str, body: str, n: int) -> bytes:
-    return (f"From: {name} <{sender}>\r\nTo: leernetwerk@in-gent.example\r\nSubject: {subject}\r\n"
-            f"Message-ID: <r{n}-{time.time_ns()}@voorbeeld.example>\r\nDate: Mon, 15 Dec 2025 08:00:00 +0100\r\n"
-            f"\r\nDag,\r\n\r\n{body}\r\n\r\n{name}\r\n").encode()
+    return (
+        f"From: {name} <{sender}>\r\nTo: leernetwerk@in-gent.example\r\nSubject: {subject}\r\n"
+        f"Message-ID: <r{n}-{time.time_ns()}@voorbeeld.example>\r\nDate: Mon, 15 Dec 2025 08:00:00 +0100\r\n"
+        f"\r\nDag,\r\n\r\n{body}\r\n\r\n{name}\r\n"
+    ).encode()
 
 
 REGISTER = "Ik schrijf me graag in voor het leernetwerk."
@@ -141,8 +171,7 @@ LEAVE = "Ik wil me uitschrijven uit het leernetwerk."
 
 @pytest.fixture
 def config_path(imap, smtp_sink, database_url, make_config):
-    return make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"},
-                       meetings=MEETINGS)
+    return make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"}, meetings=MEETINGS)
 
 
 def _append(imap, raw: bytes, when: dt.datetime = PASS) -> None:
@@ -163,9 +192,16 @@ def _facts(app) -> dict[str, object]:
             "raw": db.scalar(sa.select(sa.func.count()).where(inbound.raw.is_not(None))),
             "senders": sorted(db.scalars(sa.select(inbound.sender).where(inbound.sender.is_not(None)))),
             "sent with text": db.scalar(sa.select(sa.func.count()).where(outbox.recipient != "")),
-            "naming Ine": sum(mentions(raw, "ine.maes@voorbeeld.example") for raw in db.scalars(sa.select(outbox.raw))),
-            "retention events": list(db.scalars(sa.select(models.Event.detail).where(models.Event.kind == "retention")
-                                                .order_by(models.Event.id))),
+            "naming Ine": sum(
+                mentions(raw, "ine.maes@voorbeeld.example") for raw in db.scalars(sa.select(outbox.raw))
+            ),
+            "retention events": list(
+                db.scalars(
+                    sa.select(models.Event.detail)
+                    .where(models.Event.kind == "retention")
+                    .order_by(models.Event.id)
+                )
+            ),
         }
 
 
@@ -175,15 +211,21 @@ def test_the_daily_job_drops_what_retention_allows_no_longer(config_path, imap, 
     _append(imap, _mail("tom.claes@voorbeeld.example", "Tom Claes", "Inschrijving", REGISTER, 3))
     _pass(config_path, PASS)
     _append(imap, _mail("tom.claes@voorbeeld.example", "Tom Claes", "Uitschrijven", LEAVE, 4), PASS + DAY)
-    _pass(config_path, PASS + DAY + dt.timedelta(hours=1))  # more than a day after the first: retention runs again
-    assert len([m for m in smtp_sink.messages if m.rcpt_tos != [COORDINATOR]]) == 3  # 2 confirmations, a goodbye
+    _pass(
+        config_path, PASS + DAY + dt.timedelta(hours=1)
+    )  # more than a day after the first: retention runs again
+    assert (
+        len([m for m in smtp_sink.messages if m.rcpt_tos != [COORDINATOR]]) == 3
+    )  # 2 confirmations, a goodbye
 
     with build_app(load_config(config_path)) as app:
         before = _facts(app)
         assert before["members"] == ["ine.maes@voorbeeld.example", "tom.claes@voorbeeld.example"]
         assert before["raw"] == 1  # only the question, waiting in review
         assert before["sent with text"] == 5  # and the coordinator's two digests
-        assert before["retention events"] == ["0 raw, 0 senders, 0 members, 0 sent"] * 2  # each pass's daily run
+        assert (
+            before["retention events"] == ["0 raw, 0 senders, 0 members, 0 sent"] * 2
+        )  # each pass's daily run
 
         # Tom left over a week ago: gone, with his attendance and events. Ine stays; her question keeps its bytes.
         privacy.apply_retention(app, PASS + 9 * DAY)
@@ -201,9 +243,11 @@ def test_the_daily_job_drops_what_retention_allows_no_longer(config_path, imap, 
         privacy.apply_retention(app, PASS + 366 * DAY)
         year = _facts(app)
         assert (year["members"], year["attendance"], year["member events"]) == ([], 0, 0)
-        assert year["retention events"][2:] == ["0 raw, 0 senders, 1 members, 0 sent",
-                                                "1 raw, 4 senders, 0 members, 3 sent",  # Tom's two went with him
-                                                "0 raw, 0 senders, 1 members, 0 sent"]
+        assert year["retention events"][2:] == [
+            "0 raw, 0 senders, 1 members, 0 sent",
+            "1 raw, 4 senders, 0 members, 3 sent",  # Tom's two went with him
+            "0 raw, 0 senders, 1 members, 0 sent",
+        ]
 
 
 def test_any_mail_from_a_member_counts_as_hearing_from_them(config_path, imap):
@@ -235,13 +279,16 @@ def test_run_once_applies_retention_once_a_day(config_path, imap):
 @pytest.mark.servers  # a `mailflow run` daemon
 def test_the_daemon_applies_retention(tmp_path, imap, smtp_sink, make_config):
     db = f"sqlite:///{tmp_path}/mailflow.db"
-    config = make_config(imap, smtp_sink, db, imap={"since": "2000-01-01"},
-                         meetings=MEETINGS)
+    config = make_config(imap, smtp_sink, db, imap={"since": "2000-01-01"}, meetings=MEETINGS)
     _append(imap, _mail("ine.maes@voorbeeld.example", "Ine Maes", "Inschrijving", REGISTER, 1))
     _pass(config, PASS)
     later = (PASS + 400 * DAY).isoformat()
-    daemon = subprocess.Popen([sys.executable, "-m", "mailflow", "run", "--config", str(config), "--now", later],
-                              env=os.environ.copy(), stderr=subprocess.PIPE, text=True)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "mailflow", "run", "--config", str(config), "--now", later],
+        env=os.environ.copy(),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         engine = sa.create_engine(db)
         deadline, members = time.monotonic() + 30, 1
@@ -256,4 +303,6 @@ def test_the_daemon_applies_retention(tmp_path, imap, smtp_sink, make_config):
         daemon.wait(timeout=15)
         log = daemon.stderr.read()
         daemon.stderr.close()
-    assert re.search(r"retention: 0 raw mail\(s\), 1 sender\(s\), 1 member\(s\), \d+ sent mail\(s\) dropped", log)
+    assert re.search(
+        r"retention: 0 raw mail\(s\), 1 sender\(s\), 1 member\(s\), \d+ sent mail\(s\) dropped", log
+    )

@@ -273,13 +273,18 @@ def test_database_url_is_empty_and_writable(database_url: str) -> None:
 # --- helpers ------------------------------------------------------------------------------------------------------
 
 
-def test_make_config_loads(tmp_path: Path, imap: ImapBox, smtp_sink: SmtpSink, make_config: MakeConfig) -> None:
+def test_make_config_loads(
+    tmp_path: Path, imap: ImapBox, smtp_sink: SmtpSink, make_config: MakeConfig
+) -> None:
     path = make_config(imap, smtp_sink, f"sqlite:///{tmp_path}/m.db", imap={"batch_size": 7})
     assert imap.password not in path.read_text()
     # The shape of the shipped example: its sections and its IMAP keys (the tests add port and no oauth2).
     import tomllib
 
-    written, example = tomllib.loads(path.read_text()), tomllib.loads(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    written, example = (
+        tomllib.loads(path.read_text()),
+        tomllib.loads(EXAMPLE_CONFIG.read_text(encoding="utf-8")),
+    )
     assert set(written) == set(example) - {"organisations"}
     assert set(written["imap"]) >= set(example["imap"])
     config = load_config(path)

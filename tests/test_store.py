@@ -34,8 +34,14 @@ def test_opening_twice_is_harmless(database_url, sessions):
 def test_times_are_stored_in_utc_and_come_back_aware(sessions):
     brussels = dt.timezone(dt.timedelta(hours=1))
     with sessions.begin() as db:
-        db.add(models.Meeting(date=dt.date(2026, 1, 13), starts_at=dt.datetime(2026, 1, 13, 19, 30, tzinfo=brussels),
-                             theme="Dringende medische hulp", speakers=["Nora Jacobs"]))
+        db.add(
+            models.Meeting(
+                date=dt.date(2026, 1, 13),
+                starts_at=dt.datetime(2026, 1, 13, 19, 30, tzinfo=brussels),
+                theme="Dringende medische hulp",
+                speakers=["Nora Jacobs"],
+            )
+        )
     with sessions() as db:
         meeting = queries.meeting_on(db, dt.date(2026, 1, 13))
         assert meeting.starts_at == dt.datetime(2026, 1, 13, 18, 30, tzinfo=dt.UTC)
@@ -44,15 +50,25 @@ def test_times_are_stored_in_utc_and_come_back_aware(sessions):
 
 def test_naive_times_are_refused(sessions):
     with pytest.raises(Exception, match="naive datetime"), sessions.begin() as db:
-        db.add(models.Meeting(date=dt.date(2026, 1, 13), starts_at=dt.datetime(2026, 1, 13, 19, 30), theme="x"))
+        db.add(
+            models.Meeting(date=dt.date(2026, 1, 13), starts_at=dt.datetime(2026, 1, 13, 19, 30), theme="x")
+        )
 
 
 def test_an_outbox_key_is_queued_once(sessions):
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     for _ in range(2):
         with sessions.begin() as db:
-            queries.enqueue(db, key="reply:7", kind="register", recipient="ine@example.org", message_id="<a@b>",
-                          raw=b"x", now=now, expires_at=None)
+            queries.enqueue(
+                db,
+                key="reply:7",
+                kind="register",
+                recipient="ine@example.org",
+                message_id="<a@b>",
+                raw=b"x",
+                now=now,
+                expires_at=None,
+            )
     with sessions() as db:
         assert db.query(models.OutboxMessage).count() == 1
 
@@ -62,10 +78,13 @@ def test_a_broken_url_is_a_clear_error():
         open_database("nosuchdb://nowhere")
 
 
-@pytest.mark.parametrize("a, b", [
-    ("Rosa De Clercq", "DE CLERCQ Rosa"),
-    ("Jean-Philippe Vanderstraeten", "jean philippe vanderstraeten"),
-    ("François Lefèvre", "Francois Lefevre"),
-])
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("Rosa De Clercq", "DE CLERCQ Rosa"),
+        ("Jean-Philippe Vanderstraeten", "jean philippe vanderstraeten"),
+        ("François Lefèvre", "Francois Lefevre"),
+    ],
+)
 def test_name_key_matches_spellings_of_one_name(a, b):
     assert queries.name_key(a) == queries.name_key(b)

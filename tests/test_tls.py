@@ -48,18 +48,30 @@ def self_signed(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.in-gent.example")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
     folder = tmp_path_factory.mktemp("self-signed")
     files = SimpleNamespace(cert_file=folder / "server.crt", key_file=folder / "server.key")
     files.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    files.key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                 serialization.NoEncryption()))
+    files.key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return files
 
 
@@ -86,8 +98,11 @@ def _imap(make_config: MakeConfig, server: Any, **keys: Any) -> Imap:
 def _smtp(make_config: MakeConfig, monkeypatch: pytest.MonkeyPatch, sink: Any, **keys: Any) -> Smtp:
     monkeypatch.setenv("MAILFLOW_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
     imap = SimpleNamespace(host="127.0.0.1", port=143, username="signup", password="unused")
-    config = load_config(make_config(imap, sink, smtp={"username": SMTP_USER,
-                                                       "password_env": "MAILFLOW_TEST_SMTP_PASSWORD", **keys}))
+    config = load_config(
+        make_config(
+            imap, sink, smtp={"username": SMTP_USER, "password_env": "MAILFLOW_TEST_SMTP_PASSWORD", **keys}
+        )
+    )
     assert config.smtp is not None
     return config.smtp
 
@@ -96,8 +111,9 @@ def _smtp(make_config: MakeConfig, monkeypatch: pytest.MonkeyPatch, sink: Any, *
 
 
 @pytest.mark.parametrize("tls", ["ssl", "starttls"])
-def test_imap_certificate_verified_with_the_configured_ca(make_config, imap_tls_server: Dovecot,
-                                                          tls_files: TlsFiles, tls: str) -> None:
+def test_imap_certificate_verified_with_the_configured_ca(
+    make_config, imap_tls_server: Dovecot, tls_files: TlsFiles, tls: str
+) -> None:
     port = imap_tls_server.tls_port if tls == "ssl" else imap_tls_server.port
     with Wiretap("127.0.0.1", port) as wire:
         settings = _imap(make_config, imap_tls_server, tls=tls, port=wire.port, ca_file=tls_files.ca_file)
@@ -110,19 +126,23 @@ def test_imap_certificate_verified_with_the_configured_ca(make_config, imap_tls_
 
 @pytest.mark.parametrize("tls", ["ssl", "starttls"])
 @pytest.mark.parametrize("trusted", ["system store", "another CA"])
-def test_imap_certificate_of_an_unknown_ca_is_refused(make_config, imap_tls_server: Dovecot,
-                                                      other_ca: TlsFiles, tls: str, trusted: str) -> None:
+def test_imap_certificate_of_an_unknown_ca_is_refused(
+    make_config, imap_tls_server: Dovecot, other_ca: TlsFiles, tls: str, trusted: str
+) -> None:
     port = imap_tls_server.tls_port if tls == "ssl" else imap_tls_server.port
     ca_file = other_ca.ca_file if trusted == "another CA" else None
     with Wiretap("127.0.0.1", port) as wire:
         settings = _imap(make_config, imap_tls_server, tls=tls, port=wire.port, ca_file=ca_file)
-        with pytest.raises(MailboxError, match=r"certificate refused \(unable to get local issuer certificate\)"):
+        with pytest.raises(
+            MailboxError, match=r"certificate refused \(unable to get local issuer certificate\)"
+        ):
             Inbox(settings).connect()
     assert imap_tls_server.password.encode() not in wire.client_bytes
 
 
-def test_imap_uses_the_system_trust_store(make_config, monkeypatch, imap_tls_server: Dovecot,
-                                          tls_files: TlsFiles) -> None:
+def test_imap_uses_the_system_trust_store(
+    make_config, monkeypatch, imap_tls_server: Dovecot, tls_files: TlsFiles
+) -> None:
     # OpenSSL's default verify paths honour SSL_CERT_FILE: with our CA there, no ca_file is needed.
     monkeypatch.setenv("SSL_CERT_FILE", str(tls_files.ca_file))
     settings = _imap(make_config, imap_tls_server, tls="ssl", port=imap_tls_server.tls_port)
@@ -131,9 +151,9 @@ def test_imap_uses_the_system_trust_store(make_config, monkeypatch, imap_tls_ser
         assert inbox.client is not None
 
 
-def test_imap_self_signed_certificate_is_refused_unless_the_config_names_it(make_config,
-                                                                            self_signed_imap: Dovecot,
-                                                                            self_signed: SimpleNamespace) -> None:
+def test_imap_self_signed_certificate_is_refused_unless_the_config_names_it(
+    make_config, self_signed_imap: Dovecot, self_signed: SimpleNamespace
+) -> None:
     port = self_signed_imap.tls_port
     with pytest.raises(MailboxError, match=r"certificate refused \(self-signed certificate\)"):
         Inbox(_imap(make_config, self_signed_imap, tls="ssl", port=port)).connect()
@@ -142,8 +162,7 @@ def test_imap_self_signed_certificate_is_refused_unless_the_config_names_it(make
         assert inbox.client is not None
 
 
-def test_imap_starttls_not_offered_is_refused_before_the_password_is_sent(make_config,
-                                                                           imap: ImapBox) -> None:
+def test_imap_starttls_not_offered_is_refused_before_the_password_is_sent(make_config, imap: ImapBox) -> None:
     assert imap.kind == "dovecot" or pytest.skip("needs Dovecot (ssl = no, no STARTTLS)")
     with Wiretap(imap.host, imap.port) as wire:
         settings = _imap(make_config, imap, tls="starttls", port=wire.port)
@@ -159,13 +178,25 @@ def test_imap_starttls_not_offered_is_refused_before_the_password_is_sent(make_c
 
 
 @pytest.mark.parametrize("tls", ["ssl", "starttls"])
-def test_smtp_certificate_verified_with_the_configured_ca(make_config, monkeypatch, tls_files: TlsFiles,
-                                                          tls: str) -> None:
-    with SmtpSink(tls_context=tls_files.server_context(), require_starttls=tls == "starttls",
-                  implicit_tls=tls == "ssl", auth={SMTP_USER: SMTP_PASSWORD}) as sink, \
-            Wiretap(sink.host, sink.port) as wire:
-        settings = _smtp(make_config, monkeypatch, SimpleNamespace(host=sink.host, port=wire.port), tls=tls,
-                         ca_file=tls_files.ca_file)
+def test_smtp_certificate_verified_with_the_configured_ca(
+    make_config, monkeypatch, tls_files: TlsFiles, tls: str
+) -> None:
+    with (
+        SmtpSink(
+            tls_context=tls_files.server_context(),
+            require_starttls=tls == "starttls",
+            implicit_tls=tls == "ssl",
+            auth={SMTP_USER: SMTP_PASSWORD},
+        ) as sink,
+        Wiretap(sink.host, sink.port) as wire,
+    ):
+        settings = _smtp(
+            make_config,
+            monkeypatch,
+            SimpleNamespace(host=sink.host, port=wire.port),
+            tls=tls,
+            ca_file=tls_files.ca_file,
+        )
         with SmtpOutbox(settings) as outbox:
             outbox.connect().send(b"Subject: x\r\n\r\nok\r\n", settings.sender, "ine@example.org")
         assert len(sink.wait_for(1)) == 1
@@ -175,23 +206,39 @@ def test_smtp_certificate_verified_with_the_configured_ca(make_config, monkeypat
 
 @pytest.mark.parametrize("tls", ["ssl", "starttls"])
 @pytest.mark.parametrize("trusted", ["system store", "another CA"])
-def test_smtp_certificate_of_an_unknown_ca_is_refused(make_config, monkeypatch, tls_files: TlsFiles,
-                                                      other_ca: TlsFiles, tls: str, trusted: str) -> None:
+def test_smtp_certificate_of_an_unknown_ca_is_refused(
+    make_config, monkeypatch, tls_files: TlsFiles, other_ca: TlsFiles, tls: str, trusted: str
+) -> None:
     ca_file = other_ca.ca_file if trusted == "another CA" else None
-    with SmtpSink(tls_context=tls_files.server_context(), require_starttls=tls == "starttls",
-                  implicit_tls=tls == "ssl", auth={SMTP_USER: SMTP_PASSWORD}) as sink, \
-            Wiretap(sink.host, sink.port) as wire:
-        settings = _smtp(make_config, monkeypatch, SimpleNamespace(host=sink.host, port=wire.port), tls=tls,
-                         ca_file=ca_file)
-        with pytest.raises(DeliveryError, match=r"certificate refused \(unable to get local issuer certificate\)"):
+    with (
+        SmtpSink(
+            tls_context=tls_files.server_context(),
+            require_starttls=tls == "starttls",
+            implicit_tls=tls == "ssl",
+            auth={SMTP_USER: SMTP_PASSWORD},
+        ) as sink,
+        Wiretap(sink.host, sink.port) as wire,
+    ):
+        settings = _smtp(
+            make_config,
+            monkeypatch,
+            SimpleNamespace(host=sink.host, port=wire.port),
+            tls=tls,
+            ca_file=ca_file,
+        )
+        with pytest.raises(
+            DeliveryError, match=r"certificate refused \(unable to get local issuer certificate\)"
+        ):
             SmtpOutbox(settings).connect()
     assert SMTP_PASSWORD.encode() not in wire.client_bytes
 
 
-def test_smtp_self_signed_certificate_is_refused_unless_the_config_names_it(make_config, monkeypatch,
-                                                                            self_signed: SimpleNamespace) -> None:
-    with SmtpSink(tls_context=_self_signed_context(self_signed), implicit_tls=True,
-                  auth={SMTP_USER: SMTP_PASSWORD}) as sink:
+def test_smtp_self_signed_certificate_is_refused_unless_the_config_names_it(
+    make_config, monkeypatch, self_signed: SimpleNamespace
+) -> None:
+    with SmtpSink(
+        tls_context=_self_signed_context(self_signed), implicit_tls=True, auth={SMTP_USER: SMTP_PASSWORD}
+    ) as sink:
         with pytest.raises(DeliveryError, match=r"certificate refused \(self-signed certificate\)"):
             SmtpOutbox(_smtp(make_config, monkeypatch, sink, tls="ssl")).connect()
         named = _smtp(make_config, monkeypatch, sink, tls="ssl", ca_file=self_signed.cert_file)
@@ -202,8 +249,9 @@ def test_smtp_self_signed_certificate_is_refused_unless_the_config_names_it(make
 
 def test_smtp_uses_the_system_trust_store(make_config, monkeypatch, tls_files: TlsFiles) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", str(tls_files.ca_file))
-    with SmtpSink(tls_context=tls_files.server_context(), require_starttls=True,
-                  auth={SMTP_USER: SMTP_PASSWORD}) as sink:
+    with SmtpSink(
+        tls_context=tls_files.server_context(), require_starttls=True, auth={SMTP_USER: SMTP_PASSWORD}
+    ) as sink:
         settings = _smtp(make_config, monkeypatch, sink, tls="starttls")
         assert settings.ca_file is None
         with SmtpOutbox(settings) as outbox:
@@ -213,7 +261,9 @@ def test_smtp_uses_the_system_trust_store(make_config, monkeypatch, tls_files: T
 def test_smtp_starttls_not_offered_is_refused_before_the_password_is_sent(make_config, monkeypatch) -> None:
     # This server would take the password in clear (no TLS, AUTH offered): mailflow must not give it.
     with SmtpSink(auth={SMTP_USER: SMTP_PASSWORD}) as sink, Wiretap(sink.host, sink.port) as wire:
-        settings = _smtp(make_config, monkeypatch, SimpleNamespace(host=sink.host, port=wire.port), tls="starttls")
+        settings = _smtp(
+            make_config, monkeypatch, SimpleNamespace(host=sink.host, port=wire.port), tls="starttls"
+        )
         with pytest.raises(DeliveryError, match="does not offer STARTTLS; refusing to go on without TLS"):
             SmtpOutbox(settings).connect()
         assert sink.messages == []

@@ -11,22 +11,33 @@ from mailflow.core.vocabulary import EventKind, InboundStatus, MailKind, OutboxK
 DAY = dt.date(2026, 3, 10)
 
 
-@pytest.mark.parametrize("key, text", [
-    (OutboxKey.reply(42), "reply:42"),
-    (OutboxKey.reminder(7, DAY, 3), "reminder:7:2026-03-10:3"),
-    (OutboxKey.promoted(7, DAY), "promoted:7:2026-03-10"),
-    (OutboxKey.digest(DAY), "digest:2026-03-10"),
-    (OutboxKey.notice("replies_per_hour", DAY), "notice:replies_per_hour:2026-03-10"),
-])
+@pytest.mark.parametrize(
+    "key, text",
+    [
+        (OutboxKey.reply(42), "reply:42"),
+        (OutboxKey.reminder(7, DAY, 3), "reminder:7:2026-03-10:3"),
+        (OutboxKey.promoted(7, DAY), "promoted:7:2026-03-10"),
+        (OutboxKey.digest(DAY), "digest:2026-03-10"),
+        (OutboxKey.notice("replies_per_hour", DAY), "notice:replies_per_hour:2026-03-10"),
+    ],
+)
 def test_an_outbox_key_is_written_and_read_as_before(key, text):
     assert str(key) == text
     assert OutboxKey.parse(text) == key
     assert key == text and hash(key) == hash(text)
 
 
-@pytest.mark.parametrize("text", [
-    "reply:", "reply:007", "reminder:7:2026-03-10", "digest:tomorrow", "nope:1", "",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "reply:",
+        "reply:007",
+        "reminder:7:2026-03-10",
+        "digest:tomorrow",
+        "nope:1",
+        "",
+    ],
+)
 def test_a_string_no_key_gives_is_refused(text):
     with pytest.raises(ValueError, match="not an outbox key"):
         OutboxKey.parse(text)

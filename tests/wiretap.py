@@ -67,7 +67,9 @@ class Wiretap:
 
     def close(self) -> None:
         try:
-            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() in progress; close() alone does not
+            self._listener.shutdown(
+                socket.SHUT_RDWR
+            )  # wakes the accept() in progress; close() alone does not
         except OSError:
             pass
         self._listener.close()

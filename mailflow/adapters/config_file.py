@@ -51,17 +51,32 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 
 def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None) -> Config:
     """Validate an already-read TOML document; relative paths are taken from `base_dir`."""
-    known = {"network", "venue", "meetings", "organisations", "database", "imap", "smtp",
-             "reminders", "digest", "recurrence", "retention", "limits"}
+    known = {
+        "network",
+        "venue",
+        "meetings",
+        "organisations",
+        "database",
+        "imap",
+        "smtp",
+        "reminders",
+        "digest",
+        "recurrence",
+        "retention",
+        "limits",
+    }
     _no_unknown_keys(data, known, "")
     network = _network(_Section(data.get("network", {}), "network"))
     venue = _venue(_Section(data.get("venue", {}), "venue"))
-    meetings = tuple(_meeting(_Section(item, f"meetings[{i}]")) for i, item in enumerate(_tables(data, "meetings")))
+    meetings = tuple(
+        _meeting(_Section(item, f"meetings[{i}]")) for i, item in enumerate(_tables(data, "meetings"))
+    )
     dates = [m.date for m in meetings]
     if len(set(dates)) != len(dates):
         raise ConfigError("meetings: two meetings share a date")
     organisations = tuple(
-        _organisation(_Section(item, f"organisations[{i}]")) for i, item in enumerate(_tables(data, "organisations"))
+        _organisation(_Section(item, f"organisations[{i}]"))
+        for i, item in enumerate(_tables(data, "organisations"))
     )
     database = _Section(data.get("database", {}), "database")
     url = database.text("url", f"sqlite:///{base_dir / 'mailflow.db'}")
@@ -73,8 +88,21 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
     recurrence = _recurrence(_Section(data.get("recurrence", {}), "recurrence"))
     retention = _retention(_Section(data.get("retention", {}), "retention"))
     limits = _limits(_Section(data.get("limits", {}), "limits"))
-    return Config(path, network, venue, meetings, organisations, url, imap, smtp, reminders, digest, recurrence,
-                  retention=retention, limits=limits)
+    return Config(
+        path,
+        network,
+        venue,
+        meetings,
+        organisations,
+        url,
+        imap,
+        smtp,
+        reminders,
+        digest,
+        recurrence,
+        retention=retention,
+        limits=limits,
+    )
 
 
 class _Required(enum.Enum):
@@ -158,7 +186,9 @@ class _Section:
             try:
                 return dt.date.fromisoformat(value)
             except ValueError:
-                raise ConfigError(f"{self.name}.{key} must be an ISO date like 2026-01-13, got {value!r}") from None
+                raise ConfigError(
+                    f"{self.name}.{key} must be an ISO date like 2026-01-13, got {value!r}"
+                ) from None
         return value
 
     @overload
@@ -181,7 +211,9 @@ class _Section:
     def email(self, key: str, default: str | _Required | None = None) -> str | None:
         value = self.text(key, default)
         if isinstance(value, str) and not _looks_like_address(value):
-            raise ConfigError(f"{self.name}.{key} must be a plain address like name@example.org, got {value!r}")
+            raise ConfigError(
+                f"{self.name}.{key} must be a plain address like name@example.org, got {value!r}"
+            )
         return value
 
     def secret(self, prefix: str) -> Secret:
@@ -218,7 +250,7 @@ def _tables(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
 
 def _looks_like_address(value: str) -> bool:
     local, at, domain = value.rpartition("@")
-    return bool(at and local and "." in domain and not any(c.isspace() or c in "<>,;\"" for c in value))
+    return bool(at and local and "." in domain and not any(c.isspace() or c in '<>,;"' for c in value))
 
 
 def _network(s: _Section) -> Network:
@@ -277,7 +309,9 @@ def _organisation(s: _Section) -> Organisation:
 def _tls(s: _Section, host: str, default_port: dict[str, int]) -> tuple[str, int]:
     tls = s.choice("tls", TLS_MODES, "ssl")
     if tls == "none" and host not in LOOPBACK_HOSTS:
-        raise ConfigError(f"{s.name}.tls = \"none\" is refused for {host}: passwords would cross the network in clear")
+        raise ConfigError(
+            f'{s.name}.tls = "none" is refused for {host}: passwords would cross the network in clear'
+        )
     return tls, s.number("port", default_port[tls], minimum=1)
 
 
@@ -313,7 +347,9 @@ def _imap(s: _Section, base_dir: Path) -> Imap:
     )
     s.done()
     if not imap.password and not imap.oauth2_token:
-        raise ConfigError("imap: give password_env, password_command, oauth2_token_env or oauth2_token_command")
+        raise ConfigError(
+            "imap: give password_env, password_command, oauth2_token_env or oauth2_token_command"
+        )
     if len({imap.folder, imap.processed_folder, imap.review_folder}) != 3:
         raise ConfigError("imap.folder, imap.processed_folder and imap.review_folder must all differ")
     return imap
@@ -393,4 +429,3 @@ def _limits(s: _Section) -> Limits:
     )
     s.done()
     return limits
-

@@ -160,7 +160,9 @@ class Inbox:
         try:
             info = self._imap.select_folder(self.settings.folder)
         except (IMAPClientError, OSError) as exc:
-            raise MailboxError(f"IMAP: cannot open folder {self.settings.folder!r} ({describe(exc)})") from exc
+            raise MailboxError(
+                f"IMAP: cannot open folder {self.settings.folder!r} ({describe(exc)})"
+            ) from exc
         self._imap._imap.untagged_responses.clear()  # what SELECT said is read; later news is new mail (see below)
         uidvalidity = int(info[b"UIDVALIDITY"])
         uidnext = int(info.get(b"UIDNEXT", 0))
@@ -190,10 +192,12 @@ class Inbox:
         """
         s = self.settings
         for start in range(0, len(uids), s.batch_size):
-            batch = uids[start:start + s.batch_size]
+            batch = uids[start : start + s.batch_size]
             try:
                 meta = self._imap.fetch(batch, ["RFC822.SIZE", "INTERNALDATE"])
-                small = [uid for uid in batch if uid in meta and meta[uid][b"RFC822.SIZE"] <= s.max_message_bytes]
+                small = [
+                    uid for uid in batch if uid in meta and meta[uid][b"RFC822.SIZE"] <= s.max_message_bytes
+                ]
                 bodies = self._imap.fetch(small, ["BODY.PEEK[]"]) if small else {}
             except (IMAPClientError, OSError) as exc:
                 raise MailboxError(f"IMAP: fetch failed ({describe(exc)})") from exc
@@ -205,7 +209,9 @@ class Inbox:
                 internaldate = meta[uid].get(b"INTERNALDATE")
                 if isinstance(internaldate, dt.datetime) and internaldate.tzinfo is None:
                     internaldate = internaldate.astimezone()  # imapclient gives local time when normalising
-                fetched.append(Fetched(s.folder, uidvalidity, uid, int(meta[uid][b"RFC822.SIZE"]), internaldate, raw))
+                fetched.append(
+                    Fetched(s.folder, uidvalidity, uid, int(meta[uid][b"RFC822.SIZE"]), internaldate, raw)
+                )
             yield fetched
 
     # --- moving -------------------------------------------------------------------------------------------------
@@ -219,7 +225,9 @@ class Inbox:
                 self._imap.copy(uids, folder)
                 self._expunge(uids)
         except (IMAPClientError, OSError) as exc:
-            raise MailboxError(f"IMAP: cannot move {len(uids)} mail(s) to {folder!r} ({describe(exc)})") from exc
+            raise MailboxError(
+                f"IMAP: cannot move {len(uids)} mail(s) to {folder!r} ({describe(exc)})"
+            ) from exc
 
     def _expunge(self, uids: list[int]) -> None:
         self._imap.delete_messages(uids)
@@ -293,7 +301,6 @@ class Inbox:
             self._imap.noop()
         except (IMAPClientError, OSError) as exc:
             raise MailboxError(f"IMAP: connection lost ({describe(exc)})") from exc
-
 
 
 def _start_tls(client: _Client, context: ssl.SSLContext | None, where: str) -> None:

@@ -48,8 +48,9 @@ class SmtpOutbox:
             raise DeliveryError(f"{where}: certificate refused ({exc.verify_message})") from None
         except smtplib.SMTPAuthenticationError as exc:
             _quit_quietly(connection)
-            raise DeliveryError(f"{where}: login refused for the configured user ({exc.smtp_code})",
-                                permanent=True) from None
+            raise DeliveryError(
+                f"{where}: login refused for the configured user ({exc.smtp_code})", permanent=True
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:
             _quit_quietly(connection)
             raise DeliveryError(f"{where}: cannot connect ({describe(exc)})") from None
@@ -82,7 +83,9 @@ class SmtpOutbox:
         except smtplib.SMTPResponseException as exc:  # SMTPDataError, SMTPSenderRefused, ...
             if exc.smtp_code == 421:  # RFC 5321: the server is closing the connection
                 self.close()
-            raise DeliveryError(f"server answered {exc.smtp_code}", permanent=_permanent(exc.smtp_code)) from None
+            raise DeliveryError(
+                f"server answered {exc.smtp_code}", permanent=_permanent(exc.smtp_code)
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:
             self.close()
             raise DeliveryError(f"connection lost ({describe(exc)})") from None
@@ -131,7 +134,6 @@ def _xoauth2(username: str, token: str) -> _AuthAnswer:
 
 def _permanent(code: int) -> bool:
     return 500 <= code < 600
-
 
 
 def _quit_quietly(connection: smtplib.SMTP | None) -> None:

@@ -30,7 +30,9 @@ def clock_from(now: str | None) -> Clock:
     try:
         start = dt.datetime.fromisoformat(now)
     except ValueError:
-        raise MailflowError(f"--now must be an ISO date-time like 2026-01-06T10:00+01:00, got {now!r}") from None
+        raise MailflowError(
+            f"--now must be an ISO date-time like 2026-01-06T10:00+01:00, got {now!r}"
+        ) from None
     if start.tzinfo is None:
         raise MailflowError("--now needs a UTC offset, like 2026-01-06T10:00+01:00")
     offset = start - dt.datetime.now(dt.timezone.utc)
@@ -80,6 +82,7 @@ def cmd_members(args: argparse.Namespace) -> int:
     def work(app: App, now: dt.datetime) -> None:
         with app.sessions() as db:
             admin.members(db, meeting, args.csv, print)
+
     return _admin(args, work)
 
 
@@ -91,6 +94,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         else:
             with app.sessions() as db:
                 admin.outbox(db, print)
+
     if args.action == "retry" and args.id is None:
         raise MailflowError("outbox retry needs the ID of a message (see `mailflow outbox`)")
     return _admin(args, work)
@@ -104,9 +108,13 @@ def cmd_digest(args: argparse.Namespace) -> int:
             print(calendar_jobs.preview_digest(app, now))
             return
         outcome = calendar_jobs.queue_digest(app, now)
-        print({"queued": "today's digest is queued; `mailflow run --once` sends it",
-               "skipped": "nothing new today; no digest ([digest] send_when_empty = false)"}.get(
-            outcome or "", "today's digest was made already (or its time of day has not come)"))
+        print(
+            {
+                "queued": "today's digest is queued; `mailflow run --once` sends it",
+                "skipped": "nothing new today; no digest ([digest] send_when_empty = false)",
+            }.get(outcome or "", "today's digest was made already (or its time of day has not come)")
+        )
+
     return _admin(args, work)
 
 
@@ -118,6 +126,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
             admin.forget(db, args.address, now, print)
         scrub(app.sessions)
         done.append(admin.forget_in_mailbox(app.config.imap, args.address, print))
+
     _admin(args, work)
     return 0 if all(done) else 1
 
@@ -159,7 +168,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mailflow", description=__doc__)
     parser.add_argument("--version", action="version", version=f"mailflow {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details (never personal data)")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log debug details (never personal data)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("parse", help="show how mailflow reads .eml files (nothing is stored or sent)")
@@ -186,23 +197,34 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("members", help="the members, or who is expected at a meeting")
     p.add_argument("--config", required=True, help="the TOML config file")
     p.add_argument("--meeting", metavar="DATE", help="only who is expected at the meeting on DATE")
-    p.add_argument("--csv", action="store_true", help="CSV on standard output (a sign-in sheet with --meeting)")
+    p.add_argument(
+        "--csv", action="store_true", help="CSV on standard output (a sign-in sheet with --meeting)"
+    )
     p.set_defaults(handler=cmd_members)
 
-    p = commands.add_parser("outbox", help="mail that is pending, failed or expired; `outbox retry ID` sends it again")
+    p = commands.add_parser(
+        "outbox", help="mail that is pending, failed or expired; `outbox retry ID` sends it again"
+    )
     p.add_argument("--config", required=True, help="the TOML config file")
     p.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
     p.add_argument("id", nargs="?", type=int, help="with retry: the message ID")
     p.set_defaults(handler=cmd_outbox)
 
-    p = commands.add_parser("digest", help="the coordinator's daily digest: --preview prints it without sending")
+    p = commands.add_parser(
+        "digest", help="the coordinator's daily digest: --preview prints it without sending"
+    )
     p.add_argument("--config", required=True, help="the TOML config file")
-    p.add_argument("--preview", action="store_true", help="print the digest as it would go out now; send nothing")
+    p.add_argument(
+        "--preview", action="store_true", help="print the digest as it would go out now; send nothing"
+    )
     p.add_argument("--now", help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_digest)
 
-    p = commands.add_parser("forget", help="delete everything mailflow keeps about an address, in the database "
-                                           "and in the mailbox's processed and review folders")
+    p = commands.add_parser(
+        "forget",
+        help="delete everything mailflow keeps about an address, in the database "
+        "and in the mailbox's processed and review folders",
+    )
     p.add_argument("--config", required=True, help="the TOML config file")
     p.add_argument("address", help="the email address")
     p.set_defaults(handler=cmd_forget)

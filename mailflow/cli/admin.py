@@ -29,15 +29,25 @@ def table(rows: Sequence[Sequence[object]], header: Sequence[str], say: Say) -> 
     cells = [[str(c) for c in header]] + [["-" if c is None else str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     for row in cells:
-        say("  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths)) + ("  " if len(row) > 1 else "") + row[-1])
+        say(
+            "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths))
+            + ("  " if len(row) > 1 else "")
+            + row[-1]
+        )
 
 
 def meetings(config: Config, now: dt.datetime, say: Say) -> None:
     today = now.astimezone(config.network.timezone).date()
     entries = upcoming(config.meetings, config.recurrence, today)
-    rows = [(e.date.isoformat(), "confirmed" if e.confirmed else "proposed",
-             e.meeting.capacity if e.meeting else None, e.meeting.theme if e.meeting else "(not planned yet)")
-            for e in entries]
+    rows = [
+        (
+            e.date.isoformat(),
+            "confirmed" if e.confirmed else "proposed",
+            e.meeting.capacity if e.meeting else None,
+            e.meeting.theme if e.meeting else "(not planned yet)",
+        )
+        for e in entries
+    ]
     table(rows, ("date", "status", "capacity", "theme"), say)
 
 
@@ -50,8 +60,16 @@ def members(db: Session, meeting_date: dt.date | None, as_csv: bool, say: Say) -
     else:
         people = queries.members_by_name(db)
     header = ("name", "organisation", "email", "status", "since")
-    rows = [(m.name, m.organisation, m.email, m.status + (" (unsure)" if m.unsure else ""),
-             m.created_at.date().isoformat()) for m in people]
+    rows = [
+        (
+            m.name,
+            m.organisation,
+            m.email,
+            m.status + (" (unsure)" if m.unsure else ""),
+            m.created_at.date().isoformat(),
+        )
+        for m in people
+    ]
     if as_csv:
         writer = csv.writer(sys.stdout, lineterminator="\r\n")
         writer.writerow(header)
@@ -66,10 +84,22 @@ ATTENTION = (OutboxStatus.PENDING, OutboxStatus.HELD, OutboxStatus.FAILED, Outbo
 
 def outbox(db: Session, say: Say) -> None:
     rows = queries.outbox_in(db, ATTENTION)
-    table([(r.id, r.kind, r.status, r.attempts, r.next_attempt_at.strftime("%Y-%m-%d %H:%M")
-            if r.status == OutboxStatus.PENDING
-            else None, r.recipient, r.last_error) for r in rows],
-          ("id", "kind", "status", "tries", "next try (UTC)", "to", "last error"), say)
+    table(
+        [
+            (
+                r.id,
+                r.kind,
+                r.status,
+                r.attempts,
+                r.next_attempt_at.strftime("%Y-%m-%d %H:%M") if r.status == OutboxStatus.PENDING else None,
+                r.recipient,
+                r.last_error,
+            )
+            for r in rows
+        ],
+        ("id", "kind", "status", "tries", "next try (UTC)", "to", "last error"),
+        say,
+    )
 
 
 def outbox_retry(db: Session, row_id: int, now: dt.datetime, say: Say) -> None:
@@ -101,8 +131,10 @@ def forget_in_mailbox(imap: Imap | None, address: str, say: Say) -> bool:
         with Inbox(imap) as inbox:
             deleted = privacy.forget_copies(inbox, address)
     except MailflowError as exc:
-        say(f"the mailbox could not be reached ({exc}): copies of their mail in {folders} remain; "
-            "run `mailflow forget` again when it can be reached")
+        say(
+            f"the mailbox could not be reached ({exc}): copies of their mail in {folders} remain; "
+            "run `mailflow forget` again when it can be reached"
+        )
         return False
     say(f"deleted {deleted} mail(s) naming them from {folders}")
     return True

@@ -46,7 +46,9 @@ def demo(say: Callable[[str], object], keep: str | None = None) -> int:
             client.login(imap.username, imap.password)
             for sample in samples:
                 client.append("INBOX", sample.read_bytes())
-        say(f"Dropped {len(samples)} sample mails into the inbox; running one pass (as `mailflow run --once`).\n")
+        say(
+            f"Dropped {len(samples)} sample mails into the inbox; running one pass (as `mailflow run --once`).\n"
+        )
 
         app = build_app(load_config(config_path))
         with app:
@@ -93,7 +95,7 @@ port = {smtp.port}
 tls = "none"
 
 [database]
-url = "sqlite:///{workdir / 'demo.db'}"
+url = "sqlite:///{workdir / "demo.db"}"
 {meetings}"""
 
 

@@ -16,7 +16,9 @@ from mailflow.settings import Limits
 
 PER_ADDRESS = "replies_per_address_per_day"
 PER_HOUR = "replies_per_hour"
-ADDRESS_WINDOW = dt.timedelta(hours=24)  # "per day" is any 24 hours: a flood at midnight gets no fresh allowance
+ADDRESS_WINDOW = dt.timedelta(
+    hours=24
+)  # "per day" is any 24 hours: a flood at midnight gets no fresh allowance
 HOUR_WINDOW = dt.timedelta(hours=1)
 # A naive autoresponder answers each of our replies with the same text, so our next reply would be the same too:
 # within this window such a repeat is not sent, which ends the ping-pong after our first mail.

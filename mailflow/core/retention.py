@@ -23,7 +23,9 @@ from mailflow.core.vocabulary import InboundStatus, MemberStatus, OutboxStatus
 from mailflow.settings import Retention
 
 WAITING_FOR_A_HUMAN = (InboundStatus.REVIEW, InboundStatus.QUARANTINED)
-LEFT_KEPT = dt.timedelta(days=7)  # long enough for the next digest to list the leaver, even after some downtime
+LEFT_KEPT = dt.timedelta(
+    days=7
+)  # long enough for the next digest to list the leaver, even after some downtime
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,9 @@ class StoredMail:
     received_at: dt.datetime
     has_raw: bool
     has_sender: bool  # sender address or Message-ID still stored
-    erase_pending: bool = False  # an erase request whose mailbox copies are not deleted yet: it needs the address
+    erase_pending: bool = (
+        False  # an erase request whose mailbox copies are not deleted yet: it needs the address
+    )
 
 
 @dataclass(frozen=True)
@@ -62,24 +66,38 @@ class Plan:
     sent: list[int]  # outbox rows whose text and recipient go
 
     def counts(self) -> dict[str, int]:
-        return {"raw": len(self.raw), "senders": len(self.senders), "members": len(self.members),
-                "sent": len(self.sent)}
+        return {
+            "raw": len(self.raw),
+            "senders": len(self.senders),
+            "members": len(self.members),
+            "sent": len(self.sent),
+        }
 
 
-def plan_retention(mails: Sequence[StoredMail], members: Sequence[KnownMember], outbox: Sequence[QueuedMail],
-                   now: dt.datetime, rules: Retention) -> Plan:
+def plan_retention(
+    mails: Sequence[StoredMail],
+    members: Sequence[KnownMember],
+    outbox: Sequence[QueuedMail],
+    now: dt.datetime,
+    rules: Retention,
+) -> Plan:
     """Everything the retention rules drop at `now`."""
     old = now - dt.timedelta(days=rules.raw_days)
     unheard = now - relativedelta(months=rules.member_months)
     return Plan(
-        raw=[m.id for m in mails if m.has_raw and (m.status not in WAITING_FOR_A_HUMAN or m.received_at <= old)],
+        raw=[
+            m.id for m in mails if m.has_raw and (m.status not in WAITING_FOR_A_HUMAN or m.received_at <= old)
+        ],
         senders=[m.id for m in mails if m.has_sender and m.received_at <= old and not m.erase_pending],
-        members=[m.id for m in members
-                 if m.last_heard_at <= unheard
-                 or (m.status == MemberStatus.LEFT and m.left_at is not None
-                     and m.left_at <= now - LEFT_KEPT)],
-        sent=[q.id for q in outbox
-              if q.has_content and q.status != OutboxStatus.PENDING and q.created_at <= old],
+        members=[
+            m.id
+            for m in members
+            if m.last_heard_at <= unheard
+            or (m.status == MemberStatus.LEFT and m.left_at is not None and m.left_at <= now - LEFT_KEPT)
+        ],
+        sent=[
+            q.id for q in outbox if q.has_content and q.status != OutboxStatus.PENDING and q.created_at <= old
+        ],
     )
 
 

@@ -56,7 +56,12 @@ class MailKind(StrEnum):
 
 # The answers to a person's mail: the ones the flood limits count.
 REPLY_KINDS: Final = (
-    MailKind.REGISTER, MailKind.WAITLIST, MailKind.CANCEL, MailKind.UNSUBSCRIBE, MailKind.ERASE)
+    MailKind.REGISTER,
+    MailKind.WAITLIST,
+    MailKind.CANCEL,
+    MailKind.UNSUBSCRIBE,
+    MailKind.ERASE,
+)
 # Mail mailflow starts on its own to a member; it stops when they leave (replies to their own mails do not).
 MEMBER_MAIL_KINDS: Final = (MailKind.REMINDER, MailKind.PROMOTED)
 

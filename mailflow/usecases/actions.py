@@ -27,7 +27,9 @@ from mailflow.usecases.outgoing import queue_mail, queue_reply
 from mailflow.usecases.privacy import forget
 
 
-def register(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMessage, now: dt.datetime) -> int:
+def register(
+    app: App, db: Session, row: models.InboundMessage, parsed: ParsedMessage, now: dt.datetime
+) -> int:
     """Add or update everyone the mail registers; confirm with the practical details of their first meeting.
 
     When that meeting is full the people in the mail go on its waiting list together (a group that came as one
@@ -38,8 +40,9 @@ def register(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMe
     if named is not None and named.starts_at <= now:
         named = None  # a meeting in the past cannot be attended; the next one is meant
     meeting = named or queries.next_meeting(db, now)
-    people = parsed.people or (Person(name=parsed.sender_name or parsed.sender.split("@")[0],
-                                      email=parsed.sender, confidence=0.3),)
+    people = parsed.people or (
+        Person(name=parsed.sender_name or parsed.sender.split("@")[0], email=parsed.sender, confidence=0.3),
+    )
     members = []
     for person in people:
         member = _find_or_create_member(db, person, parsed, now)
@@ -56,8 +59,9 @@ def register(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMe
         for member in members:
             queries.set_attendance(db, member, meeting, status, now)
         if status == AttendanceStatus.WAITING:
-            queries.record_event(db, EventKind.WAITING, now, member=members[0], meeting=meeting,
-                                 detail=f"{len(members)}")
+            queries.record_event(
+                db, EventKind.WAITING, now, member=members[0], meeting=meeting, detail=f"{len(members)}"
+            )
     kind = MailKind.WAITLIST if status == AttendanceStatus.WAITING else MailKind.REGISTER
     return queue_reply(app, db, row, parsed, kind, members, meeting, now)
 
@@ -86,8 +90,9 @@ def cancel(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMess
         member.last_heard_at = now
         if meeting is not None:
             queries.set_attendance(db, member, meeting, AttendanceStatus.EXCUSED, now)
-            queries.cancel_pending(db, member, (MailKind.REMINDER,),
-                                   key_like=OutboxKey.reminders_like(meeting.date, member.id))
+            queries.cancel_pending(
+                db, member, (MailKind.REMINDER,), key_like=OutboxKey.reminders_like(meeting.date, member.id)
+            )
         queries.record_event(db, EventKind.CANCEL, now, member=member, meeting=meeting)
     if not members:
         queries.record_event(db, EventKind.CANCEL_UNKNOWN, now, inbound=row, meeting=meeting)
@@ -97,7 +102,9 @@ def cancel(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMess
     return replies
 
 
-def unsubscribe(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMessage, now: dt.datetime) -> int:
+def unsubscribe(
+    app: App, db: Session, row: models.InboundMessage, parsed: ParsedMessage, now: dt.datetime
+) -> int:
     """The sender (or the people named) leave the network: no more mail after this confirmation."""
     members = _members_meant(db, parsed)
     for member in members:
@@ -113,7 +120,9 @@ def erase(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMessa
     assert parsed.sender is not None
     replies = queue_reply(app, db, row, parsed, MailKind.ERASE, (), None, now)
     forget(db, parsed.sender, now, keep_inbound_id=row.id)
-    row.message_id = None  # the sender stays until privacy.forget_erased has deleted their mail in the mailbox
+    row.message_id = (
+        None  # the sender stays until privacy.forget_erased has deleted their mail in the mailbox
+    )
     return replies + _fill_all_places(app, db, now)
 
 
@@ -127,16 +136,34 @@ def fill_places(app: App, db: Session, meeting: models.Meeting, now: dt.datetime
     db.flush()
     free = meeting.capacity - queries.expected_count(db, meeting)
     queued = 0
-    for attendance in queries.waiting_for(db, meeting)[:max(free, 0)]:
+    for attendance in queries.waiting_for(db, meeting)[: max(free, 0)]:
         attendance.status, attendance.updated_at = AttendanceStatus.REGISTERED, now
         member = attendance.member
         queries.record_event(db, EventKind.PROMOTED, now, member=member, meeting=meeting)
-        queued += queue_mail(app, db, partial(
-            render.render_promotion, app.templates, member_name=member.name, to_address=member.email,
-            language=member.language, meeting=meeting_details(app, meeting), network=app.config.network,
-            sender=app.sender, now=now),
-            key=OutboxKey.promoted(member.id, meeting.date), kind=MailKind.PROMOTED, recipient=member.email,
-            now=now, expires_at=meeting.starts_at, member=member) is not None
+        queued += (
+            queue_mail(
+                app,
+                db,
+                partial(
+                    render.render_promotion,
+                    app.templates,
+                    member_name=member.name,
+                    to_address=member.email,
+                    language=member.language,
+                    meeting=meeting_details(app, meeting),
+                    network=app.config.network,
+                    sender=app.sender,
+                    now=now,
+                ),
+                key=OutboxKey.promoted(member.id, meeting.date),
+                kind=MailKind.PROMOTED,
+                recipient=member.email,
+                now=now,
+                expires_at=meeting.starts_at,
+                member=member,
+            )
+            is not None
+        )
     return queued
 
 
@@ -154,7 +181,9 @@ ACTIONS: dict[Intent, Callable[[App, Session, models.InboundMessage, ParsedMessa
 }
 
 
-def _find_or_create_member(db: Session, person: Person, parsed: ParsedMessage, now: dt.datetime) -> models.Member:
+def _find_or_create_member(
+    db: Session, person: Person, parsed: ParsedMessage, now: dt.datetime
+) -> models.Member:
     assert parsed.sender is not None
     email = (person.email or parsed.sender).lower()
     key = queries.name_key(person.name)
@@ -165,7 +194,9 @@ def _find_or_create_member(db: Session, person: Person, parsed: ParsedMessage, n
     elif len(at_address) == 1 and email != parsed.sender and person.email:
         member = at_address[0]  # the person's own address: a new spelling of the same person
     elif len(at_address) == 1 and email == parsed.sender and len(parsed.people) <= 1:
-        member = at_address[0]  # someone writing again about themselves, perhaps spelling their name otherwise
+        member = at_address[
+            0
+        ]  # someone writing again about themselves, perhaps spelling their name otherwise
     else:
         member = models.Member(email=email, created_at=now, status=MemberStatus.ACTIVE, undeliverable=False)
         db.add(member)
@@ -185,4 +216,3 @@ def _members_meant(db: Session, parsed: ParsedMessage) -> list[models.Member]:
         candidates = queries.members_at(db, (person.email or parsed.sender).lower())
         meant += [m for m in candidates if m.name_key == keys and m not in meant]
     return meant or queries.members_at(db, parsed.sender)
-

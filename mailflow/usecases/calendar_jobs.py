@@ -54,8 +54,10 @@ def queue_due_reminders(app: App, now: dt.datetime) -> dict[str, int]:
         members = {m.id: m for m in queries.active_members(db)}
         due = reminders.due_reminders(
             meetings=[reminders.MeetingSlot(m.date, m.starts_at) for m in meetings],
-            members=[reminders.MemberState(m.id, m.status, m.active_from, m.undeliverable, m.created_at)
-                     for m in members.values()],
+            members=[
+                reminders.MemberState(m.id, m.status, m.active_from, m.undeliverable, m.created_at)
+                for m in members.values()
+            ],
             attendance=_attendance(db, meetings),
             done=_reminders_done(db, meetings),
             now=now,
@@ -67,20 +69,48 @@ def queue_due_reminders(app: App, now: dt.datetime) -> dict[str, int]:
             member, meeting = members[item.member_id], by_date[item.meeting_date]
             key = OutboxKey.reminder(*item.key)
             if item.action == "missed":
-                row = queue_mail(app, db, None, key=key, kind=MailKind.REMINDER, recipient=member.email,
-                                 now=now, expires_at=meeting.starts_at, member=member,
-                                 status=OutboxStatus.MISSED)
+                row = queue_mail(
+                    app,
+                    db,
+                    None,
+                    key=key,
+                    kind=MailKind.REMINDER,
+                    recipient=member.email,
+                    now=now,
+                    expires_at=meeting.starts_at,
+                    member=member,
+                    status=OutboxStatus.MISSED,
+                )
                 if row is not None:
                     row.last_error = "fell due while mailflow was not running"
                     counts["missed"] += 1
                 continue
             # A reminder is worth nothing once its meeting has started: it expires then.
-            counts["queued"] += queue_mail(app, db, partial(
-                render.render_reminder, app.templates, member_name=member.name, to_address=member.email,
-                language=member.language, meeting=meeting_details(app, meeting), days_before=item.days_before,
-                network=app.config.network, sender=app.sender, now=now),
-                key=key, kind=MailKind.REMINDER, recipient=member.email, now=now,
-                expires_at=meeting.starts_at, member=member) is not None
+            counts["queued"] += (
+                queue_mail(
+                    app,
+                    db,
+                    partial(
+                        render.render_reminder,
+                        app.templates,
+                        member_name=member.name,
+                        to_address=member.email,
+                        language=member.language,
+                        meeting=meeting_details(app, meeting),
+                        days_before=item.days_before,
+                        network=app.config.network,
+                        sender=app.sender,
+                        now=now,
+                    ),
+                    key=key,
+                    kind=MailKind.REMINDER,
+                    recipient=member.email,
+                    now=now,
+                    expires_at=meeting.starts_at,
+                    member=member,
+                )
+                is not None
+            )
     if any(counts.values()):
         log.info("reminders: %s queued, %s missed", counts["queued"], counts["missed"])
     return counts
@@ -123,15 +153,38 @@ def queue_digest(app: App, now: dt.datetime) -> str | None:
         digest = build(app, db, now)
         if digest.empty and not settings.send_when_empty:
             # Recorded all the same: the day is done, and the next digest counts from here.
-            row = queue_mail(app, db, None, key=key, kind=MailKind.DIGEST, recipient=settings.to, now=now,
-                             expires_at=now, status=OutboxStatus.SKIPPED)
+            row = queue_mail(
+                app,
+                db,
+                None,
+                key=key,
+                kind=MailKind.DIGEST,
+                recipient=settings.to,
+                now=now,
+                expires_at=now,
+                status=OutboxStatus.SKIPPED,
+            )
             assert row is not None
             log.info("digest: nothing new, not sent")
             return "skipped"
-        row = queue_mail(app, db, partial(
-            render.render_digest, app.templates, digest, network=app.config.network, to_address=settings.to,
-            sender=app.sender, now=now),
-            key=key, kind=MailKind.DIGEST, recipient=settings.to, now=now, expires_at=now + DIGEST_LIFETIME)
+        row = queue_mail(
+            app,
+            db,
+            partial(
+                render.render_digest,
+                app.templates,
+                digest,
+                network=app.config.network,
+                to_address=settings.to,
+                sender=app.sender,
+                now=now,
+            ),
+            key=key,
+            kind=MailKind.DIGEST,
+            recipient=settings.to,
+            now=now,
+            expires_at=now + DIGEST_LIFETIME,
+        )
         assert row is not None
         message_id = row.message_id
     log.info("digest: queued %s", message_id)
@@ -142,21 +195,33 @@ def preview_digest(app: App, now: dt.datetime) -> str:
     """The digest as it would go out now, as plain text with its attachment named; nothing is stored or sent."""
     with app.sessions() as db:
         digest = build(app, db, now)
-    message = render.render_digest(app.templates, digest, network=app.config.network, to_address=app.config.digest.to,
-                                   sender=app.sender, message_id=compose.new_message_id(app.message_domain), now=now)
+    message = render.render_digest(
+        app.templates,
+        digest,
+        network=app.config.network,
+        to_address=app.config.digest.to,
+        sender=app.sender,
+        message_id=compose.new_message_id(app.message_domain),
+        now=now,
+    )
     lines = [f"To: {message['To']}", f"Subject: {message['Subject']}", ""]
     body = message.get_body(("plain",))
     lines.append(body.get_content().rstrip("\n") if body is not None else "")
     for attachment in message.iter_attachments():
-        size = len(attachment.get_content().encode() if attachment.get_content_maintype() == "text"
-                   else attachment.get_content())
+        size = len(
+            attachment.get_content().encode()
+            if attachment.get_content_maintype() == "text"
+            else attachment.get_content()
+        )
         lines += ["", f"Attached: {attachment.get_filename()} ({size} bytes)"]
     return "\n".join(lines)
 
 
 def build(app: App, db: Session, now: dt.datetime) -> digest_core.Digest:
     day = now.astimezone(app.config.network.timezone).date()
-    return digest_core.build_digest(gather_facts(app, db, _last_digest_at(db, now), now), day, app.config.network)
+    return digest_core.build_digest(
+        gather_facts(app, db, _last_digest_at(db, now), now), day, app.config.network
+    )
 
 
 def _last_digest_at(db: Session, now: dt.datetime) -> dt.datetime:
@@ -175,17 +240,24 @@ def gather_facts(app: App, db: Session, since: dt.datetime, now: dt.datetime) ->
     meeting = queries.next_meeting(db, now)
     return digest_core.DigestFacts(
         new_members=tuple(_person(m) for m in registered),
-        cancellations=tuple((_person(e.member), e.meeting.date if e.meeting else None)
-                            for e in events(EventKind.CANCEL) if e.member is not None),
+        cancellations=tuple(
+            (_person(e.member), e.meeting.date if e.meeting else None)
+            for e in events(EventKind.CANCEL)
+            if e.member is not None
+        ),
         leavers=tuple(_person(e.member) for e in events(EventKind.LEFT) if e.member is not None),
         erasures=len(events(EventKind.ERASED)),
-        review=tuple(_review_line(row)
-                     for row in queries.inbound_for_review(db, WAITING_FOR_A_HUMAN, since, now)),
-        failures=tuple(digest_core.FailureLine(e.outbox.recipient, e.outbox.last_error or e.kind, e.outbox.kind)
-                       for e in events(EventKind.DELIVERY_FAILED, EventKind.DELIVERY_EXPIRED)
-                       if e.outbox is not None and e.outbox.recipient),
-        bounces=tuple(dict.fromkeys(e.member.email for e in events(EventKind.BOUNCE)
-                                    if e.member is not None)),
+        review=tuple(
+            _review_line(row) for row in queries.inbound_for_review(db, WAITING_FOR_A_HUMAN, since, now)
+        ),
+        failures=tuple(
+            digest_core.FailureLine(e.outbox.recipient, e.outbox.last_error or e.kind, e.outbox.kind)
+            for e in events(EventKind.DELIVERY_FAILED, EventKind.DELIVERY_EXPIRED)
+            if e.outbox is not None and e.outbox.recipient
+        ),
+        bounces=tuple(
+            dict.fromkeys(e.member.email for e in events(EventKind.BOUNCE) if e.member is not None)
+        ),
         missed_reminders=queries.count_outbox(db, MailKind.REMINDER, OutboxStatus.MISSED, since, now),
         unsure=tuple(_person(m) for m in dict.fromkeys(registered) if m.unsure),
         waiting=tuple(_person(a.member) for a in queries.waiting_for(db, meeting)) if meeting else (),

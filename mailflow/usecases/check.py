@@ -35,8 +35,11 @@ def _check_imap(config: Config, say: Say) -> bool:
         with Inbox(imap) as inbox:
             client = inbox.client
             assert client is not None
-            missing = [f for f in (imap.folder, imap.processed_folder, imap.review_folder)
-                       if not client.folder_exists(f)]
+            missing = [
+                f
+                for f in (imap.folder, imap.processed_folder, imap.review_folder)
+                if not client.folder_exists(f)
+            ]
             status = client.folder_status(imap.folder, ["MESSAGES"]) if imap.folder not in missing else {}
     except MailflowError as exc:
         say(f"FAIL imap: {exc}")
@@ -45,8 +48,10 @@ def _check_imap(config: Config, say: Say) -> bool:
         say(f"FAIL imap: logged in to {imap.host}, but folder {imap.folder!r} does not exist")
         return False
     created = f"; {', '.join(missing)} will be created on the first run" if missing else ""
-    say(f"ok   imap: logged in to {imap.host}:{imap.port} ({imap.tls}), {imap.folder} holds "
-        f"{status.get(b'MESSAGES', 0)} mails{created}")
+    say(
+        f"ok   imap: logged in to {imap.host}:{imap.port} ({imap.tls}), {imap.folder} holds "
+        f"{status.get(b'MESSAGES', 0)} mails{created}"
+    )
     return True
 
 

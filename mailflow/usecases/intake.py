@@ -51,7 +51,9 @@ def process_inbox(app: App, inbox: Inbox, now: dt.datetime) -> dict[str, int]:
     inbox.ensure_folders()
     uidvalidity, uidnext = inbox.select()
     first_uid, since = _reading_position(app, imap.folder, uidvalidity, uidnext, now)
-    uids = inbox.search_uids(first_uid, since.astimezone(app.config.network.timezone).date() if since else None)
+    uids = inbox.search_uids(
+        first_uid, since.astimezone(app.config.network.timezone).date() if since else None
+    )
     counts: dict[str, int] = {}
     for batch in inbox.fetch(uids, uidvalidity):
         faults.checkpoint("after_fetch")
@@ -70,8 +72,12 @@ def process_inbox(app: App, inbox: Inbox, now: dt.datetime) -> dict[str, int]:
             if outcome.destination is not None:
                 moves.setdefault(outcome.destination, []).append(fetched.uid)
             counts[outcome.status] = counts.get(outcome.status, 0) + 1
-            log.info("uid=%s %s%s", fetched.uid, outcome.status,
-                     f" -> {outcome.destination}" if outcome.destination else "")
+            log.info(
+                "uid=%s %s%s",
+                fetched.uid,
+                outcome.status,
+                f" -> {outcome.destination}" if outcome.destination else "",
+            )
         for folder, moved_uids in moves.items():
             faults.checkpoint("before_move")
             inbox.move(moved_uids, folder)
@@ -87,8 +93,9 @@ def process_inbox(app: App, inbox: Inbox, now: dt.datetime) -> dict[str, int]:
     return counts
 
 
-def _reading_position(app: App, mailbox: str, uidvalidity: int, uidnext: int,
-                      now: dt.datetime) -> tuple[int, dt.datetime | None]:
+def _reading_position(
+    app: App, mailbox: str, uidvalidity: int, uidnext: int, now: dt.datetime
+) -> tuple[int, dt.datetime | None]:
     """Where reading starts: (first UID, and an arrival time before which mail is left alone, or None).
 
     On the first start, mail already in the folder is old mail and is not answered, unless [imap] since says from
@@ -104,12 +111,20 @@ def _reading_position(app: App, mailbox: str, uidvalidity: int, uidnext: int,
             since = None
             if imap.since is not None:
                 since = dt.datetime.combine(imap.since, dt.time(0), tzinfo=app.config.network.timezone)
-            state = models.MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, first_uid=1 if since else uidnext,
-                                       last_uid=0, since=since, started_at=now)
+            state = models.MailboxState(
+                mailbox=mailbox,
+                uidvalidity=uidvalidity,
+                first_uid=1 if since else uidnext,
+                last_uid=0,
+                since=since,
+                started_at=now,
+            )
             db.add(state)
             log.info("first start on this mailbox: answering mail from uid %s on", state.first_uid)
         elif state.uidvalidity != uidvalidity:
-            log.warning("UIDVALIDITY of the signup folder changed: reading it again, skipping mail already seen")
+            log.warning(
+                "UIDVALIDITY of the signup folder changed: reading it again, skipping mail already seen"
+            )
             queries.record_event(db, EventKind.UIDVALIDITY_CHANGED, now)
             state.uidvalidity, state.first_uid, state.last_uid = uidvalidity, 1, 0
             state.since = state.since or state.started_at
@@ -123,8 +138,11 @@ def handle(app: App, db: Session, fetched: Fetched, now: dt.datetime) -> Outcome
     Never raises for a bad mail (it is counted, and quarantined after MAX_ATTEMPTS); raises StoreError when the
     database is gone, so that nothing is moved on the server.
     """
-    digest = queries.sha256(fetched.raw) if fetched.raw is not None else queries.sha256(
-        f"oversize {fetched.mailbox} {fetched.uidvalidity} {fetched.uid}".encode())
+    digest = (
+        queries.sha256(fetched.raw)
+        if fetched.raw is not None
+        else queries.sha256(f"oversize {fetched.mailbox} {fetched.uidvalidity} {fetched.uid}".encode())
+    )
     try:
         with db.begin_nested():
             known = queries.find_inbound(db, fetched.mailbox, fetched.uidvalidity, fetched.uid, digest)
@@ -133,9 +151,16 @@ def handle(app: App, db: Session, fetched: Fetched, now: dt.datetime) -> Outcome
                 same_place = (known.uid, known.uidvalidity) == (fetched.uid, fetched.uidvalidity)
                 return Outcome(SKIPPED, None if known.moved and same_place else known.destination)
             row = known or models.InboundMessage(
-                mailbox=fetched.mailbox, uidvalidity=fetched.uidvalidity, uid=fetched.uid, sha256=digest,
-                size=fetched.size, attempts=0, moved=False, received_at=fetched.internaldate or now,
-                status=InboundStatus.PROCESSED)
+                mailbox=fetched.mailbox,
+                uidvalidity=fetched.uidvalidity,
+                uid=fetched.uid,
+                sha256=digest,
+                size=fetched.size,
+                attempts=0,
+                moved=False,
+                received_at=fetched.internaldate or now,
+                status=InboundStatus.PROCESSED,
+            )
             db.add(row)
             return ingest(app, db, row, fetched, now)
     except SQLAlchemyError as exc:
@@ -154,9 +179,15 @@ def ingest(app: App, db: Session, row: models.InboundMessage, fetched: Fetched, 
     assert imap is not None
     row.processed_at = now
     if fetched.raw is None:
-        return _to_review(row, fetched, InboundStatus.QUARANTINED,
-                          f"larger than {imap.max_message_bytes} bytes; not downloaded", imap.review_folder,
-                          db, now)
+        return _to_review(
+            row,
+            fetched,
+            InboundStatus.QUARANTINED,
+            f"larger than {imap.max_message_bytes} bytes; not downloaded",
+            imap.review_folder,
+            db,
+            now,
+        )
     parsed = parse_message(fetched.raw, app.context)
     row.intent, row.message_id, row.sender = str(parsed.intent), parsed.message_id, parsed.sender
     row.reason = "; ".join(parsed.reasons)[:500] or None
@@ -175,10 +206,13 @@ def ingest(app: App, db: Session, row: models.InboundMessage, fetched: Fetched, 
     if parsed.sender is not None:
         queries.heard_from(db, parsed.sender, now)  # retention counts from a person's last word
     if not parsed.intent.answered:
-        return _to_review(row, fetched, InboundStatus.REVIEW, row.reason or f"{parsed.intent}",
-                          imap.review_folder, db, now)
+        return _to_review(
+            row, fetched, InboundStatus.REVIEW, row.reason or f"{parsed.intent}", imap.review_folder, db, now
+        )
     if parsed.sender is None:
-        reason = row.reason or "no single sender address to answer"  # parsing says why first: "ambiguous From: ..."
+        reason = (
+            row.reason or "no single sender address to answer"
+        )  # parsing says why first: "ambiguous From: ..."
         return _to_review(row, fetched, InboundStatus.REVIEW, reason, imap.review_folder, db, now)
 
     db.flush()  # the row's id keys the reply
@@ -188,7 +222,11 @@ def ingest(app: App, db: Session, row: models.InboundMessage, fetched: Fetched, 
         row.status, row.destination = InboundStatus.PROCESSED, None
         return Outcome(InboundStatus.PROCESSED, None, replies)
     if parsed.has_question or parsed.unsure:
-        reason = "also asks a question" if parsed.has_question else "unsure reading: " + (row.reason or "check names")
+        reason = (
+            "also asks a question"
+            if parsed.has_question
+            else "unsure reading: " + (row.reason or "check names")
+        )
         outcome = _to_review(row, fetched, InboundStatus.REVIEW, reason, imap.review_folder, db, now)
         outcome.replies = replies
         return outcome
@@ -206,8 +244,15 @@ def _record_bounce(db: Session, raw: bytes, row: models.InboundMessage, now: dt.
         queries.record_event(db, EventKind.BOUNCE, now, inbound=row)
 
 
-def _to_review(row: models.InboundMessage, fetched: Fetched, status: InboundStatus, reason: str, folder: str,
-               db: Session, now: dt.datetime) -> Outcome:
+def _to_review(
+    row: models.InboundMessage,
+    fetched: Fetched,
+    status: InboundStatus,
+    reason: str,
+    folder: str,
+    db: Session,
+    now: dt.datetime,
+) -> Outcome:
     # A human will look at this mail: keep its bytes (until retention removes them) and list it in the digest.
     row.status, row.destination, row.reason, row.raw = status, folder, reason[:500], fetched.raw
     # The event is named as the status: review or quarantined.
@@ -216,12 +261,15 @@ def _to_review(row: models.InboundMessage, fetched: Fetched, status: InboundStat
 
 
 def _is_own_mail(app: App, parsed: ParsedMessage) -> bool:
-    own_id = parsed.message_id is not None and parsed.message_id.rstrip(">").endswith("@" + app.message_domain)
+    own_id = parsed.message_id is not None and parsed.message_id.rstrip(">").endswith(
+        "@" + app.message_domain
+    )
     return parsed.sender in app.context.own_addresses or own_id
 
 
-def _record_failure(app: App, db: Session, fetched: Fetched, digest: str, now: dt.datetime,
-                    exc: Exception) -> Outcome:
+def _record_failure(
+    app: App, db: Session, fetched: Fetched, digest: str, now: dt.datetime, exc: Exception
+) -> Outcome:
     """Count a failed attempt at a mail; after MAX_ATTEMPTS it goes to the review folder with the reason."""
     imap = app.config.imap
     assert imap is not None
@@ -231,17 +279,32 @@ def _record_failure(app: App, db: Session, fetched: Fetched, digest: str, now: d
     with db.begin_nested():
         row = queries.find_inbound(db, fetched.mailbox, fetched.uidvalidity, fetched.uid, digest)
         if row is None:
-            row = models.InboundMessage(mailbox=fetched.mailbox, uidvalidity=fetched.uidvalidity, uid=fetched.uid,
-                                       sha256=digest, size=fetched.size, attempts=0, moved=False,
-                                       received_at=fetched.internaldate or now, status=InboundStatus.FAILED)
+            row = models.InboundMessage(
+                mailbox=fetched.mailbox,
+                uidvalidity=fetched.uidvalidity,
+                uid=fetched.uid,
+                sha256=digest,
+                size=fetched.size,
+                attempts=0,
+                moved=False,
+                received_at=fetched.internaldate or now,
+                status=InboundStatus.FAILED,
+            )
             db.add(row)
         row.attempts += 1
         row.reason = reason
         if row.attempts < MAX_ATTEMPTS:
             row.status = InboundStatus.FAILED
             return Outcome(InboundStatus.FAILED, None)
-        return _to_review(row, fetched, InboundStatus.QUARANTINED, f"{reason} {row.attempts} times",
-                          imap.review_folder, db, now)
+        return _to_review(
+            row,
+            fetched,
+            InboundStatus.QUARANTINED,
+            f"{reason} {row.attempts} times",
+            imap.review_folder,
+            db,
+            now,
+        )
 
 
 def _database_unreachable(exc: SQLAlchemyError) -> bool:
@@ -254,9 +317,10 @@ def read_inbox(app: App, inbox: Inbox, clock: Callable[[], dt.datetime]) -> int:
     """Process the new mail on an open inbox; returns how many mails were handled. Raises MailboxError, StoreError."""
     try:
         counts = process_inbox(app, inbox, clock())
-    except SQLAlchemyError as exc:  # the database went away mid-pass: nothing uncommitted was moved on the server
+    except (
+        SQLAlchemyError
+    ) as exc:  # the database went away mid-pass: nothing uncommitted was moved on the server
         raise StoreError(f"database: {short_error(exc)}") from exc
     if counts:
         log.info("inbox: %s", _counts(counts))
     return sum(counts.values())
-

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 REPLY_LIFETIME = dt.timedelta(days=5)  # a confirmation that could not go out in 5 days is stale
 
+
 class Render(Protocol):
     """Renders a mail, given the Message-ID it is to carry: a render function with the rest bound."""
 
@@ -50,10 +51,19 @@ def render_mail(app: App, render_with: Render) -> Rendered:
     return Rendered(message, message_id, compose.message_bytes(message))
 
 
-def queue_mail(app: App, db: Session, mail: Render | Rendered | None, *, key: OutboxKey, kind: MailKind,
-               recipient: str, now: dt.datetime, expires_at: dt.datetime | None,
-               member: models.Member | None = None,
-               status: OutboxStatus = OutboxStatus.PENDING) -> models.OutboxMessage | None:
+def queue_mail(
+    app: App,
+    db: Session,
+    mail: Render | Rendered | None,
+    *,
+    key: OutboxKey,
+    kind: MailKind,
+    recipient: str,
+    now: dt.datetime,
+    expires_at: dt.datetime | None,
+    member: models.Member | None = None,
+    status: OutboxStatus = OutboxStatus.PENDING,
+) -> models.OutboxMessage | None:
     """Queue a mail in the outbox under its key, unless that key was ever queued. Returns the new row or None.
 
     `mail` is what renders it, or the mail already rendered (a reply, checked against the limits first); None
@@ -65,13 +75,30 @@ def queue_mail(app: App, db: Session, mail: Render | Rendered | None, *, key: Ou
     else:
         rendered = mail if isinstance(mail, Rendered) else render_mail(app, mail)
         message_id, raw = rendered.message_id, rendered.raw
-    return queries.enqueue(db, key=key, kind=kind, recipient=recipient, message_id=message_id, raw=raw,
-                           now=now, expires_at=expires_at, member=member, status=status)
+    return queries.enqueue(
+        db,
+        key=key,
+        kind=kind,
+        recipient=recipient,
+        message_id=message_id,
+        raw=raw,
+        now=now,
+        expires_at=expires_at,
+        member=member,
+        status=status,
+    )
 
 
-def queue_reply(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMessage, kind: MailKind,
-                members: list[models.Member] | tuple[()], meeting: models.Meeting | None,
-                now: dt.datetime) -> int:
+def queue_reply(
+    app: App,
+    db: Session,
+    row: models.InboundMessage,
+    parsed: ParsedMessage,
+    kind: MailKind,
+    members: list[models.Member] | tuple[()],
+    meeting: models.Meeting | None,
+    now: dt.datetime,
+) -> int:
     """Render the reply to this mail and queue it in the outbox, keyed on the mail so it is queued once.
 
     Returns 1 when a reply was queued (to be sent, or held over a limit), 0 when none was.
@@ -90,8 +117,12 @@ def queue_reply(app: App, db: Session, row: models.InboundMessage, parsed: Parse
         references=parsed.references,
         subject=parsed.subject,
     )
-    rendered = render_mail(app, partial(render.render_reply, app.templates, reply, network=app.config.network,
-                                        sender=app.sender, now=now))
+    rendered = render_mail(
+        app,
+        partial(
+            render.render_reply, app.templates, reply, network=app.config.network, sender=app.sender, now=now
+        ),
+    )
     earlier = queries.latest_reply(db, REPLY_KINDS, parsed.sender, now - limits.REPEAT_WINDOW)
     if earlier is not None and limits.repeats(rendered.raw, earlier.raw):
         # A robot answering our reply with the same words would get the same reply again: the ping-pong ends here.
@@ -101,18 +132,33 @@ def queue_reply(app: App, db: Session, row: models.InboundMessage, parsed: Parse
     passed = limits.exceeded(
         app.config.limits,
         to_address=queries.count_replies(db, REPLY_KINDS, now - limits.ADDRESS_WINDOW, parsed.sender),
-        in_last_hour=queries.count_replies(db, REPLY_KINDS, now - limits.HOUR_WINDOW))
-    queued = queue_mail(app, db, rendered, key=OutboxKey.reply(row.id), kind=kind, recipient=parsed.sender,
-                        now=now, expires_at=now + REPLY_LIFETIME,
-                        member=members[0] if members and kind != MailKind.ERASE else None,
-                        status=OutboxStatus.HELD if passed else OutboxStatus.PENDING)
+        in_last_hour=queries.count_replies(db, REPLY_KINDS, now - limits.HOUR_WINDOW),
+    )
+    queued = queue_mail(
+        app,
+        db,
+        rendered,
+        key=OutboxKey.reply(row.id),
+        kind=kind,
+        recipient=parsed.sender,
+        now=now,
+        expires_at=now + REPLY_LIFETIME,
+        member=members[0] if members and kind != MailKind.ERASE else None,
+        status=OutboxStatus.HELD if passed else OutboxStatus.PENDING,
+    )
     if queued is not None and passed:
         _hold(app, db, row, queued, passed, now)
     return 1 if queued is not None else 0  # held or not, the reply is in the outbox
 
 
-def _hold(app: App, db: Session, row: models.InboundMessage, held: models.OutboxMessage, limit: str,
-          now: dt.datetime) -> None:
+def _hold(
+    app: App,
+    db: Session,
+    row: models.InboundMessage,
+    held: models.OutboxMessage,
+    limit: str,
+    now: dt.datetime,
+) -> None:
     """Record a reply held over a limit, and tell the coordinator: once a day per limit, however many are held."""
     db.flush()  # the held row's id, for the log and the notice
     queries.record_event(db, EventKind.HELD, now, inbound=row, detail=limit)
@@ -122,8 +168,23 @@ def _hold(app: App, db: Session, row: models.InboundMessage, held: models.Outbox
         return
     log.warning("outbox id=%s held: %s reached; the coordinator is told once today", held.id, limit)
     network = app.config.network
-    queue_mail(app, db, partial(
-        render.render_notice, app.templates, limit=limit, allowed=getattr(app.config.limits, limit),
-        held_id=held.id, network=network, to_address=network.coordinator, sender=app.sender, now=now),
-        key=key, kind=MailKind.NOTICE, recipient=network.coordinator, now=now,
-        expires_at=now + REPLY_LIFETIME)
+    queue_mail(
+        app,
+        db,
+        partial(
+            render.render_notice,
+            app.templates,
+            limit=limit,
+            allowed=getattr(app.config.limits, limit),
+            held_id=held.id,
+            network=network,
+            to_address=network.coordinator,
+            sender=app.sender,
+            now=now,
+        ),
+        key=key,
+        kind=MailKind.NOTICE,
+        recipient=network.coordinator,
+        now=now,
+        expires_at=now + REPLY_LIFETIME,
+    )

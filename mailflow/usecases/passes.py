@@ -38,7 +38,9 @@ JOBS = (
     Job("reminders", 60, lambda app, clock: calendar_jobs.queue_due_reminders(app, clock())),
     Job("digest", 60, lambda app, clock: calendar_jobs.queue_digest(app, clock())),
     Job("outbox", 30, send_due),
-    Job("retention", 60 * 60, lambda app, clock: privacy.retention_if_due(app, clock())),  # applies once a day
+    Job(
+        "retention", 60 * 60, lambda app, clock: privacy.retention_if_due(app, clock())
+    ),  # applies once a day
 )
 
 
@@ -50,8 +52,12 @@ def guarded(name: str, job: Callable[[], object]) -> bool:
     try:
         job()
     except Exception as exc:  # noqa: BLE001 - one failing job must not stop the others
-        log.error("job %s failed: %s: %s; it runs again at its next slot", name, type(exc).__name__,
-                  short_error(exc))
+        log.error(
+            "job %s failed: %s: %s; it runs again at its next slot",
+            name,
+            type(exc).__name__,
+            short_error(exc),
+        )
         return False
     return True
 

@@ -41,15 +41,23 @@ def retention_if_due(app: App, now: dt.datetime) -> None:
 def apply_retention(app: App, now: dt.datetime) -> dict[str, int]:
     """Drop what the retention rules no longer allow to keep; record an Event "retention" with the counts."""
     with app.sessions.begin() as db:
-        plan = retention.plan_retention(_stored_mails(db), _members(db), _queued_mails(db), now, app.config.retention)
+        plan = retention.plan_retention(
+            _stored_mails(db), _members(db), _queued_mails(db), now, app.config.retention
+        )
         _drop(db, plan)
         counts = plan.counts()
-        queries.record_event(db, EventKind.RETENTION, now,
-                             detail=", ".join(f"{n} {what}" for what, n in counts.items()))
+        queries.record_event(
+            db, EventKind.RETENTION, now, detail=", ".join(f"{n} {what}" for what, n in counts.items())
+        )
     if any(counts.values()):
         scrub(app.sessions)
-    log.info("retention: %s raw mail(s), %s sender(s), %s member(s), %s sent mail(s) dropped",
-             counts["raw"], counts["senders"], counts["members"], counts["sent"])
+    log.info(
+        "retention: %s raw mail(s), %s sender(s), %s member(s), %s sent mail(s) dropped",
+        counts["raw"],
+        counts["senders"],
+        counts["members"],
+        counts["sent"],
+    )
     return counts
 
 
@@ -62,8 +70,10 @@ def _members(db: Session) -> list[retention.KnownMember]:
 
 
 def _queued_mails(db: Session) -> list[retention.QueuedMail]:
-    return [retention.QueuedMail(id, status, created_at, True)
-            for id, status, created_at in queries.outbox_facts(db)]
+    return [
+        retention.QueuedMail(id, status, created_at, True)
+        for id, status, created_at in queries.outbox_facts(db)
+    ]
 
 
 def _drop(db: Session, plan: retention.Plan) -> None:
@@ -104,8 +114,9 @@ def forget_in_outbox(db: Session, address: str) -> int:
 
     The erase confirmation to the person is left alone; it empties itself once sent.
     """
-    named = [row for row in queries.outbox_with_text_to_others(db, address)
-             if retention.mentions(row.raw, address)]
+    named = [
+        row for row in queries.outbox_with_text_to_others(db, address) if retention.mentions(row.raw, address)
+    ]
     for row in named:
         if row.status == OutboxStatus.PENDING:
             db.delete(row)

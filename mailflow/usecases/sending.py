@@ -34,8 +34,9 @@ def send_outbox(app: App, smtp: SmtpOutbox, now: dt.datetime) -> dict[str, int]:
                 break
             if row.expires_at is not None and row.expires_at <= now:
                 row.status, row.last_error = OutboxStatus.EXPIRED, "not delivered before it expired"
-                queries.record_event(db, EventKind.DELIVERY_EXPIRED, now, member=_member(db, row.member_id),
-                                     outbox=row)
+                queries.record_event(
+                    db, EventKind.DELIVERY_EXPIRED, now, member=_member(db, row.member_id), outbox=row
+                )
                 db.commit()
                 counts[OutboxStatus.EXPIRED] = counts.get(OutboxStatus.EXPIRED, 0) + 1
                 continue
@@ -49,8 +50,14 @@ def send_outbox(app: App, smtp: SmtpOutbox, now: dt.datetime) -> dict[str, int]:
                 permanent = getattr(exc, "permanent", False)
                 if permanent:
                     row.status = OutboxStatus.FAILED
-                    queries.record_event(db, EventKind.DELIVERY_FAILED, now,
-                                         member=_member(db, row.member_id), outbox=row, detail=row.last_error)
+                    queries.record_event(
+                        db,
+                        EventKind.DELIVERY_FAILED,
+                        now,
+                        member=_member(db, row.member_id),
+                        outbox=row,
+                        detail=row.last_error,
+                    )
                 else:
                     row.next_attempt_at = now + min(RETRY_FIRST * 2 ** (row.attempts - 1), RETRY_MAX)
                 db.commit()
@@ -93,4 +100,3 @@ def send_due(app: App, clock: Callable[[], dt.datetime]) -> None:
             return
     with SmtpOutbox(app.config.require_servers()[1]) as smtp:
         log.info("outbox: %s", _counts(send_outbox(app, smtp, now)))
-

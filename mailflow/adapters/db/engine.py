@@ -94,4 +94,3 @@ def short_error(exc: BaseException) -> str:
     # The first line of a driver error; SQLAlchemy appends the statement and its parameters, which may hold personal data.
     text = str(getattr(exc, "orig", None) or exc)
     return text.splitlines()[0][:200] if text else type(exc).__name__
-

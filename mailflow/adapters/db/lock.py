@@ -68,8 +68,9 @@ class InstanceLock:
             except SQLAlchemyError:
                 self._drop_connection()  # the database went away, and the lock with its session
         if not self._take_advisory():
-            raise LockLost("another mailflow took this mailbox and database while the database was away; "
-                           "this one stops")
+            raise LockLost(
+                "another mailflow took this mailbox and database while the database was away; this one stops"
+            )
 
     def _take_advisory(self) -> bool:
         """Try to take the advisory lock on a connection of its own; False when another session holds it."""
@@ -98,4 +99,3 @@ class InstanceLock:
 
 def _taken() -> StoreError:
     return StoreError("another mailflow is already running for this mailbox and database")
-

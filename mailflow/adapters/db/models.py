@@ -163,4 +163,3 @@ class Event(Base):
     inbound: Mapped[InboundMessage | None] = relationship()
     meeting: Mapped[Meeting | None] = relationship()
     outbox: Mapped[OutboxMessage | None] = relationship()
-

@@ -46,16 +46,24 @@ def name_key(name: str) -> str:
 
 
 def mark_moved(session: Session, mailbox: str, uidvalidity: int, uids: Sequence[int]) -> None:
-    session.execute(sa.update(InboundMessage).where(
-        InboundMessage.mailbox == mailbox, InboundMessage.uidvalidity == uidvalidity, InboundMessage.uid.in_(uids),
-    ).values(moved=True))
+    session.execute(
+        sa.update(InboundMessage)
+        .where(
+            InboundMessage.mailbox == mailbox,
+            InboundMessage.uidvalidity == uidvalidity,
+            InboundMessage.uid.in_(uids),
+        )
+        .values(moved=True)
+    )
 
 
 def get_mailbox_state(session: Session, mailbox: str) -> MailboxState | None:
     return session.scalar(sa.select(MailboxState).where(MailboxState.mailbox == mailbox))
 
 
-def find_inbound(session: Session, mailbox: str, uidvalidity: int, uid: int, digest: str) -> InboundMessage | None:
+def find_inbound(
+    session: Session, mailbox: str, uidvalidity: int, uid: int, digest: str
+) -> InboundMessage | None:
     """A mail seen before, by its place in the mailbox or by its exact bytes."""
     return session.scalar(
         sa.select(InboundMessage).where(
@@ -71,8 +79,10 @@ def find_inbound(session: Session, mailbox: str, uidvalidity: int, uid: int, dig
     )
 
 
-def sync_meetings(session: Session, meetings: Iterable[tuple[dt.date, dt.datetime, str, Sequence[str], str | None,
-                                                              int | None]]) -> None:
+def sync_meetings(
+    session: Session,
+    meetings: Iterable[tuple[dt.date, dt.datetime, str, Sequence[str], str | None, int | None]],
+) -> None:
     """Make the meetings table match the configured meetings (date, starts_at, theme, speakers, place, capacity)."""
     existing = {m.date: m for m in session.scalars(sa.select(Meeting))}
     for date, starts_at, theme, speakers, place, capacity in meetings:
@@ -103,8 +113,9 @@ def heard_from(session: Session, email: str, now: dt.datetime) -> None:
     session.execute(sa.update(Member).where(Member.email == email.lower()).values(last_heard_at=now))
 
 
-def set_attendance(session: Session, member: Member, meeting: Meeting, status: AttendanceStatus,
-                   now: dt.datetime) -> None:
+def set_attendance(
+    session: Session, member: Member, meeting: Meeting, status: AttendanceStatus, now: dt.datetime
+) -> None:
     row = session.scalar(
         sa.select(Attendance).where(Attendance.member_id == member.id, Attendance.meeting_id == meeting.id)
     )
@@ -114,11 +125,22 @@ def set_attendance(session: Session, member: Member, meeting: Meeting, status: A
     row.status, row.updated_at = status, now
 
 
-def record_event(session: Session, kind: EventKind, now: dt.datetime, *, member: Member | None = None,
-                 inbound: InboundMessage | None = None, meeting: Meeting | None = None,
-                 outbox: OutboxMessage | None = None, detail: str | None = None) -> None:
-    session.add(Event(kind=kind, at=now, member=member, inbound=inbound, meeting=meeting, outbox=outbox,
-                      detail=detail))
+def record_event(
+    session: Session,
+    kind: EventKind,
+    now: dt.datetime,
+    *,
+    member: Member | None = None,
+    inbound: InboundMessage | None = None,
+    meeting: Meeting | None = None,
+    outbox: OutboxMessage | None = None,
+    detail: str | None = None,
+) -> None:
+    session.add(
+        Event(
+            kind=kind, at=now, member=member, inbound=inbound, meeting=meeting, outbox=outbox, detail=detail
+        )
+    )
 
 
 def queued(session: Session, key: OutboxKey | str) -> bool:
@@ -126,46 +148,82 @@ def queued(session: Session, key: OutboxKey | str) -> bool:
     return session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.key == str(key))) is not None
 
 
-def enqueue(session: Session, *, key: OutboxKey | str, kind: MailKind, recipient: str, message_id: str,
-            raw: bytes, now: dt.datetime, expires_at: dt.datetime | None, member: Member | None = None,
-            status: OutboxStatus = OutboxStatus.PENDING) -> OutboxMessage | None:
+def enqueue(
+    session: Session,
+    *,
+    key: OutboxKey | str,
+    kind: MailKind,
+    recipient: str,
+    message_id: str,
+    raw: bytes,
+    now: dt.datetime,
+    expires_at: dt.datetime | None,
+    member: Member | None = None,
+    status: OutboxStatus = OutboxStatus.PENDING,
+) -> OutboxMessage | None:
     """Add a mail to the outbox unless one with the same key was ever queued. Returns the new row or None.
 
     mailflow passes an OutboxKey; a string is stored as given (the tests queue rows of their own).
     """
     if queued(session, key):
         return None
-    row = OutboxMessage(key=str(key), kind=kind, recipient=recipient, message_id=message_id, raw=raw,
-                        status=status,
-                        attempts=0, next_attempt_at=now, expires_at=expires_at, created_at=now,
-                        member_id=member.id if member else None)
+    row = OutboxMessage(
+        key=str(key),
+        kind=kind,
+        recipient=recipient,
+        message_id=message_id,
+        raw=raw,
+        status=status,
+        attempts=0,
+        next_attempt_at=now,
+        expires_at=expires_at,
+        created_at=now,
+        member_id=member.id if member else None,
+    )
     session.add(row)
     return row
 
 
-def count_replies(session: Session, kinds: Iterable[str], since: dt.datetime, recipient: str | None = None) -> int:
+def count_replies(
+    session: Session, kinds: Iterable[str], since: dt.datetime, recipient: str | None = None
+) -> int:
     """Replies of these kinds queued since `since` (to `recipient`, else to anyone), leaving out held ones."""
-    query = sa.select(sa.func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.kind.in_(list(kinds)), OutboxMessage.created_at >= since,
-        OutboxMessage.status != OutboxStatus.HELD)
+    query = (
+        sa.select(sa.func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.kind.in_(list(kinds)),
+            OutboxMessage.created_at >= since,
+            OutboxMessage.status != OutboxStatus.HELD,
+        )
+    )
     if recipient is not None:
         query = query.where(OutboxMessage.recipient == recipient)
     return session.scalar(query) or 0
 
 
-def latest_reply(session: Session, kinds: Iterable[str], recipient: str, since: dt.datetime) -> OutboxMessage | None:
+def latest_reply(
+    session: Session, kinds: Iterable[str], recipient: str, since: dt.datetime
+) -> OutboxMessage | None:
     """The newest reply of these kinds queued to `recipient` since `since` that was sent, is on its way, or is held."""
     return session.scalar(
         sa.select(OutboxMessage)
-        .where(OutboxMessage.kind.in_(list(kinds)), OutboxMessage.recipient == recipient,
-               OutboxMessage.created_at >= since,
-               OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENT, OutboxStatus.HELD)))
-        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(1))
+        .where(
+            OutboxMessage.kind.in_(list(kinds)),
+            OutboxMessage.recipient == recipient,
+            OutboxMessage.created_at >= since,
+            OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENT, OutboxStatus.HELD)),
+        )
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .limit(1)
+    )
 
 
 def expected_at(session: Session, meeting: Meeting) -> list[Member]:
     """The members expected at a meeting: active, not excused or waiting, and already started by then."""
-    return list(session.scalars(sa.select(Member).where(*_expected(meeting)).order_by(Member.name, Member.id)))
+    return list(
+        session.scalars(sa.select(Member).where(*_expected(meeting)).order_by(Member.name, Member.id))
+    )
 
 
 def expected_count(session: Session, meeting: Meeting, leaving_out: Iterable[int] = ()) -> int:
@@ -180,7 +238,8 @@ def expected_count(session: Session, meeting: Meeting, leaving_out: Iterable[int
 def _expected(meeting: Meeting) -> tuple[sa.ColumnElement[bool], ...]:
     absent = sa.select(Attendance.member_id).where(
         Attendance.meeting_id == meeting.id,
-        Attendance.status.in_((AttendanceStatus.EXCUSED, AttendanceStatus.WAITING)))
+        Attendance.status.in_((AttendanceStatus.EXCUSED, AttendanceStatus.WAITING)),
+    )
     return (
         Member.status == MemberStatus.ACTIVE,
         Member.id.not_in(absent),
@@ -190,12 +249,18 @@ def _expected(meeting: Meeting) -> tuple[sa.ColumnElement[bool], ...]:
 
 def waiting_for(session: Session, meeting: Meeting) -> list[Attendance]:
     """The waiting list of a meeting, first come first served (active members only)."""
-    return list(session.scalars(
-        sa.select(Attendance).join(Member).where(
-            Attendance.meeting_id == meeting.id, Attendance.status == AttendanceStatus.WAITING,
-            Member.status == MemberStatus.ACTIVE,
-        ).order_by(Attendance.updated_at, Attendance.id)
-    ))
+    return list(
+        session.scalars(
+            sa.select(Attendance)
+            .join(Member)
+            .where(
+                Attendance.meeting_id == meeting.id,
+                Attendance.status == AttendanceStatus.WAITING,
+                Member.status == MemberStatus.ACTIVE,
+            )
+            .order_by(Attendance.updated_at, Attendance.id)
+        )
+    )
 
 
 def cancel_pending(session: Session, member: Member, kinds: Sequence[MailKind], key_like: str = "%") -> None:
@@ -203,23 +268,29 @@ def cancel_pending(session: Session, member: Member, kinds: Sequence[MailKind], 
 
     `key_like` (a LIKE pattern, e.g. OutboxKey.reminders_like) narrows it to some keys.
     """
-    session.execute(sa.update(OutboxMessage).where(
-        OutboxMessage.member_id == member.id,
-        OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.HELD)),
-        OutboxMessage.kind.in_(kinds), OutboxMessage.key.like(key_like),
-    ).values(status=OutboxStatus.CANCELLED, last_error="no longer owed"))
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.member_id == member.id,
+            OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.HELD)),
+            OutboxMessage.kind.in_(kinds),
+            OutboxMessage.key.like(key_like),
+        )
+        .values(status=OutboxStatus.CANCELLED, last_error="no longer owed")
+    )
 
 
-def due_outbox(session: Session, now: dt.datetime, limit: int = 100,
-               exclude: Iterable[int] = ()) -> list[OutboxMessage]:
+def due_outbox(
+    session: Session, now: dt.datetime, limit: int = 100, exclude: Iterable[int] = ()
+) -> list[OutboxMessage]:
     """Pending rows whose time has come, oldest first, leaving out the ids in `exclude`."""
-    query = sa.select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING,
-                                           OutboxMessage.next_attempt_at <= now)
+    query = sa.select(OutboxMessage).where(
+        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now
+    )
     excluded = list(exclude)
     if excluded:
         query = query.where(OutboxMessage.id.not_in(excluded))
     return list(session.scalars(query.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)))
-
 
 
 # --- members and meetings -----------------------------------------------------------------------------------
@@ -243,27 +314,40 @@ def count_members(session: Session) -> int:
 
 def attendance_of(session: Session, meeting: Meeting, member_ids: Iterable[int]) -> list[str]:
     """The attendance statuses these members have for a meeting (none for those who said nothing about it)."""
-    return list(session.scalars(sa.select(Attendance.status).where(
-        Attendance.meeting_id == meeting.id, Attendance.member_id.in_(list(member_ids)))))
+    return list(
+        session.scalars(
+            sa.select(Attendance.status).where(
+                Attendance.meeting_id == meeting.id, Attendance.member_id.in_(list(member_ids))
+            )
+        )
+    )
 
 
 def attendance_at(session: Session, meetings: Iterable[Meeting]) -> list[tuple[int, int, str]]:
     """(member id, meeting id, status) of every attendance row of these meetings."""
-    rows = session.execute(sa.select(Attendance.member_id, Attendance.meeting_id, Attendance.status)
-                           .where(Attendance.meeting_id.in_([m.id for m in meetings])))
+    rows = session.execute(
+        sa.select(Attendance.member_id, Attendance.meeting_id, Attendance.status).where(
+            Attendance.meeting_id.in_([m.id for m in meetings])
+        )
+    )
     return [(member_id, meeting_id, status) for member_id, meeting_id, status in rows]
 
 
 def meetings_starting(session: Session, after: dt.datetime, until: dt.datetime) -> list[Meeting]:
     """The meetings that start after `after` and no later than `until`, first first."""
-    return list(session.scalars(
-        sa.select(Meeting).where(Meeting.starts_at > after, Meeting.starts_at <= until)
-        .order_by(Meeting.starts_at)))
+    return list(
+        session.scalars(
+            sa.select(Meeting)
+            .where(Meeting.starts_at > after, Meeting.starts_at <= until)
+            .order_by(Meeting.starts_at)
+        )
+    )
 
 
 def coming_meetings_with_capacity(session: Session, now: dt.datetime) -> list[Meeting]:
-    return list(session.scalars(
-        sa.select(Meeting).where(Meeting.starts_at > now, Meeting.capacity.is_not(None))))
+    return list(
+        session.scalars(sa.select(Meeting).where(Meeting.starts_at > now, Meeting.capacity.is_not(None)))
+    )
 
 
 # --- the outbox, by kind and key ----------------------------------------------------------------------------
@@ -273,55 +357,90 @@ def reminder_keys(session: Session, dates: Iterable[dt.date]) -> list[OutboxKey]
     """The keys of the reminders ever queued for the meetings on these dates, whatever became of them."""
     patterns = [OutboxKey.reminders_like(day) for day in dates]
     keys = session.scalars(
-        sa.select(OutboxMessage.key).where(sa.or_(*(OutboxMessage.key.like(p) for p in patterns))))
+        sa.select(OutboxMessage.key).where(sa.or_(*(OutboxMessage.key.like(p) for p in patterns)))
+    )
     return [OutboxKey.parse(key) for key in keys]
 
 
 def last_queued_at(session: Session, kind: MailKind, until: dt.datetime) -> dt.datetime | None:
     """When the newest mail of this kind queued no later than `until` was queued."""
-    return session.scalar(sa.select(sa.func.max(OutboxMessage.created_at)).where(
-        OutboxMessage.kind == kind, OutboxMessage.created_at <= until))
+    return session.scalar(
+        sa.select(sa.func.max(OutboxMessage.created_at)).where(
+            OutboxMessage.kind == kind, OutboxMessage.created_at <= until
+        )
+    )
 
 
-def count_outbox(session: Session, kind: MailKind, status: OutboxStatus, since: dt.datetime,
-                 until: dt.datetime) -> int:
+def count_outbox(
+    session: Session, kind: MailKind, status: OutboxStatus, since: dt.datetime, until: dt.datetime
+) -> int:
     """Mails of this kind and status queued after `since` and no later than `until`."""
-    return session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.kind == kind, OutboxMessage.status == status,
-        OutboxMessage.created_at > since, OutboxMessage.created_at <= until)) or 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.kind == kind,
+                OutboxMessage.status == status,
+                OutboxMessage.created_at > since,
+                OutboxMessage.created_at <= until,
+            )
+        )
+        or 0
+    )
 
 
 def outbox_in(session: Session, statuses: Iterable[OutboxStatus]) -> list[OutboxMessage]:
-    return list(session.scalars(sa.select(OutboxMessage).where(OutboxMessage.status.in_(list(statuses)))
-                                .order_by(OutboxMessage.id)))
+    return list(
+        session.scalars(
+            sa.select(OutboxMessage)
+            .where(OutboxMessage.status.in_(list(statuses)))
+            .order_by(OutboxMessage.id)
+        )
+    )
 
 
 # --- events and inbound mail --------------------------------------------------------------------------------
 
 
-def events_between(session: Session, kinds: Iterable[EventKind], since: dt.datetime,
-                   until: dt.datetime) -> list[Event]:
+def events_between(
+    session: Session, kinds: Iterable[EventKind], since: dt.datetime, until: dt.datetime
+) -> list[Event]:
     """The events of these kinds after `since` and no later than `until`, oldest first."""
-    return list(session.scalars(sa.select(Event).where(
-        Event.kind.in_(list(kinds)), Event.at > since, Event.at <= until).order_by(Event.at)))
+    return list(
+        session.scalars(
+            sa.select(Event)
+            .where(Event.kind.in_(list(kinds)), Event.at > since, Event.at <= until)
+            .order_by(Event.at)
+        )
+    )
 
 
 def last_event_at(session: Session, kind: EventKind) -> dt.datetime | None:
     return session.scalar(sa.select(sa.func.max(Event.at)).where(Event.kind == kind))
 
 
-def inbound_for_review(session: Session, statuses: Iterable[InboundStatus], since: dt.datetime,
-                       until: dt.datetime) -> list[InboundMessage]:
+def inbound_for_review(
+    session: Session, statuses: Iterable[InboundStatus], since: dt.datetime, until: dt.datetime
+) -> list[InboundMessage]:
     """Mail in these statuses processed after `since` and no later than `until`, in the order it arrived."""
-    return list(session.scalars(sa.select(InboundMessage).where(
-        InboundMessage.status.in_(list(statuses)),
-        InboundMessage.processed_at > since, InboundMessage.processed_at <= until,
-    ).order_by(InboundMessage.received_at)))
+    return list(
+        session.scalars(
+            sa.select(InboundMessage)
+            .where(
+                InboundMessage.status.in_(list(statuses)),
+                InboundMessage.processed_at > since,
+                InboundMessage.processed_at <= until,
+            )
+            .order_by(InboundMessage.received_at)
+        )
+    )
 
 
 def inbound_not_processed(session: Session) -> list[InboundMessage]:
-    return list(session.scalars(
-        sa.select(InboundMessage).where(InboundMessage.status != InboundStatus.PROCESSED)))
+    return list(
+        session.scalars(sa.select(InboundMessage).where(InboundMessage.status != InboundStatus.PROCESSED))
+    )
 
 
 # --- retention and forgetting -------------------------------------------------------------------------------
@@ -333,26 +452,39 @@ def stored_mail_facts(session: Session) -> list[tuple[int, str, dt.datetime, boo
     m = InboundMessage
     has_sender = sa.or_(m.sender.is_not(None), m.message_id.is_not(None))
     rows = session.execute(
-        sa.select(m.id, m.status, m.received_at, m.raw.is_not(None), has_sender,
-                  sa.and_(m.intent == Intent.ERASE, m.sender.is_not(None)))
-        .where(sa.or_(m.raw.is_not(None), has_sender))
+        sa.select(
+            m.id,
+            m.status,
+            m.received_at,
+            m.raw.is_not(None),
+            has_sender,
+            sa.and_(m.intent == Intent.ERASE, m.sender.is_not(None)),
+        ).where(sa.or_(m.raw.is_not(None), has_sender))
     )
-    return [(id, status, received_at, bool(raw), bool(sender), bool(erase))
-            for id, status, received_at, raw, sender, erase in rows]
+    return [
+        (id, status, received_at, bool(raw), bool(sender), bool(erase))
+        for id, status, received_at, raw, sender, erase in rows
+    ]
 
 
 def member_facts(session: Session) -> list[tuple[int, str, dt.datetime, dt.datetime | None]]:
     """(id, status, last heard at, left at) of every member."""
     m = Member
-    return [(id, status, heard, left) for id, status, heard, left in
-            session.execute(sa.select(m.id, m.status, m.last_heard_at, m.left_at))]
+    return [
+        (id, status, heard, left)
+        for id, status, heard, left in session.execute(sa.select(m.id, m.status, m.last_heard_at, m.left_at))
+    ]
 
 
 def outbox_facts(session: Session) -> list[tuple[int, str, dt.datetime]]:
     """(id, status, created at) of every outbox row that still names its recipient."""
     o = OutboxMessage
-    return [(id, status, created_at) for id, status, created_at in
-            session.execute(sa.select(o.id, o.status, o.created_at).where(o.recipient != ""))]
+    return [
+        (id, status, created_at)
+        for id, status, created_at in session.execute(
+            sa.select(o.id, o.status, o.created_at).where(o.recipient != "")
+        )
+    ]
 
 
 def drop_raw(session: Session, inbound_ids: Sequence[int]) -> None:
@@ -360,8 +492,11 @@ def drop_raw(session: Session, inbound_ids: Sequence[int]) -> None:
 
 
 def drop_senders(session: Session, inbound_ids: Sequence[int]) -> None:
-    session.execute(sa.update(InboundMessage).where(InboundMessage.id.in_(inbound_ids))
-                    .values(sender=None, message_id=None))
+    session.execute(
+        sa.update(InboundMessage)
+        .where(InboundMessage.id.in_(inbound_ids))
+        .values(sender=None, message_id=None)
+    )
 
 
 def delete_members(session: Session, member_ids: Sequence[int]) -> None:
@@ -372,14 +507,18 @@ def delete_members(session: Session, member_ids: Sequence[int]) -> None:
 
 def blank_sent(session: Session, outbox_ids: Sequence[int]) -> None:
     """Sent mails keep their row (the keys make each mail happen once) but lose their text and recipient."""
-    session.execute(sa.update(OutboxMessage).where(OutboxMessage.id.in_(outbox_ids))
-                    .values(raw=b"", recipient=""))
+    session.execute(
+        sa.update(OutboxMessage).where(OutboxMessage.id.in_(outbox_ids)).values(raw=b"", recipient="")
+    )
 
 
 def delete_outbox_to(session: Session, address: str) -> None:
     """Delete every mail to an address but the erase confirmation, which is the last mail they get."""
-    session.execute(sa.delete(OutboxMessage).where(
-        OutboxMessage.recipient == address, OutboxMessage.kind != MailKind.ERASE))
+    session.execute(
+        sa.delete(OutboxMessage).where(
+            OutboxMessage.recipient == address, OutboxMessage.kind != MailKind.ERASE
+        )
+    )
 
 
 def delete_inbound_from(session: Session, address: str, keep_id: int | None = None) -> None:
@@ -394,20 +533,28 @@ def delete_inbound_from(session: Session, address: str, keep_id: int | None = No
 def outbox_with_text_to_others(session: Session, address: str) -> list[OutboxMessage]:
     """Mails that still hold their text, to anyone but `address`, leaving out erase confirmations."""
     o = OutboxMessage
-    return list(session.scalars(
-        sa.select(o).where(o.raw != b"", o.recipient != address, o.kind != MailKind.ERASE)))
+    return list(
+        session.scalars(sa.select(o).where(o.raw != b"", o.recipient != address, o.kind != MailKind.ERASE))
+    )
 
 
 def erase_requests(session: Session) -> list[tuple[int, str, str, int, int]]:
     """(id, sender, mailbox, uidvalidity, uid) of the erase requests whose mail is still in the mailbox."""
     m = InboundMessage
-    rows = session.execute(sa.select(m.id, m.sender, m.mailbox, m.uidvalidity, m.uid)
-                           .where(m.intent == Intent.ERASE, m.sender.is_not(None)))
-    return [(id, sender, mailbox, uidvalidity, uid) for id, sender, mailbox, uidvalidity, uid in rows
-            if sender is not None]
+    rows = session.execute(
+        sa.select(m.id, m.sender, m.mailbox, m.uidvalidity, m.uid).where(
+            m.intent == Intent.ERASE, m.sender.is_not(None)
+        )
+    )
+    return [
+        (id, sender, mailbox, uidvalidity, uid)
+        for id, sender, mailbox, uidvalidity, uid in rows
+        if sender is not None
+    ]
 
 
 def erase_request_done(session: Session, inbound_id: int) -> None:
     """The person's mail is gone from the mailbox: the request forgets the address too."""
-    session.execute(sa.update(InboundMessage).where(InboundMessage.id == inbound_id)
-                    .values(sender=None, moved=True))
+    session.execute(
+        sa.update(InboundMessage).where(InboundMessage.id == inbound_id).values(sender=None, moved=True)
+    )

@@ -21,8 +21,12 @@ class CalendarEntry:
         return self.meeting is not None
 
 
-def upcoming(meetings: Sequence[Meeting], recurrence: Recurrence, today: dt.date,
-             horizon: dt.timedelta = dt.timedelta(days=366)) -> list[CalendarEntry]:
+def upcoming(
+    meetings: Sequence[Meeting],
+    recurrence: Recurrence,
+    today: dt.date,
+    horizon: dt.timedelta = dt.timedelta(days=366),
+) -> list[CalendarEntry]:
     """Meetings from `today` on within the horizon: the configured ones, and the rule's dates not configured yet.
 
     A configured meeting within two weeks of a proposed date stands in for it (a meeting moved a week is not

@@ -162,6 +162,7 @@ def render_reply(
 
 # --- Reminders and the digest ---------------------------------------------------------------------------------
 
+
 def _require_aware(now: dt.datetime) -> None:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
@@ -210,9 +211,19 @@ def render_reminder(
     """
     if days_before < 0:
         raise ValueError(f"days_before must be >= 0, got {days_before}")
-    return _member_mail(env, "reminder", member_name=member_name, to_address=to_address, language=language,
-                        meeting=meeting, days_before=days_before, network=network, sender=sender,
-                        message_id=message_id, now=now)
+    return _member_mail(
+        env,
+        "reminder",
+        member_name=member_name,
+        to_address=to_address,
+        language=language,
+        meeting=meeting,
+        days_before=days_before,
+        network=network,
+        sender=sender,
+        message_id=message_id,
+        now=now,
+    )
 
 
 def render_promotion(
@@ -231,9 +242,19 @@ def render_promotion(
 
     Raises ValueError as render_reminder does.
     """
-    return _member_mail(env, "promoted", member_name=member_name, to_address=to_address, language=language,
-                        meeting=meeting, days_before=0, network=network, sender=sender, message_id=message_id,
-                        now=now)
+    return _member_mail(
+        env,
+        "promoted",
+        member_name=member_name,
+        to_address=to_address,
+        language=language,
+        meeting=meeting,
+        days_before=0,
+        network=network,
+        sender=sender,
+        message_id=message_id,
+        now=now,
+    )
 
 
 def _member_mail_subject(kind: str, language: str) -> str:
@@ -243,9 +264,20 @@ def _member_mail_subject(kind: str, language: str) -> str:
     return translations.gettext("Reminder: {name}, {day}")
 
 
-def _member_mail(env: jinja2.Environment, kind: str, *, member_name: str, to_address: str, language: str,
-                 meeting: MeetingDetails, days_before: int, network: Network, sender: str,
-                 message_id: str, now: dt.datetime) -> EmailMessage:
+def _member_mail(
+    env: jinja2.Environment,
+    kind: str,
+    *,
+    member_name: str,
+    to_address: str,
+    language: str,
+    meeting: MeetingDetails,
+    days_before: int,
+    network: Network,
+    sender: str,
+    message_id: str,
+    now: dt.datetime,
+) -> EmailMessage:
     """A mail mailflow starts on its own to one member about one meeting (`kind` names the templates)."""
     _require_aware(now)
     language = reply_language(language, network)
@@ -367,6 +399,7 @@ def render_digest(
 
 # --- The coordinator's notice of held replies -------------------------------------------------------------
 
+
 def render_notice(
     env: jinja2.Environment,
     *,
@@ -386,14 +419,19 @@ def render_notice(
     """
     _require_aware(now)
     language = reply_language(network.language, network)
-    context = {"language": language, "network_name": network.name, "limit": limit, "allowed": allowed,
-               "held_id": held_id}
+    context = {
+        "language": language,
+        "network_name": network.name,
+        "limit": limit,
+        "allowed": allowed,
+        "held_id": held_id,
+    }
     return assemble(
         sender=sender_value(clean_text(network.name), sender),
         to=mailbox_value("To", "", to_address.strip()),
-        subject=i18n.translations(language).gettext("{name}: replies held").format(
-            name=clean_text(network.name)
-        ),
+        subject=i18n.translations(language)
+        .gettext("{name}: replies held")
+        .format(name=clean_text(network.name)),
         date=now.astimezone(network.timezone),
         message_id=message_id,
         auto_submitted="auto-generated",  # RFC 3834 5

@@ -30,7 +30,9 @@ class TemplateLoader(jinja2.FileSystemLoader):
     """Templates from a folder; a name with a language in it, as each language once had its own file
     ("reply_register.nl.txt"), finds the one template of that kind ("reply_register.txt")."""
 
-    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
         try:
             return super().get_source(environment, template)
         except jinja2.TemplateNotFound:

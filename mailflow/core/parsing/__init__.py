@@ -18,6 +18,12 @@ def clear_caches() -> None:
 
     (The meeting themes memo in dates.py holds only the config.)
     """
-    for cached in (text.fold, names.tokens_of, names.normal_case, names.from_display_name, names.same_person,
-                   people._intent_in):
+    for cached in (
+        text.fold,
+        names.tokens_of,
+        names.normal_case,
+        names.from_display_name,
+        names.same_person,
+        people._intent_in,
+    ):
         cached.cache_clear()

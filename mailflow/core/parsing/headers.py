@@ -75,7 +75,8 @@ def header_map(message: Message[str | Header, str]) -> Headers:
             # Raw 8-bit bytes (RFC 6532 UTF-8, or a legacy charset): compat32 wraps them as "unknown-8bit", and
             # str() of that would turn every byte into U+FFFD. Read the bytes as a body's text is read instead.
             text = "".join(
-                decode_bytes(chunk, None) if isinstance(chunk, bytes) else chunk for chunk, _ in decode_header(value)
+                decode_bytes(chunk, None) if isinstance(chunk, bytes) else chunk
+                for chunk, _ in decode_header(value)
             )
         else:
             text = str(value)
@@ -156,7 +157,9 @@ def valid_address(address: str) -> bool:
     stands in an addr-spec, but Python's parser decodes one there all the same. Non-ASCII addresses (RFC 6531)
     need SMTPUTF8 all the way, and the email package refuses to write them.
     """
-    return len(address) <= 254 and address.isascii() and bool(_VALID_ADDR.match(address)) and "=?" not in address
+    return (
+        len(address) <= 254 and address.isascii() and bool(_VALID_ADDR.match(address)) and "=?" not in address
+    )
 
 
 def _read_alike(unfolded: str, address: str) -> bool:

@@ -333,9 +333,7 @@ def _intent_hits(folded: str) -> bool:
     )
 
 
-def _sentence_hits(
-    pattern: Keywords, whole: str, starts: list[int], negatable: bool = False
-) -> set[int]:
+def _sentence_hits(pattern: Keywords, whole: str, starts: list[int], negatable: bool = False) -> set[int]:
     """Indices of the sentences where `pattern` matches (one scan of the whole text); optionally not negated."""
     found: set[int] = set()
     for match in pattern.finditer(whole):

@@ -88,7 +88,9 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
 
     # 1. What the headers, our own address, an out-of-office text or spam phrases settle: nothing more to read.
     if rules.our_loop([str(v) for v in message.get_all("X-Loop") or []], context.own_addresses):
-        reading: rules.Reading | None = rules.Reading(Intent.AUTO_REPLY, 1.0, ["auto_reply: our own X-Loop header"])
+        reading: rules.Reading | None = rules.Reading(
+            Intent.AUTO_REPLY, 1.0, ["auto_reply: our own X-Loop header"]
+        )
     else:
         reading = _settled(headers, body, structure, sender, sender_name, subject, context)
     if reading is not None:
@@ -183,7 +185,9 @@ def _within_limits(person: Person) -> Person:
     email = person.email if person.email is None or valid_address(person.email) else None
     if (name, organisation, email) == (person.name, person.organisation, person.email):
         return person
-    return replace(person, name=name, organisation=organisation, email=email, confidence=min(person.confidence, 0.5))
+    return replace(
+        person, name=name, organisation=organisation, email=email, confidence=min(person.confidence, 0.5)
+    )
 
 
 def _settled(
