@@ -43,8 +43,9 @@ def pytest_configure(config: pytest.Config) -> None:
         where = Path(mailflow.__file__).resolve()
         if where.is_relative_to(CHECKOUT / "mailflow"):  # the sources; a venv inside the checkout is fine
             raise pytest.UsageError(
-                f"MAILFLOW_TEST_INSTALLED=1, but mailflow was imported from the checkout ({where}), not from the "
-                "installed wheel: run from outside the checkout's sys.path (PYTHONSAFEPATH=1 python -m pytest)"
+                f"MAILFLOW_TEST_INSTALLED=1, but mailflow was imported from the checkout ({where}), "
+                "not from the installed wheel: run from outside the checkout's sys.path "
+                "(PYTHONSAFEPATH=1 python -m pytest)"
             )
 
 
@@ -83,8 +84,9 @@ def _refuse_unmarked(what: str) -> None:
     test = _current_test
     if test is not None and test.get_closest_marker("servers") is None:
         pytest.fail(
-            f"{test.nodeid} starts {what} but has no `servers` mark: add @pytest.mark.servers, or start it through "
-            "a server fixture (conftest.SERVER_FIXTURES), so that `pytest -m 'not servers'` starts no server",
+            f"{test.nodeid} starts {what} but has no `servers` mark: add @pytest.mark.servers, "
+            "or start it through a server fixture (conftest.SERVER_FIXTURES), "
+            "so that `pytest -m 'not servers'` starts no server",
             pytrace=False,
         )
 

@@ -117,7 +117,10 @@ class Dovecot:
         passwd.write_text(f"{self.username}:{{PLAIN}}{self.password}:{uid}:{gid}::{home}::\n")
         passwd.chmod(0o644)
         if tls_cert:
-            ssl = f"ssl = yes\nssl_cert = <{Path(tls_cert).resolve()}\nssl_key = <{Path(tls_key or tls_cert).resolve()}\n"
+            ssl = (
+                f"ssl = yes\nssl_cert = <{Path(tls_cert).resolve()}\n"
+                f"ssl_key = <{Path(tls_key or tls_cert).resolve()}\n"
+            )
             imaps_port = self.tls_port
             imaps_address = f"    address = {HOST}\n"
         else:
@@ -131,7 +134,10 @@ class Dovecot:
                 "username_attribute = username\nactive_attribute = active\nactive_value = true\n"
             )
             mechanisms += " xoauth2 oauthbearer"
-            oauth2_passdb = f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {oauth2_conf}\n}}\n"
+            oauth2_passdb = (
+                f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+                f"  args = {oauth2_conf}\n}}\n"
+            )
         self.config.write_text(
             f"base_dir = {d}/run\n"
             f"state_dir = {d}/state\n"

@@ -166,7 +166,8 @@ def test_killed_at_each_step_of_a_pass_every_mail_is_stored_once_and_answered(
     assert imap.count("INBOX") == 0
     assert (imap.count("mailflow/processed"), imap.count("mailflow/review")) == (180, 20)
     print(
-        f"\n{point} ({database_url.split(':')[0]}): {kills} kill(s), {len(replies(smtp_sink))} replies for {BACKLOG} mails "
+        f"\n{point} ({database_url.split(':')[0]}): {kills} kill(s), "
+        f"{len(replies(smtp_sink))} replies for {BACKLOG} mails "
         f"({len(twice)} sent twice), {elapsed:.1f} s"
     )
 

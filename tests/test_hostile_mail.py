@@ -95,9 +95,11 @@ def vcard_mail(name: str, organisation: str) -> bytes:
     """A registration that says nothing of its sender but a vCard (RFC 6350) with this FN and ORG."""
     return (
         "From: <mo@example.org>\r\nSubject: Inschrijving\r\nMIME-Version: 1.0\r\n"
-        f"Message-ID: <{time.monotonic_ns()}@example.org>\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        f"Message-ID: <{time.monotonic_ns()}@example.org>\r\n"
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
         "--b\r\nContent-Type: text/plain\r\n\r\nIk schrijf me in voor het leernetwerk.\r\n"
-        f"--b\r\nContent-Type: text/vcard\r\n\r\nBEGIN:VCARD\r\nFN:{name}\r\nORG:{organisation}\r\nEND:VCARD\r\n"
+        f"--b\r\nContent-Type: text/vcard\r\n\r\nBEGIN:VCARD\r\nFN:{name}\r\nORG:{organisation}\r\n"
+        "END:VCARD\r\n"
         "--b--\r\n"
     ).encode()
 

@@ -206,7 +206,8 @@ def test_imap_server_silent_the_daemon_times_out_reconnects_with_backoff_and_ans
     assert retries == [2**n for n in range(len(retries))]
     assert cpu < 1.0
     print(
-        f"\nIMAP silent {silent_for:.0f} s: {len(retries)} reconnect attempt(s) waiting {retries} s, {cpu:.2f} s CPU"
+        f"\nIMAP silent {silent_for:.0f} s: {len(retries)} reconnect attempt(s) "
+        f"waiting {retries} s, {cpu:.2f} s CPU"
     )
 
 

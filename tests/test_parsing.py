@@ -207,13 +207,15 @@ def test_display_name_loses_control_characters(from_header):
 
 def test_delivery_status_report_is_a_bounce():
     raw = (
-        b"From: MAILER-DAEMON@mx.example.org\r\nTo: leernetwerk@in-gent.example\r\nSubject: Undelivered Mail\r\n"
+        b"From: MAILER-DAEMON@mx.example.org\r\nTo: leernetwerk@in-gent.example\r\n"
+        b"Subject: Undelivered Mail\r\n"
         b"Return-Path: <>\r\nMIME-Version: 1.0\r\n"
         b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
         b"--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
         b"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
         b"Final-Recipient: rfc822; jan@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-        b"--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: leernetwerk@in-gent.example\r\nSubject: Uitnodiging\r\n\r\n"
+        b"--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: leernetwerk@in-gent.example\r\n"
+        b"Subject: Uitnodiging\r\n\r\n"
         b"Ik ben Hilde Peeters, schrijf je in voor 10 maart.\r\n--b--\r\n"
     )
     parsed = parse(raw)
@@ -354,7 +356,8 @@ def test_wrong_charset_label_and_missing_charset():
 def test_quoted_printable_base64_and_flowed():
     qp = (
         b"From: a@example.org\r\nSubject: Inschrijving\r\nMIME-Version: 1.0\r\n"
-        b"Content-Type: text/plain; charset=utf-8; format=flowed\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+        b"Content-Type: text/plain; charset=utf-8; format=flowed\r\n"
+        b"Content-Transfer-Encoding: quoted-printable\r\n"
         b"\r\nMijn naam is Ma=C3=AFt=C3=A9 Claeys en ik wil mij inschrijven voor de =\r\nsessie \r\n"
         b"van 10 maart.\r\n"
     )
@@ -456,7 +459,8 @@ def test_outlook_reply_blocks_end_the_new_text(separator):
 )
 def test_forwarded_request_registers_the_forwarded_writer(marker):
     raw = mail(
-        f"Hoi Hilde,\n\nHierbij de inschrijving van een van onze vrijwilligers. Kan je haar op de lijst zetten?\n\n"
+        f"Hoi Hilde,\n\nHierbij de inschrijving van een van onze vrijwilligers. "
+        f"Kan je haar op de lijst zetten?\n\n"
         f"Groeten,\nKoen Dierickx\nWerkgroep Asiel Oostakker\n\n{marker}\n"
         f"From: Lotte Vandamme <lotte@example.org>\nDate: ma 5 jan 2026\nSubject: leernetwerk\n"
         f"To: Koen Dierickx <koen@wao.example>\n\nDag Koen,\n\nZou je mij kunnen inschrijven voor maart?\n\n"
@@ -476,7 +480,8 @@ def test_disclaimer_and_client_footer_are_not_read():
     raw = mail(
         "Ik schrijf me in voor 10 maart.\n\nMet vriendelijke groeten,\nAnna Peeters\n\n"
         "Dit bericht is vertrouwelijk en uitsluitend bestemd voor de geadresseerde. Persoonsgegevens worden "
-        "verwerkt volgens de AVG; verwijder dit bericht als het u niet is bestemd.\n\nVerzonden vanaf mijn iPhone"
+        "verwerkt volgens de AVG; verwijder dit bericht als het u niet is bestemd.\n\n"
+        "Verzonden vanaf mijn iPhone"
     )
     parsed = parse(raw)
     assert parsed.intent is Intent.REGISTER
@@ -568,7 +573,8 @@ def test_surname_from_the_address_when_signed_with_a_first_name():
 def test_colleague_registered_instead_of_the_sender():
     raw = mail(
         "Dag Hilde,\n\nIk zou graag mijn collega Ines Wouters inschrijven voor 10 maart. Zelf kan ik er "
-        "niet bij zijn.\n\nMet vriendelijke groeten\n\nGeert Claes\nTeamverantwoordelijke\nCAW Oost-Vlaanderen",
+        "niet bij zijn.\n\nMet vriendelijke groeten\n\nGeert Claes\nTeamverantwoordelijke\n"
+        "CAW Oost-Vlaanderen",
         sender='"Claes, Geert" <geert@caw.example>',
         Cc='"Wouters, Ines" <ines@caw.example>',
     )
@@ -593,7 +599,8 @@ def test_sender_and_colleague_together():
 
 def test_colleague_in_cc_named_by_first_name():
     raw = mail(
-        "Bonjour,\n\nMa collègue Julie (en copie) et moi-même aimerions participer à la séance du 10 mars.\n\n"
+        "Bonjour,\n\nMa collègue Julie (en copie) et moi-même aimerions participer "
+        "à la séance du 10 mars.\n\n"
         "Cordialement,\nMarc Dubois",
         subject="Inscription",
         sender="Marc Dubois <marc@example.org>",
@@ -779,8 +786,10 @@ def test_never_raises_on_garbage(raw):
 @given(st.text(max_size=400), st.text(max_size=80), st.text(max_size=80))
 def test_never_raises_on_odd_text(body, subject, name):
     raw = (
-        f"From: {name} <x@example.org>\r\nSubject: {subject}\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
-        f"--b\r\nContent-Type: text/plain; charset=x-unknown\r\nContent-Transfer-Encoding: base64\r\n\r\n{body}\r\n"
+        f"From: {name} <x@example.org>\r\nSubject: {subject}\r\n"
+        f"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        f"--b\r\nContent-Type: text/plain; charset=x-unknown\r\n"
+        f"Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n"
         f"--b\r\nContent-Type: text/html\r\n\r\n<p>{body}\r\n--b"
     ).encode("utf-8", "surrogatepass")
     assert isinstance(parse(raw).intent, Intent)
@@ -793,7 +802,10 @@ def test_never_raises_on_odd_text(body, subject, name):
         b"\x00\xff\xfe",
         b"From: \r\n\r\n",
         b'Content-Type: multipart/alternative; boundary="x"\r\n\r\n--x\r\n--x--',
-        b'Content-Type: text/plain; charset="\xff\xfe"\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!notbase64',
+        (
+            b'Content-Type: text/plain; charset="\xff\xfe"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+            b"!!!notbase64"
+        ),
         b"From: a@b\r\nSubject: =?bogus?q?x?=\r\nDate: Mon, 99 Foo 9999 99:99:99\r\n\r\nhi",
         b"Content-Type: message/rfc822\r\n\r\nContent-Type: message/rfc822\r\n\r\nFrom: x\r\n\r\ny",
         (

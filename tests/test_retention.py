@@ -120,7 +120,8 @@ ADDRESS = "wannes.vercruysse@voorbeeld.example"
         ),
         (
             (
-                "From: x@y.example\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nschrijf wannes.vercruysse=\r\n"
+                "From: x@y.example\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+                "schrijf wannes.vercruysse=\r\n"
                 "@voorbeeld.example in\r\n"
             ),
             True,
