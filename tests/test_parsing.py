@@ -1,4 +1,5 @@
-"""Focused tests for each reading rule of the parser, on small invented mails (example.org, in-gent.example)."""
+"""Focused tests for each reading rule of the parser, on small invented mails (example.org,
+in-gent.example)."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def names(parsed) -> list[str]:
     return [p.name for p in parsed.people]
 
 
-# --- header facts -----------------------------------------------------------------------------------------------------
+# --- header facts -------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -134,9 +135,9 @@ def test_odd_but_single_from_addresses_are_still_answered(from_header, sender):
 @pytest.mark.parametrize("charset", ["utf-8", "cp1252"])
 def test_raw_8bit_headers_are_read_like_body_text(charset):
     # RFC 6532 lets headers carry raw UTF-8; older clients send their own charset undeclared.
-    raw = "From: Zoë Müller <zoe@example.org>\r\nSubject: Inschrijving café\r\n\r\nIk schrijf me in.\r\n".encode(
-        charset
-    )
+    raw = (
+        "From: Zoë Müller <zoe@example.org>\r\nSubject: Inschrijving café\r\n\r\nIk schrijf me in.\r\n"
+    ).encode(charset)
     parsed = parse(raw)
     assert (parsed.sender, parsed.sender_name, parsed.subject) == (
         "zoe@example.org",
@@ -202,7 +203,7 @@ def test_display_name_loses_control_characters(from_header):
     assert not any(ch in parsed.sender_name for ch in "\r\n\x07")
 
 
-# --- bounces and auto-replies (RFC 3464, RFC 3834) -------------------------------------------------------------------
+# --- bounces and auto-replies (RFC 3464, RFC 3834) ----------------------------------------------------------
 
 
 def test_delivery_status_report_is_a_bounce():
@@ -316,7 +317,7 @@ def test_mail_from_our_own_address_is_never_a_registration():
     assert parse(raw).intent is Intent.OTHER
 
 
-# --- text extraction --------------------------------------------------------------------------------------------------
+# --- text extraction ----------------------------------------------------------------------------------------
 
 
 def test_html_only_mail_is_read_through_inscriptis():
@@ -393,7 +394,7 @@ def test_vcard_gives_name_and_organisation_but_other_attachments_are_ignored():
     assert parsed.meeting_date == dt.date(2026, 5, 12)
 
 
-# --- structure: quotes, forwards, signatures --------------------------------------------------------------------------
+# --- structure: quotes, forwards, signatures ----------------------------------------------------------------
 
 INVITATION = (
     "Beste vrijwilligers,\n\nOp dinsdag 10 maart gaat het over toegang tot onderwijs met Karel Vermeulen.\n"
@@ -488,7 +489,7 @@ def test_disclaimer_and_client_footer_are_not_read():
     assert names(parsed) == ["Anna Peeters"]
 
 
-# --- people -----------------------------------------------------------------------------------------------------------
+# --- people -------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -640,7 +641,7 @@ def test_organisation_from_the_configured_domain_is_unsure():
     assert parse(raw, ParseContext(meetings=MEETINGS)).people[0].organisation is None
 
 
-# --- intents ----------------------------------------------------------------------------------------------------------
+# --- intents ------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -684,7 +685,7 @@ def test_has_question_only_for_real_questions():
     assert request.intent is Intent.REGISTER and not request.has_question
 
 
-# --- meeting dates ----------------------------------------------------------------------------------------------------
+# --- meeting dates ------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -756,7 +757,7 @@ def test_explicit_date_without_calendar():
     assert parsed.meeting_date == dt.date(2026, 3, 10)
 
 
-# --- language ---------------------------------------------------------------------------------------------------------
+# --- language -----------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -772,7 +773,7 @@ def test_language(body, language):
     assert parse(mail(body)).language == language
 
 
-# --- never raises -----------------------------------------------------------------------------------------------------
+# --- never raises -------------------------------------------------------------------------------------------
 
 
 @settings(max_examples=300, deadline=None)
