@@ -1,12 +1,14 @@
-"""Ingestion benchmark: mailflow's pass over N registration mails against the floor of fetching and parsing them.
+"""Ingestion benchmark: mailflow's pass over N registration mails against the floor of fetching and parsing
+them.
 
     python bench/ingest.py [--count 2000]
 
-Loads N mails (the registrations of tests/mail with varied senders and Message-IDs) into a Dovecot folder, then times
-(1) the floor: a bare imapclient UID FETCH BODY.PEEK[] of them all in batches plus the standard library's parse of
-each with policy.default, and (2) `mailflow run --once` on the same mails in a fresh folder (fetch, understand, store,
-queue replies, move; the replies go to a local aiosmtpd sink). Prints both rates, their ratio and mailflow's peak
-memory (max RSS of the child process). Aim: within 3x of the floor and under 150 MB.
+Loads N mails (the registrations of tests/mail with varied senders and Message-IDs) into a Dovecot folder,
+then times (1) the floor: a bare imapclient UID FETCH BODY.PEEK[] of them all in batches plus the standard
+library's parse of each with policy.default, and (2) `mailflow run --once` on the same mails in a fresh folder
+(fetch, understand, store, queue replies, move; the replies go to a local aiosmtpd sink). Prints both rates,
+their ratio and mailflow's peak memory (max RSS of the child process). Aim: within 3x of the floor and under
+150 MB.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ def registrations() -> list[bytes]:
 
 
 def varied(templates: list[bytes], count: int) -> list[bytes]:
-    """`count` distinct mails: each template with its own sender and Message-ID, as if from `count` volunteers."""
+    """`count` distinct mails: each template with its own sender and Message-ID, as if from `count`
+    volunteers."""
     mails = []
     for i in range(count):
         raw = templates[i % len(templates)]
@@ -97,7 +100,7 @@ def mailflow_pass(server: Dovecot, sink: SmtpSink, folder: str, workdir: Path) -
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])  # the summary, wrapped
     parser.add_argument("--count", type=int, default=2000)
     args = parser.parse_args()
     if dovecot_binary() is None:

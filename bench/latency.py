@@ -2,10 +2,10 @@
 
     python bench/latency.py [--seconds 60] [--rate 1]
 
-Starts the test Dovecot and an aiosmtpd sink, runs the daemon (`mailflow run`) against them, then APPENDs a new
-registration every 1/rate seconds for --seconds, each from its own sender. For each mail it measures the time from
-the APPEND's completion to the reply arriving at the SMTP server, and prints p50, p95 and max. Aim: p95 under 2 s
-(Dovecot itself takes about 0.5 s to tell an idling client of new mail).
+Starts the test Dovecot and an aiosmtpd sink, runs the daemon (`mailflow run`) against them, then APPENDs a
+new registration every 1/rate seconds for --seconds, each from its own sender. For each mail it measures the
+time from the APPEND's completion to the reply arriving at the SMTP server, and prints p50, p95 and max. Aim:
+p95 under 2 s (Dovecot itself takes about 0.5 s to tell an idling client of new mail).
 """
 
 from __future__ import annotations

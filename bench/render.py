@@ -2,9 +2,9 @@
 
     python bench/render.py [--count 2000] [--repeat 3] [--profile]
 
-Every reply has its own recipient, name, Message-ID and parent id, so nothing can be served whole from a cache;
-the meeting is the same, as it is in a real pass. Prints replies/s and ms/reply (wall clock and CPU time, best of
-the repeats, since a shared machine makes single runs noisy). Aim: under 3 ms per reply.
+Every reply has its own recipient, name, Message-ID and parent id, so nothing can be served whole from a
+cache; the meeting is the same, as it is in a real pass. Prints replies/s and ms/reply (wall clock and CPU
+time, best of the repeats, since a shared machine makes single runs noisy). Aim: under 3 ms per reply.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ def replies(count: int) -> list[render.Reply]:
 
 
 def run(count: int) -> tuple[float, float]:
-    """Wall-clock and CPU seconds to render and serialise `count` replies (after a warm-up reply per language)."""
+    """Wall-clock and CPU seconds to render and serialise `count` replies (after a warm-up reply per
+    language)."""
     env = templates.make_environment()
     batch = replies(count)
     for reply in batch[:3]:

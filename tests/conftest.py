@@ -3,8 +3,8 @@
 MAILFLOW_TEST_IMAP=pymap|dovecot forces the IMAP server. MAILFLOW_REQUIRE_SERVERS=1 (CI) makes a missing
 Dovecot or PostgreSQL, and any skipped test, a failure.
 
-Two lanes: every test that starts a server carries the `servers` mark (set here from its fixtures, or written on
-tests that start one themselves), so `pytest -m "not servers"` is the fast lane. A server started by a test
+Two lanes: every test that starts a server carries the `servers` mark (set here from its fixtures, or written
+on tests that start one themselves), so `pytest -m "not servers"` is the fast lane. A server started by a test
 without the mark fails that test, so the fast lane stays free of servers.
 
 MAILFLOW_TEST_INSTALLED=1 (CI) makes sure the tests ran against the installed mailflow, not the checkout.
@@ -43,8 +43,9 @@ def pytest_configure(config: pytest.Config) -> None:
         where = Path(mailflow.__file__).resolve()
         if where.is_relative_to(CHECKOUT / "mailflow"):  # the sources; a venv inside the checkout is fine
             raise pytest.UsageError(
-                f"MAILFLOW_TEST_INSTALLED=1, but mailflow was imported from the checkout ({where}), not from the "
-                "installed wheel: run from outside the checkout's sys.path (PYTHONSAFEPATH=1 python -m pytest)"
+                f"MAILFLOW_TEST_INSTALLED=1, but mailflow was imported from the checkout ({where}), "
+                "not from the installed wheel: run from outside the checkout's sys.path "
+                "(PYTHONSAFEPATH=1 python -m pytest)"
             )
 
 
@@ -64,7 +65,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.servers)
 
 
-# --- the fast lane starts no server ----------------------------------------------------------------------------------
+# --- the fast lane starts no server -------------------------------------------------------------------------
 
 _current_test: pytest.Item | None = None  # the test being set up, run or torn down; None between tests
 
@@ -83,8 +84,9 @@ def _refuse_unmarked(what: str) -> None:
     test = _current_test
     if test is not None and test.get_closest_marker("servers") is None:
         pytest.fail(
-            f"{test.nodeid} starts {what} but has no `servers` mark: add @pytest.mark.servers, or start it through "
-            "a server fixture (conftest.SERVER_FIXTURES), so that `pytest -m 'not servers'` starts no server",
+            f"{test.nodeid} starts {what} but has no `servers` mark: add @pytest.mark.servers, "
+            "or start it through a server fixture (conftest.SERVER_FIXTURES), "
+            "so that `pytest -m 'not servers'` starts no server",
             pytrace=False,
         )
 
@@ -100,8 +102,8 @@ def _guard(owner: Any, name: str, what: str) -> None:
     setattr(owner, name, guarded)
 
 
-# Every server a test can start: the server classes, the relay, and any other listening socket (an HTTP server,
-# a port that never answers). Patched for the whole session; outside a test they behave as before.
+# Every server a test can start: the server classes, the relay, and any other listening socket (an HTTP
+# server, a port that never answers). Patched for the whole session; outside a test they behave as before.
 for _owner, _what in [
     (Dovecot, "Dovecot"),
     (Postgres, "PostgreSQL"),
@@ -174,7 +176,8 @@ def imap(imap_server: Dovecot | PymapServer) -> Iterator[ImapBox]:
 
 @pytest.fixture
 def own_imap_server() -> Iterator[Dovecot | PymapServer]:
-    """A private IMAP server of the session's kind, for tests that stop or restart it; wrap it in ImapBox to seed it."""
+    """A private IMAP server of the session's kind, for tests that stop or restart it; wrap it in ImapBox to
+    seed it."""
     server = _new_imap_server()
     try:
         server.start()
@@ -185,13 +188,15 @@ def own_imap_server() -> Iterator[Dovecot | PymapServer]:
 
 @pytest.fixture(scope="session")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    """A throwaway CA (trustme) and a server certificate for 127.0.0.1/localhost: `.ca_file .cert_file .key_file`."""
+    """A throwaway CA (trustme) and a server certificate for 127.0.0.1/localhost: `.ca_file .cert_file
+    .key_file`."""
     return make_tls_files(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="session")
 def imap_tls_server(tls_files: TlsFiles) -> Iterator[Dovecot]:
-    """Dovecot with the `tls_files` certificate: STARTTLS on `.port`, implicit TLS on `.tls_port` (pymap has neither)."""
+    """Dovecot with the `tls_files` certificate: STARTTLS on `.port`, implicit TLS on `.tls_port` (pymap has
+    neither)."""
     if dovecot_binary() is None:
         _missing("Dovecot not installed: the IMAP TLS tests need it (apt-get install dovecot-imapd)")
     server = Dovecot(tls_cert=tls_files.cert_file, tls_key=tls_files.key_file)
@@ -211,7 +216,8 @@ def smtp_sink() -> Iterator[SmtpSink]:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[Postgres]:
-    """A PostgreSQL cluster in a temp dir; `.url`, `.create_database(name=None) -> url`, `.stop()`, `.start()`."""
+    """A PostgreSQL cluster in a temp dir; `.url`, `.create_database(name=None) -> url`, `.stop()`,
+    `.start()`."""
     if postgres_bindir() is None:
         _missing("PostgreSQL not installed: no initdb/pg_ctl (apt-get install postgresql)")
     server = Postgres()
@@ -224,11 +230,12 @@ def postgres_server() -> Iterator[Postgres]:
 
 @pytest.fixture
 def make_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MakeConfig:
-    """Writes a config.toml for the test's servers, shaped like config.example.toml (see helpers.write_config).
+    """Writes a config.toml for the test's servers, shaped like config.example.toml (see
+    helpers.write_config).
 
-    `make_config(imap, smtp_sink, database_url=None, *, directory=tmp_path, **overrides)` returns its path; the
-    database defaults to a SQLite file beside it, and the IMAP password goes into an environment variable that is
-    unset after the test.
+    `make_config(imap, smtp_sink, database_url=None, *, directory=tmp_path, **overrides)` returns its path;
+    the database defaults to a SQLite file beside it, and the IMAP password goes into an environment variable
+    that is unset after the test.
     """
 
     def make(

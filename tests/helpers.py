@@ -1,4 +1,5 @@
-"""Helpers shared by the tests: a handle on the test mailbox (`ImapBox`) and a writer for mailflow config files.
+"""Helpers shared by the tests: a handle on the test mailbox (`ImapBox`) and a writer for mailflow config
+files.
 
 Import them as `from helpers import registration` (tests/ is on sys.path; it is not a package).
 """
@@ -102,7 +103,8 @@ class ImapBox:
         return _appenduids(response)[0]
 
     def append_many(self, folder: str, raws: Iterable[bytes]) -> list[int]:
-        """MULTIAPPEND many messages in one command (pymap: ~50x faster than one APPEND each); returns their UIDs."""
+        """MULTIAPPEND many messages in one command (pymap: ~50x faster than one APPEND each); returns their
+        UIDs."""
         self.ensure_folder(folder)
         messages = list(raws)
         if not messages:
@@ -111,7 +113,8 @@ class ImapBox:
         return _appenduids(data[-1])
 
     def fetch_all(self, folder: str) -> list[bytes]:
-        """The raw messages in `folder`, by UID; [] when the folder does not exist. Sets no flags (BODY.PEEK)."""
+        """The raw messages in `folder`, by UID; [] when the folder does not exist. Sets no flags
+        (BODY.PEEK)."""
         return list(self.fetch_by_uid(folder).values())
 
     def fetch_by_uid(self, folder: str) -> dict[int, bytes]:
@@ -222,7 +225,8 @@ def default_meetings(today: dt.date | None = None) -> list[dict[str, Any]]:
 
 
 class MakeConfig(Protocol):
-    """The `make_config` fixture: `make_config(imap, smtp, database_url=None, *, directory=None, **overrides)`."""
+    """The `make_config` fixture: `make_config(imap, smtp, database_url=None, *, directory=None,
+    **overrides)`."""
 
     def __call__(
         self,
@@ -245,13 +249,14 @@ def write_config(
     /,
     **overrides: Any,
 ) -> Path:
-    """Write `directory/config.toml` for the test servers; returns its path. Tests use the `make_config` fixture.
+    """Write `directory/config.toml` for the test servers; returns its path. Tests use the `make_config`
+    fixture.
 
-    It starts from config.example.toml, the file users copy, so the tests read every section and key a user's file
-    has; the test network, venue, servers, database and meetings take the place of the example's.
-    The IMAP password goes into a fresh environment variable (through `monkeypatch` when given) and the file holds
-    only its name. `overrides` replace keys per section, e.g. `imap={"batch_size": 2}`, `meetings=[...]`;
-    a section given as None is left out, and so is a key given as None.
+    It starts from config.example.toml, the file users copy, so the tests read every section and key a user's
+    file has; the test network, venue, servers, database and meetings take the place of the example's.
+    The IMAP password goes into a fresh environment variable (through `monkeypatch` when given) and the file
+    holds only its name. `overrides` replace keys per section, e.g. `imap={"batch_size": 2}`,
+    `meetings=[...]`; a section given as None is left out, and so is a key given as None.
     """
     password_env = f"MAILFLOW_TEST_IMAP_PASSWORD_{uuid.uuid4().hex[:8].upper()}"
     if monkeypatch is not None:
@@ -307,7 +312,8 @@ def write_config(
 
 
 def _merged(sections: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    """`sections` with `changes` applied: a table merges key by key, None drops a section, anything else replaces."""
+    """`sections` with `changes` applied: a table merges key by key, None drops a section, anything else
+    replaces."""
     merged = dict(sections)
     for key, value in changes.items():
         if value is None:
@@ -378,7 +384,8 @@ _LAST_NAMES = [
 
 
 def registration(number: int, question: bool = False, tag: str = "reg") -> bytes:
-    """A short Dutch registration from an invented volunteer of their own: Message-ID <tag-number@example.org>.
+    """A short Dutch registration from an invented volunteer of their own: Message-ID
+    <tag-number@example.org>.
 
     With `question` it also asks something, so mailflow registers and answers it and files it for review.
     """
@@ -400,7 +407,8 @@ def registration(number: int, question: bool = False, tag: str = "reg") -> bytes
 
 
 def replies(sink: Any) -> list[Any]:
-    """What the SMTP sink received for volunteers: all but the coordinator's digest, which may go at any hour."""
+    """What the SMTP sink received for volunteers: all but the coordinator's digest, which may go at any
+    hour."""
     return [received for received in sink.messages if COORDINATOR not in received.rcpt_tos]
 
 

@@ -1,7 +1,7 @@
 """Dovecot and PostgreSQL run from generated configs in temp dirs on 127.0.0.1, for the test suite only.
 
-Both work as root (server processes drop to unprivileged users) and as a plain user; CONTRIBUTING.md says how to
-install them.
+Both work as root (server processes drop to unprivileged users) and as a plain user; CONTRIBUTING.md says how
+to install them.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ def dovecot_binary() -> str | None:
 
 
 def postgres_bindir() -> Path | None:
-    """The directory with initdb and pg_ctl: Debian keeps them off PATH, under /usr/lib/postgresql/<version>/bin."""
+    """The directory with initdb and pg_ctl: Debian keeps them off PATH, under
+    /usr/lib/postgresql/<version>/bin."""
     candidates = sorted(
         glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3].split(".")[0])
     )
@@ -51,11 +52,12 @@ def _is_root() -> bool:
 
 
 class Dovecot:
-    """A Dovecot IMAP server with one passwd-file user and Maildir storage; `stop()`/`start()` keep port and mail.
+    """A Dovecot IMAP server with one passwd-file user and Maildir storage; `stop()`/`start()` keep port and
+    mail.
 
     With `tls_cert`/`tls_key` (PEM paths) it also offers STARTTLS on `port` and implicit TLS on `tls_port`.
-    With `oauth2_introspection_url` it also offers AUTH=XOAUTH2 and OAUTHBEARER, and asks that URL (RFC 7662 token
-    introspection, POST) whether a token is valid.
+    With `oauth2_introspection_url` it also offers AUTH=XOAUTH2 and OAUTHBEARER, and asks that URL (RFC 7662
+    token introspection, POST) whether a token is valid.
     """
 
     kind = "dovecot"
@@ -94,8 +96,8 @@ class Dovecot:
         for path in (d / "run", d / "state", home):
             path.mkdir(parents=True)
         if _is_root():
-            # As root, Dovecot refuses to run the mail process as root and its login processes run as dovenull:
-            # the mail user is nobody, and everyone may traverse the temp dir
+            # As root, Dovecot refuses to run the mail process as root and its login processes run as
+            # dovenull: the mail user is nobody, and everyone may traverse the temp dir
             # (chmod, not mkdir's mode: a umask of 077 would still lock them out).
             uid, gid = _nobody()
             os.chown(home, uid, gid)
@@ -117,21 +119,28 @@ class Dovecot:
         passwd.write_text(f"{self.username}:{{PLAIN}}{self.password}:{uid}:{gid}::{home}::\n")
         passwd.chmod(0o644)
         if tls_cert:
-            ssl = f"ssl = yes\nssl_cert = <{Path(tls_cert).resolve()}\nssl_key = <{Path(tls_key or tls_cert).resolve()}\n"
+            ssl = (
+                f"ssl = yes\nssl_cert = <{Path(tls_cert).resolve()}\n"
+                f"ssl_key = <{Path(tls_key or tls_cert).resolve()}\n"
+            )
             imaps_port = self.tls_port
             imaps_address = f"    address = {HOST}\n"
         else:
             ssl, imaps_port, imaps_address = "ssl = no\n", 0, ""  # port 0: otherwise it tries to bind 993
         mechanisms, oauth2_passdb = "plain login", ""
         if oauth2_url:
-            # Dovecot 2.3's oauth2 passdb, only for the token mechanisms; passwords still go to the passwd-file.
+            # Dovecot 2.3's oauth2 passdb, only for the token mechanisms; passwords still go to the
+            # passwd-file.
             oauth2_conf = d / "oauth2.conf.ext"
             oauth2_conf.write_text(
                 f"introspection_mode = post\nintrospection_url = {oauth2_url}\n"
                 "username_attribute = username\nactive_attribute = active\nactive_value = true\n"
             )
             mechanisms += " xoauth2 oauthbearer"
-            oauth2_passdb = f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {oauth2_conf}\n}}\n"
+            oauth2_passdb = (
+                f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+                f"  args = {oauth2_conf}\n}}\n"
+            )
         self.config.write_text(
             f"base_dir = {d}/run\n"
             f"state_dir = {d}/state\n"
@@ -142,8 +151,8 @@ class Dovecot:
             f"{ssl}"
             "disable_plaintext_auth = no\n"
             f"auth_mechanisms = {mechanisms}\n"
-            # A failed LOGIN would delay every later login from 127.0.0.1 by 2 to 15 s (the auth penalty, switched
-            # off below in anvil): one wrong-password test would slow the rest of the suite.
+            # A failed LOGIN would delay every later login from 127.0.0.1 by 2 to 15 s (the auth penalty,
+            # switched off below in anvil): one wrong-password test would slow the rest of the suite.
             "auth_failure_delay = 0\n"
             f"{users}"
             "mail_location = maildir:~/Maildir\n"
@@ -189,7 +198,8 @@ class Dovecot:
         """Start the master in the foreground and wait until LOGIN works."""
         self._proc = subprocess.Popen(
             [self.binary, "-F", "-c", str(self.config)],
-            start_new_session=True,  # its own process group, so close() can kill every Dovecot process at once
+            # its own process group, so close() can kill every Dovecot process at once
+            start_new_session=True,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,  # everything goes to log_path
@@ -230,7 +240,8 @@ class Dovecot:
         self.start()
 
     def pause(self) -> None:
-        """SIGSTOP every Dovecot process: connections stay open and new ones are accepted, but nobody answers."""
+        """SIGSTOP every Dovecot process: connections stay open and new ones are accepted, but nobody
+        answers."""
         self._signal_all(signal.SIGSTOP)
 
     def resume(self) -> None:
@@ -278,7 +289,8 @@ def _group_name(gid: int) -> str:
 
 
 class Postgres:
-    """A PostgreSQL cluster in a temp dir (initdb + pg_ctl, fsync off), trust auth for user postgres on 127.0.0.1."""
+    """A PostgreSQL cluster in a temp dir (initdb + pg_ctl, fsync off), trust auth for user postgres on
+    127.0.0.1."""
 
     def __init__(self) -> None:
         bindir = postgres_bindir()

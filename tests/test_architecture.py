@@ -1,5 +1,5 @@
-"""The shape of the package, as the README describes it: no import cycles (imports inside functions included), a
-pure core that never reads the environment, and modules short enough to read.
+"""The shape of the package, as the README describes it: no import cycles (imports inside functions included),
+a pure core that never reads the environment, and modules short enough to read.
 
 The layer rules themselves are import-linter contracts in pyproject.toml (`lint-imports`, run by CI).
 """

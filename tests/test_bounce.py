@@ -1,4 +1,5 @@
-"""Bounces: which address failed (RFC 3464), and what mailflow does about it (no more reminders; the digest says so)."""
+"""Bounces: which address failed (RFC 3464), and what mailflow does about it (no more reminders; the digest
+says so)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The gettext catalogues: every text translated into nl and fr, the same placeholders in every language, and a
-mailflow.pot that matches what the templates and the Python sources ask for. Pure: no servers."""
+"""The gettext catalogues: every text translated into nl and fr, the same placeholders in every language, and
+a mailflow.pot that matches what the templates and the Python sources ask for. Pure: no servers."""
 
 from __future__ import annotations
 
@@ -66,7 +66,8 @@ def pot() -> dict[tuple[str | None, str], Message]:
 
 
 def test_the_template_catalogue_is_up_to_date_with_the_sources(tmp_path: Path) -> None:
-    """Re-extract as CONTRIBUTING.md says; a text changed in a template or in Python must be in mailflow.pot."""
+    """Re-extract as CONTRIBUTING.md says; a text changed in a template or in Python must be in
+    mailflow.pot."""
     fresh = tmp_path / "mailflow.pot"
     extract = ["pybabel", "-q", "extract", "-F", str(ROOT / "babel.cfg"), "-c", "Translators:"]
     CommandLineInterface().run([*extract, "-o", str(fresh), str(ROOT)])

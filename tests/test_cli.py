@@ -1,4 +1,5 @@
-"""The command line: `mailflow check` says what works and what is wrong; `mailflow parse --json` prints the contract."""
+"""The command line: `mailflow check` says what works and what is wrong; `mailflow parse --json` prints the
+contract."""
 
 from __future__ import annotations
 

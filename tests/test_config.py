@@ -1,4 +1,5 @@
-"""The config contract: valid files load into frozen dataclasses, and every error names the key that is wrong."""
+"""The config contract: valid files load into frozen dataclasses, and every error names the key that is
+wrong."""
 
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
-"""Crashes: `mailflow run --once` SIGKILLed at each step of a pass over a backlog of 200 mails, then restarted until
-a pass ends cleanly; and a mail that makes processing fail, retried and then quarantined while the rest goes on.
+"""Crashes: `mailflow run --once` SIGKILLed at each step of a pass over a backlog of 200 mails, then restarted
+until a pass ends cleanly; and a mail that makes processing fail, retried and then quarantined while the rest
+goes on.
 
-The kills land exactly between two steps through the MAILFLOW_CRASH_AT checkpoints (mailflow/faults.py); the kill
-during SMTP DATA is staged for real, with a sink that holds DATA unanswered while the test kills the process.
+The kills land exactly between two steps through the MAILFLOW_CRASH_AT checkpoints (mailflow/faults.py); the
+kill during SMTP DATA is staged for real, with a sink that holds DATA unanswered while the test kills the
+process.
 """
 
 from __future__ import annotations
@@ -74,7 +76,8 @@ def _run_killed_at_checkpoint(config: Path, point: str) -> int:
 
 
 def _run_killed_during_data(config: Path, smtp_sink, accepted_per_run: int) -> int:
-    """Run passes, each killed (SIGKILL from here) while the sink holds a DATA unanswered, until one ends cleanly."""
+    """Run passes, each killed (SIGKILL from here) while the sink holds a DATA unanswered, until one ends
+    cleanly."""
     for kills in range(MAX_RUNS):
         smtp_sink.stall_after(accepted_per_run)
         process = _start(config, None)
@@ -92,8 +95,9 @@ def _run_killed_during_data(config: Path, smtp_sink, accepted_per_run: int) -> i
     raise AssertionError(f"no clean pass after {MAX_RUNS} runs killed during DATA")
 
 
-# point -> MAILFLOW_CRASH_AT (None: killed by the test while DATA hangs). The N in name:N lets each run get a bit
-# further than the last, so the restarts end; each batch moves mail to two folders, so before_move:2 falls between them.
+# point -> MAILFLOW_CRASH_AT (None: killed by the test while DATA hangs). The N in name:N lets each run get a
+# bit further than the last, so the restarts end; each batch moves mail to two folders, so before_move:2 falls
+# between them.
 POINTS = {
     "after_fetch": "after_fetch:2",
     "after_commit": "after_commit:2",
@@ -148,7 +152,8 @@ def test_killed_at_each_step_of_a_pass_every_mail_is_stored_once_and_answered(
     assert attendance == BACKLOG
     assert len(outbox) == BACKLOG and {row.status for row in outbox} == {"sent"}
 
-    # Each mail answered at least once; twice only when the kill fell after the server's 250, with the same Message-ID.
+    # Each mail answered at least once; twice only when the kill fell after the server's 250, with the same
+    # Message-ID.
     answers: dict[str, list[str]] = collections.defaultdict(list)
     for received in replies(smtp_sink):
         reply = email.message_from_bytes(received.data, policy=email.policy.default)
@@ -166,7 +171,8 @@ def test_killed_at_each_step_of_a_pass_every_mail_is_stored_once_and_answered(
     assert imap.count("INBOX") == 0
     assert (imap.count("mailflow/processed"), imap.count("mailflow/review")) == (180, 20)
     print(
-        f"\n{point} ({database_url.split(':')[0]}): {kills} kill(s), {len(replies(smtp_sink))} replies for {BACKLOG} mails "
+        f"\n{point} ({database_url.split(':')[0]}): {kills} kill(s), "
+        f"{len(replies(smtp_sink))} replies for {BACKLOG} mails "
         f"({len(twice)} sent twice), {elapsed:.1f} s"
     )
 
@@ -202,7 +208,8 @@ def test_a_mail_that_makes_processing_fail_is_retried_then_quarantined_while_the
 
     poison_uid = sorted(imap.fetch_by_uid("INBOX"))[2]
     run()
-    # The good mails of the batch are answered and filed in the first pass; the failing one waits in the inbox.
+    # The good mails of the batch are answered and filed in the first pass; the failing one waits in the
+    # inbox.
     assert sorted(r.rcpt_tos[0] for r in replies(smtp_sink)) == sorted(
         email.message_from_bytes(m, policy=email.policy.default)["From"].addresses[0].addr_spec
         for m in mails

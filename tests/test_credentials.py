@@ -1,9 +1,9 @@
-"""Credentials: XOAUTH2 with a token command (a new token fetched when the server refuses the old one), and no secret
-ever in a log, an error or a traceback.
+"""Credentials: XOAUTH2 with a token command (a new token fetched when the server refuses the old one), and no
+secret ever in a log, an error or a traceback.
 
 IMAP XOAUTH2 runs against Dovecot's oauth2 passdb, which asks a small local token-introspection endpoint
-(RFC 7662) whether a token is valid; SMTP XOAUTH2 against aiosmtpd with an XOAUTH2 mechanism, answering refusals
-with a JSON challenge as Gmail does.
+(RFC 7662) whether a token is valid; SMTP XOAUTH2 against aiosmtpd with an XOAUTH2 mechanism, answering
+refusals with a JSON challenge as Gmail does.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ from mailflow.usecases.outgoing import REPLY_LIFETIME
 
 TOKEN_HELPER = """\
 import pathlib, sys
-# An OAuth2 token helper: each call hands out the next token of `tokens` (the last one again when they run out),
+# An OAuth2 token helper: each call hands out the next token of `tokens` (the last one again when they \
+run out),
 # as a helper does whose cached token expired and who fetches a new one when asked again.
 folder = pathlib.Path(sys.argv[1])
 calls = folder / "calls"
@@ -169,7 +170,7 @@ def _smtp_settings(make_config, sink, tls_files, token_command):
     return config.smtp
 
 
-# --- XOAUTH2: a refused token is replaced once ---------------------------------------------------------------------
+# --- XOAUTH2: a refused token is replaced once --------------------------------------------------------------
 
 
 @pytest.mark.servers  # Dovecot with XOAUTH2 and its token endpoint
@@ -226,7 +227,8 @@ def test_smtp_xoauth2_gives_up_after_one_new_token(make_config, tls_files, token
 def test_a_refused_password_is_not_asked_for_again(
     tmp_path, make_config, oauth2_imap, tls_files, token_command
 ):
-    # Only a token goes stale by itself; a wrong password stays wrong, and asking again could lock the account.
+    # Only a token goes stale by itself; a wrong password stays wrong, and asking again could lock the
+    # account.
     token_command.hand_out("wrong-password")
     config = load_config(
         make_config(
@@ -248,7 +250,7 @@ def test_a_refused_password_is_not_asked_for_again(
     assert token_command.calls == 1
 
 
-# --- no secret in logs, errors or tracebacks ------------------------------------------------------------------------
+# --- no secret in logs, errors or tracebacks ----------------------------------------------------------------
 
 IMAP_SECRET = "imap-Secret-4c9e1f"
 SMTP_SECRET = "smtp-Secret-77ab2d"

@@ -58,7 +58,7 @@ def rows(sheet: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(sheet.decode("utf-8-sig"), newline=""), delimiter=";"))
 
 
-# --- empty or not ----------------------------------------------------------------------------------------------
+# --- empty or not -------------------------------------------------------------------------------------------
 
 
 def test_a_day_with_only_the_expected_list_is_empty() -> None:
@@ -113,7 +113,7 @@ def test_without_a_next_meeting_there_is_no_sheet() -> None:
     assert attendance_csv((LOTTE,), None) == b""
 
 
-# --- the sign-in sheet -----------------------------------------------------------------------------------------
+# --- the sign-in sheet --------------------------------------------------------------------------------------
 
 
 def test_the_sheet_is_utf8_with_bom_crlf_and_a_header_in_dutch() -> None:

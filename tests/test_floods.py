@@ -1,8 +1,8 @@
-"""Loops and floods (RFC 3834): automatic mail is never answered, a robot cannot keep a ping-pong going, and a flood
-gets a handful of replies at most.
+"""Loops and floods (RFC 3834): automatic mail is never answered, a robot cannot keep a ping-pong going, and a
+flood gets a handful of replies at most.
 
-Staged for real: mails APPENDed to the test IMAP server, mailflow passes with a simulated clock, replies counted at
-the aiosmtpd sink, on SQLite and PostgreSQL.
+Staged for real: mails APPENDed to the test IMAP server, mailflow passes with a simulated clock, replies
+counted at the aiosmtpd sink, on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def _notices(sink) -> list:
     ]
 
 
-# --- mail that is never answered ---------------------------------------------------------------------------------
+# --- mail that is never answered ----------------------------------------------------------------------------
 
 # Each form, on a mail that would otherwise be answered as a registration: (name, sender, extra headers).
 NEVER_ANSWERED = [
@@ -132,7 +132,8 @@ NEVER_ANSWERED = [
 
 
 def _report(sender: str) -> bytes:
-    """A multipart/report that is no delivery report (an abuse feedback report, RFC 5965), with a person's text."""
+    """A multipart/report that is no delivery report (an abuse feedback report, RFC 5965), with a person's
+    text."""
     return "\r\n".join(
         [
             f"From: Anna Peeters <{sender}>",
@@ -218,7 +219,7 @@ def test_every_mail_we_send_is_marked_automatic_and_comes_back_unanswered(app, i
     assert reasons[1:] == ["our own mail", "our own mail", "auto_reply: our own X-Loop header"]
 
 
-# --- limits --------------------------------------------------------------------------------------------------------
+# --- limits -------------------------------------------------------------------------------------------------
 
 
 def test_replies_to_one_address_stop_at_the_daily_limit(
@@ -291,7 +292,7 @@ def test_replies_to_everyone_stop_at_the_hourly_limit(imap, smtp_sink, database_
         assert [e.detail for e in events] == [limits.PER_HOUR] * 3
 
 
-# --- a robot that answers every mail -------------------------------------------------------------------------------
+# --- a robot that answers every mail ------------------------------------------------------------------------
 
 ROBOT = "onthaal@vrijwilligerspunt.example"
 ROBOT_TEXT = (
@@ -302,7 +303,8 @@ ROBOT_TEXT = (
 
 @pytest.mark.parametrize("threads", [False, True], ids=["bare", "quotes-subject-and-threads"])
 def test_a_naive_autoresponder_gets_one_mail_in_an_hour(app, imap, smtp_sink, threads):
-    """The robot answers each mail it gets with the same text and no automatic headers; we poll every 2 minutes."""
+    """The robot answers each mail it gets with the same text and no automatic headers; we poll every 2
+    minutes."""
     answered: set[int] = set()
     imap.append("INBOX", _mail(ROBOT, ROBOT_TEXT, name="Vrijwilligerspunt", subject="Welkom"))
     now = START
@@ -331,17 +333,18 @@ def test_a_naive_autoresponder_gets_one_mail_in_an_hour(app, imap, smtp_sink, th
     assert imap.count("INBOX") == 0  # its answers were read and filed, not left behind
 
 
-# --- a flood from one address --------------------------------------------------------------------------------------
+# --- a flood from one address -------------------------------------------------------------------------------
 
 
 FLOODERS = ["Griet Bauwens", "Koen Maes", "Sofie Wouters", "Bram Jacobs", "Ilse Claes", "Wim Goossens"]
 
 
 def _flood(app: App, imap, sender: str, count: int, start: dt.datetime) -> tuple[int, int]:
-    """`count` mails from one address, 50 a minute with a pass every minute: a few people registered and excused
-    in turn, so that no reply repeats the one before and only the limits stop them.
+    """`count` mails from one address, 50 a minute with a pass every minute: a few people registered and
+    excused in turn, so that no reply repeats the one before and only the limits stop them.
 
-    Returns (the most traced memory one pass took on top of what it found, what the passes left behind), in bytes.
+    Returns (the most traced memory one pass took on top of what it found, what the passes left behind), in
+    bytes.
     """
     gc.collect()  # count what is kept, not garbage that the cycle collector has yet to free
     before = tracemalloc.get_traced_memory()[0]
@@ -365,7 +368,8 @@ def _flood(app: App, imap, sender: str, count: int, start: dt.datetime) -> tuple
 
 @contextlib.contextmanager
 def _log_records_not_kept() -> Iterator[None]:
-    """pytest keeps every log record for its report, which a daemon does not: measure mailflow without that."""
+    """pytest keeps every log record for its report, which a daemon does not: measure mailflow without
+    that."""
     root = logging.getLogger()
     handlers = root.handlers[:]
     root.handlers = [logging.NullHandler()]

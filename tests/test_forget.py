@@ -1,5 +1,6 @@
-"""Forgetting a person: `mailflow forget ADDRESS` and the erase intent leave nothing of them in the database (rows,
-and the SQLite file's bytes), in the mailbox's folders, or in the log of the whole run (at DEBUG level).
+"""Forgetting a person: `mailflow forget ADDRESS` and the erase intent leave nothing of them in the database
+(rows, and the SQLite file's bytes), in the mailbox's folders, or in the log of the whole run (at DEBUG
+level).
 
 Real Dovecot, aiosmtpd, SQLite and PostgreSQL; mailflow runs as a child process, as the admin runs it.
 """
@@ -144,7 +145,8 @@ def test_an_erase_request_leaves_nothing_but_a_count(config, imap, smtp_sink, da
         [ADDRESS]
     ) == 2  # welcome, then the erase confirmation
     assert _traces_in_database(database_url) == []
-    # Not even the erase mail itself is filed: the inbox is empty and only Lies's mail is in the processed folder.
+    # Not even the erase mail itself is filed: the inbox is empty and only Lies's mail is in the processed
+    # folder.
     assert _traces_in_mailbox(imap) == []
     assert [imap.count(folder) for folder in FOLDERS] == [0, 1, 0]
     assert _traces_in_log(log) == []
@@ -210,8 +212,8 @@ def test_only_mail_naming_exactly_that_address_is_deleted(tmp_path, imap, smtp_s
 def test_forget_while_the_daemon_runs_leaves_no_copy_in_the_write_ahead_log(
     tmp_path, imap, smtp_sink, make_config
 ):
-    # The daemon keeps the SQLite file open, so its -wal file, which holds earlier versions of changed pages, is
-    # not removed when `forget` exits: forget must empty it itself.
+    # The daemon keeps the SQLite file open, so its -wal file, which holds earlier versions of changed pages,
+    # is not removed when `forget` exits: forget must empty it itself.
     database_url = f"sqlite:///{tmp_path}/mailflow.db"
     config = make_config(imap, smtp_sink, database_url, imap={"poll_interval": 1}, meetings=MEETINGS)
     daemon = subprocess.Popen(

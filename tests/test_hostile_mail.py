@@ -1,6 +1,7 @@
-"""Hostile and broken mail end to end: APPENDed to a real Dovecot, one pass of `run_once`, then the folders, the
-database and the aiosmtpd sink are read. Nothing may crash the pass, every mail ends processed or in review within
-a time budget, and every reply that goes out has one recipient and no header a mail could inject.
+"""Hostile and broken mail end to end: APPENDed to a real Dovecot, one pass of `run_once`, then the folders,
+the database and the aiosmtpd sink are read. Nothing may crash the pass, every mail ends processed or in
+review within a time budget, and every reply that goes out has one recipient and no header a mail could
+inject.
 
 Runs on SQLite and PostgreSQL (PostgreSQL also enforces the column lengths SQLite ignores).
 """
@@ -46,7 +47,7 @@ REGISTRATION = "Dag,\r\n\r\nIk schrijf me graag in voor het leernetwerk.\r\n\r\n
 SETTLED = {"processed", "review", "quarantined"}  # "failed" would mean an exception was caught and retried
 
 
-# --- building mails ----------------------------------------------------------------------------------------------
+# --- building mails -----------------------------------------------------------------------------------------
 
 
 def mail(
@@ -66,7 +67,8 @@ def mail(
 
 
 def deeply_nested(levels: int) -> bytes:
-    """A multipart nested `levels` deep, each level with its own boundary: Python's parser recurses per level."""
+    """A multipart nested `levels` deep, each level with its own boundary: Python's parser recurses per
+    level."""
     opening = b"".join(
         b'--b%d\r\nContent-Type: multipart/mixed; boundary="b%d"\r\n\r\n' % (i - 1, i)
         for i in range(1, levels)
@@ -95,19 +97,22 @@ def vcard_mail(name: str, organisation: str) -> bytes:
     """A registration that says nothing of its sender but a vCard (RFC 6350) with this FN and ORG."""
     return (
         "From: <mo@example.org>\r\nSubject: Inschrijving\r\nMIME-Version: 1.0\r\n"
-        f"Message-ID: <{time.monotonic_ns()}@example.org>\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        f"Message-ID: <{time.monotonic_ns()}@example.org>\r\n"
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
         "--b\r\nContent-Type: text/plain\r\n\r\nIk schrijf me in voor het leernetwerk.\r\n"
-        f"--b\r\nContent-Type: text/vcard\r\n\r\nBEGIN:VCARD\r\nFN:{name}\r\nORG:{organisation}\r\nEND:VCARD\r\n"
+        f"--b\r\nContent-Type: text/vcard\r\n\r\nBEGIN:VCARD\r\nFN:{name}\r\nORG:{organisation}\r\n"
+        "END:VCARD\r\n"
         "--b--\r\n"
     ).encode()
 
 
-# --- running mailflow on them ------------------------------------------------------------------------------------
+# --- running mailflow on them -------------------------------------------------------------------------------
 
 
 @pytest.fixture
 def make_app(imap: Any, smtp_sink: Any, database_url: str, make_config: pytest.MonkeyPatch) -> Iterator[Any]:
-    """`make_app(**imap_settings)`: mailflow wired to the test Dovecot, sink and database, as `mailflow run` does."""
+    """`make_app(**imap_settings)`: mailflow wired to the test Dovecot, sink and database, as `mailflow run`
+    does."""
     apps: list[App] = []
 
     def make(**imap_settings: object) -> App:
@@ -124,7 +129,8 @@ def make_app(imap: Any, smtp_sink: Any, database_url: str, make_config: pytest.M
 
 @pytest.fixture
 def timed_handle(monkeypatch: pytest.MonkeyPatch) -> dict[int, float]:
-    """Seconds `handle` took per UID during the test (it is looked up at call time, so this sees every mail)."""
+    """Seconds `handle` took per UID during the test (it is looked up at call time, so this sees every
+    mail)."""
     durations: dict[int, float] = {}
     handle = intake.handle
 
@@ -158,7 +164,8 @@ def members(app: App) -> list[models.Member]:
 
 
 def assert_one_safe_recipient(data: bytes, envelope: list[str]) -> EmailMessage:
-    """The reply as a mail client reads it: one recipient, the one it is sent to; no CR or LF in any header value."""
+    """The reply as a mail client reads it: one recipient, the one it is sent to; no CR or LF in any header
+    value."""
     reply = email.message_from_bytes(data, policy=email.policy.default)
     assert isinstance(reply, EmailMessage)
     assert len(envelope) == 1
@@ -172,7 +179,8 @@ def assert_one_safe_recipient(data: bytes, envelope: list[str]) -> EmailMessage:
 
 
 def replies(sink: Any) -> list[Any]:
-    """What the SMTP sink received, every mail checked, without the coordinator's digest (the pass sends it too)."""
+    """What the SMTP sink received, every mail checked, without the coordinator's digest (the pass sends it
+    too)."""
     for received in sink.messages:
         assert_one_safe_recipient(received.data, received.rcpt_tos)
     return [received for received in sink.messages if received.rcpt_tos != [COORDINATOR]]
@@ -184,7 +192,7 @@ def report(title: str, durations: dict[int, float], names: dict[int, str]) -> No
         print(f"  {durations[uid]:7.3f}  {name}")
 
 
-# --- broken MIME -------------------------------------------------------------------------------------------------
+# --- broken MIME --------------------------------------------------------------------------------------------
 
 
 def test_broken_mime_is_processed_or_in_review_within_the_budget(make_app, imap, smtp_sink, timed_handle):
@@ -244,7 +252,8 @@ def test_broken_mime_is_processed_or_in_review_within_the_budget(make_app, imap,
 
 
 def test_nul_bytes_are_handled_as_they_come(make_app, imap):
-    """Dovecot turns NUL into 0x80 on APPEND (so the pass above never sees one): the bytes go to handle() as they are.
+    """Dovecot turns NUL into 0x80 on APPEND (so the pass above never sees one): the bytes go to handle() as
+    they are.
 
     PostgreSQL refuses NUL in text, so a NUL in a name or organisation would fail the mail on every attempt.
     """
@@ -258,7 +267,7 @@ def test_nul_bytes_are_handled_as_they_come(make_app, imap):
     assert (member.name, member.organisation) == ("Anna Peeters", "Buurtwerk Muide")
 
 
-# --- over the size limit -----------------------------------------------------------------------------------------
+# --- over the size limit ------------------------------------------------------------------------------------
 
 
 def test_a_mail_over_the_size_limit_is_never_downloaded(make_app, imap, smtp_sink, caplog):
@@ -290,7 +299,7 @@ def test_a_mail_over_the_size_limit_is_never_downloaded(make_app, imap, smtp_sin
     assert [r.rcpt_tos for r in replies(smtp_sink)] == [["bart.claes@example.org"]]
 
 
-# --- ambiguous From (CVE-2023-27043) -----------------------------------------------------------------------------
+# --- ambiguous From (CVE-2023-27043) ------------------------------------------------------------------------
 
 AMBIGUOUS_FROM = [
     "alice@example.org<bob@example.org>",
@@ -337,7 +346,7 @@ def test_an_ambiguous_from_is_never_answered(make_app, imap, smtp_sink):
     assert len(reasons) == len(AMBIGUOUS_FROM) and all(r.startswith("ambiguous From:") for r in reasons)
 
 
-# --- header injection --------------------------------------------------------------------------------------------
+# --- header injection ---------------------------------------------------------------------------------------
 
 INJECTED = "=?utf-8?q?=0D=0AX-Injected:_yes?="  # decodes to a line break and a header of its own
 TWICE = "=?utf-8?q?=3D=3Futf-8=3Fq=3F=3D0D=3D0AX-Injected=3A=5Fyes=3F=3D?="  # decodes to INJECTED
@@ -396,7 +405,8 @@ def test_encoded_line_breaks_never_reach_a_reply_header(make_app, imap, smtp_sin
 
 
 def test_hostile_names_from_the_mail_stay_text(make_app, imap, smtp_sink):
-    """The From name and a form's organisation reach the reply verbatim: escaped in HTML, inert as template syntax."""
+    """The From name and a form's organisation reach the reply verbatim: escaped in HTML, inert as template
+    syntax."""
     app = make_app()
     raw = mail(
         sender="=?utf-8?q?=3Cscript=3Ealert(1)=3C/script=3E_{{_7*7_}}_{%_raw_%}?= <mo@example.org>",
@@ -425,7 +435,7 @@ def test_hostile_names_from_the_mail_stay_text(make_app, imap, smtp_sink):
     assert "script" not in ics.get_content() and "7*7" not in ics.get_content()
 
 
-# --- any mail at all, through handle() ----------------------------------------------------------------------------
+# --- any mail at all, through handle() ----------------------------------------------------------------------
 
 _PIECES = st.sampled_from(
     [
@@ -458,7 +468,8 @@ _PIECES = st.sampled_from(
         "a@example.org",
     ]
 )
-# Whole values known to be dangerous: encoded line breaks, once and twice encoded, and header lines of their own.
+# Whole values known to be dangerous: encoded line breaks, once and twice encoded, and header lines of their
+# own.
 _HOSTILE = st.sampled_from(
     [
         INJECTED,

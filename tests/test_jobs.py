@@ -1,4 +1,5 @@
-"""End to end: mails APPENDed to a real IMAP server, one pass of mailflow, replies caught by a real SMTP server.
+"""End to end: mails APPENDed to a real IMAP server, one pass of mailflow, replies caught by a real SMTP
+server.
 
 Runs on SQLite and PostgreSQL, against Dovecot (or pymap where Dovecot is not installed).
 """
@@ -147,7 +148,8 @@ def test_first_start_leaves_old_mail_alone(imap, smtp_sink, database_url, make_c
 
 
 def _black_hole() -> socket.socket:
-    """A port that accepts TCP connections but never says a word: an SMTP client waits there for the greeting."""
+    """A port that accepts TCP connections but never says a word: an SMTP client waits there for the
+    greeting."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)

@@ -1,4 +1,5 @@
-"""The pure rules against loops and floods (mailflow/limits.py), the [limits] config section, and the notice."""
+"""The pure rules against loops and floods (mailflow/limits.py), the [limits] config section, and the
+notice."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""A whole run's log, at DEBUG level, carries UIDs, Message-IDs and counts, and never a name, an address, a subject or a
-line of a mail: every sample mail read and answered, a question sent to review, an erase request, `forget`, and the
-retention job a year later, against Dovecot, aiosmtpd and SQLite.
+"""A whole run's log, at DEBUG level, carries UIDs, Message-IDs and counts, and never a name, an address, a
+subject or a line of a mail: every sample mail read and answered, a question sent to review, an erase request,
+`forget`, and the retention job a year later, against Dovecot, aiosmtpd and SQLite.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ FORGOTTEN = "dawit.haile88@gmail.com"
 
 
 def personal_data(raw: bytes, names: list[str]) -> set[str]:
-    """What a log must never show of one mail: its addresses (not Message-IDs, not ours), the people's names, the
-    subject and every line of its text."""
+    """What a log must never show of one mail: its addresses (not Message-IDs, not ours), the people's names,
+    the subject and every line of its text."""
     message = email.message_from_bytes(raw, policy=email.policy.default)
     ids = " ".join(str(message.get(h, "")) for h in ("Message-ID", "In-Reply-To", "References")).lower()
     found = {a.lower() for a in re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", raw.decode("utf-8", "replace"))}

@@ -1,4 +1,5 @@
-"""The calendar: configured meetings first, the rhythm (every second month, second Tuesday) proposes the rest."""
+"""The calendar: configured meetings first, the rhythm (every second month, second Tuesday) proposes the
+rest."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Outages of the servers around mailflow, staged for real: Dovecot stopped, restarted or frozen (SIGSTOP) under a
-running daemon, PostgreSQL stopped, an SMTP server answering 421/451 for hours or 550, and the signup folder
-recreated with a new UIDVALIDITY.
+"""Outages of the servers around mailflow, staged for real: Dovecot stopped, restarted or frozen (SIGSTOP)
+under a running daemon, PostgreSQL stopped, an SMTP server answering 421/451 for hours or 550, and the signup
+folder recreated with a new UIDVALIDITY.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def _retry_delays(log: str) -> list[int]:
     return [int(n) for n in re.findall(r"trying again in (\d+) s", log)]
 
 
-# --- IMAP ------------------------------------------------------------------------------------------------------------
+# --- IMAP ---------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("outage", [0, 12], ids=["restarted", "stopped-12s"])
@@ -153,7 +153,8 @@ def test_imap_server_stopped_or_restarted_under_the_daemon_reconnects_with_backo
     assert "Traceback" not in log
     assert _answered(smtp_sink) == [f"<imap-{n}@example.org>" for n in (1, 2, 3)]
     assert left_in_inbox == 0
-    # Backoff, not a busy loop: the waits double, and the daemon hardly used the CPU while the server was away.
+    # Backoff, not a busy loop: the waits double, and the daemon hardly used the CPU while the server was
+    # away.
     assert retries == [2**n for n in range(len(retries))]
     assert len(retries) <= 2 + outage.bit_length()
     assert cpu < 1.0
@@ -201,16 +202,18 @@ def test_imap_server_silent_the_daemon_times_out_reconnects_with_backoff_and_ans
     assert "Traceback" not in log
     assert _answered(smtp_sink) == [f"<silent-{n}@example.org>" for n in (1, 2, 3)]
     assert left_in_inbox == 0
-    # It gave up on the silent server (the timeout), then tried again with doubling waits, at most once per timeout.
+    # It gave up on the silent server (the timeout), then tried again with doubling waits, at most once per
+    # timeout.
     assert 1 <= len(retries) <= 6, log[-3000:]
     assert retries == [2**n for n in range(len(retries))]
     assert cpu < 1.0
     print(
-        f"\nIMAP silent {silent_for:.0f} s: {len(retries)} reconnect attempt(s) waiting {retries} s, {cpu:.2f} s CPU"
+        f"\nIMAP silent {silent_for:.0f} s: {len(retries)} reconnect attempt(s) "
+        f"waiting {retries} s, {cpu:.2f} s CPU"
     )
 
 
-# --- PostgreSQL ------------------------------------------------------------------------------------------------------
+# --- PostgreSQL ---------------------------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
@@ -320,7 +323,7 @@ def test_a_daemon_whose_lock_was_taken_while_the_database_was_away_stops(
     assert imap.count("INBOX") == 1
 
 
-# --- SMTP --------------------------------------------------------------------------------------------------------------
+# --- SMTP ---------------------------------------------------------------------------------------------------
 
 
 def _run_at(config: Path, at: dt.datetime) -> None:
@@ -441,7 +444,7 @@ def test_a_reply_the_server_defers_for_five_days_expires_and_is_never_sent(
     assert len(_events(database_url, "delivery_expired")) == 1
 
 
-# --- UIDVALIDITY -------------------------------------------------------------------------------------------------------
+# --- UIDVALIDITY --------------------------------------------------------------------------------------------
 
 
 def test_signup_folder_recreated_with_a_new_uidvalidity_only_new_mail_is_answered_and_told_once(
@@ -464,7 +467,8 @@ def test_signup_folder_recreated_with_a_new_uidvalidity_only_new_mail_is_answere
 
     client = imap.client()
     before = client.folder_status("signup", ["UIDVALIDITY"])[b"UIDVALIDITY"]
-    # The folder recreated (a server migration, say) with the mail it had, the answered mail back in it, and new mail.
+    # The folder recreated (a server migration, say) with the mail it had, the answered mail back in it, and
+    # new mail.
     answered = imap.fetch_by_uid("mailflow/processed")
     arrived = {
         uid: data[b"INTERNALDATE"]

@@ -1,4 +1,5 @@
-"""Sending the outbox to a real SMTP server that answers 250, 4xx or 5xx: sent once, retried later, or given up."""
+"""Sending the outbox to a real SMTP server that answers 250, 4xx or 5xx: sent once, retried later, or given
+up."""
 
 from __future__ import annotations
 

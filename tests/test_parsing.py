@@ -1,4 +1,5 @@
-"""Focused tests for each reading rule of the parser, on small invented mails (example.org, in-gent.example)."""
+"""Focused tests for each reading rule of the parser, on small invented mails (example.org,
+in-gent.example)."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def names(parsed) -> list[str]:
     return [p.name for p in parsed.people]
 
 
-# --- header facts -----------------------------------------------------------------------------------------------------
+# --- header facts -------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -134,9 +135,9 @@ def test_odd_but_single_from_addresses_are_still_answered(from_header, sender):
 @pytest.mark.parametrize("charset", ["utf-8", "cp1252"])
 def test_raw_8bit_headers_are_read_like_body_text(charset):
     # RFC 6532 lets headers carry raw UTF-8; older clients send their own charset undeclared.
-    raw = "From: Zoë Müller <zoe@example.org>\r\nSubject: Inschrijving café\r\n\r\nIk schrijf me in.\r\n".encode(
-        charset
-    )
+    raw = (
+        "From: Zoë Müller <zoe@example.org>\r\nSubject: Inschrijving café\r\n\r\nIk schrijf me in.\r\n"
+    ).encode(charset)
     parsed = parse(raw)
     assert (parsed.sender, parsed.sender_name, parsed.subject) == (
         "zoe@example.org",
@@ -202,18 +203,20 @@ def test_display_name_loses_control_characters(from_header):
     assert not any(ch in parsed.sender_name for ch in "\r\n\x07")
 
 
-# --- bounces and auto-replies (RFC 3464, RFC 3834) -------------------------------------------------------------------
+# --- bounces and auto-replies (RFC 3464, RFC 3834) ----------------------------------------------------------
 
 
 def test_delivery_status_report_is_a_bounce():
     raw = (
-        b"From: MAILER-DAEMON@mx.example.org\r\nTo: leernetwerk@in-gent.example\r\nSubject: Undelivered Mail\r\n"
+        b"From: MAILER-DAEMON@mx.example.org\r\nTo: leernetwerk@in-gent.example\r\n"
+        b"Subject: Undelivered Mail\r\n"
         b"Return-Path: <>\r\nMIME-Version: 1.0\r\n"
         b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
         b"--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
         b"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
         b"Final-Recipient: rfc822; jan@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-        b"--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: leernetwerk@in-gent.example\r\nSubject: Uitnodiging\r\n\r\n"
+        b"--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: leernetwerk@in-gent.example\r\n"
+        b"Subject: Uitnodiging\r\n\r\n"
         b"Ik ben Hilde Peeters, schrijf je in voor 10 maart.\r\n--b--\r\n"
     )
     parsed = parse(raw)
@@ -314,7 +317,7 @@ def test_mail_from_our_own_address_is_never_a_registration():
     assert parse(raw).intent is Intent.OTHER
 
 
-# --- text extraction --------------------------------------------------------------------------------------------------
+# --- text extraction ----------------------------------------------------------------------------------------
 
 
 def test_html_only_mail_is_read_through_inscriptis():
@@ -354,7 +357,8 @@ def test_wrong_charset_label_and_missing_charset():
 def test_quoted_printable_base64_and_flowed():
     qp = (
         b"From: a@example.org\r\nSubject: Inschrijving\r\nMIME-Version: 1.0\r\n"
-        b"Content-Type: text/plain; charset=utf-8; format=flowed\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+        b"Content-Type: text/plain; charset=utf-8; format=flowed\r\n"
+        b"Content-Transfer-Encoding: quoted-printable\r\n"
         b"\r\nMijn naam is Ma=C3=AFt=C3=A9 Claeys en ik wil mij inschrijven voor de =\r\nsessie \r\n"
         b"van 10 maart.\r\n"
     )
@@ -390,7 +394,7 @@ def test_vcard_gives_name_and_organisation_but_other_attachments_are_ignored():
     assert parsed.meeting_date == dt.date(2026, 5, 12)
 
 
-# --- structure: quotes, forwards, signatures --------------------------------------------------------------------------
+# --- structure: quotes, forwards, signatures ----------------------------------------------------------------
 
 INVITATION = (
     "Beste vrijwilligers,\n\nOp dinsdag 10 maart gaat het over toegang tot onderwijs met Karel Vermeulen.\n"
@@ -456,7 +460,8 @@ def test_outlook_reply_blocks_end_the_new_text(separator):
 )
 def test_forwarded_request_registers_the_forwarded_writer(marker):
     raw = mail(
-        f"Hoi Hilde,\n\nHierbij de inschrijving van een van onze vrijwilligers. Kan je haar op de lijst zetten?\n\n"
+        f"Hoi Hilde,\n\nHierbij de inschrijving van een van onze vrijwilligers. "
+        f"Kan je haar op de lijst zetten?\n\n"
         f"Groeten,\nKoen Dierickx\nWerkgroep Asiel Oostakker\n\n{marker}\n"
         f"From: Lotte Vandamme <lotte@example.org>\nDate: ma 5 jan 2026\nSubject: leernetwerk\n"
         f"To: Koen Dierickx <koen@wao.example>\n\nDag Koen,\n\nZou je mij kunnen inschrijven voor maart?\n\n"
@@ -476,14 +481,15 @@ def test_disclaimer_and_client_footer_are_not_read():
     raw = mail(
         "Ik schrijf me in voor 10 maart.\n\nMet vriendelijke groeten,\nAnna Peeters\n\n"
         "Dit bericht is vertrouwelijk en uitsluitend bestemd voor de geadresseerde. Persoonsgegevens worden "
-        "verwerkt volgens de AVG; verwijder dit bericht als het u niet is bestemd.\n\nVerzonden vanaf mijn iPhone"
+        "verwerkt volgens de AVG; verwijder dit bericht als het u niet is bestemd.\n\n"
+        "Verzonden vanaf mijn iPhone"
     )
     parsed = parse(raw)
     assert parsed.intent is Intent.REGISTER
     assert names(parsed) == ["Anna Peeters"]
 
 
-# --- people -----------------------------------------------------------------------------------------------------------
+# --- people -------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -568,7 +574,8 @@ def test_surname_from_the_address_when_signed_with_a_first_name():
 def test_colleague_registered_instead_of_the_sender():
     raw = mail(
         "Dag Hilde,\n\nIk zou graag mijn collega Ines Wouters inschrijven voor 10 maart. Zelf kan ik er "
-        "niet bij zijn.\n\nMet vriendelijke groeten\n\nGeert Claes\nTeamverantwoordelijke\nCAW Oost-Vlaanderen",
+        "niet bij zijn.\n\nMet vriendelijke groeten\n\nGeert Claes\nTeamverantwoordelijke\n"
+        "CAW Oost-Vlaanderen",
         sender='"Claes, Geert" <geert@caw.example>',
         Cc='"Wouters, Ines" <ines@caw.example>',
     )
@@ -593,7 +600,8 @@ def test_sender_and_colleague_together():
 
 def test_colleague_in_cc_named_by_first_name():
     raw = mail(
-        "Bonjour,\n\nMa collègue Julie (en copie) et moi-même aimerions participer à la séance du 10 mars.\n\n"
+        "Bonjour,\n\nMa collègue Julie (en copie) et moi-même aimerions participer "
+        "à la séance du 10 mars.\n\n"
         "Cordialement,\nMarc Dubois",
         subject="Inscription",
         sender="Marc Dubois <marc@example.org>",
@@ -633,7 +641,7 @@ def test_organisation_from_the_configured_domain_is_unsure():
     assert parse(raw, ParseContext(meetings=MEETINGS)).people[0].organisation is None
 
 
-# --- intents ----------------------------------------------------------------------------------------------------------
+# --- intents ------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -677,7 +685,7 @@ def test_has_question_only_for_real_questions():
     assert request.intent is Intent.REGISTER and not request.has_question
 
 
-# --- meeting dates ----------------------------------------------------------------------------------------------------
+# --- meeting dates ------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -749,7 +757,7 @@ def test_explicit_date_without_calendar():
     assert parsed.meeting_date == dt.date(2026, 3, 10)
 
 
-# --- language ---------------------------------------------------------------------------------------------------------
+# --- language -----------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -765,7 +773,7 @@ def test_language(body, language):
     assert parse(mail(body)).language == language
 
 
-# --- never raises -----------------------------------------------------------------------------------------------------
+# --- never raises -------------------------------------------------------------------------------------------
 
 
 @settings(max_examples=300, deadline=None)
@@ -779,8 +787,10 @@ def test_never_raises_on_garbage(raw):
 @given(st.text(max_size=400), st.text(max_size=80), st.text(max_size=80))
 def test_never_raises_on_odd_text(body, subject, name):
     raw = (
-        f"From: {name} <x@example.org>\r\nSubject: {subject}\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
-        f"--b\r\nContent-Type: text/plain; charset=x-unknown\r\nContent-Transfer-Encoding: base64\r\n\r\n{body}\r\n"
+        f"From: {name} <x@example.org>\r\nSubject: {subject}\r\n"
+        f"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        f"--b\r\nContent-Type: text/plain; charset=x-unknown\r\n"
+        f"Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n"
         f"--b\r\nContent-Type: text/html\r\n\r\n<p>{body}\r\n--b"
     ).encode("utf-8", "surrogatepass")
     assert isinstance(parse(raw).intent, Intent)
@@ -793,7 +803,10 @@ def test_never_raises_on_odd_text(body, subject, name):
         b"\x00\xff\xfe",
         b"From: \r\n\r\n",
         b'Content-Type: multipart/alternative; boundary="x"\r\n\r\n--x\r\n--x--',
-        b'Content-Type: text/plain; charset="\xff\xfe"\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!notbase64',
+        (
+            b'Content-Type: text/plain; charset="\xff\xfe"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+            b"!!!notbase64"
+        ),
         b"From: a@b\r\nSubject: =?bogus?q?x?=\r\nDate: Mon, 99 Foo 9999 99:99:99\r\n\r\nhi",
         b"Content-Type: message/rfc822\r\n\r\nContent-Type: message/rfc822\r\n\r\nFrom: x\r\n\r\ny",
         (

@@ -1,6 +1,7 @@
 """The labelled dev corpus through parse_message: the overall score as a floor, and a table per intent.
 
-The mails and labels live in tests/corpus (a copy of the project's dev set); the metrics mirror the project's scorer.
+The mails and labels live in tests/corpus (a copy of the project's dev set); the metrics mirror the project's
+scorer.
 """
 
 from __future__ import annotations

@@ -75,27 +75,39 @@ case(
     "2026-05-12",
 )
 case(
-    "Beste,\n\nHierbij meld ik mij aan voor het leernetwerk van 12 mei rond juridische bijstand. Ik werk als vrijwilliger bij het Rode Kruis in Deinze.\n\nVriendelijke groet,\nAnna Peeters",
+    (
+        "Beste,\n\nHierbij meld ik mij aan voor het leernetwerk van 12 mei rond juridische bijstand. "
+        "Ik werk als vrijwilliger bij het Rode Kruis in Deinze.\n\nVriendelijke groet,\nAnna Peeters"
+    ),
     "register",
     [("Anna Peeters", "Rode Kruis in Deinze")],
     "2026-05-12",
 )
 case(
-    "Hi,\n\nI'd like to sign up for the March session. I volunteer at Vluchtelingenwerk Vlaanderen.\n\nBest,\nAnna",
+    (
+        "Hi,\n\nI'd like to sign up for the March session. I volunteer at Vluchtelingenwerk "
+        "Vlaanderen.\n\nBest,\nAnna"
+    ),
     "register",
     [("Anna Peeters", "Vluchtelingenwerk Vlaanderen")],
     "2026-03-10",
     lang="en",
 )
 case(
-    "Bonjour,\n\nJe voudrais participer à la prochaine séance sur l'aide juridique. Je suis bénévole à la Croix-Rouge.\n\nBien à vous,\nAnna Peeters",
+    (
+        "Bonjour,\n\nJe voudrais participer à la prochaine séance sur l'aide juridique. Je suis "
+        "bénévole à la Croix-Rouge.\n\nBien à vous,\nAnna Peeters"
+    ),
     "register",
     [("Anna Peeters", "Croix-Rouge")],
     "2026-05-12",
     lang="fr",
 )
 case(
-    "Dag Hilde,\n\nIk wil graag meedoen aan het leernetwerk. Ik ben vrijwilliger bij Welzijnsschakels Aalst.\n\nGroeten,\nAnna",
+    (
+        "Dag Hilde,\n\nIk wil graag meedoen aan het leernetwerk. Ik ben vrijwilliger bij "
+        "Welzijnsschakels Aalst.\n\nGroeten,\nAnna"
+    ),
     "register",
     [("Anna Peeters", "Welzijnsschakels Aalst")],
 )
@@ -117,7 +129,10 @@ case(
     "Bonjour,\n\nJe serai présente le 10 mars.\n\nAnna", "register", ["Anna Peeters"], "2026-03-10", lang="fr"
 )
 case(
-    "Goedemiddag,\n\nIk wil me graag opgeven voor de bijeenkomst over onderwijs.\n\nMet vriendelijke groet,\nAnna Peeters",
+    (
+        "Goedemiddag,\n\nIk wil me graag opgeven voor de bijeenkomst over onderwijs.\n\n"
+        "Met vriendelijke groet,\nAnna Peeters"
+    ),
     "register",
     ["Anna Peeters"],
     "2026-03-10",
@@ -187,26 +202,38 @@ case("Dag,\n\nWanneer is de volgende sessie?\n\nAnna", "question", [], None, q=T
 case("Dag,\n\nIs er nog plaats op 10 maart?\n\nAnna", "question", [], "2026-03-10", q=True)
 case("Dag,\n\nKan ik ook komen als ik geen vrijwilliger ben?\n\nAnna", "question", [], None, q=True)
 case(
-    "Goedemiddag,\n\nDank u voor uw e-mail. Ik ben momenteel niet op kantoor en ben terug op 16 maart.\n\nAnna Peeters",
+    (
+        "Goedemiddag,\n\nDank u voor uw e-mail. Ik ben momenteel niet op kantoor en ben terug op 16 "
+        "maart.\n\nAnna Peeters"
+    ),
     "auto_reply",
     subject="RE: Herinnering leernetwerk 10 maart",
 )
 case("Beste,\n\nBedankt voor de boeiende avond gisteren!\n\nAnna", "other", subject="Bedankt")
 case(
-    "Beste,\n\nGraag schrijf ik mezelf en mijn collega Lies Janssens in voor 10 maart. We werken bij Het Huis van Vrede.\n\nAnna Peeters",
+    (
+        "Beste,\n\nGraag schrijf ik mezelf en mijn collega Lies Janssens in voor 10 maart. We werken "
+        "bij Het Huis van Vrede.\n\nAnna Peeters"
+    ),
     "register",
     [("Anna Peeters", "Het Huis van Vrede"), ("Lies Janssens", "Het Huis van Vrede")],
     "2026-03-10",
 )
 case(
-    "Dag,\n\nWe komen met twee: ikzelf en Jonas Pieters, allebei van Buurtwerk Brugse Poort.\n\nGroeten,\nAnna Peeters",
+    (
+        "Dag,\n\nWe komen met twee: ikzelf en Jonas Pieters, allebei van Buurtwerk Brugse Poort.\n\n"
+        "Groeten,\nAnna Peeters"
+    ),
     "register",
     [("Anna Peeters", "Buurtwerk Brugse Poort"), ("Jonas Pieters", "Buurtwerk Brugse Poort")],
     "2026-03-10",
     subject="Inschrijving 10 maart",
 )
 case(
-    "Dag,\n\nOok mijn collega's Lies Janssens en Tom Peeters komen mee op 10 maart, samen met mij.\n\nGroeten,\nAnna Peeters\nBuurtwerk Brugse Poort",
+    (
+        "Dag,\n\nOok mijn collega's Lies Janssens en Tom Peeters komen mee op 10 maart, samen met "
+        "mij.\n\nGroeten,\nAnna Peeters\nBuurtwerk Brugse Poort"
+    ),
     "register",
     [
         ("Anna Peeters", "Buurtwerk Brugse Poort"),
@@ -216,7 +243,10 @@ case(
     "2026-03-10",
 )
 case(
-    "Dag Hilde,\n\nNamens Jan Verbeke laat ik weten dat hij niet kan komen op 10 maart.\n\nGroeten,\nAnna Peeters",
+    (
+        "Dag Hilde,\n\nNamens Jan Verbeke laat ik weten dat hij niet kan komen op 10 maart.\n\n"
+        "Groeten,\nAnna Peeters"
+    ),
     "cancel",
     ["Jan Verbeke"],
     "2026-03-10",
@@ -247,7 +277,10 @@ case(
     "2026-05-12",
 )
 case(
-    "Dag Hilde,\n\nMijn collega Tom Baert (tom.baert@example.org) wil graag deelnemen op 12 mei.\n\nGroeten,\nAnna Peeters\nCAW Oost-Vlaanderen",
+    (
+        "Dag Hilde,\n\nMijn collega Tom Baert (tom.baert@example.org) wil graag deelnemen op 12 mei.\n"
+        "\nGroeten,\nAnna Peeters\nCAW Oost-Vlaanderen"
+    ),
     "register",
     [("Tom Baert", "CAW Oost-Vlaanderen")],
     "2026-05-12",
@@ -267,7 +300,10 @@ case(
     when="Mon, 05 Jan 2026 10:00:00 +0100",
 )
 case(
-    "Beste,\n\nIk ben een student sociaal werk en wil graag het leernetwerk bijwonen op 10 maart.\n\nMvg,\nAnna Peeters",
+    (
+        "Beste,\n\nIk ben een student sociaal werk en wil graag het leernetwerk bijwonen op 10 maart.\n"
+        "\nMvg,\nAnna Peeters"
+    ),
     "register",
     ["Anna Peeters"],
     "2026-03-10",
@@ -279,14 +315,20 @@ case(
     "2026-03-10",
 )
 case(
-    "Beste,\n\nIk ben Ahmed Benali en ik ben vrijwilliger bij Vzw Nieuwe Buren. Ik wil graag komen op 12 mei.\n\nAhmed",
+    (
+        "Beste,\n\nIk ben Ahmed Benali en ik ben vrijwilliger bij Vzw Nieuwe Buren. Ik wil graag komen "
+        "op 12 mei.\n\nAhmed"
+    ),
     "register",
     [("Ahmed Benali", "Nieuwe Buren")],
     "2026-05-12",
     sender="ahmed.benali@example.org",
 )
 case(
-    "Bonjour Hilde,\n\nJ'aimerais m'inscrire au réseau. Je travaille pour le CPAS de Gand.\n\nCordialement,\nAnna Peeters",
+    (
+        "Bonjour Hilde,\n\nJ'aimerais m'inscrire au réseau. Je travaille pour le CPAS de Gand.\n\n"
+        "Cordialement,\nAnna Peeters"
+    ),
     "register",
     [("Anna Peeters", "CPAS de Gand")],
     None,
@@ -310,11 +352,20 @@ def html_mail(
     return m.as_bytes()
 
 
-INV = "<p>Beste vrijwilligers,</p><p>Op dinsdag 12 mei gaat het over juridische bijstand met Meester Karel Geerts.</p><p>Hartelijke groet,<br>Hilde Cnudde<br>Coördinator</p>"
+INV = (
+    "<p>Beste vrijwilligers,</p><p>Op dinsdag 12 mei gaat het over juridische bijstand met Meester "
+    "Karel Geerts.</p><p>Hartelijke groet,<br>Hilde Cnudde<br>Coördinator</p>"
+)
 # 1 Outlook HTML-only reply with divRplyFwdMsg
 rawcase(
     html_mail(
-        '<div><p>Dag Hilde,</p><p>Ik kom graag, samen met mijn collega Ruben Claes.</p><p>Groeten,<br>Anna Peeters<br>Buurtwerk Ledeberg</p></div><hr><div id="divRplyFwdMsg"><b>Van:</b> Leernetwerk &lt;leernetwerk@in-gent.example&gt;<br><b>Verzonden:</b> dinsdag 3 februari 2026<br><b>Aan:</b> Leernetwerk<br><b>Onderwerp:</b> Uitnodiging leernetwerk 12 mei</div>'
+        (
+            "<div><p>Dag Hilde,</p><p>Ik kom graag, samen met mijn collega Ruben "
+            "Claes.</p><p>Groeten,<br>Anna Peeters<br>Buurtwerk Ledeberg</p></div><hr><div "
+            'id="divRplyFwdMsg"><b>Van:</b> Leernetwerk '
+            "&lt;leernetwerk@in-gent.example&gt;<br><b>Verzonden:</b> dinsdag 3 februari "
+            "2026<br><b>Aan:</b> Leernetwerk<br><b>Onderwerp:</b> Uitnodiging leernetwerk 12 mei</div>"
+        )
         + INV,
         subject="RE: Uitnodiging leernetwerk 12 mei",
     ),
@@ -325,7 +376,12 @@ rawcase(
 # 2 Gmail HTML-only with blockquote
 rawcase(
     html_mail(
-        '<div dir="ltr">Ik moet helaas afzeggen voor 12 mei.<br><br>Groetjes,<br>Anna</div><br><div class="gmail_quote"><div class="gmail_attr">Op di 3 feb 2026 om 10:04 schreef Leernetwerk &lt;leernetwerk@in-gent.example&gt;:<br></div><blockquote class="gmail_quote">'
+        (
+            '<div dir="ltr">Ik moet helaas afzeggen voor 12 '
+            'mei.<br><br>Groetjes,<br>Anna</div><br><div class="gmail_quote"><div '
+            'class="gmail_attr">Op di 3 feb 2026 om 10:04 schreef Leernetwerk '
+            '&lt;leernetwerk@in-gent.example&gt;:<br></div><blockquote class="gmail_quote">'
+        )
         + INV
         + "</blockquote></div>",
         subject="Re: Uitnodiging leernetwerk 12 mei",
@@ -336,7 +392,14 @@ rawcase(
 )
 # 3 Outlook FW with From/Sent block
 case(
-    "Hallo Hilde,\n\nHieronder de vraag van onze vrijwilliger Youssef. Kan je hem inschrijven voor 12 mei?\n\nGroeten,\nAnna Peeters\nVluchtelingenwerk Vlaanderen\n\n________________________________\nFrom: Youssef Amrani <youssef.amrani@example.org>\nSent: Monday, February 2, 2026 9:00 AM\nTo: Anna Peeters <anna.peeters@example.org>\nSubject: leernetwerk\n\nDag Anna, kan jij mij inschrijven voor het leernetwerk in mei? Groetjes, Youssef",
+    (
+        "Hallo Hilde,\n\nHieronder de vraag van onze vrijwilliger Youssef. Kan je hem inschrijven voor "
+        "12 mei?\n\nGroeten,\nAnna Peeters\nVluchtelingenwerk Vlaanderen\n\n"
+        "________________________________\nFrom: Youssef Amrani <youssef.amrani@example.org>\n"
+        "Sent: Monday, February 2, 2026 9:00 AM\nTo: Anna Peeters <anna.peeters@example.org>\n"
+        "Subject: leernetwerk\n\nDag Anna, kan jij mij inschrijven voor het leernetwerk in mei? "
+        "Groetjes, Youssef"
+    ),
     "register",
     [("Youssef Amrani", "Vluchtelingenwerk Vlaanderen")],
     "2026-05-12",
@@ -360,7 +423,10 @@ def fwd_attach():
     outer["Date"] = "Mon, 02 Feb 2026 10:00:00 +0100"
     outer.attach(
         MIMEText(
-            "Hallo Hilde,\n\nIn bijlage de vraag van een van onze vrijwilligers. Kan je hem inschrijven?\n\nAnna Peeters\nVluchtelingenwerk Vlaanderen",
+            (
+                "Hallo Hilde,\n\nIn bijlage de vraag van een van onze vrijwilligers. Kan je hem "
+                "inschrijven?\n\nAnna Peeters\nVluchtelingenwerk Vlaanderen"
+            ),
             "plain",
             "utf-8",
         )
@@ -374,7 +440,11 @@ def fwd_attach():
 rawcase(fwd_attach(), "register", [("Youssef Amrani", "Vluchtelingenwerk Vlaanderen")], "2026-05-12")
 # 5 bottom-posted reply
 case(
-    "Op 3 feb. 2026, om 10:04 heeft Leernetwerk <leernetwerk@in-gent.example> het volgende geschreven:\n\n> Beste vrijwilligers,\n> Op dinsdag 12 mei gaat het over juridische bijstand met Meester Karel Geerts.\n> Hilde Cnudde\n\nIk kom graag!\n\nAnna",
+    (
+        "Op 3 feb. 2026, om 10:04 heeft Leernetwerk <leernetwerk@in-gent.example> het volgende "
+        "geschreven:\n\n> Beste vrijwilligers,\n> Op dinsdag 12 mei gaat het over juridische bijstand "
+        "met Meester Karel Geerts.\n> Hilde Cnudde\n\nIk kom graag!\n\nAnna"
+    ),
     "register",
     ["Anna Peeters"],
     "2026-05-12",
@@ -382,7 +452,13 @@ case(
 )
 # 7 Outlook underline + Van block nl
 case(
-    "Dag Hilde,\n\nIk ben er helaas niet bij op 12 mei.\n\nMvg\nAnna Peeters\n\n________________________________\nVan: Leernetwerk <leernetwerk@in-gent.example>\nVerzonden: dinsdag 3 februari 2026 10:04\nAan: Anna Peeters\nOnderwerp: Herinnering leernetwerk 12 mei\n\nBeste vrijwilligers, vergeet je niet in te schrijven! Met Meester Karel Geerts.\nHilde Cnudde",
+    (
+        "Dag Hilde,\n\nIk ben er helaas niet bij op 12 mei.\n\nMvg\nAnna Peeters\n\n"
+        "________________________________\nVan: Leernetwerk <leernetwerk@in-gent.example>\n"
+        "Verzonden: dinsdag 3 februari 2026 10:04\nAan: Anna Peeters\n"
+        "Onderwerp: Herinnering leernetwerk 12 mei\n\nBeste vrijwilligers, vergeet je niet in te "
+        "schrijven! Met Meester Karel Geerts.\nHilde Cnudde"
+    ),
     "cancel",
     ["Anna Peeters"],
     "2026-05-12",
@@ -418,7 +494,11 @@ case(
 )
 # 15 French reply quoted
 case(
-    "Bonjour Hilde,\n\nJe viendrai avec plaisir.\n\nBien à vous,\nAnna Peeters\n\nLe mar. 3 févr. 2026 à 10:04, Leernetwerk <leernetwerk@in-gent.example> a écrit :\n> Chers bénévoles, le 12 mai nous parlerons de l'aide juridique avec Maître Karel Geerts.",
+    (
+        "Bonjour Hilde,\n\nJe viendrai avec plaisir.\n\nBien à vous,\nAnna Peeters\n\n"
+        "Le mar. 3 févr. 2026 à 10:04, Leernetwerk <leernetwerk@in-gent.example> a écrit :\n"
+        "> Chers bénévoles, le 12 mai nous parlerons de l'aide juridique avec Maître Karel Geerts."
+    ),
     "register",
     ["Anna Peeters"],
     "2026-05-12",
@@ -435,7 +515,10 @@ case(
 )
 # 17 English with Dutch greeting
 case(
-    "Dag Hilde,\n\nI would like to register for the session of 12 May. I volunteer with JRS Belgium.\n\nKind regards,\nAnna Peeters",
+    (
+        "Dag Hilde,\n\nI would like to register for the session of 12 May. I volunteer with JRS "
+        "Belgium.\n\nKind regards,\nAnna Peeters"
+    ),
     "register",
     [("Anna Peeters", "JRS Belgium")],
     "2026-05-12",
@@ -461,7 +544,10 @@ case(
 )
 # 21 two people form lines
 case(
-    "Beste,\n\nWe schrijven ons in met twee personen:\n- Anna Peeters\n- Bram De Wilde\n\nWe zijn allebei vrijwilliger bij Welzijnsschakels Gent.\n\nGroeten,\nAnna",
+    (
+        "Beste,\n\nWe schrijven ons in met twee personen:\n- Anna Peeters\n- Bram De Wilde\n\n"
+        "We zijn allebei vrijwilliger bij Welzijnsschakels Gent.\n\nGroeten,\nAnna"
+    ),
     "register",
     [("Anna Peeters", "Welzijnsschakels Gent"), ("Bram De Wilde", "Welzijnsschakels Gent")],
     None,
@@ -492,7 +578,10 @@ case(
 )
 # 25 mail to wrong org / other
 case(
-    "Beste,\n\nKunnen jullie ons vrijwilligersbestand delen met onze organisatie voor een enquête?\n\nMet vriendelijke groeten,\nAnna Peeters",
+    (
+        "Beste,\n\nKunnen jullie ons vrijwilligersbestand delen met onze organisatie voor een "
+        "enquête?\n\nMet vriendelijke groeten,\nAnna Peeters"
+    ),
     "question",
     [],
     None,
@@ -523,7 +612,10 @@ case(
 )
 # 29 sender registers herself and says colleague will write separately
 case(
-    "Dag Hilde,\n\nIk schrijf me in voor 12 mei. Mijn collega Bram De Wilde stuurt zelf nog een mail.\n\nAnna Peeters",
+    (
+        "Dag Hilde,\n\nIk schrijf me in voor 12 mei. Mijn collega Bram De Wilde stuurt zelf nog een "
+        "mail.\n\nAnna Peeters"
+    ),
     "register",
     ["Anna Peeters"],
     "2026-05-12",
@@ -538,12 +630,18 @@ case(
 
 # --- out-of-office texts, invitations, past tense, colleagues of ours ---
 case(
-    "Bonjour,\n\nJe suis absente jusqu'au 16 mars. Pour toute urgence, veuillez contacter ma collègue Marie au 09 000 00 00.\n\nCordialement,\nAnna Peeters",
+    (
+        "Bonjour,\n\nJe suis absente jusqu'au 16 mars. Pour toute urgence, veuillez contacter ma "
+        "collègue Marie au 09 000 00 00.\n\nCordialement,\nAnna Peeters"
+    ),
     "auto_reply",
     subject="RE: Invitation 10 mars",
 )
 case(
-    "Goedemorgen,\n\nIk ben afwezig tot en met 20 maart. Voor dringende vragen kan u terecht bij mijn collega Jan (jan@example.org).\n\nAnna Peeters",
+    (
+        "Goedemorgen,\n\nIk ben afwezig tot en met 20 maart. Voor dringende vragen kan u terecht bij "
+        "mijn collega Jan (jan@example.org).\n\nAnna Peeters"
+    ),
     "auto_reply",
     subject="Uitnodiging leernetwerk 12 mei",
 )
@@ -554,19 +652,29 @@ case(
     "2026-03-10",
 )
 case(
-    "Beste,\n\nOp 20 maart organiseren wij een infoavond over huisvesting voor vrijwilligers. Inschrijven kan via onze website. Jullie zijn van harte welkom!\n\nMet vriendelijke groeten,\nAnna Peeters\nWoonwinkel Gent",
+    (
+        "Beste,\n\nOp 20 maart organiseren wij een infoavond over huisvesting voor vrijwilligers. "
+        "Inschrijven kan via onze website. Jullie zijn van harte welkom!\n\nMet vriendelijke groeten,\n"
+        "Anna Peeters\nWoonwinkel Gent"
+    ),
     "other",
     subject="Uitnodiging infoavond",
 )
 case(
-    "Hoi Hilde,\n\nEen vrijwilliger van ons, Bram De Wilde, wil graag deelnemen op 12 mei. Kan je hem noteren?\n\nAnna Peeters\nBuurtwerk Ledeberg",
+    (
+        "Hoi Hilde,\n\nEen vrijwilliger van ons, Bram De Wilde, wil graag deelnemen op 12 mei. Kan je "
+        "hem noteren?\n\nAnna Peeters\nBuurtwerk Ledeberg"
+    ),
     "register",
     [("Bram De Wilde", "Buurtwerk Ledeberg")],
     "2026-05-12",
 )
 case("Ik schrijf me in voor 12 mei.\n\nGroeten,\nAnna", "auto_reply", Precedence="auto_reply")
 case(
-    "Dag,\n\nIk ben vrijwilliger in het asielcentrum van Rode Kruis in Deinze en wil graag deelnemen aan het leernetwerk.\n\nAnna Peeters",
+    (
+        "Dag,\n\nIk ben vrijwilliger in het asielcentrum van Rode Kruis in Deinze en wil graag "
+        "deelnemen aan het leernetwerk.\n\nAnna Peeters"
+    ),
     "register",
     [("Anna Peeters", "Rode Kruis in Deinze")],
 )
@@ -585,14 +693,20 @@ case(
     q=True,
 )
 case(
-    "Dag,\n\nVoor de sessie van 12 mei: is het mogelijk om een tolk Arabisch te voorzien? Ik ben al ingeschreven.\n\nAnna",
+    (
+        "Dag,\n\nVoor de sessie van 12 mei: is het mogelijk om een tolk Arabisch te voorzien? Ik ben "
+        "al ingeschreven.\n\nAnna"
+    ),
     "question",
     [],
     "2026-05-12",
     q=True,
 )
 case(
-    "Hallo,\n\nIk heb gisteren een mail gestuurd om me in te schrijven, maar nog geen bevestiging gekregen. Is dat goed aangekomen?\n\nAnna",
+    (
+        "Hallo,\n\nIk heb gisteren een mail gestuurd om me in te schrijven, maar nog geen bevestiging "
+        "gekregen. Is dat goed aangekomen?\n\nAnna"
+    ),
     "question",
     [],
     None,
@@ -602,20 +716,29 @@ case(
     "Beste,\n\nBedankt voor de bevestiging! Tot dan.\n\nAnna", "other", subject="Re: Bevestiging inschrijving"
 )
 case(
-    "Dag Hilde,\n\nIk wil me toch afmelden voor 12 mei, maar ik blijf graag op de lijst voor de volgende sessies.\n\nGroeten,\nAnna",
+    (
+        "Dag Hilde,\n\nIk wil me toch afmelden voor 12 mei, maar ik blijf graag op de lijst voor de "
+        "volgende sessies.\n\nGroeten,\nAnna"
+    ),
     "cancel",
     ["Anna Peeters"],
     "2026-05-12",
 )
 case(
-    "Dear Hilde,\n\nMy colleague Sarah Johnson and I would like to attend the session on 12 May. We both work at Caritas International.\n\nBest regards,\nAnna Peeters",
+    (
+        "Dear Hilde,\n\nMy colleague Sarah Johnson and I would like to attend the session on 12 May. "
+        "We both work at Caritas International.\n\nBest regards,\nAnna Peeters"
+    ),
     "register",
     [("Anna Peeters", "Caritas International"), ("Sarah Johnson", "Caritas International")],
     "2026-05-12",
     lang="en",
 )
 case(
-    "Bonjour,\n\nMon collègue Pierre Dubois et moi souhaitons nous inscrire à la séance du 12 mai.\n\nCordialement,\nAnna Peeters\nCroix-Rouge de Belgique",
+    (
+        "Bonjour,\n\nMon collègue Pierre Dubois et moi souhaitons nous inscrire à la séance du 12 "
+        "mai.\n\nCordialement,\nAnna Peeters\nCroix-Rouge de Belgique"
+    ),
     "register",
     [("Anna Peeters", "Croix-Rouge de Belgique"), ("Pierre Dubois", "Croix-Rouge de Belgique")],
     "2026-05-12",
@@ -629,28 +752,40 @@ case(
     when="Mon, 11 May 2026 10:00:00 +0200",
 )
 case(
-    "Dag,\n\nIk ben verhuisd en wil geen uitnodigingen meer ontvangen. Wil je ook mijn gegevens wissen?\n\nAnna Peeters",
+    (
+        "Dag,\n\nIk ben verhuisd en wil geen uitnodigingen meer ontvangen. Wil je ook mijn gegevens "
+        "wissen?\n\nAnna Peeters"
+    ),
     "erase",
     ["Anna Peeters"],
 )
 
 # --- names and organisations in their many spellings ---
 case(
-    "Dag Hilde,\n\nIk ben Marie-Louise Van den Bossche, vrijwilliger bij De Sloep vzw in Gentbrugge. Ik schrijf me in voor 12 mei.\n\nGroeten,\nMarie-Louise",
+    (
+        "Dag Hilde,\n\nIk ben Marie-Louise Van den Bossche, vrijwilliger bij De Sloep vzw in "
+        "Gentbrugge. Ik schrijf me in voor 12 mei.\n\nGroeten,\nMarie-Louise"
+    ),
     "register",
     [("Marie-Louise Van den Bossche", "De Sloep")],
     "2026-05-12",
     sender="mlvdb@example.org",
 )
 case(
-    "Beste,\n\nHierbij schrijf ik mij in voor het leernetwerk.\n\nVriendelijke groeten,\n\nPieter-Jan D'Hondt\nStraathoekwerker\nStad Gent",
+    (
+        "Beste,\n\nHierbij schrijf ik mij in voor het leernetwerk.\n\nVriendelijke groeten,\n\n"
+        "Pieter-Jan D'Hondt\nStraathoekwerker\nStad Gent"
+    ),
     "register",
     [("Pieter-Jan D'Hondt", "Stad Gent")],
     None,
     sender="pj.dhondt@example.org",
 )
 case(
-    "Hello,\n\nThis is Fatoumata Diallo from Refugee Support Ghent. I'd like to register for the session on legal aid.\n\nThanks,\nFatoumata",
+    (
+        "Hello,\n\nThis is Fatoumata Diallo from Refugee Support Ghent. I'd like to register for the "
+        "session on legal aid.\n\nThanks,\nFatoumata"
+    ),
     "register",
     [("Fatoumata Diallo", "Refugee Support Ghent")],
     "2026-05-12",
@@ -658,7 +793,10 @@ case(
     lang="en",
 )
 case(
-    "Bonjour Madame,\n\nJe suis Youssef El Khattabi, bénévole au sein de l'asbl Accueil Solidaire. Je voudrais participer à la séance du 12 mai.\n\nYoussef",
+    (
+        "Bonjour Madame,\n\nJe suis Youssef El Khattabi, bénévole au sein de l'asbl Accueil Solidaire. "
+        "Je voudrais participer à la séance du 12 mai.\n\nYoussef"
+    ),
     "register",
     [("Youssef El Khattabi", "Accueil Solidaire")],
     "2026-05-12",
@@ -680,14 +818,20 @@ case(
     sender="jan.verstraete@example.org",
 )
 case(
-    "Beste,\n\nGraag schrijf ik mij in voor het leernetwerk van 12 mei. Ik ben actief bij Welzijnsschakels.\n\nGroeten,\nAn De Vos",
+    (
+        "Beste,\n\nGraag schrijf ik mij in voor het leernetwerk van 12 mei. Ik ben actief bij "
+        "Welzijnsschakels.\n\nGroeten,\nAn De Vos"
+    ),
     "register",
     [("An De Vos", "Welzijnsschakels")],
     "2026-05-12",
     sender="An De Vos <an.devos@example.org>",
 )
 case(
-    "Dag Hilde,\n\nIk schrijf me in voor 12 mei.\n\nMet vriendelijke groet,\nLien\n\nLien Claeys\nMaatschappelijk assistent\nOCMW Gent - Sociale dienst",
+    (
+        "Dag Hilde,\n\nIk schrijf me in voor 12 mei.\n\nMet vriendelijke groet,\nLien\n\nLien Claeys\n"
+        "Maatschappelijk assistent\nOCMW Gent - Sociale dienst"
+    ),
     "register",
     [("Lien Claeys", "OCMW Gent")],
     "2026-05-12",
@@ -715,14 +859,20 @@ case(
     sender="fien1978@example.org",
 )
 case(
-    "Dag Hilde,\n\nWij schrijven ons in voor 12 mei: Jan Peeters en Lies Maes van Buurtwerk Rabot.\n\nGroeten,\nJan",
+    (
+        "Dag Hilde,\n\nWij schrijven ons in voor 12 mei: Jan Peeters en Lies Maes van Buurtwerk "
+        "Rabot.\n\nGroeten,\nJan"
+    ),
     "register",
     [("Jan Peeters", "Buurtwerk Rabot"), ("Lies Maes", "Buurtwerk Rabot")],
     "2026-05-12",
     sender="Jan Peeters <jan.peeters@example.org>",
 )
 case(
-    "Dag Hilde,\n\nIk ben Sofie, ik werk bij Jong Gent in Actie. Ik wil graag komen op 12 mei.\n\nSofie Martens",
+    (
+        "Dag Hilde,\n\nIk ben Sofie, ik werk bij Jong Gent in Actie. Ik wil graag komen op 12 mei.\n\n"
+        "Sofie Martens"
+    ),
     "register",
     [("Sofie Martens", "Jong Gent in Actie")],
     "2026-05-12",
@@ -731,29 +881,46 @@ case(
 
 # --- newsletters, webinars, spam questions, colleagues introduced the sentence before ---
 case(
-    "Beste lezer,\n\nIn deze nieuwsbrief: onze vorming op 20 maart en een oproep voor vrijwilligers.\n\nWil je deze nieuwsbrief niet meer ontvangen? Klik hier om je uit te schrijven.\n\nHet team van Vrijwilligerspunt Gent",
+    (
+        "Beste lezer,\n\nIn deze nieuwsbrief: onze vorming op 20 maart en een oproep voor "
+        "vrijwilligers.\n\nWil je deze nieuwsbrief niet meer ontvangen? Klik hier om je uit te "
+        "schrijven.\n\nHet team van Vrijwilligerspunt Gent"
+    ),
     "other",
     subject="Nieuwsbrief maart",
 )
 case(
-    "Dear partner,\n\nRegister today for our free webinar on fundraising! Seats are limited.\n\nThe Fundraising Academy",
+    (
+        "Dear partner,\n\nRegister today for our free webinar on fundraising! Seats are limited.\n\n"
+        "The Fundraising Academy"
+    ),
     "other",
     subject="Free webinar",
     sender="Fundraising Academy <news@academy.example>",
 )
 case(
-    "Hallo,\n\nWe kunnen uw website op de eerste pagina van Google krijgen. Interesse?\n\nMet vriendelijke groet,\nSEO Team",
+    (
+        "Hallo,\n\nWe kunnen uw website op de eerste pagina van Google krijgen. Interesse?\n\n"
+        "Met vriendelijke groet,\nSEO Team"
+    ),
     "other",
     subject="Uw website",
 )
 case(
-    "Beste Hilde,\n\nZoals afgesproken stuur ik je hierbij de contactgegevens van onze nieuwe vrijwilliger: Noor Vermeulen, noor.vermeulen@example.org. Zij wil graag deelnemen aan het leernetwerk van 12 mei.\n\nGroeten,\nAnna Peeters\nCAW Oost-Vlaanderen",
+    (
+        "Beste Hilde,\n\nZoals afgesproken stuur ik je hierbij de contactgegevens van onze nieuwe "
+        "vrijwilliger: Noor Vermeulen, noor.vermeulen@example.org. Zij wil graag deelnemen aan het "
+        "leernetwerk van 12 mei.\n\nGroeten,\nAnna Peeters\nCAW Oost-Vlaanderen"
+    ),
     "register",
     [("Noor Vermeulen", "CAW Oost-Vlaanderen")],
     "2026-05-12",
 )
 case(
-    "Dag Hilde,\n\nIk schrijf me in voor 12 mei. Mijn collega Bram De Wilde (bram@example.org) komt ook mee.\n\nAnna Peeters",
+    (
+        "Dag Hilde,\n\nIk schrijf me in voor 12 mei. Mijn collega Bram De Wilde (bram@example.org) "
+        "komt ook mee.\n\nAnna Peeters"
+    ),
     "register",
     ["Anna Peeters", "Bram De Wilde"],
     "2026-05-12",

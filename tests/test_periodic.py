@@ -1,7 +1,7 @@
 """End to end with a pretend clock: reminders, the waiting list and the coordinator's digest.
 
-Each pass is `mailflow run --once --now ...` against the real test servers (Dovecot or pymap, aiosmtpd, SQLite and
-PostgreSQL). Meeting times are Europe/Brussels; reminders go at 10:00 local, 7 days and 1 day before.
+Each pass is `mailflow run --once --now ...` against the real test servers (Dovecot or pymap, aiosmtpd, SQLite
+and PostgreSQL). Meeting times are Europe/Brussels; reminders go at 10:00 local, 7 days and 1 day before.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from helpers import COORDINATOR, database
 from mailflow.adapters.db import models, queries
 from mailflow.cli import main
 
-# 2026-03-31: the Tuesday after summer time starts (Sunday 29 March), so its 1-day reminder is at 08:00 UTC while
-# its 7-day reminder is at 09:00 UTC. 2026-10-27: the Tuesday after winter time starts (Sunday 25 October).
+# 2026-03-31: the Tuesday after summer time starts (Sunday 29 March), so its 1-day reminder is at 08:00 UTC
+# while its 7-day reminder is at 09:00 UTC. 2026-10-27: the Tuesday after winter time starts (Sunday 25
+# October).
 SPRING = dt.date(2026, 3, 31)
 AUTUMN = dt.date(2026, 10, 27)
 MEETINGS = [
@@ -109,7 +110,8 @@ def _to(message: EmailMessage) -> str:
 
 
 def _kinds(messages: list[EmailMessage]) -> list[tuple[str, str]]:
-    """(recipient, what kind of mail) for each message, sorted: "reminder", "digest", "promoted" or "reply"."""
+    """(recipient, what kind of mail) for each message, sorted: "reminder", "digest", "promoted" or
+    "reply"."""
 
     def kind(message: EmailMessage) -> str:
         subject = str(message["Subject"])
@@ -190,7 +192,8 @@ def test_after_downtime_only_the_newest_reminder_goes_within_the_grace_window(
     clock.run("2026-03-01T12:00+01:00")
     # Down from before the 7-day reminder until 23 hours after it: a restart inside the window still sends it.
     assert _kinds(clock.run("2026-03-25T09:00+01:00")) == [(ANNA[1], "reminder")]
-    # Down again past the 1-day reminder's window (24 h): on the day itself it is recorded as missed, not sent.
+    # Down again past the 1-day reminder's window (24 h): on the day itself it is recorded as missed, not
+    # sent.
     assert clock.run("2026-03-31T10:30+02:00") == []
     with database(database_url) as db:
         rows = db.execute(
@@ -329,7 +332,8 @@ def test_the_daemon_sends_what_fell_due_while_it_was_stopped_as_it_starts(
         text=True,
     )
     try:
-        # Before: the reply and that day's digest. Now: the reminder, due since 10:00 (the day's digest is empty).
+        # Before: the reply and that day's digest. Now: the reminder, due since 10:00 (the day's digest is
+        # empty).
         arrived = smtp_sink.wait_for(3, timeout=30)
     finally:
         daemon.send_signal(signal.SIGTERM)

@@ -1,4 +1,5 @@
-"""Which reminders are due: 7 and 1 days before at 10:00 Brussels, across DST, after downtime, never twice or late."""
+"""Which reminders are due: 7 and 1 days before at 10:00 Brussels, across DST, after downtime, never twice or
+late."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def due(
     return [(item.member_id, item.meeting_date, item.days_before, item.action) for item in found]
 
 
-# --- when a reminder falls due ---------------------------------------------------------------------------------
+# --- when a reminder falls due ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -79,7 +80,7 @@ def test_a_reminder_across_the_change_is_not_24_hours_times_the_days() -> None:
     assert one - seven == dt.timedelta(days=6) - dt.timedelta(hours=1)
 
 
-# --- due, not yet due, too late --------------------------------------------------------------------------------
+# --- due, not yet due, too late -----------------------------------------------------------------------------
 
 
 def test_nothing_before_the_first_reminder_is_due() -> None:
@@ -171,7 +172,7 @@ def test_a_meeting_day_reminder_after_the_start_time_is_never_due() -> None:
     assert due(utc(2026, 3, 31, 8, 30), meetings=(evening,), settings=settings) == []
 
 
-# --- who gets one ----------------------------------------------------------------------------------------------
+# --- who gets one -------------------------------------------------------------------------------------------
 
 MEMBERS = (
     LOTTE,
@@ -222,7 +223,7 @@ def test_several_meetings_and_members_come_in_due_order() -> None:
     ]
 
 
-# --- contract --------------------------------------------------------------------------------------------------
+# --- contract -----------------------------------------------------------------------------------------------
 
 
 def test_a_naive_now_is_refused() -> None:

@@ -128,7 +128,7 @@ def ics_part(parsed: EmailMessage) -> EmailMessage | None:
     return parts[0] if parts else None  # type: ignore[return-value]
 
 
-# --- meeting details -------------------------------------------------------------------------------------------
+# --- meeting details ----------------------------------------------------------------------------------------
 
 
 def test_meeting_details_use_the_venue_hours_in_the_network_zone() -> None:
@@ -152,7 +152,7 @@ def test_meeting_details_prefer_the_meetings_own_place_and_allow_no_end() -> Non
     assert meeting.ends_at is None
 
 
-# --- headers ---------------------------------------------------------------------------------------------------
+# --- headers ------------------------------------------------------------------------------------------------
 
 
 def test_headers_of_a_reply(env: jinja2.Environment) -> None:
@@ -329,7 +329,7 @@ def test_without_a_name_the_reply_greets_plainly(env: jinja2.Environment) -> Non
     assert "<p>Dag,</p>" in html
 
 
-# --- content ---------------------------------------------------------------------------------------------------
+# --- content ------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kind", render.KINDS)
@@ -466,7 +466,7 @@ def test_an_unknown_language_falls_back_to_the_networks(env: jinja2.Environment)
     assert LONG_DATES["nl"] in text
 
 
-# --- escaping --------------------------------------------------------------------------------------------------
+# --- escaping -----------------------------------------------------------------------------------------------
 
 
 def test_values_from_the_mail_are_escaped_in_html_only(env: jinja2.Environment) -> None:
@@ -490,7 +490,7 @@ def test_template_syntax_in_a_name_is_just_text(env: jinja2.Environment) -> None
     assert parsed["Subject"] == "Re: {{ 7*7 }}"
 
 
-# --- calendar invitation ---------------------------------------------------------------------------------------
+# --- calendar invitation ------------------------------------------------------------------------------------
 
 
 def test_the_invitation_is_an_ics_in_brussels_time(env: jinja2.Environment) -> None:
@@ -536,7 +536,7 @@ def test_meeting_ics_is_deterministic_and_summer_time_aware() -> None:
         render.meeting_ics(summer, NETWORK, method="PUBLISH-ALL")
 
 
-# --- environment and contract ----------------------------------------------------------------------------------
+# --- environment and contract -------------------------------------------------------------------------------
 
 
 def test_filters(env: jinja2.Environment) -> None:
@@ -693,7 +693,7 @@ def test_rendering_is_deterministic(env: jinja2.Environment) -> None:
     assert rendered(env)[0] == rendered(env)[0]
 
 
-# --- reminders -------------------------------------------------------------------------------------------------
+# --- reminders ----------------------------------------------------------------------------------------------
 
 REMINDER_NOW = dt.datetime(2026, 1, 6, 9, 0, tzinfo=dt.UTC)  # Tuesday 6 January, 10:00 in Brussels
 
@@ -738,9 +738,12 @@ def test_headers_of_a_reminder(env: jinja2.Environment) -> None:
 @pytest.mark.parametrize(
     ("language", "subject", "hours", "speakers", "cancel", "leave"),
     [
-        ("nl", "Herinnering: ", "19:30 – 22:00", "Anouk Baert en Mieke Declerck", "ik kan niet komen", "uitschrijven"),
-        ("fr", "Rappel : ", "de 19h30 à 22h00", "Anouk Baert et Mieke Declerck", "je ne peux pas venir", "désinscription"),
-        ("en", "Reminder: ", "19:30 – 22:00", "Anouk Baert and Mieke Declerck", "I can't come", "unsubscribe"),
+        ("nl", "Herinnering: ", "19:30 – 22:00", "Anouk Baert en Mieke Declerck",
+         "ik kan niet komen", "uitschrijven"),
+        ("fr", "Rappel : ", "de 19h30 à 22h00", "Anouk Baert et Mieke Declerck",
+         "je ne peux pas venir", "désinscription"),
+        ("en", "Reminder: ", "19:30 – 22:00", "Anouk Baert and Mieke Declerck",
+         "I can't come", "unsubscribe"),
     ],
 )  # fmt: skip
 def test_a_reminder_says_when_where_what_and_how_to_cancel(
@@ -808,7 +811,7 @@ def test_a_bad_reminder_is_refused(env: jinja2.Environment, changes: dict[str, o
         reminder(env, **changes)
 
 
-# --- the digest ------------------------------------------------------------------------------------------------
+# --- the digest ---------------------------------------------------------------------------------------------
 
 
 def digest_facts(**changes: object) -> digest_module.DigestFacts:
@@ -867,11 +870,14 @@ def rendered_digest(
 
 DIGEST_WORDS = {
     "nl": ("Nieuwe leden (1)", "Afmeldingen (2)", "Uitgeschreven (1)", "TE BEKIJKEN", "NIET AANGEKOMEN",
-           "3 herinneringen", "2 personen", "Verwacht: 2 personen", "aanwezigheden-2026-01-13.csv", "volgende bijeenkomst"),
+           "3 herinneringen", "2 personen", "Verwacht: 2 personen", "aanwezigheden-2026-01-13.csv",
+           "volgende bijeenkomst"),
     "fr": ("Nouveaux membres (1)", "Excusés (2)", "Désinscrits (1)", "À TRAITER", "NON DISTRIBUÉS",
-           "3 rappels", "2 personnes", "Attendus : 2 personnes", "presences-2026-01-13.csv", "prochaine rencontre"),
+           "3 rappels", "2 personnes", "Attendus : 2 personnes", "presences-2026-01-13.csv",
+           "prochaine rencontre"),
     "en": ("New members (1)", "Cancellations (2)", "Left the network (1)", "TO REVIEW", "NOT DELIVERED",
-           "3 reminders", "2 people", "Expected: 2 people", "attendance-2026-01-13.csv", "next meeting"),
+           "3 reminders", "2 people", "Expected: 2 people", "attendance-2026-01-13.csv",
+           "next meeting"),
 }  # fmt: skip
 
 
@@ -887,9 +893,10 @@ def test_the_digest_has_every_section_in_every_language(env: jinja2.Environment,
     for body in (text, html_entities.unescape(html)):
         for words in DIGEST_WORDS[language]:
             assert words.casefold() in body.casefold(), words
-        for value in ("Lotte Verhaegen", "lotte.verhaegen@example.org", "Jonas Claeys", "Sam Desmet", "Vraag over parkeren",
-                      "question", "eva@example.org", "550 5.1.1 no such user", "bounced@example.org", "Mo",
-                      "Wout Wachter", "Zoë Zwart", "Dringende medische hulp"):  # fmt: skip
+        for value in ("Lotte Verhaegen", "lotte.verhaegen@example.org", "Jonas Claeys", "Sam Desmet",
+                      "Vraag over parkeren", "question", "eva@example.org", "550 5.1.1 no such user",
+                      "bounced@example.org", "Mo", "Wout Wachter", "Zoë Zwart",
+                      "Dringende medische hulp"):  # fmt: skip
             assert value in body, value
         assert "14:02" in body  # the review mail's time, in Brussels
     # Expected people as on the sheet: by name.
@@ -919,8 +926,8 @@ def test_a_quiet_digest_says_so_and_shows_only_the_meeting(env: jinja2.Environme
     text, html = text_and_html(parsed)
     assert parsed["Subject"].endswith(": niets nieuws")
     assert "Er is niets gebeurd dat je aandacht vraagt." in text
-    for absent in ("Nieuwe leden", "Afmeldingen", "Uitgeschreven", "TE BEKIJKEN", "NIET AANGEKOMEN", "herinnering",
-                   "gewist", "wachtlijst", "NAKIJKEN"):  # fmt: skip
+    for absent in ("Nieuwe leden", "Afmeldingen", "Uitgeschreven", "TE BEKIJKEN", "NIET AANGEKOMEN",
+                   "herinnering", "gewist", "wachtlijst", "NAKIJKEN"):  # fmt: skip
         assert absent not in text and absent not in html
     assert "Verwacht: 2 personen" in text
 
@@ -941,8 +948,9 @@ def test_every_value_from_a_mail_is_escaped_in_the_digest_html(env: jinja2.Envir
     person = digest_module.PersonLine(evil, evil, "<x@example.org>")
     review = digest_module.ReviewLine(REMINDER_NOW, evil + "\r\nBcc: victim@example.org", evil, evil)
     facts = digest_facts(
-        new_members=(person,), cancellations=((person, None),), leavers=(person,), unsure=(person,), waiting=(person,),
-        expected=(person,), review=(review,), failures=(digest_module.FailureLine(evil, evil, evil),), bounces=(evil,),
+        new_members=(person,), cancellations=((person, None),), leavers=(person,), unsure=(person,),
+        waiting=(person,), expected=(person,), review=(review,),
+        failures=(digest_module.FailureLine(evil, evil, evil),), bounces=(evil,),
     )  # fmt: skip
     raw, parsed = rendered_digest(env, facts)
     text, html = text_and_html(parsed)
@@ -953,7 +961,7 @@ def test_every_value_from_a_mail_is_escaped_in_the_digest_html(env: jinja2.Envir
     assert not re.search(rb"^Bcc:", header_block(raw), re.MULTILINE)
 
 
-# --- every new template, every language, strictly --------------------------------------------------------------
+# --- every new template, every language, strictly -----------------------------------------------------------
 
 
 @pytest.mark.parametrize("language", ["nl", "fr", "en"])
@@ -980,7 +988,8 @@ def test_reminder_and_digest_templates_exist_and_fail_on_a_missing_variable(
     ("language", "subject", "news", "cancel"),
     [
         ("nl", "Er is een plaats vrij voor je: ", "Je stond op de wachtlijst", "ik kan niet komen"),
-        ("fr", "Une place s'est libérée pour vous : ", "Vous étiez sur la liste d'attente", "je ne peux pas venir"),
+        ("fr", "Une place s'est libérée pour vous : ", "Vous étiez sur la liste d'attente",
+         "je ne peux pas venir"),
         ("en", "A place has come free for you: ", "You were on the waiting list", "I can't come"),
     ],
 )  # fmt: skip
@@ -1021,7 +1030,7 @@ def test_the_digest_tells_of_a_recreated_signup_folder(env: jinja2.Environment, 
     assert "UIDVALIDITY" in text and "UIDVALIDITY" in html
 
 
-# --- values decoded from a mail are never decoded again ----------------------------------------------------------
+# --- values decoded from a mail are never decoded again -----------------------------------------------------
 
 # What a mail's "=?utf-8?q?=3D=3Futf-8...?=" decodes to: text that is itself an encoded line break and header.
 ENCODED_BREAK = "=?utf-8?q?=0D=0AX-Injected:_yes?="

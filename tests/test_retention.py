@@ -1,6 +1,6 @@
-"""Retention: raw mail kept only while a human may need it and at most `raw_days`; members who left, or were not heard
-from for `member_months`, deleted by a daily job. The rules as a table, then the job on a real database after a real
-pass over Dovecot and aiosmtpd, with a fixed clock.
+"""Retention: raw mail kept only while a human may need it and at most `raw_days`; members who left, or were
+not heard from for `member_months`, deleted by a daily job. The rules as a table, then the job on a real
+database after a real pass over Dovecot and aiosmtpd, with a fixed clock.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ DAY = dt.timedelta(days=1)
 RULES = Retention(raw_days=30, member_months=12)
 
 
-# --- the rules ----------------------------------------------------------------------------------------------------
+# --- the rules ----------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -120,7 +120,8 @@ ADDRESS = "wannes.vercruysse@voorbeeld.example"
         ),
         (
             (
-                "From: x@y.example\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nschrijf wannes.vercruysse=\r\n"
+                "From: x@y.example\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+                "schrijf wannes.vercruysse=\r\n"
                 "@voorbeeld.example in\r\n"
             ),
             True,
@@ -147,7 +148,7 @@ def test_retention_config_defaults_and_errors():
         parse_config({**minimal, "retention": {"raw_dayz": 3}}, Path("/srv"))
 
 
-# --- the job, on a real database after a real pass -----------------------------------------------------------------
+# --- the job, on a real database after a real pass ----------------------------------------------------------
 
 MEETINGS = [
     {"date": dt.date(2026, 1, 13), "theme": "Dringende medische hulp", "speakers": []},
@@ -227,7 +228,8 @@ def test_the_daily_job_drops_what_retention_allows_no_longer(config_path, imap, 
             before["retention events"] == ["0 raw, 0 senders, 0 members, 0 sent"] * 2
         )  # each pass's daily run
 
-        # Tom left over a week ago: gone, with his attendance and events. Ine stays; her question keeps its bytes.
+        # Tom left over a week ago: gone, with his attendance and events. Ine stays; her question keeps its
+        # bytes.
         privacy.apply_retention(app, PASS + 9 * DAY)
         week = _facts(app)
         assert week["members"] == ["ine.maes@voorbeeld.example"]

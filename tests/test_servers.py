@@ -1,4 +1,5 @@
-"""Smoke tests of the test servers themselves: if these fail, fix the fixtures before reading any other failure."""
+"""Smoke tests of the test servers themselves: if these fail, fix the fixtures before reading any other
+failure."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def make_mail(subject: str = "Inschrijving", sender: str = "an.peeters@voorbeeld
     return msg.as_bytes().replace(b"\n", b"\r\n")
 
 
-# --- IMAP ---------------------------------------------------------------------------------------------------------
+# --- IMAP ---------------------------------------------------------------------------------------------------
 
 
 def test_imap_starts_empty(imap: ImapBox) -> None:
@@ -145,7 +146,7 @@ def test_imap_tls_server(imap_tls_server: Dovecot, tls_files: TlsFiles) -> None:
         )
 
 
-# --- SMTP ---------------------------------------------------------------------------------------------------------
+# --- SMTP ---------------------------------------------------------------------------------------------------
 
 
 def send(sink: SmtpSink, to: list[str], raw: bytes | None = None) -> dict[str, tuple[int, bytes]]:
@@ -241,7 +242,7 @@ def test_smtp_sink_implicit_tls(tls_files: TlsFiles) -> None:
         assert len(sink.wait_for(1)) == 1
 
 
-# --- PostgreSQL and the database_url fixture ------------------------------------------------------------------------
+# --- PostgreSQL and the database_url fixture ----------------------------------------------------------------
 
 
 def test_postgres_create_database_and_connect(postgres_server: Postgres) -> None:
@@ -270,7 +271,7 @@ def test_database_url_is_empty_and_writable(database_url: str) -> None:
         engine.dispose()
 
 
-# --- helpers ------------------------------------------------------------------------------------------------------
+# --- helpers ------------------------------------------------------------------------------------------------
 
 
 def test_make_config_loads(

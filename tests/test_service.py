@@ -16,7 +16,8 @@ from helpers import COORDINATOR, default_meetings, wait_for_first_pass
 from mailflow.usecases.passes import guarded
 
 MAIL = Path(__file__).parent / "mail"
-# The daemons run on this clock (`mailflow run --now`), not the wall clock: 07:00, before the day's digest at 08:00.
+# The daemons run on this clock (`mailflow run --now`), not the wall clock: 07:00, before the day's digest at
+# 08:00.
 NOW = "2025-12-15T07:00:00+01:00"
 MEETINGS = default_meetings(dt.date(2025, 12, 15))
 

@@ -1,4 +1,5 @@
-"""The store on SQLite and PostgreSQL: migrations build exactly the models' schema, and times come back aware."""
+"""The store on SQLite and PostgreSQL: migrations build exactly the models' schema, and times come back
+aware."""
 
 from __future__ import annotations
 

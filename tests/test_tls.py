@@ -1,8 +1,8 @@
 """TLS on IMAP and SMTP against real servers whose certificates a throwaway CA (trustme) signed.
 
-A certificate is verified against the system's trust store, or against the configured `ca_file` alone; STARTTLS,
-where configured, is required: a server that does not offer it hears nothing more, least of all the password.
-A Wiretap between mailflow and the server shows what crossed the wire.
+A certificate is verified against the system's trust store, or against the configured `ca_file` alone;
+STARTTLS, where configured, is required: a server that does not offer it hears nothing more, least of all the
+password. A Wiretap between mailflow and the server shows what crossed the wire.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def _smtp(make_config: MakeConfig, monkeypatch: pytest.MonkeyPatch, sink: Any, *
     return config.smtp
 
 
-# --- IMAP -----------------------------------------------------------------------------------------------------------
+# --- IMAP ---------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("tls", ["ssl", "starttls"])
@@ -174,7 +174,7 @@ def test_imap_starttls_not_offered_is_refused_before_the_password_is_sent(make_c
     assert imap.password.encode() not in wire.client_bytes
 
 
-# --- SMTP -----------------------------------------------------------------------------------------------------------
+# --- SMTP ---------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("tls", ["ssl", "starttls"])

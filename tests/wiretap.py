@@ -1,4 +1,5 @@
-"""A TCP relay on 127.0.0.1 that keeps every byte the client sends: what an eavesdropper on the wire would read.
+"""A TCP relay on 127.0.0.1 that keeps every byte the client sends: what an eavesdropper on the wire would
+read.
 
 Tests put it between mailflow and a server to show that a password never crosses in clear.
 """
@@ -13,7 +14,8 @@ from mailflow.testing.servers import HOST
 
 
 class Wiretap:
-    """Listens on `.port` and relays each connection to (`host`, `port`); `.client_bytes` is all the clients said."""
+    """Listens on `.port` and relays each connection to (`host`, `port`); `.client_bytes` is all the clients
+    said."""
 
     def __init__(self, host: str, port: int) -> None:
         self.target = (host, port)

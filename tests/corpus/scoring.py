@@ -1,7 +1,8 @@
-"""The corpus metrics (intent accuracy, person F1, organisation and meeting accuracy), for the tests and the bench.
+"""The corpus metrics (intent accuracy, person F1, organisation and meeting accuracy), for the tests and the
+bench.
 
-Mirrors the project's scorer: names and organisations compared casefolded, without accents, punctuation or word
-order; a "vzw"/"asbl" affix and little words ("het", "de", "in") ignored in organisations.
+Mirrors the project's scorer: names and organisations compared casefolded, without accents, punctuation or
+word order; a "vzw"/"asbl" affix and little words ("het", "de", "in") ignored in organisations.
 """
 
 from __future__ import annotations
