@@ -5,6 +5,7 @@ No parsing and no database here; `jobs` decides what a mail means and where it g
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import imaplib
 import logging
@@ -13,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import imapclient
 import imapclient.exceptions
@@ -77,7 +78,7 @@ class Inbox:
 
     # --- connection ---------------------------------------------------------------------------------------------
 
-    def connect(self) -> Inbox:
+    def connect(self) -> Self:
         """Connect, start TLS as configured and log in. Raises MailboxError saying what failed."""
         s = self.settings
         where = f"IMAP {s.host}:{s.port}"
@@ -128,7 +129,7 @@ class Inbox:
             _close_quietly(self.client)
             self.client = None
 
-    def __enter__(self) -> Inbox:
+    def __enter__(self) -> Self:
         return self.connect() if self.client is None else self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -315,7 +316,6 @@ def _close_quietly(client: _Client) -> None:
     try:
         client.logout()
     except Exception:  # noqa: BLE001 - the connection is going away either way
-        try:
+        # The socket may be broken too; nothing is left to do about a failure here.
+        with contextlib.suppress(Exception):
             client.shutdown()
-        except Exception:  # noqa: BLE001
-            pass

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from typing import Protocol
+from typing import Protocol, Self
 
 from mailflow.adapters.network import describe, tls_context
 from mailflow.adapters.secrets import reveal
@@ -97,7 +97,7 @@ class SmtpOutbox:
         _quit_quietly(self.connection)
         self.connection = None
 
-    def __enter__(self) -> SmtpOutbox:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

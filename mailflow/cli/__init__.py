@@ -26,7 +26,7 @@ log = logging.getLogger("mailflow")
 def clock_from(now: str | None) -> Clock:
     """The real clock, or one that reads `now` at start and runs on from there (`--now`)."""
     if now is None:
-        return lambda: dt.datetime.now(dt.timezone.utc)
+        return lambda: dt.datetime.now(dt.UTC)
     try:
         start = dt.datetime.fromisoformat(now)
     except ValueError:
@@ -35,8 +35,8 @@ def clock_from(now: str | None) -> Clock:
         ) from None
     if start.tzinfo is None:
         raise MailflowError("--now needs a UTC offset, like 2026-01-06T10:00+01:00")
-    offset = start - dt.datetime.now(dt.timezone.utc)
-    return lambda: dt.datetime.now(dt.timezone.utc) + offset
+    offset = start - dt.datetime.now(dt.UTC)
+    return lambda: dt.datetime.now(dt.UTC) + offset
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ def table(rows: Sequence[Sequence[object]], header: Sequence[str], say: Say) -> 
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     for row in cells:
         say(
-            "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths))
+            "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=False))
             + ("  " if len(row) > 1 else "")
             + row[-1]
         )

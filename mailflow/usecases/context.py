@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from dataclasses import dataclass, field
-from typing import overload
+from typing import Self, overload
 
 import jinja2
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,7 +41,7 @@ class App:
     def close(self) -> None:
         close_database(self.sessions)
 
-    def __enter__(self) -> App:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

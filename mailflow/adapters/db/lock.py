@@ -6,7 +6,7 @@ import contextlib
 import fcntl
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -34,12 +34,12 @@ class InstanceLock:
         self.connection: sa.Connection | None = None
         self.lock_file: Any = None
 
-    def __enter__(self) -> InstanceLock:
+    def __enter__(self) -> Self:
         if self.engine.dialect.name == "postgresql":
             if not self._take_advisory():
                 raise _taken()
         elif self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
-            self.lock_file = open(self.path, "a+b")  # noqa: SIM115 - held open until __exit__
+            self.lock_file = open(self.path, "a+b")  # held open until __exit__
             try:
                 fcntl.flock(self.lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -370,7 +370,7 @@ def score_sentences(sentences: list[str], subject: str) -> tuple[dict[str, float
     register_weak = _sentence_hits(REGISTER_WEAK, whole, starts, negatable=True)
     footers = _sentence_hits(LIST_FOOTER, whole, starts)
     scores["list_mail"] = float(len(footers))
-    for index, (sentence, folded) in enumerate(zip(sentences, folded_sentences)):
+    for index, (sentence, folded) in enumerate(zip(sentences, folded_sentences, strict=True)):
         if index in footers:
             continue  # a newsletter's own "uitschrijven" link is no request of the sender
         is_question = sentence.rstrip().endswith("?") or folded.startswith(

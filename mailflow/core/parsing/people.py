@@ -131,7 +131,7 @@ def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
         tokens = name_at(rest, allow_lower=False)
         if tokens:
             found.append((match.end(), Mention(tokens, sentence, "with", index=index)))
-    for index, (sentence, start) in enumerate(zip(joined.sentences, joined.starts)):
+    for index, (sentence, start) in enumerate(zip(joined.sentences, joined.starts, strict=True)):
         colon = sentence.find(":")
         # "Wij schrijven ons in voor 12 mei: Jan Peeters en Lies Maes" (not a form field like "Naam: X")
         if (
