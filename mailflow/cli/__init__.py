@@ -1,4 +1,5 @@
-"""The `mailflow` command: reads the config once, wires the parts together, and turns errors into one clear line."""
+"""The `mailflow` command: reads the config once, wires the parts together,
+and turns errors into one clear line."""
 
 from __future__ import annotations
 
@@ -245,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     # Libraries' chatter (aiosmtpd logs every peer; Alembic every plugin) says nothing to the admin.
     for noisy in ("mail.log", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    # imapclient's protocol trace (DEBUG) carries search terms, headers and subjects: personal data, never logged.
+    # imapclient's protocol trace (DEBUG) carries search terms, headers and subjects:
+    # personal data, never logged.
     logging.getLogger("imapclient").setLevel(logging.INFO)
     handler: Callable[[argparse.Namespace], int] = args.handler  # set by each subcommand's parser
     try:

@@ -1,7 +1,8 @@
 """`mailflow demo`: the real pipeline, end to end, with no mail account.
 
-It starts a throwaway IMAP server (pymap) and SMTP sink on 127.0.0.1, writes a config for them, drops the sample
-mails into the inbox, runs exactly what `mailflow run --once` runs, and shows what was registered and answered.
+It starts a throwaway IMAP server (pymap) and SMTP sink on 127.0.0.1, writes a config for them, drops the
+sample mails into the inbox, runs exactly what `mailflow run --once` runs, and shows what was registered and
+answered.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def demo(say: Callable[[str], object], keep: str | None = None) -> int:
             for sample in samples:
                 client.append("INBOX", sample.read_bytes())
         say(
-            f"Dropped {len(samples)} sample mails into the inbox; running one pass (as `mailflow run --once`).\n"
+            f"Dropped {len(samples)} sample mails into the inbox; "
+            "running one pass (as `mailflow run --once`).\n"
         )
 
         app = build_app(load_config(config_path))
@@ -66,7 +68,8 @@ def _next_meetings(now: dt.datetime, count: int = 3) -> list[dt.date]:
 
 def _config_text(imap: PymapServer, smtp: SmtpSink, workdir: Path, now: dt.datetime) -> str:
     meetings = "".join(
-        f'\n[[meetings]]\ndate = {day.isoformat()}\ntheme = "{theme}"\nspeakers = ["Nora Jacobs (advocate)"]\n'
+        f'\n[[meetings]]\ndate = {day.isoformat()}\ntheme = "{theme}"\n'
+        'speakers = ["Nora Jacobs (advocate)"]\n'
         for day, theme in zip(_next_meetings(now), THEMES, strict=False)
     )
     return f"""# Written by `mailflow demo`: throwaway servers on 127.0.0.1.

@@ -1,4 +1,5 @@
-"""The wired parts one process works with (the App), built from the settings; and the meetings it writes down."""
+"""The wired parts one process works with (the App), built from the settings;
+and the meetings it writes down."""
 
 from __future__ import annotations
 

@@ -20,10 +20,10 @@ from mailflow.errors import LockLost, StoreError
 class InstanceLock:
     """One mailflow at a time per mailbox and database: `with InstanceLock(sessions, name) as lock: ...`.
 
-    PostgreSQL: a session advisory lock, held by one connection and released by the server if the process dies.
-    When the database restarts, that session (and the lock) is gone: `hold()` takes it again, or says that another
-    mailflow got it meanwhile. SQLite: an flock on a file beside the database, likewise released on death.
-    Entering raises StoreError when the lock is taken.
+    PostgreSQL: a session advisory lock, held by one connection and released by the server if the process
+    dies. When the database restarts, that session (and the lock) is gone: `hold()` takes it again, or says
+    that another mailflow got it meanwhile. SQLite: an flock on a file beside the database, likewise released
+    on death. Entering raises StoreError when the lock is taken.
     """
 
     def __init__(self, sessions: sessionmaker[Session], name: str) -> None:
