@@ -1,5 +1,5 @@
-"""The daemon loop: answer new mail within seconds (IMAP IDLE, or polling where the server has no IDLE), and run
-the periodic jobs on our own schedule.Scheduler, until SIGTERM or SIGINT asks it to stop.
+"""The daemon loop: answer new mail within seconds (IMAP IDLE, or polling where the server has no IDLE), and
+run the periodic jobs on our own schedule.Scheduler, until SIGTERM or SIGINT asks it to stop.
 
 Signal handlers only set the stop event (as huey's consumer does); the mail in hand is finished first.
 """
@@ -29,8 +29,9 @@ BACKOFF_FIRST, BACKOFF_MAX = 1.0, 300.0  # seconds between reconnects after the 
 def run(app: App, clock: Clock, hold_lock: Callable[[], None] = lambda: None) -> int:
     """Run until asked to stop. Returns the process exit status.
 
-    `hold_lock` makes sure this is still the one mailflow on the mailbox before each pass (see adapters.db.lock.InstanceLock);
-    it raises StoreError while the database is away and LockLost, which ends the run, if another took over.
+    `hold_lock` makes sure this is still the one mailflow on the mailbox before each pass (see
+    adapters.db.lock.InstanceLock); it raises StoreError while the database is away and LockLost, which ends
+    the run, if another took over.
     """
     imap = app.config.imap
     assert imap is not None

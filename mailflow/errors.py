@@ -26,4 +26,5 @@ class StoreError(MailflowError):
 
 
 class LockLost(MailflowError):
-    """Another mailflow took this mailbox and database while ours could not hold the lock: this one must stop."""
+    """Another mailflow took this mailbox and database while ours could not hold the lock:
+    this one must stop."""

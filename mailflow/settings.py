@@ -1,7 +1,8 @@
-"""The configuration as frozen values: what every part of mailflow is told, with no file, environment or IO here.
+"""The configuration as frozen values: what every part of mailflow is told, with no file,
+environment or IO here.
 
-`adapters/config_file.py` reads and validates the TOML file into these; `adapters/secrets.py` reads a `Secret` when a
-connection needs it.
+`adapters/config_file.py` reads and validates the TOML file into these; `adapters/secrets.py` reads a `Secret`
+when a connection needs it.
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ class DigestSettings:
 
 @dataclass(frozen=True)
 class Limits:
-    """How many replies mailflow sends before it holds them: a robot or a flood must not make it a mail cannon."""
+    """How many replies mailflow sends before it holds them:
+    a robot or a flood must not make it a mail cannon."""
 
     replies_per_address_per_day: int = 5  # in any 24 hours, to one address
     replies_per_hour: int = 60  # in any hour, to everyone together

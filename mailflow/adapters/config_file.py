@@ -1,7 +1,7 @@
 """The TOML configuration file, read once and validated into the frozen values of `mailflow.settings`.
 
-Every error names the key and says what is wrong. Secrets never live in the file: a `*_env` key names an environment
-variable and a `*_command` key a command that prints the secret.
+Every error names the key and says what is wrong. Secrets never live in the file: a `*_env` key names an
+environment variable and a `*_command` key a command that prints the secret.
 """
 
 from __future__ import annotations

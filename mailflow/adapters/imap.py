@@ -1,10 +1,12 @@
-"""IMAP only: connect, find and fetch new mail in the signup folder, move a mail once the database has committed.
+"""IMAP only: connect, find and fetch new mail in the signup folder, move a mail once the database has
+committed.
 
 No parsing and no database here; `jobs` decides what a mail means and where it goes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import imaplib
 import logging
@@ -13,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import imapclient
 import imapclient.exceptions
@@ -57,7 +59,8 @@ class _Client(Protocol):
 
 @dataclass(frozen=True)
 class Fetched:
-    """One mail as it sits in the folder. `raw` is None when the mail is larger than the limit and was not downloaded."""
+    """One mail as it sits in the folder. `raw` is None when the mail is larger than the limit and was not
+    downloaded."""
 
     mailbox: str
     uidvalidity: int
@@ -75,15 +78,16 @@ class Inbox:
         self.client: _Client | None = None
         self.capabilities: frozenset[bytes] = frozenset()
 
-    # --- connection ---------------------------------------------------------------------------------------------
+    # --- connection -----------------------------------------------------------------------------------------
 
-    def connect(self) -> Inbox:
+    def connect(self) -> Self:
         """Connect, start TLS as configured and log in. Raises MailboxError saying what failed."""
         s = self.settings
         where = f"IMAP {s.host}:{s.port}"
         try:
             context = tls_context(s.ca_file) if s.tls != "none" else None
-            # The timeout covers connecting and every read: a server gone silent is left, not waited for forever.
+            # The timeout covers connecting and every read:
+            # a server gone silent is left, not waited for forever.
             client: _Client = imapclient.IMAPClient(
                 s.host, port=s.port, ssl=s.tls == "ssl", ssl_context=context, timeout=s.timeout
             )
@@ -128,7 +132,7 @@ class Inbox:
             _close_quietly(self.client)
             self.client = None
 
-    def __enter__(self) -> Inbox:
+    def __enter__(self) -> Self:
         return self.connect() if self.client is None else self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -140,7 +144,7 @@ class Inbox:
             raise MailboxError("IMAP: not connected")
         return self.client
 
-    # --- folders ------------------------------------------------------------------------------------------------
+    # --- folders --------------------------------------------------------------------------------------------
 
     def ensure_folders(self) -> None:
         """Create the processed and review folders when they are missing; the signup folder must exist."""
@@ -163,7 +167,8 @@ class Inbox:
             raise MailboxError(
                 f"IMAP: cannot open folder {self.settings.folder!r} ({describe(exc)})"
             ) from exc
-        self._imap._imap.untagged_responses.clear()  # what SELECT said is read; later news is new mail (see below)
+        # What SELECT said is read; later news is new mail (see below).
+        self._imap._imap.untagged_responses.clear()
         uidvalidity = int(info[b"UIDVALIDITY"])
         uidnext = int(info.get(b"UIDNEXT", 0))
         if not uidnext:  # RFC 3501 lets a server leave UIDNEXT out; the highest UID + 1 is the same thing
@@ -171,10 +176,11 @@ class Inbox:
             uidnext = max(uids, default=0) + 1
         return uidvalidity, uidnext
 
-    # --- reading ------------------------------------------------------------------------------------------------
+    # --- reading --------------------------------------------------------------------------------------------
 
     def search_uids(self, first_uid: int, since: dt.date | None = None) -> list[int]:
-        """UIDs in the selected folder from `first_uid` on (and, if given, that arrived on or after `since`)."""
+        """UIDs in the selected folder from `first_uid` on
+        (and, if given, that arrived on or after `since`)."""
         criteria: list[object] = ["UID", f"{max(first_uid, 1)}:*"]
         if since is not None:
             criteria += ["SINCE", since]
@@ -214,10 +220,11 @@ class Inbox:
                 )
             yield fetched
 
-    # --- moving -------------------------------------------------------------------------------------------------
+    # --- moving ---------------------------------------------------------------------------------------------
 
     def move(self, uids: list[int], folder: str) -> None:
-        """Move mails out of the selected folder: MOVE (RFC 6851) where offered, else COPY, flag and expunge them."""
+        """Move mails out of the selected folder: MOVE (RFC 6851) where offered, else COPY,
+        flag and expunge them."""
         try:
             if b"MOVE" in self.capabilities:
                 self._imap.move(uids, folder)
@@ -234,11 +241,11 @@ class Inbox:
         # RFC 4315 UID EXPUNGE removes only these mails, not others a person marked deleted.
         self._imap.uid_expunge(uids) if b"UIDPLUS" in self.capabilities else self._imap.expunge()
 
-    # --- forgetting ---------------------------------------------------------------------------------------------
+    # --- forgetting -----------------------------------------------------------------------------------------
 
     def find(self, folder: str, text: str) -> dict[int, bytes]:
-        """Select `folder` and return, by UID, the mails whose headers or text contain `text` (RFC 3501 SEARCH TEXT,
-        a substring match the caller confirms). A folder that does not exist holds nothing."""
+        """Select `folder` and return, by UID, the mails whose headers or text contain `text` (RFC 3501 SEARCH
+        TEXT, a substring match the caller confirms). A folder that does not exist holds nothing."""
         try:
             if not self._imap.folder_exists(folder):
                 return {}
@@ -270,7 +277,8 @@ class Inbox:
         """
         deadline = time.monotonic() + timeout
         # Mail that arrived during the last pass was announced (EXISTS) in answer to one of its commands, and
-        # imaplib kept that aside; IDLE would not announce it again, so it is read now rather than at the next job.
+        # imaplib kept that aside; IDLE would not announce it again, so it is read now rather than at the next
+        # job.
         announced = self._imap._imap.untagged_responses
         if announced.pop("EXISTS", None) is not None or announced.pop("RECENT", None) is not None:
             return True
@@ -287,8 +295,9 @@ class Inbox:
                         if len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT"):
                             return True
                     if not responses and time.monotonic() - started < asked / 2:
-                        # Woken with nothing to read: idle_check hides a closed connection that way, and polling
-                        # it again would spin. Ending IDLE tells a dead connection (it raises) from a live one.
+                        # Woken with nothing to read: idle_check hides a closed connection that way, and
+                        # polling it again would spin. Ending IDLE tells a dead connection (it raises) from a
+                        # live one.
                         return False
                 return False
             finally:
@@ -304,7 +313,8 @@ class Inbox:
 
 
 def _start_tls(client: _Client, context: ssl.SSLContext | None, where: str) -> None:
-    # No fallback to plaintext: a server that does not offer STARTTLS hears nothing more, least of all a password.
+    # No fallback to plaintext: a server that does not offer STARTTLS hears nothing more,
+    # least of all a password.
     if b"STARTTLS" not in client.capabilities():
         _close_quietly(client)
         raise MailboxError(f"{where}: the server does not offer STARTTLS; refusing to go on without TLS")
@@ -315,7 +325,6 @@ def _close_quietly(client: _Client) -> None:
     try:
         client.logout()
     except Exception:  # noqa: BLE001 - the connection is going away either way
-        try:
+        # The socket may be broken too; nothing is left to do about a failure here.
+        with contextlib.suppress(Exception):
             client.shutdown()
-        except Exception:  # noqa: BLE001
-            pass

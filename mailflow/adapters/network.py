@@ -1,4 +1,5 @@
-"""What the IMAP and SMTP clients share: a verifying TLS context, and a short, secret-free word for a network error."""
+"""What the IMAP and SMTP clients share: a verifying TLS context, and a short,
+secret-free word for a network error."""
 
 from __future__ import annotations
 

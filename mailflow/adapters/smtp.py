@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from typing import Protocol
+from typing import Protocol, Self
 
 from mailflow.adapters.network import describe, tls_context
 from mailflow.adapters.secrets import reveal
@@ -72,7 +72,8 @@ class SmtpOutbox:
             connection.auth("XOAUTH2", _xoauth2(s.username, reveal(s.oauth2_token)))
 
     def send(self, raw: bytes, sender: str, recipient: str) -> None:
-        """Send one message to one recipient. Raises DeliveryError(permanent=True) on a 5xx, else a retryable one."""
+        """Send one message to one recipient. Raises DeliveryError(permanent=True) on a 5xx,
+        else a retryable one."""
         if self.connection is None:
             raise DeliveryError("SMTP: not connected")
         try:
@@ -97,7 +98,7 @@ class SmtpOutbox:
         _quit_quietly(self.connection)
         self.connection = None
 
-    def __enter__(self) -> SmtpOutbox:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -105,7 +106,8 @@ class SmtpOutbox:
 
 
 def _start_tls(connection: smtplib.SMTP, context: ssl.SSLContext | None, where: str) -> None:
-    # No fallback to plaintext: a server that does not offer STARTTLS hears nothing more, least of all a password.
+    # No fallback to plaintext: a server that does not offer STARTTLS hears nothing more,
+    # least of all a password.
     connection.ehlo_or_helo_if_needed()
     if not connection.has_extn("starttls"):
         raise DeliveryError(f"{where}: the server does not offer STARTTLS; refusing to go on without TLS")
@@ -121,8 +123,8 @@ class _AuthAnswer(Protocol):
 def _xoauth2(username: str, token: str) -> _AuthAnswer:
     """The XOAUTH2 client (Google and Microsoft): "user=<u>^Aauth=Bearer <token>^A^A" as the initial response.
 
-    A refusal comes as a 334 challenge holding a JSON error; the client answers it with an empty line and the server
-    then says 535 (https://developers.google.com/gmail/imap/xoauth2-protocol).
+    A refusal comes as a 334 challenge holding a JSON error; the client answers it with an empty line and the
+    server then says 535 (https://developers.google.com/gmail/imap/xoauth2-protocol).
     """
     blob = f"user={username}\x01auth=Bearer {token}\x01\x01"
 

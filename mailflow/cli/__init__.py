@@ -1,4 +1,5 @@
-"""The `mailflow` command: reads the config once, wires the parts together, and turns errors into one clear line."""
+"""The `mailflow` command: reads the config once, wires the parts together,
+and turns errors into one clear line."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ log = logging.getLogger("mailflow")
 def clock_from(now: str | None) -> Clock:
     """The real clock, or one that reads `now` at start and runs on from there (`--now`)."""
     if now is None:
-        return lambda: dt.datetime.now(dt.timezone.utc)
+        return lambda: dt.datetime.now(dt.UTC)
     try:
         start = dt.datetime.fromisoformat(now)
     except ValueError:
@@ -35,8 +36,8 @@ def clock_from(now: str | None) -> Clock:
         ) from None
     if start.tzinfo is None:
         raise MailflowError("--now needs a UTC offset, like 2026-01-06T10:00+01:00")
-    offset = start - dt.datetime.now(dt.timezone.utc)
-    return lambda: dt.datetime.now(dt.timezone.utc) + offset
+    offset = start - dt.datetime.now(dt.UTC)
+    return lambda: dt.datetime.now(dt.UTC) + offset
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -245,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     # Libraries' chatter (aiosmtpd logs every peer; Alembic every plugin) says nothing to the admin.
     for noisy in ("mail.log", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    # imapclient's protocol trace (DEBUG) carries search terms, headers and subjects: personal data, never logged.
+    # imapclient's protocol trace (DEBUG) carries search terms, headers and subjects:
+    # personal data, never logged.
     logging.getLogger("imapclient").setLevel(logging.INFO)
     handler: Callable[[argparse.Namespace], int] = args.handler  # set by each subcommand's parser
     try:

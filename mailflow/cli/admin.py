@@ -1,4 +1,5 @@
-"""The coordinator's and admin's commands: meetings, members, outbox, forget. Output fits a terminal and pipes cleanly.
+"""The coordinator's and admin's commands: meetings, members, outbox, forget.
+Output fits a terminal and pipes cleanly.
 
 Tables are plain columns separated by two spaces (no colours, no borders), CSV is RFC 4180 on standard output.
 """
@@ -25,12 +26,13 @@ Say = Callable[[str], object]
 
 
 def table(rows: Sequence[Sequence[object]], header: Sequence[str], say: Say) -> None:
-    """Columns as wide as their widest cell; the last column is not padded, so lines carry no trailing spaces."""
+    """Columns as wide as their widest cell; the last column is not padded, so lines carry no trailing
+    spaces."""
     cells = [[str(c) for c in header]] + [["-" if c is None else str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     for row in cells:
         say(
-            "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths))
+            "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=False))
             + ("  " if len(row) > 1 else "")
             + row[-1]
         )
@@ -122,7 +124,8 @@ def forget(db: Session, address: str, now: dt.datetime, say: Say) -> None:
 
 
 def forget_in_mailbox(imap: Imap | None, address: str, say: Say) -> bool:
-    """Delete the copies of their mail in the processed and review folders. Returns False when that was not done."""
+    """Delete the copies of their mail in the processed and review folders.
+    Returns False when that was not done."""
     if imap is None:
         say("no [imap] in the config: copies of their mail in the mailbox were not looked for")
         return False

@@ -1,7 +1,8 @@
 """`mailflow demo`: the real pipeline, end to end, with no mail account.
 
-It starts a throwaway IMAP server (pymap) and SMTP sink on 127.0.0.1, writes a config for them, drops the sample
-mails into the inbox, runs exactly what `mailflow run --once` runs, and shows what was registered and answered.
+It starts a throwaway IMAP server (pymap) and SMTP sink on 127.0.0.1, writes a config for them, drops the
+sample mails into the inbox, runs exactly what `mailflow run --once` runs, and shows what was registered and
+answered.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ THEMES = ("Dringende medische hulp", "Toegang tot onderwijs", "Juridische bijsta
 
 
 def demo(say: Callable[[str], object], keep: str | None = None) -> int:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     workdir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="mailflow-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
     say("Starting a throwaway IMAP server (pymap) and SMTP sink (aiosmtpd) on 127.0.0.1 ...")
@@ -47,12 +48,13 @@ def demo(say: Callable[[str], object], keep: str | None = None) -> int:
             for sample in samples:
                 client.append("INBOX", sample.read_bytes())
         say(
-            f"Dropped {len(samples)} sample mails into the inbox; running one pass (as `mailflow run --once`).\n"
+            f"Dropped {len(samples)} sample mails into the inbox; "
+            "running one pass (as `mailflow run --once`).\n"
         )
 
         app = build_app(load_config(config_path))
         with app:
-            ok = run_once(app, lambda: dt.datetime.now(dt.timezone.utc))
+            ok = run_once(app, lambda: dt.datetime.now(dt.UTC))
             _show(app, smtp, say)
     say(f"\nConfig and database: {workdir}" if keep else "")
     return 0 if ok else 1
@@ -66,8 +68,9 @@ def _next_meetings(now: dt.datetime, count: int = 3) -> list[dt.date]:
 
 def _config_text(imap: PymapServer, smtp: SmtpSink, workdir: Path, now: dt.datetime) -> str:
     meetings = "".join(
-        f'\n[[meetings]]\ndate = {day.isoformat()}\ntheme = "{theme}"\nspeakers = ["Nora Jacobs (advocate)"]\n'
-        for day, theme in zip(_next_meetings(now), THEMES)
+        f'\n[[meetings]]\ndate = {day.isoformat()}\ntheme = "{theme}"\n'
+        'speakers = ["Nora Jacobs (advocate)"]\n'
+        for day, theme in zip(_next_meetings(now), THEMES, strict=False)
     )
     return f"""# Written by `mailflow demo`: throwaway servers on 127.0.0.1.
 [network]

@@ -41,7 +41,8 @@ class PersonLine:
 
 @dataclass(frozen=True)
 class ReviewLine:
-    """A mail waiting in the review folder for the coordinator; `reason` is ours, the rest came with the mail."""
+    """A mail waiting in the review folder for the coordinator;
+    `reason` is ours, the rest came with the mail."""
 
     received_at: dt.datetime
     subject: str
@@ -85,8 +86,8 @@ class Digest:
     csv: bytes  # the sign-in sheet of the next meeting; b"" without one
 
 
-# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection"). A leading tab or CR,
-# which can hide one, is already gone: _cell() makes every control character a space and strips.
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection"). A leading tab or
+# CR, which can hide one, is already gone: _cell() makes every control character a space and strips.
 _FORMULA_STARTS = ("=", "+", "-", "@")
 
 
@@ -142,7 +143,8 @@ def attendance_csv(
 
     UTF-8 with a byte order mark, which Excel needs to read it as UTF-8; CRLF line ends (RFC 4180 2). The
     delimiter is ";" because Excel in a Belgian (nl-BE, fr-BE) locale splits on its list separator, ";", and
-    would otherwise put each whole row in one cell. Cells a spreadsheet would run as a formula get a leading "'".
+    would otherwise put each whole row in one cell. Cells a spreadsheet would run as a formula get a leading
+    "'".
     """
     if meeting is None:
         return b""

@@ -1,4 +1,5 @@
-"""The words of mailflow's mails in nl, fr and en: the gettext catalogues in `mailflow/locale`, one per language.
+"""The words of mailflow's mails in nl, fr and en:
+the gettext catalogues in `mailflow/locale`, one per language.
 
 The msgids are English, as in Django and pretix: en.po leaves them untranslated and English mail is the msgid
 itself; nl.po and fr.po translate every one. CONTRIBUTING.md ("Translations") says how to change a text.
@@ -39,8 +40,8 @@ def translations(language: str) -> babel.support.Translations:
 
 @functools.cache
 def _compiled(language: str) -> babel.support.Translations:
-    # Compiled here, in memory, from the .po the wheel ships: no build step to forget, and no .mo in git that can
-    # lag behind its .po. It costs about 10 ms per language, once per process, at its first mail.
+    # Compiled here, in memory, from the .po the wheel ships: no build step to forget, and no .mo in git that
+    # can lag behind its .po. It costs about 10 ms per language, once per process, at its first mail.
     with po_path(language).open("rb") as po:
         catalog = read_po(po, locale=language, domain=DOMAIN)
     mo = io.BytesIO()

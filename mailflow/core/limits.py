@@ -20,13 +20,14 @@ ADDRESS_WINDOW = dt.timedelta(
     hours=24
 )  # "per day" is any 24 hours: a flood at midnight gets no fresh allowance
 HOUR_WINDOW = dt.timedelta(hours=1)
-# A naive autoresponder answers each of our replies with the same text, so our next reply would be the same too:
-# within this window such a repeat is not sent, which ends the ping-pong after our first mail.
+# A naive autoresponder answers each of our replies with the same text, so our next reply would be the same
+# too: within this window such a repeat is not sent, which ends the ping-pong after our first mail.
 REPEAT_WINDOW = dt.timedelta(hours=24)
 
 
 def exceeded(limits: Limits, to_address: int, in_last_hour: int) -> str | None:
-    """The limit one more reply would pass, given the replies already queued in each window; None when it may go."""
+    """The limit one more reply would pass, given the replies already queued in each window;
+    None when it may go."""
     if to_address >= limits.replies_per_address_per_day:
         return PER_ADDRESS
     if in_last_hour >= limits.replies_per_hour:
@@ -35,7 +36,8 @@ def exceeded(limits: Limits, to_address: int, in_last_hour: int) -> str | None:
 
 
 def notice_key(limit: str, now: dt.datetime, timezone: ZoneInfo) -> OutboxKey:
-    """The outbox key of the coordinator's notice: one per limit and local day, however many replies are held."""
+    """The outbox key of the coordinator's notice:
+    one per limit and local day, however many replies are held."""
     return OutboxKey.notice(limit, now.astimezone(timezone).date())
 
 

@@ -1,7 +1,8 @@
 """Which meeting reminders fall due at `now`, and which were missed while mailflow was down.
 
-Pure: no network, no database, no clock — the shell passes in the meetings, members, attendance, what was already
-sent or recorded, and `now`. It records every result under its key (member, meeting date, offset), so each is final.
+Pure: no network, no database, no clock — the shell passes in the meetings, members, attendance, what was
+already sent or recorded, and `now`. It records every result under its key (member, meeting date, offset),
+so each is final.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ NOT_EXPECTED = frozenset({AttendanceStatus.EXCUSED, AttendanceStatus.WAITING})
 
 @dataclass(frozen=True)
 class ReminderSettings:
-    """`[reminders]`: offsets in days before the meeting, the local time of day, how late a reminder may still go."""
+    """`[reminders]`: offsets in days before the meeting, the local time of day,
+    how late a reminder may still go."""
 
     days_before: tuple[int, ...] = (7, 1)
     at: dt.time = dt.time(10, 0)  # local time in the network's zone
@@ -61,7 +63,8 @@ class MemberState:
     status: str  # "active" | "left"
     active_from: dt.date | None  # first meeting they come to; None: every meeting
     undeliverable: bool  # a bounce said their address does not take mail
-    # A reminder that fell due before someone registered was never owed to them: their confirmation came after it.
+    # A reminder that fell due before someone registered was never owed to them:
+    # their confirmation came after it.
     joined_at: dt.datetime | None = None
 
 
@@ -82,10 +85,11 @@ class ReminderDue:
 def reminder_time(
     meeting: MeetingSlot, days_before: int, settings: ReminderSettings, tz: ZoneInfo
 ) -> dt.datetime:
-    """When a reminder falls due, in UTC: `settings.at` local time, `days_before` calendar days before the meeting.
+    """When a reminder falls due, in UTC: `settings.at` local time, `days_before` calendar days before the
+    meeting.
 
-    Calendar days, not 24-hour periods, so a reminder across a daylight-saving change still goes at 10:00 local
-    (Europe/Brussels: 09:00 UTC in winter, 08:00 UTC in summer).
+    Calendar days, not 24-hour periods, so a reminder across a daylight-saving change still goes at 10:00
+    local (Europe/Brussels: 09:00 UTC in winter, 08:00 UTC in summer).
     """
     local = dt.datetime.combine(meeting.date - dt.timedelta(days=days_before), settings.at, tzinfo=tz)
     return local.astimezone(dt.UTC)
@@ -118,9 +122,9 @@ def due_reminders(
     The rules, per member and meeting:
     - nothing once the meeting has started (`now >= starts_at`), whatever is pending;
     - an offset counts from its due time on; `done` holds the keys already sent *or* recorded missed;
-    - only the newest offset that has fallen due may be sent, and only within `settings.grace` of its due time;
-      an older one still pending is "missed" (after downtime one reminder is enough, and a "7 days before"
-      must not arrive after the "1 day before"), and so is the newest once its grace has passed;
+    - only the newest offset that has fallen due may be sent, and only within `settings.grace` of its due
+      time; an older one still pending is "missed" (after downtime one reminder is enough, and a "7 days
+      before" must not arrive after the "1 day before"), and so is the newest once its grace has passed;
     - members whose address bounced get nothing (the mail would bounce again), and a reminder that fell due
       before the member registered is not owed at all; neither is recorded, so both are simply left out.
 

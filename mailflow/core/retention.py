@@ -1,11 +1,12 @@
-"""What mailflow may still keep about people, and which mails are about a person. Pure: facts and `now` in, what to
-drop out; no database, no mailbox, no clock (`privacy.py` reads the facts and does the deleting).
+"""What mailflow may still keep about people, and which mails are about a person. Pure: facts and `now` in,
+what to drop out; no database, no mailbox, no clock (`privacy.py` reads the facts and does the deleting).
 
 The rules ([retention] in the config):
 - a mail's raw bytes are kept only while a human may need them (review, quarantine), and at most `raw_days`;
-- after `raw_days` a stored mail also loses its sender address and Message-ID, and a sent mail its text and recipient;
-- a member who left is deleted a week later (the coordinator's digest names them first), and a member not heard
-  from (no registration, cancel or other mail) for `member_months` is deleted.
+- after `raw_days` a stored mail also loses its sender address and Message-ID,
+  and a sent mail its text and recipient;
+- a member who left is deleted a week later (the coordinator's digest names them first), and a member not
+  heard from (no registration, cancel or other mail) for `member_months` is deleted.
 """
 
 from __future__ import annotations

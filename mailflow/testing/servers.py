@@ -1,4 +1,5 @@
-"""Throwaway mail servers on 127.0.0.1: an aiosmtpd sink and a pymap IMAP server, for `mailflow demo` and the tests.
+"""Throwaway mail servers on 127.0.0.1: an aiosmtpd sink and a pymap IMAP server,
+for `mailflow demo` and the tests.
 
 Nothing in the mail pipeline depends on this module; it only gives the pipeline something real to talk to.
 """
@@ -53,7 +54,8 @@ class Attempt:
 
 
 class _SinkHandler:
-    """aiosmtpd hooks: keep what arrives, or fail the way the sink's `mode` and the recipient's local part ask."""
+    """aiosmtpd hooks: keep what arrives, or fail the way the sink's `mode` and the recipient's local part
+    ask."""
 
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
@@ -101,7 +103,8 @@ class _SinkHandler:
         if mode == "5xx":
             return "554 5.6.0 Rejected (test)"
         if mode == "421":
-            # aiosmtpd pushes our reply right after we return; close on the next loop turn, after it is written.
+            # aiosmtpd pushes our reply right after we return; close on the next loop turn,
+            # after it is written.
             transport = server.transport
             if transport is not None:
                 server.loop.call_soon(transport.close)
@@ -137,13 +140,13 @@ class _OAuth2SinkHandler(_SinkHandler):
 class SmtpSink:
     """An in-process SMTP server that keeps every message; thread-safe.
 
-    `mode` stages failures at DATA: None (accept), "4xx" (451), "5xx" (554), "421" (421, then the connection closes).
-    Recipients whose local part starts with `reject5` get 550 at RCPT, those starting with `defer4` get 450.
-    `stall_after(n)` accepts n more messages, then leaves the next DATA unanswered until `release()` (`stalled` is
-    set meanwhile). `attempts` lists every answer to DATA and every refused RCPT.
-    `tls_context` offers STARTTLS (or, with `implicit_tls=True`, TLS from the first byte); `auth` is {user: password}
-    and makes AUTH required before MAIL. `oauth2_token` makes AUTH XOAUTH2 required and accepts only the token it
-    returns at that moment; `oauth2_attempts` counts the tries.
+    `mode` stages failures at DATA: None (accept), "4xx" (451), "5xx" (554), "421" (421, then the connection
+    closes). Recipients whose local part starts with `reject5` get 550 at RCPT, those starting with `defer4`
+    get 450. `stall_after(n)` accepts n more messages, then leaves the next DATA unanswered until `release()`
+    (`stalled` is set meanwhile). `attempts` lists every answer to DATA and every refused RCPT.
+    `tls_context` offers STARTTLS (or, with `implicit_tls=True`, TLS from the first byte); `auth` is {user:
+    password} and makes AUTH required before MAIL. `oauth2_token` makes AUTH XOAUTH2 required and accepts only
+    the token it returns at that moment; `oauth2_attempts` counts the tries.
     """
 
     def __init__(
@@ -175,8 +178,8 @@ class SmtpSink:
             kwargs["require_starttls"] = require_starttls
         if self.auth is not None:
             kwargs["authenticator"] = self._authenticate
-            # With this on, AUTH is only offered after STARTTLS (TESTING.md section 3); aiosmtpd does not count
-            # implicit TLS as TLS here.
+            # With this on, AUTH is only offered after STARTTLS (TESTING.md section 3); aiosmtpd does not
+            # count implicit TLS as TLS here.
             kwargs["auth_require_tls"] = tls_context is not None and not implicit_tls
         if oauth2_token is not None:
             kwargs["auth_require_tls"] = tls_context is not None and not implicit_tls
@@ -220,7 +223,8 @@ class SmtpSink:
         self._released.clear()
 
     def release(self) -> None:
-        """End a stall: the held DATA gets 451 (its client is usually gone by then) and later ones are accepted."""
+        """End a stall: the held DATA gets 451 (its client is usually gone by then) and later ones are
+        accepted."""
         with self._changed:
             self._stall_at = None
         self._released.set()
@@ -290,7 +294,8 @@ class PymapServer:
 
     def start(self, timeout: float = 30.0) -> Self:
         # Without --demo-data the dict backend starts with an empty INBOX and no other folders.
-        # Only the IMAP service: others (admin, managesieve) would open ports of their own when their extras exist.
+        # Only the IMAP service: others (admin, managesieve) would open ports of their own when their extras
+        # exist.
         command = [
             sys.executable, "-c", "import sys; from pymap.main import main; sys.exit(main())",
             "--host", self.host, "--port", str(self.port), "--no-tls",

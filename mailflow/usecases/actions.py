@@ -81,8 +81,8 @@ def _place_for(db: Session, members: list[models.Member], meeting: models.Meetin
 
 
 def cancel(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMessage, now: dt.datetime) -> int:
-    """Excuse the people named (else the sender) from the named meeting, else the next one; their place goes to
-    the first on the waiting list, and their remaining reminders for it are not sent."""
+    """Excuse the people named (else the sender) from the named meeting, else the next one; their place goes
+    to the first on the waiting list, and their remaining reminders for it are not sent."""
     named = queries.meeting_on(db, parsed.meeting_date) if parsed.meeting_date else None
     meeting = named if named is not None and named.starts_at > now else queries.next_meeting(db, now)
     members = _members_meant(db, parsed)
@@ -116,7 +116,8 @@ def unsubscribe(
 
 
 def erase(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMessage, now: dt.datetime) -> int:
-    """Delete everything about the sender; only a count remains. The confirmation is the last mail they get."""
+    """Delete everything about the sender; only a count remains.
+    The confirmation is the last mail they get."""
     assert parsed.sender is not None
     replies = queue_reply(app, db, row, parsed, MailKind.ERASE, (), None, now)
     forget(db, parsed.sender, now, keep_inbound_id=row.id)

@@ -1,7 +1,8 @@
-"""The jobs that follow the clock rather than the inbox: reminders before each meeting and the coordinator's digest.
+"""The jobs that follow the clock rather than the inbox:
+reminders before each meeting and the coordinator's digest.
 
-Both gather the database state, ask the pure core (reminders.due_reminders, digest.build_digest) what is due at
-`now`, and queue the mails in the outbox under keys that make each happen once, ever: OutboxKey.reminder
+Both gather the database state, ask the pure core (reminders.due_reminders, digest.build_digest) what is due
+at `now`, and queue the mails in the outbox under keys that make each happen once, ever: OutboxKey.reminder
 (member, meeting date, days before) and OutboxKey.digest (local day). The outbox sends them; a restart or a
 second pass in the same minute finds the keys taken and queues nothing.
 """
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 DIGEST_LIFETIME = dt.timedelta(days=1)  # yesterday's digest is stale once today's is due
 
 
-# --- reminders -------------------------------------------------------------------------------------------------------
+# --- reminders ----------------------------------------------------------------------------------------------
 
 
 def reminder_settings(app: App) -> reminders.ReminderSettings:
@@ -131,7 +132,7 @@ def _reminders_done(db: Session, meetings: list[models.Meeting]) -> set[tuple[in
     return done
 
 
-# --- the daily digest ------------------------------------------------------------------------------------------------
+# --- the daily digest ---------------------------------------------------------------------------------------
 
 
 def digest_key(app: App, now: dt.datetime) -> OutboxKey:
@@ -141,7 +142,8 @@ def digest_key(app: App, now: dt.datetime) -> OutboxKey:
 def queue_digest(app: App, now: dt.datetime) -> str | None:
     """Queue today's digest once its time of day has come and it was not queued yet.
 
-    Returns "queued", "skipped" (nothing happened and [digest] send_when_empty is false) or None (not due, or done).
+    Returns "queued", "skipped" (nothing happened and [digest] send_when_empty is false) or None
+    (not due, or done).
     """
     settings, tz = app.config.digest, app.config.network.timezone
     if now.astimezone(tz).time() < settings.at:
@@ -192,7 +194,8 @@ def queue_digest(app: App, now: dt.datetime) -> str | None:
 
 
 def preview_digest(app: App, now: dt.datetime) -> str:
-    """The digest as it would go out now, as plain text with its attachment named; nothing is stored or sent."""
+    """The digest as it would go out now, as plain text with its attachment named;
+    nothing is stored or sent."""
     with app.sessions() as db:
         digest = build(app, db, now)
     message = render.render_digest(

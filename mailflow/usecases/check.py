@@ -1,4 +1,5 @@
-"""`mailflow check`: validate the config, then reach IMAP, SMTP and the database, one line each on what works."""
+"""`mailflow check`: validate the config, then reach IMAP, SMTP and the database,
+one line each on what works."""
 
 from __future__ import annotations
 

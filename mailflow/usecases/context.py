@@ -1,11 +1,12 @@
-"""The wired parts one process works with (the App), built from the settings; and the meetings it writes down."""
+"""The wired parts one process works with (the App), built from the settings;
+and the meetings it writes down."""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
 from dataclasses import dataclass, field
-from typing import overload
+from typing import Self, overload
 
 import jinja2
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,7 +42,7 @@ class App:
     def close(self) -> None:
         close_database(self.sessions)
 
-    def __enter__(self) -> App:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

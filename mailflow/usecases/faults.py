@@ -1,10 +1,11 @@
-"""A test hook: named checkpoints where the crash tests kill mailflow, so a crash lands exactly between two steps.
+"""A test hook: named checkpoints where the crash tests kill mailflow, so a crash lands exactly between two
+steps.
 
-MAILFLOW_CRASH_AT=NAME makes the process SIGKILL itself the first time it passes checkpoint NAME, and NAME:N the
-N-th time. Unset (always, outside the crash tests) every checkpoint does nothing. The checkpoints (in
+MAILFLOW_CRASH_AT=NAME makes the process SIGKILL itself the first time it passes checkpoint NAME, and NAME:N
+the N-th time. Unset (always, outside the crash tests) every checkpoint does nothing. The checkpoints (in
 usecases/intake.py and sending.py):
-after_fetch (a batch downloaded), after_commit (the batch's meaning committed), before_move (about to move mail on the
-server), after_250 (the SMTP server accepted a reply, not yet marked sent).
+after_fetch (a batch downloaded), after_commit (the batch's meaning committed), before_move (about to move
+mail on the server), after_250 (the SMTP server accepted a reply, not yet marked sent).
 """
 
 from __future__ import annotations

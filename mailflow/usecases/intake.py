@@ -1,8 +1,8 @@
 """Reading the inbox: fetch the new mail, understand each, record what it means, then file it on the server.
 
-Order matters: a mail's meaning (members, attendance, the reply) is committed in one transaction before the mail is
-moved on the server, and replies leave only from the outbox, so a crash at any point repeats work but never loses it
-and never answers twice.
+Order matters: a mail's meaning (members, attendance, the reply) is committed in one transaction before the
+mail is moved on the server, and replies leave only from the outbox, so a crash at any point repeats work but
+never loses it and never answers twice.
 """
 
 from __future__ import annotations
@@ -98,10 +98,10 @@ def _reading_position(
 ) -> tuple[int, dt.datetime | None]:
     """Where reading starts: (first UID, and an arrival time before which mail is left alone, or None).
 
-    On the first start, mail already in the folder is old mail and is not answered, unless [imap] since says from
-    when to answer. When UIDVALIDITY changes (RFC 3501: the folder was recreated), UIDs mean nothing any more: read
-    the whole folder again, leave alone what arrived before mailflow's first start, and recognise mail seen before
-    by its bytes.
+    On the first start, mail already in the folder is old mail and is not answered, unless [imap] since says
+    from when to answer. When UIDVALIDITY changes (RFC 3501: the folder was recreated), UIDs mean nothing any
+    more: read the whole folder again, leave alone what arrived before mailflow's first start, and recognise
+    mail seen before by its bytes.
     """
     imap = app.config.imap
     assert imap is not None
@@ -135,8 +135,8 @@ def _reading_position(
 def handle(app: App, db: Session, fetched: Fetched, now: dt.datetime) -> Outcome:
     """Understand one mail and record what it means, in a savepoint of the caller's transaction.
 
-    Never raises for a bad mail (it is counted, and quarantined after MAX_ATTEMPTS); raises StoreError when the
-    database is gone, so that nothing is moved on the server.
+    Never raises for a bad mail (it is counted, and quarantined after MAX_ATTEMPTS); raises StoreError when
+    the database is gone, so that nothing is moved on the server.
     """
     digest = (
         queries.sha256(fetched.raw)
@@ -235,7 +235,8 @@ def ingest(app: App, db: Session, row: models.InboundMessage, fetched: Fetched, 
 
 
 def _record_bounce(db: Session, raw: bytes, row: models.InboundMessage, now: dt.datetime) -> None:
-    """A bounce: members at the failed address get no more reminders (they would bounce too); the digest says so."""
+    """A bounce: members at the failed address get no more reminders (they would bounce too);
+    the digest says so."""
     members = [m for address in failed_recipients(raw) for m in queries.members_at(db, address)]
     for member in members:
         member.undeliverable = True
@@ -314,7 +315,8 @@ def _database_unreachable(exc: SQLAlchemyError) -> bool:
 
 
 def read_inbox(app: App, inbox: Inbox, clock: Callable[[], dt.datetime]) -> int:
-    """Process the new mail on an open inbox; returns how many mails were handled. Raises MailboxError, StoreError."""
+    """Process the new mail on an open inbox; returns how many mails were handled.
+    Raises MailboxError, StoreError."""
     try:
         counts = process_inbox(app, inbox, clock())
     except (

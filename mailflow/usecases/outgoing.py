@@ -1,5 +1,5 @@
-"""Queueing the mail we send: render it, give it a Message-ID, and add it to the outbox under its key, within the
-limits that keep mailflow from becoming a mail cannon.
+"""Queueing the mail we send: render it, give it a Message-ID, and add it to the outbox under its key, within
+the limits that keep mailflow from becoming a mail cannon.
 
 Every mail mailflow sends goes through `queue_mail`: replies (`queue_reply`), the coordinator's notice of held
 replies, promotions from the waiting list, reminders and the digest.
@@ -125,7 +125,8 @@ def queue_reply(
     )
     earlier = queries.latest_reply(db, REPLY_KINDS, parsed.sender, now - limits.REPEAT_WINDOW)
     if earlier is not None and limits.repeats(rendered.raw, earlier.raw):
-        # A robot answering our reply with the same words would get the same reply again: the ping-pong ends here.
+        # A robot answering our reply with the same words would get the same reply again:
+        # the ping-pong ends here.
         row.reason = "not answered: the same reply went to this address less than 24 h ago"
         log.info("inbound id=%s not answered: it would repeat outbox id=%s", row.id, earlier.id)
         return 0
@@ -159,7 +160,8 @@ def _hold(
     limit: str,
     now: dt.datetime,
 ) -> None:
-    """Record a reply held over a limit, and tell the coordinator: once a day per limit, however many are held."""
+    """Record a reply held over a limit, and tell the coordinator:
+    once a day per limit, however many are held."""
     db.flush()  # the held row's id, for the log and the notice
     queries.record_event(db, EventKind.HELD, now, inbound=row, detail=limit)
     key = limits.notice_key(limit, now, app.config.network.timezone)

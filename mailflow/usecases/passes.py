@@ -1,7 +1,8 @@
-"""The jobs mailflow runs, in one table with one guard: `run --once` runs each once, the daemon on its schedule.
+"""The jobs mailflow runs, in one table with one guard:
+`run --once` runs each once, the daemon on its schedule.
 
-A job that fails is logged (its first line only: a database driver's message goes on with the statement and its
-parameters, which may hold personal data) and the others run all the same.
+A job that fails is logged (its first line only: a database driver's message goes on with the statement and
+its parameters, which may hold personal data) and the others run all the same.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ class Job:
 
 
 # In this order: what fell due is queued first, then sent in the same pass. Reminders and the digest look each
-# minute whether their time of day has come; the outbox keys make each mail happen once, however often they look.
+# minute whether their time of day has come; the outbox keys make each mail happen once,
+# however often they look.
 JOBS = (
     Job("reminders", 60, lambda app, clock: calendar_jobs.queue_due_reminders(app, clock())),
     Job("digest", 60, lambda app, clock: calendar_jobs.queue_digest(app, clock())),
@@ -47,7 +49,8 @@ JOBS = (
 def guarded(name: str, job: Callable[[], object]) -> bool:
     """Run a job; log its failure instead of raising. Returns False when it failed.
 
-    `schedule` lets an exception escape run_pending and would stop the daemon; a cron pass goes on with the next job.
+    `schedule` lets an exception escape run_pending and would stop the daemon;
+    a cron pass goes on with the next job.
     """
     try:
         job()

@@ -1,4 +1,5 @@
-"""The shell of the privacy rules: the daily retention job, and deleting a forgotten person's mail from the mailbox.
+"""The shell of the privacy rules: the daily retention job, and deleting a forgotten person's mail from the
+mailbox.
 
 What to drop is decided in core/retention.py (pure); forgetting a person in the database is `forget` here,
 for the erase intent and `mailflow forget` alike. Logs carry counts only, never the address being forgotten.
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 RETENTION_EVERY = dt.timedelta(days=1)
 
 
-# --- retention ------------------------------------------------------------------------------------------------------
+# --- retention ----------------------------------------------------------------------------------------------
 
 
 def retention_if_due(app: App, now: dt.datetime) -> None:
@@ -87,7 +88,7 @@ def _drop(db: Session, plan: retention.Plan) -> None:
         queries.blank_sent(db, plan.sent)
 
 
-# --- forgetting ------------------------------------------------------------------------------------------------------
+# --- forgetting ---------------------------------------------------------------------------------------------
 
 
 def forget(db: Session, address: str, now: dt.datetime, keep_inbound_id: int | None = None) -> int:
@@ -109,8 +110,9 @@ def forget(db: Session, address: str, now: dt.datetime, keep_inbound_id: int | N
 
 
 def forget_in_outbox(db: Session, address: str) -> int:
-    """Mail to others that names the address (the coordinator's digest, a colleague's confirmation): a sent one
-    loses its text, an unsent one is dropped (the digest job makes a dropped digest again). Returns how many.
+    """Mail to others that names the address (the coordinator's digest, a colleague's confirmation): a sent
+    one loses its text, an unsent one is dropped (the digest job makes a dropped digest again).
+    Returns how many.
 
     The erase confirmation to the person is left alone; it empties itself once sent.
     """
@@ -131,14 +133,14 @@ def forget_sent_confirmation(row: models.OutboxMessage) -> None:
         row.raw, row.recipient = b"", ""
 
 
-# --- forgetting in the mailbox --------------------------------------------------------------------------------------
+# --- forgetting in the mailbox ------------------------------------------------------------------------------
 
 
 def forget_copies(inbox: Inbox, address: str) -> int:
     """Delete from the processed and review folders every mail that names `address`. Returns how many.
 
-    The server's SEARCH TEXT finds candidates by substring; retention.mentions keeps only the exact address, so
-    that forgetting an.peeters@ never deletes jan.peeters@'s mail.
+    The server's SEARCH TEXT finds candidates by substring; retention.mentions keeps only the exact address,
+    so that forgetting an.peeters@ never deletes jan.peeters@'s mail.
     """
     settings = inbox.settings
     deleted = 0
@@ -150,8 +152,8 @@ def forget_copies(inbox: Inbox, address: str) -> int:
 
 
 def forget_erased(app: App, inbox: Inbox) -> int:
-    """Finish the erase requests read so far: delete the copies of the person's mail in the mailbox, and the erase
-    mail itself, which is filed nowhere. Returns how many mails were deleted.
+    """Finish the erase requests read so far: delete the copies of the person's mail in the mailbox, and the
+    erase mail itself, which is filed nowhere. Returns how many mails were deleted.
 
     The request keeps the address until this is done, so that a crash in between only postpones it.
     """

@@ -24,7 +24,8 @@ RETRY_FIRST, RETRY_MAX = dt.timedelta(minutes=1), dt.timedelta(hours=1)
 def send_outbox(app: App, smtp: SmtpOutbox, now: dt.datetime) -> dict[str, int]:
     """Send the outbox rows that are due: 250 marks sent, 5xx failed, 4xx and lost connections retry later.
 
-    Each row is committed on its own, so a crash re-sends at most the one mail in flight, with the same Message-ID.
+    Each row is committed on its own, so a crash re-sends at most the one mail in flight,
+    with the same Message-ID.
     """
     sender = smtp.settings.sender
     counts: dict[str, int] = {}
@@ -77,7 +78,8 @@ def send_outbox(app: App, smtp: SmtpOutbox, now: dt.datetime) -> dict[str, int]:
 
 
 def _due_rows(db: Session, now: dt.datetime) -> Iterator[models.OutboxMessage]:
-    """Every due row, a batch at a time; a row that stays pending (deferred) is not offered twice in one pass."""
+    """Every due row, a batch at a time; a row that stays pending (deferred) is not offered twice in one
+    pass."""
     seen: set[int] = set()
     while True:
         batch = queries.due_outbox(db, now, exclude=seen)

@@ -1,4 +1,5 @@
-"""Opening the database: the engine, SQLite's pragmas, the Alembic upgrade, and scrubbing SQLite after a deletion."""
+"""Opening the database: the engine, SQLite's pragmas, the Alembic upgrade,
+and scrubbing SQLite after a deletion."""
 
 from __future__ import annotations
 
@@ -46,8 +47,8 @@ def create_engine(url: str) -> Engine:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    # pysqlite starts transactions on its own schedule, which breaks SAVEPOINT; SQLAlchemy's documented recipe is
-    # to switch that off (isolation_level None, below) and say BEGIN ourselves.
+    # pysqlite starts transactions on its own schedule, which breaks SAVEPOINT; SQLAlchemy's documented recipe
+    # is to switch that off (isolation_level None, below) and say BEGIN ourselves.
     connection.exec_driver_sql("BEGIN")
 
 
@@ -66,8 +67,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def scrub(sessions: sessionmaker[Session]) -> None:
-    """After deleting personal data: copy SQLite's write-ahead log into the file and empty it, so that no old copy
-    of a deleted row stays in the -wal file. PostgreSQL reuses the space of deleted rows after its (auto)vacuum."""
+    """After deleting personal data: copy SQLite's write-ahead log into the file and empty it, so that no old
+    copy of a deleted row stays in the -wal file. PostgreSQL reuses the space of deleted rows after its
+    (auto)vacuum."""
     engine = sessions.kw["bind"]
     if engine.dialect.name != "sqlite":
         return
@@ -91,6 +93,7 @@ def upgrade(engine: Engine) -> None:
 
 
 def short_error(exc: BaseException) -> str:
-    # The first line of a driver error; SQLAlchemy appends the statement and its parameters, which may hold personal data.
+    # The first line of a driver error; SQLAlchemy appends the statement and its parameters,
+    # which may hold personal data.
     text = str(getattr(exc, "orig", None) or exc)
     return text.splitlines()[0][:200] if text else type(exc).__name__

@@ -6,7 +6,7 @@ import contextlib
 import fcntl
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -20,10 +20,10 @@ from mailflow.errors import LockLost, StoreError
 class InstanceLock:
     """One mailflow at a time per mailbox and database: `with InstanceLock(sessions, name) as lock: ...`.
 
-    PostgreSQL: a session advisory lock, held by one connection and released by the server if the process dies.
-    When the database restarts, that session (and the lock) is gone: `hold()` takes it again, or says that another
-    mailflow got it meanwhile. SQLite: an flock on a file beside the database, likewise released on death.
-    Entering raises StoreError when the lock is taken.
+    PostgreSQL: a session advisory lock, held by one connection and released by the server if the process
+    dies. When the database restarts, that session (and the lock) is gone: `hold()` takes it again, or says
+    that another mailflow got it meanwhile. SQLite: an flock on a file beside the database, likewise released
+    on death. Entering raises StoreError when the lock is taken.
     """
 
     def __init__(self, sessions: sessionmaker[Session], name: str) -> None:
@@ -34,12 +34,12 @@ class InstanceLock:
         self.connection: sa.Connection | None = None
         self.lock_file: Any = None
 
-    def __enter__(self) -> InstanceLock:
+    def __enter__(self) -> Self:
         if self.engine.dialect.name == "postgresql":
             if not self._take_advisory():
                 raise _taken()
         elif self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
-            self.lock_file = open(self.path, "a+b")  # noqa: SIM115 - held open until __exit__
+            self.lock_file = open(self.path, "a+b")  # held open until __exit__
             try:
                 fcntl.flock(self.lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -1,7 +1,7 @@
 """The database tables as SQLAlchemy models. Times are stored in UTC and come back timezone-aware.
 
-The schema is created and upgraded by Alembic (`migrations/`), never by `create_all`, so that a database made by any
-version can be carried forward.
+The schema is created and upgraded by Alembic (`migrations/`), never by `create_all`, so that a database made
+by any version can be carried forward.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
@@ -37,10 +37,11 @@ class Base(DeclarativeBase):
 
 
 class MailboxState(Base):
-    """Where reading a folder stands: mail with a UID below `first_uid` was there before mailflow and is left alone.
+    """Where reading a folder stands: mail with a UID below `first_uid` was there before mailflow and is left
+    alone.
 
-    `since`, when set, also leaves alone mail that arrived before it: for `[imap] since`, and after a UIDVALIDITY
-    change, when UIDs say nothing any more.
+    `since`, when set, also leaves alone mail that arrived before it: for `[imap] since`, and after a
+    UIDVALIDITY change, when UIDs say nothing any more.
     """
 
     __tablename__ = "mailbox_state"
@@ -90,7 +91,8 @@ class Meeting(Base):
 
 
 class Member(Base):
-    """A person in the network. `email` is where their mail goes: their own, or the colleague's who registered them."""
+    """A person in the network. `email` is where their mail goes:
+    their own, or the colleague's who registered them."""
 
     __tablename__ = "members"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -124,7 +126,8 @@ class Attendance(Base):
 
 
 class OutboxMessage(Base):
-    """A mail to send, written in the same transaction as what it reports. `key` makes each mail happen once, ever."""
+    """A mail to send, written in the same transaction as what it reports.
+    `key` makes each mail happen once, ever."""
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -147,7 +150,8 @@ class OutboxMessage(Base):
 
 
 class Event(Base):
-    """Something the coordinator hears about in the digest. `detail` is never personal data; the member link may be."""
+    """Something the coordinator hears about in the digest. `detail` is never personal data;
+    the member link may be."""
 
     __tablename__ = "events"
     id: Mapped[int] = mapped_column(primary_key=True)

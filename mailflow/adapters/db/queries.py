@@ -40,7 +40,7 @@ def sha256(raw: bytes) -> str:
 
 
 def name_key(name: str) -> str:
-    """The same person however the name is written: casefolded, without accents or punctuation, tokens sorted."""
+    """The same person however the name is written: casefolded, no accents or punctuation, tokens sorted."""
     tokens = "".join(c if c.isalnum() else " " for c in fold(name, every_mark=True)).split()
     return " ".join(sorted(tokens))
 
@@ -83,7 +83,7 @@ def sync_meetings(
     session: Session,
     meetings: Iterable[tuple[dt.date, dt.datetime, str, Sequence[str], str | None, int | None]],
 ) -> None:
-    """Make the meetings table match the configured meetings (date, starts_at, theme, speakers, place, capacity)."""
+    """Make the meetings table match the config's (date, starts_at, theme, speakers, place, capacity)."""
     existing = {m.date: m for m in session.scalars(sa.select(Meeting))}
     for date, starts_at, theme, speakers, place, capacity in meetings:
         row = existing.get(date) or Meeting(date=date)
@@ -205,7 +205,7 @@ def count_replies(
 def latest_reply(
     session: Session, kinds: Iterable[str], recipient: str, since: dt.datetime
 ) -> OutboxMessage | None:
-    """The newest reply of these kinds queued to `recipient` since `since` that was sent, is on its way, or is held."""
+    """The newest reply of these kinds queued to `recipient` since `since`: sent, on its way, or held."""
     return session.scalar(
         sa.select(OutboxMessage)
         .where(

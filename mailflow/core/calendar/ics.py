@@ -36,7 +36,8 @@ class MeetingDetails:
 
 
 def meeting_details(meeting: Meeting, venue: Venue, network: Network) -> MeetingDetails:
-    """Combine a configured meeting with the venue: its own place if it has one, the venue's hours in the network's zone."""
+    """Combine a configured meeting with the venue:
+    its own place if it has one, the venue's hours in the network's zone."""
     zone = network.timezone
     starts_at = dt.datetime.combine(meeting.date, venue.start, tzinfo=zone)
     ends_at = dt.datetime.combine(meeting.date, venue.end, tzinfo=zone) if venue.end is not None else None
@@ -80,16 +81,17 @@ def meeting_ics(
 ) -> bytes:
     """The meeting as an iCalendar object with one VEVENT and the VTIMEZONE its TZID needs.
 
-    `now` becomes DTSTAMP (RFC 5545 3.8.7.2: when the object was made); without it the meeting's start is used, so
-    the same input always gives the same bytes. `language` picks the DESCRIPTION labels (default: the network's).
+    `now` becomes DTSTAMP (RFC 5545 3.8.7.2: when the object was made); without it the meeting's start is
+    used, so the same input always gives the same bytes. `language` picks the DESCRIPTION labels
+    (default: the network's).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
     stamp = (now or details.starts_at).astimezone(dt.UTC)
-    # Building the VTIMEZONE and serialising cost some 3 ms, and a pass sends the same meeting to everyone: build
-    # each (meeting, language, status) once and put this mail's DTSTAMP into the cached bytes.
+    # Building the VTIMEZONE and serialising cost some 3 ms, and a pass sends the same meeting to everyone:
+    # build each (meeting, language, status) once and put this mail's DTSTAMP into the cached bytes.
     before, after = _ics_around_stamp(details, network, method, language or network.language, status)
     return before + _ical_utc(stamp) + after
 

@@ -1,4 +1,5 @@
-"""The calendar: configured meetings, and the dates the network's rhythm proposes beyond them. Pure: no clock."""
+"""The calendar: configured meetings, and the dates the network's rhythm proposes beyond them.
+Pure: no clock."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def upcoming(
     today: dt.date,
     horizon: dt.timedelta = dt.timedelta(days=366),
 ) -> list[CalendarEntry]:
-    """Meetings from `today` on within the horizon: the configured ones, and the rule's dates not configured yet.
+    """Meetings from `today` on within the horizon:
+    the configured ones, and the rule's dates not configured yet.
 
     A configured meeting within two weeks of a proposed date stands in for it (a meeting moved a week is not
     proposed again on its old date).

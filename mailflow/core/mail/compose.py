@@ -1,7 +1,7 @@
 """Outgoing MIME: the headers and the multipart tree of every mail mailflow sends, built to serialise safely.
 
-Pure. Threading ids are written byte for byte; a value from a mail reaches a header only as one clean line, read
-back as a reader will see it; the tree is built once from constants (see "Assembling the MIME tree").
+Pure. Threading ids are written byte for byte; a value from a mail reaches a header only as one clean line,
+read back as a reader will see it; the tree is built once from constants (see "Assembling the MIME tree").
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from email.message import EmailMessage, MIMEPart
 from email.policy import EmailPolicy
 from typing import Any
 
-# RFC 5322 3.6.4 msg-id, loosely: printable ASCII without spaces or inner angle brackets, and without "=?", which
-# Python's own parser (email.policy.default) reads as an RFC 2047 encoded-word even inside an id, so that
-# "<=?utf-8?q?=0D=0ABcc:_x?=@example.org>" would come back as a line break. Anything else is dropped rather than
-# "repaired", because a repaired id no longer threads anyway.
+# RFC 5322 3.6.4 msg-id, loosely: printable ASCII without spaces or inner angle brackets, and without "=?",
+# which Python's own parser (email.policy.default) reads as an RFC 2047 encoded-word even inside an id, so
+# that "<=?utf-8?q?=0D=0ABcc:_x?=@example.org>" would come back as a line break. Anything else is dropped
+# rather than "repaired", because a repaired id no longer threads anyway.
 _MSG_ID = re.compile(r"<(?![^>]*=\?)[!-;=?-~]{1,900}>")
 # The first and the last few References are the ones clients thread on (RFC 5322 3.6.4 and jwz's threading
 # algorithm); a mail loop must not grow the header without bound.
@@ -33,7 +33,7 @@ MAX_REFERENCES = 20
 _NAME_LIMIT = 200
 
 
-# --- Threading headers that serialise verbatim ---------------------------------------------------------------
+# --- Threading headers that serialise verbatim --------------------------------------------------------------
 
 _VERBATIM_HEADERS = frozenset({"message-id", "in-reply-to", "references"})
 
@@ -42,9 +42,9 @@ class VerbatimIdPolicy(EmailPolicy):
     """The default policy, except that Message-ID, In-Reply-To and References keep every id byte for byte.
 
     The default policy folds a header longer than 78 characters and, when a single id does not fit on a line,
-    rewrites it as RFC 2047 encoded-words (`=?utf-8?q?=3C...?=`). No client unfolds encoded-words in a msg-id, so
-    the reply falls out of its thread. Here ids are only ever folded at the spaces between them (RFC 5322 2.2.3),
-    and one long id stays whole on its line (it may reach the 998-character limit of RFC 5322 2.1.1).
+    rewrites it as RFC 2047 encoded-words (`=?utf-8?q?=3C...?=`). No client unfolds encoded-words in a msg-id,
+    so the reply falls out of its thread. Here ids are only ever folded at the spaces between them (RFC 5322
+    2.2.3), and one long id stays whole on its line (it may reach the 998-character limit of RFC 5322 2.1.1).
     """
 
     def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
@@ -55,9 +55,10 @@ class VerbatimIdPolicy(EmailPolicy):
         return super().header_store_parse(name, value)
 
     def header_fetch_parse(self, name: str, value: Any) -> Any:
-        # The generator asks each part for its Content-Type and Content-Transfer-Encoding, and the default policy
-        # parses the stored string anew every time; the values assemble() writes are a handful of constants, so
-        # each is parsed once. Values from anywhere else (a parsed mail) take the usual way and are not kept.
+        # The generator asks each part for its Content-Type and Content-Transfer-Encoding, and the default
+        # policy parses the stored string anew every time; the values assemble() writes are a handful of
+        # constants, so each is parsed once. Values from anywhere else (a parsed mail) take the usual way and
+        # are not kept.
         if isinstance(value, str):
             parsed = _PARSED_STRUCTURE.get((name.lower(), value))
             if parsed is not None:
@@ -85,18 +86,19 @@ def _fold_between_ids(name: str, ids: list[str], linesep: str, width: int) -> st
     return linesep.join(lines) + linesep
 
 
-# One policy for every message we build, so that any serialiser (message_bytes, smtplib.send_message, as_bytes)
-# keeps the ids whole; CRLF because SMTP (RFC 5321 2.3.8) and the outbox want the bytes as sent.
+# One policy for every message we build, so that any serialiser (message_bytes, smtplib.send_message,
+# as_bytes) keeps the ids whole; CRLF because SMTP (RFC 5321 2.3.8) and the outbox want the bytes as sent.
 POLICY = VerbatimIdPolicy(linesep="\r\n")
 _LINE_LENGTH = POLICY.max_line_length or 78  # RFC 5322 2.1.1
 
-# (lowercased name, value) -> the parsed header, for the Content-Type and Content-Transfer-Encoding values that
-# assemble() writes. Header objects are immutable str subclasses, so one can serve every message.
+# (lowercased name, value) -> the parsed header, for the Content-Type and Content-Transfer-Encoding values
+# that assemble() writes. Header objects are immutable str subclasses, so one can serve every message.
 _PARSED_STRUCTURE: dict[tuple[str, str], Any] = {}
 
 
 def _structure_value(name: str, value: str) -> str:
-    """`value`, after noting its parsed form for header_fetch_parse (our constants only: nothing from a mail)."""
+    """`value`, after noting its parsed form for header_fetch_parse
+    (our constants only: nothing from a mail)."""
     key = (name.lower(), value)
     if key not in _PARSED_STRUCTURE:
         _PARSED_STRUCTURE[key] = POLICY.header_factory(name, value)
@@ -116,7 +118,8 @@ def message_bytes(msg: EmailMessage) -> bytes:
 def threading_ids(in_reply_to: str | None, references: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
     """In-Reply-To and References for a reply (RFC 5322 3.6.4): the parent's chain plus the parent, once each.
 
-    Ids that are not well-formed msg-ids are left out; a long chain keeps its first id and the most recent ones.
+    Ids that are not well-formed msg-ids are left out;
+    a long chain keeps its first id and the most recent ones.
     """
     parent = in_reply_to.strip() if in_reply_to else None
     if parent is not None and not _MSG_ID.fullmatch(parent):
@@ -131,7 +134,7 @@ def threading_ids(in_reply_to: str | None, references: tuple[str, ...]) -> tuple
     return parent, tuple(chain)
 
 
-# --- Values from mail, made safe -------------------------------------------------------------------------------
+# --- Values from mail, made safe ----------------------------------------------------------------------------
 
 
 def clean_text(value: str | None, limit: int = _NAME_LIMIT) -> str:
@@ -153,16 +156,17 @@ def clean_text(value: str | None, limit: int = _NAME_LIMIT) -> str:
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-# --- Assembling the MIME tree ----------------------------------------------------------------------------------
+# --- Assembling the MIME tree -------------------------------------------------------------------------------
 #
-# email.message's set_content/add_alternative/add_attachment parse and re-parse every Content-* header as they go
-# (some forty header objects per reply), which made a reply cost over 10 ms. Here the tree is built once with
-# set_raw(): the values are either constants or folded by the policy exactly once, so the result serialises with
-# the same bytes as before, minus the stray MIME-Version lines add_alternative left in the parts.
+# email.message's set_content/add_alternative/add_attachment parse and re-parse every Content-* header as they
+# go (some forty header objects per reply), which made a reply cost over 10 ms. Here the tree is built once
+# with set_raw(): the values are either constants or folded by the policy exactly once, so the result
+# serialises with the same bytes as before, minus the stray MIME-Version lines add_alternative left in the
+# parts.
 
-# Fixed boundaries are safe because every body is quoted-printable or base64: QP writes "=" as "=3D" and base64 has
-# no "_", so no body line can contain "=_" and none can be taken for a boundary (RFC 2046 5.1.1). Fixed ones keep
-# the bytes deterministic and the Content-Type values constant.
+# Fixed boundaries are safe because every body is quoted-printable or base64: QP writes "=" as "=3D" and
+# base64 has no "_", so no body line can contain "=_" and none can be taken for a boundary (RFC 2046 5.1.1).
+# Fixed ones keep the bytes deterministic and the Content-Type values constant.
 _MIXED = 'multipart/mixed; boundary="=_mailflow_mixed"'
 _ALTERNATIVE = 'multipart/alternative; boundary="=_mailflow_alternative"'
 _SAFE_FILENAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,100}")
@@ -178,11 +182,12 @@ class Attachment:
 
 
 def subject_value(subject: str) -> str:
-    """A Subject value, folded at spaces (RFC 5322 2.2.3) so no line passes 78 characters where it can be helped.
+    """A Subject value, folded at spaces (RFC 5322 2.2.3) so no line passes 78 characters where it can be
+    helped.
 
-    Printable ASCII is folded here; anything else goes through the policy, which writes RFC 2047 encoded-words.
-    The policy would put a 70-to-77-character subject whole on a continuation line ("Subject:\r\n Rappel : ..."),
-    which Python's own parser reads back with a leading space.
+    Printable ASCII is folded here; anything else goes through the policy, which writes RFC 2047
+    encoded-words. The policy would put a 70-to-77-character subject whole on a continuation line
+    ("Subject:\r\n Rappel : ..."), which Python's own parser reads back with a leading space.
     """
     if not _PLAIN_TEXT.fullmatch(subject) or "=?" in subject:
         return _folded_value("Subject", subject)
@@ -201,9 +206,9 @@ def _folded_value(name: str, value: Any) -> str:
     """A header value as the policy writes it (RFC 2047 encoded-words, folded at 78), ready for set_raw().
 
     The policy reads any "=?...?=" in the text it is given as an encoded-word and decodes it once more, so a
-    subject that was decoded from the mail and still reads "=?utf-8?q?=0D=0ABcc:_x@example.org?=" would come out
-    as a line break and a header of its own: such a subject is written wholly as encoded-words of ours, which
-    readers decode to exactly this text. Mailboxes are checked as they will be read (see _read_back).
+    subject that was decoded from the mail and still reads "=?utf-8?q?=0D=0ABcc:_x@example.org?=" would come
+    out as a line break and a header of its own: such a subject is written wholly as encoded-words of ours,
+    which readers decode to exactly this text. Mailboxes are checked as they will be read (see _read_back).
     """
     if isinstance(value, str) and "=?" in value:
         return Header(value, "utf-8", header_name=name).encode(linesep=POLICY.linesep)
@@ -220,10 +225,11 @@ def _folded_value(name: str, value: Any) -> str:
 def _read_back(name: str, value: str, address: Address) -> bool:
     """Whether a reader of the serialised header gets exactly `address` back: one mailbox, the same name.
 
-    The name is the one value in a reply that comes from the mail, and Python's folder is not to be trusted with
-    it: it decodes "=?...?=" in a name once more (a line break, from text the mail had encoded twice), and for a
-    long name with both specials and non-ASCII ("X: ü× \\...") its refold drops the quotes, so that "X:" reads as
-    a group and the reply goes to no one. Such a name is left out: the reply still reaches its one recipient.
+    The name is the one value in a reply that comes from the mail, and Python's folder is not to be trusted
+    with it: it decodes "=?...?=" in a name once more (a line break, from text the mail had encoded twice),
+    and for a long name with both specials and non-ASCII ("X: ü× \\...") its refold drops the quotes, so that
+    "X:" reads as a group and the reply goes to no one. Such a name is left out:
+    the reply still reaches its one recipient.
     """
     written = POLICY.fold(name, value)  # what the generator writes for a set_raw() value, refolded if long
     reader = email.policy.default
@@ -247,7 +253,8 @@ def mailbox_value(name: str, display_name: str, addr_spec: str) -> str:
     address = Address(display_name=display_name, addr_spec=addr_spec)
     if _PLAIN_PHRASE.fullmatch(display_name) and _PLAIN_ADDR_SPEC.fullmatch(address.addr_spec):
         # Most names are words of letters: written as the policy would write them, without its parser
-        # (RFC 5322 3.4: a phrase of atoms needs no quotes); a line that would need folding still goes through it.
+        # (RFC 5322 3.4: a phrase of atoms needs no quotes);
+        # a line that would need folding still goes through it.
         value = f"{display_name} <{address.addr_spec}>" if display_name else address.addr_spec
         if len(name) + 2 + len(value) <= _LINE_LENGTH:
             return value
@@ -313,8 +320,8 @@ def assemble(
 ) -> EmailMessage:
     """A complete message: text and HTML as alternatives, then the attachments.
 
-    `sender` and `to` are folded values from mailbox_value(); `subject` is made a single line here. `loop` is our
-    signup address, written in X-Loop so that our mail is known for ours when a robot sends it back.
+    `sender` and `to` are folded values from mailbox_value(); `subject` is made a single line here. `loop` is
+    our signup address, written in X-Loop so that our mail is known for ours when a robot sends it back.
     Raises ValueError for a malformed `message_id` or attachment filename.
     """
     msg = EmailMessage(policy=POLICY)

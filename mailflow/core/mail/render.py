@@ -1,5 +1,5 @@
-"""Outgoing mail: reply data -> email.message.EmailMessage from the templates in `templates/`; compose.py builds
-the MIME message itself.
+"""Outgoing mail: reply data -> email.message.EmailMessage from the templates in `templates/`; compose.py
+builds the MIME message itself.
 
 Pure: no network, no database, no clock — `now` is passed in.
 """
@@ -71,7 +71,7 @@ class Reply:
     subject: str  # the subject of the mail answered
 
 
-# --- Values from mail, made safe -------------------------------------------------------------------------------
+# --- Values from mail, made safe ----------------------------------------------------------------------------
 
 
 def reply_subject(original: str, fallback: str) -> str:
@@ -80,7 +80,7 @@ def reply_subject(original: str, fallback: str) -> str:
     return f"Re: {subject or fallback}"
 
 
-# --- The reply -------------------------------------------------------------------------------------------------
+# --- The reply ----------------------------------------------------------------------------------------------
 
 
 def reply_context(reply: Reply, network: Network, language: str) -> dict[str, Any]:
@@ -115,7 +115,8 @@ def render_reply(
     message_id: str,
     now: dt.datetime,
 ) -> EmailMessage:
-    """The complete reply: headers for one recipient in the same thread, text and HTML, and an .ics if invited.
+    """The complete reply: headers for one recipient in the same thread, text and HTML,
+    and an .ics if invited.
 
     Raises ValueError for an unknown kind, a naive `now`, a bad `message_id`, or a `to_address` that is not
     exactly one mailbox.
@@ -160,7 +161,7 @@ def render_reply(
     )
 
 
-# --- Reminders and the digest ---------------------------------------------------------------------------------
+# --- Reminders and the digest -------------------------------------------------------------------------------
 
 
 def _require_aware(now: dt.datetime) -> None:
@@ -206,8 +207,8 @@ def render_reminder(
     """A reminder of `meeting` to one member: the practical details, how to cancel or leave, and the .ics.
 
     `days_before` is the configured offset it was due at; the text counts the days from `now`, which after
-    downtime may be one less. Raises ValueError for a naive `now`, a bad `message_id`, or a `to_address` that is
-    not exactly one mailbox.
+    downtime may be one less. Raises ValueError for a naive `now`, a bad `message_id`, or a `to_address` that
+    is not exactly one mailbox.
     """
     if days_before < 0:
         raise ValueError(f"days_before must be >= 0, got {days_before}")
@@ -238,7 +239,8 @@ def render_promotion(
     message_id: str,
     now: dt.datetime,
 ) -> EmailMessage:
-    """The mail to someone on the waiting list who got a place: they are expected now, with the details and .ics.
+    """The mail to someone on the waiting list who got a place:
+    they are expected now, with the details and .ics.
 
     Raises ValueError as render_reminder does.
     """
@@ -368,9 +370,11 @@ def render_digest(
     message_id: str,
     now: dt.datetime,
 ) -> EmailMessage:
-    """The daily digest to the coordinator, in the network's language, with the sign-in sheet when a meeting is next.
+    """The daily digest to the coordinator, in the network's language, with the sign-in sheet when a meeting
+    is next.
 
-    Raises ValueError for a naive `now`, a bad `message_id`, or a `to_address` that is not exactly one mailbox.
+    Raises ValueError for a naive `now`, a bad `message_id`, or a `to_address` that is not exactly one
+    mailbox.
     """
     _require_aware(now)
     language = reply_language(network.language, network)
@@ -412,10 +416,12 @@ def render_notice(
     message_id: str,
     now: dt.datetime,
 ) -> EmailMessage:
-    """Tell the coordinator, in the network's language, that replies are held: which limit, and how to release one.
+    """Tell the coordinator, in the network's language, that replies are held:
+    which limit, and how to release one.
 
-    `limit` is "replies_per_address_per_day" or "replies_per_hour", `allowed` its configured number and `held_id`
-    the outbox id of the first reply held. Nothing about the person written to: the notice outlives an erase.
+    `limit` is "replies_per_address_per_day" or "replies_per_hour", `allowed` its configured number and
+    `held_id` the outbox id of the first reply held. Nothing about the person written to:
+    the notice outlives an erase.
     """
     _require_aware(now)
     language = reply_language(network.language, network)

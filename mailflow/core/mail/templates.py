@@ -21,7 +21,8 @@ from mailflow.settings import LANGUAGES
 
 
 def default_template_dirs() -> list[Path]:
-    """The installed `mailflow/templates`, else the checkout's top-level `templates/` (only one: never a mix)."""
+    """The installed `mailflow/templates`, else the checkout's top-level `templates/`
+    (only one: never a mix)."""
     package = Path(mailflow.__file__).parent
     return [path for path in (package / "templates", package.parent / "templates") if path.is_dir()][:1]
 
@@ -44,8 +45,9 @@ class TemplateLoader(jinja2.FileSystemLoader):
 
 
 def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
-    """The Jinja environment for every outgoing mail: strict, HTML autoescaped, with date and time filters, and
-    gettext in the language of the context (`{% trans %}`, `_()`, `pgettext()`, with the catalogues in i18n)."""
+    """The Jinja environment for every outgoing mail: strict, HTML autoescaped, with date and time filters,
+    and gettext in the language of the context (`{% trans %}`, `_()`, `pgettext()`, with the catalogues in
+    i18n)."""
     search_path = [template_dir] if template_dir is not None else default_template_dirs()
     if not search_path:
         raise FileNotFoundError("no templates folder found next to the mailflow package")
@@ -67,7 +69,8 @@ def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
 
 @jinja2.pass_context
 def longdate(context: jinja2.runtime.Context, value: dt.date, locale: str | None = None) -> str:
-    """ "dinsdag 13 januari 2026", "mardi 13 janvier 2026", "Tuesday, January 13, 2026" (the template's language)."""
+    """ "dinsdag 13 januari 2026", "mardi 13 janvier 2026", "Tuesday, January 13, 2026"
+    (the template's language)."""
     return babel.dates.format_date(value, format="full", locale=locale or context["language"])
 
 

@@ -1,5 +1,5 @@
-"""Which configured meeting a mail names: by date ("13/1", "10 mars"), by month ("in januari"), by theme ("over
-onderwijs"), or relatively ("morgenavond", "volgende week") against the Date header.
+"""Which configured meeting a mail names: by date ("13/1", "10 mars"), by month ("in januari"), by theme
+("over onderwijs"), or relatively ("morgenavond", "volgende week") against the Date header.
 
 Pure: no network, no clock: "now" is the mail's own Date.
 """
@@ -34,13 +34,14 @@ SHORT_MONTHS = {
 AMBIGUOUS_MONTHS = {"may", "march", "mars", "mei"}
 _MONTH_WORDS = "|".join(sorted(MONTHS, key=len, reverse=True))
 _ALL_MONTH_WORDS = "|".join(sorted({**MONTHS, **SHORT_MONTHS}, key=len, reverse=True))
-# Day-first patterns start with their digits (no \\b, no look-behind) so the engine jumps from digit to digit; what
-# comes before the number is checked afterwards (`_clean_start`).
+# Day-first patterns start with their digits (no \\b, no look-behind) so the engine jumps from digit to digit;
+# what comes before the number is checked afterwards (`_clean_start`).
 DAY_MONTH = re.compile(
     rf"(\d{{1,2}})(?:e|er|ste|de|st|nd|rd|th)?\s+({_ALL_MONTH_WORDS})\b\.?(?:\s+(\d{{4}}))?"
 )
 NUMERIC = re.compile(r"(\d{1,2})[/-](\d{1,2})(?:[/-](\d{2}|\d{4}))?(?![\d/:-])")
-# "10.03" or "10.3.2026", but not a time ("19.30") or a decimal: the month must exist and no "u", "uur", "h" follow.
+# "10.03" or "10.3.2026", but not a time ("19.30") or a decimal:
+# the month must exist and no "u", "uur", "h" follow.
 DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.?(\d{4})?(?![\d.,:]|\s*(?:u\b|uur|h\b|%|€|eur))")
 ISO = re.compile(r"(20\d\d)-(\d\d)-(\d\d)\b")
 MONTH_ALONE = Keywords(_MONTH_WORDS, suffix=r"\b")
@@ -51,8 +52,8 @@ _LAST_WORD = re.compile(r"([\w']+)\s*$")
 # fmt: off
 NOT_MEETING_BEFORE = {
     "sinds", "sedert", "sinsdien", "depuis", "since", "vorige", "vorig", "last", "eind", "begin", "tot",
-    "until", "till", "jusqu", "jusqu'en", "jusqu'a", "jusqu'au", "fin", "debut", "end", "midden", "half", "mi",
-    "early", "late", "afgelopen", "dernier", "geboren", "ne",
+    "until", "till", "jusqu", "jusqu'en", "jusqu'a", "jusqu'au", "fin", "debut", "end", "midden", "half",
+    "mi", "early", "late", "afgelopen", "dernier", "geboren", "ne",
 }
 # fmt: on
 # fmt: off
@@ -65,7 +66,8 @@ SESSION_WORDS = re.compile(
     r"\b(?:sessie|sessies|leernetwerk|bijeenkomst|avond|seance|reseau|session|meeting|"
     r"network|thema|theme|topic|onderwerp|deelnemen|inschrijven|inscrire|register|join)\b"
 )
-# Theme words in the three languages; a configured theme matches when the mail names one of its distinctive words.
+# Theme words in the three languages; a configured theme matches when the mail names one of its distinctive
+# words.
 # fmt: off
 THEME_SYNONYMS = {
     "medische": ("medisch", "medische", "medical", "medicale", "medicaux", "medecin", "dmh", "amu"),
@@ -74,7 +76,9 @@ THEME_SYNONYMS = {
         "onderwijs", "school", "scholen", "schools", "education", "enseignement", "ecole", "scolaire",
         "schooling", "okan",
     ),
-    "juridische": ("juridisch", "juridische", "legal", "juridique", "rechtshulp", "advocaat", "avocat", "lawyer"),
+    "juridische": (
+        "juridisch", "juridische", "legal", "juridique", "rechtshulp", "advocaat", "avocat", "lawyer",
+    ),
     "juridisch": ("juridisch", "juridische", "legal", "juridique", "rechtshulp"),
     "terugkeer": ("terugkeer", "return", "retour", "terugkeren"),
     "vrijwillige": ("vrijwillige terugkeer", "voluntary return", "retour volontaire"),
@@ -92,9 +96,9 @@ GENERIC_THEME_WORDS = {
 # fmt: on
 RELATIVE = Keywords(
     r"(?:morgen(?:avond|namiddag)?|overmorgen|vanavond|gisteren(?:avond)?|eergisteren|volgende week|"
-    r"komende week|deze week|next week|this week|tomorrow|tonight|yesterday|demain(?: soir)?|ce soir|hier soir|"
-    r"la semaine prochaine|semaine prochaine|cette semaine|volgende dinsdag|komende dinsdag|next tuesday|"
-    r"mardi prochain|deze dinsdag|this tuesday|ce mardi)",
+    r"komende week|deze week|next week|this week|tomorrow|tonight|yesterday|demain(?: soir)?|ce soir|"
+    r"hier soir|la semaine prochaine|semaine prochaine|cette semaine|volgende dinsdag|komende dinsdag|"
+    r"next tuesday|mardi prochain|deze dinsdag|this tuesday|ce mardi)",
     suffix=r"\b",
 )
 
@@ -143,7 +147,8 @@ def _theme_words(theme: str) -> list[str]:
 
 @lru_cache(maxsize=32)
 def _themes(meetings: tuple[Meeting, ...]) -> tuple[Keywords | None, dict[str, dt.date]]:
-    """One keyword family for every configured theme's words (built once per calendar), and word -> meeting date."""
+    """One keyword family for every configured theme's words (built once per calendar),
+    and word -> meeting date."""
     days: dict[str, dt.date] = {}
     for meeting in meetings:
         for word in _theme_words(meeting.theme):
@@ -163,7 +168,8 @@ def _month_named(
     weight: float,
     add: Callable[[dt.date, float, str], None],
 ) -> None:
-    """Count a month name ("in januari", "en mai") for the meeting in that month, unless it says "sinds"/"tot"."""
+    """Count a month name ("in januari", "en mai") for the meeting in that month,
+    unless it says "sinds"/"tot"."""
     if any(s <= match.start() < e for s, e in covered):
         return
     previous = _LAST_WORD.search(folded, max(0, match.start() - 30), match.start())
@@ -253,7 +259,8 @@ def _date(month: int | None, day: int, year: str | None, sent: dt.date | None) -
 def read_meeting(
     sources: Sequence[Source], meetings: Sequence[Meeting], sent: dt.datetime | None
 ) -> DateReading:
-    """The meeting the texts name most strongly (None when none is named), and whether a foreign day is named."""
+    """The meeting the texts name most strongly (None when none is named), and whether a foreign day is
+    named."""
     sent_day = sent.date() if sent else None
     scores: dict[dt.date, float] = {}
     how: dict[dt.date, str] = {}

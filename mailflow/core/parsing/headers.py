@@ -1,7 +1,7 @@
 """Header facts the shell needs to answer safely: sender, display name, Message-ID, References, Subject, Date.
 
-Pure: no network, no clock. Every function takes what the mail gives and returns None or "" where it is absent or
-unsafe; none raises.
+Pure: no network, no clock. Every function takes what the mail gives and returns None or "" where it is absent
+or unsafe; none raises.
 """
 
 from __future__ import annotations
@@ -72,8 +72,9 @@ def header_map(message: Message[str | Header, str]) -> Headers:
         if key in found:
             continue
         if isinstance(value, Header):
-            # Raw 8-bit bytes (RFC 6532 UTF-8, or a legacy charset): compat32 wraps them as "unknown-8bit", and
-            # str() of that would turn every byte into U+FFFD. Read the bytes as a body's text is read instead.
+            # Raw 8-bit bytes (RFC 6532 UTF-8, or a legacy charset): compat32 wraps them as "unknown-8bit",
+            # and str() of that would turn every byte into U+FFFD. Read the bytes as a body's text is read
+            # instead.
             text = "".join(
                 decode_bytes(chunk, None) if isinstance(chunk, bytes) else chunk
                 for chunk, _ in decode_header(value)
@@ -89,7 +90,8 @@ def raw_header(headers: Headers, name: str) -> str:
     return headers.get(name.lower(), "")
 
 
-# Python's RFC 5322 parser, the second opinion on who a From names (CVE-2023-27043: email.utils and it disagree).
+# Python's RFC 5322 parser, the second opinion on who a From names
+# (CVE-2023-27043: email.utils and it disagree).
 _FROM_READER = email.policy.default.header_factory
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")  # RFC 2047 2
 
@@ -97,9 +99,9 @@ _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")  # RFC 2047 2
 def sender_from(message: Message, headers: Headers) -> tuple[str | None, str | None, str | None]:
     """(address, display name, problem) of the mail's sender.
 
-    The address is None, and the problem says why in words for the review folder, unless the mail has exactly one
-    From header naming exactly one mailbox that every reader agrees on. A reply to any other From could reach
-    someone who never wrote (CVE-2023-27043).
+    The address is None, and the problem says why in words for the review folder, unless the mail has exactly
+    one From header naming exactly one mailbox that every reader agrees on. A reply to any other From could
+    reach someone who never wrote (CVE-2023-27043).
     """
     from_header = raw_header(headers, "From")
     if not from_header.strip():
@@ -118,7 +120,8 @@ def sender_of(from_header: str) -> tuple[str | None, str | None]:
 
     The address is None unless the header holds exactly one: CVE-2023-27043 forms such as
     `"a@x.example" <b@y.example>`, `a@x.example<b@y.example>`, two comma-separated addresses, group syntax
-    (`team: a@x.example;`) or any form Python's RFC 5322 parser reads otherwise give None, as does a missing From.
+    (`team: a@x.example;`) or any form Python's RFC 5322 parser reads otherwise give None,
+    as does a missing From.
     """
     if not from_header.strip():
         return None, None
@@ -132,8 +135,8 @@ def sender_of(from_header: str) -> tuple[str | None, str | None]:
         quoted = simple["quoted"]
         name = decode_words(re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else simple["plain"] or "")
         spoofed = {a.lower().strip(".") for a in _ADDR_SPEC.findall(name)} - {address}
-        # "=?utf-8?q?a=40x.example?= <b@y>" names two addresses; "team: <a@x>" is a group (only a ":" or ";" in
-        # an unquoted name can make one, so only then is the slower second opinion asked).
+        # "=?utf-8?q?a=40x.example?= <b@y>" names two addresses; "team: <a@x>" is a group (only a ":" or ";"
+        # in an unquoted name can make one, so only then is the slower second opinion asked).
         grouped = ":" in (simple["plain"] or "") or ";" in (simple["plain"] or "")
         ok = valid_address(address) and not spoofed and (not grouped or _read_alike(unfolded, address))
         return (address if ok else None), (name.strip("'\" ") or None)
@@ -165,9 +168,9 @@ def valid_address(address: str) -> bool:
 def _read_alike(unfolded: str, address: str) -> bool:
     """Whether Python's RFC 5322 parser reads `address` alone from the From, outside any group.
 
-    Words without "@" do not count: `Peeters, An <an@x.example>` (a comma in an unquoted name, as Outlook writes
-    it) names one address to every reader. Encoded-words count as one word here (the parser would refuse a name
-    that decodes to a line break); what they decode to is checked for addresses by the caller.
+    Words without "@" do not count: `Peeters, An <an@x.example>` (a comma in an unquoted name, as Outlook
+    writes it) names one address to every reader. Encoded-words count as one word here (the parser would
+    refuse a name that decodes to a line break); what they decode to is checked for addresses by the caller.
     """
     try:
         groups = _FROM_READER("From", _ENCODED_WORD.sub("x", unfolded)).groups
@@ -180,7 +183,8 @@ def _read_alike(unfolded: str, address: str) -> bool:
 
 
 def message_id_of(headers: Headers) -> str | None:
-    """The Message-ID exactly as sent ("<abc@host>"), or None (also for one longer than RFC 5322's 998-octet line)."""
+    """The Message-ID exactly as sent ("<abc@host>"), or None
+    (also for one longer than RFC 5322's 998-octet line)."""
     match = _MSG_ID.search(raw_header(headers, "Message-ID"))
     return match.group(0) if match and len(match.group(0)) <= MAX_LINE else None
 

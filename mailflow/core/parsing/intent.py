@@ -1,7 +1,9 @@
-"""What a mail asks for: register, cancel, unsubscribe, erase, question, or an auto-reply, bounce or other mail.
+"""What a mail asks for: register, cancel, unsubscribe, erase, question, or an auto-reply,
+bounce or other mail.
 
-Pure: no network, no clock. Headers decide first (RFC 3834, RFC 3464); then keyword families in Dutch, French and
-English over the sender's own sentences, the way a coordinator reads them. Keywords match accent-folded lower case.
+Pure: no network, no clock. Headers decide first (RFC 3834, RFC 3464); then keyword families in Dutch, French
+and English over the sender's own sentences, the way a coordinator reads them.
+Keywords match accent-folded lower case.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from mailflow.core.parsing.mime import Body
 from mailflow.core.parsing.result import Intent
 from mailflow.core.parsing.text import REPLY_PREFIX, Keywords, fold
 
-# --- headers -------------------------------------------------------------------------------------------------------
+# --- headers ------------------------------------------------------------------------------------------------
 
 BOUNCE_SENDERS = re.compile(
     r"^(?:mailer-daemon|postmaster|mail-daemon|maildaemon|bounces?|mdaemon|"
@@ -43,9 +45,10 @@ AUTO_SUBJECT = re.compile(
 )
 # Text an auto-responder writes: somebody away and mail not read, or a mailbox that answers itself.
 AUTO_AWAY = Keywords(
-    r"(?:ik ben|i am|i'm|je suis|we zijn|wij zijn|nous sommes)\s+(?:\w+ ){0,3}(?:afwezig|met (?:verlof|vakantie|"
-    r"zwangerschapsverlof|ouderschapsverlof|ziekteverlof|moederschapsrust)|op reis|out of (?:the )?office|away|"
-    r"on (?:leave|holiday|vacation|annual leave)|absente?|en (?:conge|vacances|deplacement)|"
+    r"(?:ik ben|i am|i'm|je suis|we zijn|wij zijn|nous sommes)\s+(?:\w+ ){0,3}"
+    r"(?:afwezig|met (?:verlof|vakantie|"
+    r"zwangerschapsverlof|ouderschapsverlof|ziekteverlof|moederschapsrust)|op reis|out of (?:the )?office|"
+    r"away|on (?:leave|holiday|vacation|annual leave)|absente?|en (?:conge|vacances|deplacement)|"
     r"niet (?:op kantoor|op het werk|bereikbaar|aanwezig)|not in the office|pas au bureau)|"
     r"secretariaat is gesloten|kantoor is gesloten|bureau est ferme|office is closed|out of the office until|"
     r"ben (?:\w+ ){0,2}terug op|ben terug vanaf|i will be back|i'll be back|je serai de retour|de retour le"
@@ -59,25 +62,29 @@ AWAY_HINTS = (
 )
 # fmt: on
 AUTO_MAIL = Keywords(
-    r"(?:lees|read|lis|check)\w* (?:\w+ ){0,4}(?:mail|e-mail|email|bericht|message)(?:s|en)? (?:\w+ )?(?:niet|not|pas)|"
-    r"(?:mail|e-mail|email|bericht|uw bericht)(?:s|en)? (?:\w+ ){0,3}(?:niet (?:gelezen|doorgestuurd|opgevolgd)|"
+    r"(?:lees|read|lis|check)\w* (?:\w+ ){0,4}(?:mail|e-mail|email|bericht|message)(?:s|en)? (?:\w+ )?"
+    r"(?:niet|not|pas)|(?:mail|e-mail|email|bericht|uw bericht)(?:s|en)? (?:\w+ ){0,3}"
+    r"(?:niet (?:gelezen|doorgestuurd|opgevolgd)|"
     r"not (?:be )?(?:read|forwarded))|"
-    r"(?:without|limited|beperkte|beperkt|sans|zonder) (?:\w+ ){0,2}(?:access|toegang|acces) (?:\w+ ){0,2}e?-?mail|"
-    r"(?:bedankt|dank u|thank you|merci) (?:\w+ ){0,2}(?:voor )?(?:uw|your|votre) (?:bericht|e-mail|email|message)|"
+    r"(?:without|limited|beperkte|beperkt|sans|zonder) (?:\w+ ){0,2}(?:access|toegang|acces) "
+    r"(?:\w+ ){0,2}e?-?mail|(?:bedankt|dank u|thank you|merci) (?:\w+ ){0,2}(?:voor )?(?:uw|your|votre) "
+    r"(?:bericht|e-mail|email|message)|"
     r"this is an automat|dit is een automatisch|ceci est une reponse automatique|"
     r"(?:voor|bij|in) dringende (?:vragen|zaken|gevallen)|pour toute (?:question )?urgen\w*|en cas d'urgence|"
     r"for urgent (?:matters|questions|issues)|in urgent cases|in case of (?:urgency|emergency)"
 )
 
-# --- text keyword families ------------------------------------------------------------------------------------------
+# --- text keyword families ----------------------------------------------------------------------------------
 
 REGISTER_STRONG = Keywords(
     # nl: inschrijven, aanmelden, aansluiten, deelnemen, meedoen, bijwonen, opgeven, noteren, aanwezig zijn
-    r"in te schrijven|inschrijven|schrij[fv]\w* (?:\w+ ){0,7}in\b|(?:graag|zou|wil) (?:\w+ ){0,4}ingeschreven|"
+    r"in te schrijven|inschrijven|schrij[fv]\w* (?:\w+ ){0,7}in\b|"
+    r"(?:graag|zou|wil) (?:\w+ ){0,4}ingeschreven|"
     r"aan te melden|aanmelden|meld\w* (?:\w+ ){0,4}aan\b|"
     r"aansluiten|aan te sluiten|sluit (?:ik|we|wij|hij|zij|ze) (?:me |mij |ons |zich )?(?:\w+ ){0,2}aan\b|"
     r"deelnemen|deel te nemen|neem\w* (?:\w+ ){0,3}deel\b|meedoen|mee te doen|doe\w* (?:\w+ ){0,3}mee\b|"
-    r"bijwonen|bij te wonen|woon\w* (?:\w+ ){0,3}bij\b|opgeven|op te geven|geef (?:me|mij|ons) (?:\w+ ){0,2}op\b|"
+    r"bijwonen|bij te wonen|woon\w* (?:\w+ ){0,3}bij\b|opgeven|op te geven|"
+    r"geef (?:me|mij|ons) (?:\w+ ){0,2}op\b|"
     r"noteer (?:me|mij|ons)|noteren|reserveer|reserveren|op de (?:deelnemers|gasten)?lijst|"
     r"aanwezig (?:zijn|te zijn)|(?:zal|zullen|ben|zijn) (?:\w+ ){0,3}aanwezig|"
     r"graag bij\b|er graag bij|wil (?:\w+ ){0,2}graag bij|(?:wil|zou) (?:\w+ ){0,3}graag komen|"
@@ -85,8 +92,9 @@ REGISTER_STRONG = Keywords(
     # fr: s'inscrire, participer, rejoindre, assister, être présent
     r"inscri(?:re|s|t|vons|ption)\b|m'y inscrire|participer|rejoindre|assister a|etre present|"
     # en: register, sign up, join, attend
-    r"regist(?:er|ration|ering)\b|sign (?:me |us |her |him |them )?up\b|signing up\b|join\b|attend\b|participate|"
-    r"add (?:me|her|him|us|them) to|count (?:me|us) in|pass on my name|save (?:me|us) a (?:seat|spot|place)|"
+    r"regist(?:er|ration|ering)\b|sign (?:me |us |her |him |them )?up\b|signing up\b|join\b|attend\b|"
+    r"participate|add (?:me|her|him|us|them) to|count (?:me|us) in|pass on my name|"
+    r"save (?:me|us) a (?:seat|spot|place)|"
     r"(?:book|reserve) (?:a |my )?(?:seat|spot|place)"
 )
 REGISTER_WEAK = Keywords(
@@ -107,22 +115,24 @@ CANCEL_STRONG = Keywords(
 )
 CANCEL_WEAK = Keywords(
     r"niet (?:\w+ ){0,3}(?:aanwezig|bij (?:kunnen )?zijn|(?:kunnen )?komen|lukken|halen|geraken)|"
-    r"(?:kan|kun|kunnen|zal|zullen|lukt|ben|zijn) (?:\w+ ){0,4}niet (?:\w+ )?(?:bij zijn|bij\b|komen|aanwezig)|"
-    r"er (?:\w+ ){0,2}niet bij\b|afwezig|(?:ik|we|wij) (?:kan|kunnen|zal|zullen)(?: \w+){0,2} niet(?= ?[.,!;)]|$)|"
-    r"ne (?:\w+ ){0,2}(?:pourr\w*|serai|serons|sera|viendrai|viendrons|peux|pouvons|saurai)\b(?: \w+){0,2} pas|"
-    r"pas (?:pouvoir )?(?:venir|assister|etre (?:present|la))|absen(?:t|te|ce)\b|"
+    r"(?:kan|kun|kunnen|zal|zullen|lukt|ben|zijn) (?:\w+ ){0,4}niet (?:\w+ )?"
+    r"(?:bij zijn|bij\b|komen|aanwezig)|"
+    r"er (?:\w+ ){0,2}niet bij\b|afwezig|(?:ik|we|wij) (?:kan|kunnen|zal|zullen)(?: \w+){0,2} niet"
+    r"(?= ?[.,!;)]|$)|ne (?:\w+ ){0,2}(?:pourr\w*|serai|serons|sera|viendrai|viendrons|peux|pouvons|saurai)\b"
+    r"(?: \w+){0,2} pas|pas (?:pouvoir )?(?:venir|assister|etre (?:present|la))|absen(?:t|te|ce)\b|"
     r"can't (?:make it|come|attend|be there|join)|cannot (?:make it|come|attend|be there|join)|"
     r"(?:won't|will not|not) be able to (?:attend|come|make|join)|unable to (?:attend|come|make|join)|"
     r"(?:won't|will not) (?:be there|make it|come)"
 )
 UNSUBSCRIBE = Keywords(
     r"uitschrijv\w*|schrij[fv]\w* (?:\w+ ){0,3}uit\b|uitgeschreven (?:te )?worden|"
-    r"(?:van|uit) (?:de|jullie|uw|het|je) (?:\w+ ){0,2}(?:mailing|verzend|adres|e-mail|email|contact)?lijst(?:en)?\b|"
-    r"schrap\w* (?:\w+ ){0,4}(?:lijst|adressen\w*|mailing\w*)|adressenbestand|"
+    r"(?:van|uit) (?:de|jullie|uw|het|je) (?:\w+ ){0,2}(?:mailing|verzend|adres|e-mail|email|contact)?lijst"
+    r"(?:en)?\b|schrap\w* (?:\w+ ){0,4}(?:lijst|adressen\w*|mailing\w*)|adressenbestand|"
     r"geen (?:\w+ ){0,2}(?:mails|e-mails|uitnodigingen|berichten|herinneringen) meer|"
     r"niet (?:langer|meer) (?:\w+ ){0,3}(?:ontvangen|mailen|contacteren)|"
     r"afmeld\w* (?:\w+ ){0,3}(?:mailinglijst|nieuwsbrief|verzendlijst|lijst|leernetwerk|netwerk)|"
-    r"stop\w* (?:\w+ ){0,2}met (?:het |de )?(?:leernetwerk|netwerk)|niet langer (?:\w+ ){0,3}(?:deel|lid|volgen)|"
+    r"stop\w* (?:\w+ ){0,2}met (?:het |de )?(?:leernetwerk|netwerk)|"
+    r"niet langer (?:\w+ ){0,3}(?:deel|lid|volgen)|"
     r"desinscri\w*|desabonn\w*|retirer (?:\w+ ){0,4}liste|ne plus recevoir|supprimer (?:\w+ ){0,3}liste|"
     r"unsubscri\w*|remove (?:me|my (?:name|address|e-mail|email)) from|take me off|"
     r"off (?:the|your) (?:mailing )?list|stop (?:sending|receiving|mailing|emailing)|"
@@ -142,7 +152,8 @@ NAMES_A_SESSION = re.compile(
 ERASE = Keywords(
     r"persoonsgegevens|persoonlijke gegevens|gegevenswissing|recht om vergeten|vergeten (?:te )?worden|"
     r"uit (?:al )?(?:jullie|uw|je) (?:bestanden|databank|database|systemen)|gdpr|avg|rgpd|"
-    r"(?:al |alle )?(?:mijn|m'n) (?:\w+ ){0,2}gegevens (?:\w+ ){0,4}(?:verwijder\w*|wissen|schrappen|vernietig\w*)|"
+    r"(?:al |alle )?(?:mijn|m'n) (?:\w+ ){0,2}gegevens (?:\w+ ){0,4}"
+    r"(?:verwijder\w*|wissen|schrappen|vernietig\w*)|"
     r"gegevens (?:te )?(?:laten )?(?:verwijderen|wissen|schrappen)|"
     r"donnees (?:personnelles|a caractere personnel)|droit (?:a l'oubli|a l'effacement|d'effacement)|"
     r"(?:supprim|effac)\w* (?:\w+ ){0,2}(?:mes|toutes mes) (?:\w+ )?donnees|"
@@ -168,7 +179,8 @@ REQUEST_QUESTION = Keywords(
 )
 # "Kan ik komen als ik geen vrijwilliger ben?" asks; "Mag ik mij inschrijven als vrijwilliger?" (as) does not.
 CONDITION_IN_QUESTION = re.compile(
-    r"\b(?:als (?:ik|je|jij|u|we|wij|dat|het|er|ze|zij|hij)|indien|if|si (?:je|j'|c'|on|vous|nous|ce|ca|elle|il)|"
+    r"\b(?:als (?:ik|je|jij|u|we|wij|dat|het|er|ze|zij|hij)|indien|if|"
+    r"si (?:je|j'|c'|on|vous|nous|ce|ca|elle|il)|"
     r"s'il)\b"
 )
 ALTERNATIVE = re.compile(
@@ -183,13 +195,14 @@ HEDGE = Keywords(
 NEXT_TIME = Keywords(
     r"volgende keer|een volgende keer|next time|la prochaine fois|later dit jaar", suffix=r"\b"
 )
-# Someone else's invitation ("Inschrijven kan via onze website") or what already happened ("ik kon er toen niet
-# bij zijn", "ik heb een mail gestuurd om me in te schrijven") is no request.
+# Someone else's invitation ("Inschrijven kan via onze website") or what already happened ("ik kon er toen
+# niet bij zijn", "ik heb een mail gestuurd om me in te schrijven") is no request.
 INVITATION = Keywords(
     r"inschrijven (?:kan|via|door|is mogelijk|tot)\b|schrijf (?:je|u) (?:\w+ )?in via|inschrijving via|"
     r"inscri(?:ption|vez-vous|re) (?:\w+ )?(?:via|sur|en ligne)|register (?:here|at|via|online|now)|"
     r"register (?:today|before)|sign up (?:here|at|via|now|today)|seats are limited|places are limited|"
-    r"places limitees|plaatsen zijn beperkt|jullie zijn (?:\w+ ){0,2}welkom|iedereen is welkom|you are (?:\w+ )?welcome to"
+    r"places limitees|plaatsen zijn beperkt|jullie zijn (?:\w+ ){0,2}welkom|iedereen is welkom|"
+    r"you are (?:\w+ )?welcome to"
 )
 PAST_ABSENCE = Keywords(
     r"kon|konden|could|couldn't|n'ai pas pu|vorige (?:keer|sessie)|last time|la derniere fois|toen",
@@ -207,28 +220,31 @@ SPAM_PHRASES = (
     "administration fee", "processing fee", "bank account", "bankaccount", "rekeningnummer", "bankgegevens",
     "wire transfer", "western union", "bitcoin", "crypto", "lottery", "loterij", "inheritance", "erfenis",
     "you have won", "you have been selected", "pre-selected", "preselected", "verify your account",
-    "verify your mailbox", "bevestig uw account", "bevestig uw postvak", "bevestig uw gegevens", "opslaglimiet",
-    "storage limit", "storage quota", "mailbox is full", "mailbox is almost full", "wachtwoord", "password",
-    "klik op de knop", "klik op de link", "click here", "click the button", "limited time", "act now",
-    "is bijna vol", "postvak is vol", "uw account wordt", "your account will be", "grant application",
+    "verify your mailbox", "bevestig uw account", "bevestig uw postvak", "bevestig uw gegevens",
+    "opslaglimiet", "storage limit", "storage quota", "mailbox is full", "mailbox is almost full",
+    "wachtwoord", "password", "klik op de knop", "klik op de link", "click here", "click the button",
+    "limited time", "act now", "is bijna vol", "postvak is vol", "uw account wordt", "your account will be",
+    "grant application",
 )
 # fmt: on
 NETWORK_WORDS = re.compile(
-    r"\b(?:leernetwerk|lerend netwerk|netwerk|sessie|sessies|bijeenkomst\w*|avond|reseau|seance|seances|session|"
-    r"sessions|network|meeting)\b"
+    r"\b(?:leernetwerk|lerend netwerk|netwerk|sessie|sessies|bijeenkomst\w*|avond|reseau|seance|seances|"
+    r"session|sessions|network|meeting)\b"
 )
-# What a question to the coordinator is about: the network, its meetings, its volunteers (not SEO or a webshop).
+# What a question to the coordinator is about: the network, its meetings, its volunteers
+# (not SEO or a webshop).
 TOPIC_WORDS = re.compile(
-    r"\b(?:leernetwerk|lerend netwerk|netwerk|sessie|sessies|bijeenkomst\w*|avond\w*|reseau|seance|seances|session|"
-    r"sessions|network|meeting|uitnodiging|herinnering|invitation|reminder|campus|thema|theme|lokaal|zaal|"
-    r"inschrijving|inscription|registration|spreker\w*|speaker\w*|slides|presentatie\w*|vrijwilliger\w*|"
+    r"\b(?:leernetwerk|lerend netwerk|netwerk|sessie|sessies|bijeenkomst\w*|avond\w*|reseau|seance|seances|"
+    r"session|sessions|network|meeting|uitnodiging|herinnering|invitation|reminder|campus|thema|theme|lokaal|"
+    r"zaal|inschrijving|inscription|registration|spreker\w*|speaker\w*|slides|presentatie\w*|vrijwilliger\w*|"
     r"benevole\w*|volunteer\w*|parkeren|parking|trein|tram|bus|bereikbaar|locatie|adres|kost|kosten|gratis|"
     r"betalen|tolk|begint|beginnen|start|hoe laat|what time|where|waar is|ou se trouve|quelle heure)\b"
 )
 # The footer of a newsletter or list mail: "Wil je deze nieuwsbrief niet meer ontvangen? Klik hier."
 LIST_FOOTER = Keywords(
     r"(?:deze|onze|de) nieuwsbrief (?:\w+ ){0,3}(?:niet meer|uitschrijven|afmelden)|om je uit te schrijven|"
-    r"klik hier om (?:je|u) (?:\w+ )?(?:uit te schrijven|af te melden)|to unsubscribe|unsubscribe (?:here|from this)|"
+    r"klik hier om (?:je|u) (?:\w+ )?(?:uit te schrijven|af te melden)|to unsubscribe|"
+    r"unsubscribe (?:here|from this)|"
     r"pour (?:vous|te) desinscrire|se desabonner|ne plus recevoir (?:cette|notre|nos)|"
     r"wil (?:je|u) (?:\w+ ){0,3}niet meer ontvangen|you (?:are )?receiv\w* this (?:email|message|newsletter)|"
     r"je ontvangt deze|u ontvangt deze|vous recevez ce"
@@ -295,7 +311,8 @@ def header_intent(
 
 
 def our_loop(loop_headers: list[str], own_addresses: tuple[str, ...]) -> bool:
-    """Whether an X-Loop header names one of our addresses: our own mail come back (the guard procmail and RT use)."""
+    """Whether an X-Loop header names one of our addresses: our own mail come back
+    (the guard procmail and RT use)."""
     values = " ".join(loop_headers).lower()
     return any(address in values for address in own_addresses)
 
@@ -334,7 +351,8 @@ def _intent_hits(folded: str) -> bool:
 
 
 def _sentence_hits(pattern: Keywords, whole: str, starts: list[int], negatable: bool = False) -> set[int]:
-    """Indices of the sentences where `pattern` matches (one scan of the whole text); optionally not negated."""
+    """Indices of the sentences where `pattern` matches (one scan of the whole text);
+    optionally not negated."""
     found: set[int] = set()
     for match in pattern.finditer(whole):
         index = bisect_right(starts, match.start()) - 1
@@ -370,7 +388,7 @@ def score_sentences(sentences: list[str], subject: str) -> tuple[dict[str, float
     register_weak = _sentence_hits(REGISTER_WEAK, whole, starts, negatable=True)
     footers = _sentence_hits(LIST_FOOTER, whole, starts)
     scores["list_mail"] = float(len(footers))
-    for index, (sentence, folded) in enumerate(zip(sentences, folded_sentences)):
+    for index, (sentence, folded) in enumerate(zip(sentences, folded_sentences, strict=True)):
         if index in footers:
             continue  # a newsletter's own "uitschrijven" link is no request of the sender
         is_question = sentence.rstrip().endswith("?") or folded.startswith(
@@ -436,7 +454,8 @@ def score_sentences(sentences: list[str], subject: str) -> tuple[dict[str, float
 
 
 def decide(scores: dict[str, float], questions: int) -> Reading:
-    """The intent from keyword scores: erase over unsubscribe over cancel/register, then question, then other."""
+    """The intent from keyword scores: erase over unsubscribe over cancel/register, then question,
+    then other."""
     if scores["erase"] >= 3:
         return Reading(Intent.ERASE, 0.9, ["erase: asks to delete personal data"], questions > 0, scores)
     if scores["unsubscribe"] >= 2 and scores["unsubscribe"] >= scores["register"]:
@@ -458,12 +477,14 @@ def decide(scores: dict[str, float], questions: int) -> Reading:
 
 
 def about_the_network(text: str) -> bool:
-    """Whether a mail speaks of the network, its meetings or its volunteers at all (a question about SEO does not)."""
+    """Whether a mail speaks of the network, its meetings or its volunteers at all
+    (a question about SEO does not)."""
     return bool(TOPIC_WORDS.search(fold(text)))
 
 
 def names_other_event(text: str, subject: str, named_meeting: bool, foreign_date: bool) -> bool:
-    """A registration for someone else's event: a date we do not hold, and no word of our network or its meetings."""
+    """A registration for someone else's event:
+    a date we do not hold, and no word of our network or its meetings."""
     if named_meeting or not foreign_date:
         return False
     return not NETWORK_WORDS.search(fold(text + "\n" + subject))

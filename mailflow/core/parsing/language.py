@@ -1,7 +1,8 @@
-"""The language of what the sender wrote: Dutch, French or English, by counting their most common little words.
+"""The language of what the sender wrote: Dutch, French or English, by counting their most common little
+words.
 
-Pure: no network, no clock. A counter, not a model: mails here are short and in three known languages, and it reads
-thousands of mails a second. Dutch, the network's language, wins ties.
+Pure: no network, no clock. A counter, not a model: mails here are short and in three known languages, and it
+reads thousands of mails a second. Dutch, the network's language, wins ties.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ STOP_WORDS = {
         "het", "een", "en", "ik", "je", "jij", "jullie", "u", "wij", "we", "zij", "ze", "hij", "van", "voor",
         "met", "op", "aan", "niet", "wel", "graag", "dat", "die", "dit", "deze", "ben", "bent", "zijn", "heb",
         "hebben", "heeft", "er", "nog", "al", "ook", "maar", "naar", "om", "te", "wil", "wilt", "kan", "kun",
-        "kunnen", "mij", "me", "mijn", "onze", "ons", "zou", "zouden", "worden", "wordt", "wat", "waar", "hoe",
-        "wanneer", "bij", "tot", "dank", "bedankt", "groeten", "groetjes", "beste", "dag", "hallo", "hoi",
-        "goede", "vriendelijke", "alvast", "even", "mee", "uit", "over", "sessie", "leernetwerk",
+        "kunnen", "mij", "me", "mijn", "onze", "ons", "zou", "zouden", "worden", "wordt", "wat", "waar",
+        "hoe", "wanneer", "bij", "tot", "dank", "bedankt", "groeten", "groetjes", "beste", "dag", "hallo",
+        "hoi", "goede", "vriendelijke", "alvast", "even", "mee", "uit", "over", "sessie", "leernetwerk",
         "vrijwilliger", "inschrijven", "komen", "kom", "zal", "moet", "geen", "heel", "veel", "ook", "daar",
         "hier", "dus", "omdat", "want", "als", "nu", "keer", "uur", "jaar", "mag",
     ]),
@@ -31,12 +32,12 @@ STOP_WORDS = {
         "chez", "leur", "leurs", "sans", "peut", "j'ai", "c'est", "m'appelle", "d'avance", "y", "en",
     ]),
     "en": frozenset([
-        "the", "a", "an", "and", "i", "you", "we", "he", "she", "they", "of", "for", "with", "on", "to", "not",
-        "is", "am", "are", "was", "my", "your", "our", "their", "would", "like", "will", "be", "this", "that",
-        "it", "at", "from", "have", "has", "had", "do", "does", "can", "could", "should", "thanks", "thank",
-        "hello", "hi", "dear", "regards", "kind", "best", "please", "session", "network", "volunteer", "join",
-        "register", "about", "so", "but", "if", "or", "just", "also", "very", "what", "when", "where", "which",
-        "who", "how", "here", "there", "i'm", "i'd", "i'll", "don't", "can't",
+        "the", "a", "an", "and", "i", "you", "we", "he", "she", "they", "of", "for", "with", "on", "to",
+        "not", "is", "am", "are", "was", "my", "your", "our", "their", "would", "like", "will", "be", "this",
+        "that", "it", "at", "from", "have", "has", "had", "do", "does", "can", "could", "should", "thanks",
+        "thank", "hello", "hi", "dear", "regards", "kind", "best", "please", "session", "network",
+        "volunteer", "join", "register", "about", "so", "but", "if", "or", "just", "also", "very", "what",
+        "when", "where", "which", "who", "how", "here", "there", "i'm", "i'd", "i'll", "don't", "can't",
     ]),
 }
 # fmt: on

@@ -1,7 +1,7 @@
 """Understanding one email: raw bytes in, a ParsedMessage out, by the steps a coordinator takes reading it.
 
-Pure: no network, no database, no clock. `parse_message` never raises: what it cannot read becomes Intent.OTHER with
-an "unreadable: ..." reason. Reasons name rules, never people.
+Pure: no network, no database, no clock. `parse_message` never raises: what it cannot read becomes
+Intent.OTHER with an "unreadable: ..." reason. Reasons name rules, never people.
 """
 
 from __future__ import annotations
@@ -86,7 +86,8 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
     # A From nobody can answer safely is said first, so the review folder and the digest say it first.
     first = [sender_problem] if sender_problem else []
 
-    # 1. What the headers, our own address, an out-of-office text or spam phrases settle: nothing more to read.
+    # 1. What the headers, our own address, an out-of-office text or spam phrases settle:
+    # nothing more to read.
     if rules.our_loop([str(v) for v in message.get_all("X-Loop") or []], context.own_addresses):
         reading: rules.Reading | None = rules.Reading(
             Intent.AUTO_REPLY, 1.0, ["auto_reply: our own X-Loop header"]
@@ -174,11 +175,12 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
 
 
 def _within_limits(person: Person) -> Person:
-    """The person as the database can keep them and a reply can address them; marked unsure where they were not.
+    """The person as the database can keep them and a reply can address them;
+    marked unsure where they were not.
 
-    A name or organisation loses its control characters (NUL, which PostgreSQL refuses in text, and line breaks)
-    and is cut at MAX_NAME; an address from the body, a Cc or a vCard that is not one plain addr-spec is dropped
-    (the sender's own address serves, as for anyone named without one).
+    A name or organisation loses its control characters (NUL, which PostgreSQL refuses in text, and line
+    breaks) and is cut at MAX_NAME; an address from the body, a Cc or a vCard that is not one plain addr-spec
+    is dropped (the sender's own address serves, as for anyone named without one).
     """
     name = one_line(person.name)[:MAX_NAME].strip()
     organisation = one_line(person.organisation or "")[:MAX_NAME].strip() or None
@@ -233,7 +235,8 @@ def _with_attached(structure: Structure, body: Body) -> Structure:
 def _meeting(
     structure: Structure, subject: str, is_reply: bool, sent: dt.datetime | None, context: ParseContext
 ) -> dates.DateReading:
-    """The meeting named in the sender's words, the subject and forwards; for a reply, else in the quoted mail."""
+    """The meeting named in the sender's words, the subject and forwards;
+    for a reply, else in the quoted mail."""
     sources = [dates.Source(structure.body, 1.0), dates.Source(subject, 0.9 if is_reply else 1.0)]
     sources += [dates.Source(f.text, 0.8) for f in structure.forwards]
     sources += [dates.Source(f.subject, 0.8) for f in structure.forwards]

@@ -138,7 +138,8 @@ def part_text(part: Message, ctype: str = "text/plain") -> str:
 
 
 def html_to_text(html: str) -> str:
-    """HTML to readable text with inscriptis; where the mail starts quoting, a marker line the structure step knows."""
+    """HTML to readable text with inscriptis; where the mail starts quoting, a marker line the structure step
+    knows."""
     match = _HTML_QUOTE_START.search(html)
     if match:
         html = f"{html[: match.start()]}<p>{HTML_QUOTE_MARK}</p>{html[match.start() :]}"
@@ -230,7 +231,8 @@ class _Walker:
         return text
 
     def _alternative(self, children: list[tuple[Message, str]], depth: int) -> str:
-        # Prefer text/plain unless it is empty or a "this is an HTML message" stub; else the richest other part.
+        # Prefer text/plain unless it is empty or a "this is an HTML message" stub;
+        # else the richest other part.
         for child, child_type in children:
             if child_type == "text/plain":
                 text = self.text_of(child, depth + 1, child_type)
@@ -257,7 +259,8 @@ class _Walker:
 
 
 def extract_body(message: Message) -> Body:
-    """The text of a parsed message and the facts its MIME structure tells (report type, vCards, attachments)."""
+    """The text of a parsed message and the facts its MIME structure tells
+    (report type, vCards, attachments)."""
     walker = _Walker()
     text = walker.text_of(message)
     report_type = None
@@ -280,7 +283,8 @@ def extract_body(message: Message) -> Body:
 
 
 def _delivery_actions(part: Message) -> list[str]:
-    """The Action: fields of an RFC 3464 delivery-status part (failed, delayed, delivered, relayed, expanded)."""
+    """The Action: fields of an RFC 3464 delivery-status part
+    (failed, delayed, delivered, relayed, expanded)."""
     found: list[str] = []
     payload = part.get_payload()
     blocks = payload if isinstance(payload, list) else []

@@ -1,4 +1,5 @@
-"""People's names as mails write them: display names, signatures, intros, address local parts, and normal capitals.
+"""People's names as mails write them: display names, signatures, intros, address local parts,
+and normal capitals.
 
 Pure: no network, no clock. "Geldhof, Tom" -> "Tom Geldhof", "VANDERSTRAETEN Jean-Philippe" ->
 "Jean-Philippe Vanderstraeten", "ahmed el amrani" -> "Ahmed el Amrani", "DE CLERCQ" -> "De Clercq".
@@ -36,36 +37,37 @@ LOWER_PARTICLES = {
     "von",
     "zu",
 }
-# Words that start with a capital in mails but are never part of a person's name (folded): greetings, closings,
-# pronouns, days and months, and the network's words, organisations, functions and places that look like names.
+# Words that start with a capital in mails but are never part of a person's name (folded): greetings,
+# closings, pronouns, days and months, and the network's words, organisations, functions and places that look
+# like names.
 # fmt: off
 NOT_NAME = {
-    "dag", "beste", "hallo", "hoi", "hey", "hi", "hello", "dear", "bonjour", "bonsoir", "salut", "goedemorgen",
-    "goedemiddag", "goedenavond", "goeiedag", "goedendag", "geachte", "madame", "monsieur", "mevrouw", "meneer",
-    "mijnheer", "mr", "mrs", "ms", "dr", "dokter", "meester", "mme", "mlle", "m", "prof", "heer", "juffrouw",
-    "groeten", "groetjes", "groet", "vriendelijke", "hartelijke", "met", "cordialement", "regards", "kind",
-    "best", "thanks", "thank", "merci", "bedankt", "dank", "cheers", "sincerely", "amicalement", "bien",
-    "alvast", "tot", "i'm", "i’m", "i'd", "i'll", "c'est", "j'ai", "je m'appelle", "ik", "je", "jij", "u",
-    "wij", "we", "zij", "hij", "ze", "i", "you", "she", "he", "they", "il", "elle", "nous", "vous", "mijn",
-    "my", "mon", "ma", "mes", "onze", "our", "notre", "het", "een", "the", "a", "this", "dit", "deze", "die",
-    "dat", "en", "and", "et", "of", "or", "ou", "maar", "but", "mais", "ook", "also", "aussi", "sorry",
-    "helaas", "graag", "hierbij", "bij", "voor", "van", "in", "op", "aan", "ps", "nb", "tel", "gsm", "team",
-    "info", "secretariaat", "admin", "support", "desk", "beheer", "office", "service", "dienst", "maandag",
-    "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag", "lundi", "mardi", "mercredi", "jeudi",
-    "vendredi", "samedi", "dimanche", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
-    "sunday", "januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
-    "oktober", "november", "december", "janvier", "fevrier", "mars", "avril", "juin", "juillet", "aout",
-    "septembre", "octobre", "novembre", "decembre", "january", "february", "march", "june", "july", "august",
-    "october", "leernetwerk", "netwerk", "network", "reseau", "sessie", "session", "seance", "vzw", "asbl",
-    "ocmw", "caw", "campus", "gent", "gand", "ghent", "brussel", "bruxelles", "brussels", "vlaanderen",
-    "belgie", "belgique", "belgium", "coordinator", "coordinatrice", "coordinateur", "medewerker",
-    "stafmedewerker", "vrijwilliger", "vrijwilligster", "volunteer", "benevole", "advocaat", "advocaten",
-    "maatschappelijk", "werker", "directeur", "directrice", "voorzitter", "secretaris", "verantwoordelijke",
-    "teamverantwoordelijke", "manager", "officer", "assistant", "assistent", "psycholoog", "huisarts",
-    "leerkracht", "student", "outlook", "microsoft", "gmail", "iphone", "android", "samsung", "yahoo", "mail",
-    "email", "e-mail", "www", "http", "nieuwsbrief", "newsletter", "uitnodiging", "herinnering", "inschrijving",
-    "inscription", "registration", "vraag", "question", "afwezig", "absent", "verzonden", "envoye", "sent",
-    "disclaimer",
+    "dag", "beste", "hallo", "hoi", "hey", "hi", "hello", "dear", "bonjour", "bonsoir", "salut",
+    "goedemorgen", "goedemiddag", "goedenavond", "goeiedag", "goedendag", "geachte", "madame", "monsieur",
+    "mevrouw", "meneer", "mijnheer", "mr", "mrs", "ms", "dr", "dokter", "meester", "mme", "mlle", "m", "prof",
+    "heer", "juffrouw", "groeten", "groetjes", "groet", "vriendelijke", "hartelijke", "met", "cordialement",
+    "regards", "kind", "best", "thanks", "thank", "merci", "bedankt", "dank", "cheers", "sincerely",
+    "amicalement", "bien", "alvast", "tot", "i'm", "i’m", "i'd", "i'll", "c'est", "j'ai", "je m'appelle",
+    "ik", "je", "jij", "u", "wij", "we", "zij", "hij", "ze", "i", "you", "she", "he", "they", "il", "elle",
+    "nous", "vous", "mijn", "my", "mon", "ma", "mes", "onze", "our", "notre", "het", "een", "the", "a",
+    "this", "dit", "deze", "die", "dat", "en", "and", "et", "of", "or", "ou", "maar", "but", "mais", "ook",
+    "also", "aussi", "sorry", "helaas", "graag", "hierbij", "bij", "voor", "van", "in", "op", "aan", "ps",
+    "nb", "tel", "gsm", "team", "info", "secretariaat", "admin", "support", "desk", "beheer", "office",
+    "service", "dienst", "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag",
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "monday", "tuesday", "wednesday",
+    "thursday", "friday", "saturday", "sunday", "januari", "februari", "maart", "april", "mei", "juni",
+    "juli", "augustus", "september", "oktober", "november", "december", "janvier", "fevrier", "mars", "avril",
+    "juin", "juillet", "aout", "septembre", "octobre", "novembre", "decembre", "january", "february", "march",
+    "june", "july", "august", "october", "leernetwerk", "netwerk", "network", "reseau", "sessie", "session",
+    "seance", "vzw", "asbl", "ocmw", "caw", "campus", "gent", "gand", "ghent", "brussel", "bruxelles",
+    "brussels", "vlaanderen", "belgie", "belgique", "belgium", "coordinator", "coordinatrice", "coordinateur",
+    "medewerker", "stafmedewerker", "vrijwilliger", "vrijwilligster", "volunteer", "benevole", "advocaat",
+    "advocaten", "maatschappelijk", "werker", "directeur", "directrice", "voorzitter", "secretaris",
+    "verantwoordelijke", "teamverantwoordelijke", "manager", "officer", "assistant", "assistent",
+    "psycholoog", "huisarts", "leerkracht", "student", "outlook", "microsoft", "gmail", "iphone", "android",
+    "samsung", "yahoo", "mail", "email", "e-mail", "www", "http", "nieuwsbrief", "newsletter", "uitnodiging",
+    "herinnering", "inschrijving", "inscription", "registration", "vraag", "question", "afwezig", "absent",
+    "verzonden", "envoye", "sent", "disclaimer",
 }
 # fmt: on
 # Words after which a name has ended ("Griet Bauwens en ik", "Bert Cools van Welkom in Wevelgem").
@@ -140,7 +142,8 @@ def _cap(token: str) -> str:
 
 @lru_cache(maxsize=512)
 def normal_case(name: str) -> str:
-    """A name in normal capitals, leaving well-written mixed case alone but fixing ALL CAPS and all lower words."""
+    """A name in normal capitals, leaving well-written mixed case alone but fixing ALL CAPS and all lower
+    words."""
     tokens = tokens_of(name)
     if not tokens:
         return name.strip()
@@ -155,8 +158,8 @@ def normal_case(name: str) -> str:
             continue
         folded = token.lower()
         if is_particle(token) and index > 0 and index < len(tokens) - 1:
-            # Flemish surnames open with a capital particle ("De Clercq", "Van den Broeck"); Arabic and Spanish
-            # particles stay lower ("Ahmed el Amrani").
+            # Flemish surnames open with a capital particle ("De Clercq", "Van den Broeck"); Arabic and
+            # Spanish particles stay lower ("Ahmed el Amrani").
             if folded in LOWER_PARTICLES or previous_particle:
                 out.append(folded)
             else:

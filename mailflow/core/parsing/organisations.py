@@ -1,7 +1,8 @@
 """Organisations as mails name them: in a sentence ("vrijwilliger bij X"), a form field, a signature, a vCard.
 
 Pure: no network, no clock. Names are normalised (no "vzw"/"asbl" affix, no department after a dash or bar,
-normal capitals) and, when the config lists known organisations, abbreviations and mail domains map to their name.
+normal capitals) and, when the config lists known organisations, abbreviations and mail domains map to their
+name.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from mailflow.settings import Organisation
 PERSONAL = re.compile(
     r"persoonlijke titel|als individu\w*|individuele vrijwilliger|niet via een (?:organisatie|vereniging)|"
     r"zonder (?:organisatie|vereniging)|geen (?:organisatie|vereniging)|in eigen naam|als (?:privepersoon|"
-    r"particulier)|a titre (?:personnel|individuel|prive)|en tant que particulier|sans (?:association|organisation)|"
-    r"in a personal capacity|on my own behalf|as an individual|in my own name|not (?:through|via|with) an organi[sz]ation"
+    r"particulier)|a titre (?:personnel|individuel|prive)|en tant que particulier|"
+    r"sans (?:association|organisation)|"
+    r"in a personal capacity|on my own behalf|as an individual|in my own name|"
+    r"not (?:through|via|with) an organi[sz]ation"
 )
 # Words that announce where someone is active; the organisation follows a preposition.
 ANCHOR = re.compile(
@@ -29,8 +32,8 @@ ANCHOR = re.compile(
     r"volunteer\w*|work\w*|tutoring|member|active|coordinat\w*|coördinat\w*|engag[ée]e?|both|i['’]m|i am)\b)"
 )
 PREPOSITION = re.compile(
-    r"(?i:\b(?:bij|voor|van|in|via|chez|pour|de|du|avec|aupr[eè]s d[eu]|[àa](?= l)|au|aux|with|at|for|through|"
-    r"of|in)\s+)(?:(?:de|het|la|le|les|l'|l’|the|een|onze|our|notre)\s+)?"
+    r"(?i:\b(?:bij|voor|van|in|via|chez|pour|de|du|avec|aupr[eè]s d[eu]|[àa](?= l)|au|aux|with|at|for|"
+    r"through|of|in)\s+)(?:(?:de|het|la|le|les|l'|l’|the|een|onze|our|notre)\s+)?"
 )
 GENERIC_NOUN = re.compile(
     r"^(?:vzw|VZW|asbl|ASBL|v\.z\.w\.|vrijwilligersgroep|werkgroep|vereniging|organisatie|groep|project|association|"
@@ -53,25 +56,25 @@ CONNECTORS = {
 # fmt: on
 # fmt: off
 STOP_LOWER = {
-    "en", "maar", "waar", "om", "dus", "want", "die", "dat", "sinds", "al", "and", "where", "since", "et", "ou",
-    "depuis", "mais", "qui", "we", "wij", "ik", "i", "je", "nous", "so", "zodat",
+    "en", "maar", "waar", "om", "dus", "want", "die", "dat", "sinds", "al", "and", "where", "since", "et",
+    "ou", "depuis", "mais", "qui", "we", "wij", "ik", "i", "je", "nous", "so", "zodat",
 }
 # fmt: on
 # Regions and cities: where someone works, not for whom.
 # fmt: off
 PLACES = {
     "gent", "gand", "ghent", "brussel", "bruxelles", "brussels", "antwerpen", "anvers", "brugge", "bruges",
-    "kortrijk", "courtrai", "oostende", "ostende", "eeklo", "aalst", "roeselare", "ieper", "leuven", "mechelen",
-    "sint-niklaas", "dendermonde", "oudenaarde", "ronse", "deinze", "lokeren", "wetteren", "tielt", "zelzate",
-    "oost-vlaanderen", "west-vlaanderen", "vlaams-brabant", "limburg", "vlaanderen", "wallonie", "belgie",
-    "belgique", "belgium", "flandre-orientale", "flandre-occidentale", "flandre", "europe", "europa",
-    "nederland", "france", "frankrijk",
+    "kortrijk", "courtrai", "oostende", "ostende", "eeklo", "aalst", "roeselare", "ieper", "leuven",
+    "mechelen", "sint-niklaas", "dendermonde", "oudenaarde", "ronse", "deinze", "lokeren", "wetteren",
+    "tielt", "zelzate", "oost-vlaanderen", "west-vlaanderen", "vlaams-brabant", "limburg", "vlaanderen",
+    "wallonie", "belgie", "belgique", "belgium", "flandre-orientale", "flandre-occidentale", "flandre",
+    "europe", "europa", "nederland", "france", "frankrijk",
 }
 # fmt: on
 # fmt: off
 NOT_ORG = {
-    "leernetwerk", "netwerk", "het leernetwerk", "jullie", "ons", "u", "team", "mijn team", "ons team", "deze",
-    "dit", "dat", "december", "januari", "vorig jaar", "een", "zij", "hij", "gdpr", "avg", "rgpd",
+    "leernetwerk", "netwerk", "het leernetwerk", "jullie", "ons", "u", "team", "mijn team", "ons team",
+    "deze", "dit", "dat", "december", "januari", "vorig jaar", "een", "zij", "hij", "gdpr", "avg", "rgpd",
 }
 # fmt: on
 JOB = re.compile(
@@ -92,7 +95,8 @@ def _word_ok(word: str) -> bool:
 
 
 def capture_org(text: str, lowercase_mail: bool) -> str | None:
-    """The organisation name at the start of `text`: capitalised words with small connectors ("Hand in Hand Gent")."""
+    """The organisation name at the start of `text`: capitalised words with small connectors
+    ("Hand in Hand Gent")."""
     text = GENERIC_NOUN.sub("", text.strip())
     text = re.sub(r"(?i)^(?:l['’]\s*)?(?:vzw|v\.z\.w\.|asbl)\s+", "", text)
     words = re.findall(r"[\w'’&+.\-]+|[(),;:!?]", text)
@@ -139,7 +143,8 @@ def plausible_org(name: str | None) -> bool:
 
 
 def clean_org(name: str) -> str:
-    """ "Werkgroep Vluchtelingen Gent vzw" -> "Werkgroep Vluchtelingen Gent"; "CAW X – Onthaal Y" -> "CAW X"."""
+    """ "Werkgroep Vluchtelingen Gent vzw" -> "Werkgroep Vluchtelingen Gent";
+    "CAW X – Onthaal Y" -> "CAW X"."""
     name = " ".join(name.replace("\u00a0", " ").split()).strip(" .,:;-–|")
     segments = [s.strip() for s in _SEGMENT_SPLIT.split(name) if s and s.strip()]
     if segments:
@@ -162,7 +167,8 @@ def _org_case(word: str, index: int) -> str:
 
 
 def known_organisation(name: str | None, organisations: Sequence[Organisation]) -> str | None:
-    """The configured name for an abbreviation or spelling ("WVG" -> "Werkgroep Vluchtelingen Gent"), else None."""
+    """The configured name for an abbreviation or spelling ("WVG" -> "Werkgroep Vluchtelingen Gent"),
+    else None."""
     if not name:
         return None
     wanted = _key(name)
@@ -204,7 +210,8 @@ def normalise_org(name: str | None, organisations: Sequence[Organisation]) -> st
 
 
 def org_in_sentence(sentence: str) -> str | None:
-    """The organisation a sentence says someone is active for ("Ik ben vrijwilliger bij X", "I volunteer with X")."""
+    """The organisation a sentence says someone is active for
+    ("Ik ben vrijwilliger bij X", "I volunteer with X")."""
     return first_org([sentence])
 
 

@@ -1,7 +1,9 @@
-"""Who a mail is about: the sender, a colleague registered with or instead of them, or the writer of a forward.
+"""Who a mail is about: the sender, a colleague registered with or instead of them,
+or the writer of a forward.
 
-Pure: no network, no clock. Other people come from the sender's own sentences ("mijn collega X en ik", "samen met
-X", a list of names), Cc display names and forwarded mails; never from quoted text, greetings or disclaimers.
+Pure: no network, no clock. Other people come from the sender's own sentences ("mijn collega X en ik", "samen
+met X", a list of names), Cc display names and forwarded mails; never from quoted text, greetings or
+disclaimers.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ RELATION = Keywords(
     r"vrijwilligster|volunteer|b[eé]n[eé]vole|stagiair|stagiaire|buurvrouw|buurman|neighbou?r|voisine?|partner|"
     r"vriendin|vriend|friend|amie?|man|vrouw|echtgenote|echtgenoot|husband|wife|mari|femme|dochter|zoon|daughter|"
     r"son|fille|fils)|(namens|au nom de|on behalf of)|"
-    r"(?:een|one|un|une) (?:(vrijwilliger|vrijwilligster|collega|volunteer|colleague|b[eé]n[eé]vole|coll[eè]gue)"
-    r"(?: van ons| of ours| de chez nous)|van onze (vrijwilligers|collega's|volunteers|b[eé]n[eé]voles)|"
+    r"(?:een|one|un|une) (?:(vrijwilliger|vrijwilligster|collega|volunteer|colleague|b[eé]n[eé]vole|"
+    r"coll[eè]gue)(?: van ons| of ours| de chez nous)|van onze "
+    r"(vrijwilligers|collega's|volunteers|b[eé]n[eé]voles)|"
     r"of our (volunteers|colleagues)|de nos (b[eé]n[eé]voles|coll[eè]gues))",
     ignore_case=True,
     suffix=r"\b[,:]?\s+",
@@ -52,7 +55,8 @@ JOINT_BEFORE = Keywords(
     ignore_case=True,
     suffix=r"\s+",
 )
-# "samen met X", "ik kom met X": a plain "met"/"with" counts only after a verb of coming ("met de trein" is no one).
+# "samen met X", "ik kom met X": a plain "met"/"with" counts only after a verb of coming
+# ("met de trein" is no one).
 WITH = Keywords(
     r"samen met|together with|along with|ensemble avec|(?:kom\w*|come|coming|viens|viendr\w*)\s+"
     r"(?:[\w,]+\s+){0,2}?(?:met|with|avec)",
@@ -63,8 +67,8 @@ JOINT_MARKER = re.compile(
     r"\b(?:en ik|and i|and me|et moi|wij|we|nous|samen met (?:mij|mezelf)|together with me|ensemble|allebei|"
     r"kom\w* (?:[\w,]+ ){0,3}(?:samen )?met (?:mijn|onze)|come (?:[\w,]+ ){0,2}with my|"
     r"viendr\w* (?:[\w,]+ ){0,2}avec (?:ma|mon|mes)|"
-    r"beiden|allemaal|both of us|tous les deux|toutes les deux|met z'n tweeen|met ons tweeen|mezelf|mijzelf|ikzelf|"
-    r"myself|moi-meme|met twee|a deux|the two of us)\b"
+    r"beiden|allemaal|both of us|tous les deux|toutes les deux|met z'n tweeen|met ons tweeen|mezelf|mijzelf|"
+    r"ikzelf|myself|moi-meme|met twee|a deux|the two of us)\b"
 )
 # The writer in the first person. Dutch "je" is "you": only French "je" + a verb of wanting or coming counts.
 SELF = re.compile(
@@ -75,7 +79,8 @@ CC_MENTION = re.compile(r"\b(?:in cc|in kopie|cc|en copie|in copy|copied|gekopie
 ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 THIRD_PERSON = re.compile(r"\b(?:haar|hem|hij|zij|ze|she|her|him|he|il|elle|lui|son|sa)\b")
 OUR_PEOPLE = re.compile(
-    r"\b(?:van onze (?:vrijwilligers|medewerkers|leden|collega's)|onze (?:vrijwilliger|vrijwilligster|medewerker|"
+    r"\b(?:van onze (?:vrijwilligers|medewerkers|leden|collega's)|"
+    r"onze (?:vrijwilliger|vrijwilligster|medewerker|"
     r"collega)|one of our (?:volunteers|members|staff|colleagues)|our (?:volunteer|colleague)|une? de nos "
     r"(?:benevoles|collegues|membres)|notre (?:benevole|collegue)|mijn collega|ma collegue|mon collegue|"
     r"my colleague|bij ons|chez nous|with us)\b"
@@ -131,7 +136,7 @@ def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
         tokens = name_at(rest, allow_lower=False)
         if tokens:
             found.append((match.end(), Mention(tokens, sentence, "with", index=index)))
-    for index, (sentence, start) in enumerate(zip(joined.sentences, joined.starts)):
+    for index, (sentence, start) in enumerate(zip(joined.sentences, joined.starts, strict=True)):
         colon = sentence.find(":")
         # "Wij schrijven ons in voor 12 mei: Jan Peeters en Lies Maes" (not a form field like "Naam: X")
         if (
@@ -226,7 +231,8 @@ def read_people(
         )
         people.append(Person(name=name, organisation=organisation, email=email, confidence=confidence))
     for line in body.split("\n"):
-        # A list of people ("- Anna Peeters", "2. Bram De Wilde (Buurtwerk X)") registers (or excuses) them all.
+        # A list of people ("- Anna Peeters", "2. Bram De Wilde (Buurtwerk X)") registers (or excuses) them
+        # all.
         bullet = BULLET.match(line)
         tokens = name_at(bullet.group(1), allow_lower=False) if bullet else []
         if bullet and len(tokens) >= 2:
@@ -305,7 +311,8 @@ def _sender_person(facts: SenderFacts) -> Person | None:
 
 
 def _greeted_tokens(body: str) -> set[str]:
-    """The words of the greeting ("Dag Hilde," "Bonjour Madame Cnudde"): the coordinator, never a person to add."""
+    """The words of the greeting ("Dag Hilde," "Bonjour Madame Cnudde"):
+    the coordinator, never a person to add."""
     tokens: set[str] = set()
     for line in body.split("\n")[:3]:
         match = GREETING.match(line.strip())

@@ -1,8 +1,8 @@
 """Who wrote a mail: the sender's name and organisation, as the mail gives them and with how sure each is.
 
-Pure: no network, no clock. The name comes from the sender's own words (a form block, an intro, the signature),
-then the From display name, a vCard and the address local part; the organisation from a form, a sentence, the
-signature, a vCard, then a configured mail domain; "op persoonlijke titel" means none.
+Pure: no network, no clock. The name comes from the sender's own words (a form block, an intro, the
+signature), then the From display name, a vCard and the address local part; the organisation from a form, a
+sentence, the signature, a vCard, then a configured mail domain; "op persoonlijke titel" means none.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from mailflow.core.parsing.structure import is_closing
 from mailflow.core.parsing.text import fold, sentences
 
 INTRO = re.compile(
-    r"(?i:\b(?:ik ben|ik heet|mijn naam is|je m['’]appelle|mon nom est|je suis|my name is|i am|i['’]m|this is|"
-    r"hier is|moi c['’]est)\s+)"
+    r"(?i:\b(?:ik ben|ik heet|mijn naam is|je m['’]appelle|mon nom est|je suis|my name is|i am|i['’]m|"
+    r"this is|hier is|moi c['’]est)\s+)"
 )
 
 
@@ -99,7 +99,8 @@ def _known_tokens(address: str | None, display: str | None) -> set[str]:
 
 
 def form_fields(text: str) -> dict[str, str]:
-    """ "Naam: X", "Organisatie: Y", "Nom : Z": the first value of each form-like field, keyed by folded label."""
+    """ "Naam: X", "Organisatie: Y", "Nom : Z": the first value of each form-like field,
+    keyed by folded label."""
     fields: dict[str, str] = {}
     for line in text.split("\n"):
         match = FORM_LINE.match(line)
@@ -140,7 +141,8 @@ def signature_names(signature: str) -> tuple[str | None, str | None, int]:
                 first = first or tokens[0]
                 after = index + 1
             continue
-        # "Dr. Anna Peeters", "Anna Peeters - vrijwilliger Rode Kruis": the name is the first segment, no title.
+        # "Dr. Anna Peeters", "Anna Peeters - vrijwilliger Rode Kruis":
+        # the name is the first segment, no title.
         first_segment = re.split(r"\s+[-–|]\s+|\s*\|\s*|,\s+", line)[0]
         segment = TITLE.sub("", first_segment)
         tokens = nm.tokens_of(segment)
@@ -160,7 +162,8 @@ def signature_names(signature: str) -> tuple[str | None, str | None, int]:
 
 
 def _intro_name(body_sentences: Sequence[str], known: set[str]) -> tuple[str | None, str | None]:
-    """The name in "Ik ben X", "Je m'appelle X", "My name is X", and an organisation right after it ("van Y")."""
+    """The name in "Ik ben X", "Je m'appelle X", "My name is X", and an organisation right after it
+    ("van Y")."""
     for sentence in body_sentences:
         for match in INTRO.finditer(sentence):
             rest = sentence[match.end() :]
@@ -233,7 +236,8 @@ def sender_facts(
         candidates.append(Candidate(nm.normal_case(first), "first-name", 0.5))
     if candidates:
         best = candidates[0]
-        # The same person spelled better elsewhere (capitals, accents from the display name) wins the spelling.
+        # The same person spelled better elsewhere (capitals, accents from the display name) wins the
+        # spelling.
         for other in candidates[1:]:
             if nm.same_person(other.name, best.name) and _better_cased(other.name, best.name):
                 best = Candidate(other.name, best.source, best.confidence)

@@ -1,4 +1,5 @@
-"""The parts of a mail's text: what the sender wrote, the signature, quoted replies, forwarded messages, disclaimers.
+"""The parts of a mail's text: what the sender wrote, the signature, quoted replies,
+forwarded messages, disclaimers.
 
 Pure: no network, no clock. Works on text only; the MIME step has already chosen and decoded the part.
 """
@@ -10,7 +11,8 @@ from dataclasses import dataclass
 
 from mailflow.core.parsing.text import fold
 
-# Forward markers, as Gmail, Outlook, Apple Mail and Thunderbird write them in nl/fr/en (and de/es, seen in Belgium).
+# Forward markers, as Gmail, Outlook, Apple Mail and Thunderbird write them in nl/fr/en
+# (and de/es, seen in Belgium).
 FORWARD_MARKER = re.compile(
     r"^(?:-{3,}\s*(?:forwarded message|doorgestuurd bericht|doorgestuurde bericht|message transfere|"
     r"message transmis|weitergeleitete nachricht|mensaje reenviado|forwarded e-?mail)\s*-{3,}|"
@@ -24,7 +26,8 @@ REPLY_SEPARATOR = re.compile(
 )
 # "Op do 20 nov 2025 om 10:15 schreef X <x@y>:", "Le 3 mars 2026 à 10:04, X a écrit :", "On ... wrote:".
 ATTRIBUTION = re.compile(
-    r"^(?:op|on|le|am|el|il|den)\b.{2,240}\b(?:schreef|wrote|a ecrit|schrieb|escribio|ha scritto)\b.{0,160}:\s*$"
+    r"^(?:op|on|le|am|el|il|den)\b.{2,240}\b(?:schreef|wrote|a ecrit|schrieb|escribio|"
+    r"ha scritto)\b.{0,160}:\s*$"
 )
 ATTRIBUTION_WORDS = {"op", "on", "le", "am", "el", "il", "den"}
 # Outlook's header block ("Van: / Verzonden: / Aan: / Onderwerp:"), also inside inline forwards.
@@ -40,10 +43,12 @@ HEADER_FIELD = re.compile(
 
 # Closings after which the signature starts ("Met vriendelijke groeten", "Groetjes Ilhame", "Cordialement").
 CLOSING = re.compile(
-    r"^(?:(?:met |mijn |heel |veel |vele )?(?:vriendelijke|hartelijke|hartelijk|warme|lieve|beste|fijne|zonnige|"
-    r"collegiale|sportieve|dikke)?\s*groet(?:en|jes|je)?\b|groetjes|groeten|mvg|vg|tot (?:dan|ziens|binnenkort|"
-    r"dinsdag|morgen|snel|later|gauw)\b|(?:bien |tres )?cordialement|bien (?:a vous|amicalement|cordialement)|"
-    r"(?:tres |bien )?amicalement|(?:sinceres |meilleures )?salutations|bonne (?:journee|soiree|fin de journee)|"
+    r"^(?:(?:met |mijn |heel |veel |vele )?(?:vriendelijke|hartelijke|hartelijk|warme|lieve|beste|fijne|"
+    r"zonnige|collegiale|sportieve|dikke)?\s*groet(?:en|jes|je)?\b|groetjes|groeten|mvg|vg|"
+    r"tot (?:dan|ziens|binnenkort|dinsdag|morgen|snel|later|gauw)\b|(?:bien |tres )?cordialement|"
+    r"bien (?:a vous|amicalement|cordialement)|"
+    r"(?:tres |bien )?amicalement|(?:sinceres |meilleures )?salutations|"
+    r"bonne (?:journee|soiree|fin de journee)|"
     r"belle (?:journee|soiree)|a (?:bientot|tres bientot|mardi)|avec mes remerciements|je vous remercie|"
     r"(?:kind|best|warm|warmest|many|kindest)?\s*regards|best wishes|all the best|cheers|sincerely|"
     r"yours (?:sincerely|truly)|take care)"
@@ -51,25 +56,31 @@ CLOSING = re.compile(
 # Thanks close a mail only as a short line of their own ("Alvast bedankt,", "Merci d'avance !"), never
 # "Merci de supprimer mes données".
 THANKS = re.compile(
-    r"^(?:alvast |nogmaals |heel |hartelijk |vast )?(?:bedankt|dank(?:jewel|uwel)?|dank (?:u|je) (?:wel|zeer)?|"
-    r"merci|thanks|thank you|many thanks)(?: (?:alvast|voor alles|voor (?:uw|je|jullie) (?:hulp|antwoord|reactie|"
-    r"tijd)|d'avance|beaucoup|in advance|again|a lot|so much|et (?:bonne|belle) \w+|en tot (?:dan|ziens|straks)|"
-    r"et a bientot|pour votre (?:aide|reponse)|for your (?:help|reply|time)|u wel|je wel|en groeten))*$"
+    r"^(?:alvast |nogmaals |heel |hartelijk |vast )?(?:bedankt|dank(?:jewel|uwel)?|"
+    r"dank (?:u|je) (?:wel|zeer)?|merci|thanks|thank you|many thanks)(?: (?:alvast|voor alles|"
+    r"voor (?:uw|je|jullie) (?:hulp|antwoord|reactie|"
+    r"tijd)|d'avance|beaucoup|in advance|again|a lot|so much|et (?:bonne|belle) \w+|"
+    r"en tot (?:dan|ziens|straks)|et a bientot|pour votre (?:aide|reponse)|for your (?:help|reply|time)|"
+    r"u wel|je wel|en groeten))*$"
 )
 CLOSING_MAX_WORDS = 8
 SIGNATURE_DELIMITER = re.compile(r"^--\s?$")
 
 # Lines a mail client adds: never a name, never the sender's words.
 CLIENT_FOOTER = re.compile(
-    r"^(?:verzonden (?:vanaf|vanuit|met|van) |sent from (?:my|mail|outlook)|envoye (?:de|depuis|a partir de) |"
-    r"get outlook for|outlook (?:voor|for|pour) (?:ios|android)|download outlook|\[(?:afbeelding|image|cid:|logo)|"
+    r"^(?:verzonden (?:vanaf|vanuit|met|van) |sent from (?:my|mail|outlook)|"
+    r"envoye (?:de|depuis|a partir de) |"
+    r"get outlook for|outlook (?:voor|for|pour) (?:ios|android)|download outlook|"
+    r"\[(?:afbeelding|image|cid:|logo)|"
     r"<https?://|verstuurd (?:vanaf|vanuit|met) )"
 )
 FOOTER_INITIALS = set("vsegod[<")  # how every CLIENT_FOOTER line begins
 DISCLAIMER = re.compile(
-    r"disclaimer|vertrouwelijk|confidenti|bestemd voor de geadresseerde|uitsluitend bestemd|intended (?:solely )?for|"
-    r"intended recipient|aansprakelijk|denk aan het milieu|think before (?:you )?print|pensez a l.environnement|"
-    r"destinataire|privacyverklaring|privacy ?(?:policy|statement)|beroepsgeheim|verwittig (?:dan )?(?:onmiddellijk )?"
+    r"disclaimer|vertrouwelijk|confidenti|bestemd voor de geadresseerde|uitsluitend bestemd|"
+    r"intended (?:solely )?for|intended recipient|aansprakelijk|denk aan het milieu|"
+    r"think before (?:you )?print|pensez a l.environnement|destinataire|privacyverklaring|"
+    r"privacy ?(?:policy|statement)|beroepsgeheim|"
+    r"verwittig (?:dan )?(?:onmiddellijk )?"
     r"de afzender|notify the sender|any (?:unauthori[sz]ed|disclosure)|algemene voorwaarden"
 )
 
@@ -97,7 +108,8 @@ def _unquote(line: str) -> str:
 
 
 def _attribution_at(lines: list[str], index: int) -> int:
-    """How many lines (1 or 2) an attribution line takes at `index`, or 0 (Gmail wraps it before the address)."""
+    """How many lines (1 or 2) an attribution line takes at `index`, or 0
+    (Gmail wraps it before the address)."""
     first = _unquote(lines[index]).strip()
     if first[:4].lower().split(" ", 1)[0] not in ATTRIBUTION_WORDS:
         return 0
@@ -137,7 +149,8 @@ def _first_marker(lines: list[str], forward_subject: bool) -> tuple[int, str]:
         if FORWARD_MARKER.match(plain):
             return index, "forward"
         if REPLY_SEPARATOR.match(plain):
-            # "-----Original Message-----" right before a forward marker (an HTML blockquote holding a forward).
+            # "-----Original Message-----" right before a forward marker
+            # (an HTML blockquote holding a forward).
             for ahead in lines[index + 1 : index + 4]:
                 if FORWARD_MARKER.match(fold(_unquote(ahead).strip())):
                     break
@@ -243,7 +256,8 @@ def split_text(text: str, forward_subject: bool = False) -> Structure:
 
 
 def is_closing(line: str) -> bool:
-    """A line such as "Met vriendelijke groeten," or "Groetjes Ilhame" that ends the message and opens the signature."""
+    """A line such as "Met vriendelijke groeten," or "Groetjes Ilhame" that ends the message and opens the
+    signature."""
     if len(line) > 80:
         return False
     plain = fold(line.strip()).strip(" ,.!-")
@@ -262,7 +276,8 @@ def _long_sentence(line: str) -> bool:
 
 
 def split_signature(own: str) -> tuple[str, str]:
-    """(message, signature): the signature starts at the "-- " line or at a closing with only short lines after it."""
+    """(message, signature): the signature starts at the "-- " line or at a closing with only short lines
+    after it."""
     lines = own.split("\n")
     for index, line in enumerate(lines):
         if SIGNATURE_DELIMITER.match(line):

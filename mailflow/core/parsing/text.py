@@ -20,7 +20,8 @@ _SYMBOLS = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\ufe0f]")
 
 
 def _latin_base_letters() -> dict[int, str]:
-    """ "é" -> "e", "Ç" -> "C": every Latin-1 and Latin Extended-A letter whose decomposition is one ASCII letter."""
+    """ "é" -> "e", "Ç" -> "C": every Latin-1 and Latin Extended-A letter whose decomposition is one ASCII
+    letter."""
     table: dict[int, str] = {}
     for code in range(0xC0, 0x250):
         base = "".join(c for c in unicodedata.normalize("NFKD", chr(code)) if not unicodedata.combining(c))
@@ -73,7 +74,8 @@ def paragraphs(text: str) -> list[str]:
 
 
 def sentences(text: str) -> list[str]:
-    """The sentences of a text: hard-wrapped lines are joined back, short lines (form fields, lists) stay apart."""
+    """The sentences of a text: hard-wrapped lines are joined back, short lines (form fields, lists) stay
+    apart."""
     result: list[str] = []
     for block in paragraphs(text):
         lines = [line.strip() for line in block.split("\n") if line.strip()]
@@ -168,9 +170,9 @@ def _grouped(alternatives: list[str], depth: int = 2) -> str:
 class Keywords:
     """A family of keyword patterns (an alternation of phrases), compiled for speed.
 
-    The alternatives are grouped by their first letters ("a(?:anmelden|ansluiten)|d(?:eelnemen)"), so the engine
-    tries a handful of branches per position instead of dozens; the matches are those of the plain alternation.
-    Texts must be folded (`fold`), or pass `ignore_case` for patterns on the original text.
+    The alternatives are grouped by their first letters ("a(?:anmelden|ansluiten)|d(?:eelnemen)"), so the
+    engine tries a handful of branches per position instead of dozens; the matches are those of the plain
+    alternation. Texts must be folded (`fold`), or pass `ignore_case` for patterns on the original text.
     """
 
     def __init__(self, source: str, ignore_case: bool = False, prefix: str = r"\b", suffix: str = "") -> None:

@@ -1,8 +1,8 @@
 """Alembic environment.
 
-mailflow passes its own connection in (adapters.db.engine.upgrade), and nothing else here applies. From a checkout,
-`alembic` (alembic.ini at the repo root) passes none: then this connects by itself, to `-x url=...`, else
-MAILFLOW_DATABASE_URL, else a throwaway SQLite file in the temp dir, so that `alembic upgrade head` and
+mailflow passes its own connection in (adapters.db.engine.upgrade), and nothing else here applies. From a
+checkout, `alembic` (alembic.ini at the repo root) passes none: then this connects by itself, to `-x url=...`,
+else MAILFLOW_DATABASE_URL, else a throwaway SQLite file in the temp dir, so that `alembic upgrade head` and
 `alembic revision --autogenerate` work without a mailflow config.
 """
 
