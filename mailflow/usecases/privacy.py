@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from mailflow.adapters.db import models, queries
+from mailflow.adapters.db import erasure, models, queries
 from mailflow.adapters.db.engine import scrub
 from mailflow.adapters.imap import Inbox
 from mailflow.core import retention
@@ -63,29 +63,29 @@ def apply_retention(app: App, now: dt.datetime) -> dict[str, int]:
 
 
 def _stored_mails(db: Session) -> list[retention.StoredMail]:
-    return [retention.StoredMail(*row) for row in queries.stored_mail_facts(db)]
+    return [retention.StoredMail(*row) for row in erasure.stored_mail_facts(db)]
 
 
 def _members(db: Session) -> list[retention.KnownMember]:
-    return [retention.KnownMember(*row) for row in queries.member_facts(db)]
+    return [retention.KnownMember(*row) for row in erasure.member_facts(db)]
 
 
 def _queued_mails(db: Session) -> list[retention.QueuedMail]:
     return [
         retention.QueuedMail(id, status, created_at, True)
-        for id, status, created_at in queries.outbox_facts(db)
+        for id, status, created_at in erasure.outbox_facts(db)
     ]
 
 
 def _drop(db: Session, plan: retention.Plan) -> None:
     if plan.raw:
-        queries.drop_raw(db, plan.raw)
+        erasure.drop_raw(db, plan.raw)
     if plan.senders:
-        queries.drop_senders(db, plan.senders)
+        erasure.drop_senders(db, plan.senders)
     if plan.members:
-        queries.delete_members(db, plan.members)
+        erasure.delete_members(db, plan.members)
     if plan.sent:
-        queries.blank_sent(db, plan.sent)
+        erasure.blank_sent(db, plan.sent)
 
 
 # --- forgetting ---------------------------------------------------------------------------------------------
@@ -101,9 +101,9 @@ def forget(db: Session, address: str, now: dt.datetime, keep_inbound_id: int | N
     members = queries.members_at(db, address)
     for member in members:
         db.delete(member)
-    queries.delete_outbox_to(db, address)
+    erasure.delete_outbox_to(db, address)
     forget_in_outbox(db, address)
-    queries.delete_inbound_from(db, address, keep_id=keep_inbound_id)
+    erasure.delete_inbound_from(db, address, keep_id=keep_inbound_id)
     queries.record_event(db, EventKind.ERASED, now, detail=f"{len(members)} member(s)")
     clear_caches()
     return len(members)
@@ -117,7 +117,7 @@ def forget_in_outbox(db: Session, address: str) -> int:
     The erase confirmation to the person is left alone; it empties itself once sent.
     """
     named = [
-        row for row in queries.outbox_with_text_to_others(db, address) if retention.mentions(row.raw, address)
+        row for row in erasure.outbox_with_text_to_others(db, address) if retention.mentions(row.raw, address)
     ]
     for row in named:
         if row.status == OutboxStatus.PENDING:
@@ -158,7 +158,7 @@ def forget_erased(app: App, inbox: Inbox) -> int:
     The request keeps the address until this is done, so that a crash in between only postpones it.
     """
     with app.sessions() as db:
-        pending = queries.erase_requests(db)
+        pending = erasure.erase_requests(db)
     if not pending:
         return 0
     deleted = 0
@@ -168,7 +168,7 @@ def forget_erased(app: App, inbox: Inbox) -> int:
             inbox.delete([uid])
             deleted += 1
         with app.sessions.begin() as db:
-            queries.erase_request_done(db, row_id)
+            erasure.erase_request_done(db, row_id)
     inbox.select()  # back to the signup folder, where reading and IDLE go on
     scrub(app.sessions)
     log.info("erase: %s request(s) finished, %s mail(s) deleted from the mailbox", len(pending), deleted)
