@@ -178,8 +178,8 @@ class SmtpSink:
             kwargs["require_starttls"] = require_starttls
         if self.auth is not None:
             kwargs["authenticator"] = self._authenticate
-            # With this on, AUTH is only offered after STARTTLS, as on a real submission server; aiosmtpd does not
-            # count implicit TLS as TLS here.
+            # With this on, AUTH is only offered after STARTTLS, as on a real submission server; aiosmtpd
+            # does not count implicit TLS as TLS here.
             kwargs["auth_require_tls"] = tls_context is not None and not implicit_tls
         if oauth2_token is not None:
             kwargs["auth_require_tls"] = tls_context is not None and not implicit_tls
