@@ -1,5 +1,6 @@
-"""The queries of retention and forgetting, as functions of a Session passed in: the facts the retention rules
-decide on (core/retention.py), and the updates and deletes that carry out what they and an erase request decide.
+"""The queries of retention and forgetting, as functions of a Session passed in: the facts the retention
+rules decide on (core/retention.py), and the updates and deletes that carry out what they and an erase
+request decide.
 """
 
 from __future__ import annotations
