@@ -22,7 +22,7 @@ from typing import Self
 
 import psycopg
 
-from mailflow.testing.servers import HOST, free_port, wait_for_login
+from mailflow.testing.servers import HOST, free_port, stop_process, wait_for_login
 
 
 def dovecot_binary() -> str | None:
@@ -225,15 +225,7 @@ class Dovecot:
     def stop(self) -> None:
         """Stop the master and wait for it (about 1 s: it waits for its children). Mail stays on disk."""
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc, grace=15)
 
     def restart(self) -> None:
         self.stop()

@@ -316,15 +316,7 @@ class PymapServer:
     def stop(self) -> None:
         """Kill the server and wait for it; the port is free afterwards."""
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc, grace=5)
 
     def restart(self) -> None:
         self.stop()
@@ -344,6 +336,18 @@ class PymapServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None, grace: float) -> None:
+    """Ask a server process to stop (SIGTERM), give it `grace` seconds, then kill it; wait for it anyway."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def wait_for_login(
