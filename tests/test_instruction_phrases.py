@@ -257,3 +257,25 @@ def test_erase_in_any_word_order(body: str) -> None:
 def test_leaving_and_cancelling_are_told_apart(body: str, intent: Intent) -> None:
     parsed = parse_message(_mail(body + "\n\nLotte"), CONTEXT)
     assert parsed.intent is intent, parsed.reasons
+
+
+MARCH = Meeting(date=dt.date(2026, 3, 10), theme="Toegang tot onderwijs")
+TWO_MEETINGS = ParseContext(meetings=(MEETING, MARCH), own_addresses=CONTEXT.own_addresses)
+
+
+@pytest.mark.parametrize(
+    ("body", "intent", "date"),
+    [
+        ("I can't come on the 13th, but register me for March.", Intent.REGISTER, MARCH.date),
+        ("Ik kan niet op 13 januari, maar schrijf me in voor maart.", Intent.REGISTER, MARCH.date),
+        ("Je ne peux pas venir le 13 janvier, mais inscrivez-moi pour mars.", Intent.REGISTER, MARCH.date),
+        ("Sorry, ik moet afzeggen voor 13 januari. Tot de volgende keer!", Intent.CANCEL, MEETING.date),
+        ("I have to cancel for Tuesday the 13th, see you next time!", Intent.CANCEL, MEETING.date),
+        ("ik kom dinsdag", Intent.REGISTER, MEETING.date),
+        ("Zijn de slides van de sessie van vorige keer ergens te vinden?", Intent.QUESTION, None),
+    ],
+)
+def test_mixed_statements_read_clause_by_clause(body: str, intent: Intent, date: dt.date | None) -> None:
+    parsed = parse_message(_mail(body + "\n\nLotte"), TWO_MEETINGS)
+    assert parsed.intent is intent, parsed.reasons
+    assert parsed.meeting_date == date

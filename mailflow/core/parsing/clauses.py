@@ -19,7 +19,8 @@ QUESTION_WORDS = Keywords(
 # A question that is the request itself ("Mag ik mij inschrijven?", "Could you add her to the list?").
 REQUEST_QUESTION = Keywords(
     r"(?:mag|kan|kun|zou|wil|zouden|mogen|kunnen|willen) (?:\w+ ){0,6}(?:inschrijven|aanmelden|zetten|komen|"
-    r"afmelden|uitschrijven|halen|schrappen|verwijderen|wissen|noteren|toevoegen|opgeven|deelnemen|aansluiten)|"
+    r"afmelden|uitschrijven|halen|schrappen|verwijderen|wissen|noteren|toevoegen|opgeven|deelnemen|aansluiten|"
+    r"omzetten|overzetten|verzetten|verplaatsen)|"
     r"op de lijst|van de (?:\w+ )?lijst|"
     r"(?:pourr|pourri|voudr|puis)\w* (?:\w+ ){0,4}(?:inscri|ajout|retir|noter)|"
     r"(?:could|can|would|may) (?:\w+ ){0,4}(?:add|register|sign|put|remove|take|pass on|come|join)"
@@ -64,6 +65,12 @@ PAST_REGISTRATION = Keywords(
     r"already (?:registered|signed up)|deja inscrit\w*",
     suffix=r"\b",
 )
+# A question about registering in general ("je inschrijven in een CVO") asks no request; one that names
+# the writer or the people they register ("mag je hem er nog bijzetten?") does.
+FIRST_PERSON = re.compile(
+    r"\b(?:ik|me|mij|mezelf|mijn|ons|onze|we|wij|hem|haar|hen|i|us|my|our|him|her|them|moi|nous)\b|\bm'"
+)
+GENERIC_PERSON = re.compile(r"\b(?:je|jij|u|men|one|you|on)\b")
 NEGATION = re.compile(r"\b(?:niet|geen|not|cannot|nooit|never|ne|nog niet)\b|\bn'|n't\b")
 # Erasing, read with the negation in its clause: "I am not asking you to delete anything".
 ERASE_VERB = Keywords(
@@ -83,6 +90,8 @@ LEAVING_FOR_GOOD = re.compile(
     r"\b(?:mailing\w*|nieuwsbrief|newsletter|mails?|e-?mails?|berichten|uitnodigingen|invitations|"
     r"meer|langer|longer|plus|adressen\w*|(?:leer)?netwerk|reseau|network|mailinglijst|verzendlijst)\b"
 )
+# No longer, at all: a cancel that says so leaves the network ("ik ga niet meer kunnen komen").
+FOR_GOOD = re.compile(r"\b(?:niet meer|nooit meer|no longer|not anymore|any ?more|ne \w+ plus|plus jamais)\b")
 # One occasion: "voor deze keer", "pour cette fois-ci", "for this one".
 ONE_OCCASION = re.compile(
     r"\b(?:deze keer|die keer|voor (?:deze|die|de volgende|die) (?:sessie|avond|bijeenkomst)|"

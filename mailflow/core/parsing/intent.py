@@ -11,27 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from mailflow.core.parsing.clauses import (
-    ALTERNATIVE,
-    AMBIGUOUS_LEAVE,
-    CANCEL_WITHDRAWN,
-    CONDITION_IN_QUESTION,
-    CONDITIONAL,
-    ERASE_VERB,
-    HEDGE,
-    INVITATION,
-    NEXT_TIME,
-    NOT_A_REQUEST,
-    PAST_ABSENCE,
-    PAST_REGISTRATION,
-    QUESTION_WORDS,
-    REQUEST_QUESTION,
-    SELF_EXCLUDED,
-    hits,
-    leave_or_cancel,
-    split_clauses,
-    time_words,
-)
+from mailflow.core.parsing import clauses as cl
 from mailflow.core.parsing.headers import Headers
 from mailflow.core.parsing.mime import Body
 from mailflow.core.parsing.result import Intent
@@ -116,7 +96,7 @@ REGISTER_STRONG = Keywords(
     r"(?:plaats|plaatsen) (?:\w+ ){0,2}(?:voorzien|vrijhouden)|"
     r"kom\w* (?:\w+ ){0,2}mee\b|meekomen|"
     # fr: s'inscrire, participer, rejoindre, assister, être présent
-    r"inscri(?:re|s|t|vons|ption)\b|m'y inscrire|participer|rejoindre|assister a|etre present|"
+    r"inscri(?:re|s|t|vons|vez|ption)\b|m'y inscrire|participer|rejoindre|assister a|etre present|"
     # en: register, sign up, join, attend
     r"regist(?:er|ration|ering)\b|sign (?:me |us |her |him |them )?up\b|signing up\b|join\b|attend\b|"
     r"participate|add (?:me|her|him|us|them) to|count (?:me|us) in|pass on my name|"
@@ -127,14 +107,16 @@ REGISTER_STRONG = Keywords(
 REGISTER_WEAK = Keywords(
     r"ik kom graag|kom graag|komen graag|ik kom (?:zeker|ook|wel|alvast|samen)\b|wij komen|we komen|"
     # "ik kom dinsdag" (a phone's whole mail), "komen we met vier", "on sera 3", "toch komen" after a cancel
-    r"ik kom\b(?! (?:niet|nooit|pas|later|terug|uit)\b)|komen (?:we|wij) (?:\w+ ){0,5}met\b|"
+    r"ik kom\b(?! (?:niet|nooit|pas|later|terug|uit|met|van|per|vanuit|rechtstreeks|net|juist)\b)|"
+    r"komen (?:we|wij) (?:\w+ ){0,5}met\b|"
     r"(?:kan|kunnen) (?:\w+ ){0,3}toch (?:wel )?komen|can come after all|"
     r"(?:on|nous) sera (?:\w+ )?(?:\d|deux|trois|quatre|cinq)|nous serons (?:\d|deux|trois|quatre|cinq)|"
     r"je compte (?:bien )?venir|je (?:peux|pourrai) finalement venir|"
     r"komt (?:ook|mee|graag|zeker)\b|komen (?:ook|mee)\b|vient aussi|viendra\b|is coming too|"
     r"will (?:also )?come\b|also (?:wants to )?(?:come|join)\b|"
     r"(?:mag|kan) ik (?:ook )?(?:\w+ )?komen|stap\w* (?:\w+ ){0,3}in\b|ben(?: er)?(?: \w+)? bij\b|erbij|"
-    r"inschrijving|aanmelding|mijn gegevens|mes coordonnees|my details|"
+    r"inschrijving|aanmelding|(?:mijn|onze) gegevens(?: zijn)? ?:|hierbij (?:\w+ )?(?:mijn|onze) gegevens|"
+    r"mes coordonnees ?:|voici mes coordonnees|my details(?: are)? ?:|here are my details|"
     r"je viendrai|nous viendrons|je serai (?:present|la)|viendra aussi|"
     r"i'll (?:be there|come)|i will (?:be there|come)|i'd (?:like|love) to (?:come|go)|"
     r"i would (?:like|love) to (?:come|go)|interested in (?:coming|joining)"
@@ -165,7 +147,7 @@ CANCEL_WEAK = Keywords(
 )
 UNSUBSCRIBE = Keywords(
     r"(?:van|uit) (?:de|jullie|uw|het|je) (?:\w+ ){0,2}(?:mailing|verzend|adres|e-mail|email|contact)lijst"
-    r"(?:en)?\b|schrap\w* (?:\w+ ){0,4}(?:adressen\w*|mailing\w*)|adressenbestand|"
+    r"(?:en)?\b|schrap\w* (?:\w+ ){0,4}(?:adressen\w*|mailing\w*)|(?:uit|van) (?:\w+ ){0,2}adressenbestand|"
     # The words our mails teach for leaving (core/vocabulary.py), and their everyday variants
     r"stap\w* (?:\w+ ){0,3}uit (?:het|de|jullie|ons|uw) (?:\w+ )?(?:leer)?netwerk|"
     r"uit (?:het|de|jullie|uw) (?:\w+ )?(?:leer)?netwerk (?:\w+ ){0,2}(?:stappen|stap|te stappen)\b|"
@@ -314,20 +296,23 @@ def spam_score(text: str) -> int:
 def is_genuine_question(sentence: str) -> bool:
     """A question the coordinator must answer, not a request phrased as one ("Mag ik mij inschrijven?")."""
     folded = fold(sentence)
-    if ALTERNATIVE.search(folded) or CONDITION_IN_QUESTION.search(folded):
+    if cl.ALTERNATIVE.search(folded) or cl.CONDITION_IN_QUESTION.search(folded):
         return (
             True  # "..., of moet ze zich zelf inschrijven?", "Kan ik komen als ...?": asks, not yet registers
         )
-    return not REQUEST_QUESTION.search(folded) and not _intenthits(folded)
+    return not cl.REQUEST_QUESTION.search(folded) and not _intent_hits(folded)
 
 
-def _intenthits(folded: str) -> bool:
+def _intent_hits(folded: str) -> bool:
     return bool(
-        REGISTER_STRONG.search(folded)
+        (
+            REGISTER_STRONG.search(folded)
+            and (cl.FIRST_PERSON.search(folded) or not cl.GENERIC_PERSON.search(folded))
+        )
         or CANCEL_STRONG.search(folded)
         or UNSUBSCRIBE.search(folded)
-        or AMBIGUOUS_LEAVE.search(folded)
-        or (ERASE.search(folded) and ERASE_VERB.search(folded))
+        or cl.AMBIGUOUS_LEAVE.search(folded)
+        or (ERASE.search(folded) and cl.ERASE_VERB.search(folded))
     )
 
 
@@ -345,21 +330,21 @@ def score_sentences(
     questions = 0
     reasons: list[str] = []
     pairs = [
-        (number, clause) for number, sentence in enumerate(sentences) for clause in split_clauses(sentence)
+        (number, clause) for number, sentence in enumerate(sentences) for clause in cl.split_clauses(sentence)
     ]
     owner, clauses = [number for number, _ in pairs], [clause for _, clause in pairs]
     folded_clauses = [fold(clause) for clause in clauses]
     joined = Joined(folded_clauses)
-    unsubscribe = hits(UNSUBSCRIBE, joined)
-    ambiguous = hits(AMBIGUOUS_LEAVE, joined)
-    erase = hits(ERASE, joined)
-    erase_verbs = hits(ERASE_VERB, joined, negatable=True)  # "I am not asking you to delete anything"
-    asked = hits(QUESTION_WORDS, joined)
-    cancel_strong = hits(CANCEL_STRONG, joined)
-    cancel_weak = hits(CANCEL_WEAK, joined)
-    register_strong = hits(REGISTER_STRONG, joined, negatable=True)
-    register_weak = hits(REGISTER_WEAK, joined, negatable=True)
-    footers = hits(LIST_FOOTER, joined)
+    unsubscribe = cl.hits(UNSUBSCRIBE, joined)
+    ambiguous = cl.hits(cl.AMBIGUOUS_LEAVE, joined)
+    erase = cl.hits(ERASE, joined)
+    erase_verbs = cl.hits(cl.ERASE_VERB, joined, negatable=True)  # "I am not asking you to delete anything"
+    asked = cl.hits(cl.QUESTION_WORDS, joined)
+    cancel_strong = cl.hits(CANCEL_STRONG, joined)
+    cancel_weak = cl.hits(CANCEL_WEAK, joined)
+    register_strong = cl.hits(REGISTER_STRONG, joined, negatable=True)
+    register_weak = cl.hits(REGISTER_WEAK, joined, negatable=True)
+    footers = cl.hits(LIST_FOOTER, joined)
     scores["list_mail"] = float(len(footers))
     found: dict[str, list[int]] = {key: [] for key in scores}
     requests: list[int] = []  # register clauses that ask for it outright
@@ -383,7 +368,7 @@ def score_sentences(
             found["erase"].append(index)
             continue  # "wis mijn gegevens": the weak "mijn gegevens" registers nobody
         if index in ambiguous and index not in unsubscribe:
-            meaning = leave_or_cancel(folded)
+            meaning = cl.leave_or_cancel(folded)
             if meaning:
                 found[meaning].append(index)
             else:
@@ -392,24 +377,26 @@ def score_sentences(
         if index in unsubscribe:
             found["unsubscribe"].append(index)
             continue  # "afmelden van de mailinglijst" is leaving, not an excuse for one meeting
-        withdrawn = bool(CANCEL_WITHDRAWN.search(folded))  # "mag je mijn afmelding vergeten"
-        if not withdrawn and not SELF_EXCLUDED.match(folded):
-            was_absent = index in cancel_weak and bool(PAST_ABSENCE.search(folded))
+        withdrawn = bool(cl.CANCEL_WITHDRAWN.search(folded))  # "mag je mijn afmelding vergeten"
+        if not withdrawn and not cl.SELF_EXCLUDED.match(folded):
+            was_absent = index in cancel_weak and bool(cl.PAST_ABSENCE.search(folded))
             weight = 3 if index in cancel_strong else 2 if index in cancel_weak and not was_absent else 0
-            if weight:
+            if weight and cl.FOR_GOOD.search(folded) and not cl.NAMES_A_SESSION.search(folded):
+                found["unsubscribe"].append(index)  # "naar de avonden ga ik niet meer kunnen komen"
+            elif weight:
                 scores["cancel"] += weight
                 found["cancel"].append(index)
         if index not in register_strong and index not in register_weak:
             continue
         if (
-            CONDITIONAL.match(folded)
-            or HEDGE.search(folded)
-            or NEXT_TIME.search(folded)
-            or PAST_REGISTRATION.search(folded)
-            or NOT_A_REQUEST.search(folded)
+            cl.CONDITIONAL.match(folded)
+            or cl.HEDGE.search(folded)
+            or cl.NEXT_TIME.search(folded)
+            or cl.PAST_REGISTRATION.search(folded)
+            or cl.NOT_A_REQUEST.search(folded)
         ):
             continue  # "Als dat kan, schrijven we ons in", "volgende keer ben ik er weer bij"
-        if INVITATION.search(folded):
+        if cl.INVITATION.search(folded):
             continue  # "Inschrijven kan via onze website": an invitation to something else
         scores["register"] += 3 if index in register_strong else 1
         found["register"].append(index)
@@ -422,8 +409,8 @@ def score_sentences(
     scores["cancel"] += 3 * sum(1 for i in found["cancel"] if i in ambiguous)
     if scores["cancel"] and scores["register"] and requests:
         # "ik kan niet op 13 januari, maar schrijf me in voor maart": the request for another meeting wins.
-        apologised = set().union(*(time_words(folded_clauses[i]) for i in found["cancel"]))
-        other = [i for i in requests if time_words(folded_clauses[i]) - apologised]
+        apologised = set().union(*(cl.time_words(folded_clauses[i]) for i in found["cancel"]))
+        other = [i for i in requests if cl.time_words(folded_clauses[i]) - apologised]
         if other and apologised:
             scores["register"] = max(scores["register"], scores["cancel"] + 1)
             found["register"] = other
@@ -436,19 +423,19 @@ def score_sentences(
         # The subject of a new mail is the sender's words too, if fewer of them.
         if UNSUBSCRIBE.search(folded_subject):
             subject_scores["unsubscribe"] += 2
-        elif AMBIGUOUS_LEAVE.search(folded_subject):
-            meaning = leave_or_cancel(folded_subject) or (
+        elif cl.AMBIGUOUS_LEAVE.search(folded_subject):
+            meaning = cl.leave_or_cancel(folded_subject) or (
                 "cancel" if scores["cancel"] or scores["register"] else "unsubscribe"
             )
             subject_scores[meaning] += 2
         if ERASE.search(folded_subject):
-            subject_scores["erase"] += 2 if found["erase"] or ERASE_VERB.search(folded_subject) else 0
+            subject_scores["erase"] += 2 if found["erase"] or cl.ERASE_VERB.search(folded_subject) else 0
         if CANCEL_STRONG.search(folded_subject) or CANCEL_WEAK.search(folded_subject):
             subject_scores["cancel"] += 2
         elif REGISTER_STRONG.search(folded_subject) or REGISTER_WEAK.search(folded_subject):
             subject_scores["register"] += 1
         if (
-            QUESTION_WORDS.search(folded_subject)
+            cl.QUESTION_WORDS.search(folded_subject)
             or "?" in subject
             or re.search(r"\b(?:vraag|question)", folded_subject)
         ):
