@@ -380,9 +380,9 @@ def test_a_registration_says_who_when_where_and_how_to_cancel(
         assert "Dringende medische hulp" in body
         assert speakers in body
     cancel, leave, erase = {
-        "nl": ("ik kan niet komen", "uitschrijven", "wis mijn gegevens"),
-        "fr": ("je ne peux pas venir", "désinscription", "effacer mes données"),
-        "en": ("I can't come", "unsubscribe", "erase my data"),
+        "nl": ("ik kan niet komen", "ik stap uit het leernetwerk", "wis mijn gegevens"),
+        "fr": ("je ne peux pas venir", "je quitte le réseau", "effacez mes données"),
+        "en": ("I can't come", "leave the network", "erase my data"),
     }[language]
     assert cancel in text and leave in text and erase in text
     assert UNSURE_WORDING[language] not in text
@@ -739,11 +739,11 @@ def test_headers_of_a_reminder(env: jinja2.Environment) -> None:
     ("language", "subject", "hours", "speakers", "cancel", "leave"),
     [
         ("nl", "Herinnering: ", "19:30 – 22:00", "Anouk Baert en Mieke Declerck",
-         "ik kan niet komen", "uitschrijven"),
+         "ik kan niet komen", "ik stap uit het leernetwerk"),
         ("fr", "Rappel : ", "de 19h30 à 22h00", "Anouk Baert et Mieke Declerck",
-         "je ne peux pas venir", "désinscription"),
+         "je ne peux pas venir", "je quitte le réseau"),
         ("en", "Reminder: ", "19:30 – 22:00", "Anouk Baert and Mieke Declerck",
-         "I can't come", "unsubscribe"),
+         "I can't come", "leave the network"),
     ],
 )  # fmt: skip
 def test_a_reminder_says_when_where_what_and_how_to_cancel(

@@ -206,3 +206,40 @@ class OutboxKey:
 def _iso(day: dt.date | None) -> str:
     assert day is not None
     return day.isoformat()
+
+
+class Instruction(StrEnum):
+    """What our mails teach a reader to reply with: cancel a meeting, leave the network, erase their data."""
+
+    CANCEL = "cancel"
+    LEAVE = "leave"
+    ERASE = "erase"
+
+
+# The words our mails teach, per language. The templates quote them (`instruction()` in
+# core/mail/templates.py) and the parser reads each one as what it says, also with our own mail quoted below
+# it (tests/test_instruction_phrases.py). Leaving is never taught as "uitschrijven" or "désinscription": in
+# Flemish and Belgian French those also cancel one meeting ("uitschrijven voor dinsdag").
+INSTRUCTION_PHRASES: Final[dict[str, dict[Instruction, str]]] = {
+    "nl": {
+        Instruction.CANCEL: "ik kan niet komen",
+        Instruction.LEAVE: "ik stap uit het leernetwerk",
+        Instruction.ERASE: "wis mijn gegevens",
+    },
+    "fr": {
+        Instruction.CANCEL: "je ne peux pas venir",
+        Instruction.LEAVE: "je quitte le réseau",
+        Instruction.ERASE: "effacez mes données",
+    },
+    "en": {
+        Instruction.CANCEL: "I can't come",
+        Instruction.LEAVE: "leave the network",
+        Instruction.ERASE: "erase my data",
+    },
+}
+
+
+def instruction_phrase(instruction: Instruction | str, language: str) -> str:
+    """The phrase our mails teach for `instruction` in `language` (English for a language we do not write)."""
+    phrases = INSTRUCTION_PHRASES.get(language, INSTRUCTION_PHRASES["en"])
+    return phrases[Instruction(instruction)]

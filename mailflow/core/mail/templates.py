@@ -17,6 +17,7 @@ import jinja2
 
 import mailflow
 from mailflow.core import i18n
+from mailflow.core.vocabulary import instruction_phrase
 from mailflow.settings import LANGUAGES
 
 
@@ -64,7 +65,14 @@ def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
     env.filters["longdate"] = longdate
     env.filters["clock"] = clock
     env.filters["namelist"] = namelist
+    env.globals["instruction"] = instruction
     return env
+
+
+@jinja2.pass_context
+def instruction(context: jinja2.runtime.Context, what: str) -> str:
+    """The reply our mails teach for `what` ("cancel", "leave", "erase") in the template's language."""
+    return instruction_phrase(what, context["language"])
 
 
 @jinja2.pass_context

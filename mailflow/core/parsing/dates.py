@@ -53,7 +53,7 @@ _LAST_WORD = re.compile(r"([\w']+)\s*$")
 NOT_MEETING_BEFORE = {
     "sinds", "sedert", "sinsdien", "depuis", "since", "vorige", "vorig", "last", "eind", "begin", "tot",
     "until", "till", "jusqu", "jusqu'en", "jusqu'a", "jusqu'au", "fin", "debut", "end", "midden", "half",
-    "mi", "early", "late", "afgelopen", "dernier", "geboren", "ne",
+    "mi", "early", "late", "afgelopen", "dernier", "geboren", "ne", "niet", "not",
 }
 # fmt: on
 # fmt: off
@@ -98,8 +98,15 @@ RELATIVE = Keywords(
     r"(?:morgen(?:avond|namiddag)?|overmorgen|vanavond|gisteren(?:avond)?|eergisteren|volgende week|"
     r"komende week|deze week|next week|this week|tomorrow|tonight|yesterday|demain(?: soir)?|ce soir|"
     r"hier soir|la semaine prochaine|semaine prochaine|cette semaine|volgende dinsdag|komende dinsdag|"
-    r"next tuesday|mardi prochain|deze dinsdag|this tuesday|ce mardi)",
+    r"next tuesday|mardi prochain|deze dinsdag|this tuesday|ce mardi|"
+    # the meeting's weekday alone is the coming one ("ik kom dinsdag"), unless a date follows it
+    r"dinsdag(?!(?:,? \d| de \d))|mardi(?!(?:,? \d| le \d))|tuesday(?!(?:,? \d|,? the \d))"
+    r")",
     suffix=r"\b",
+)
+# A day of the month without its month: "on the 10th", "de 10de", "le 10".
+DAY_ONLY = re.compile(
+    r"\b(?:the|de|le|op de)\s+(\d{1,2})(?:st|nd|rd|th|de|ste|e|er)?\b(?![\s/.-]*(?:\d|[a-z]{3}))"
 )
 
 
@@ -299,9 +306,18 @@ def read_meeting(
         if sent_day:
             for match in RELATIVE.finditer(folded):
                 low, high = _relative_range(match.group(0), sent_day)
+                bare = match.group(0) in ("dinsdag", "mardi", "tuesday")
                 for meeting in meetings:
                     if low <= meeting.date <= high:
-                        add(meeting.date, 2.5 * source.weight, "relative")
+                        add(meeting.date, (1.5 if bare else 2.5) * source.weight, "relative")
+            for match in DAY_ONLY.finditer(folded) if _DIGIT.search(folded) else ():
+                soon = [
+                    m.date
+                    for m in meetings
+                    if m.date.day == int(match[1]) and sent_day <= m.date <= sent_day + dt.timedelta(days=62)
+                ]
+                if soon and not any(s <= match.start() < e for s, e in covered):
+                    add(min(soon), 2.5 * source.weight, "date")
         themes, theme_days = _themes(tuple(meetings))
         named: set[dt.date] = set()
         for match in themes.finditer(folded) if themes else ():

@@ -9,13 +9,13 @@ Keywords match accent-folded lower case.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from dataclasses import dataclass, field
 
+from mailflow.core.parsing import clauses as cl
 from mailflow.core.parsing.headers import Headers
 from mailflow.core.parsing.mime import Body
 from mailflow.core.parsing.result import Intent
-from mailflow.core.parsing.text import REPLY_PREFIX, Keywords, fold
+from mailflow.core.parsing.text import REPLY_PREFIX, Joined, Keywords, fold
 
 # --- headers ------------------------------------------------------------------------------------------------
 
@@ -88,28 +88,42 @@ REGISTER_STRONG = Keywords(
     r"noteer (?:me|mij|ons)|noteren|reserveer|reserveren|op de (?:deelnemers|gasten)?lijst|"
     r"aanwezig (?:zijn|te zijn)|(?:zal|zullen|ben|zijn) (?:\w+ ){0,3}aanwezig|"
     r"graag bij\b|er graag bij|wil (?:\w+ ){0,2}graag bij|(?:wil|zou) (?:\w+ ){0,3}graag komen|"
+    # "willen graag naar de sessie komen", West Flemish "geerne", the Flemish wish "ik had graag deelgenomen"
+    r"(?:graag|geerne|gere) (?:\w+ ){0,6}(?:komen|deelnemen|aanwezig zijn)\b|"
+    r"(?:had|hadden|zou|zouden) (?:\w+ ){0,3}(?:graag|geerne) (?:\w+ ){0,4}"
+    r"(?:deelgenomen|gekomen|bijgewoond|ingeschreven)|"
+    r"(?:zet|noteer|plaats) (?:me|mij|ons|hem|haar|hen) (?:\w+ ){0,3}(?:op de lijst|voor)\b|"
+    r"(?:plaats|plaatsen) (?:\w+ ){0,2}(?:voorzien|vrijhouden)|"
     r"kom\w* (?:\w+ ){0,2}mee\b|meekomen|"
     # fr: s'inscrire, participer, rejoindre, assister, être présent
-    r"inscri(?:re|s|t|vons|ption)\b|m'y inscrire|participer|rejoindre|assister a|etre present|"
+    r"inscri(?:re|s|t|vons|vez|ption)\b|m'y inscrire|participer|rejoindre|assister a|etre present|"
     # en: register, sign up, join, attend
     r"regist(?:er|ration|ering)\b|sign (?:me |us |her |him |them )?up\b|signing up\b|join\b|attend\b|"
     r"participate|add (?:me|her|him|us|them) to|count (?:me|us) in|pass on my name|"
-    r"save (?:me|us) a (?:seat|spot|place)|"
+    r"save (?:me|us) a (?:seat|spot|place)|put (?:me|us|her|him|them) (?:down|on the list)\b|"
+    r"note (?:me|us|her|him|them) down|"
     r"(?:book|reserve) (?:a |my )?(?:seat|spot|place)"
 )
 REGISTER_WEAK = Keywords(
     r"ik kom graag|kom graag|komen graag|ik kom (?:zeker|ook|wel|alvast|samen)\b|wij komen|we komen|"
+    # "ik kom dinsdag" (a phone's whole mail), "komen we met vier", "on sera 3", "toch komen" after a cancel
+    r"ik kom\b(?! (?:niet|nooit|pas|later|terug|uit|met|van|per|vanuit|rechtstreeks|net|juist)\b)|"
+    r"komen (?:we|wij) (?:\w+ ){0,5}met\b|"
+    r"(?:kan|kunnen) (?:\w+ ){0,3}toch (?:wel )?komen|can come after all|"
+    r"(?:on|nous) sera (?:\w+ )?(?:\d|deux|trois|quatre|cinq)|nous serons (?:\d|deux|trois|quatre|cinq)|"
+    r"je compte (?:bien )?venir|je (?:peux|pourrai) finalement venir|"
     r"komt (?:ook|mee|graag|zeker)\b|komen (?:ook|mee)\b|vient aussi|viendra\b|is coming too|"
     r"will (?:also )?come\b|also (?:wants to )?(?:come|join)\b|"
     r"(?:mag|kan) ik (?:ook )?(?:\w+ )?komen|stap\w* (?:\w+ ){0,3}in\b|ben(?: er)?(?: \w+)? bij\b|erbij|"
-    r"inschrijving|aanmelding|mijn gegevens|mes coordonnees|my details|"
+    r"inschrijving|aanmelding|(?:mijn|onze) gegevens(?: zijn)? ?:|hierbij (?:\w+ )?(?:mijn|onze) gegevens|"
+    r"mes coordonnees ?:|voici mes coordonnees|my details(?: are)? ?:|here are my details|"
     r"je viendrai|nous viendrons|je serai (?:present|la)|viendra aussi|"
     r"i'll (?:be there|come)|i will (?:be there|come)|i'd (?:like|love) to (?:come|go)|"
     r"i would (?:like|love) to (?:come|go)|interested in (?:coming|joining)"
 )
 CANCEL_STRONG = Keywords(
     r"afmeld\w*|meld\w* (?:\w+ ){0,4}af\b|afzeg\w*|zeg\w* (?:\w+ ){0,3}af\b|annuleer\w*|annuleren|"
-    r"verontschuldig\w*|excuseer\w*|verhinderd|verstek|forfait|"
+    r"verontschuldig\w*|excuseer\w*|verhinderd|verstek|forfait|afhak\w*|haak\w* (?:\w+ ){0,3}af\b|"
     r"m'excuse\w*|excuse[rz]?\b|annul\w*|empeche\w*|desist\w*|"
     r"cancel\w*|apologi[sz]\w*|send my apologies"
 )
@@ -118,38 +132,40 @@ CANCEL_WEAK = Keywords(
     r"(?:kan|kun|kunnen|zal|zullen|lukt|ben|zijn) (?:\w+ ){0,4}niet (?:\w+ )?"
     r"(?:bij zijn|bij\b|komen|aanwezig)|"
     r"er (?:\w+ ){0,2}niet bij\b|afwezig|(?:ik|we|wij) (?:kan|kunnen|zal|zullen)(?: \w+){0,2} niet"
-    r"(?= ?[.,!;)]|$)|ne (?:\w+ ){0,2}(?:pourr\w*|serai|serons|sera|viendrai|viendrons|peux|pouvons|saurai)\b"
+    r"(?= ?[.,!;)]|$)|(?:ik|we|wij) (?:kom|komen) (?:\w+ ){0,2}niet\b|"
+    # Without a subject, as phone mail writes: "kan toch niet, sorry", "lukt niet dinsdag"
+    r"(?:^|(?<=\n))(?:\w+,? )?(?:kan|kunnen) (?:toch |helaas |jammer genoeg )?niet\b|"
+    r"lukt (?:\w+ ){0,2}niet\b|"
+    r"gaat (?:\w+ ){0,2}niet lukken|"
+    r"(?:have to|must|will|'ll|need to) skip|skip (?:that|this|the) (?:one|session|meeting)|"
+    r"(?:moet|zal) (?:\w+ ){0,3}(?:overslaan|passen)\b|"
+    r"ne (?:\w+ ){0,2}(?:pourr\w*|serai|serons|sera|viendrai|viendrons|peux|pouvons|saurai)\b"
     r"(?: \w+){0,2} pas|pas (?:pouvoir )?(?:venir|assister|etre (?:present|la))|absen(?:t|te|ce)\b|"
     r"can't (?:make it|come|attend|be there|join)|cannot (?:make it|come|attend|be there|join)|"
     r"(?:won't|will not|not) be able to (?:attend|come|make|join)|unable to (?:attend|come|make|join)|"
     r"(?:won't|will not) (?:be there|make it|come)"
 )
 UNSUBSCRIBE = Keywords(
-    r"uitschrijv\w*|schrij[fv]\w* (?:\w+ ){0,3}uit\b|uitgeschreven (?:te )?worden|"
-    r"(?:van|uit) (?:de|jullie|uw|het|je) (?:\w+ ){0,2}(?:mailing|verzend|adres|e-mail|email|contact)?lijst"
-    r"(?:en)?\b|schrap\w* (?:\w+ ){0,4}(?:lijst|adressen\w*|mailing\w*)|adressenbestand|"
+    r"(?:van|uit) (?:de|jullie|uw|het|je) (?:\w+ ){0,2}(?:mailing|verzend|adres|e-mail|email|contact)lijst"
+    r"(?:en)?\b|schrap\w* (?:\w+ ){0,4}(?:adressen\w*|mailing\w*)|(?:uit|van) (?:\w+ ){0,2}adressenbestand|"
+    # The words our mails teach for leaving (core/vocabulary.py), and their everyday variants
+    r"stap\w* (?:\w+ ){0,3}uit (?:het|de|jullie|ons|uw) (?:\w+ )?(?:leer)?netwerk|"
+    r"uit (?:het|de|jullie|uw) (?:\w+ )?(?:leer)?netwerk (?:\w+ ){0,2}(?:stappen|stap|te stappen)\b|"
+    r"verla(?:at|ten) (?:\w+ ){0,2}(?:leer)?netwerk|(?:leer)?netwerk (?:\w+ ){0,2}(?:verlaten|verlaat)\b|"
+    r"quitt\w* (?:\w+ ){0,2}reseau|leav\w* (?:\w+ ){0,2}network|"
     r"geen (?:\w+ ){0,2}(?:mails|e-mails|uitnodigingen|berichten|herinneringen) meer|"
     r"niet (?:langer|meer) (?:\w+ ){0,3}(?:ontvangen|mailen|contacteren)|"
     r"afmeld\w* (?:\w+ ){0,3}(?:mailinglijst|nieuwsbrief|verzendlijst|lijst|leernetwerk|netwerk)|"
     r"stop\w* (?:\w+ ){0,2}met (?:het |de )?(?:leernetwerk|netwerk)|"
     r"niet langer (?:\w+ ){0,3}(?:deel|lid|volgen)|"
-    r"desinscri\w*|desabonn\w*|retirer (?:\w+ ){0,4}liste|ne plus recevoir|supprimer (?:\w+ ){0,3}liste|"
-    r"unsubscri\w*|remove (?:me|my (?:name|address|e-mail|email)) from|take me off|"
+    r"desabonn\w*|ne plus recevoir|"
+    r"unsubscri\w*|remove my (?:name|address|e-mail|email) from|"
     r"off (?:the|your) (?:mailing )?list|stop (?:sending|receiving|mailing|emailing)|"
     r"no longer (?:wish to |want to )?receive"
 )
-# An unsubscribe word aimed at one dated session ("uitschrijven voor de sessie van 10 maart") is an excuse.
-LEAVING_FOR_GOOD = re.compile(
-    r"\b(?:lijst|liste|list|mailing\w*|nieuwsbrief|newsletter|mails?|e-?mails?|berichten|"
-    r"uitnodigingen|meer|langer|longer|plus|adressen\w*)\b"
-)
-NAMES_A_SESSION = re.compile(
-    r"\d|\b(?:januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|"
-    r"november|december|janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|"
-    r"novembre|decembre|january|february|march|june|july|august|october|morgen|dinsdag|"
-    r"mardi|tuesday|tomorrow|demain)\b"
-)
 ERASE = Keywords(
+    # "wis mijn gegevens" as our mails teach it, and every order of verb and "mijn gegevens"
+    r"(?:wis|verwijder|schrap|vernietig)\w* (?:\w+ ){0,2}(?:mijn|m'n|onze) (?:\w+ ){0,2}gegevens|"
     r"persoonsgegevens|persoonlijke gegevens|gegevenswissing|recht om vergeten|vergeten (?:te )?worden|"
     r"uit (?:al )?(?:jullie|uw|je) (?:bestanden|databank|database|systemen)|gdpr|avg|rgpd|"
     r"(?:al |alle )?(?:mijn|m'n) (?:\w+ ){0,2}gegevens (?:\w+ ){0,4}"
@@ -160,60 +176,6 @@ ERASE = Keywords(
     r"personal (?:data|details|information)|right to (?:be forgotten|erasure)|"
     r"(?:delete|erase|remove) (?:all )?(?:of )?my (?:personal )?(?:data|details|information|records)"
 )
-ERASE_VERB = Keywords(
-    r"verwijder\w*|wis(?:sen|t)?\b|gewist|wissing|schrap\w*|vernietig\w*|vergeten|bestanden|"
-    r"supprim\w*|effac\w*|oubli|delete\w*|erase\w*|remove\w*|forgotten|erasure"
-)
-QUESTION_WORDS = Keywords(
-    r"(?:een|enkele|paar|twee|drie|nog) (?:\w+ )?vra(?:ag|agje|gen)\b|vraagje|ik vroeg me af|"
-    r"(?:une|quelques|deux) (?:petites? )?questions?|je me demandais|"
-    r"(?:one|two|some|quick) (?:\w+ )?questions?\b|a (?:\w+ )?question\b|i was wondering"
-)
-# A question that is the request itself ("Mag ik mij inschrijven?", "Could you add her to the list?").
-REQUEST_QUESTION = Keywords(
-    r"(?:mag|kan|kun|zou|wil|zouden|mogen|kunnen|willen) (?:\w+ ){0,6}(?:inschrijven|aanmelden|zetten|komen|"
-    r"afmelden|uitschrijven|halen|schrappen|verwijderen|wissen|noteren|toevoegen|opgeven|deelnemen|aansluiten)|"
-    r"op de lijst|van de (?:\w+ )?lijst|"
-    r"(?:pourr|pourri|voudr|puis)\w* (?:\w+ ){0,4}(?:inscri|ajout|retir|noter)|"
-    r"(?:could|can|would|may) (?:\w+ ){0,4}(?:add|register|sign|put|remove|take|pass on|come|join)"
-)
-# "Kan ik komen als ik geen vrijwilliger ben?" asks; "Mag ik mij inschrijven als vrijwilliger?" (as) does not.
-CONDITION_IN_QUESTION = re.compile(
-    r"\b(?:als (?:ik|je|jij|u|we|wij|dat|het|er|ze|zij|hij)|indien|if|"
-    r"si (?:je|j'|c'|on|vous|nous|ce|ca|elle|il)|"
-    r"s'il)\b"
-)
-ALTERNATIVE = re.compile(
-    r"(?:,|\b) ?(?:of|or|ou) (?:moet|moeten|kan|mag|is|zijn|voor|do|should|must|is|faut|dois)\b"
-)
-CONDITIONAL = re.compile(r"^(?:en |and |et )?(?:als|indien|wanneer|zodra|if|once|si|des que|lorsque)\b")
-HEDGE = Keywords(
-    r"overweg\w*|denken erover|twijfel\w*|considering|thinking about|envisag\w*|hesit\w*|"
-    r"misschien later|peut-etre plus tard|(?:zou|zouden|would|serais) (?:\w+ )?dan\b|in dat geval|"
-    r"if so\b|dans ce cas"
-)
-NEXT_TIME = Keywords(
-    r"volgende keer|een volgende keer|next time|la prochaine fois|later dit jaar", suffix=r"\b"
-)
-# Someone else's invitation ("Inschrijven kan via onze website") or what already happened ("ik kon er toen
-# niet bij zijn", "ik heb een mail gestuurd om me in te schrijven") is no request.
-INVITATION = Keywords(
-    r"inschrijven (?:kan|via|door|is mogelijk|tot)\b|schrijf (?:je|u) (?:\w+ )?in via|inschrijving via|"
-    r"inscri(?:ption|vez-vous|re) (?:\w+ )?(?:via|sur|en ligne)|register (?:here|at|via|online|now)|"
-    r"register (?:today|before)|sign up (?:here|at|via|now|today)|seats are limited|places are limited|"
-    r"places limitees|plaatsen zijn beperkt|jullie zijn (?:\w+ ){0,2}welkom|iedereen is welkom|"
-    r"you are (?:\w+ )?welcome to"
-)
-PAST_ABSENCE = Keywords(
-    r"kon|konden|could|couldn't|n'ai pas pu|vorige (?:keer|sessie)|last time|la derniere fois|toen",
-    suffix=r"\b",
-)
-PAST_REGISTRATION = Keywords(
-    r"(?:heb|hebben) (?:\w+ ){0,6}(?:gestuurd|gemaild|ingeschreven|aangemeld)|al ingeschreven|"
-    r"already (?:registered|signed up)|deja inscrit\w*",
-    suffix=r"\b",
-)
-NEGATION = re.compile(r"\b(?:niet|geen|not|cannot|nooit|never|ne|nog niet)\b|\bn'|n't\b")
 # Money, accounts and mailbox panics: spam and phishing as a coordinator recognises them (folded phrases).
 # fmt: off
 SPAM_PHRASES = (
@@ -334,111 +296,146 @@ def spam_score(text: str) -> int:
 def is_genuine_question(sentence: str) -> bool:
     """A question the coordinator must answer, not a request phrased as one ("Mag ik mij inschrijven?")."""
     folded = fold(sentence)
-    if ALTERNATIVE.search(folded) or CONDITION_IN_QUESTION.search(folded):
+    if cl.ALTERNATIVE.search(folded) or cl.CONDITION_IN_QUESTION.search(folded):
         return (
             True  # "..., of moet ze zich zelf inschrijven?", "Kan ik komen als ...?": asks, not yet registers
         )
-    return not REQUEST_QUESTION.search(folded) and not _intent_hits(folded)
+    return not cl.REQUEST_QUESTION.search(folded) and not _intent_hits(folded)
 
 
 def _intent_hits(folded: str) -> bool:
     return bool(
-        REGISTER_STRONG.search(folded)
+        (
+            REGISTER_STRONG.search(folded)
+            and (cl.FIRST_PERSON.search(folded) or not cl.GENERIC_PERSON.search(folded))
+        )
         or CANCEL_STRONG.search(folded)
         or UNSUBSCRIBE.search(folded)
-        or ERASE.search(folded)
+        or cl.AMBIGUOUS_LEAVE.search(folded)
+        or (ERASE.search(folded) and cl.ERASE_VERB.search(folded))
     )
 
 
-def _sentence_hits(pattern: Keywords, whole: str, starts: list[int], negatable: bool = False) -> set[int]:
-    """Indices of the sentences where `pattern` matches (one scan of the whole text);
-    optionally not negated."""
-    found: set[int] = set()
-    for match in pattern.finditer(whole):
-        index = bisect_right(starts, match.start()) - 1
-        if negatable and NEGATION.search(whole, max(starts[index], match.start() - 40), match.end()):
-            continue  # "ne pourrai pas assister", "ik ben er niet aanwezig" is no registration
-        found.add(index)
-    return found
+def score_sentences(
+    sentences: list[str], subject: str, evidence: dict[str, list[str]] | None = None
+) -> tuple[dict[str, float], int, list[str]]:
+    """Keyword scores per intent over the sender's sentences, clause by clause, and the subject (weighted
+    less). A negation scopes its clause; a request that names a meeting wins over an apology for another.
 
-
-def score_sentences(sentences: list[str], subject: str) -> tuple[dict[str, float], int, list[str]]:
-    """Keyword scores per intent over the sender's sentences (and the subject, weighted less).
-
-    Returns (scores, genuine questions, reasons).
+    Returns (scores, genuine questions, reasons); `evidence`, when given, receives the clauses behind each
+    intent (the meeting is read from them first).
     """
     scores = {"register": 0.0, "cancel": 0.0, "unsubscribe": 0.0, "erase": 0.0}
     subject_scores = dict(scores)
     questions = 0
     reasons: list[str] = []
-    folded_sentences = [fold(sentence) for sentence in sentences]
-    starts: list[int] = []
-    offset = 0
-    for folded in folded_sentences:
-        starts.append(offset)
-        offset += len(folded) + 1
-    whole = "\n".join(folded_sentences)
-    unsubscribe = _sentence_hits(UNSUBSCRIBE, whole, starts)
-    erase = _sentence_hits(ERASE, whole, starts)
-    erase_verb = bool(erase) and bool(ERASE_VERB.search(whole))
-    asked = _sentence_hits(QUESTION_WORDS, whole, starts)
-    cancel_strong = _sentence_hits(CANCEL_STRONG, whole, starts)
-    cancel_weak = _sentence_hits(CANCEL_WEAK, whole, starts)
-    register_strong = _sentence_hits(REGISTER_STRONG, whole, starts, negatable=True)
-    register_weak = _sentence_hits(REGISTER_WEAK, whole, starts, negatable=True)
-    footers = _sentence_hits(LIST_FOOTER, whole, starts)
+    pairs = [
+        (number, clause) for number, sentence in enumerate(sentences) for clause in cl.split_clauses(sentence)
+    ]
+    owner, clauses = [number for number, _ in pairs], [clause for _, clause in pairs]
+    folded_clauses = [fold(clause) for clause in clauses]
+    joined = Joined(folded_clauses)
+    unsubscribe = cl.hits(UNSUBSCRIBE, joined)
+    ambiguous = cl.hits(cl.AMBIGUOUS_LEAVE, joined)
+    erase = cl.hits(ERASE, joined)
+    erase_verbs = cl.hits(cl.ERASE_VERB, joined, negatable=True)  # "I am not asking you to delete anything"
+    asked = cl.hits(cl.QUESTION_WORDS, joined)
+    cancel_strong = cl.hits(CANCEL_STRONG, joined)
+    cancel_weak = cl.hits(CANCEL_WEAK, joined)
+    register_strong = cl.hits(REGISTER_STRONG, joined, negatable=True)
+    register_weak = cl.hits(REGISTER_WEAK, joined, negatable=True)
+    footers = cl.hits(LIST_FOOTER, joined)
     scores["list_mail"] = float(len(footers))
-    for index, (sentence, folded) in enumerate(zip(sentences, folded_sentences, strict=True)):
+    found: dict[str, list[int]] = {key: [] for key in scores}
+    requests: list[int] = []  # register clauses that ask for it outright
+    pending: list[int] = []  # ambiguous leaving words, read with the whole mail
+    genuine = [
+        (s.rstrip().endswith("?") or fold(s).startswith(("est-ce que", "weet u of", "weet je of")))
+        and is_genuine_question(s)
+        for s in sentences
+    ]
+    counted: set[int] = set()
+    for index, folded in enumerate(folded_clauses):
+        number = owner[index]
         if index in footers:
             continue  # a newsletter's own "uitschrijven" link is no request of the sender
-        is_question = sentence.rstrip().endswith("?") or folded.startswith(
-            ("est-ce que", "weet u of", "weet je of")
-        )
-        if is_question and is_genuine_question(sentence):
-            questions += 1
-            continue
-        questions += index in asked
-        scores["erase"] += 3 * (index in erase)
-        if index in unsubscribe:
-            if NAMES_A_SESSION.search(folded) and not LEAVING_FOR_GOOD.search(folded):
-                scores["cancel"] += (
-                    3  # "uitschrijven voor de sessie van 10 maart": one meeting, not the network
-                )
+        if genuine[number] or (index in asked and number not in counted):
+            questions += number not in counted
+            counted.add(number)
+            if genuine[number]:
+                continue
+        if index in erase and index in erase_verbs:
+            found["erase"].append(index)
+            continue  # "wis mijn gegevens": the weak "mijn gegevens" registers nobody
+        if index in ambiguous and index not in unsubscribe:
+            meaning = cl.leave_or_cancel(folded)
+            if meaning:
+                found[meaning].append(index)
             else:
-                scores["unsubscribe"] += 3
+                pending.append(index)
+            continue
+        if index in unsubscribe:
+            found["unsubscribe"].append(index)
             continue  # "afmelden van de mailinglijst" is leaving, not an excuse for one meeting
-        was_absent = index in cancel_weak and bool(PAST_ABSENCE.search(folded))
-        scores["cancel"] += (
-            3 if index in cancel_strong else 2 if index in cancel_weak and not was_absent else 0
-        )
+        withdrawn = bool(cl.CANCEL_WITHDRAWN.search(folded))  # "mag je mijn afmelding vergeten"
+        if not withdrawn and not cl.SELF_EXCLUDED.match(folded):
+            was_absent = index in cancel_weak and bool(cl.PAST_ABSENCE.search(folded))
+            weight = 3 if index in cancel_strong else 2 if index in cancel_weak and not was_absent else 0
+            if weight and cl.FOR_GOOD.search(folded) and not cl.NAMES_A_SESSION.search(folded):
+                found["unsubscribe"].append(index)  # "naar de avonden ga ik niet meer kunnen komen"
+            elif weight:
+                scores["cancel"] += weight
+                found["cancel"].append(index)
         if index not in register_strong and index not in register_weak:
             continue
         if (
-            CONDITIONAL.match(folded)
-            or HEDGE.search(folded)
-            or NEXT_TIME.search(folded)
-            or PAST_REGISTRATION.search(folded)
+            cl.CONDITIONAL.match(folded)
+            or cl.HEDGE.search(folded)
+            or cl.NEXT_TIME.search(folded)
+            or cl.PAST_REGISTRATION.search(folded)
+            or cl.NOT_A_REQUEST.search(folded)
         ):
             continue  # "Als dat kan, schrijven we ons in", "volgende keer ben ik er weer bij"
-        if INVITATION.search(folded):
+        if cl.INVITATION.search(folded):
             continue  # "Inschrijven kan via onze website": an invitation to something else
         scores["register"] += 3 if index in register_strong else 1
-    if not erase_verb and scores["erase"]:
-        scores["erase"] = 0.0  # "GDPR" named without asking to delete anything
-        reasons.append("privacy law named without a request to delete")
+        found["register"].append(index)
+        if index in register_strong:
+            requests.append(index)
+    for index in pending:  # "Mogen jullie me uitschrijven?" after "ik kan niet op 12 januari" cancels
+        found["cancel" if scores["cancel"] or found["cancel"] else "unsubscribe"].append(index)
+    for key in ("erase", "unsubscribe"):
+        scores[key] += 3 * len(found[key])
+    scores["cancel"] += 3 * sum(1 for i in found["cancel"] if i in ambiguous)
+    if scores["cancel"] and scores["register"] and requests:
+        # "ik kan niet op 13 januari, maar schrijf me in voor maart": the request for another meeting wins.
+        apologised = set().union(*(cl.time_words(folded_clauses[i]) for i in found["cancel"]))
+        other = [i for i in requests if cl.time_words(folded_clauses[i]) - apologised]
+        if other and apologised:
+            scores["register"] = max(scores["register"], scores["cancel"] + 1)
+            found["register"] = other
+            reasons.append("a request for another meeting wins over an apology")
+    if evidence is not None:
+        for key, indices in found.items():
+            evidence[key] = [clauses[i] for i in indices]
     folded_subject = fold(subject)
     if not REPLY_PREFIX.match(subject):
         # The subject of a new mail is the sender's words too, if fewer of them.
         if UNSUBSCRIBE.search(folded_subject):
             subject_scores["unsubscribe"] += 2
+        elif cl.AMBIGUOUS_LEAVE.search(folded_subject):
+            meaning = cl.leave_or_cancel(folded_subject) or (
+                "cancel" if scores["cancel"] or scores["register"] else "unsubscribe"
+            )
+            subject_scores[meaning] += 2
         if ERASE.search(folded_subject):
-            subject_scores["erase"] += 2 if erase_verb or ERASE_VERB.search(folded_subject) else 0
+            subject_scores["erase"] += 2 if found["erase"] or cl.ERASE_VERB.search(folded_subject) else 0
         if CANCEL_STRONG.search(folded_subject) or CANCEL_WEAK.search(folded_subject):
             subject_scores["cancel"] += 2
         elif REGISTER_STRONG.search(folded_subject) or REGISTER_WEAK.search(folded_subject):
             subject_scores["register"] += 1
         if (
-            QUESTION_WORDS.search(folded_subject)
+            cl.QUESTION_WORDS.search(folded_subject)
             or "?" in subject
             or re.search(r"\b(?:vraag|question)", folded_subject)
         ):

@@ -105,7 +105,8 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
 
     # 2. The sender's own sentences (or, when they say nothing, the forwarded mail's).
     body_sentences = sentences(structure.body)
-    scores, questions, score_reasons = rules.score_sentences(body_sentences, subject)
+    evidence: dict[str, list[str]] = {}
+    scores, questions, score_reasons = rules.score_sentences(body_sentences, subject, evidence)
     reading = rules.decide(scores, questions)
     reading.reasons += score_reasons
     if "intent from the subject only" in score_reasons:
@@ -121,7 +122,8 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
     meeting = None
     if reading.intent in DATE_INTENTS:
         is_reply = bool(REPLY_PREFIX.match(subject)) or bool(raw_header(headers, "In-Reply-To").strip())
-        date_reading = _meeting(structure, subject, is_reply, sent, context)
+        focus = "\n".join(evidence.get(reading.intent.value, ()))
+        date_reading = _meeting(structure, subject, is_reply, sent, context, focus)
         if reading.intent in (Intent.REGISTER, Intent.CANCEL) and rules.names_other_event(
             structure.body,
             "" if is_reply else subject,
@@ -233,11 +235,17 @@ def _with_attached(structure: Structure, body: Body) -> Structure:
 
 
 def _meeting(
-    structure: Structure, subject: str, is_reply: bool, sent: dt.datetime | None, context: ParseContext
+    structure: Structure,
+    subject: str,
+    is_reply: bool,
+    sent: dt.datetime | None,
+    context: ParseContext,
+    focus: str = "",
 ) -> dates.DateReading:
-    """The meeting named in the sender's words, the subject and forwards;
-    for a reply, else in the quoted mail."""
-    sources = [dates.Source(structure.body, 1.0), dates.Source(subject, 0.9 if is_reply else 1.0)]
+    """The meeting named in the sender's words (first the clauses that carry the request, `focus`), the
+    subject and forwards; for a reply, else in the quoted mail."""
+    sources = [dates.Source(focus, 2.0), dates.Source(structure.body, 1.0)]
+    sources.append(dates.Source(subject, 0.9 if is_reply else 1.0))
     sources += [dates.Source(f.text, 0.8) for f in structure.forwards]
     sources += [dates.Source(f.subject, 0.8) for f in structure.forwards]
     reading = dates.read_meeting(sources, context.meetings, sent)
