@@ -80,11 +80,12 @@ _KIND_END = re.compile(rf"\w{{3}}{ORG_KIND.pattern}$")
 _ACRONYM_KIND = {"vzw", "asbl", "ocmw", "cpas", "caw"}
 # Before a kind of organisation: where someone is active ("bij", "in", "à l'", "at the").
 _KIND_BEFORE = re.compile(
-    r"(?i:\b(?:bij|in|van|voor|chez|[àa]|au|pour|at|with|for|from)\s+"
+    r"(?i:\b(?:(?:bij|in|van|voor|chez|[àa]|au|pour|at|with|for|from)\s+|(?=(?:onze|our|notre|nos)\s))"
     r"(?:(?:de|het|'t|t|den|la|le|les|l'|l’|the|een|onze|our|notre|ons|mijn|my|ma|mon)\s*)?)"
 )
 # A trailing town phrase is where, not who: "Welzijnsschakel Het Anker in Lokeren".
 _TOWN_TAIL = re.compile(r"(?i)\s+(?:in|uit|te|[àa]|at|from)\s+(?:de\s+|het\s+)?([\w'’ -]+?)\s*$")
+_ASIDE = re.compile(r"\([^()\n]{1,40}\)")
 _WINDOW_END = re.compile(r"[.;:()!?,\n]")
 _BIJ = re.compile(r"\bbij\s+(?:(?:de|het)\s+)?(?=[A-Z0-9À-Þ])")
 _SEGMENT_SPLIT = re.compile(r"\s+[|–—-]\s+|\s*\|\s*|\s*\(|\)\s*|,\s+")
@@ -244,8 +245,10 @@ def first_org(sentences: Sequence[str], skip_questions: bool = False) -> str | N
     joined = Joined(sentences)
     text = joined.text
     candidates: list[tuple[int, int, int]] = []  # (sentence, rule, where the name starts): the order of trust
+    # A short aside does not end the window: "we volunteer as interpreters (Ukrainian/Russian) for X".
+    unbracketed = _ASIDE.sub(lambda m: " " * len(m.group(0)), text)
     for anchor in ANCHOR.finditer(text):
-        window = _WINDOW_END.split(text[anchor.end() : anchor.end() + 70], maxsplit=1)[0]
+        window = _WINDOW_END.split(unbracketed[anchor.end() : anchor.end() + 70], maxsplit=1)[0]
         for prep in PREPOSITION.finditer(window):
             position = anchor.end() + prep.end()
             candidates.append((joined.index_at(position), 0, position))
@@ -300,6 +303,10 @@ def kind_org(text: str) -> str | None:
         return None
     named = capture_org(rest, lowercase_mail=False) if rest[:1].isupper() else None
     place = ""
+    # "CPAS de Forest", "OCMW van Gent": the town is part of the official name.
+    of_town = re.match(r"(?i)(de|du|van|d['’])\s*([\w'’-]+(?:\s+[\w'’-]+)?)", rest)
+    if not named and of_town and is_place(of_town.group(2).split()[0]):
+        return f"{head} {of_town.group(1)} {of_town.group(2).split()[0]}".replace("' ", "'")
     # "in Sint-Niklaas", "brugge", "van de parochie in Izegem": the town, up to the end of the clause
     clause = re.split(r"[,.;:()!?]", rest, maxsplit=1)[0]
     starts = [0] + [m.end() for m in re.finditer(r"(?i)\b(?:in|uit|te|[àa])\s+", clause)]
@@ -331,6 +338,8 @@ def org_from_signature(lines: Sequence[str], person_tokens: set[str]) -> str | N
         text = line.strip().strip("*_")
         if not text or "@" in text or "www." in text.lower() or "http" in text.lower() or is_closing(text):
             continue
+        if not any("a" <= ch <= "z" for ch in fold(text)):
+            continue  # the name again in another script ("Дмитро Савченко")
         if sum(ch.isdigit() for ch in text) >= 3 or text.endswith(("?", "!")) or len(text.split()) > 9:
             continue
         segments = [s.strip() for s in _SEGMENT_SPLIT.split(text) if s and s.strip()]
@@ -350,10 +359,18 @@ def org_from_signature(lines: Sequence[str], person_tokens: set[str]) -> str | N
                 from_jobs.append(after_job)
             from_jobs.extend(s for s in segments[1:] if not is_function(s))
             continue
-        if text[:1].isupper() or text.lower().startswith(("pour ", "voor ", "namens ", "for ")):
+        bare = AFFIX.sub("", text).lstrip("'’ ")  # "vzw Kleurrijk", "'t Anker vzw"
+        if text.lower().startswith(("'t ", "’t ")):
+            bare = text[3:]
+        if bare[:1].isupper() or text.lower().startswith(("pour ", "voor ", "namens ", "for ")):
             plain.append(text)
     for candidate in plain + from_jobs:
         cleaned = clean_org(candidate)
         if plausible_org(cleaned) and not cleaned.endswith("."):
             return cleaned
+    for line in lines:  # "(van het taalcafé in Sint-Niklaas)": a kind of organisation with its town
+        text = re.sub(r"^[\s(]*(?:van|from|de|voor|for|pour)?\s*(?:het|de|'t|the|la|le|l['’])?\s*", "", line)
+        found = kind_org(text.rstrip(" )"))
+        if found:
+            return found
     return None

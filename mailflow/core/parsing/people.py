@@ -79,7 +79,7 @@ CC_MENTION = re.compile(r"\b(?:in cc|in kopie|cc|en copie|in copy|copied|gekopie
 ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 THIRD_PERSON = re.compile(r"\b(?:haar|hem|hij|zij|ze|she|her|him|he|il|elle|lui|son|sa)\b")
 OUR_PEOPLE = re.compile(
-    r"\b(?:van onze (?:vrijwilligers|medewerkers|leden|collega's)|"
+    r"\b(?:van onze (?:nieuwe )?(?:vrijwilligers|vrijwilligsters|medewerkers|leden|collega's)|"
     r"onze (?:vrijwilliger|vrijwilligster|medewerker|"
     r"collega)|one of our (?:volunteers|members|staff|colleagues)|our (?:volunteer|colleague)|une? de nos "
     r"(?:benevoles|collegues|membres)|notre (?:benevole|collegue)|mijn collega|ma collegue|mon collegue|"

@@ -51,7 +51,8 @@ FORM_ORG = {
 
 
 ORG_AFTER_NAME = re.compile(
-    r"\s*,?\s*(?:van|from|of|de|d'|bij|at|with|chez)\s+(?:de |het |the |l'|la |le )?", re.IGNORECASE
+    r"\s*,?\s*(?:van|from|of|de|d'|bij|at|with|chez)\s+(?:de |het |the |l'|la |le |our |onze |ons |notre |nos )?",
+    re.IGNORECASE,
 )
 
 
@@ -185,7 +186,8 @@ def org_after_name(text: str) -> str | None:
     if not match:
         return None
     rest = text[match.end() :]
-    return orgs.capture_org(rest, lowercase_mail=rest[:1].islower())
+    # Lower-case reading only where the writer writes no capitals at all ("van het ocmw brugge").
+    return orgs.capture_org(rest, lowercase_mail=rest[:80] == rest[:80].lower())
 
 
 def sender_facts(
