@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
+from mailflow.core.parsing import lexicon
 from mailflow.core.parsing.text import fold
 
 # Surname particles. Flemish ones open the surname with a capital ("Rosa De Clercq", "Van den Broeck").
@@ -191,7 +192,20 @@ def from_display_name(display: str | None) -> str | None:
         caps += 1
     if 0 < caps < len(tokens) and not any(t.isupper() for t in tokens[caps:]):
         tokens = tokens[caps:] + tokens[:caps]
-    return normal_case(" ".join(tokens))
+    return first_name_leads(normal_case(" ".join(tokens)))
+
+
+@lru_cache(maxsize=512)
+def first_name_leads(name: str) -> str:
+    """ "Goethals Bram" -> "Bram Goethals", "Van Hecke Godelieve" -> "Godelieve Van Hecke": a name whose last
+    word is a common first name and whose first is not is written surname first (Outlook display names,
+    formal Flemish signatures)."""
+    tokens = name.split()
+    if len(tokens) < 2 or is_particle(tokens[-1]):
+        return name
+    if lexicon.is_first_name(tokens[-1]) and not any(lexicon.is_first_name(t) for t in tokens[:-1]):
+        return " ".join([tokens[-1], *tokens[:-1]])
+    return name
 
 
 def from_local_part(address: str | None, first_name: str | None) -> str | None:
@@ -232,9 +246,19 @@ def first_name_first(name: str, first_name: str | None) -> str:
     return name
 
 
+# Titles before a name ("Mrs Denise Van Wassenhove", "Monsieur Yonas Gebremedhin", "dhr. Vanhoutte").
+TITLES = {
+    "mr", "mrs", "ms", "miss", "mevrouw", "mevr", "meneer", "mijnheer", "dhr", "heer", "monsieur", "madame",
+    "mademoiselle", "mme", "mlle", "m", "dr", "prof", "me",
+}
+
+
 def name_at(text: str, allow_lower: bool) -> list[str]:
-    """The name-like words at the start of `text` ("Griet Bauwens, vrijwilliger" -> [Griet, Bauwens])."""
+    """The name-like words at the start of `text` ("Griet Bauwens, vrijwilliger" -> [Griet, Bauwens]);
+    a title before them is left out ("Mrs Denise Van Wassenhove")."""
     words = re.findall(r"[^\W\d_][\w'’\-]*|[,.;:!?()\n]", text[:120])
+    while len(words) >= 2 and fold(words[0]) in TITLES and words[0][:1].isupper():
+        words = words[2:] if words[1] == "." else words[1:]
     taken: list[str] = []
     for word in words:
         if not word[0].isalpha() or len(taken) >= 5:

@@ -81,7 +81,7 @@ _ACRONYM_KIND = {"vzw", "asbl", "ocmw", "cpas", "caw"}
 # Before a kind of organisation: where someone is active ("bij", "in", "à l'", "at the").
 _KIND_BEFORE = re.compile(
     r"(?i:\b(?:(?:bij|in|van|voor|chez|[àa]|au|pour|at|with|for|from)\s+|(?=(?:onze|our|notre|nos)\s))"
-    r"(?:(?:de|het|'t|t|den|la|le|les|l'|l’|the|een|onze|our|notre|ons|mijn|my|ma|mon)\s*)?)"
+    r"(?:(?:de|het|'t|t|den|la|le|les|the|een|onze|our|notre|ons|mijn|my|ma|mon)\s+|l['’]\s*)?)"
 )
 # A trailing town phrase is where, not who: "Welzijnsschakel Het Anker in Lokeren".
 _TOWN_TAIL = re.compile(r"(?i)\s+(?:in|uit|te|[àa]|at|from)\s+(?:de\s+|het\s+)?([\w'’ -]+?)\s*$")

@@ -17,6 +17,7 @@ from mailflow.core.parsing import names as nm
 from mailflow.core.parsing import organisations as orgs
 from mailflow.core.parsing.headers import sender_of
 from mailflow.core.parsing.intent import CANCEL_STRONG, CANCEL_WEAK, REGISTER_STRONG, REGISTER_WEAK
+from mailflow.core.parsing import roster as rs
 from mailflow.core.parsing.names import name_at, name_before, names_listed
 from mailflow.core.parsing.result import Intent, ParseContext, Person
 from mailflow.core.parsing.sender import SenderFacts, org_after_name, sender_facts
@@ -33,7 +34,10 @@ RELATION = Keywords(
     r"(collega's|collegas|collega|colleagues|colleague|coll[eè]gues|coll[eè]gue|vrijwilligers|vrijwilliger|"
     r"vrijwilligster|volunteer|b[eé]n[eé]vole|stagiair|stagiaire|buurvrouw|buurman|neighbou?r|voisine?|partner|"
     r"vriendin|vriend|friend|amie?|man|vrouw|echtgenote|echtgenoot|husband|wife|mari|femme|dochter|zoon|daughter|"
-    r"son|fille|fils)|(namens|au nom de|on behalf of)|"
+    r"son|fille|fils|schoonmoeder|schoonvader|schoonzus|schoonbroer|moeder|vader|mama|papa|zus|zuster|broer|"
+    r"tante|oom|oma|opa|grootmoeder|grootvader|mother-in-law|father-in-law|mother|father|mum|mom|dad|sister|"
+    r"brother|aunt|uncle|grandmother|grandfather|belle-m[eè]re|beau-p[eè]re|m[eè]re|p[eè]re|s(?:oe|œ)ur|"
+    r"fr[eè]re|cli[eë]nte?|client|klant|cousine?|cousin|nicht|neef)|(namens|au nom de|on behalf of)|"
     r"(?:een|one|un|une) (?:(vrijwilliger|vrijwilligster|collega|volunteer|colleague|b[eé]n[eé]vole|"
     r"coll[eè]gue)(?: van ons| of ours| de chez nous)|van onze "
     r"(vrijwilligers|collega's|volunteers|b[eé]n[eé]voles)|"
@@ -84,6 +88,10 @@ OUR_PEOPLE = re.compile(
     r"collega)|one of our (?:volunteers|members|staff|colleagues)|our (?:volunteer|colleague)|une? de nos "
     r"(?:benevoles|collegues|membres)|notre (?:benevole|collegue)|mijn collega|ma collegue|mon collegue|"
     r"my colleague|bij ons|chez nous|with us)\b"
+)
+NOT_WITH = re.compile(
+    r"\b(?:ne (?:travaille|fait) pas (?:pour|partie)|(?:werkt|is) niet (?:bij|voor|van)|not (?:with|for|part of)|"
+    r"doesn't work (?:for|with)|geen lid van)\b"
 )
 BULLET = re.compile(r"^\s*(?:[-*•·–]|\d{1,2}[.)])\s+(\S.*)$")
 MAX_PEOPLE = 10
@@ -137,6 +145,7 @@ def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
         if tokens:
             found.append((match.end(), Mention(tokens, sentence, "with", index=index)))
     for index, (sentence, start) in enumerate(zip(joined.sentences, joined.starts, strict=True)):
+        found += [(start, Mention(tokens, sentence, "proxy", index=index)) for tokens in rs.proxy_names(sentence)]
         colon = sentence.find(":")
         # "Wij schrijven ons in voor 12 mei: Jan Peeters en Lies Maes" (not a form field like "Naam: X")
         if (
@@ -196,6 +205,7 @@ def read_people(
     people: list[Person] = []
     joint = False
     third_party = False
+    proxied = False  # the writer acts on someone's behalf ("namens", "on behalf of")
     group_org: str | None = None
     sender_tokens = {fold(t) for t in (facts.full.name.split() if facts.full else [])}
     if facts.first_name:
@@ -225,11 +235,27 @@ def read_people(
         elif len(name_tokens) == 1:
             confidence = 0.5
             reasons.append("a colleague named by first name only")
-        shares = mention.kind in ("joint", "with", "list") or mention.relation in SAME_ORG_RELATIONS
+        joint_here = bool(JOINT_AFTER.search(mention.after))
+        shares = (
+            mention.kind in ("joint", "with", "list", "proxy")
+            or mention.relation in SAME_ORG_RELATIONS
+            or joint_here
+        )
+        proxied = proxied or mention.kind == "proxy"
         organisation = (
-            named_org or _own_org_of(mention.sentence, context) or (facts.organisation if shares else None)
+            named_org
+            or _own_org_of(mention.sentence, context)
+            or _org_said_after(body_sentences, mention.index, context)
+            or (facts.organisation if shares else None)
         )
         people.append(Person(name=name, organisation=organisation, email=email, confidence=confidence))
+    for listed in rs.roster(body):
+        # A table or list under "...:" or a header row ("Naam Functie Team"); a role is no organisation.
+        listed_org = orgs.normalise_org(listed.detail, context.organisations) if listed.detail else None
+        people.append(
+            Person(listed.name, listed_org or facts.organisation, listed.email and listed.email.lower(), 0.85)
+        )
+        third_party = True
     for line in body.split("\n"):
         # A list of people ("- Anna Peeters", "2. Bram De Wilde (Buurtwerk X)") registers (or excuses) them
         # all.
@@ -261,6 +287,10 @@ def read_people(
         joint = True  # "Ik schrijf me in. Mijn collega X komt ook.": the sender is in it too
     if sender and group_org and sender.organisation is None and not facts.personal:
         sender = Person(sender.name, group_org, sender.email, sender.confidence)
+    if third_party and rs.WRITER_IN.search(folded_body):
+        joint = True  # "- en ikzelf" under a list
+    elif third_party and (proxied or intent is Intent.REGISTER and rs.writer_out(body)):
+        joint = False  # "Zelf kan ik niet", "on behalf of my neighbour": only the others
     if sender and (not third_party or joint):
         people.insert(0, sender)
     unique: list[Person] = []
@@ -276,6 +306,10 @@ def _counts(mention: Mention, intent: Intent, body_sentences: Sequence[str]) -> 
     A colleague counts when their sentence says the intent, names them in Cc or with "en ik"; or when the next
     sentence says it of them ("... onze nieuwe vrijwilliger: Noor Vermeulen. Zij wil graag deelnemen.").
     """
+    if mention.kind == "proxy":
+        return True  # "Namens onze directeur, Filip Vanhoutte, ...": the mail is their request
+    if rs.speaks(mention.after) or intent is Intent.REGISTER and rs.not_coming(mention.after):
+        return False  # "Mijn collega X ..., maar zij kan helaas niet", "X is one of the speakers"
     if _intent_in(mention.sentence, intent):
         return True
     if mention.kind != "relation":
@@ -284,6 +318,19 @@ def _counts(mention: Mention, intent: Intent, body_sentences: Sequence[str]) -> 
         return True
     following = body_sentences[mention.index + 1] if mention.index + 1 < len(body_sentences) else ""
     return bool(THIRD_PERSON.match(fold(following))) and _intent_in(following, intent)
+
+
+def _org_said_after(body_sentences: Sequence[str], index: int, context: ParseContext) -> str | None:
+    """An organisation the next sentences give of the person ("Ze is al jaren actief bij X")."""
+    for sentence in body_sentences[index + 1 : index + 3]:
+        folded = fold(sentence)
+        if orgs.PERSONAL.search(folded) or NOT_WITH.search(folded):
+            return None  # "Il ne travaille pas pour le CPAS : il le fait à titre personnel"
+        if THIRD_PERSON.match(folded):
+            found = orgs.org_in_sentence(sentence)
+            if found:
+                return orgs.normalise_org(found, context.organisations)
+    return None
 
 
 def _own_org_of(sentence: str, context: ParseContext) -> str | None:
