@@ -68,7 +68,7 @@ WITH = Keywords(
     suffix=r"\s+",
 )
 JOINT_MARKER = re.compile(
-    r"\b(?:en ik|and i|and me|et moi|wij|we|nous|samen met (?:mij|mezelf)|together with me|ensemble|allebei|"
+    r"\b(?:en ik|and i|and me|et moi|ik en|moi et|i and|me and|ondergetekende|undersigned|soussignee?|wij|we|nous|samen met (?:mij|mezelf)|together with me|ensemble|allebei|"
     r"kom\w* (?:[\w,]+ ){0,3}(?:samen )?met (?:mijn|onze)|come (?:[\w,]+ ){0,2}with my|"
     r"viendr\w* (?:[\w,]+ ){0,2}avec (?:ma|mon|mes)|"
     r"beiden|allemaal|both of us|tous les deux|toutes les deux|met z'n tweeen|met ons tweeen|mezelf|mijzelf|"
@@ -93,6 +93,7 @@ NOT_WITH = re.compile(
     r"\b(?:ne (?:travaille|fait) pas (?:pour|partie)|(?:werkt|is) niet (?:bij|voor|van)|not (?:with|for|part of)|"
     r"doesn't work (?:for|with)|geen lid van)\b"
 )
+OURS = re.compile(r"\b(?:onze|ons|our|notre|nos)\b")  # "namens onze directeur": one of the writer's own
 BULLET = re.compile(r"^\s*(?:[-*•·–]|\d{1,2}[.)])\s+(\S.*)$")
 MAX_PEOPLE = 10
 
@@ -122,12 +123,13 @@ def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
         index = joined.index_at(position)
         return joined.sentences[index], text[position : joined.end_of(index)], index
 
+    lower = text == text.lower()  # a mail written without capitals: names are lower case too
     for match in RELATION.finditer(text):
         sentence, rest, index = after(match.end())
         relation = fold(next(g for g in match.groups() if g))
         found += [
             (match.end(), Mention(tokens, sentence, "relation", relation, index))
-            for tokens in names_listed(rest)
+            for tokens in names_listed(rest, allow_lower=lower)
         ]
     for match in JOINT_BEFORE.finditer(text):
         sentence, rest, index = after(match.end())
@@ -237,7 +239,8 @@ def read_people(
             reasons.append("a colleague named by first name only")
         joint_here = bool(JOINT_AFTER.search(mention.after))
         shares = (
-            mention.kind in ("joint", "with", "list", "proxy")
+            mention.kind in ("joint", "with", "list")
+            or mention.kind == "proxy" and bool(OURS.search(fold(mention.sentence)))
             or mention.relation in SAME_ORG_RELATIONS
             or joint_here
         )

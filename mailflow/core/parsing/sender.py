@@ -186,6 +186,9 @@ def org_after_name(text: str) -> str | None:
     if not match:
         return None
     rest = text[match.end() :]
+    kind = orgs.kind_org(rest)  # "van het ocmw brugge komen graag": the kind and its town, no more
+    if kind:
+        return kind
     # Lower-case reading only where the writer writes no capitals at all ("van het ocmw brugge").
     return orgs.capture_org(rest, lowercase_mail=rest[:80] == rest[:80].lower())
 
