@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from mailflow.core.parsing.lexicon import is_function, is_place
+from mailflow.core.parsing.lexicon import is_first_name, is_function, is_place
 from mailflow.core.parsing.names import NOT_NAME
 from mailflow.core.parsing.structure import is_closing
 from mailflow.core.parsing.text import Joined, fold
@@ -70,7 +70,7 @@ NOT_ORG = {
 # Kinds of organisation: written in lower case before a name ("de vereniging Pamir", "l'école de devoirs
 # « Le Tremplin »", "het taalcafé in Sint-Niklaas") or closing a compound ("Sint-Martinusparochie").
 ORG_KIND = re.compile(
-    r"(?:vzw|asbl|vereniging|werkgroep|parochie|taalclub|taalcafe|huiswerkklas|huiswerkbegeleiding|"
+    r"(?:vzw|asbl|vereniging|werkgroep|parochie|netwerk|network|taalclub|taalcafe|huiswerkklas|huiswerkbegeleiding|"
     r"ecole de devoirs|buurtwerk|buurtwerking|buurtcentrum|buurthuis|ontmoetingshuis|voedselbank|"
     r"welzijnsschakels?|ocmw|cpas|caw|opvangcentrum|food bank|parish|parroquia|paroisse|association|"
     r"collectif|stichting|fondation|foundation|gemeente|stad|ville|commune|municipality|city of)"
@@ -80,7 +80,7 @@ _KIND_END = re.compile(rf"\w{{3}}{ORG_KIND.pattern}$")
 _ACRONYM_KIND = {"vzw", "asbl", "ocmw", "cpas", "caw"}
 # Before a kind of organisation: where someone is active ("bij", "in", "à l'", "at the").
 _KIND_BEFORE = re.compile(
-    r"(?i:\b(?:(?:bij|in|van|voor|chez|[àa]|au|pour|at|with|for|from)\s+|(?=(?:onze|our|notre|nos)\s))"
+    r"(?i:\b(?:(?:bij|in|van|voor|via|chez|[àa]|au|pour|at|with|for|from)\s+|(?=(?:onze|our|notre|nos)\s))"
     r"(?:(?:de|het|'t|t|den|la|le|les|the|een|onze|our|notre|ons|mijn|my|ma|mon)\s+|l['’]\s*)?)"
 )
 # A trailing town phrase is where, not who: "Welzijnsschakel Het Anker in Lokeren".
@@ -265,7 +265,7 @@ def first_org(sentences: Sequence[str], skip_questions: bool = False) -> str | N
             continue
         if rule == 2:
             name = kind_org(text[position : joined.end_of(index)])
-            if name:
+            if name and plausible_org(name):
                 return name
             continue
         lowercase = rule == 0 and sentence == sentence.lower()
@@ -338,6 +338,11 @@ def org_from_signature(lines: Sequence[str], person_tokens: set[str]) -> str | N
         text = line.strip().strip("*_")
         if not text or "@" in text or "www." in text.lower() or "http" in text.lower() or is_closing(text):
             continue
+        words = [fold(w) for w in re.findall(r"[\w'’-]+", text)]
+        if words and (words[0] in ("fam", "familie", "famille", "family") or all(
+            is_first_name(w) or w in ("en", "and", "et") for w in words
+        )):
+            continue  # "Fam. Vandecasteele", "Karim en Leila": the people, not their organisation
         if not any("a" <= ch <= "z" for ch in fold(text)):
             continue  # the name again in another script ("Дмитро Савченко")
         if sum(ch.isdigit() for ch in text) >= 3 or text.endswith(("?", "!")) or len(text.split()) > 9:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from mailflow.core.parsing import lexicon
 from mailflow.core.parsing import names as nm
 from mailflow.core.parsing import organisations as orgs
 from mailflow.core.parsing.headers import sender_of
@@ -93,6 +94,8 @@ NOT_WITH = re.compile(
     r"\b(?:ne (?:travaille|fait) pas (?:pour|partie)|(?:werkt|is) niet (?:bij|voor|van)|not (?:with|for|part of)|"
     r"doesn't work (?:for|with)|geen lid van)\b"
 )
+FAMILY = re.compile(r"^(?i:fam(?:ilie)?\.?|famille|family|the)\s+([A-Z][\w'’ -]{1,40})$")
+PAIR = re.compile(r"\b([A-Z][\w'’-]+)(?:\s*,)?\s+(?:en|and|et|&)\s+([A-Z][\w'’-]+)\b")
 OURS = re.compile(r"\b(?:onze|ons|our|notre|nos)\b")  # "namens onze directeur": one of the writer's own
 BULLET = re.compile(r"^\s*(?:[-*•·–]|\d{1,2}[.)])\s+(\S.*)$")
 MAX_PEOPLE = 10
@@ -196,6 +199,9 @@ def read_people(
     sender = _sender_person(facts)
     if intent in (Intent.UNSUBSCRIBE, Intent.ERASE):
         return ([sender] if sender else []), reasons
+    household = _household(facts, body + "\n" + signature)
+    if household:
+        return household, reasons
     if intent not in (Intent.REGISTER, Intent.CANCEL):
         return [], []
     if body_sentences is None:
@@ -358,6 +364,26 @@ def _sender_person(facts: SenderFacts) -> Person | None:
         email=facts.address,
         confidence=confidence,
     )
+
+
+def _household(facts: SenderFacts, text: str) -> list[Person]:
+    """ "Fam. Vandecasteele" signing "Wij, Marc en Rita": each of them with the family name."""
+    family = None
+    for line in [facts.display or "", *text.split("\n")]:
+        match = FAMILY.match(line.strip())
+        if match:
+            family = nm.normal_case(match.group(1).strip(" ,."))
+            break
+    if not family:
+        return []
+    for first, second in PAIR.findall(text):
+        if lexicon.is_first_name(first) and lexicon.is_first_name(second):
+            organisation = None if facts.personal else facts.organisation
+            return [
+                Person(f"{nm.normal_case(given)} {family}", organisation, facts.address, 0.8)
+                for given in (first, second)
+            ]
+    return []
 
 
 def _greeted_tokens(body: str) -> set[str]:

@@ -147,7 +147,8 @@ def signature_names(signature: str) -> tuple[str | None, str | None, int]:
         first_segment = re.split(r"\s+[-–|]\s+|\s*\|\s*|,\s+", line)[0]
         segment = TITLE.sub("", first_segment)
         tokens = nm.tokens_of(segment)
-        if segment.endswith(("?", ":")) or "@" in line or not nm.looks_like_name(tokens, allow_lower=False):
+        street = first_segment == line and any(ch.isdigit() for ch in line)  # "Kerkstraat 14"
+        if segment.endswith(("?", ":")) or "@" in line or street or not nm.looks_like_name(tokens):
             if full or first:
                 break
             continue
