@@ -29,6 +29,12 @@ _DEPARTMENTS = frozenset(
 )
 
 
+_ACTIVITIES = frozenset(
+    {"accueil", "onthaal", "permanence", "permanentie", "secretariaat", "secretariat", "administratie"}
+    | {"reception", "boekhouding", "communicatie"}
+)
+
+
 def is_first_name(word: str) -> bool:
     """A common first name ("Bram", "Fatima", "Jean-Pierre": each part of a double name counts)."""
     folded = fold(word).strip(".")
@@ -56,6 +62,10 @@ def is_function(text: str) -> bool:
     phrase = " ".join(words)
     if any(phrase == w or phrase.startswith(w + " ") for w in _EXACT if " " in w):
         return True
+    if words[0] in _ACTIVITIES and len(words) > 1:
+        # "permanence du jeudi", "onthaal nieuwkomers" are tasks; "Accueil Solidaire" is a name.
+        second = text.split()[1]
+        return second[:1].islower()
     if _word_is_function(words[0]):
         return True
     # "Senior coordinator", "juridisch adviseur": one qualifying word, then a title (not a department:

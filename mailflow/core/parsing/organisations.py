@@ -144,7 +144,7 @@ def plausible_org(name: str | None) -> bool:
     if len(words) == 1 and (words[0] in NOT_NAME and len(words[0]) > 4 or is_place(words[0])):
         return False
     # A phone or house number, a date, a job title or a department is never the organisation.
-    if sum(ch.isdigit() for ch in bare) >= 2 or not any(ch.isalpha() for ch in bare) or is_function(bare):
+    if sum(ch.isdigit() for ch in bare) >= 2 or not any(ch.isalpha() for ch in bare) or is_function(name):
         return False
     return len(words) <= 8
 

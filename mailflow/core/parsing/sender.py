@@ -210,6 +210,11 @@ def sender_facts(
         body_sentences = sentences(body)
     fields = form_fields(body + "\n" + signature)
     sig_full, sig_first, sig_after = signature_names(signature)
+    if not signature.strip() and body_sentences and "\n" not in body_sentences[-1].strip():
+        # No signature block: a last line that is only a name signs the mail ("Jean-Baptiste van der Elst").
+        last = body.strip().rsplit("\n", 1)[-1].strip()
+        if len(nm.tokens_of(last)) >= 2:
+            sig_full, sig_first, _ = signature_names(last)
     display_name = nm.from_display_name(display)
     if address and ROLE_MAILBOX.match(address.split("@")[0]):
         display_name = (
@@ -250,6 +255,19 @@ def sender_facts(
         best.name = nm.first_name_first(
             best.name, sig_first or (intro if intro and " " not in intro else None)
         )
+        best.name = nm.first_name_leads(best.name)
+        given = best.name.split()[0]
+        initials = "." in given or len(given.replace("-", "")) <= 2
+        for other in candidates[1:]:
+            # "M.-Th. Lacroix" signed, "Marie-Thérèse Lacroix" in From: the written-out first name wins.
+            if (
+                initials
+                and other.name.split()[-1:] == best.name.split()[-1:]
+                and len(other.name) > len(best.name)
+                and fold(other.name[:1]) == fold(given[:1])
+            ):
+                best = Candidate(other.name, best.source, best.confidence)
+                break
         facts.full = best
         if best.source == "first-name":
             facts.reasons.append("only a first name found")
