@@ -96,6 +96,11 @@ NOT_WITH = re.compile(
 )
 FAMILY = re.compile(r"^(?i:fam(?:ilie)?\.?|famille|family|the)\s+([A-Z][\w'’ -]{1,40})$")
 PAIR = re.compile(r"\b([A-Z][\w'’-]+)(?:\s*,)?\s+(?:en|and|et|&)\s+([A-Z][\w'’-]+)\b")
+NAMED = Keywords(
+    r"(?:haar|zijn|her|his|hun|sa|son) (?:naam|name|nom) (?:is|est)|(?:elle|il) s'appelle|(?:zij|hij|ze) heet",
+    ignore_case=True,
+    suffix=r"\s+",
+)
 OURS = re.compile(r"\b(?:onze|ons|our|notre|nos)\b")  # "namens onze directeur": one of the writer's own
 BULLET = re.compile(r"^\s*(?:[-*•·–]|\d{1,2}[.)])\s+(\S.*)$")
 MAX_PEOPLE = 10
@@ -134,6 +139,11 @@ def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
             (match.end(), Mention(tokens, sentence, "relation", relation, index))
             for tokens in names_listed(rest, allow_lower=lower)
         ]
+    for match in NAMED.finditer(text):  # "Mijn vrouw haar naam is Monique Decock", "Elle s'appelle X"
+        sentence, rest, index = after(match.end())
+        tokens = name_at(rest, allow_lower=False)
+        if tokens:
+            found.append((match.end(), Mention(tokens, sentence, "named", index=index)))
     for match in JOINT_BEFORE.finditer(text):
         sentence, rest, index = after(match.end())
         tokens = name_at(rest, allow_lower=False)
@@ -230,7 +240,7 @@ def read_people(
         if not _counts(mention, intent, body_sentences):
             continue
         third_party = True
-        joint = joint or mention.kind in ("joint", "with") or bool(JOINT_AFTER.search(mention.after))
+        joint = joint or mention.kind in ("joint", "with", "named") or bool(JOINT_AFTER.search(mention.after))
         name = nm.normal_case(" ".join(name_tokens))
         address = ADDRESS.search(mention.after[:60])
         email = address.group(0).lower() if address else None
@@ -245,7 +255,7 @@ def read_people(
             reasons.append("a colleague named by first name only")
         joint_here = bool(JOINT_AFTER.search(mention.after))
         shares = (
-            mention.kind in ("joint", "with", "list")
+            mention.kind in ("joint", "with", "list", "named")
             or mention.kind == "proxy" and bool(OURS.search(fold(mention.sentence)))
             or mention.relation in SAME_ORG_RELATIONS
             or joint_here
@@ -315,6 +325,10 @@ def _counts(mention: Mention, intent: Intent, body_sentences: Sequence[str]) -> 
     A colleague counts when their sentence says the intent, names them in Cc or with "en ik"; or when the next
     sentence says it of them ("... onze nieuwe vrijwilliger: Noor Vermeulen. Zij wil graag deelnemen.").
     """
+    if mention.kind == "named":  # the name of someone a "we" sentence before registers with the writer
+        return any(
+            _intent_in(s, intent) and JOINT_MARKER.search(fold(s)) for s in body_sentences[: mention.index]
+        )
     if mention.kind == "proxy":
         return True  # "Namens onze directeur, Filip Vanhoutte, ...": the mail is their request
     if rs.speaks(mention.after) or intent is Intent.REGISTER and rs.not_coming(mention.after):

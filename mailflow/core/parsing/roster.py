@@ -53,6 +53,11 @@ ROSTER_HEADERS = {
     "mail", "organisatie", "organisation", "organization", "afdeling", "dienst", "service", "telefoon",
     "phone", "gsm", "tel", "prenom", "voornaam",
 }  # fmt: skip
+# What opens a list item before the name: the writer or a relation ("moi-même,", "mijn collega").
+LEAD = re.compile(
+    r"^(?i:(?:moi-m[eê]me|moi|ikzelf|ik|myself|me|mezelf)\s*[,:(]\s*|(?:mijn|onze|my|our|ma|mon|notre|nos)\s+"
+    r"[^\W\d_][\w'’-]*\s+)"
+)
 ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -96,7 +101,8 @@ def roster(body: str) -> list[Listed]:
     people: list[Listed] = []
     active = False
     for line in lines:
-        bare = re.sub(r"^(?:[-*•·–]|\d{1,2}[.)])\s+", "", line)
+        bullet = re.match(r"^(?:[-*•·–]|\d{1,2}[.)])\s+", line)
+        bare = line[bullet.end() :] if bullet else line
         words = [fold(w) for w in re.findall(r"[\w-]+", bare)]
         if not bare:
             continue
@@ -105,8 +111,9 @@ def roster(body: str) -> list[Listed]:
             continue
         if not active:
             continue
-        tokens = nm.name_at(bare, allow_lower=False)
-        rest = bare[bare.find(tokens[-1]) + len(tokens[-1]) :] if tokens else bare
+        item = LEAD.sub("", bare)  # "moi-même, Bernard Leloup", "ma collègue Fatou Diop"
+        tokens = nm.name_at(item, allow_lower=False)
+        rest = item[item.find(tokens[-1]) + len(tokens[-1]) :] if tokens else item
         detail = rest.strip(" \t,;:()–—-|")
         address = ADDRESS.search(rest)
         if len(tokens) >= 2 and _detail_ok(detail):
@@ -116,7 +123,7 @@ def roster(body: str) -> list[Listed]:
             if ADDRESS.fullmatch(bare) and people[-1].email is None:
                 people[-1].email = bare.lower()
             continue  # a cell of the row above: a role, an address
-        if len(words) > 5 or bare.endswith((".", "?", "!")):
+        if not bullet and (len(words) > 5 or bare.endswith((".", "?", "!"))):
             active = False
     return people
 
