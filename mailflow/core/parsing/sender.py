@@ -209,12 +209,13 @@ def sender_facts(
     if body_sentences is None:
         body_sentences = sentences(body)
     fields = form_fields(body + "\n" + signature)
-    sig_full, sig_first, sig_after = signature_names(signature)
-    if not signature.strip() and body_sentences and "\n" not in body_sentences[-1].strip():
-        # No signature block: a last line that is only a name signs the mail ("Jean-Baptiste van der Elst").
+    if not signature.strip() and "\n" in body.strip():
+        # No signature block: a last line that opens with a name signs the mail ("Jean-Baptiste van der
+        # Elst", "Tom Peeters, JRS").
         last = body.strip().rsplit("\n", 1)[-1].strip()
-        if len(nm.tokens_of(last)) >= 2:
-            sig_full, sig_first, _ = signature_names(last)
+        if signature_names(last)[0]:
+            signature = last
+    sig_full, sig_first, sig_after = signature_names(signature)
     display_name = nm.from_display_name(display)
     if address and ROLE_MAILBOX.match(address.split("@")[0]):
         display_name = (
