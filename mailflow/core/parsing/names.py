@@ -257,8 +257,25 @@ def first_name_first(name: str, first_name: str | None) -> str:
 
 # Titles before a name ("Mrs Denise Van Wassenhove", "Monsieur Yonas Gebremedhin", "dhr. Vanhoutte").
 TITLES = {
-    "mr", "mrs", "ms", "miss", "mevrouw", "mevr", "meneer", "mijnheer", "dhr", "heer", "monsieur", "madame",
-    "mademoiselle", "mme", "mlle", "m", "dr", "prof", "me",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "mevrouw",
+    "mevr",
+    "meneer",
+    "mijnheer",
+    "dhr",
+    "heer",
+    "monsieur",
+    "madame",
+    "mademoiselle",
+    "mme",
+    "mlle",
+    "m",
+    "dr",
+    "prof",
+    "me",
 }
 
 

@@ -282,9 +282,7 @@ def first_org(sentences: Sequence[str], skip_questions: bool = False) -> str | N
     return None
 
 
-_KIND_PHRASE = re.compile(
-    rf"(?i)^((?:[\w'’-]+\s+)?{ORG_KIND.pattern}|[\w'’-]*{ORG_KIND.pattern})\b\s*"
-)
+_KIND_PHRASE = re.compile(rf"(?i)^((?:[\w'’-]+\s+)?{ORG_KIND.pattern}|[\w'’-]*{ORG_KIND.pattern})\b\s*")
 
 
 def kind_org(text: str) -> str | None:
@@ -339,9 +337,10 @@ def org_from_signature(lines: Sequence[str], person_tokens: set[str]) -> str | N
         if not text or "@" in text or "www." in text.lower() or "http" in text.lower() or is_closing(text):
             continue
         words = [fold(w) for w in re.findall(r"[\w'’-]+", text)]
-        if words and (words[0] in ("fam", "familie", "famille", "family") or all(
-            is_first_name(w) or w in ("en", "and", "et") for w in words
-        )):
+        if words and (
+            words[0] in ("fam", "familie", "famille", "family")
+            or all(is_first_name(w) or w in ("en", "and", "et") for w in words)
+        ):
             continue  # "Fam. Vandecasteele", "Karim en Leila": the people, not their organisation
         if not any("a" <= ch <= "z" for ch in fold(text)):
             continue  # the name again in another script ("Дмитро Савченко")

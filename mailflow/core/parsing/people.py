@@ -16,9 +16,9 @@ from functools import lru_cache
 from mailflow.core.parsing import lexicon
 from mailflow.core.parsing import names as nm
 from mailflow.core.parsing import organisations as orgs
+from mailflow.core.parsing import roster as rs
 from mailflow.core.parsing.headers import sender_of
 from mailflow.core.parsing.intent import CANCEL_STRONG, CANCEL_WEAK, REGISTER_STRONG, REGISTER_WEAK
-from mailflow.core.parsing import roster as rs
 from mailflow.core.parsing.names import name_at, name_before, names_listed
 from mailflow.core.parsing.result import Intent, ParseContext, Person
 from mailflow.core.parsing.sender import SenderFacts, org_after_name, sender_facts
@@ -69,7 +69,8 @@ WITH = Keywords(
     suffix=r"\s+",
 )
 JOINT_MARKER = re.compile(
-    r"\b(?:en ik|and i|and me|et moi|ik en|moi et|i and|me and|ondergetekende|undersigned|soussignee?|wij|we|nous|samen met (?:mij|mezelf)|together with me|ensemble|allebei|"
+    r"\b(?:en ik|and i|and me|et moi|ik en|moi et|i and|me and|ondergetekende|undersigned|soussignee?|"
+    r"wij|we|nous|samen met (?:mij|mezelf)|together with me|ensemble|allebei|"
     r"kom\w* (?:[\w,]+ ){0,3}(?:samen )?met (?:mijn|onze)|come (?:[\w,]+ ){0,2}with my|"
     r"viendr\w* (?:[\w,]+ ){0,2}avec (?:ma|mon|mes)|"
     r"beiden|allemaal|both of us|tous les deux|toutes les deux|met z'n tweeen|met ons tweeen|mezelf|mijzelf|"
@@ -91,13 +92,15 @@ OUR_PEOPLE = re.compile(
     r"my colleague|bij ons|chez nous|with us)\b"
 )
 NOT_WITH = re.compile(
-    r"\b(?:ne (?:travaille|fait) pas (?:pour|partie)|(?:werkt|is) niet (?:bij|voor|van)|not (?:with|for|part of)|"
+    r"\b(?:ne (?:travaille|fait) pas (?:pour|partie)|(?:werkt|is) niet (?:bij|voor|van)|"
+    r"not (?:with|for|part of)|"
     r"doesn't work (?:for|with)|geen lid van)\b"
 )
 FAMILY = re.compile(r"^(?i:fam(?:ilie)?\.?|famille|family|the)\s+([A-Z][\w'’ -]{1,40})$")
 PAIR = re.compile(r"\b([A-Z][\w'’-]+)(?:\s*,)?\s+(?:en|and|et|&)\s+([A-Z][\w'’-]+)\b")
 NAMED = Keywords(
-    r"(?:haar|zijn|her|his|hun|sa|son) (?:naam|name|nom) (?:is|est)|(?:elle|il) s'appelle|(?:zij|hij|ze) heet",
+    r"(?:haar|zijn|her|his|hun|sa|son) (?:naam|name|nom) (?:is|est)|(?:elle|il) s'appelle|"
+    r"(?:zij|hij|ze) heet",
     ignore_case=True,
     suffix=r"\s+",
 )
@@ -160,7 +163,9 @@ def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
         if tokens:
             found.append((match.end(), Mention(tokens, sentence, "with", index=index)))
     for index, (sentence, start) in enumerate(zip(joined.sentences, joined.starts, strict=True)):
-        found += [(start, Mention(tokens, sentence, "proxy", index=index)) for tokens in rs.proxy_names(sentence)]
+        found += [
+            (start, Mention(tokens, sentence, "proxy", index=index)) for tokens in rs.proxy_names(sentence)
+        ]
         colon = sentence.find(":")
         # "Wij schrijven ons in voor 12 mei: Jan Peeters en Lies Maes" (not a form field like "Naam: X")
         if (
@@ -256,7 +261,8 @@ def read_people(
         joint_here = bool(JOINT_AFTER.search(mention.after))
         shares = (
             mention.kind in ("joint", "with", "list", "named")
-            or mention.kind == "proxy" and bool(OURS.search(fold(mention.sentence)))
+            or mention.kind == "proxy"
+            and bool(OURS.search(fold(mention.sentence)))
             or mention.relation in SAME_ORG_RELATIONS
             or joint_here
         )

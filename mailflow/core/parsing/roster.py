@@ -9,7 +9,6 @@ flattens it) as the people in it.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mailflow.core.parsing import names as nm
@@ -30,9 +29,10 @@ TITLED = re.compile(
 # myself", "je ne pourrai malheureusement pas me libérer", "Zelf ben ik die week met verlof".
 WRITER_OUT = re.compile(
     r"\b(?:zelf (?:kan|kom|ben|zal|ga) ik (?:\w+ ){0,6}?(?:niet|met verlof|afwezig)|"
-    r"ik (?:kan|kom|ben|zal|ga) (?:er )?(?:\w+ ){0,2}?zelf (?:\w+ ){0,3}?niet|ikzelf (?:kan|kom|ben) (?:\w+ ){0,3}?"
-    r"niet|ik (?:kan|kom) (?:helaas |zelf )*niet mee|"
-    r"i (?:won't|will not|can't|cannot|can not) (?:be attending|attend|make it|come|join)(?: \w+){0,3}? myself|"
+    r"ik (?:kan|kom|ben|zal|ga) (?:er )?(?:\w+ ){0,2}?zelf (?:\w+ ){0,3}?niet|"
+    r"ikzelf (?:kan|kom|ben) (?:\w+ ){0,3}?niet|ik (?:kan|kom) (?:helaas |zelf )*niet mee|"
+    r"i (?:won't|will not|can't|cannot|can not) (?:be attending|attend|make it|come|join)"
+    r"(?: \w+){0,3}? myself|"
     r"i(?:'m| am) afraid i can't make it|i won't be (?:attending|there|coming)|not (?:me|myself),|"
     r"je ne (?:pourrai|peux|serai|viendrai) (?:\w+ ){0,2}?pas (?:etre des votres|me liberer|venir|"
     r"etre present|participer)|pour ma part,? je ne|moi-meme,? je ne)"
@@ -117,7 +117,9 @@ def roster(body: str) -> list[Listed]:
         detail = rest.strip(" \t,;:()–—-|")
         address = ADDRESS.search(rest)
         if len(tokens) >= 2 and _detail_ok(detail):
-            people.append(Listed(nm.normal_case(" ".join(tokens)), detail, address.group(0) if address else None))
+            people.append(
+                Listed(nm.normal_case(" ".join(tokens)), detail, address.group(0) if address else None)
+            )
             continue
         if people and (ADDRESS.fullmatch(bare) or len(words) <= 5 and not bare.endswith((".", "?", "!"))):
             if ADDRESS.fullmatch(bare) and people[-1].email is None:

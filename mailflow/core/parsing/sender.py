@@ -51,7 +51,8 @@ FORM_ORG = {
 
 
 ORG_AFTER_NAME = re.compile(
-    r"\s*,?\s*(?:van|from|of|de|d'|bij|at|with|chez)\s+(?:de |het |the |l'|la |le |our |onze |ons |notre |nos )?",
+    r"\s*,?\s*(?:van|from|of|de|d'|bij|at|with|chez)\s+"
+    r"(?:de |het |the |l'|la |le |our |onze |ons |notre |nos )?",
     re.IGNORECASE,
 )
 
