@@ -58,6 +58,7 @@ LEAD = re.compile(
     r"^(?i:(?:moi-m[eê]me|moi|ikzelf|ik|myself|me|mezelf)\s*[,:(]\s*|(?:mijn|onze|my|our|ma|mon|notre|nos)\s+"
     r"[^\W\d_][\w'’-]*\s+)"
 )
+HEADER_ROW = re.compile(r"(?im)^\s*(?:naam|name|nom)\s*$|^\s*(?:naam|name|nom)\s+\w+")
 ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -97,13 +98,15 @@ def speaks(after_name: str) -> bool:
 def roster(body: str) -> list[Listed]:
     """The people of a list or table introduced by a line ending in ":" or a header row ("Naam Functie
     Team"); one a line, or a table flattened to one cell a line. Prose ends it."""
+    if ":" not in body and not HEADER_ROW.search(body):
+        return []  # no list opens here: the common case, read cheaply
     lines = [line.strip() for line in body.split("\n")]
     people: list[Listed] = []
     active = False
     for line in lines:
         bullet = re.match(r"^(?:[-*•·–]|\d{1,2}[.)])\s+", line)
         bare = line[bullet.end() :] if bullet else line
-        words = [fold(w) for w in re.findall(r"[\w-]+", bare)]
+        words = re.findall(r"[\w-]+", bare.lower())
         if not bare:
             continue
         if bare.endswith(":") or (words and all(w in ROSTER_HEADERS for w in words)):
