@@ -168,17 +168,18 @@ def clean_org(name: str) -> str:
 
 
 def _without_town(name: str) -> str:
-    """ "Welzijnsschakel Het Anker in Lokeren" -> "Welzijnsschakel Het Anker"; a lone kind keeps its town
-    ("taalclub in Wetteren" -> "Taalclub Wetteren"), and a name that is itself "X in Y" ("Hand in Hand",
-    "Welkom in Wevelgem") stays as it is."""
+    """ "Welzijnsschakel Het Anker in Lokeren" -> "Welzijnsschakel Het Anker": a kind of organisation with its
+    own name needs no town. Without that the town tells the branch and stays ("Rode Kruis in Deinze"), and a
+    lone kind keeps it without "in" ("taalclub in Wetteren" -> "Taalclub Wetteren")."""
     tail = _TOWN_TAIL.search(name)
     if not tail or not is_place(tail.group(1)):
         return name
     head = name[: tail.start()].strip()
     words = head.split()
-    if len(words) >= 2 and not (len(words) == 2 and _KIND_WORD.match(fold(words[0]))):
+    kinds = [w for w in words if _KIND_WORD.match(fold(w)) or _KIND_END.search(fold(w))]
+    if kinds and len(words) >= 2 and any(w[:1].isupper() and w not in kinds for w in words):
         return head
-    if len(words) == 1 and (_KIND_WORD.match(fold(head)) or _KIND_END.search(fold(head))):
+    if len(words) == 1 and kinds:
         return f"{head} {tail.group(1)}"
     return name
 
