@@ -60,8 +60,11 @@ def is_function(text: str) -> bool:
     if not words:
         return False
     phrase = " ".join(words)
-    if any(phrase == w or phrase.startswith(w + " ") for w in _EXACT if " " in w):
-        return True
+    for start in (phrase, " ".join(words[1:])):  # "social worker", "Senior project manager"
+        if any(start == w or start.startswith(w + " ") for w in _EXACT if " " in w):
+            return True
+        if any(start.startswith(p) for p in _PREFIXES if " " in p):
+            return True
     if words[0] in _ACTIVITIES and len(words) > 1:
         # "permanence du jeudi", "onthaal nieuwkomers" are tasks; "Accueil Solidaire" is a name.
         second = text.split()[1]
