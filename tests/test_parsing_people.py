@@ -234,3 +234,10 @@ def test_a_bare_kind_of_organisation_is_no_ones_organisation():
 def test_the_word_lists_ship_with_the_package():
     assert is_first_name("Bram") and is_first_name("Jean-Pierre") and not is_first_name("Goethals")
     assert is_place("Sint-Niklaas") and is_place("gand") and not is_place("Rode Kruis")
+
+
+def test_together_with_my_husband_registers_both_and_registering_him_only_him():
+    body = "Hallo,\n\nIk wil me graag inschrijven voor 12 mei samen met mijn man Peter Claes.\n\nAnna"
+    assert [n for n, _ in people_of(body)[1]] == ["Anna Peeters", "Peter Claes"]
+    body = "Hallo,\n\nGraag schrijf ik mijn man Peter Claes in voor 12 mei.\n\nAnna"
+    assert [n for n, _ in people_of(body)[1]] == ["Peter Claes"]

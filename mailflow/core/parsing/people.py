@@ -70,7 +70,7 @@ WITH = Keywords(
 )
 JOINT_MARKER = re.compile(
     r"\b(?:en ik|and i|and me|et moi|ik en|moi et|i and|me and|ondergetekende|undersigned|soussignee?|"
-    r"wij|we|nous|samen met (?:mij|mezelf)|together with me|ensemble|allebei|"
+    r"wij|we|nous|samen met (?:mij|mezelf|mijn|onze)|together with (?:me|my)|ensemble|allebei|"
     r"kom\w* (?:[\w,]+ ){0,3}(?:samen )?met (?:mijn|onze)|come (?:[\w,]+ ){0,2}with my|"
     r"viendr\w* (?:[\w,]+ ){0,2}avec (?:ma|mon|mes)|"
     r"beiden|allemaal|both of us|tous les deux|toutes les deux|met z'n tweeen|met ons tweeen|mezelf|mijzelf|"
@@ -96,7 +96,7 @@ NOT_WITH = re.compile(
     r"not (?:with|for|part of)|"
     r"doesn't work (?:for|with)|geen lid van)\b"
 )
-FAMILY = re.compile(r"^(?i:fam(?:ilie)?\.?|famille|family|the)\s+([A-Z][\w'’ -]{1,40})$")
+FAMILY = re.compile(r"^(?i:fam(?:ilie)?\.?|famille|family)\s+([A-Z][\w'’ -]{1,40})$")
 PAIR = re.compile(r"\b([A-Z][\w'’-]+)(?:\s*,)?\s+(?:en|and|et|&)\s+([A-Z][\w'’-]+)\b")
 NAMED = Keywords(
     r"(?:haar|zijn|her|his|hun|sa|son) (?:naam|name|nom) (?:is|est)|(?:elle|il) s'appelle|"
