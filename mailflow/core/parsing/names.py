@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
+from mailflow.core.parsing import lexicon
 from mailflow.core.parsing.text import fold
 
 # Surname particles. Flemish ones open the surname with a capital ("Rosa De Clercq", "Van den Broeck").
@@ -67,8 +68,12 @@ NOT_NAME = {
     "psycholoog", "huisarts", "leerkracht", "student", "outlook", "microsoft", "gmail", "iphone", "android",
     "samsung", "yahoo", "mail", "email", "e-mail", "www", "http", "nieuwsbrief", "newsletter", "uitnodiging",
     "herinnering", "inschrijving", "inscription", "registration", "vraag", "question", "afwezig", "absent",
-    "verzonden", "envoye", "sent", "disclaimer",
+    "verzonden", "envoye", "sent", "disclaimer", "vrouw", "man", "echtgenote", "echtgenoot", "collega",
+    "collega's", "moeder", "vader", "schoonmoeder", "buurvrouw", "buurman", "fam", "familie", "famille",
+    "family", "ondergetekende", "commission", "commissie",
 }
+# A word ending like this names a group, not a person ("Sint-Vincentiusvereniging", "Sint-Martinusparochie").
+_GROUP_WORD = re.compile(r"\w{4}(?:vereniging|parochie|werking|werkgroep|centrum|netwerk|school)$")
 # fmt: on
 # Words after which a name has ended ("Griet Bauwens en ik", "Bert Cools van Welkom in Wevelgem").
 STOP_AFTER_NAME = {
@@ -113,11 +118,16 @@ def looks_like_name(tokens: Sequence[str], allow_lower: bool = False) -> bool:
     real = [t for t in tokens if not is_particle(t)]
     if not real or is_particle(tokens[-1]) and len(tokens) > 1:
         return False
-    for token in tokens:
+    for index, token in enumerate(tokens):
         folded = fold(token)
         if is_particle(token):
             continue
-        if folded in NOT_NAME or len(folded.replace("-", "").replace("'", "")) < 2:
+        after_particle = index > 0 and is_particle(tokens[index - 1])  # "De Meester", "Van Dag"
+        if len(folded) == 1 and token.isupper() and token is not tokens[-1]:
+            continue  # an initial: "J. Vanden Bussche"
+        if folded in NOT_NAME and not after_particle or len(folded.replace("-", "").replace("'", "")) < 2:
+            return False
+        if _GROUP_WORD.search(folded):
             return False
         if not allow_lower and not token[0].isupper():
             return False
@@ -191,7 +201,20 @@ def from_display_name(display: str | None) -> str | None:
         caps += 1
     if 0 < caps < len(tokens) and not any(t.isupper() for t in tokens[caps:]):
         tokens = tokens[caps:] + tokens[:caps]
-    return normal_case(" ".join(tokens))
+    return first_name_leads(normal_case(" ".join(tokens)))
+
+
+@lru_cache(maxsize=512)
+def first_name_leads(name: str) -> str:
+    """ "Goethals Bram" -> "Bram Goethals", "Van Hecke Godelieve" -> "Godelieve Van Hecke": a name whose last
+    word is a common first name and whose first is not is written surname first (Outlook display names,
+    formal Flemish signatures)."""
+    tokens = name.split()
+    if len(tokens) < 2 or is_particle(tokens[-1]):
+        return name
+    if lexicon.is_first_name(tokens[-1]) and not any(lexicon.is_first_name(t) for t in tokens[:-1]):
+        return " ".join([tokens[-1], *tokens[:-1]])
+    return name
 
 
 def from_local_part(address: str | None, first_name: str | None) -> str | None:
@@ -232,9 +255,36 @@ def first_name_first(name: str, first_name: str | None) -> str:
     return name
 
 
+# Titles before a name ("Mrs Denise Van Wassenhove", "Monsieur Yonas Gebremedhin", "dhr. Vanhoutte").
+TITLES = {
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "mevrouw",
+    "mevr",
+    "meneer",
+    "mijnheer",
+    "dhr",
+    "heer",
+    "monsieur",
+    "madame",
+    "mademoiselle",
+    "mme",
+    "mlle",
+    "m",
+    "dr",
+    "prof",
+    "me",
+}
+
+
 def name_at(text: str, allow_lower: bool) -> list[str]:
-    """The name-like words at the start of `text` ("Griet Bauwens, vrijwilliger" -> [Griet, Bauwens])."""
+    """The name-like words at the start of `text` ("Griet Bauwens, vrijwilliger" -> [Griet, Bauwens]);
+    a title before them is left out ("Mrs Denise Van Wassenhove")."""
     words = re.findall(r"[^\W\d_][\w'’\-]*|[,.;:!?()\n]", text[:120])
+    while len(words) >= 2 and fold(words[0]) in TITLES and words[0][:1].isupper():
+        words = words[2:] if words[1] == "." else words[1:]
     taken: list[str] = []
     for word in words:
         if not word[0].isalpha() or len(taken) >= 5:
@@ -256,12 +306,17 @@ def name_at(text: str, allow_lower: bool) -> list[str]:
     return taken if looks_like_name(taken, allow_lower=allow_lower) else []
 
 
-def names_listed(text: str) -> list[list[str]]:
-    """The names at the start of `text`, also a list: "Lies Janssens en Tom Peeters" -> two names."""
+def names_listed(text: str, allow_lower: bool = False) -> list[list[str]]:
+    """The names at the start of `text`, also a list: "Lies Janssens en Tom Peeters" -> two names. In a mail
+    written without capitals (`allow_lower`) a name must open with a known first name ("jana de meester")."""
     found: list[list[str]] = []
     rest = text
     for _ in range(5):
         tokens = name_at(rest, allow_lower=False)
+        if not tokens and allow_lower:
+            tokens = name_at(rest, allow_lower=True)[:4]
+            if not (len(tokens) >= 2 and lexicon.is_first_name(tokens[0])):
+                tokens = []
         if not tokens:
             break
         found.append(tokens)

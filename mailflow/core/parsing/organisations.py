@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from mailflow.core.parsing.lexicon import is_first_name, is_function, is_place
 from mailflow.core.parsing.names import NOT_NAME
 from mailflow.core.parsing.structure import is_closing
 from mailflow.core.parsing.text import Joined, fold
@@ -60,31 +61,31 @@ STOP_LOWER = {
     "ou", "depuis", "mais", "qui", "we", "wij", "ik", "i", "je", "nous", "so", "zodat",
 }
 # fmt: on
-# Regions and cities: where someone works, not for whom.
-# fmt: off
-PLACES = {
-    "gent", "gand", "ghent", "brussel", "bruxelles", "brussels", "antwerpen", "anvers", "brugge", "bruges",
-    "kortrijk", "courtrai", "oostende", "ostende", "eeklo", "aalst", "roeselare", "ieper", "leuven",
-    "mechelen", "sint-niklaas", "dendermonde", "oudenaarde", "ronse", "deinze", "lokeren", "wetteren",
-    "tielt", "zelzate", "oost-vlaanderen", "west-vlaanderen", "vlaams-brabant", "limburg", "vlaanderen",
-    "wallonie", "belgie", "belgique", "belgium", "flandre-orientale", "flandre-occidentale", "flandre",
-    "europe", "europa", "nederland", "france", "frankrijk",
-}
-# fmt: on
 # fmt: off
 NOT_ORG = {
     "leernetwerk", "netwerk", "het leernetwerk", "jullie", "ons", "u", "team", "mijn team", "ons team",
     "deze", "dit", "dat", "december", "januari", "vorig jaar", "een", "zij", "hij", "gdpr", "avg", "rgpd",
 }
 # fmt: on
-JOB = re.compile(
-    r"(?i)^(?:\w+\s+)?(?:co[öo]rdinat|coordinat|medewerk|stafmedewerk|maatschappelijk|werker|advocaat\b|"
-    r"verantwoordelijk|teamverantwoordelijk|vrijwilliger\b|vrijwilligster|directeur|directrice|director|voorzitter|"
-    r"secretaris|begeleider|consulent|assistent|assistant|manager|officer|volunteer\b|b[ée]n[ée]vole|responsable|"
-    r"charg[ée]|juriste|psycholo|huisarts|arts\b|leerkracht|teacher|student|stagiair|intern\b|projectleider|"
-    r"project\s?(?:manager|coordinator)|opbouwwerker|straathoekwerker|sociaal|social|jurist|beleids|"
-    r"afdelingshoofd|diensthoofd|teamleider|team\s?lead|head of|vrijwilligerscoördinator|coördinator)",
+# Kinds of organisation: written in lower case before a name ("de vereniging Pamir", "l'école de devoirs
+# « Le Tremplin »", "het taalcafé in Sint-Niklaas") or closing a compound ("Sint-Martinusparochie").
+ORG_KIND = re.compile(
+    r"(?:vzw|asbl|vereniging|werkgroep|parochie|netwerk|network|taalclub|taalcafe|huiswerkklas|huiswerkbegeleiding|"
+    r"ecole de devoirs|buurtwerk|buurtwerking|buurtcentrum|buurthuis|ontmoetingshuis|voedselbank|"
+    r"welzijnsschakels?|ocmw|cpas|caw|opvangcentrum|food bank|parish|parroquia|paroisse|association|"
+    r"collectif|stichting|fondation|foundation|gemeente|stad|ville|commune|municipality|city of)"
 )
+_KIND_WORD = re.compile(rf"^{ORG_KIND.pattern}$")
+_KIND_END = re.compile(rf"\w{{3}}{ORG_KIND.pattern}$")
+_ACRONYM_KIND = {"vzw", "asbl", "ocmw", "cpas", "caw"}
+# Before a kind of organisation: where someone is active ("bij", "in", "à l'", "at the").
+_KIND_BEFORE = re.compile(
+    r"(?i:\b(?:(?:bij|in|van|voor|via|chez|[àa]|au|pour|at|with|for|from)\s+|(?=(?:onze|our|notre|nos)\s))"
+    r"(?:(?:de|het|'t|t|den|la|le|les|the|een|onze|our|notre|ons|mijn|my|ma|mon)\s+|l['’]\s*)?)"
+)
+# A trailing town phrase is where, not who: "Welzijnsschakel Het Anker in Lokeren".
+_TOWN_TAIL = re.compile(r"(?i)\s+(?:in|uit|te|[àa]|at|from)\s+(?:de\s+|het\s+)?([\w'’ -]+?)\s*$")
+_ASIDE = re.compile(r"\([^()\n]{1,40}\)")
 _WINDOW_END = re.compile(r"[.;:()!?,\n]")
 _BIJ = re.compile(r"\bbij\s+(?:(?:de|het)\s+)?(?=[A-Z0-9À-Þ])")
 _SEGMENT_SPLIT = re.compile(r"\s+[|–—-]\s+|\s*\|\s*|\s*\(|\)\s*|,\s+")
@@ -119,6 +120,9 @@ def capture_org(text: str, lowercase_mail: bool) -> str | None:
         if taken and lower in CONNECTORS and _word_ok(following):
             taken.append(word)
             continue
+        if _KIND_WORD.match(fold(word)) and _word_ok(following):
+            taken.append(word)  # "Afghaanse vereniging Pamir", "Amnesty groep Gent"
+            continue
         if lower in ("vzw", "asbl", "v.z.w"):
             taken.append(word)
         break
@@ -134,10 +138,13 @@ def plausible_org(name: str | None) -> bool:
         return False
     folded = fold(name).strip()
     bare = fold(AFFIX.sub("", name)).strip()
-    if not bare or folded in NOT_ORG or bare in NOT_ORG or bare in PLACES:
+    if not bare or folded in NOT_ORG or bare in NOT_ORG or is_place(bare):
         return False
     words = bare.split()
-    if len(words) == 1 and (words[0] in NOT_NAME and len(words[0]) > 4 or words[0] in PLACES):
+    if len(words) == 1 and (words[0] in NOT_NAME and len(words[0]) > 4 or is_place(words[0])):
+        return False
+    # A phone or house number, a date, a job title or a department is never the organisation.
+    if sum(ch.isdigit() for ch in bare) >= 2 or not any(ch.isalpha() for ch in bare) or is_function(name):
         return False
     return len(words) <= 8
 
@@ -153,9 +160,27 @@ def clean_org(name: str) -> str:
         name = AFFIX.sub("", name).strip(" .,")
     name = re.sub(r"(?i)^(?:pour|voor|namens|for|on behalf of|au nom de)\s+", "", name)
     name = AFFIX.sub("", name).strip(" .,")
+    name = _without_town(name)
     words = name.split()
     if words and (name.isupper() and len(name) > 5 or all(not w[:1].isupper() for w in words)):
         name = " ".join(_org_case(w, i) for i, w in enumerate(words))
+    return name
+
+
+def _without_town(name: str) -> str:
+    """ "Welzijnsschakel Het Anker in Lokeren" -> "Welzijnsschakel Het Anker": a kind of organisation with its
+    own name needs no town. Without that the town tells the branch and stays ("Rode Kruis in Deinze"), and a
+    lone kind keeps it without "in" ("taalclub in Wetteren" -> "Taalclub Wetteren")."""
+    tail = _TOWN_TAIL.search(name)
+    if not tail or not is_place(tail.group(1)):
+        return name
+    head = name[: tail.start()].strip()
+    words = head.split()
+    kinds = [w for w in words if _KIND_WORD.match(fold(w)) or _KIND_END.search(fold(w))]
+    if kinds and len(words) >= 2 and any(w[:1].isupper() and w not in kinds for w in words):
+        return head
+    if len(words) == 1 and kinds:
+        return f"{head} {tail.group(1)}"
     return name
 
 
@@ -221,17 +246,28 @@ def first_org(sentences: Sequence[str], skip_questions: bool = False) -> str | N
     joined = Joined(sentences)
     text = joined.text
     candidates: list[tuple[int, int, int]] = []  # (sentence, rule, where the name starts): the order of trust
+    # A short aside does not end the window: "we volunteer as interpreters (Ukrainian/Russian) for X".
+    unbracketed = _ASIDE.sub(lambda m: " " * len(m.group(0)), text)
     for anchor in ANCHOR.finditer(text):
-        window = _WINDOW_END.split(text[anchor.end() : anchor.end() + 70], maxsplit=1)[0]
+        window = _WINDOW_END.split(unbracketed[anchor.end() : anchor.end() + 70], maxsplit=1)[0]
         for prep in PREPOSITION.finditer(window):
             position = anchor.end() + prep.end()
             candidates.append((joined.index_at(position), 0, position))
     # "bij" + a capitalised name needs no anchor: "sinds vorig jaar bij Hand in Hand Gent".
     for match in _BIJ.finditer(text):
         candidates.append((joined.index_at(match.end()), 1, match.end()))
+    # A kind of organisation with its name or town: "bij de vereniging Pamir", "in de Sint-Martinusparochie",
+    # "à l'école de devoirs « Le Tremplin »", "van het ocmw brugge".
+    for match in _KIND_BEFORE.finditer(text):
+        candidates.append((joined.index_at(match.end()), 2, match.end()))
     for index, rule, position in sorted(candidates):
         sentence = joined.sentences[index]
         if skip_questions and sentence.rstrip().endswith("?"):
+            continue
+        if rule == 2:
+            name = kind_org(text[position : joined.end_of(index)])
+            if name and plausible_org(name):
+                return name
             continue
         lowercase = rule == 0 and sentence == sentence.lower()
         first_word = text[position : position + 30].split(" ", 1)[0]
@@ -247,6 +283,52 @@ def first_org(sentences: Sequence[str], skip_questions: bool = False) -> str | N
     return None
 
 
+_KIND_PHRASE = re.compile(rf"(?i)^((?:[\w'’-]+\s+)?{ORG_KIND.pattern}|[\w'’-]*{ORG_KIND.pattern})\b\s*")
+
+
+def kind_org(text: str) -> str | None:
+    """A kind of organisation with its name or town at the start of `text`: "vereniging Pamir in Oostende",
+    "école de devoirs « Le Tremplin »", "taalclub in wetteren", "Sint-Martinusparochie"; a bare kind ("de
+    vereniging", "het sociaal huis") is no one's organisation."""
+    text = text.replace("«", " ").replace("»", " ").replace("\u00a0", " ").replace('"', " ")
+    text = " ".join(text.split())
+    kind = _KIND_PHRASE.match(fold(text))
+    if not kind:
+        return None
+    head, rest = text[: kind.end(1)], text[kind.end() :]
+    # A capitalised kind is a name ("bij t Ontmoetingshuis", "de Sint-Martinusparochie").
+    compound = " " not in head and head[:1].isupper()
+    if head[:1].isupper() and not compound and not _KIND_WORD.match(fold(head.split()[-1])):
+        return None
+    named = capture_org(rest, lowercase_mail=False) if rest[:1].isupper() else None
+    place = ""
+    # "CPAS de Forest", "OCMW van Gent": the town is part of the official name.
+    of_town = re.match(r"(?i)(de|du|van|d['’])\s*([\w'’-]+(?:\s+[\w'’-]+)?)", rest)
+    if not named and of_town and is_place(of_town.group(2).split()[0]):
+        return f"{head} {of_town.group(1)} {of_town.group(2).split()[0]}".replace("' ", "'")
+    # "in Sint-Niklaas", "brugge", "van de parochie in Izegem": the town, up to the end of the clause
+    clause = re.split(r"[,.;:()!?]", rest, maxsplit=1)[0]
+    starts = [0] + [m.end() for m in re.finditer(r"(?i)\b(?:in|uit|te|[àa])\s+", clause)]
+    for start in starts:
+        words = clause[start:].split()[:3]
+        for size in (3, 2, 1):  # the longest place that fits
+            if len(words) >= size and is_place(" ".join(words[:size])):
+                place = " ".join(words[:size])
+                break
+        if place:
+            break
+    if not (named or place or compound):
+        return None
+    parts = [head] + ([named] if named else []) + ([place] if place and not named else [])
+    name = " ".join(parts)
+    words = name.split()
+    if name == name.lower():
+        words = [w.upper() if w in _ACRONYM_KIND else _org_case(w, i) for i, w in enumerate(words)]
+    else:
+        words[0] = words[0][:1].upper() + words[0][1:]
+    return " ".join(words)
+
+
 def org_from_signature(lines: Sequence[str], person_tokens: set[str]) -> str | None:
     """The organisation line of a signature: not the name, the function, a phone, an address or a web link."""
     plain: list[str] = []
@@ -255,6 +337,14 @@ def org_from_signature(lines: Sequence[str], person_tokens: set[str]) -> str | N
         text = line.strip().strip("*_")
         if not text or "@" in text or "www." in text.lower() or "http" in text.lower() or is_closing(text):
             continue
+        words = [fold(w) for w in re.findall(r"[\w'’-]+", text)]
+        if words and (
+            words[0] in ("fam", "familie", "famille", "family")
+            or all(is_first_name(w) or w in ("en", "and", "et") for w in words)
+        ):
+            continue  # "Fam. Vandecasteele", "Karim en Leila": the people, not their organisation
+        if not any("a" <= ch <= "z" for ch in fold(text)):
+            continue  # the name again in another script ("Дмитро Савченко")
         if sum(ch.isdigit() for ch in text) >= 3 or text.endswith(("?", "!")) or len(text.split()) > 9:
             continue
         segments = [s.strip() for s in _SEGMENT_SPLIT.split(text) if s and s.strip()]
@@ -263,21 +353,29 @@ def org_from_signature(lines: Sequence[str], person_tokens: set[str]) -> str | N
         if not segments:
             continue
         text = " | ".join(segments)
-        if JOB.match(segments[0]):
+        if is_function(segments[0]):
             after_job = re.sub(
                 r"^(?:[\w'’-]+\s+){0,2}?(?:bij|voor|van|chez|pour|at|for|with|–|-)?\s*(?=[A-Z])",
                 "",
                 segments[0],
                 count=1,
             )
-            if after_job != segments[0] and not JOB.match(after_job):
+            if after_job != segments[0] and not is_function(after_job):
                 from_jobs.append(after_job)
-            from_jobs.extend(s for s in segments[1:] if not JOB.match(s))
+            from_jobs.extend(s for s in segments[1:] if not is_function(s))
             continue
-        if text[:1].isupper() or text.lower().startswith(("pour ", "voor ", "namens ", "for ")):
+        bare = AFFIX.sub("", text).lstrip("'’ ")  # "vzw Kleurrijk", "'t Anker vzw"
+        if text.lower().startswith(("'t ", "’t ")):
+            bare = text[3:]
+        if bare[:1].isupper() or text.lower().startswith(("pour ", "voor ", "namens ", "for ")):
             plain.append(text)
     for candidate in plain + from_jobs:
         cleaned = clean_org(candidate)
         if plausible_org(cleaned) and not cleaned.endswith("."):
             return cleaned
+    for line in lines:  # "(van het taalcafé in Sint-Niklaas)": a kind of organisation with its town
+        text = re.sub(r"^[\s(]*(?:van|from|de|voor|for|pour)?\s*(?:het|de|'t|the|la|le|l['’])?\s*", "", line)
+        found = kind_org(text.rstrip(" )"))
+        if found:
+            return found
     return None

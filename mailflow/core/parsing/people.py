@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from mailflow.core.parsing import lexicon
 from mailflow.core.parsing import names as nm
 from mailflow.core.parsing import organisations as orgs
+from mailflow.core.parsing import roster as rs
 from mailflow.core.parsing.headers import sender_of
 from mailflow.core.parsing.intent import CANCEL_STRONG, CANCEL_WEAK, REGISTER_STRONG, REGISTER_WEAK
 from mailflow.core.parsing.names import name_at, name_before, names_listed
@@ -33,7 +35,10 @@ RELATION = Keywords(
     r"(collega's|collegas|collega|colleagues|colleague|coll[eè]gues|coll[eè]gue|vrijwilligers|vrijwilliger|"
     r"vrijwilligster|volunteer|b[eé]n[eé]vole|stagiair|stagiaire|buurvrouw|buurman|neighbou?r|voisine?|partner|"
     r"vriendin|vriend|friend|amie?|man|vrouw|echtgenote|echtgenoot|husband|wife|mari|femme|dochter|zoon|daughter|"
-    r"son|fille|fils)|(namens|au nom de|on behalf of)|"
+    r"son|fille|fils|schoonmoeder|schoonvader|schoonzus|schoonbroer|moeder|vader|mama|papa|zus|zuster|broer|"
+    r"tante|oom|oma|opa|grootmoeder|grootvader|mother-in-law|father-in-law|mother|father|mum|mom|dad|sister|"
+    r"brother|aunt|uncle|grandmother|grandfather|belle-m[eè]re|beau-p[eè]re|m[eè]re|p[eè]re|s(?:oe|œ)ur|"
+    r"fr[eè]re|cli[eë]nte?|client|klant|cousine?|cousin|nicht|neef)|(namens|au nom de|on behalf of)|"
     r"(?:een|one|un|une) (?:(vrijwilliger|vrijwilligster|collega|volunteer|colleague|b[eé]n[eé]vole|"
     r"coll[eè]gue)(?: van ons| of ours| de chez nous)|van onze "
     r"(vrijwilligers|collega's|volunteers|b[eé]n[eé]voles)|"
@@ -64,7 +69,8 @@ WITH = Keywords(
     suffix=r"\s+",
 )
 JOINT_MARKER = re.compile(
-    r"\b(?:en ik|and i|and me|et moi|wij|we|nous|samen met (?:mij|mezelf)|together with me|ensemble|allebei|"
+    r"\b(?:en ik|and i|and me|et moi|ik en|moi et|i and|me and|ondergetekende|undersigned|soussignee?|"
+    r"wij|we|nous|samen met (?:mij|mezelf|mijn|onze)|together with (?:me|my)|ensemble|allebei|"
     r"kom\w* (?:[\w,]+ ){0,3}(?:samen )?met (?:mijn|onze)|come (?:[\w,]+ ){0,2}with my|"
     r"viendr\w* (?:[\w,]+ ){0,2}avec (?:ma|mon|mes)|"
     r"beiden|allemaal|both of us|tous les deux|toutes les deux|met z'n tweeen|met ons tweeen|mezelf|mijzelf|"
@@ -79,12 +85,26 @@ CC_MENTION = re.compile(r"\b(?:in cc|in kopie|cc|en copie|in copy|copied|gekopie
 ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 THIRD_PERSON = re.compile(r"\b(?:haar|hem|hij|zij|ze|she|her|him|he|il|elle|lui|son|sa)\b")
 OUR_PEOPLE = re.compile(
-    r"\b(?:van onze (?:vrijwilligers|medewerkers|leden|collega's)|"
+    r"\b(?:van onze (?:nieuwe )?(?:vrijwilligers|vrijwilligsters|medewerkers|leden|collega's)|"
     r"onze (?:vrijwilliger|vrijwilligster|medewerker|"
     r"collega)|one of our (?:volunteers|members|staff|colleagues)|our (?:volunteer|colleague)|une? de nos "
     r"(?:benevoles|collegues|membres)|notre (?:benevole|collegue)|mijn collega|ma collegue|mon collegue|"
     r"my colleague|bij ons|chez nous|with us)\b"
 )
+NOT_WITH = re.compile(
+    r"\b(?:ne (?:travaille|fait) pas (?:pour|partie)|(?:werkt|is) niet (?:bij|voor|van)|"
+    r"not (?:with|for|part of)|"
+    r"doesn't work (?:for|with)|geen lid van)\b"
+)
+FAMILY = re.compile(r"^(?i:fam(?:ilie)?\.?|famille|family)\s+([A-Z][\w'’ -]{1,40})$")
+PAIR = re.compile(r"\b([A-Z][\w'’-]+)(?:\s*,)?\s+(?:en|and|et|&)\s+([A-Z][\w'’-]+)\b")
+NAMED = Keywords(
+    r"(?:haar|zijn|her|his|hun|sa|son) (?:naam|name|nom) (?:is|est)|(?:elle|il) s'appelle|"
+    r"(?:zij|hij|ze) heet",
+    ignore_case=True,
+    suffix=r"\s+",
+)
+OURS = re.compile(r"\b(?:onze|ons|our|notre|nos)\b")  # "namens onze directeur": one of the writer's own
 BULLET = re.compile(r"^\s*(?:[-*•·–]|\d{1,2}[.)])\s+(\S.*)$")
 MAX_PEOPLE = 10
 
@@ -114,13 +134,19 @@ def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
         index = joined.index_at(position)
         return joined.sentences[index], text[position : joined.end_of(index)], index
 
+    lower = text == text.lower()  # a mail written without capitals: names are lower case too
     for match in RELATION.finditer(text):
         sentence, rest, index = after(match.end())
         relation = fold(next(g for g in match.groups() if g))
         found += [
             (match.end(), Mention(tokens, sentence, "relation", relation, index))
-            for tokens in names_listed(rest)
+            for tokens in names_listed(rest, allow_lower=lower)
         ]
+    for match in NAMED.finditer(text):  # "Mijn vrouw haar naam is Monique Decock", "Elle s'appelle X"
+        sentence, rest, index = after(match.end())
+        tokens = name_at(rest, allow_lower=False)
+        if tokens:
+            found.append((match.end(), Mention(tokens, sentence, "named", index=index)))
     for match in JOINT_BEFORE.finditer(text):
         sentence, rest, index = after(match.end())
         tokens = name_at(rest, allow_lower=False)
@@ -137,6 +163,9 @@ def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
         if tokens:
             found.append((match.end(), Mention(tokens, sentence, "with", index=index)))
     for index, (sentence, start) in enumerate(zip(joined.sentences, joined.starts, strict=True)):
+        found += [
+            (start, Mention(tokens, sentence, "proxy", index=index)) for tokens in rs.proxy_names(sentence)
+        ]
         colon = sentence.find(":")
         # "Wij schrijven ons in voor 12 mei: Jan Peeters en Lies Maes" (not a form field like "Naam: X")
         if (
@@ -185,6 +214,9 @@ def read_people(
     sender = _sender_person(facts)
     if intent in (Intent.UNSUBSCRIBE, Intent.ERASE):
         return ([sender] if sender else []), reasons
+    household = _household(facts, body + "\n" + signature)
+    if household:
+        return household, reasons
     if intent not in (Intent.REGISTER, Intent.CANCEL):
         return [], []
     if body_sentences is None:
@@ -196,6 +228,7 @@ def read_people(
     people: list[Person] = []
     joint = False
     third_party = False
+    proxied = False  # the writer acts on someone's behalf ("namens", "on behalf of")
     group_org: str | None = None
     sender_tokens = {fold(t) for t in (facts.full.name.split() if facts.full else [])}
     if facts.first_name:
@@ -212,7 +245,7 @@ def read_people(
         if not _counts(mention, intent, body_sentences):
             continue
         third_party = True
-        joint = joint or mention.kind in ("joint", "with") or bool(JOINT_AFTER.search(mention.after))
+        joint = joint or mention.kind in ("joint", "with", "named") or bool(JOINT_AFTER.search(mention.after))
         name = nm.normal_case(" ".join(name_tokens))
         address = ADDRESS.search(mention.after[:60])
         email = address.group(0).lower() if address else None
@@ -225,11 +258,29 @@ def read_people(
         elif len(name_tokens) == 1:
             confidence = 0.5
             reasons.append("a colleague named by first name only")
-        shares = mention.kind in ("joint", "with", "list") or mention.relation in SAME_ORG_RELATIONS
+        joint_here = bool(JOINT_AFTER.search(mention.after))
+        shares = (
+            mention.kind in ("joint", "with", "list", "named")
+            or mention.kind == "proxy"
+            and bool(OURS.search(fold(mention.sentence)))
+            or mention.relation in SAME_ORG_RELATIONS
+            or joint_here
+        )
+        proxied = proxied or mention.kind == "proxy"
         organisation = (
-            named_org or _own_org_of(mention.sentence, context) or (facts.organisation if shares else None)
+            named_org
+            or _own_org_of(mention.sentence, context)
+            or _org_said_after(body_sentences, mention.index, context)
+            or (facts.organisation if shares else None)
         )
         people.append(Person(name=name, organisation=organisation, email=email, confidence=confidence))
+    for listed in rs.roster(body):
+        # A table or list under "...:" or a header row ("Naam Functie Team"); a role is no organisation.
+        listed_org = orgs.normalise_org(listed.detail, context.organisations) if listed.detail else None
+        people.append(
+            Person(listed.name, listed_org or facts.organisation, listed.email and listed.email.lower(), 0.85)
+        )
+        third_party = True
     for line in body.split("\n"):
         # A list of people ("- Anna Peeters", "2. Bram De Wilde (Buurtwerk X)") registers (or excuses) them
         # all.
@@ -261,6 +312,10 @@ def read_people(
         joint = True  # "Ik schrijf me in. Mijn collega X komt ook.": the sender is in it too
     if sender and group_org and sender.organisation is None and not facts.personal:
         sender = Person(sender.name, group_org, sender.email, sender.confidence)
+    if third_party and rs.WRITER_IN.search(folded_body):
+        joint = True  # "- en ikzelf" under a list
+    elif third_party and (proxied or intent is Intent.REGISTER and rs.writer_out(body)):
+        joint = False  # "Zelf kan ik niet", "on behalf of my neighbour": only the others
     if sender and (not third_party or joint):
         people.insert(0, sender)
     unique: list[Person] = []
@@ -276,6 +331,14 @@ def _counts(mention: Mention, intent: Intent, body_sentences: Sequence[str]) -> 
     A colleague counts when their sentence says the intent, names them in Cc or with "en ik"; or when the next
     sentence says it of them ("... onze nieuwe vrijwilliger: Noor Vermeulen. Zij wil graag deelnemen.").
     """
+    if mention.kind == "named":  # the name of someone a "we" sentence before registers with the writer
+        return any(
+            _intent_in(s, intent) and JOINT_MARKER.search(fold(s)) for s in body_sentences[: mention.index]
+        )
+    if mention.kind == "proxy":
+        return True  # "Namens onze directeur, Filip Vanhoutte, ...": the mail is their request
+    if rs.speaks(mention.after) or intent is Intent.REGISTER and rs.not_coming(mention.after):
+        return False  # "Mijn collega X ..., maar zij kan helaas niet", "X is one of the speakers"
     if _intent_in(mention.sentence, intent):
         return True
     if mention.kind != "relation":
@@ -284,6 +347,19 @@ def _counts(mention: Mention, intent: Intent, body_sentences: Sequence[str]) -> 
         return True
     following = body_sentences[mention.index + 1] if mention.index + 1 < len(body_sentences) else ""
     return bool(THIRD_PERSON.match(fold(following))) and _intent_in(following, intent)
+
+
+def _org_said_after(body_sentences: Sequence[str], index: int, context: ParseContext) -> str | None:
+    """An organisation the next sentences give of the person ("Ze is al jaren actief bij X")."""
+    for sentence in body_sentences[index + 1 : index + 3]:
+        folded = fold(sentence)
+        if orgs.PERSONAL.search(folded) or NOT_WITH.search(folded):
+            return None  # "Il ne travaille pas pour le CPAS : il le fait à titre personnel"
+        if THIRD_PERSON.match(folded):
+            found = orgs.org_in_sentence(sentence)
+            if found:
+                return orgs.normalise_org(found, context.organisations)
+    return None
 
 
 def _own_org_of(sentence: str, context: ParseContext) -> str | None:
@@ -308,6 +384,26 @@ def _sender_person(facts: SenderFacts) -> Person | None:
         email=facts.address,
         confidence=confidence,
     )
+
+
+def _household(facts: SenderFacts, text: str) -> list[Person]:
+    """ "Fam. Vandecasteele" signing "Wij, Marc en Rita": each of them with the family name."""
+    family = None
+    for line in [facts.display or "", *text.split("\n")]:
+        match = FAMILY.match(line.strip())
+        if match:
+            family = nm.normal_case(match.group(1).strip(" ,."))
+            break
+    if not family:
+        return []
+    for first, second in PAIR.findall(text):
+        if lexicon.is_first_name(first) and lexicon.is_first_name(second):
+            organisation = None if facts.personal else facts.organisation
+            return [
+                Person(f"{nm.normal_case(given)} {family}", organisation, facts.address, 0.8)
+                for given in (first, second)
+            ]
+    return []
 
 
 def _greeted_tokens(body: str) -> set[str]:

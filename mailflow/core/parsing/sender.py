@@ -51,7 +51,9 @@ FORM_ORG = {
 
 
 ORG_AFTER_NAME = re.compile(
-    r"\s*,?\s*(?:van|from|of|de|d'|bij|at|with|chez)\s+(?:de |het |the |l'|la |le )?", re.IGNORECASE
+    r"\s*,?\s*(?:van|from|of|de|d'|bij|at|with|chez)\s+"
+    r"(?:de |het |the |l'|la |le |our |onze |ons |notre |nos )?",
+    re.IGNORECASE,
 )
 
 
@@ -146,7 +148,8 @@ def signature_names(signature: str) -> tuple[str | None, str | None, int]:
         first_segment = re.split(r"\s+[-–|]\s+|\s*\|\s*|,\s+", line)[0]
         segment = TITLE.sub("", first_segment)
         tokens = nm.tokens_of(segment)
-        if segment.endswith(("?", ":")) or "@" in line or not nm.looks_like_name(tokens, allow_lower=False):
+        street = first_segment == line and any(ch.isdigit() for ch in line)  # "Kerkstraat 14"
+        if segment.endswith(("?", ":")) or "@" in line or street or not nm.looks_like_name(tokens):
             if full or first:
                 break
             continue
@@ -185,7 +188,11 @@ def org_after_name(text: str) -> str | None:
     if not match:
         return None
     rest = text[match.end() :]
-    return orgs.capture_org(rest, lowercase_mail=rest[:1].islower())
+    kind = orgs.kind_org(rest)  # "van het ocmw brugge komen graag": the kind and its town, no more
+    if kind:
+        return kind
+    # Lower-case reading only where the writer writes no capitals at all ("van het ocmw brugge").
+    return orgs.capture_org(rest, lowercase_mail=rest[:80] == rest[:80].lower())
 
 
 def sender_facts(
@@ -203,6 +210,12 @@ def sender_facts(
     if body_sentences is None:
         body_sentences = sentences(body)
     fields = form_fields(body + "\n" + signature)
+    if not signature.strip() and "\n" in body.strip():
+        # No signature block: a last line that opens with a name signs the mail ("Jean-Baptiste van der
+        # Elst", "Tom Peeters, JRS").
+        last = body.strip().rsplit("\n", 1)[-1].strip()
+        if signature_names(last)[0]:
+            signature = last
     sig_full, sig_first, sig_after = signature_names(signature)
     display_name = nm.from_display_name(display)
     if address and ROLE_MAILBOX.match(address.split("@")[0]):
@@ -244,6 +257,19 @@ def sender_facts(
         best.name = nm.first_name_first(
             best.name, sig_first or (intro if intro and " " not in intro else None)
         )
+        best.name = nm.first_name_leads(best.name)
+        given = best.name.split()[0]
+        initials = "." in given or len(given.replace("-", "")) <= 2
+        for other in candidates[1:]:
+            # "M.-Th. Lacroix" signed, "Marie-Thérèse Lacroix" in From: the written-out first name wins.
+            if (
+                initials
+                and other.name.split()[-1:] == best.name.split()[-1:]
+                and len(other.name) > len(best.name)
+                and fold(other.name[:1]) == fold(given[:1])
+            ):
+                best = Candidate(other.name, best.source, best.confidence)
+                break
         facts.full = best
         if best.source == "first-name":
             facts.reasons.append("only a first name found")
