@@ -66,9 +66,14 @@ def thread_of(db: Session, parsed: ParsedMessage) -> Thread | None:
 
 
 def _writer_only(parsed: ParsedMessage) -> bool:
-    """The mail names nobody but its writer (as From names them): an answer then means whom our mail meant."""
-    writer = queries.name_key(parsed.sender_name or "")
-    return all(queries.name_key(p.name) == writer for p in parsed.people)
+    """The mail names nobody but its writer as the headers give them (From's name, or the address's own
+    words): an answer then means whom our mail meant, which tells apart two people sharing one address."""
+    local = (parsed.sender or "").partition("@")[0]
+    writer = {
+        queries.name_key(parsed.sender_name or ""),
+        queries.name_key("".join(c for c in local if not c.isdigit())),
+    }
+    return all(queries.name_key(p.name) in writer for p in parsed.people)
 
 
 def _coming(meeting: models.Meeting | None, now: dt.datetime) -> models.Meeting | None:
@@ -330,8 +335,14 @@ def _find_or_create_member(
         member = same_name[0]
     elif len(at_address) == 1 and email != parsed.sender and person.email:
         member = at_address[0]  # the person's own address: a new spelling of the same person
-    elif len(at_address) == 1 and email == parsed.sender and len(parsed.people) <= 1:
-        # someone writing again about themselves, perhaps spelling their name otherwise
+    elif (
+        len(at_address) == 1
+        and person.email == parsed.sender
+        and len(parsed.people) <= 1
+        and _same_writer(at_address[0], key)
+    ):
+        # the writer again, spelling their name otherwise ("Anna" then "Anna Peeters"); a colleague they
+        # name, or "Bart Peeters" from the mailbox Anna Peeters shares with him, is someone else
         member = at_address[0]
     else:
         member = models.Member(email=email, created_at=now, status=MemberStatus.ACTIVE, undeliverable=False)
@@ -351,6 +362,13 @@ def _find_or_create_member(
     member.name, member.name_key, member.organisation = person.name, key, organisation
     member.unsure = unsure
     return member
+
+
+def _same_writer(member: models.Member, key: str) -> bool:
+    """Whether a name may be the member's own written otherwise: one name's words hold the other's, or what
+    we hold was an unsure reading."""
+    held, read = set(member.name_key.split()), set(key.split())
+    return member.unsure or held <= read or read <= held
 
 
 def _members_meant(db: Session, parsed: ParsedMessage, thread: Thread | None) -> list[models.Member]:

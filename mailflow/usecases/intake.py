@@ -226,13 +226,15 @@ def ingest(app: App, db: Session, row: models.InboundMessage, fetched: Fetched, 
     done = ACTIONS[parsed.intent](app, db, row, parsed, now, thread)
     replies = done.replies
     if done.ignored:
-        # Nothing of ours to act on (a stranger's "unsubscribe"): filed unanswered, no human needed.
-        row.status, row.destination, row.reason = InboundStatus.PROCESSED, imap.processed_folder, done.ignored
-        return Outcome(InboundStatus.PROCESSED, row.destination)
+        row.reason = done.ignored
     if parsed.intent is Intent.ERASE:
         # Filed nowhere and kept for no one: privacy.forget_erased deletes it with every copy of their mail.
         row.status, row.destination = InboundStatus.PROCESSED, None
         return Outcome(InboundStatus.PROCESSED, None, replies)
+    if done.ignored:
+        # Nothing of ours to act on (a stranger's "unsubscribe"): filed unanswered, no human needed.
+        row.status, row.destination = InboundStatus.PROCESSED, imap.processed_folder
+        return Outcome(InboundStatus.PROCESSED, row.destination)
     if done.review or parsed.has_question or parsed.unsure:
         reason = (
             done.review
