@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
 from sqlalchemy.orm import Session
@@ -22,37 +23,104 @@ from mailflow.core.vocabulary import (
     MemberStatus,
     OutboxKey,
 )
-from mailflow.usecases.context import App, meeting_details
+from mailflow.usecases.context import App, Thread, meeting_details
 from mailflow.usecases.outgoing import queue_mail, queue_reply
 from mailflow.usecases.privacy import forget
 
+# Our mails an answer can be about: those that speak of a meeting or of a member's place in the network.
+ANSWERABLE: tuple[MailKind, ...] = (
+    MailKind.REGISTER,
+    MailKind.WAITLIST,
+    MailKind.CANCEL,
+    MailKind.UNSUBSCRIBE,
+    MailKind.REMINDER,
+    MailKind.PROMOTED,
+)
+
+
+@dataclass
+class Done:
+    """What an action made of a mail: replies queued, and whether the mail needs the coordinator."""
+
+    replies: int = 0
+    review: str | None = None  # the coordinator should see it: why (never personal data)
+    ignored: str | None = None  # nothing of ours to act on: filed unanswered, with this reason
+
+
+def thread_of(db: Session, parsed: ParsedMessage) -> Thread | None:
+    """The mail of ours this mail answers (In-Reply-To / References), with its meeting and its people.
+
+    The people count only when the answer comes from the address we wrote to: a forward's reader who
+    answers speaks for themself, not for the members our mail was about.
+    """
+    mail = queries.answered_mail(db, parsed.references, ANSWERABLE)
+    if mail is None:
+        return None
+    meeting = db.get(models.Meeting, mail.meeting_id) if mail.meeting_id is not None else None
+    if meeting is None and mail.kind in (MailKind.REMINDER, MailKind.PROMOTED):
+        key = OutboxKey.parse(mail.key)  # rows queued before the outbox named its meeting
+        meeting = queries.meeting_on(db, key.meeting_date) if key.meeting_date else None
+    ours = parsed.sender is not None and mail.recipient == parsed.sender
+    members = tuple(queries.members_about(db, mail)) if ours else ()
+    return Thread(mail.kind, meeting, members)
+
+
+def _writer_only(parsed: ParsedMessage) -> bool:
+    """The mail names nobody but its writer as the headers give them (From's name, or the address's own
+    words): an answer then means whom our mail meant, which tells apart two people sharing one address."""
+    local = (parsed.sender or "").partition("@")[0]
+    writer = {
+        queries.name_key(parsed.sender_name or ""),
+        queries.name_key("".join(c for c in local if not c.isdigit())),
+    }
+    return all(queries.name_key(p.name) in writer for p in parsed.people)
+
+
+def _coming(meeting: models.Meeting | None, now: dt.datetime) -> models.Meeting | None:
+    return meeting if meeting is not None and meeting.starts_at > now else None
+
 
 def register(
-    app: App, db: Session, row: models.InboundMessage, parsed: ParsedMessage, now: dt.datetime
-) -> int:
+    app: App,
+    db: Session,
+    row: models.InboundMessage,
+    parsed: ParsedMessage,
+    now: dt.datetime,
+    thread: Thread | None = None,
+) -> Done:
     """Add or update everyone the mail registers; confirm with the practical details of their first meeting.
 
-    When that meeting is full the people in the mail go on its waiting list together (a group that came as one
-    is not split) and are told so.
+    The meeting is the one the mail names, else the one of the mail it answers, else the next. A day named on
+    which no meeting is confirmed is never swapped for another: they become members, the reply names the
+    confirmed meetings, and the coordinator sees it. When the meeting is full the people in the mail go on
+    its waiting list together (a group that came as one is not split) and are told so.
     """
     assert parsed.sender is not None
-    named = queries.meeting_on(db, parsed.meeting_date) if parsed.meeting_date else None
-    if named is not None and named.starts_at <= now:
-        named = None  # a meeting in the past cannot be attended; the next one is meant
-    meeting = named or queries.next_meeting(db, now)
-    people = parsed.people or (
-        Person(name=parsed.sender_name or parsed.sender.split("@")[0], email=parsed.sender, confidence=0.3),
-    )
-    members = []
-    for person in people:
-        member = _find_or_create_member(db, person, parsed, now)
+    known = queries.members_at(db, parsed.sender)
+    if not (known or thread or _about_us(parsed)):
+        return Done(review="a registration from an unknown address that names nothing of the network")
+    named = _coming(queries.meeting_on(db, parsed.meeting_date) if parsed.meeting_date else None, now)
+    asked = parsed.asked_date if named is None else None
+    meeting = None if asked else named or _coming(thread.meeting if thread else None, now)
+    meeting = meeting or (None if asked else queries.next_meeting(db, now))
+    notes: list[str] = []
+    if thread is not None and thread.members and _writer_only(parsed):
+        members = list(thread.members)  # "ik kom toch" to Bart's mail, from the address Bart shares with Anna
+    else:
+        people = parsed.people or (
+            Person(
+                name=parsed.sender_name or parsed.sender.split("@")[0], email=parsed.sender, confidence=0.3
+            ),
+        )
+        members = [_find_or_create_member(db, person, parsed, now, notes) for person in people]
+    for member in members:
         member.status, member.left_at, member.last_heard_at = MemberStatus.ACTIVE, None, now
-        member.language = parsed.language
+        if parsed.language_clear or member.id is None:
+            member.language = parsed.language
         if member.email == parsed.sender:
             member.undeliverable = False  # they wrote from it: the address takes mail again
         if named is not None:
             member.active_from = named.date  # "count me in from March": attendance starts there
-        members.append(member)
     db.flush()
     status = _place_for(db, members, meeting) if meeting is not None else AttendanceStatus.REGISTERED
     if meeting is not None:
@@ -62,8 +130,36 @@ def register(
             queries.record_event(
                 db, EventKind.WAITING, now, member=members[0], meeting=meeting, detail=f"{len(members)}"
             )
+    if asked is not None:
+        notes.append(f"asks for {asked.isoformat()}: no meeting is confirmed that day")
     kind = MailKind.WAITLIST if status == AttendanceStatus.WAITING else MailKind.REGISTER
-    return queue_reply(app, db, row, parsed, kind, members, meeting, now)
+    confirmed = tuple(m.date for m in queries.meetings_starting(db, now, now + dt.timedelta(days=400)))
+    replies = queue_reply(
+        app,
+        db,
+        row,
+        parsed,
+        kind,
+        members,
+        meeting,
+        now,
+        language=_language(parsed, members),
+        asked=(asked, confirmed) if asked else None,
+    )
+    return Done(replies, "; ".join(notes) or None)
+
+
+def _about_us(parsed: ParsedMessage) -> bool:
+    """A registration from a stranger counts when it is about this network: it names a meeting, a day, the
+    network or its themes, or it was written to our address (not a list's, not a Bcc)."""
+    return bool(parsed.meeting_date or parsed.asked_date or parsed.about_network or parsed.addressed_to_us)
+
+
+def _language(parsed: ParsedMessage, members: list[models.Member] | tuple[()]) -> str:
+    """The language of the text when it says enough to tell, else the one the member wrote in before."""
+    if parsed.language_clear or not members:
+        return parsed.language
+    return members[0].language
 
 
 def _place_for(db: Session, members: list[models.Member], meeting: models.Meeting) -> AttendanceStatus:
@@ -80,12 +176,28 @@ def _place_for(db: Session, members: list[models.Member], meeting: models.Meetin
     return AttendanceStatus.WAITING
 
 
-def cancel(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMessage, now: dt.datetime) -> int:
-    """Excuse the people named (else the sender) from the named meeting, else the next one; their place goes
-    to the first on the waiting list, and their remaining reminders for it are not sent."""
-    named = queries.meeting_on(db, parsed.meeting_date) if parsed.meeting_date else None
-    meeting = named if named is not None and named.starts_at > now else queries.next_meeting(db, now)
-    members = _members_meant(db, parsed)
+def cancel(
+    app: App,
+    db: Session,
+    row: models.InboundMessage,
+    parsed: ParsedMessage,
+    now: dt.datetime,
+    thread: Thread | None = None,
+) -> Done:
+    """Excuse the people meant from the named meeting, else the one of the mail it answers, else the next;
+    their place goes to the first on the waiting list, and their remaining reminders for it are not sent.
+
+    From an address we hold nobody at, nothing happens and nothing is answered. A day named on which no
+    meeting is confirmed is never swapped for another: the coordinator decides.
+    """
+    members = _members_meant(db, parsed, thread)
+    if not members:
+        queries.record_event(db, EventKind.CANCEL_UNKNOWN, now, inbound=row)
+        return Done(ignored="not answered: a cancel from an address we hold nobody at")
+    named = _coming(queries.meeting_on(db, parsed.meeting_date) if parsed.meeting_date else None, now)
+    if named is None and parsed.asked_date is not None:
+        return Done(review=f"cancels {parsed.asked_date.isoformat()}: no meeting is confirmed that day")
+    meeting = named or _coming(thread.meeting if thread else None, now) or queries.next_meeting(db, now)
     for member in members:
         member.last_heard_at = now
         if meeting is not None:
@@ -94,37 +206,60 @@ def cancel(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMess
                 db, member, (MailKind.REMINDER,), key_like=OutboxKey.reminders_like(meeting.date, member.id)
             )
         queries.record_event(db, EventKind.CANCEL, now, member=member, meeting=meeting)
-    if not members:
-        queries.record_event(db, EventKind.CANCEL_UNKNOWN, now, inbound=row, meeting=meeting)
-    replies = queue_reply(app, db, row, parsed, MailKind.CANCEL, members, meeting, now)
-    if meeting is not None and members:
+    replies = queue_reply(
+        app, db, row, parsed, MailKind.CANCEL, members, meeting, now, language=_language(parsed, members)
+    )
+    if meeting is not None:
         replies += fill_places(app, db, meeting, now)
-    return replies
+    return Done(replies)
 
 
 def unsubscribe(
-    app: App, db: Session, row: models.InboundMessage, parsed: ParsedMessage, now: dt.datetime
-) -> int:
-    """The sender (or the people named) leave the network: no more mail after this confirmation."""
-    members = _members_meant(db, parsed)
+    app: App,
+    db: Session,
+    row: models.InboundMessage,
+    parsed: ParsedMessage,
+    now: dt.datetime,
+    thread: Thread | None = None,
+) -> Done:
+    """The people meant leave the network: no more mail after this confirmation. A stranger's
+    "unsubscribe" (a newsletter's, a spammer's) leaves nothing to do and is not answered."""
+    members = _members_meant(db, parsed, thread)
+    if not members:
+        return Done(ignored="not answered: leaving, from an address we hold nobody at")
     for member in members:
         member.status, member.left_at, member.last_heard_at = MemberStatus.LEFT, now, now
         queries.cancel_pending(db, member, MEMBER_MAIL_KINDS)
         queries.record_event(db, EventKind.LEFT, now, member=member)
-    replies = queue_reply(app, db, row, parsed, MailKind.UNSUBSCRIBE, members, None, now)
-    return replies + _fill_all_places(app, db, now)
+    replies = queue_reply(
+        app, db, row, parsed, MailKind.UNSUBSCRIBE, members, None, now, language=_language(parsed, members)
+    )
+    return Done(replies + _fill_all_places(app, db, now))
 
 
-def erase(app: App, db: Session, row: models.InboundMessage, parsed: ParsedMessage, now: dt.datetime) -> int:
-    """Delete everything about the sender; only a count remains.
-    The confirmation is the last mail they get."""
+def erase(
+    app: App,
+    db: Session,
+    row: models.InboundMessage,
+    parsed: ParsedMessage,
+    now: dt.datetime,
+    thread: Thread | None = None,
+) -> Done:
+    """Delete everything about the sender; only a count remains. The confirmation is the last mail they get.
+
+    From an address we hold nothing of there is nothing to erase, and a confirmation would only tell a
+    stranger (or a spammer testing addresses) that this mailbox answers: not answered, filed.
+    """
     assert parsed.sender is not None
-    replies = queue_reply(app, db, row, parsed, MailKind.ERASE, (), None, now)
+    if not queries.holds_anything_of(db, parsed.sender, leaving_out_inbound=row.id):
+        return Done(ignored="not answered: erase, from an address we hold nothing of")
+    language = _language(parsed, queries.members_at(db, parsed.sender))
+    replies = queue_reply(app, db, row, parsed, MailKind.ERASE, (), None, now, language=language)
     forget(db, parsed.sender, now, keep_inbound_id=row.id)
     row.message_id = (
         None  # the sender stays until privacy.forget_erased has deleted their mail in the mailbox
     )
-    return replies + _fill_all_places(app, db, now)
+    return Done(replies + _fill_all_places(app, db, now))
 
 
 def fill_places(app: App, db: Session, meeting: models.Meeting, now: dt.datetime) -> int:
@@ -162,6 +297,7 @@ def fill_places(app: App, db: Session, meeting: models.Meeting, now: dt.datetime
                 now=now,
                 expires_at=meeting.starts_at,
                 member=member,
+                meeting=meeting,
             )
             is not None
         )
@@ -174,7 +310,10 @@ def _fill_all_places(app: App, db: Session, now: dt.datetime) -> int:
     return sum(fill_places(app, db, meeting, now) for meeting in coming)
 
 
-ACTIONS: dict[Intent, Callable[[App, Session, models.InboundMessage, ParsedMessage, dt.datetime], int]] = {
+ACTIONS: dict[
+    Intent,
+    Callable[[App, Session, models.InboundMessage, ParsedMessage, dt.datetime, Thread | None], Done],
+] = {
     Intent.REGISTER: register,
     Intent.CANCEL: cancel,
     Intent.UNSUBSCRIBE: unsubscribe,
@@ -183,8 +322,10 @@ ACTIONS: dict[Intent, Callable[[App, Session, models.InboundMessage, ParsedMessa
 
 
 def _find_or_create_member(
-    db: Session, person: Person, parsed: ParsedMessage, now: dt.datetime
+    db: Session, person: Person, parsed: ParsedMessage, now: dt.datetime, notes: list[str]
 ) -> models.Member:
+    """The member this person is, created when new. What we hold is never replaced by nothing, nor by a
+    different reading we are unsure of: that is kept as it was and noted for the coordinator."""
     assert parsed.sender is not None
     email = (person.email or parsed.sender).lower()
     key = queries.name_key(person.name)
@@ -194,23 +335,49 @@ def _find_or_create_member(
         member = same_name[0]
     elif len(at_address) == 1 and email != parsed.sender and person.email:
         member = at_address[0]  # the person's own address: a new spelling of the same person
-    elif len(at_address) == 1 and email == parsed.sender and len(parsed.people) <= 1:
-        member = at_address[
-            0
-        ]  # someone writing again about themselves, perhaps spelling their name otherwise
+    elif (
+        len(at_address) == 1
+        and person.email == parsed.sender
+        and len(parsed.people) <= 1
+        and _same_writer(at_address[0], key)
+    ):
+        # the writer again, spelling their name otherwise ("Anna" then "Anna Peeters"); a colleague they
+        # name, or "Bart Peeters" from the mailbox Anna Peeters shares with him, is someone else
+        member = at_address[0]
     else:
         member = models.Member(email=email, created_at=now, status=MemberStatus.ACTIVE, undeliverable=False)
         db.add(member)
         queries.record_event(db, EventKind.REGISTERED, now, member=member)
-    member.name, member.name_key = person.name, key
-    member.organisation = person.organisation
-    member.unsure = person.confidence < UNSURE or parsed.confidence < UNSURE
+        member.name, member.name_key, member.organisation = person.name, key, person.organisation
+        member.unsure = person.confidence < UNSURE or parsed.confidence < UNSURE
+        return member
+    unsure = person.confidence < UNSURE or parsed.confidence < UNSURE
+    organisation = person.organisation or member.organisation
+    differs = member.name_key != key or queries.name_key(organisation or "") != queries.name_key(
+        member.organisation or ""
+    )
+    if differs and unsure:
+        notes.append("reads a name or organisation other than the one held, unsure: kept what we hold")
+        return member
+    member.name, member.name_key, member.organisation = person.name, key, organisation
+    member.unsure = unsure
     return member
 
 
-def _members_meant(db: Session, parsed: ParsedMessage) -> list[models.Member]:
-    """The members a cancel or unsubscribe is about: those it names, else everyone at the sender's address."""
+def _same_writer(member: models.Member, key: str) -> bool:
+    """Whether a name may be the member's own written otherwise: one name's words hold the other's, or what
+    we hold was an unsure reading."""
+    held, read = set(member.name_key.split()), set(key.split())
+    return member.unsure or held <= read or read <= held
+
+
+def _members_meant(db: Session, parsed: ParsedMessage, thread: Thread | None) -> list[models.Member]:
+    """The members a cancel or unsubscribe is about: those it names; when it names only its writer and
+    answers one of our mails, the people of that mail (two people sharing an address are told apart by the
+    mail they answer); else everyone at the sender's address."""
     assert parsed.sender is not None
+    if thread is not None and thread.members and _writer_only(parsed):
+        return list(thread.members)
     meant: list[models.Member] = []
     for person in parsed.people:
         keys = queries.name_key(person.name)

@@ -49,6 +49,15 @@ class App:
         self.close()
 
 
+@dataclass(frozen=True)
+class Thread:
+    """One of our mails that a mail answers: a reply is read in its context (its meeting, its people)."""
+
+    kind: str  # the MailKind of our mail
+    meeting: models.Meeting | None
+    members: tuple[models.Member, ...]  # whom it was about; only when the answer comes from its recipient
+
+
 def sync_meetings(app: App) -> None:
     """Write the configured meetings into the database, so attendance can point at them."""
     tz, start = app.config.network.timezone, app.config.venue.start

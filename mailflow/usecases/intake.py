@@ -23,7 +23,7 @@ from mailflow.core.parsing.bounce import failed_recipients
 from mailflow.core.vocabulary import SKIPPED, EventKind, InboundStatus
 from mailflow.errors import MailflowError, StoreError
 from mailflow.usecases import faults, privacy
-from mailflow.usecases.actions import ACTIONS
+from mailflow.usecases.actions import ACTIONS, thread_of
 from mailflow.usecases.context import App, _counts
 
 log = logging.getLogger(__name__)
@@ -205,6 +205,13 @@ def ingest(app: App, db: Session, row: models.InboundMessage, fetched: Fetched, 
         return Outcome(InboundStatus.PROCESSED, row.destination)
     if parsed.sender is not None:
         queries.heard_from(db, parsed.sender, now)  # retention counts from a person's last word
+    # An answer to one of our mails is read in that thread: its meeting, its people.
+    thread = thread_of(db, parsed) if parsed.sender is not None else None
+    if thread is not None and parsed.acknowledgement and not parsed.has_question:
+        # "Bedankt!" to our confirmation asks nothing: nothing changes, no reply, no human needed.
+        row.status, row.destination = InboundStatus.PROCESSED, imap.processed_folder
+        row.reason = "thanks for our mail: nothing asked"
+        return Outcome(InboundStatus.PROCESSED, row.destination)
     if not parsed.intent.answered:
         return _to_review(
             row, fetched, InboundStatus.REVIEW, row.reason or f"{parsed.intent}", imap.review_folder, db, now
@@ -216,14 +223,23 @@ def ingest(app: App, db: Session, row: models.InboundMessage, fetched: Fetched, 
         return _to_review(row, fetched, InboundStatus.REVIEW, reason, imap.review_folder, db, now)
 
     db.flush()  # the row's id keys the reply
-    replies = ACTIONS[parsed.intent](app, db, row, parsed, now)
+    done = ACTIONS[parsed.intent](app, db, row, parsed, now, thread)
+    replies = done.replies
+    if done.ignored:
+        row.reason = done.ignored
     if parsed.intent is Intent.ERASE:
         # Filed nowhere and kept for no one: privacy.forget_erased deletes it with every copy of their mail.
         row.status, row.destination = InboundStatus.PROCESSED, None
         return Outcome(InboundStatus.PROCESSED, None, replies)
-    if parsed.has_question or parsed.unsure:
+    if done.ignored:
+        # Nothing of ours to act on (a stranger's "unsubscribe"): filed unanswered, no human needed.
+        row.status, row.destination = InboundStatus.PROCESSED, imap.processed_folder
+        return Outcome(InboundStatus.PROCESSED, row.destination)
+    if done.review or parsed.has_question or parsed.unsure:
         reason = (
-            "also asks a question"
+            done.review
+            if done.review
+            else "also asks a question"
             if parsed.has_question
             else "unsure reading: " + (row.reason or "check names")
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from functools import partial
@@ -63,12 +64,15 @@ def queue_mail(
     expires_at: dt.datetime | None,
     member: models.Member | None = None,
     status: OutboxStatus = OutboxStatus.PENDING,
+    meeting: models.Meeting | None = None,
+    about: Sequence[models.Member] = (),
 ) -> models.OutboxMessage | None:
     """Queue a mail in the outbox under its key, unless that key was ever queued. Returns the new row or None.
 
     `mail` is what renders it, or the mail already rendered (a reply, checked against the limits first); None
     records the key with no mail, for one that will never go (a reminder missed, an empty digest), so the key
-    counts as done.
+    counts as done. `meeting` and `about` (default: `member`) say what the mail is about, so that an answer to
+    it is read in that thread.
     """
     if mail is None:
         message_id, raw = "", b""
@@ -86,6 +90,8 @@ def queue_mail(
         expires_at=expires_at,
         member=member,
         status=status,
+        meeting=meeting,
+        about=about,
     )
 
 
@@ -98,16 +104,21 @@ def queue_reply(
     members: list[models.Member] | tuple[()],
     meeting: models.Meeting | None,
     now: dt.datetime,
+    *,
+    language: str | None = None,
+    asked: tuple[dt.date, tuple[dt.date, ...]] | None = None,
 ) -> int:
     """Render the reply to this mail and queue it in the outbox, keyed on the mail so it is queued once.
 
+    `language` overrides the mail's (a text too short to tell is answered in the member's language);
+    `asked` is a day the mail asked for with no confirmed meeting, and the confirmed meetings to choose from.
     Returns 1 when a reply was queued (to be sent, or held over a limit), 0 when none was.
     """
     assert parsed.sender is not None
     people = tuple(Person(name=m.name, organisation=m.organisation) for m in members) or parsed.people
     reply = render.Reply(
         kind=kind,
-        language=parsed.language,
+        language=language or parsed.language,
         to_address=parsed.sender,
         to_name=parsed.sender_name,
         people=people,
@@ -116,6 +127,8 @@ def queue_reply(
         in_reply_to=parsed.message_id,
         references=parsed.references,
         subject=parsed.subject,
+        asked_date=asked[0] if asked else None,
+        confirmed=asked[1] if asked else (),
     )
     rendered = render_mail(
         app,
@@ -146,6 +159,8 @@ def queue_reply(
         expires_at=now + REPLY_LIFETIME,
         member=members[0] if members and kind != MailKind.ERASE else None,
         status=OutboxStatus.HELD if passed else OutboxStatus.PENDING,
+        meeting=meeting,
+        about=members if kind != MailKind.ERASE else (),
     )
     if queued is not None and passed:
         _hold(app, db, row, queued, passed, now)

@@ -134,7 +134,7 @@ class OutboxMessage(Base):
     key: Mapped[str] = mapped_column(sa.String(200), unique=True)  # str(OutboxKey), e.g. reply:<inbound id>
     kind: Mapped[str] = mapped_column(sa.String(20))  # MailKind
     recipient: Mapped[str] = mapped_column(sa.String(320), index=True)
-    message_id: Mapped[str] = mapped_column(sa.String(998))
+    message_id: Mapped[str] = mapped_column(sa.String(998), index=True)  # an answer names it
     raw: Mapped[bytes] = mapped_column(sa.LargeBinary)
     status: Mapped[str] = mapped_column(sa.String(20), default="pending")
     # OutboxStatus: pending -> sent | failed | expired; held (a rate limit, until released); cancelled
@@ -147,6 +147,20 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)  # the limits count by time
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id", ondelete="SET NULL"))
+    # The meeting the mail is about, so that an answer to it is read in that thread.
+    meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meetings.id", ondelete="SET NULL"))
+    about: Mapped[list[OutboxMember]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class OutboxMember(Base):
+    """A member a mail in the outbox was about (a confirmation names everyone it registered), so that an
+    answer to it means those people. Deleted with the mail or the member (an erased id is never reused)."""
+
+    __tablename__ = "outbox_members"
+    outbox_id: Mapped[int] = mapped_column(sa.ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("members.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class Event(Base):

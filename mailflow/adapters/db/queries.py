@@ -20,6 +20,7 @@ from mailflow.adapters.db.models import (
     MailboxState,
     Meeting,
     Member,
+    OutboxMember,
     OutboxMessage,
 )
 from mailflow.core.parsing.text import fold
@@ -159,10 +160,13 @@ def enqueue(
     expires_at: dt.datetime | None,
     member: Member | None = None,
     status: OutboxStatus = OutboxStatus.PENDING,
+    meeting: Meeting | None = None,
+    about: Sequence[Member] = (),
 ) -> OutboxMessage | None:
     """Add a mail to the outbox unless one with the same key was ever queued. Returns the new row or None.
 
-    mailflow passes an OutboxKey; a string is stored as given (the tests queue rows of their own).
+    mailflow passes an OutboxKey; a string is stored as given (the tests queue rows of their own). `meeting`
+    and `about` (default: `member`) say what the mail is about, for reading an answer to it.
     """
     if queued(session, key):
         return None
@@ -178,9 +182,51 @@ def enqueue(
         expires_at=expires_at,
         created_at=now,
         member_id=member.id if member else None,
+        meeting_id=meeting.id if meeting else None,
     )
+    people = list(about) or ([member] if member else [])
+    row.about = [OutboxMember(member_id=m.id) for m in dict.fromkeys(people)]  # flushed: they have ids
     session.add(row)
     return row
+
+
+def answered_mail(session: Session, message_ids: Sequence[str], kinds: Iterable[str]) -> OutboxMessage | None:
+    """The newest of our mails of these kinds that a mail answers (its References or In-Reply-To)."""
+    ids = [i for i in message_ids if i]
+    if not ids:
+        return None
+    return session.scalar(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.message_id.in_(ids), OutboxMessage.kind.in_(list(kinds)))
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+
+
+def members_about(session: Session, mail: OutboxMessage) -> list[Member]:
+    """The members a mail in the outbox was about, those that still exist."""
+    return list(
+        session.scalars(
+            sa.select(Member)
+            .join(OutboxMember, OutboxMember.member_id == Member.id)
+            .where(OutboxMember.outbox_id == mail.id)
+            .order_by(Member.id)
+        )
+    )
+
+
+def holds_anything_of(session: Session, address: str, leaving_out_inbound: int | None = None) -> bool:
+    """Whether mailflow keeps anything of this address: a member, a mail from it, or a mail to it."""
+    address = address.lower()
+    inbound = sa.select(InboundMessage.id).where(InboundMessage.sender == address)
+    if leaving_out_inbound is not None:
+        inbound = inbound.where(InboundMessage.id != leaving_out_inbound)
+    found = (
+        session.scalar(sa.select(Member.id).where(Member.email == address).limit(1))
+        or session.scalar(inbound.limit(1))
+        or session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.recipient == address).limit(1))
+    )
+    return found is not None
 
 
 def count_replies(

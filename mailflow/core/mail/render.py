@@ -69,6 +69,8 @@ class Reply:
     in_reply_to: str | None  # the Message-ID of the mail answered, byte for byte
     references: tuple[str, ...]  # that mail's own References chain
     subject: str  # the subject of the mail answered
+    asked_date: dt.date | None = None  # register: a day the mail asked for on which no meeting is confirmed
+    confirmed: tuple[dt.date, ...] = ()  # ... and the coming meetings that are, to choose from
 
 
 # --- Values from mail, made safe ----------------------------------------------------------------------------
@@ -99,6 +101,8 @@ def reply_context(reply: Reply, network: Network, language: str) -> dict[str, An
         "meeting": reply.meeting,
         "location": location_text(reply.meeting) if reply.meeting else "",
         "unsure": reply.unsure,
+        "asked_date": reply.asked_date,
+        "confirmed": reply.confirmed,
     }
 
 

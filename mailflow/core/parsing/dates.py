@@ -123,6 +123,7 @@ class DateReading:
     meeting: dt.date | None
     foreign_date: bool  # a day is named that is no meeting of ours (another event?)
     how: str = ""  # "date", "month", "theme", "relative": for reasons
+    asked: dt.date | None = None  # the first day named that is no meeting of ours
 
 
 def _year_for(month: int, day: int, sent: dt.date | None) -> dt.date | None:
@@ -273,6 +274,7 @@ def read_meeting(
     how: dict[dt.date, str] = {}
     foreign = False
     first_explicit: dt.date | None = None
+    asked: dt.date | None = None
 
     def add(day: dt.date, weight: float, kind: str) -> None:
         if sent_day and day < sent_day:
@@ -300,7 +302,7 @@ def read_meeting(
             if same_day:
                 add(same_day, 3.0 * source.weight, "date")
             elif meetings and source.weight >= 1.0:
-                foreign = True
+                foreign, asked = True, asked or day
         for match in MONTH_ALONE.finditer(folded):
             _month_named(match, folded, covered, meetings, sent_day, source.weight, add)
         if sent_day:
@@ -333,6 +335,6 @@ def read_meeting(
     if not scores:
         if not meetings and first_explicit:
             return DateReading(first_explicit, False, "date")
-        return DateReading(None, foreign, "")
+        return DateReading(None, foreign, "", asked)
     best = max(scores, key=lambda d: (scores[d], -abs((d - sent_day).days) if sent_day else 0))
-    return DateReading(best, foreign, how.get(best, ""))
+    return DateReading(best, foreign, how.get(best, ""), asked)

@@ -62,3 +62,17 @@ def language_of(text: str) -> str:
                     counts[lang] += weight
     best = max(range(3), key=lambda lang: (counts[lang], lang == 0))
     return ("nl", "fr", "en")[best] if counts[best] > 0 else "nl"
+
+
+CLEAR_WORDS = 3  # little words it takes to tell a language: "Thanks!" or "Count me in!" is too short
+
+
+def language_is_clear(text: str) -> bool:
+    """Whether the text says enough to tell its language: a few little words, most of them of one language."""
+    words = _WORD.findall(fold(text.replace("’", "'")[:3000]))[:400]
+    counts = [0, 0, 0]
+    for word in words:
+        for lang, hit in enumerate(_WEIGHTS.get(word, (False, False, False))):
+            counts[lang] += hit
+    ranked = sorted(counts, reverse=True)
+    return ranked[0] >= CLEAR_WORDS and ranked[0] > ranked[1]

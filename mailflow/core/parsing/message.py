@@ -15,6 +15,7 @@ from typing import TypedDict
 
 from mailflow.core.parsing import dates
 from mailflow.core.parsing import intent as rules
+from mailflow.core.parsing.acknowledge import acknowledges
 from mailflow.core.parsing.headers import (
     Headers,
     addresses_of,
@@ -28,7 +29,7 @@ from mailflow.core.parsing.headers import (
     sender_from,
     valid_address,
 )
-from mailflow.core.parsing.language import language_of
+from mailflow.core.parsing.language import language_is_clear, language_of
 from mailflow.core.parsing.mime import Body, extract_body
 from mailflow.core.parsing.people import read_people
 from mailflow.core.parsing.result import Intent, ParseContext, ParsedMessage, Person
@@ -53,6 +54,7 @@ class _HeaderFacts(TypedDict):
     references: tuple[str, ...]
     subject: str
     date: dt.datetime | None
+    addressed_to_us: bool
 
 
 def parse_message(raw: bytes, context: ParseContext) -> ParsedMessage:
@@ -78,6 +80,9 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
         "references": references_of(headers),
         "subject": subject,
         "date": sent,
+        "addressed_to_us": any(
+            a in context.own_addresses for h in ("To", "Cc") for _, a in addresses_of(message, h)
+        ),
     }
     body = extract_body(message)
     text = clean_spaces(body.text)
@@ -119,7 +124,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
             reading.reasons.append("request read from the forwarded mail")
 
     # 3. The meeting it names; a registration for a day we do not hold is someone else's event.
-    meeting = None
+    meeting = asked = None
     if reading.intent in DATE_INTENTS:
         is_reply = bool(REPLY_PREFIX.match(subject)) or bool(raw_header(headers, "In-Reply-To").strip())
         focus = "\n".join(evidence.get(reading.intent.value, ()))
@@ -141,6 +146,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
             and not rules.about_the_network(subject + "\n" + structure.own)
         ):
             reading = rules.Reading(Intent.OTHER, 0.6, ["other: a question about something else"])
+        asked = None if meeting else date_reading.asked  # a day we hold no meeting on: the reply says so
 
     # 4. The people it is about.
     people: list[Person] = []
@@ -160,7 +166,8 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
             context,
             body_sentences,
         )
-    language = language_of(structure.body or (structure.forwards[0].text if structure.forwards else text))
+    language_text = structure.body or (structure.forwards[0].text if structure.forwards else text)
+    language = language_of(language_text)
     bounded = tuple(_within_limits(person) for person in people)
     if bounded != tuple(people):
         reasons.append("a name, organisation or address was too long or malformed")
@@ -168,7 +175,11 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
         reading.intent,
         people=bounded,
         meeting_date=meeting,
+        asked_date=asked,
         language=language,
+        language_clear=language_is_clear(language_text),
+        about_network=rules.about_the_network(subject + "\n" + structure.own),
+        acknowledgement=reading.intent is Intent.OTHER and acknowledges(structure.body),
         has_question=reading.has_question,
         confidence=reading.confidence,
         reasons=tuple(dict.fromkeys(first + reading.reasons + people_reasons + reasons)),

@@ -51,7 +51,9 @@ class ParsedMessage:
     intent: Intent
     people: tuple[Person, ...] = ()
     meeting_date: dt.date | None = None
+    asked_date: dt.date | None = None  # a day the mail names that is no configured meeting ("11 mei")
     language: str = "nl"
+    language_clear: bool = True  # enough words to tell the language; else the member's stored one serves
     has_question: bool = False
     confidence: float = 1.0  # of the intent
     reasons: tuple[str, ...] = ()  # why OTHER, why unsure, why review: short, free of personal data
@@ -62,6 +64,9 @@ class ParsedMessage:
     references: tuple[str, ...] = ()  # the mail's own References chain, for ours
     subject: str = ""
     date: dt.datetime | None = None  # the Date header, timezone-aware
+    addressed_to_us: bool = False  # To or Cc names one of our own addresses (not a list, not a Bcc)
+    about_network: bool = False  # subject or text speaks of the network, its meetings or volunteers
+    acknowledgement: bool = False  # only a short thank-you or assent: nothing asked
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
