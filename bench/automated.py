@@ -2,12 +2,13 @@
 
     python bench/automated.py [--corpus ../shared/corpus/automated] [--show]
 
-APPENDs every .eml of the corpus (real bounces, delivery reports, feedback reports and auto-replies collected by
-other projects; some without headers) to a Dovecot folder (pymap when Dovecot is absent), then runs `mailflow
-run --config ... --once` over it with an aiosmtpd sink as SMTP, `[imap] since` so the mail already there is
-read, and the hourly cap lifted (as bench/ingest.py does), so that nothing but the reading holds a reply back.
-Prints the replies that reached the sink (must be 0), the intents mailflow stored, and the seconds the pass
-took. `--show` also lists the mails that were not read as bounce or auto-reply, with the rule that decided.
+APPENDs every .eml of the corpus (real bounces, delivery reports, feedback reports and auto-replies
+collected by other projects; some without headers) to a Dovecot folder (pymap when Dovecot is absent), then
+runs `mailflow run --config ... --once` over it with an aiosmtpd sink as SMTP, `[imap] since` so the mail
+already there is read, and the hourly cap lifted (as bench/ingest.py does), so that nothing but the reading
+holds a reply back. Prints the replies that reached the sink (must be 0), the intents mailflow stored (mails
+with the same bytes, such as the LF, CRLF and CR copies of one message, are read once), and the seconds the
+pass took. `--show` also lists the mails not read as bounce or auto-reply, with the rule that decided.
 Exits 1 when any reply went out.
 """
 

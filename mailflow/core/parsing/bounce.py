@@ -68,7 +68,7 @@ def _header_addresses(values: list[str]) -> list[str]:
     return [addr.strip().lower() for _, addr in addresses if "@" in addr and " " not in addr.strip()]
 
 
-# --- mail a machine wrote, when the headers alone do not say so -------------------------------------------------
+# --- mail a machine wrote, when the headers alone do not say so ---------------------------------------------
 
 _READ = 4_000  # characters of text a delivery report needs; the returned mail after it adds nothing
 

@@ -31,6 +31,7 @@ _VALID_ADDR = re.compile(r"^[^\s\x00-\x1f\x7f@<>()\[\]\",;:\\]+@[A-Za-z0-9](?:[A
 # A header line a mail store or a dump tool may push down below blank lines (RFC 5322 2.2 field names).
 _LEADING_BLANK = re.compile(rb"\A(?:[ \t]*\r?\n|[ \t]*\r)+")
 _FIELD_NAME = re.compile(rb"^[!-9;-~]+:")
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 _KNOWN_FIELD = re.compile(
     rb"^(?:received|return-path|delivered-to|from|to|subject|date|message-id|mime-version|x-[\w-]+):[ \t]",
     re.IGNORECASE | re.MULTILINE,
@@ -48,7 +49,7 @@ def without_leading_blank(raw: bytes) -> bytes:
     if match is None:
         return raw
     rest = raw[match.end() :]
-    head = rest[:2000].split(b"\n")[:6]
+    head = _LINE_BREAK.split(rest[:2000])[:6]
     known = sum(1 for line in head if _KNOWN_FIELD.match(line))
     return rest if known >= 2 and _FIELD_NAME.match(head[0]) else raw
 

@@ -85,25 +85,25 @@ DISCLAIMER = re.compile(
 )
 
 
-# The boilerplate that closes a newsletter, a list post or bulk mail: how to stop receiving it, and why it came
-# (nl/fr/en/de/it/es, folded). Each names a link, a list or "this mail", never what the sender asks for
+# The boilerplate that closes a newsletter, a list post or bulk mail: how to stop receiving it, and why it
+# came (nl/fr/en/de/it/es, folded). Each names a link, a list or "this mail", never what the sender asks for
 # themself: "ik wil me uitschrijven" is a request, "uitschrijven? klik hier" is a footer.
 BULK_FOOTER = Keywords(
-    r"you (?:can|may|could) (?:\w+ ){0,2}(?:unsubscribe|opt[- ]out)|"
-    r"click\b[^.\n]{0,40}\bto unsubscribe|go\b[^.\n]{0,40}\bto unsubscribe|visit\b[^.\n]{0,40}\bto unsubscribe|"
-    r"follow\b[^.\n]{0,40}\bto unsubscribe|send\b[^.\n]{0,40}\bto unsubscribe|"
-    r"reply\b[^.\n]{0,40}\bto unsubscribe|"
+    r"you (?:can|may|could) (?:\w+ ){0,2}(?:unsubscribe|opt[- ]out)(?! me\b| us\b| my\b)|"
+    r"click here to (?:unsubscribe|opt[- ]out|be removed)|tap here to (?:unsubscribe|opt[- ]out|be removed)|"
     r"unsubscribe (?:here|now|at any time|instantly|from (?:this|these|our|all|future|the list|the mailing))|"
     r"unsubscribe\s*(?::|\||https?:)|remove your (?:e-?mail|address)\b|"
-    r"to be removed from (?:this|our|the|future|any) (?:\w+ ){0,2}(?:list|mailing|e-?mails)|"
-    r"manage (?:your )?(?:e-?mail |subscription |communication |newsletter )?(?:preferences|subscriptions?)\b|"
-    r"update (?:your )?(?:e-?mail |subscription |communication |newsletter )?(?:preferences|subscriptions?)\b|"
-    r"you(?: are|'re| were) (?:receiving|getting|subscribed to) (?:this|these|our|the)\b|"
+    r"manage (?:your )?(?:e-?mail |subscription |communication |newsletter )?"
+    r"(?:preferences|subscriptions?)\b|"
+    r"update (?:your )?(?:e-?mail |subscription |communication |newsletter )?"
+    r"(?:preferences|subscriptions?)\b|"
+    r"you(?: are|'re| were) (?:receiving|getting) (?:this|these) "
+    r"(?:e-?mails?|messages?|newsletters?|because)|"
+    r"you(?: are|'re) subscribed to (?:this|our|the)\b|"
     r"you (?:have )?received this (?:e-?mail |message |newsletter |mailing )?(?:because|as you|since)|"
     r"this (?:e-?mail|message|newsletter) (?:was|has been) sent to \S+@|"
-    r"sign up for these e-?mails|no longer (?:wish|want) to receive (?:these|this|our|future|further)|"
-    r"don't (?:wish|want) to receive (?:these|this|our|future|further)|"
-    r"do not (?:wish|want) to receive (?:these|this|our|future|further)|"
+    r"sign up for these e-?mails|if you (?:no longer|don't|do not) (?:wish|want) to (?:receive|get) "
+    r"(?:these|this|our|future|further|e-?mails)|"
     r"opt[- ]out (?:of|from|here|at any)|mailman/listinfo\b|"
     r"uitschrijven\W{0,3}\s*klik|afmelden\W{0,3}\s*klik|"
     r"klik hier om (?:je|u|jezelf|uzelf) (?:\w+ ){0,2}(?:uit te schrijven|af te melden)|"
@@ -119,15 +119,20 @@ BULK_FOOTER = Keywords(
     r"pour (?:vous|te|se) (?:desinscrire|desabonner)|cliquez ici pour (?:\w+ ){0,3}(?:desinscri|desabonn)|"
     r"lien de desinscription|desinscription\s*:|"
     r"vous recevez (?:ce|cet|cette) (?:e-?mail|message|courriel|newsletter|lettre)|"
-    r"ne (?:plus|pas) recevoir (?:nos|cette|ces|notre|de nouveaux) (?:e-?mails|courriels|newsletters?|"
-    r"messages|communications|lettres)|gerer (?:vos|mes) (?:preferences|abonnements)|"
+    r"pour ne plus recevoir (?:nos|cette|ces|notre|de|les)|"
+    r"si vous ne (?:souhaitez|voulez|desirez) plus recevoir|"
+    r"gerer (?:vos|mes) (?:preferences|abonnements)|"
     r"cancellami\b|per cancellarti|cancellati dalla|disiscriviti|non (?:desideri|vuoi) piu ricevere|"
     r"newsletter abbestellen|e-?mails? abbestellen|hier abbestellen|um sich (?:\w+ )?abzumelden|"
     r"sie erhalten diese (?:e-?mail|nachricht|newsletter)|darse de baja|cancelar (?:la |su )?suscripcion|"
     r"anular (?:la |su )?suscripcion"
 )
-# Footer lines that are a bare link label or an instruction opening the line ("To unsubscribe, ...").
-FOOTER_LINE = re.compile(r"^\W*(?:to unsubscribe\b|se desabonner\W*$)", re.MULTILINE)
+# Footer lines that are a bare link label or an instruction opening the line ("To unsubscribe, ..."); "I would
+# like to be removed from the list" is a request.
+FOOTER_LINE = re.compile(
+    r"^\W*(?:to unsubscribe\b|(?:if you (?:wish|want|would like) )?to be removed from|se desabonner\W*$)",
+    re.MULTILINE,
+)
 # Cheap words one of which every BULK_FOOTER phrase holds: most mails stop here.
 _FOOTER_HINTS = (
     "unsubscri",
