@@ -101,7 +101,9 @@ _LIST_ROBOT = re.compile(
 _FAILURE_SUBJECT = re.compile(
     r"undeliver(?:ed|able)|non-?deliver(?:y|able)|(?:could not|cannot|couldn't|can't) be delivered|"
     r"not delivered|delivery (?:status|failure|failed|has failed|problem|report|notification|warning|error|"
-    r"delayed)|mail delivery|mail (?:system )?error|returned mail|returned to sender|failure notice|"
+    r"delayed)|mail delivery (?:failed|failure|error|problem|report|status|notification|warning|"
+    r"subsystem|system)|"
+    r"mail (?:system )?error|returned mail|returned to sender|failure notice|"
     r"(?:mail|message) (?:bounced|rejected|blocked)|"
     r"onbestelbaar|niet (?:afgeleverd|bezorgd)|bezorging (?:mislukt|vertraagd)|afleverings?(?:fout|rapport)|"
     r"non remis|non distribu|echec (?:de (?:la )?)?(?:remise|livraison|distribution)|"

@@ -105,7 +105,7 @@ BULK_FOOTER = Keywords(
     r"sign up for these e-?mails|if you (?:no longer|don't|do not) (?:wish|want) to (?:receive|get) "
     r"(?:these|this|our|future|further|e-?mails)|"
     r"opt[- ]out (?:of|from|here|at any)|mailman/listinfo\b|"
-    r"uitschrijven\W{0,3}\s*klik|afmelden\W{0,3}\s*klik|"
+    r"uitschrijven\W{0,3}\s*klik|afmelden\W{0,3}\s*klik|uitschrijven\s*:\s*https?:|afmelden\s*:\s*https?:|"
     r"klik hier om (?:je|u|jezelf|uzelf) (?:\w+ ){0,2}(?:uit te schrijven|af te melden)|"
     r"deze nieuwsbrief (?:\w+ ){0,3}(?:niet (?:meer|langer) ontvangen|uitschrijven|afmelden)|"
     r"onze nieuwsbrief (?:\w+ ){0,3}(?:niet (?:meer|langer) ontvangen|uitschrijven|afmelden)|"
