@@ -28,6 +28,32 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 _VALID_ADDR = re.compile(r"^[^\s\x00-\x1f\x7f@<>()\[\]\",;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 
+# A header line a mail store or a dump tool may push down below blank lines (RFC 5322 2.2 field names).
+_LEADING_BLANK = re.compile(rb"\A(?:[ \t]*\r?\n|[ \t]*\r)+")
+_FIELD_NAME = re.compile(rb"^[!-9;-~]+:")
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+_KNOWN_FIELD = re.compile(
+    rb"^(?:received|return-path|delivered-to|from|to|subject|date|message-id|mime-version|x-[\w-]+):[ \t]",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def without_leading_blank(raw: bytes) -> bytes:
+    """The mail without blank lines before its header block.
+
+    A blank first line ends the headers at once (RFC 5322 2.1), so a mail saved with one reads as all body:
+    no From, no Subject, no Return-Path, and a bounce's own headers read as the sender's words. Only when
+    known header fields follow is the blank cut; a mail that truly has no headers is left as it is.
+    """
+    match = _LEADING_BLANK.match(raw)
+    if match is None:
+        return raw
+    rest = raw[match.end() :]
+    head = _LINE_BREAK.split(rest[:2000])[:6]
+    known = sum(1 for line in head if _KNOWN_FIELD.match(line))
+    return rest if known >= 2 and _FIELD_NAME.match(head[0]) else raw
+
+
 def one_line(text: str) -> str:
     """Without control characters, CR or LF (header injection), and with single spaces."""
     return " ".join(_CONTROL.sub(" ", text).split())

@@ -16,6 +16,7 @@ from typing import TypedDict
 from mailflow.core.parsing import dates
 from mailflow.core.parsing import intent as rules
 from mailflow.core.parsing.acknowledge import acknowledges
+from mailflow.core.parsing.bounce import machine_mail
 from mailflow.core.parsing.headers import (
     Headers,
     addresses_of,
@@ -28,6 +29,7 @@ from mailflow.core.parsing.headers import (
     references_of,
     sender_from,
     valid_address,
+    without_leading_blank,
 )
 from mailflow.core.parsing.language import language_is_clear, language_of
 from mailflow.core.parsing.mime import Body, extract_body
@@ -67,7 +69,7 @@ def parse_message(raw: bytes, context: ParseContext) -> ParsedMessage:
 
 
 def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
-    message = email.message_from_bytes(raw[:MAX_RAW], policy=email.policy.compat32)
+    message = email.message_from_bytes(without_leading_blank(raw[:MAX_RAW]), policy=email.policy.compat32)
     headers = header_map(message)
     sender, display, sender_problem = sender_from(message, headers)
     sender_name = one_line(display)[:MAX_NAME] if display else None
@@ -99,6 +101,10 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
         )
     else:
         reading = _settled(headers, body, structure, sender, sender_name, subject, context)
+    if reading is None and structure.footer and not _answers_us(facts["references"], context):
+        # Bulk mail with its list headers stripped (as spam arrives) still ends in its footer; a mail that
+        # answers ours may quote our own "reply X to leave" and is read on.
+        reading = rules.Reading(Intent.OTHER, 0.8, ["other: a newsletter or list footer: bulk mail"])
     if reading is not None:
         return ParsedMessage(
             reading.intent,
@@ -216,6 +222,22 @@ def _settled(
 ) -> rules.Reading | None:
     """Bounce, auto-reply, our own mail coming back, or spam: decided before reading any sentence."""
     reading = rules.header_intent(headers, body, sender, sender_name, subject)
+    if reading is None or reading.intent is Intent.OTHER:
+        # No header says a machine wrote it, or only list headers do (a bounce of a list post keeps them).
+        machine = machine_mail(
+            headers,
+            structure.own,
+            sender,
+            sender_name,
+            subject,
+            bool(REPLY_PREFIX.match(subject) or FORWARD_SUBJECT.match(subject)),
+        )
+        if machine is not None and (reading is None or machine.bounce):
+            intent = Intent.BOUNCE if machine.bounce else Intent.AUTO_REPLY
+            reading = rules.Reading(intent, machine.confidence, [machine.reason])
+    if reading is None and not headers:
+        # Every MTA adds Received and Return-Path: text with no header block is a dump or a log, not mail.
+        reading = rules.Reading(Intent.OTHER, 0.9, ["other: no header block: not a mail as sent"])
     if reading is None and sender and sender in context.own_addresses:
         reading = rules.Reading(Intent.OTHER, 0.9, ["other: sent from our own address"])
     if reading is None and rules.auto_reply_text(structure.body or structure.own):
@@ -240,9 +262,13 @@ def _with_attached(structure: Structure, body: Body) -> Structure:
         )
         for a in body.attached
     )
-    return Structure(
-        structure.own, structure.body, structure.signature, structure.quoted, structure.forwards + extra
-    )
+    return replace(structure, forwards=structure.forwards + extra)
+
+
+def _answers_us(references: tuple[str, ...], context: ParseContext) -> bool:
+    """Whether the mail names one of our own mails in In-Reply-To or References (our Message-IDs' domain)."""
+    own = context.own_domain
+    return bool(own) and any(ref.lower().endswith(f"@{own}>") for ref in references)
 
 
 def _meeting(

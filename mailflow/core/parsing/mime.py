@@ -17,6 +17,12 @@ MAX_TEXT = 100_000  # characters of body text read; a registration never needs m
 MAX_PARTS = 200  # MIME parts walked; a bomb of nested multiparts stops here
 
 VCARD_TYPES = ("text/vcard", "text/x-vcard", "text/directory")
+# The machine-readable parts of RFC 6522 reports, by the report type they stand for.
+REPORT_PARTS = {
+    "message/feedback-report": "feedback-report",  # RFC 5965 abuse reports (ARF)
+    "message/disposition-notification": "disposition-notification",  # RFC 8098 read receipts
+    "message/global-disposition-notification": "disposition-notification",
+}
 # Charsets that are 7-bit on the wire: ASCII-only bytes do not mean ASCII text for them.
 STATEFUL_CHARSETS = ("iso-2022", "utf-7", "hz-gb")
 # What mail clients mean by "latin-1": the WHATWG encoding standard reads these labels as windows-1252.
@@ -267,10 +273,14 @@ def extract_body(message: Message) -> Body:
     actions: list[str] = []
     if message.get_content_type() == "multipart/report":
         report_type = str(message.get_param("report-type", "") or "").lower() or "unknown"
-        for part in message.walk():
-            if part.get_content_type() in ("message/delivery-status", "message/global-delivery-status"):
-                actions.extend(_delivery_actions(part))
-                report_type = "delivery-status"
+    for part in _own_parts(message):
+        # A report part counts wherever the mail carries it: some servers send it in multipart/mixed.
+        ctype = part.get_content_type()
+        if ctype in ("message/delivery-status", "message/global-delivery-status"):
+            actions.extend(_delivery_actions(part))
+            report_type = "delivery-status"
+        elif ctype in REPORT_PARTS and report_type is None:
+            report_type = REPORT_PARTS[ctype]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return Body(
         text=text[:MAX_TEXT],
@@ -280,6 +290,20 @@ def extract_body(message: Message) -> Body:
         vcards=tuple(walker.vcards),
         attached=tuple(walker.attached),
     )
+
+
+def _own_parts(message: Message) -> list[Message]:
+    """The parts of the mail itself, not of a mail it carries whole (message/rfc822): a person forwarding a
+    bounce as an attachment has not written a bounce."""
+    found: list[Message] = []
+    stack = [message]
+    while stack and len(found) < MAX_PARTS:
+        part = stack.pop()
+        found.append(part)
+        payload = part.get_payload() if part.is_multipart() else None
+        if isinstance(payload, list) and part.get_content_type() != "message/rfc822":
+            stack.extend(reversed([child for child in payload if isinstance(child, Message)]))
+    return found
 
 
 def _delivery_actions(part: Message) -> list[str]:

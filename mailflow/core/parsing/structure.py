@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mailflow.core.parsing.text import fold
+from mailflow.core.parsing.text import Keywords, fold
 
 # Forward markers, as Gmail, Outlook, Apple Mail and Thunderbird write them in nl/fr/en
 # (and de/es, seen in Belgium).
@@ -85,6 +85,93 @@ DISCLAIMER = re.compile(
 )
 
 
+# The boilerplate that closes a newsletter, a list post or bulk mail: how to stop receiving it, and why it
+# came (nl/fr/en/de/it/es, folded). Each names a link, a list or "this mail", never what the sender asks for
+# themself: "ik wil me uitschrijven" is a request, "uitschrijven? klik hier" is a footer.
+BULK_FOOTER = Keywords(
+    r"you (?:can|may|could) (?:\w+ ){0,2}(?:unsubscribe|opt[- ]out)(?! me\b| us\b| my\b)|"
+    r"click here to (?:unsubscribe|opt[- ]out|be removed)|tap here to (?:unsubscribe|opt[- ]out|be removed)|"
+    r"unsubscribe (?:here|now|at any time|instantly|from (?:this|these|our|all|future|the list|the mailing))|"
+    r"unsubscribe\s*(?::|\||https?:)|remove your (?:e-?mail|address)\b|"
+    r"manage (?:your )?(?:e-?mail |subscription |communication |newsletter )?"
+    r"(?:preferences|subscriptions?)\b|"
+    r"update (?:your )?(?:e-?mail |subscription |communication |newsletter )?"
+    r"(?:preferences|subscriptions?)\b|"
+    r"you(?: are|'re| were) (?:receiving|getting) (?:this|these) "
+    r"(?:e-?mails?|messages?|newsletters?|because)|"
+    r"you(?: are|'re) subscribed to (?:this|our|the)\b|"
+    r"you (?:have )?received this (?:e-?mail |message |newsletter |mailing )?(?:because|as you|since)|"
+    r"this (?:e-?mail|message|newsletter) (?:was|has been) sent to \S+@|"
+    r"sign up for these e-?mails|if you (?:no longer|don't|do not) (?:wish|want) to (?:receive|get) "
+    r"(?:these|this|our|future|further|e-?mails)|"
+    r"opt[- ]out (?:of|from|here|at any)|mailman/listinfo\b|"
+    r"uitschrijven\W{0,3}\s*klik|afmelden\W{0,3}\s*klik|uitschrijven\s*:\s*https?:|afmelden\s*:\s*https?:|"
+    r"klik hier om (?:je|u|jezelf|uzelf) (?:\w+ ){0,2}(?:uit te schrijven|af te melden)|"
+    r"deze nieuwsbrief (?:\w+ ){0,3}(?:niet (?:meer|langer) ontvangen|uitschrijven|afmelden)|"
+    r"onze nieuwsbrief (?:\w+ ){0,3}(?:niet (?:meer|langer) ontvangen|uitschrijven|afmelden)|"
+    r"wil (?:je|u) (?:\w+ ){0,4}niet (?:langer|meer) ontvangen|"
+    r"je ontvangt (?:deze|dit|onze) (?:\w+ ){0,2}(?:e-?mail|mail|nieuwsbrief|bericht|mailing)\w* "
+    r"(?:omdat|als|want)|"
+    r"u ontvangt (?:deze|dit|onze) (?:\w+ ){0,2}(?:e-?mail|mail|nieuwsbrief|bericht|mailing)\w* "
+    r"(?:omdat|als|want)|"
+    r"beheer (?:je|uw) (?:voorkeuren|inschrijving|abonnement)|voorkeuren (?:beheren|aanpassen|wijzigen)\b|"
+    r"abonnement (?:beheren|aanpassen|wijzigen)\b|"
+    r"pour (?:vous|te|se) (?:desinscrire|desabonner)|cliquez ici pour (?:\w+ ){0,3}(?:desinscri|desabonn)|"
+    r"lien de desinscription|desinscription\s*:|"
+    r"vous recevez (?:ce|cet|cette) (?:e-?mail|message|courriel|newsletter|lettre)|"
+    r"pour ne plus recevoir (?:nos|cette|ces|notre|de|les)|"
+    r"si vous ne (?:souhaitez|voulez|desirez) plus recevoir|"
+    r"gerer (?:vos|mes) (?:preferences|abonnements)|"
+    r"cancellami\b|per cancellarti|cancellati dalla|disiscriviti|non (?:desideri|vuoi) piu ricevere|"
+    r"newsletter abbestellen|e-?mails? abbestellen|hier abbestellen|um sich (?:\w+ )?abzumelden|"
+    r"sie erhalten diese (?:e-?mail|nachricht|newsletter)|darse de baja|cancelar (?:la |su )?suscripcion|"
+    r"anular (?:la |su )?suscripcion"
+)
+# Footer lines that are a bare link label or an instruction opening the line ("To unsubscribe, ..."); "I would
+# like to be removed from the list" is a request.
+FOOTER_LINE = re.compile(
+    r"^\W*(?:to unsubscribe\b|(?:if you (?:wish|want|would like) )?to be removed from|se desabonner\W*$)",
+    re.MULTILINE,
+)
+# Cheap words one of which every BULK_FOOTER phrase holds: most mails stop here.
+_FOOTER_HINTS = (
+    "unsubscri",
+    "opt out",
+    "opt-out",
+    "remove your",
+    "removed from",
+    "preferences",
+    "subscription",
+    "receiving th",
+    "getting th",
+    "subscribed to",
+    "received th",
+    "sent to",
+    "sign up for",
+    "to receive",
+    "listinfo",
+    "uitschrijven",
+    "afmelden",
+    "uit te schrijven",
+    "af te melden",
+    "nieuwsbrief",
+    "ontvang",
+    "voorkeuren",
+    "abonnement",
+    "desinscri",
+    "desabonn",
+    "recev",
+    "cancell",
+    "disiscri",
+    "piu ricevere",
+    "abbestellen",
+    "abzumelden",
+    "sie erhalten",
+    "de baja",
+    "suscripcion",
+)
+
+
 @dataclass(frozen=True)
 class Forwarded:
     """A message forwarded inline or as an attachment: who wrote it and what they wrote."""
@@ -101,6 +188,7 @@ class Structure:
     signature: str  # from the closing on, without disclaimers: name, function, organisation
     quoted: str = ""  # the mail replied to, as quoted
     forwards: tuple[Forwarded, ...] = ()
+    footer: str = ""  # a newsletter's or list's closing boilerplate, cut from `own`: never a request
 
 
 def _unquote(line: str) -> str:
@@ -249,10 +337,25 @@ def split_text(text: str, forward_subject: bool = False) -> Structure:
         if stripped[:1].lower() in FOOTER_INITIALS and CLIENT_FOOTER.match(fold(stripped)):
             continue
         own_lines.append(line)
-    own = "\n".join(own_lines).strip("\n")
+    own, footer = split_footer("\n".join(own_lines).strip("\n"))
     body, signature = split_signature(own)
     quoted = "\n".join(_unquote(line) for line in quoted_lines)
-    return Structure(own=own, body=body, signature=signature, quoted=quoted, forwards=forwards)
+    return Structure(own=own, body=body, signature=signature, quoted=quoted, forwards=forwards, footer=footer)
+
+
+def split_footer(own: str) -> tuple[str, str]:
+    """(text, footer): the footer starts at the first line of bulk-mail boilerplate and runs to the end."""
+    folded = fold(own)
+    if not any(hint in folded for hint in _FOOTER_HINTS):
+        return own, ""
+    found = [m.start() for m in (BULK_FOOTER.search(folded), FOOTER_LINE.search(folded)) if m is not None]
+    if not found:
+        return own, ""
+    lines = own.split("\n")
+    start = folded.count("\n", 0, min(found))  # fold keeps every line break where it was
+    while start > 0 and not lines[start - 1].strip(" -_=*"):
+        start -= 1  # the rule or blank lines that set the footer apart belong to it
+    return "\n".join(lines[:start]).rstrip(), "\n".join(lines[start:]).strip()
 
 
 def is_closing(line: str) -> bool:
