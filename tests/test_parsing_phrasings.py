@@ -646,6 +646,14 @@ case(
     subject="Uitnodiging leernetwerk 12 mei",
 )
 case(
+    (
+        "Beste,\n\nIk ben momenteel op verlof tot 6 april en lees mijn mails niet. Voor dringende zaken kan "
+        "u terecht bij het secretariaat.\n\nAnna Peeters"
+    ),
+    "auto_reply",
+    subject="Uitnodiging leernetwerk 12 mei",
+)
+case(
     "Dag Hilde,\n\nIk ben op reis tot 15 maart en kan er dus niet bij zijn op 10 maart.\n\nGroetjes,\nAnna",
     "cancel",
     ["Anna Peeters"],

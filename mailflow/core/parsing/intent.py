@@ -46,7 +46,7 @@ AUTO_SUBJECT = re.compile(
 # Text an auto-responder writes: somebody away and mail not read, or a mailbox that answers itself.
 AUTO_AWAY = Keywords(
     r"(?:ik ben|i am|i'm|je suis|we zijn|wij zijn|nous sommes)\s+(?:\w+ ){0,3}"
-    r"(?:afwezig|met (?:verlof|vakantie|"
+    r"(?:afwezig|(?:met|op|in) (?:verlof|vakantie|"
     r"zwangerschapsverlof|ouderschapsverlof|ziekteverlof|moederschapsrust)|op reis|out of (?:the )?office|"
     r"away|on (?:leave|holiday|vacation|annual leave)|absente?|en (?:conge|vacances|deplacement)|"
     r"niet (?:op kantoor|op het werk|bereikbaar|aanwezig)|not in the office|pas au bureau)|"
