@@ -17,7 +17,7 @@ from scoring import load_context
 from mailflow.core.parsing import parse_message
 from mailflow.core.parsing.lexicon import is_first_name, is_function, is_place
 from mailflow.core.parsing.names import first_name_leads, from_display_name
-from mailflow.core.parsing.organisations import first_org, kind_org, normalise_org
+from mailflow.core.parsing.organisations import first_org, kind_org, normalise_org, plausible_org
 
 CONTEXT = load_context(Path(__file__).parent / "corpus" / "corpus.toml")
 
@@ -241,3 +241,21 @@ def test_together_with_my_husband_registers_both_and_registering_him_only_him():
     assert [n for n, _ in people_of(body)[1]] == ["Anna Peeters", "Peter Claes"]
     body = "Hallo,\n\nGraag schrijf ik mijn man Peter Claes in voor 12 mei.\n\nAnna"
     assert [n for n, _ in people_of(body)[1]] == ["Peter Claes"]
+
+
+@pytest.mark.parametrize(
+    ("text", "plausible"),
+    [
+        ("Buurtwerk 2B", True),
+        ("Vormingplus 3", True),
+        ("<b>Buurtwerk</b> {{ 7*7 }}", True),  # odd, but what the person wrote: kept as text
+        ("Kerkstraat 14", False),
+        ("rue Haute 12", False),
+        ("12 Church Road", False),
+        ("09 123 45 67", False),
+        ("9000 Gent", False),
+        ("13/01/2026", False),
+    ],
+)
+def test_numbers_and_addresses_are_no_organisation_but_a_short_number_in_a_name_is(text, plausible):
+    assert plausible_org(text) is plausible

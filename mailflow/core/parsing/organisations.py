@@ -132,6 +132,15 @@ def capture_org(text: str, lowercase_mail: bool) -> str | None:
     return name if plausible_org(name) else None
 
 
+NUMBER_LIKE = re.compile(r"\d{4,}|\d+ ?[/.-] ?\d+|\d{2,} \d{2,}")
+# An address line: a street word with a house number ("Kerkstraat 14", "rue Haute 12", "12 Church Road").
+STREET = re.compile(
+    r"(?:straat|laan|weg|plein|dreef|kaai|dijk|markt|steenweg|lei|rue|avenue|chaussee|boulevard|place|"
+    r"quai|street|road|lane|square)\b\.? ?\d|^\d+\w? (?:\w+ )*(?:street|road|lane|avenue|square)\b|"
+    r"^(?:rue|avenue|chaussee|boulevard|place|quai) .*\d"
+)
+
+
 def plausible_org(name: str | None) -> bool:
     """Not empty, not a place, a month, the network itself or a pronoun."""
     if not name:
@@ -143,8 +152,11 @@ def plausible_org(name: str | None) -> bool:
     words = bare.split()
     if len(words) == 1 and (words[0] in NOT_NAME and len(words[0]) > 4 or is_place(words[0])):
         return False
-    # A phone or house number, a date, a job title or a department is never the organisation.
-    if sum(ch.isdigit() for ch in bare) >= 2 or not any(ch.isalpha() for ch in bare) or is_function(name):
+    # A phone number, a postcode, a date, an address, a job title or a department is never the organisation;
+    # a short number in a name ("Buurtwerk 2B", "Vormingplus 3") may be.
+    if NUMBER_LIKE.search(bare) or STREET.search(bare) or not any(ch.isalpha() for ch in bare):
+        return False
+    if is_function(name):
         return False
     return len(words) <= 8
 
