@@ -628,6 +628,15 @@ case(
     "2026-05-12",
 )
 
+# A short phone mail in English: the name and organisation on the signature line, the language English.
+case(
+    "Count me in!\nTom Peeters, JRS",
+    "register",
+    [("Tom Peeters", "JRS")],
+    sender="Tom <tom.peeters@example.org>",
+    lang="en",
+)
+
 # --- out-of-office texts, invitations, past tense, colleagues of ours ---
 case(
     (

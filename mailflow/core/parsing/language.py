@@ -38,6 +38,8 @@ STOP_WORDS = {
         "thank", "hello", "hi", "dear", "regards", "kind", "best", "please", "session", "network",
         "volunteer", "join", "register", "about", "so", "but", "if", "or", "just", "also", "very", "what",
         "when", "where", "which", "who", "how", "here", "there", "i'm", "i'd", "i'll", "don't", "can't",
+        # Short phone mails: "Count me in!", "Sign me up", "See you there".
+        "me", "in", "count", "sign", "up", "see", "yes", "attend", "attending", "meeting", "come",
     ]),
 }
 # fmt: on
