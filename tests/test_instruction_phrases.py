@@ -12,37 +12,19 @@ import email
 import email.policy
 from collections.abc import Callable
 from email.message import EmailMessage
-from zoneinfo import ZoneInfo
 
 import jinja2
 import pytest
+from sample_network import MEETING, NETWORK, SENDER, VENUE
 
 from mailflow.core.mail import compose, render, templates
 from mailflow.core.parsing import parse_message
 from mailflow.core.parsing.result import Intent, ParseContext, Person
 from mailflow.core.vocabulary import INSTRUCTION_PHRASES, Instruction, instruction_phrase
-from mailflow.settings import Meeting, Network, Venue
+from mailflow.settings import Meeting
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
 NOW = dt.datetime(2026, 1, 6, 9, 0, tzinfo=dt.UTC)
-SENDER = "leernetwerk@in-gent.example"
 MEMBER = "lotte.verhaegen@example.org"
-NETWORK = Network(
-    name="Leernetwerk Mensen Zonder Wettig Verblijf",
-    timezone=BRUSSELS,
-    language="nl",
-    signup_address=SENDER,
-    coordinator="coordinator@in-gent.example",
-)
-VENUE = Venue(
-    name="Campus Sint-Annaplein",
-    address="Sint-Annaplein 31, 9000 Gent",
-    start=dt.time(19, 30),
-    end=dt.time(22, 0),
-)
-MEETING = Meeting(
-    date=dt.date(2026, 1, 13), theme="Dringende medische hulp", speakers=("Anouk Baert", "Mieke Declerck")
-)
 CONTEXT = ParseContext(
     meetings=(MEETING,), own_addresses=(SENDER, NETWORK.coordinator), own_domain="in-gent.example"
 )

@@ -11,20 +11,18 @@ import re
 from dataclasses import replace
 from email.headerregistry import Address
 from email.message import EmailMessage
-from zoneinfo import ZoneInfo
 
 import icalendar
 import jinja2
 import pytest
+from sample_network import BRUSSELS, MEETING, NETWORK, SENDER, VENUE
 
 from mailflow.core import digest as digest_module
 from mailflow.core.mail import compose, render, templates
 from mailflow.core.parsing.result import Person
-from mailflow.settings import LANGUAGES, Meeting, Network, Venue
+from mailflow.settings import LANGUAGES
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
 NOW = dt.datetime(2025, 12, 1, 9, 15, tzinfo=dt.UTC)
-SENDER = "leernetwerk@in-gent.example"
 # 200 characters, with "=" as Gmail's ids have: far past the 78 at which the default policy folds.
 LONG_ID = "<" + ("CAPCi5Qov2=x" * 15)[:179] + "@mail.gmail.example>"
 LONG_DATES = {
@@ -37,22 +35,6 @@ UNSURE_WORDING = {
     "fr": "Une erreur ? Répondez simplement à ce mail.",
     "en": "Is this not right? Just reply to this email.",
 }
-NETWORK = Network(
-    name="Leernetwerk Mensen Zonder Wettig Verblijf",
-    timezone=BRUSSELS,
-    language="nl",
-    signup_address=SENDER,
-    coordinator="coordinator@in-gent.example",
-)
-VENUE = Venue(
-    name="Campus Sint-Annaplein",
-    address="Sint-Annaplein 31, 9000 Gent",
-    start=dt.time(19, 30),
-    end=dt.time(22, 0),
-)
-MEETING = Meeting(
-    date=dt.date(2026, 1, 13), theme="Dringende medische hulp", speakers=("Anouk Baert", "Mieke Declerck")
-)
 
 
 def test_long_id_is_200_characters() -> None:
