@@ -7,6 +7,7 @@ environment variable and a `*_command` key a command that prints the secret.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import enum
 import os
 import tomllib
@@ -68,15 +69,15 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
     _no_unknown_keys(data, known, "")
     network = _network(_Section(data.get("network", {}), "network"))
     venue = _venue(_Section(data.get("venue", {}), "venue"))
+    # Numbered as people count them: the second [[meetings]] table is "meetings 2".
     meetings = tuple(
-        _meeting(_Section(item, f"meetings[{i}]")) for i, item in enumerate(_tables(data, "meetings"))
+        _meeting(_Section(item, f"meetings {i}", numbered=True))
+        for i, item in enumerate(_tables(data, "meetings"), start=1)
     )
-    dates = [m.date for m in meetings]
-    if len(set(dates)) != len(dates):
-        raise ConfigError("meetings: two meetings share a date")
+    _distinct_dates(meetings)
     organisations = tuple(
-        _organisation(_Section(item, f"organisations[{i}]"))
-        for i, item in enumerate(_tables(data, "organisations"))
+        _organisation(_Section(item, f"organisations {i}", numbered=True))
+        for i, item in enumerate(_tables(data, "organisations"), start=1)
     )
     database = _Section(data.get("database", {}), "database")
     url = database.text("url", f"sqlite:///{base_dir / 'mailflow.db'}")
@@ -117,23 +118,29 @@ _REQUIRED: Final = _Required.REQUIRED
 class _Section:
     """One TOML table, read key by key so that every error names `section.key`."""
 
-    def __init__(self, table: object, name: str) -> None:
+    def __init__(self, table: object, name: str, numbered: bool = False) -> None:
         if not isinstance(table, dict):
-            raise ConfigError(f"{name} must be a table")
+            kind = f"[[{name.split()[0]}]]" if numbered else f"[{name}]"
+            raise ConfigError(f"{name} must be a table, written as {kind} with key = value lines under it")
         self.table: dict[str, Any] = table
-        self.name, self.read = name, set[str]()
+        self.name, self.numbered, self.read = name, numbered, set[str]()
+
+    def key(self, key: str) -> str:
+        """How a message names a key: "imap.port", or "meetings 2: date" in the second [[meetings]] table."""
+        return f"{self.name}: {key}" if self.numbered else f"{self.name}.{key}"
 
     def _get(self, key: str, kinds: type | tuple[type, ...], default: object, what: str) -> Any:
         """The value at `key`, one of `kinds`; `default` when the key is absent, unless that is _REQUIRED."""
         self.read.add(key)
         if key not in self.table:
             if default is _REQUIRED:
-                raise ConfigError(f"{self.name}.{key} is missing")
+                table = f"that [[{self.name.split()[0]}]] table" if self.numbered else f"[{self.name}]"
+                raise ConfigError(f"{self.key(key)} is missing: add it under {table}")
             return default
         value = self.table[key]
         # TOML booleans are ints to Python; never accept one where a number is meant.
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _tuple(kinds)):
-            raise ConfigError(f"{self.name}.{key} must be {what}, got {value!r}")
+            raise ConfigError(f"{self.key(key)} must be {what}, got {value!r}")
         return value
 
     @overload
@@ -143,7 +150,7 @@ class _Section:
     def text(self, key: str, default: str | _Required | None = None) -> str | None:
         value: str | None = self._get(key, str, default, "a string")
         if isinstance(value, str) and value != default and not value.strip():
-            raise ConfigError(f"{self.name}.{key} must not be empty")
+            raise ConfigError(f"{self.key(key)} must not be empty: give a value, or leave the key out")
         return value
 
     @overload
@@ -153,7 +160,7 @@ class _Section:
     def number(self, key: str, default: int | _Required | None = None, minimum: int = 0) -> int | None:
         value: int | None = self._get(key, int, default, "a whole number")
         if isinstance(value, int) and value < minimum:
-            raise ConfigError(f"{self.name}.{key} must be >= {minimum}, got {value}")
+            raise ConfigError(f"{self.key(key)} must be >= {minimum}, got {value}")
         return value
 
     @overload
@@ -165,13 +172,13 @@ class _Section:
     ) -> str | None:
         value = self.text(key, default)
         if value is not None and value not in choices:
-            raise ConfigError(f"{self.name}.{key} must be one of {', '.join(choices)}, got {value!r}")
+            raise ConfigError(f"{self.key(key)} must be one of {', '.join(choices)}, got {value!r}")
         return value
 
     def strings(self, key: str) -> tuple[str, ...]:
         value: list[Any] = self._get(key, list, [], "a list of strings")
         if not all(isinstance(item, str) for item in value):
-            raise ConfigError(f"{self.name}.{key} must be a list of strings")
+            raise ConfigError(f'{self.key(key)} must be a list of strings, like ["a", "b"], got {value!r}')
         return tuple(value)
 
     @overload
@@ -181,13 +188,13 @@ class _Section:
     def date(self, key: str, default: dt.date | _Required | None = None) -> dt.date | None:
         value: dt.date | str | None = self._get(key, (dt.date, str), default, "a date (2026-01-13)")
         if isinstance(value, dt.datetime):
-            raise ConfigError(f"{self.name}.{key} must be a date without a time, got {value}")
+            raise ConfigError(f"{self.key(key)} must be a date without a time, like 2026-01-13, got {value}")
         if isinstance(value, str):
             try:
                 return dt.date.fromisoformat(value)
             except ValueError:
                 raise ConfigError(
-                    f"{self.name}.{key} must be an ISO date like 2026-01-13, got {value!r}"
+                    f"{self.key(key)} must be an ISO date like 2026-01-13 (year-month-day), got {value!r}"
                 ) from None
         return value
 
@@ -201,7 +208,7 @@ class _Section:
             try:
                 return dt.time.fromisoformat(value)
             except ValueError:
-                raise ConfigError(f'{self.name}.{key} must be a time like "19:30", got {value!r}') from None
+                raise ConfigError(f'{self.key(key)} must be a time like "19:30", got {value!r}') from None
         return value
 
     @overload
@@ -211,15 +218,13 @@ class _Section:
     def email(self, key: str, default: str | _Required | None = None) -> str | None:
         value = self.text(key, default)
         if isinstance(value, str) and not _looks_like_address(value):
-            raise ConfigError(
-                f"{self.name}.{key} must be a plain address like name@example.org, got {value!r}"
-            )
+            raise ConfigError(f"{self.key(key)} must be a plain address like name@example.org, got {value!r}")
         return value
 
     def secret(self, prefix: str) -> Secret:
         env, command = self.text(f"{prefix}_env"), self.text(f"{prefix}_command")
         if env and command:
-            raise ConfigError(f"{self.name}: give {prefix}_env or {prefix}_command, not both")
+            raise ConfigError(f"{self.name}: give {prefix}_env or {prefix}_command, not both; remove one")
         if prefix in self.table:
             raise ConfigError(
                 f"{self.name}.{prefix}: secrets never sit in the file; use {prefix}_env or {prefix}_command"
@@ -227,18 +232,20 @@ class _Section:
         return Secret(env=env, command=command)
 
     def done(self) -> None:
-        _no_unknown_keys(self.table, self.read, self.name)
+        _no_unknown_keys(self.table, self.read, self.name, self.numbered)
 
 
 def _tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
     return kinds if isinstance(kinds, tuple) else (kinds,)
 
 
-def _no_unknown_keys(table: dict[str, Any], known: set[str], where: str) -> None:
+def _no_unknown_keys(table: dict[str, Any], known: set[str], where: str, numbered: bool = False) -> None:
     unknown = sorted(set(table) - known)
     if unknown:
-        place = f"{where}." if where else ""
-        raise ConfigError(f"unknown key {place}{unknown[0]} (a typo?)")
+        place = f"{where}: " if numbered else f"{where}." if where else ""
+        close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+        guess = f"; did you mean {place}{close[0]}?" if close else f"; known here: {', '.join(sorted(known))}"
+        raise ConfigError(f"unknown key {place}{unknown[0]} (a typo?{guess})")
 
 
 def _tables(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -258,7 +265,9 @@ def _network(s: _Section) -> Network:
     try:
         zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"network.timezone: unknown time zone {zone_name!r}") from None
+        raise ConfigError(
+            f"network.timezone: unknown time zone {zone_name!r}; give a tz database name like Europe/Brussels"
+        ) from None
     network = Network(
         name=s.text("name", "Leernetwerk"),
         timezone=zone,
@@ -279,7 +288,10 @@ def _venue(s: _Section) -> Venue:
     )
     s.done()
     if venue.end is not None and venue.end <= venue.start:
-        raise ConfigError("venue.end must be later than venue.start")
+        raise ConfigError(
+            f"venue.end ({venue.end:%H:%M}) must be later than venue.start ({venue.start:%H:%M}); "
+            "times are 24-hour, like 21:30"
+        )
     return venue
 
 
@@ -310,7 +322,8 @@ def _tls(s: _Section, host: str, default_port: dict[str, int]) -> tuple[str, int
     tls = s.choice("tls", TLS_MODES, "ssl")
     if tls == "none" and host not in LOOPBACK_HOSTS:
         raise ConfigError(
-            f'{s.name}.tls = "none" is refused for {host}: passwords would cross the network in clear'
+            f'{s.name}.tls = "none" is refused for {host}: passwords would cross the network in clear; '
+            f'use tls = "ssl" or "starttls" (plain text is allowed for 127.0.0.1 and localhost only)'
         )
     return tls, s.number("port", default_port[tls], minimum=1)
 
@@ -321,7 +334,10 @@ def _ca_file(s: _Section, base_dir: Path) -> Path | None:
         return None
     path = (base_dir / value).resolve()
     if not path.is_file():
-        raise ConfigError(f"{s.name}.ca_file: {path} does not exist")
+        raise ConfigError(
+            f"{s.name}.ca_file: {path} does not exist; give the CA certificate's path (PEM), absolute or "
+            "relative to the config file's folder, or leave the key out to use the system's trust store"
+        )
     return path
 
 
@@ -348,10 +364,14 @@ def _imap(s: _Section, base_dir: Path) -> Imap:
     s.done()
     if not imap.password and not imap.oauth2_token:
         raise ConfigError(
-            "imap: give password_env, password_command, oauth2_token_env or oauth2_token_command"
+            "imap: give password_env, password_command, oauth2_token_env or oauth2_token_command: "
+            "there is no secret to log in with (the secret itself never sits in the file)"
         )
     if len({imap.folder, imap.processed_folder, imap.review_folder}) != 3:
-        raise ConfigError("imap.folder, imap.processed_folder and imap.review_folder must all differ")
+        raise ConfigError(
+            "imap.folder, imap.processed_folder and imap.review_folder must all differ, got "
+            f"{imap.folder!r}, {imap.processed_folder!r} and {imap.review_folder!r}"
+        )
     return imap
 
 
@@ -371,7 +391,10 @@ def _smtp(s: _Section, base_dir: Path, network: Network) -> Smtp:
     )
     s.done()
     if smtp.username and not smtp.password and not smtp.oauth2_token:
-        raise ConfigError("smtp.username is set: give password_env or password_command too")
+        raise ConfigError(
+            "smtp.username is set: give smtp.password_env or smtp.password_command too, "
+            "or leave smtp.username out if the server takes mail without a login"
+        )
     return smtp
 
 
@@ -402,13 +425,48 @@ def _recurrence(s: _Section) -> Recurrence:
     from dateutil.rrule import rrulestr
 
     rule = s.text("rule", "FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TU")
+    _rrule_parts(rule)
     try:
         rrulestr(rule, dtstart=dt.datetime(2026, 1, 1))
     except (ValueError, TypeError) as exc:
-        raise ConfigError(f"recurrence.rule is not an RFC 5545 RRULE: {exc}") from None
+        raise ConfigError(
+            f"recurrence.rule {rule!r} is not an RFC 5545 RRULE ({exc}); write it like {_RRULE_EXAMPLE}"
+        ) from None
     recurrence = Recurrence(rule=rule, start=s.date("start"))
     s.done()
     return recurrence
+
+
+_RRULE_EXAMPLE = '"FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TU" (every other month, the second Tuesday)'
+_RRULE_NAMES: tuple[str, ...] = ("FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR")
+_RRULE_NAMES += ("BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST")
+
+
+def _rrule_parts(rule: str) -> None:
+    """Check the NAME=VALUE shape first: dateutil's own words for a slip ("not enough values to unpack") help
+    no one."""
+    for part in rule.removeprefix("RRULE:").split(";"):
+        name, equals, value = part.partition("=")
+        if not equals or not name.strip() or not value.strip():
+            raise ConfigError(
+                f"recurrence.rule: {part!r} is not a NAME=VALUE part; separate the parts with ';', "
+                f"like {_RRULE_EXAMPLE}"
+            )
+        if name.strip().upper() not in _RRULE_NAMES:
+            close = difflib.get_close_matches(name.strip().upper(), _RRULE_NAMES, n=1)
+            guess = f"did you mean {close[0]}?" if close else f"known: {', '.join(_RRULE_NAMES)}"
+            raise ConfigError(f"recurrence.rule: unknown part {name.strip()!r} ({guess})")
+
+
+def _distinct_dates(meetings: tuple[Meeting, ...]) -> None:
+    first: dict[dt.date, int] = {}
+    for number, meeting in enumerate(meetings, start=1):
+        if meeting.date in first:
+            raise ConfigError(
+                f"meetings {first[meeting.date]} and {number} share the date {meeting.date}: each meeting "
+                "needs its own date; correct one, or remove the double"
+            )
+        first[meeting.date] = number
 
 
 def _retention(s: _Section) -> Retention:

@@ -21,7 +21,7 @@ import imapclient
 import imapclient.exceptions
 from imapclient.exceptions import IMAPClientError
 
-from mailflow.adapters.network import describe, tls_context
+from mailflow.adapters.network import connect_hint, describe, server_words, tls_context
 from mailflow.adapters.secrets import reveal
 from mailflow.errors import ConfigError, MailboxError
 from mailflow.settings import Imap
@@ -96,11 +96,14 @@ class Inbox:
         except MailboxError:
             raise
         except ssl.SSLCertVerificationError as exc:
-            raise MailboxError(f"{where}: certificate refused ({exc.verify_message})") from None
+            hint = connect_hint("imap", s.host, s.port, s.tls, exc)
+            raise MailboxError(f"{where}: certificate refused ({exc.verify_message}): {hint}") from None
         except ssl.SSLError as exc:
-            raise MailboxError(f"{where}: TLS failed ({exc.reason})") from None
+            hint = connect_hint("imap", s.host, s.port, s.tls, exc)
+            raise MailboxError(f"{where}: TLS failed ({exc.reason}): {hint}") from None
         except (OSError, IMAPClientError) as exc:
-            raise MailboxError(f"{where}: cannot connect ({describe(exc)})") from None
+            hint = connect_hint("imap", s.host, s.port, s.tls, exc)
+            raise MailboxError(f"{where}: cannot connect ({describe(exc)}): {hint}") from None
         try:
             self._login(client)
         except ConfigError:
@@ -108,8 +111,7 @@ class Inbox:
             raise
         except (IMAPClientError, OSError) as exc:
             _close_quietly(client)
-            # The server's words, not ours: they never contain the password.
-            raise MailboxError(f"{where}: login refused for the configured user ({describe(exc)})") from None
+            raise MailboxError(_login_refused(where, s, exc)) from None
         self.client = client
         self.capabilities = frozenset(client.capabilities())
         log.info("connected to %s", where)
@@ -118,14 +120,14 @@ class Inbox:
     def _login(self, client: _Client) -> None:
         s = self.settings
         if not s.oauth2_token:
-            client.login(s.username, reveal(s.password))
+            client.login(s.username, reveal(s.password, "imap.password"))
             return
         try:
-            client.oauth2_login(s.username, reveal(s.oauth2_token))
+            client.oauth2_login(s.username, reveal(s.oauth2_token, "imap.oauth2_token"))
         except imapclient.exceptions.LoginError:
             # An access token lives about an hour: the token command, asked again, refreshes it. Retry once.
             log.info("IMAP %s: XOAUTH2 token refused; asking the token command for a new one", s.host)
-            client.oauth2_login(s.username, reveal(s.oauth2_token))
+            client.oauth2_login(s.username, reveal(s.oauth2_token, "imap.oauth2_token"))
 
     def close(self) -> None:
         if self.client is not None:
@@ -319,6 +321,18 @@ def _start_tls(client: _Client, context: ssl.SSLContext | None, where: str) -> N
         _close_quietly(client)
         raise MailboxError(f"{where}: the server does not offer STARTTLS; refusing to go on without TLS")
     client.starttls(context)
+
+
+def _login_refused(where: str, s: Imap, exc: BaseException) -> str:
+    # The server's words, not ours: they never contain the password. The username is named by its key only.
+    if isinstance(exc, OSError):
+        return f"{where}: the connection broke during login ({describe(exc)}); try again, or check imap.tls"
+    secret = "imap.oauth2_token_*" if s.oauth2_token else "imap.password_env or imap.password_command"
+    said = server_words(exc.args or str(exc))
+    return (
+        f'{where}: login refused for the configured user: the server said "{said}"; '
+        f"check imap.username and the secret that {secret} gives"
+    )
 
 
 def _close_quietly(client: _Client) -> None:

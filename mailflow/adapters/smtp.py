@@ -10,7 +10,7 @@ import smtplib
 import ssl
 from typing import Protocol, Self
 
-from mailflow.adapters.network import describe, tls_context
+from mailflow.adapters.network import connect_hint, describe, port_hint, server_words, tls_context
 from mailflow.adapters.secrets import reveal
 from mailflow.errors import ConfigError, DeliveryError
 from mailflow.settings import Smtp
@@ -45,15 +45,34 @@ class SmtpOutbox:
             raise
         except ssl.SSLCertVerificationError as exc:
             _quit_quietly(connection)
-            raise DeliveryError(f"{where}: certificate refused ({exc.verify_message})") from None
+            hint = connect_hint("smtp", s.host, s.port, s.tls, exc)
+            raise DeliveryError(f"{where}: certificate refused ({exc.verify_message}): {hint}") from None
         except smtplib.SMTPAuthenticationError as exc:
             _quit_quietly(connection)
+            secret = "smtp.oauth2_token_*" if s.oauth2_token else "smtp.password_env or smtp.password_command"
             raise DeliveryError(
-                f"{where}: login refused for the configured user ({exc.smtp_code})", permanent=True
+                f"{where}: login refused for the configured user ({exc.smtp_code}): the server said "
+                f'"{server_words(exc.smtp_error)}"; check smtp.username and the secret that {secret} gives',
+                permanent=True,
+            ) from None
+        except smtplib.SMTPNotSupportedError:
+            # smtplib says "SMTP AUTH extension not supported": we are connected, the server offers no login.
+            _quit_quietly(connection)
+            raise DeliveryError(_no_auth(where, s), permanent=True) from None
+        except ssl.SSLError as exc:
+            _quit_quietly(connection)
+            hint = connect_hint("smtp", s.host, s.port, s.tls, exc)
+            raise DeliveryError(f"{where}: TLS failed ({exc.reason}): {hint}") from None
+        except smtplib.SMTPResponseException as exc:
+            _quit_quietly(connection)
+            raise DeliveryError(
+                f"{where}: the server refused the session ({exc.smtp_code} {server_words(exc.smtp_error)}); "
+                "check smtp.host and smtp.port"
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
             _quit_quietly(connection)
-            raise DeliveryError(f"{where}: cannot connect ({describe(exc)})") from None
+            hint = connect_hint("smtp", s.host, s.port, s.tls, exc)
+            raise DeliveryError(f"{where}: cannot connect ({describe(exc)}): {hint}") from None
         self.connection = connection
         return self
 
@@ -61,15 +80,15 @@ class SmtpOutbox:
         s = self.settings
         assert s.username is not None
         if not s.oauth2_token:
-            connection.login(s.username, reveal(s.password))
+            connection.login(s.username, reveal(s.password, "smtp.password"))
             return
         connection.ehlo_or_helo_if_needed()
         try:
-            connection.auth("XOAUTH2", _xoauth2(s.username, reveal(s.oauth2_token)))
+            connection.auth("XOAUTH2", _xoauth2(s.username, reveal(s.oauth2_token, "smtp.oauth2_token")))
         except smtplib.SMTPAuthenticationError:
             # An access token lives about an hour: the token command, asked again, refreshes it. Retry once.
             log.info("SMTP %s: XOAUTH2 token refused; asking the token command for a new one", s.host)
-            connection.auth("XOAUTH2", _xoauth2(s.username, reveal(s.oauth2_token)))
+            connection.auth("XOAUTH2", _xoauth2(s.username, reveal(s.oauth2_token, "smtp.oauth2_token")))
 
     def send(self, raw: bytes, sender: str, recipient: str) -> None:
         """Send one message to one recipient. Raises DeliveryError(permanent=True) on a 5xx,
@@ -79,20 +98,23 @@ class SmtpOutbox:
         try:
             refused = self.connection.sendmail(sender, [recipient], raw)
         except smtplib.SMTPRecipientsRefused as exc:
-            code, _ = next(iter(exc.recipients.values()))
-            raise DeliveryError(f"recipient refused ({code})", permanent=_permanent(code)) from None
+            code, words = next(iter(exc.recipients.values()))
+            raise DeliveryError(
+                _answered("recipient refused", code, words), permanent=_permanent(code)
+            ) from None
         except smtplib.SMTPResponseException as exc:  # SMTPDataError, SMTPSenderRefused, ...
             if exc.smtp_code == 421:  # RFC 5321: the server is closing the connection
                 self.close()
             raise DeliveryError(
-                f"server answered {exc.smtp_code}", permanent=_permanent(exc.smtp_code)
+                _answered("server answered", exc.smtp_code, exc.smtp_error),
+                permanent=_permanent(exc.smtp_code),
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
             self.close()
             raise DeliveryError(f"connection lost ({describe(exc)})") from None
         if refused:  # only possible with several recipients; kept for completeness
-            code, _ = next(iter(refused.values()))
-            raise DeliveryError(f"recipient refused ({code})", permanent=_permanent(code))
+            code, words = next(iter(refused.values()))
+            raise DeliveryError(_answered("recipient refused", code, words), permanent=_permanent(code))
 
     def close(self) -> None:
         _quit_quietly(self.connection)
@@ -132,6 +154,24 @@ def _xoauth2(username: str, token: str) -> _AuthAnswer:
         return blob if challenge is None else ""
 
     return answer
+
+
+def _answered(what: str, code: int, words: bytes | str) -> str:
+    """ "server answered 550 5.1.1 No such user": the code and the server's own words, which say why; any mail
+    address in them is left out (see network.server_words)."""
+    text = server_words(words)
+    return f"{what} {code} {text}" if text else f"{what} {code}"
+
+
+def _no_auth(where: str, s: Smtp) -> str:
+    hint = port_hint("smtp", s.port, s.tls)
+    if not hint and s.tls == "none":
+        hint = 'many servers offer AUTH only over TLS: set smtp.tls = "starttls" or "ssl"'
+    return (
+        f"{where}: connected, but the server offers no AUTH, so smtp.username cannot log in: "
+        f"wrong port or tls mode? {hint or 'check smtp.port and smtp.tls'}; "
+        "or leave smtp.username out if this server takes mail without a login"
+    )
 
 
 def _permanent(code: int) -> bool:

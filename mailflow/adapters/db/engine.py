@@ -3,6 +3,7 @@ and scrubbing SQLite after a deletion."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,18 @@ def open_database(url: str) -> sessionmaker[Session]:
     try:
         engine = create_engine(url)
         where = engine.url.render_as_string(hide_password=True)
+    except OSError as exc:  # the folder of a SQLite file could not be made
+        raise StoreError(_sqlite_trouble(url, short_error(exc))) from None
     except (SQLAlchemyError, ImportError) as exc:
-        raise StoreError(f"database URL cannot be used: {short_error(exc)}") from None
+        raise StoreError(
+            f"database URL cannot be used ({short_error(exc)}): write database.url like "
+            "sqlite:////var/lib/mailflow/mailflow.db or postgresql+psycopg://user@host/mailflow"
+        ) from None
     try:
         upgrade(engine)
     except SQLAlchemyError as exc:
+        if engine.dialect.name == "sqlite":
+            raise StoreError(_sqlite_trouble(url, short_error(exc))) from exc
         raise StoreError(f"database {where}: {short_error(exc)}") from exc
     return sessionmaker(engine, expire_on_commit=False)
 
@@ -90,6 +98,29 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as connection:
         alembic_config.attributes["connection"] = connection
         command.upgrade(alembic_config, "head")
+
+
+def _sqlite_trouble(url: str, error: str) -> str:
+    """Which file SQLite could not open or write, and why: the folder missing, not a folder, or not writable
+    (as systemd's ProtectSystem=strict makes every path outside ReadWritePaths)."""
+    path = Path(url.removeprefix("sqlite:///")).absolute()
+    folder = path.parent
+    fix = "set database.url to a writable place (sqlite:////var/lib/mailflow/mailflow.db for the service)"
+    if folder.exists() and not folder.is_dir():
+        why = f"{folder} is a file, not a folder"
+    elif not folder.exists():
+        why = f"the folder {folder} does not exist and cannot be created"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        why = f"the folder {folder} is not writable for this user (read-only, or owned by another user)"
+        fix = (
+            f"make {folder} writable for the user mailflow runs as (ReadWritePaths= for a service), or {fix}"
+        )
+    elif path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        why = f"the file {path} is not readable and writable for this user"
+        fix = f"give the user mailflow runs as read and write access to {path}, or {fix}"
+    else:
+        return f"database {path}: SQLite cannot use it ({error}); is the disk full, or the file damaged?"
+    return f"database {path}: SQLite cannot use it ({error}): {why}; {fix}"
 
 
 def short_error(exc: BaseException) -> str:
