@@ -244,7 +244,7 @@ def _no_unknown_keys(table: dict[str, Any], known: set[str], where: str, numbere
     if unknown:
         place = f"{where}: " if numbered else f"{where}." if where else ""
         close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
-        guess = f"; did you mean {place}{close[0]}?" if close else f"; known here: {', '.join(sorted(known))}"
+        guess = f" did you mean {place}{close[0]}?" if close else f" known here: {', '.join(sorted(known))}"
         raise ConfigError(f"unknown key {place}{unknown[0]} (a typo?{guess})")
 
 

@@ -74,7 +74,8 @@ def connect_hint(section: str, host: str, port: int, tls: str, exc: BaseExceptio
             f"the server's certificate is not trusted for {host}: check {section}.host, or set "
             f"{section}.ca_file to the certificate of the CA that signed it"
         )
-    if isinstance(exc, socket.timeout | TimeoutError):
+    # smtplib turns a silent server into "Connection unexpectedly closed: timed out".
+    if isinstance(exc, socket.timeout | TimeoutError) or str(exc).endswith("timed out"):
         if tls != "ssl" and PORTS[section].get(port) == "ssl":
             return f'no greeting in plain text: port {port} expects {section}.tls = "ssl"'
         return (

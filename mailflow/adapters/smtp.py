@@ -164,9 +164,10 @@ def _answered(what: str, code: int, words: bytes | str) -> str:
 
 
 def _no_auth(where: str, s: Smtp) -> str:
-    hint = port_hint("smtp", s.port, s.tls)
-    if not hint and s.tls == "none":
+    if s.tls == "none":
         hint = 'many servers offer AUTH only over TLS: set smtp.tls = "starttls" or "ssl"'
+    else:
+        hint = port_hint("smtp", s.port, s.tls)
     return (
         f"{where}: connected, but the server offers no AUTH, so smtp.username cannot log in: "
         f"wrong port or tls mode? {hint or 'check smtp.port and smtp.tls'}; "

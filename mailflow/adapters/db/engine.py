@@ -4,6 +4,7 @@ and scrubbing SQLite after a deletion."""
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -110,8 +111,8 @@ def _sqlite_trouble(url: str, error: str) -> str:
         why = f"{folder} is a file, not a folder"
     elif not folder.exists():
         why = f"the folder {folder} does not exist and cannot be created"
-    elif not os.access(folder, os.W_OK | os.X_OK):
-        why = f"the folder {folder} is not writable for this user (read-only, or owned by another user)"
+    elif problem := _cannot_write_in(folder):
+        why = f"the folder {folder} is not writable for this user ({problem})"
         fix = (
             f"make {folder} writable for the user mailflow runs as (ReadWritePaths= for a service), or {fix}"
         )
@@ -121,6 +122,15 @@ def _sqlite_trouble(url: str, error: str) -> str:
     else:
         return f"database {path}: SQLite cannot use it ({error}); is the disk full, or the file damaged?"
     return f"database {path}: SQLite cannot use it ({error}): {why}; {fix}"
+
+
+def _cannot_write_in(folder: Path) -> str:
+    # Trying is the only sure test: os.access says yes to root on a read-only mount.
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return ""
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
 
 
 def short_error(exc: BaseException) -> str:
