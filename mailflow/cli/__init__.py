@@ -60,19 +60,18 @@ def config_path(args: argparse.Namespace, required: bool = True) -> Path | None:
     if args.config:
         return Path(args.config)
     if os.environ.get(CONFIG_ENV):
-        args.config_from = f"${CONFIG_ENV}"
-        args.config_used = Path(os.environ[CONFIG_ENV])
-        return args.config_used
+        path = Path(os.environ[CONFIG_ENV])
+        args.config_from, args.config_used = f"${CONFIG_ENV}", path
+        return path
     for path in STANDARD_CONFIGS:
         if path.is_file():
-            args.config_from = "the standard path"
-            args.config_used = path
+            args.config_from, args.config_used = "the standard path", path.resolve()
             return path
     if not required:
         return None
     raise UsageError(
         f"no config file: give --config FILE, set {CONFIG_ENV}=FILE, or put it at "
-        + " or ".join(str(p) for p in STANDARD_CONFIGS)
+        + " or ".join(str(p) if p.is_absolute() else f"./{p}" for p in STANDARD_CONFIGS)
         + " (start from config.example.toml)"
     )
 

@@ -110,7 +110,11 @@ def _explain(app: App, raws: list[bytes], smtp: SmtpSink, say: Callable[[str], o
             if row.intent in WHY:
                 say(
                     textwrap.fill(
-                        WHY[row.intent] + ".", 110, initial_indent=" " * 5, subsequent_indent=" " * 5
+                        WHY[row.intent] + ".",
+                        110,
+                        break_on_hyphens=False,
+                        initial_indent=" " * 5,
+                        subsequent_indent=" " * 5,
                     )
                 )
             else:
