@@ -292,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--csv", action="store_true", help="CSV on standard output (a sign-in sheet with --meeting)"
     )
+    p.add_argument("--now", help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_members)
 
     p = commands.add_parser(
@@ -362,5 +363,5 @@ def _stdout_to_devnull() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # no real file descriptor (output captured in a test)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (output captured in a test)
         pass
