@@ -247,7 +247,8 @@ def test_the_demo_explains_each_mail_removes_its_folder_and_says_what_next(tmp_p
     out = capsys.readouterr().out
     assert out.count("read as register") == 3
     assert "out-of-office: NOT answered, on purpose" in out and "RFC 3834" in out
-    assert list(tmp_path.iterdir()) == []  # the sample people's database went with the folder
+    # The sample people's database went with the demo's folder (the IMAP server's own folder is its business).
+    assert list(tmp_path.glob("mailflow-demo-*")) == []
     after = out[out.index("Next, on your own mailbox") :].splitlines()[1:]
     commands = [command for command in (line.split("#")[0].strip() for line in after) if command]
     assert commands == ["cp config.example.toml config.toml", "mailflow check", "mailflow run --once"]
