@@ -7,6 +7,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,11 +18,69 @@ from mailflow.adapters.db.engine import scrub
 from mailflow.adapters.db.lock import InstanceLock
 from mailflow.cli import admin
 from mailflow.core.parsing import parse_message
+from mailflow.core.parsing.headers import valid_address
 from mailflow.errors import MailflowError
+from mailflow.settings import Config
 from mailflow.usecases.context import App, build_app, parse_context, sync_meetings
 from mailflow.usecases.passes import Clock, run_once
 
 log = logging.getLogger("mailflow")
+
+EXIT_CODES = """\
+exit status:
+  0    done
+  1    a step failed: a pass step (`run --once`), a part `check` tested, the mailbox during `forget`,
+       a file `parse` could not read, the demo's pass
+  2    nothing was done: a usage or config error, a refused request (a non-address to `forget`, a retry of a
+       sent mail, an unknown meeting), the database unreachable or held by another mailflow
+  130  interrupted (Ctrl-C)
+  141  standard output was closed early (`mailflow digest --preview | head`); what was printed is complete
+       up to there
+
+the config file: --config FILE, else $MAILFLOW_CONFIG, else /etc/mailflow/config.toml, else ./config.toml
+times are shown in the config's time zone ([network] timezone), with the zone's abbreviation
+"""
+
+CONFIG_ENV = "MAILFLOW_CONFIG"
+# Where a config is looked for when neither --config nor $MAILFLOW_CONFIG names one: the service's, then
+# the one in the current folder (the README's `cp config.example.toml config.toml`).
+STANDARD_CONFIGS = (Path("/etc/mailflow/config.toml"), Path("config.toml"))
+
+
+CONFIG_HELP = "the TOML config file (default: $MAILFLOW_CONFIG, /etc/mailflow/config.toml, ./config.toml)"
+
+
+class UsageError(MailflowError):
+    """A command line mailflow refuses before doing anything (exit status 2)."""
+
+
+def config_path(args: argparse.Namespace, required: bool = True) -> Path | None:
+    """--config, else $MAILFLOW_CONFIG, else the first standard path that exists. Records on `args` where
+    the file came from when --config did not name it, so that an error can say which file was read."""
+    if args.config:
+        return Path(args.config)
+    if os.environ.get(CONFIG_ENV):
+        path = Path(os.environ[CONFIG_ENV])
+        args.config_from, args.config_used = f"${CONFIG_ENV}", path
+        return path
+    for path in STANDARD_CONFIGS:
+        if path.is_file():
+            args.config_from, args.config_used = "the standard path", path.resolve()
+            return path
+    if not required:
+        return None
+    raise UsageError(
+        f"no config file: give --config FILE, set {CONFIG_ENV}=FILE, or put it at "
+        + " or ".join(str(p) if p.is_absolute() else f"./{p}" for p in STANDARD_CONFIGS)
+        + " (start from config.example.toml)"
+    )
+
+
+def _config_note(args: argparse.Namespace) -> str:
+    source = getattr(args, "config_from", None)
+    if source is None:
+        return ""
+    return f"(config {args.config_used}, found by {source}; --config FILE reads another)"
 
 
 def clock_from(now: str | None) -> Clock:
@@ -31,17 +90,15 @@ def clock_from(now: str | None) -> Clock:
     try:
         start = dt.datetime.fromisoformat(now)
     except ValueError:
-        raise MailflowError(
-            f"--now must be an ISO date-time like 2026-01-06T10:00+01:00, got {now!r}"
-        ) from None
+        raise UsageError(f"--now must be an ISO date-time like 2026-01-06T10:00+01:00, got {now!r}") from None
     if start.tzinfo is None:
-        raise MailflowError("--now needs a UTC offset, like 2026-01-06T10:00+01:00")
+        raise UsageError("--now needs a UTC offset, like 2026-01-06T10:00+01:00")
     offset = start - dt.datetime.now(dt.UTC)
     return lambda: dt.datetime.now(dt.UTC) + offset
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    config = _load(args)
     clock = clock_from(args.now)
     imap = config.require_servers()[0]
     mailbox = f"{imap.host}:{imap.port}/{imap.username}/{imap.folder}"
@@ -54,7 +111,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from mailflow.usecases.check import check
 
-    return 0 if check(args.config, print) else 1
+    ok = check(str(config_path(args)), print)
+    if not ok and _config_note(args):
+        print(f"mailflow check: {_config_note(args)}", file=sys.stderr)
+    return 0 if ok else 1
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -63,8 +123,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo(print, keep=args.keep)
 
 
+def _load(args: argparse.Namespace) -> Config:
+    path = config_path(args)
+    assert path is not None  # required=True raises instead
+    return load_config(path)
+
+
 def _admin(args: argparse.Namespace, work: Callable[[App, dt.datetime], object]) -> int:
-    config = load_config(args.config)
+    config = _load(args)
     with build_app(config) as app:
         sync_meetings(app)
         work(app, clock_from(getattr(args, "now", None))())
@@ -72,7 +138,7 @@ def _admin(args: argparse.Namespace, work: Callable[[App, dt.datetime], object])
 
 
 def cmd_meetings(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    config = _load(args)
     admin.meetings(config, clock_from(args.now)(), print)
     return 0
 
@@ -82,7 +148,7 @@ def cmd_members(args: argparse.Namespace) -> int:
 
     def work(app: App, now: dt.datetime) -> None:
         with app.sessions() as db:
-            admin.members(db, meeting, args.csv, print)
+            admin.members(db, meeting, args.csv, print, app.config, now)
 
     return _admin(args, work)
 
@@ -91,13 +157,13 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     def work(app: App, now: dt.datetime) -> None:
         if args.action == "retry":
             with app.sessions.begin() as db:
-                admin.outbox_retry(db, args.id, now, print)
+                admin.outbox_retry(db, args.id, now, print, app.config.network.timezone)
         else:
             with app.sessions() as db:
-                admin.outbox(db, print)
+                admin.outbox(db, print, app.config.network.timezone)
 
     if args.action == "retry" and args.id is None:
-        raise MailflowError("outbox retry needs the ID of a message (see `mailflow outbox`)")
+        raise UsageError("outbox retry needs the ID of a message (see `mailflow outbox`)")
     return _admin(args, work)
 
 
@@ -119,14 +185,28 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return _admin(args, work)
 
 
+def forget_address(value: str) -> str:
+    """The one plain address `forget` acts on. A name or an organisation would match the text of other
+    people's mail (the mailbox copies are found by what they name), so only an address is taken."""
+    address = value.strip().lower()
+    if not valid_address(address):
+        raise UsageError(
+            f"forget takes one email address, like an.peeters@example.org, not {value!r}; "
+            "nothing was deleted. "
+            "`mailflow members` lists the addresses mailflow keeps (e.g. `mailflow members | grep -i NAME`)"
+        )
+    return address
+
+
 def cmd_forget(args: argparse.Namespace) -> int:
+    address = forget_address(args.address)  # before the config is read: a refusal touches nothing
     done = []
 
     def work(app: App, now: dt.datetime) -> None:
         with app.sessions.begin() as db:
-            admin.forget(db, args.address, now, print)
+            admin.forget(db, address, now, print)
         scrub(app.sessions)
-        done.append(admin.forget_in_mailbox(app.config.imap, args.address, print))
+        done.append(admin.forget_in_mailbox(app.config.imap, address, print))
 
     _admin(args, work)
     return 0 if all(done) else 1
@@ -136,11 +216,12 @@ def _date_argument(value: str, name: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise MailflowError(f"{name} must be a date like 2026-01-13, got {value!r}") from None
+        raise UsageError(f"{name} must be a date like 2026-01-13, got {value!r}") from None
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    config = load_config(args.config) if args.config else None
+    path = config_path(args, required=False)
+    config = load_config(path) if path is not None else None
     context = parse_context(config)
     for name in args.files:
         try:
@@ -167,7 +248,12 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mailflow", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="mailflow",
+        description=__doc__,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"mailflow {__version__}")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log debug details (never personal data)"
@@ -176,37 +262,43 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("parse", help="show how mailflow reads .eml files (nothing is stored or sent)")
     p.add_argument("--json", action="store_true", help="one JSON object per file and line")
-    p.add_argument("--config", help="config file; its meetings resolve dates named by month or theme")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="config file; its meetings resolve dates named by month or theme (default: as the other "
+        "commands, when one is found)",
+    )
     p.add_argument("files", nargs="+", metavar="FILE.eml")
     p.set_defaults(handler=cmd_parse)
 
     p = commands.add_parser("run", help="read, answer and send: the daemon, or one pass with --once")
-    p.add_argument("--config", required=True, help="the TOML config file")
+    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     p.add_argument("--once", action="store_true", help="one pass of every job that is due, then exit (cron)")
     p.add_argument("--now", help="pretend the clock reads this ISO date-time (with a UTC offset)")
     p.set_defaults(handler=cmd_run)
 
     p = commands.add_parser("check", help="validate the config and reach IMAP, SMTP and the database")
-    p.add_argument("--config", required=True, help="the TOML config file")
+    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     p.set_defaults(handler=cmd_check)
 
     p = commands.add_parser("meetings", help="the coming meetings: confirmed, and proposed by the rhythm")
-    p.add_argument("--config", required=True, help="the TOML config file")
+    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     p.add_argument("--now", help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_meetings)
 
     p = commands.add_parser("members", help="the members, or who is expected at a meeting")
-    p.add_argument("--config", required=True, help="the TOML config file")
+    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     p.add_argument("--meeting", metavar="DATE", help="only who is expected at the meeting on DATE")
     p.add_argument(
         "--csv", action="store_true", help="CSV on standard output (a sign-in sheet with --meeting)"
     )
+    p.add_argument("--now", help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_members)
 
     p = commands.add_parser(
         "outbox", help="mail that is pending, failed or expired; `outbox retry ID` sends it again"
     )
-    p.add_argument("--config", required=True, help="the TOML config file")
+    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     p.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
     p.add_argument("id", nargs="?", type=int, help="with retry: the message ID")
     p.set_defaults(handler=cmd_outbox)
@@ -214,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "digest", help="the coordinator's daily digest: --preview prints it without sending"
     )
-    p.add_argument("--config", required=True, help="the TOML config file")
+    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     p.add_argument(
         "--preview", action="store_true", help="print the digest as it would go out now; send nothing"
     )
@@ -226,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete everything mailflow keeps about an address, in the database "
         "and in the mailbox's processed and review folders",
     )
-    p.add_argument("--config", required=True, help="the TOML config file")
+    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     p.add_argument("address", help="the email address")
     p.set_defaults(handler=cmd_forget)
 
@@ -251,9 +343,25 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("imapclient").setLevel(logging.INFO)
     handler: Callable[[argparse.Namespace], int] = args.handler  # set by each subcommand's parser
     try:
-        return handler(args)
+        status = handler(args)
+        sys.stdout.flush()  # here, not at exit: a closed pipe must be met inside this try
+        return status
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as a Unix tool killed by SIGPIPE would. Python
+        # flushes stdout again at exit, so it is pointed at /dev/null first (the recipe in the signal docs).
+        _stdout_to_devnull()
+        return 141
     except MailflowError as exc:
-        print(f"mailflow {args.command}: {exc}", file=sys.stderr)
+        note = _config_note(args)
+        print(f"mailflow {args.command}: {exc}" + (f" {note}" if note else ""), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _stdout_to_devnull() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (output captured in a test)
+        pass

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from mailflow.adapters.db import models, queries
 from mailflow.adapters.imap import Inbox
 from mailflow.core.calendar.meetings import upcoming
-from mailflow.core.vocabulary import OutboxStatus
+from mailflow.core.vocabulary import MailKind, OutboxStatus
 from mailflow.errors import MailflowError
 from mailflow.settings import Config, Imap
 from mailflow.usecases import privacy
@@ -53,12 +53,34 @@ def meetings(config: Config, now: dt.datetime, say: Say) -> None:
     table(rows, ("date", "status", "capacity", "theme"), say)
 
 
-def members(db: Session, meeting_date: dt.date | None, as_csv: bool, say: Say) -> None:
+def local(moment: dt.datetime, zone: dt.tzinfo) -> str:
+    """A stored (UTC) time as the admin reads it: local, with the zone ("2026-01-06 10:00 CET")."""
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def members(
+    db: Session,
+    meeting_date: dt.date | None,
+    as_csv: bool,
+    say: Say,
+    config: Config | None = None,
+    now: dt.datetime | None = None,
+) -> None:
+    zone = config.network.timezone if config is not None else dt.UTC
     if meeting_date is not None:
         meeting = queries.meeting_on(db, meeting_date)
-        if meeting is None:
+        if meeting is not None:
+            people = queries.expected_at(db, meeting)
+        elif config is not None and now is not None and _proposed(config, meeting_date, now):
+            # Nobody can register for a date the rhythm only proposes: an empty list is the true answer.
+            print(
+                f"the meeting on {meeting_date.isoformat()} is proposed by [recurrence], not confirmed yet: "
+                "nobody is expected until it is listed under [[meetings]]",
+                file=sys.stderr,
+            )
+            people = []
+        else:
             raise MailflowError(f"no meeting on {meeting_date.isoformat()} (see `mailflow meetings`)")
-        people = queries.expected_at(db, meeting)
     else:
         people = queries.members_by_name(db)
     header = ("name", "organisation", "email", "status", "since")
@@ -68,7 +90,7 @@ def members(db: Session, meeting_date: dt.date | None, as_csv: bool, say: Say) -
             m.organisation,
             m.email,
             m.status + (" (unsure)" if m.unsure else ""),
-            m.created_at.date().isoformat(),
+            m.created_at.astimezone(zone).date().isoformat(),
         )
         for m in people
     ]
@@ -84,7 +106,12 @@ def members(db: Session, meeting_date: dt.date | None, as_csv: bool, say: Say) -
 ATTENTION = (OutboxStatus.PENDING, OutboxStatus.HELD, OutboxStatus.FAILED, OutboxStatus.EXPIRED)
 
 
-def outbox(db: Session, say: Say) -> None:
+def _proposed(config: Config, day: dt.date, now: dt.datetime) -> bool:
+    today = now.astimezone(config.network.timezone).date()
+    return any(e.date == day and not e.confirmed for e in upcoming(config.meetings, config.recurrence, today))
+
+
+def outbox(db: Session, say: Say, zone: dt.tzinfo = dt.UTC) -> None:
     rows = queries.outbox_in(db, ATTENTION)
     table(
         [
@@ -93,29 +120,56 @@ def outbox(db: Session, say: Say) -> None:
                 r.kind,
                 r.status,
                 r.attempts,
-                r.next_attempt_at.strftime("%Y-%m-%d %H:%M") if r.status == OutboxStatus.PENDING else None,
+                local(r.next_attempt_at, zone) if r.status == OutboxStatus.PENDING else None,
                 r.recipient,
                 r.last_error,
             )
             for r in rows
         ],
-        ("id", "kind", "status", "tries", "next try (UTC)", "to", "last error"),
+        ("id", "kind", "status", "tries", "next try", "to", "last error"),
         say,
     )
 
 
-def outbox_retry(db: Session, row_id: int, now: dt.datetime, say: Say) -> None:
+# Why a row in these states is not sent again, in the admin's words.
+NOT_RESENT = {
+    OutboxStatus.CANCELLED: "was cancelled: it is no longer owed (a reminder after a cancel)",
+    OutboxStatus.MISSED: "is a reminder that fell due while mailflow was stopped; a later one replaces it",
+    OutboxStatus.SKIPPED: "is an empty digest that was never written",
+}
+
+
+def outbox_retry(db: Session, row_id: int, now: dt.datetime, say: Say, zone: dt.tzinfo = dt.UTC) -> None:
     row = db.get(models.OutboxMessage, row_id)
     if row is None:
-        raise MailflowError(f"no outbox message {row_id}")
+        raise MailflowError(
+            f"there is no outbox message {row_id} in this database (`mailflow outbox` lists those waiting)"
+        )
+    what = f"outbox message {row_id} ({row.kind} to {row.recipient})"
     if row.status == OutboxStatus.SENT:
-        raise MailflowError(f"outbox message {row_id} was sent already; it is not sent twice")
-    if row.status not in ATTENTION or not row.raw:
-        raise MailflowError(f"outbox message {row_id} is {row.status}; there is nothing to send")
+        when = f" on {local(row.sent_at, zone)}" if row.sent_at is not None else ""
+        raise MailflowError(f"{what} was sent already{when}; it is not sent twice")
+    if row.status in NOT_RESENT:
+        raise MailflowError(f"{what} {NOT_RESENT[OutboxStatus(row.status)]}; nothing is sent")
+    if not row.raw:
+        raise MailflowError(
+            f"{what} is {row.status} and its text was deleted by [retention]; nothing to send"
+        )
+    if row.status == OutboxStatus.EXPIRED and row.kind == MailKind.REMINDER:
+        raise MailflowError(
+            f"{what} expired: its meeting began before it could be delivered, so it is not sent any more"
+        )
+    if row.status == OutboxStatus.PENDING and row.next_attempt_at <= now:
+        say(f"{what} is already waiting to go out with the next pass")
+        return
+    expired = row.expires_at is not None and row.expires_at <= now
     row.status, row.next_attempt_at = OutboxStatus.PENDING, now
-    if row.expires_at is not None and row.expires_at <= now:
+    if expired:
         row.expires_at = now + REPLY_LIFETIME
-    say(f"outbox message {row_id} goes out with the next pass")
+    say(
+        f"{what} goes out with the next pass"
+        + (" (it had expired; it gets a new lifetime)" if expired else "")
+    )
 
 
 def forget(db: Session, address: str, now: dt.datetime, say: Say) -> None:

@@ -13,15 +13,17 @@ import email.policy
 import os
 import secrets
 import tempfile
+import textwrap
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
 import imapclient
+import sqlalchemy as sa
 from dateutil.rrule import MONTHLY, TU, rrule
 
 from mailflow.adapters.config_file import load_config
-from mailflow.adapters.db import queries
+from mailflow.adapters.db import models, queries
 from mailflow.testing.servers import PymapServer, SmtpSink
 from mailflow.usecases.context import App, build_app
 from mailflow.usecases.passes import run_once
@@ -30,10 +32,31 @@ PASSWORD_ENV = "MAILFLOW_DEMO_IMAP_PASSWORD"
 THEMES = ("Dringende medische hulp", "Toegang tot onderwijs", "Juridische bijstand")
 
 
+NEXT_STEPS = """
+Next, on your own mailbox (from the mailflow checkout):
+  cp config.example.toml config.toml  # fill in [imap] and [smtp] (host, username), the network, the meetings;
+                                      # the passwords go in the variables that password_env names
+  mailflow check                      # logs in, prepares both folders and the database; sends nothing
+  mailflow run --once                 # one pass; `mailflow run` keeps answering (deploy/ has a unit)"""
+
+
 def demo(say: Callable[[str], object], keep: str | None = None) -> int:
+    """Run the demo in `keep` (kept afterwards), or in a temporary folder removed at the end: it holds the
+    sample people's mail and database, which nobody should find in /tmp later."""
+    if keep:
+        workdir = Path(keep)
+        workdir.mkdir(parents=True, exist_ok=True)
+        ok = _demo(say, workdir)
+        say(f"\nConfig and database kept in {workdir}")
+    else:
+        with tempfile.TemporaryDirectory(prefix="mailflow-demo-") as tmp:
+            ok = _demo(say, Path(tmp))
+    say(NEXT_STEPS)
+    return 0 if ok else 1
+
+
+def _demo(say: Callable[[str], object], workdir: Path) -> bool:
     now = dt.datetime.now(dt.UTC)
-    workdir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="mailflow-demo-"))
-    workdir.mkdir(parents=True, exist_ok=True)
     say("Starting a throwaway IMAP server (pymap) and SMTP sink (aiosmtpd) on 127.0.0.1 ...")
     with PymapServer(password=secrets.token_urlsafe(12)) as imap, SmtpSink() as smtp:
         os.environ[PASSWORD_ENV] = imap.password  # the config names the variable, never the password
@@ -43,10 +66,11 @@ def demo(say: Callable[[str], object], keep: str | None = None) -> int:
             (p for p in resources.files("mailflow.samples").iterdir() if p.name.endswith(".eml")),
             key=lambda p: p.name,
         )
+        raws = [sample.read_bytes() for sample in samples]
         with imapclient.IMAPClient(imap.host, port=imap.port, ssl=False) as client:
             client.login(imap.username, imap.password)
-            for sample in samples:
-                client.append("INBOX", sample.read_bytes())
+            for raw in raws:
+                client.append("INBOX", raw)
         say(
             f"Dropped {len(samples)} sample mails into the inbox; "
             "running one pass (as `mailflow run --once`).\n"
@@ -55,9 +79,49 @@ def demo(say: Callable[[str], object], keep: str | None = None) -> int:
         app = build_app(load_config(config_path))
         with app:
             ok = run_once(app, lambda: dt.datetime.now(dt.UTC))
+            _explain(app, raws, smtp, say)
             _show(app, smtp, say)
-    say(f"\nConfig and database: {workdir}" if keep else "")
-    return 0 if ok else 1
+    return ok
+
+
+# What mailflow did with a mail of each kind, for a newcomer reading the demo.
+WHY = {
+    "auto_reply": "an out-of-office: NOT answered, on purpose. It says it was written by a machine "
+    "(Auto-Submitted: auto-replied, RFC 3834); answering could start two robots mailing each other forever",
+    "bounce": "a bounce: NOT answered, on purpose (a delivery report is never answered, RFC 3834)",
+}
+
+
+def _explain(app: App, raws: list[bytes], smtp: SmtpSink, say: Callable[[str], object]) -> None:
+    say("What happened to each sample mail:")
+    with app.sessions() as db:
+        for number, raw in enumerate(raws, 1):
+            headers = email.message_from_bytes(raw, policy=email.policy.default)
+            row = db.scalars(
+                sa.select(models.InboundMessage).where(
+                    models.InboundMessage.message_id == str(headers["Message-ID"]).strip()
+                )
+            ).first()
+            say(f"  {number}. From {headers['From']}, {headers['Subject']!r}")
+            if row is None:
+                say("     not read (see the log above)")
+                continue
+            replies = sum(1 for m in smtp.messages if row.sender in [r.lower() for r in m.rcpt_tos])
+            if row.intent in WHY:
+                say(
+                    textwrap.fill(
+                        WHY[row.intent] + ".",
+                        110,
+                        break_on_hyphens=False,
+                        initial_indent=" " * 5,
+                        subsequent_indent=" " * 5,
+                    )
+                )
+            else:
+                sent = f"{replies} reply sent to the writer" if replies else "no reply sent"
+                say(f"     read as {row.reason or row.intent}; {sent}.")
+            say(f"     Moved to {row.destination or 'nowhere: it stays in the inbox'}.")
+    say("")
 
 
 def _next_meetings(now: dt.datetime, count: int = 3) -> list[dt.date]:
