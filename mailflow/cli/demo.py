@@ -19,11 +19,10 @@ from importlib import resources
 from pathlib import Path
 
 import imapclient
-import sqlalchemy as sa
 from dateutil.rrule import MONTHLY, TU, rrule
 
 from mailflow.adapters.config_file import load_config
-from mailflow.adapters.db import models, queries
+from mailflow.adapters.db import queries
 from mailflow.testing.servers import PymapServer, SmtpSink
 from mailflow.usecases.context import App, build_app
 from mailflow.usecases.passes import run_once
@@ -97,11 +96,7 @@ def _explain(app: App, raws: list[bytes], smtp: SmtpSink, say: Callable[[str], o
     with app.sessions() as db:
         for number, raw in enumerate(raws, 1):
             headers = email.message_from_bytes(raw, policy=email.policy.default)
-            row = db.scalars(
-                sa.select(models.InboundMessage).where(
-                    models.InboundMessage.message_id == str(headers["Message-ID"]).strip()
-                )
-            ).first()
+            row = queries.inbound_by_message_id(db, str(headers["Message-ID"]).strip())
             say(f"  {number}. From {headers['From']}, {headers['Subject']!r}")
             if row is None:
                 say("     not read (see the log above)")

@@ -482,6 +482,12 @@ def inbound_for_review(
     )
 
 
+def inbound_by_message_id(session: Session, message_id: str) -> InboundMessage | None:
+    """The mail read with this Message-ID, if any (the first one read, should it have come twice)."""
+    query = sa.select(InboundMessage).where(InboundMessage.message_id == message_id)
+    return session.scalars(query.order_by(InboundMessage.id)).first()
+
+
 def inbound_not_processed(session: Session) -> list[InboundMessage]:
     return list(
         session.scalars(sa.select(InboundMessage).where(InboundMessage.status != InboundStatus.PROCESSED))
