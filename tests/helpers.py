@@ -128,7 +128,8 @@ class ImapBox:
         messages = list(raws)
         if not messages:
             return []
-        _typ, data = self._helper().multiappend(self.name(folder), messages)  # unlike append(), returns (typ, [text])
+        # Unlike append(), multiappend returns (typ, [text]).
+        _typ, data = self._helper().multiappend(self.name(folder), messages)
         return _appenduids(data[-1])
 
     def fetch_all(self, folder: str) -> list[bytes]:

@@ -59,9 +59,9 @@ class Dovecot:
     With `oauth2_introspection_url` it also offers AUTH=XOAUTH2 and OAUTHBEARER, and asks that URL (RFC 7662
     token introspection, POST) whether a token is valid.
 
-    `separator` is the folder hierarchy separator: Dovecot's stock "." by default, what most users' servers run
-    (Dovecot and Courier maildir, Cyrus); "/" as on Gmail and Exchange. `prefix` puts the user's folders under a
-    namespace prefix, e.g. "INBOX." as Courier does.
+    `separator` is the folder hierarchy separator: Dovecot's stock "." by default, what most users' servers
+    run (Dovecot and Courier maildir, Cyrus); "/" as on Gmail and Exchange. `prefix` puts the user's folders
+    under a namespace prefix, e.g. "INBOX." as Courier does.
     """
 
     kind = "dovecot"
