@@ -58,10 +58,3 @@ def server_name(folder: str, hierarchy: Hierarchy, key: str = "the folder") -> s
         name = prefix + name  # e.g. Courier keeps every folder of the user under "INBOX."
     return name
 
-
-def config_name(name: str, hierarchy: Hierarchy) -> str:
-    """The reverse of server_name, for messages: a server's name written the config's way."""
-    prefix, sep = hierarchy.prefix, hierarchy.separator
-    if prefix and name.upper().startswith(prefix.upper()) and name.upper() != "INBOX":
-        name = name[len(prefix) :]
-    return name.replace(sep, "/") if sep else name
