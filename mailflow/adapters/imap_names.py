@@ -57,4 +57,3 @@ def server_name(folder: str, hierarchy: Hierarchy, key: str = "the folder") -> s
     if prefix and not name.upper().startswith(prefix.upper()):
         name = prefix + name  # e.g. Courier keeps every folder of the user under "INBOX."
     return name
-
