@@ -43,6 +43,25 @@ class ImapBox:
         self.password: str = server.password
         self._clients: list[imapclient.IMAPClient] = []
         self._own: imapclient.IMAPClient | None = None
+        self._separator: str | None = None
+
+    def name(self, folder: str) -> str:
+        """The server's name of a folder written as mailflow's config writes it, "/" between levels: the
+        server's separator may be "." and its folders may live under a prefix such as "INBOX."."""
+        if folder.upper() == "INBOX":
+            return folder
+        if self._separator is None:
+            self._separator = self._helper().list_folders("", "")[0][1].decode()  # LIST "" "": the separator
+        return getattr(self.server, "prefix", "") + folder.replace("/", self._separator)
+
+    def config_name(self, name: str) -> str:
+        """The reverse of `name`."""
+        prefix = getattr(self.server, "prefix", "")
+        if name.upper() == "INBOX" or not name.startswith(prefix):
+            return name
+        self.name("x")  # learns the separator
+        assert self._separator is not None
+        return name[len(prefix) :].replace(self._separator, "/")
 
     def client(self) -> imapclient.IMAPClient:
         """A new logged-in IMAPClient; closed at teardown if the test did not."""
@@ -74,7 +93,7 @@ class ImapBox:
         client = self._helper()
         names = [name for _flags, _delim, name in client.list_folders() if name.upper() != "INBOX"]
         # Children before parents: Maildir refuses to delete a folder that still has children.
-        for name in sorted(names, key=lambda n: (-n.count("/"), n)):
+        for name in sorted(names, key=lambda n: (-self.config_name(n).count("/"), n)):
             try:
                 client.delete_folder(name)
             except IMAPClientError:
@@ -91,15 +110,15 @@ class ImapBox:
 
     def ensure_folder(self, folder: str) -> None:
         client = self._helper()
-        if folder.upper() != "INBOX" and not client.folder_exists(folder):
-            client.create_folder(folder)
+        if folder.upper() != "INBOX" and not client.folder_exists(self.name(folder)):
+            client.create_folder(self.name(folder))
 
     def append(
         self, folder: str, raw: bytes, msg_time: dt.datetime | None = None, flags: Iterable[str] = ()
     ) -> int:
         """APPEND one message (creating the folder if missing); returns its UID."""
         self.ensure_folder(folder)
-        response = self._helper().append(folder, raw, flags=tuple(flags), msg_time=msg_time)
+        response = self._helper().append(self.name(folder), raw, flags=tuple(flags), msg_time=msg_time)
         return _appenduids(response)[0]
 
     def append_many(self, folder: str, raws: Iterable[bytes]) -> list[int]:
@@ -109,7 +128,8 @@ class ImapBox:
         messages = list(raws)
         if not messages:
             return []
-        _typ, data = self._helper().multiappend(folder, messages)  # unlike append(), returns (typ, [text])
+        # Unlike append(), multiappend returns (typ, [text]).
+        _typ, data = self._helper().multiappend(self.name(folder), messages)
         return _appenduids(data[-1])
 
     def fetch_all(self, folder: str) -> list[bytes]:
@@ -119,9 +139,9 @@ class ImapBox:
 
     def fetch_by_uid(self, folder: str) -> dict[int, bytes]:
         client = self._helper()
-        if not client.folder_exists(folder):
+        if not client.folder_exists(self.name(folder)):
             return {}
-        client.select_folder(folder, readonly=True)
+        client.select_folder(self.name(folder), readonly=True)
         try:
             uids = sorted(client.search("ALL"))
             if not uids:
@@ -134,7 +154,7 @@ class ImapBox:
     def flags(self, folder: str) -> dict[int, tuple[bytes, ...]]:
         """The flags of every message in `folder`, by UID."""
         client = self._helper()
-        client.select_folder(folder, readonly=True)
+        client.select_folder(self.name(folder), readonly=True)
         try:
             uids = client.search("ALL")
             return dict(client.get_flags(uids)) if uids else {}
@@ -144,13 +164,13 @@ class ImapBox:
     def count(self, folder: str) -> int:
         """How many messages `folder` holds; 0 when it does not exist."""
         client = self._helper()
-        if not client.folder_exists(folder):
+        if not client.folder_exists(self.name(folder)):
             return 0
-        return int(client.folder_status(folder, ["MESSAGES"])[b"MESSAGES"])
+        return int(client.folder_status(self.name(folder), ["MESSAGES"])[b"MESSAGES"])
 
     def folders(self) -> list[str]:
-        """Every folder name, sorted."""
-        return sorted(name for _flags, _delim, name in self._helper().list_folders())
+        """Every folder name, sorted, written as the config writes it ("/" between levels)."""
+        return sorted(self.config_name(name) for _flags, _delim, name in self._helper().list_folders())
 
 
 def _leave(client: imapclient.IMAPClient) -> None:

@@ -58,6 +58,10 @@ class Dovecot:
     With `tls_cert`/`tls_key` (PEM paths) it also offers STARTTLS on `port` and implicit TLS on `tls_port`.
     With `oauth2_introspection_url` it also offers AUTH=XOAUTH2 and OAUTHBEARER, and asks that URL (RFC 7662
     token introspection, POST) whether a token is valid.
+
+    `separator` is the folder hierarchy separator: Dovecot's stock "." by default, what most users' servers
+    run (Dovecot and Courier maildir, Cyrus); "/" as on Gmail and Exchange. `prefix` puts the user's folders
+    under a namespace prefix, e.g. "INBOX." as Courier does.
     """
 
     kind = "dovecot"
@@ -69,6 +73,8 @@ class Dovecot:
         tls_cert: str | os.PathLike[str] | None = None,
         tls_key: str | os.PathLike[str] | None = None,
         oauth2_introspection_url: str | None = None,
+        separator: str = ".",
+        prefix: str = "",
     ) -> None:
         binary = dovecot_binary()
         if binary is None:
@@ -78,6 +84,8 @@ class Dovecot:
         self.port = free_port()
         self.tls_port = free_port() if tls_cert else None
         self.username = username
+        self.separator = separator
+        self.prefix = prefix
         self.password = password or uuid.uuid4().hex
         self.dir = Path(tempfile.mkdtemp(prefix="mailflow-dovecot-"))
         self.config = self.dir / "dovecot.conf"
@@ -157,10 +165,10 @@ class Dovecot:
             f"{users}"
             "mail_location = maildir:~/Maildir\n"
             "mail_fsync = never\n"
-            # "/" as on most providers, so "mailflow/processed" is a child of "mailflow" as in production.
             "namespace inbox {\n"
             "  inbox = yes\n"
-            "  separator = /\n"
+            f"  separator = {self.separator}\n"
+            f"  prefix = {self.prefix}\n"
             "}\n"
             "protocol imap {\n"
             # The default of 10 is too few for concurrent test clients.

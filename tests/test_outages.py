@@ -472,7 +472,7 @@ def test_signup_folder_recreated_with_a_new_uidvalidity_only_new_mail_is_answere
     answered = imap.fetch_by_uid("mailflow/processed")
     arrived = {
         uid: data[b"INTERNALDATE"]
-        for uid, data in _fetch(client, "mailflow/processed", ["INTERNALDATE"]).items()
+        for uid, data in _fetch(client, imap.name("mailflow/processed"), ["INTERNALDATE"]).items()
     }
     client.delete_folder("signup")
     client.create_folder("signup")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import imaplib
 import logging
 import ssl
 import threading
@@ -21,6 +20,7 @@ import imapclient
 import imapclient.exceptions
 from imapclient.exceptions import IMAPClientError
 
+from mailflow.adapters.imap_names import Hierarchy, server_name
 from mailflow.adapters.network import connect_hint, describe, server_words, tls_context
 from mailflow.adapters.secrets import reveal
 from mailflow.errors import ConfigError, MailboxError
@@ -32,8 +32,6 @@ log = logging.getLogger(__name__)
 class _Client(Protocol):
     """What mailflow uses of imapclient.IMAPClient, which ships no type information (`mailflow check` too)."""
 
-    _imap: imaplib.IMAP4  # the imaplib connection below: its untagged responses announce new mail
-
     def login(self, username: str, password: str) -> object: ...
     def oauth2_login(self, user: str, access_token: str) -> object: ...
     def starttls(self, ssl_context: ssl.SSLContext | None = None) -> object: ...
@@ -41,6 +39,8 @@ class _Client(Protocol):
     def logout(self) -> object: ...
     def shutdown(self) -> None: ...
     def folder_exists(self, folder: str) -> bool: ...
+    def list_folders(self, directory: str = "", pattern: str = "*") -> list[tuple[Any, ...]]: ...
+    def namespace(self) -> tuple[Any, ...]: ...
     def create_folder(self, folder: str) -> object: ...
     def folder_status(self, folder: str, what: Sequence[str] | None = None) -> dict[bytes, Any]: ...
     def select_folder(self, folder: str) -> dict[bytes, Any]: ...
@@ -77,6 +77,12 @@ class Inbox:
         self.settings = settings
         self.client: _Client | None = None
         self.capabilities: frozenset[bytes] = frozenset()
+        self._hierarchy: Hierarchy | None = None
+        self.exists = 0  # mails in the signup folder when it was last selected
+        # The highest UID of the signup folder a reading pass has seen, and the UIDVALIDITY it belongs to: a
+        # higher UID is new mail (see wait_for_mail).
+        self._seen_uid: int | None = None
+        self._uidvalidity: int | None = None
 
     # --- connection -----------------------------------------------------------------------------------------
 
@@ -133,6 +139,7 @@ class Inbox:
         if self.client is not None:
             _close_quietly(self.client)
             self.client = None
+        self._hierarchy = None
 
     def __enter__(self) -> Self:
         return self.connect() if self.client is None else self
@@ -148,30 +155,79 @@ class Inbox:
 
     # --- folders --------------------------------------------------------------------------------------------
 
-    def ensure_folders(self) -> None:
-        """Create the processed and review folders when they are missing; the signup folder must exist."""
+    @property
+    def hierarchy(self) -> Hierarchy:
+        """The server's folder separator and personal prefix, asked once per connection."""
+        if self._hierarchy is None:
+            try:
+                # RFC 3501 6.3.8: LIST "" "" answers with the hierarchy delimiter (NIL on a flat server).
+                listed = self._imap.list_folders("", "")
+                raw = listed[0][1] if listed else b"/"
+                separator = raw.decode() if isinstance(raw, bytes) else raw
+                prefix = ""
+                if b"NAMESPACE" in self.capabilities:
+                    personal = self._imap.namespace()[0]
+                    prefix = str(personal[0][0]) if personal else ""
+            except (IMAPClientError, OSError) as exc:
+                raise MailboxError(f"IMAP: cannot list folders ({describe(exc)})") from exc
+            self._hierarchy = Hierarchy(separator, prefix)
+        return self._hierarchy
+
+    def server_name(self, folder: str) -> str:
+        """The server's name of a folder as the config writes it ("/" between levels)."""
         s = self.settings
+        keys = {
+            s.folder: "imap.folder",
+            s.processed_folder: "imap.processed_folder",
+            s.review_folder: "imap.review_folder",
+        }
+        return server_name(folder, self.hierarchy, keys.get(folder, "the folder"))
+
+    def ensure_folders(self) -> list[str]:
+        """Create the processed and review folders when they are missing; the signup folder must exist.
+        Returns the folders it created, as the config names them."""
+        s = self.settings
+        names = {f: self.server_name(f) for f in (s.folder, s.processed_folder, s.review_folder)}
+        created = []
         try:
-            if not self._imap.folder_exists(s.folder):
-                raise MailboxError(f"IMAP: folder {s.folder!r} does not exist")
+            if not self._imap.folder_exists(names[s.folder]):
+                raise MailboxError(f"IMAP: folder {s.folder!r} (imap.folder) does not exist on {s.host}")
             for folder in (s.processed_folder, s.review_folder):
-                if not self._imap.folder_exists(folder):
-                    self._imap.create_folder(folder)
-                    log.info("created IMAP folder %s", folder)
+                if not self._imap.folder_exists(names[folder]):
+                    self._create(folder, names[folder])
+                    created.append(folder)
         except (IMAPClientError, OSError) as exc:
             raise MailboxError(f"IMAP: cannot prepare folders ({describe(exc)})") from exc
+        return created
+
+    def _create(self, folder: str, name: str) -> None:
+        try:
+            self._imap.create_folder(name)
+        except IMAPClientError as exc:
+            h = self.hierarchy
+            shown = f"{folder!r}" + (f" (on the server {name!r})" if name != folder else "")
+            under = f" and its folders live under {h.prefix!r}" if h.prefix else ""
+            raise MailboxError(
+                f"IMAP: the server refused to create folder {shown}: {describe(exc)}; its folder "
+                f"separator is {h.separator!r}{under}: choose another name (levels separated by '/'), "
+                "or create the folder yourself and put its name in the config"
+            ) from None
+        log.info("created IMAP folder %s as %s", folder, name)
 
     def select(self) -> tuple[int, int]:
         """Select the signup folder read-write. Returns (UIDVALIDITY, UIDNEXT)."""
         try:
-            info = self._imap.select_folder(self.settings.folder)
+            info = self._imap.select_folder(self.server_name(self.settings.folder))
         except (IMAPClientError, OSError) as exc:
             raise MailboxError(
                 f"IMAP: cannot open folder {self.settings.folder!r} ({describe(exc)})"
             ) from exc
-        # What SELECT said is read; later news is new mail (see below).
-        self._imap._imap.untagged_responses.clear()
         uidvalidity = int(info[b"UIDVALIDITY"])
+        if (
+            uidvalidity != self._uidvalidity
+        ):  # another folder behind the same name: what was seen means nothing
+            self._uidvalidity, self._seen_uid = uidvalidity, None
+        self.exists = int(info.get(b"EXISTS", 0))
         uidnext = int(info.get(b"UIDNEXT", 0))
         if not uidnext:  # RFC 3501 lets a server leave UIDNEXT out; the highest UID + 1 is the same thing
             uids = self._imap.search(["ALL"])
@@ -191,7 +247,9 @@ class Inbox:
         except (IMAPClientError, OSError) as exc:
             raise MailboxError(f"IMAP: search failed ({describe(exc)})") from exc
         # RFC 3501: "n:*" always matches the last message, even when its UID is below n.
-        return sorted(uid for uid in uids if uid >= first_uid)
+        found = sorted(uid for uid in uids if uid >= first_uid)
+        self._seen_uid = max(self._seen_uid or 0, first_uid - 1, *found)
+        return found
 
     def fetch(self, uids: list[int], uidvalidity: int) -> Iterator[list[Fetched]]:
         """Download the given mails with BODY.PEEK[] (which sets no \\Seen flag), a batch at a time.
@@ -228,10 +286,11 @@ class Inbox:
         """Move mails out of the selected folder: MOVE (RFC 6851) where offered, else COPY,
         flag and expunge them."""
         try:
+            name = self.server_name(folder)
             if b"MOVE" in self.capabilities:
-                self._imap.move(uids, folder)
+                self._imap.move(uids, name)
             else:
-                self._imap.copy(uids, folder)
+                self._imap.copy(uids, name)
                 self._expunge(uids)
         except (IMAPClientError, OSError) as exc:
             raise MailboxError(
@@ -249,9 +308,10 @@ class Inbox:
         """Select `folder` and return, by UID, the mails whose headers or text contain `text` (RFC 3501 SEARCH
         TEXT, a substring match the caller confirms). A folder that does not exist holds nothing."""
         try:
-            if not self._imap.folder_exists(folder):
+            name = self.server_name(folder)
+            if not self._imap.folder_exists(name):
                 return {}
-            self._imap.select_folder(folder)
+            self._imap.select_folder(name)
             uids = self._imap.search(["TEXT", text], charset="UTF-8" if not text.isascii() else None)
             found = self._imap.fetch(uids, ["BODY.PEEK[]"]) if uids else {}
         except (IMAPClientError, OSError) as exc:
@@ -278,11 +338,7 @@ class Inbox:
         server may drop an idle client.
         """
         deadline = time.monotonic() + timeout
-        # Mail that arrived during the last pass was announced (EXISTS) in answer to one of its commands, and
-        # imaplib kept that aside; IDLE would not announce it again, so it is read now rather than at the next
-        # job.
-        announced = self._imap._imap.untagged_responses
-        if announced.pop("EXISTS", None) is not None or announced.pop("RECENT", None) is not None:
+        if self._arrived_since_last_pass():
             return True
         try:
             self._imap.idle()
@@ -306,6 +362,21 @@ class Inbox:
                 self._imap.idle_done()
         except (IMAPClientError, OSError) as exc:
             raise MailboxError(f"IMAP: connection lost while idle ({describe(exc)})") from exc
+
+    def _arrived_since_last_pass(self) -> bool:
+        """Whether the signup folder holds a UID above the last pass's: mail that arrived during the pass
+        was announced in answer to one of its commands, and IDLE would not announce it again. Asked with UID
+        SEARCH rather than read from imaplib's private `untagged_responses`."""
+        if self._seen_uid is None:
+            return False
+        try:
+            uids = self._imap.search(["UID", f"{self._seen_uid + 1}:*"])
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: connection lost ({describe(exc)})") from exc
+        new = [uid for uid in uids if uid > self._seen_uid]  # "n:*" always matches the last mail
+        if new:
+            self._seen_uid = max(new)  # told once: mail the next pass leaves alone must not wake it forever
+        return bool(new)
 
     def noop(self) -> None:
         try:
