@@ -44,37 +44,37 @@ STOP_WORDS = {
 }
 # fmt: on
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
-_WEIGHTS = {
-    word: tuple(word in STOP_WORDS[lang] for lang in ("nl", "fr", "en"))
+_WEIGHTS: dict[str, tuple[bool, bool, bool]] = {
+    word: (word in STOP_WORDS["nl"], word in STOP_WORDS["fr"], word in STOP_WORDS["en"])
     for words in STOP_WORDS.values()
     for word in words
 }
 
 
+def _little_words(text: str) -> list[tuple[int, tuple[bool, bool, bool]]]:
+    """Each known little word of the text: its place among the text's words, and whether it is Dutch, French,
+    English."""
+    words = _WORD.findall(fold(text.replace("’", "'")[:3000]))[:400]
+    return [(index, hit) for index, hit in enumerate(map(_WEIGHTS.get, words)) if hit]
+
+
 def language_of(text: str) -> str:
     """ "nl", "fr" or "en": the language with the most stop words, the first lines counting double."""
-    words = _WORD.findall(fold(text.replace("’", "'")[:3000]))[:400]
     counts = [0.0, 0.0, 0.0]
-    for index, word in enumerate(words):
-        hit = _WEIGHTS.get(word)
-        if hit:
-            weight = 2.0 if index < 40 else 1.0
-            for lang in (0, 1, 2):
-                if hit[lang]:
-                    counts[lang] += weight
+    for index, hit in _little_words(text):
+        weight = 2.0 if index < 40 else 1.0
+        for lang in (0, 1, 2):
+            if hit[lang]:
+                counts[lang] += weight
     best = max(range(3), key=lambda lang: (counts[lang], lang == 0))
     return ("nl", "fr", "en")[best] if counts[best] > 0 else "nl"
 
 
-CLEAR_WORDS = 3  # little words it takes to tell a language: "Thanks!" or "Count me in!" is too short
+CLEAR_WORDS = 3  # little words it takes to tell a language: "Thanks!" or "Ik kom!" is too short
 
 
 def language_is_clear(text: str) -> bool:
     """Whether the text says enough to tell its language: a few little words, most of them of one language."""
-    words = _WORD.findall(fold(text.replace("’", "'")[:3000]))[:400]
-    counts = [0, 0, 0]
-    for word in words:
-        for lang, hit in enumerate(_WEIGHTS.get(word, (False, False, False))):
-            counts[lang] += hit
+    counts = [sum(hit[lang] for _, hit in _little_words(text)) for lang in (0, 1, 2)]
     ranked = sorted(counts, reverse=True)
     return ranked[0] >= CLEAR_WORDS and ranked[0] > ranked[1]
