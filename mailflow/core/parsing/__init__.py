@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from mailflow.core.parsing import names, people, text
+import sys
+
 from mailflow.core.parsing.message import parse_message
 from mailflow.core.parsing.result import Intent, ParseContext, ParsedMessage, Person
 
@@ -16,14 +17,11 @@ __all__ = ["Intent", "ParseContext", "ParsedMessage", "Person", "clear_caches", 
 def clear_caches() -> None:
     """Forget the words of the mails read so far: names and sentences must not linger after an erase.
 
-    (The meeting themes memo in dates.py holds only the config.)
+    Every memo (functools.lru_cache) of the parsing modules is emptied, so a memo added later is not missed;
+    the few that hold only the config are simply filled again.
     """
-    for cached in (
-        text.fold,
-        names.tokens_of,
-        names.normal_case,
-        names.from_display_name,
-        names.same_person,
-        people._intent_in,
-    ):
-        cached.cache_clear()
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith(__name__ + "."):
+            for value in vars(module).values():
+                if callable(getattr(value, "cache_clear", None)) and hasattr(value, "cache_info"):
+                    value.cache_clear()
