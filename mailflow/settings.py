@@ -47,6 +47,9 @@ class Venue:
     end: dt.time | None
 
 
+MEETING_STATUSES = ("confirmed", "cancelled")
+
+
 @dataclass(frozen=True)
 class Meeting:
     date: dt.date
@@ -54,6 +57,13 @@ class Meeting:
     speakers: tuple[str, ...] = ()
     place: str | None = None  # None: the venue
     capacity: int | None = None  # None: no limit
+    status: str = "confirmed"  # "cancelled": everyone registered or waiting is told, once
+    followup: str | None = None  # the meeting's product (a text or a URL), sent the day after
+    followup_attachment: Path | None = None  # a file sent with the follow-up (the report, the slides)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == "cancelled"
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,15 @@ class Reminders:
 
 
 @dataclass(frozen=True)
+class Invitations:
+    """`[invitations]`: each member not registered for a confirmed meeting is invited once, this many days
+    before it at this local time."""
+
+    days_before: int = 21
+    at: dt.time = dt.time(10, 0)
+
+
+@dataclass(frozen=True)
 class DigestSettings:
     to: str
     at: dt.time  # local time of day
@@ -155,6 +174,7 @@ class Config:
     recurrence: Recurrence
     retention: Retention = Retention()
     limits: Limits = Limits()
+    invitations: Invitations = Invitations()
 
     def require_servers(self) -> tuple[Imap, Smtp]:
         """The [imap] and [smtp] sections, which `run` and `check` need and `parse` does not."""

@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 from helpers import COORDINATOR, database
 
-from mailflow.adapters.db import models, queries
+from mailflow.adapters.db import agenda, models
 from mailflow.cli import main
 
 # 2026-03-31: the Tuesday after summer time starts (Sunday 29 March), so its 1-day reminder is at 08:00 UTC
@@ -243,10 +243,10 @@ def test_a_full_meeting_puts_the_next_on_the_waiting_list_and_a_cancel_gives_the
     assert _kinds(clock.run("2026-03-25T12:00+01:00")) == [(BART[1], "reply"), (CHLOE[1], "promoted")]
     assert _kinds(clock.run("2026-03-30T10:00+02:00")) == [(ANNA[1], "reminder"), (CHLOE[1], "reminder")]
     with database(database_url) as db:
-        meeting = queries.meeting_on(db, SPRING)
+        meeting = agenda.meeting_on(db, SPRING)
         assert meeting is not None
-        assert sorted(m.email for m in queries.expected_at(db, meeting)) == [ANNA[1], CHLOE[1]]
-        assert queries.waiting_for(db, meeting) == []
+        assert sorted(m.email for m in agenda.registered_for(db, meeting)) == [ANNA[1], CHLOE[1]]
+        assert agenda.waiting_for(db, meeting) == []
 
 
 def test_the_digest_comes_once_a_day_with_the_sign_in_sheet(config_path, imap, smtp_sink, capsys):

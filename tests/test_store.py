@@ -9,7 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from mailflow.adapters.db import models, queries
+from mailflow.adapters.db import agenda, models, queries
 from mailflow.adapters.db.engine import close_database, open_database
 from mailflow.errors import StoreError
 
@@ -44,7 +44,7 @@ def test_times_are_stored_in_utc_and_come_back_aware(sessions):
             )
         )
     with sessions() as db:
-        meeting = queries.meeting_on(db, dt.date(2026, 1, 13))
+        meeting = agenda.meeting_on(db, dt.date(2026, 1, 13))
         assert meeting.starts_at == dt.datetime(2026, 1, 13, 18, 30, tzinfo=dt.UTC)
         assert meeting.speakers == ["Nora Jacobs"]
 

@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import enum
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Final, overload
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mailflow.adapters.config_reader import REQUIRED, Section, no_unknown_keys, tables
 from mailflow.errors import ConfigError
 from mailflow.settings import (
     LANGUAGES,
     LOOPBACK_HOSTS,
+    MEETING_STATUSES,
     TLS_MODES,
     Config,
     DigestSettings,
     Imap,
+    Invitations,
     Limits,
     Meeting,
     Network,
@@ -30,7 +32,6 @@ from mailflow.settings import (
     Recurrence,
     Reminders,
     Retention,
-    Secret,
     Smtp,
     Venue,
 )
@@ -61,34 +62,36 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         "imap",
         "smtp",
         "reminders",
+        "invitations",
         "digest",
         "recurrence",
         "retention",
         "limits",
     }
-    _no_unknown_keys(data, known, "")
-    network = _network(_Section(data.get("network", {}), "network"))
-    venue = _venue(_Section(data.get("venue", {}), "venue"))
+    no_unknown_keys(data, known, "")
+    network = _network(Section(data.get("network", {}), "network"))
+    venue = _venue(Section(data.get("venue", {}), "venue"))
     # Numbered as people count them: the second [[meetings]] table is "meetings 2".
     meetings = tuple(
-        _meeting(_Section(item, f"meetings {i}", numbered=True))
-        for i, item in enumerate(_tables(data, "meetings"), start=1)
+        _meeting(Section(item, f"meetings {i}", numbered=True), base_dir)
+        for i, item in enumerate(tables(data, "meetings"), start=1)
     )
     _distinct_dates(meetings)
     organisations = tuple(
-        _organisation(_Section(item, f"organisations {i}", numbered=True))
-        for i, item in enumerate(_tables(data, "organisations"), start=1)
+        _organisation(Section(item, f"organisations {i}", numbered=True))
+        for i, item in enumerate(tables(data, "organisations"), start=1)
     )
-    database = _Section(data.get("database", {}), "database")
+    database = Section(data.get("database", {}), "database")
     url = database.text("url", f"sqlite:///{base_dir / 'mailflow.db'}")
     database.done()
-    imap = _imap(_Section(data.get("imap", {}), "imap"), base_dir) if "imap" in data else None
-    smtp = _smtp(_Section(data.get("smtp", {}), "smtp"), base_dir, network) if "smtp" in data else None
-    reminders = _reminders(_Section(data.get("reminders", {}), "reminders"))
-    digest = _digest(_Section(data.get("digest", {}), "digest"), network)
-    recurrence = _recurrence(_Section(data.get("recurrence", {}), "recurrence"))
-    retention = _retention(_Section(data.get("retention", {}), "retention"))
-    limits = _limits(_Section(data.get("limits", {}), "limits"))
+    imap = _imap(Section(data.get("imap", {}), "imap"), base_dir) if "imap" in data else None
+    smtp = _smtp(Section(data.get("smtp", {}), "smtp"), base_dir, network) if "smtp" in data else None
+    reminders = _reminders(Section(data.get("reminders", {}), "reminders"))
+    invitations = _invitations(Section(data.get("invitations", {}), "invitations"))
+    digest = _digest(Section(data.get("digest", {}), "digest"), network)
+    recurrence = _recurrence(Section(data.get("recurrence", {}), "recurrence"))
+    retention = _retention(Section(data.get("retention", {}), "retention"))
+    limits = _limits(Section(data.get("limits", {}), "limits"))
     return Config(
         path,
         network,
@@ -103,164 +106,11 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         recurrence,
         retention=retention,
         limits=limits,
+        invitations=invitations,
     )
 
 
-class _Required(enum.Enum):
-    """The default of a key that must be given: its absence is an error."""
-
-    REQUIRED = enum.auto()
-
-
-_REQUIRED: Final = _Required.REQUIRED
-
-
-class _Section:
-    """One TOML table, read key by key so that every error names `section.key`."""
-
-    def __init__(self, table: object, name: str, numbered: bool = False) -> None:
-        if not isinstance(table, dict):
-            kind = f"[[{name.split()[0]}]]" if numbered else f"[{name}]"
-            raise ConfigError(f"{name} must be a table, written as {kind} with key = value lines under it")
-        self.table: dict[str, Any] = table
-        self.name, self.numbered, self.read = name, numbered, set[str]()
-
-    def key(self, key: str) -> str:
-        """How a message names a key: "imap.port", or "meetings 2: date" in the second [[meetings]] table."""
-        return f"{self.name}: {key}" if self.numbered else f"{self.name}.{key}"
-
-    def _get(self, key: str, kinds: type | tuple[type, ...], default: object, what: str) -> Any:
-        """The value at `key`, one of `kinds`; `default` when the key is absent, unless that is _REQUIRED."""
-        self.read.add(key)
-        if key not in self.table:
-            if default is _REQUIRED:
-                table = f"that [[{self.name.split()[0]}]] table" if self.numbered else f"[{self.name}]"
-                raise ConfigError(f"{self.key(key)} is missing: add it under {table}")
-            return default
-        value = self.table[key]
-        # TOML booleans are ints to Python; never accept one where a number is meant.
-        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _tuple(kinds)):
-            raise ConfigError(f"{self.key(key)} must be {what}, got {value!r}")
-        return value
-
-    @overload
-    def text(self, key: str, default: None = None) -> str | None: ...
-    @overload
-    def text(self, key: str, default: str | _Required) -> str: ...
-    def text(self, key: str, default: str | _Required | None = None) -> str | None:
-        value: str | None = self._get(key, str, default, "a string")
-        if isinstance(value, str) and value != default and not value.strip():
-            raise ConfigError(f"{self.key(key)} must not be empty: give a value, or leave the key out")
-        return value
-
-    @overload
-    def number(self, key: str, default: None = None, minimum: int = 0) -> int | None: ...
-    @overload
-    def number(self, key: str, default: int | _Required, minimum: int = 0) -> int: ...
-    def number(self, key: str, default: int | _Required | None = None, minimum: int = 0) -> int | None:
-        value: int | None = self._get(key, int, default, "a whole number")
-        if isinstance(value, int) and value < minimum:
-            raise ConfigError(f"{self.key(key)} must be >= {minimum}, got {value}")
-        return value
-
-    @overload
-    def choice(self, key: str, choices: tuple[str, ...], default: None = None) -> str | None: ...
-    @overload
-    def choice(self, key: str, choices: tuple[str, ...], default: str | _Required) -> str: ...
-    def choice(
-        self, key: str, choices: tuple[str, ...], default: str | _Required | None = None
-    ) -> str | None:
-        value = self.text(key, default)
-        if value is not None and value not in choices:
-            raise ConfigError(f"{self.key(key)} must be one of {', '.join(choices)}, got {value!r}")
-        return value
-
-    def strings(self, key: str) -> tuple[str, ...]:
-        value: list[Any] = self._get(key, list, [], "a list of strings")
-        if not all(isinstance(item, str) for item in value):
-            raise ConfigError(f'{self.key(key)} must be a list of strings, like ["a", "b"], got {value!r}')
-        return tuple(value)
-
-    @overload
-    def date(self, key: str, default: None = None) -> dt.date | None: ...
-    @overload
-    def date(self, key: str, default: dt.date | _Required) -> dt.date: ...
-    def date(self, key: str, default: dt.date | _Required | None = None) -> dt.date | None:
-        value: dt.date | str | None = self._get(key, (dt.date, str), default, "a date (2026-01-13)")
-        if isinstance(value, dt.datetime):
-            raise ConfigError(f"{self.key(key)} must be a date without a time, like 2026-01-13, got {value}")
-        if isinstance(value, str):
-            try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
-                raise ConfigError(
-                    f"{self.key(key)} must be an ISO date like 2026-01-13 (year-month-day), got {value!r}"
-                ) from None
-        return value
-
-    @overload
-    def clock(self, key: str, default: None = None) -> dt.time | None: ...
-    @overload
-    def clock(self, key: str, default: dt.time | _Required) -> dt.time: ...
-    def clock(self, key: str, default: dt.time | _Required | None = None) -> dt.time | None:
-        value: dt.time | str | None = self._get(key, (str, dt.time), default, 'a time like "19:30"')
-        if isinstance(value, str):
-            try:
-                return dt.time.fromisoformat(value)
-            except ValueError:
-                raise ConfigError(f'{self.key(key)} must be a time like "19:30", got {value!r}') from None
-        return value
-
-    @overload
-    def email(self, key: str, default: None = None) -> str | None: ...
-    @overload
-    def email(self, key: str, default: str | _Required) -> str: ...
-    def email(self, key: str, default: str | _Required | None = None) -> str | None:
-        value = self.text(key, default)
-        if isinstance(value, str) and not _looks_like_address(value):
-            raise ConfigError(f"{self.key(key)} must be a plain address like name@example.org, got {value!r}")
-        return value
-
-    def secret(self, prefix: str) -> Secret:
-        env, command = self.text(f"{prefix}_env"), self.text(f"{prefix}_command")
-        if env and command:
-            raise ConfigError(f"{self.name}: give {prefix}_env or {prefix}_command, not both; remove one")
-        if prefix in self.table:
-            raise ConfigError(
-                f"{self.name}.{prefix}: secrets never sit in the file; use {prefix}_env or {prefix}_command"
-            )
-        return Secret(env=env, command=command)
-
-    def done(self) -> None:
-        _no_unknown_keys(self.table, self.read, self.name, self.numbered)
-
-
-def _tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
-    return kinds if isinstance(kinds, tuple) else (kinds,)
-
-
-def _no_unknown_keys(table: dict[str, Any], known: set[str], where: str, numbered: bool = False) -> None:
-    unknown = sorted(set(table) - known)
-    if unknown:
-        place = f"{where}: " if numbered else f"{where}." if where else ""
-        close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
-        guess = f" did you mean {place}{close[0]}?" if close else f" known here: {', '.join(sorted(known))}"
-        raise ConfigError(f"unknown key {place}{unknown[0]} (a typo?{guess})")
-
-
-def _tables(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    value = data.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise ConfigError(f"{key} must be written as [[{key}]] tables")
-    return value
-
-
-def _looks_like_address(value: str) -> bool:
-    local, at, domain = value.rpartition("@")
-    return bool(at and local and "." in domain and not any(c.isspace() or c in '<>,;"' for c in value))
-
-
-def _network(s: _Section) -> Network:
+def _network(s: Section) -> Network:
     zone_name = s.text("timezone", "Europe/Brussels")
     try:
         zone = ZoneInfo(zone_name)
@@ -272,17 +122,17 @@ def _network(s: _Section) -> Network:
         name=s.text("name", "Leernetwerk"),
         timezone=zone,
         language=s.choice("language", LANGUAGES, "nl"),
-        signup_address=s.email("signup_address", _REQUIRED),
-        coordinator=s.email("coordinator", _REQUIRED),
+        signup_address=s.email("signup_address", REQUIRED),
+        coordinator=s.email("coordinator", REQUIRED),
     )
     s.done()
     return network
 
 
-def _venue(s: _Section) -> Venue:
+def _venue(s: Section) -> Venue:
     venue = Venue(
-        name=s.text("name", _REQUIRED),
-        address=s.text("address", _REQUIRED),
+        name=s.text("name", REQUIRED),
+        address=s.text("address", REQUIRED),
         start=s.clock("start", dt.time(19, 30)),
         end=s.clock("end"),
     )
@@ -295,22 +145,26 @@ def _venue(s: _Section) -> Venue:
     return venue
 
 
-def _meeting(s: _Section) -> Meeting:
+def _meeting(s: Section, base_dir: Path) -> Meeting:
     capacity = s.number("capacity", None, minimum=1)
+    attachment = s.text("followup_attachment")
     meeting = Meeting(
-        date=s.date("date", _REQUIRED),
-        theme=s.text("theme", _REQUIRED),
+        date=s.date("date", REQUIRED),
+        theme=s.text("theme", REQUIRED),
         speakers=s.strings("speakers"),
         place=s.text("place"),
         capacity=capacity,
+        status=s.choice("status", MEETING_STATUSES, "confirmed"),
+        followup=s.text("followup"),
+        followup_attachment=base_dir / attachment if attachment else None,
     )
     s.done()
     return meeting
 
 
-def _organisation(s: _Section) -> Organisation:
+def _organisation(s: Section) -> Organisation:
     organisation = Organisation(
-        name=s.text("name", _REQUIRED),
+        name=s.text("name", REQUIRED),
         aliases=s.strings("aliases"),
         domains=tuple(d.lower().lstrip("@") for d in s.strings("domains")),
     )
@@ -318,7 +172,7 @@ def _organisation(s: _Section) -> Organisation:
     return organisation
 
 
-def _tls(s: _Section, host: str, default_port: dict[str, int]) -> tuple[str, int]:
+def _tls(s: Section, host: str, default_port: dict[str, int]) -> tuple[str, int]:
     tls = s.choice("tls", TLS_MODES, "ssl")
     if tls == "none" and host not in LOOPBACK_HOSTS:
         raise ConfigError(
@@ -328,7 +182,7 @@ def _tls(s: _Section, host: str, default_port: dict[str, int]) -> tuple[str, int
     return tls, s.number("port", default_port[tls], minimum=1)
 
 
-def _ca_file(s: _Section, base_dir: Path) -> Path | None:
+def _ca_file(s: Section, base_dir: Path) -> Path | None:
     value = s.text("ca_file")
     if value is None:
         return None
@@ -341,14 +195,14 @@ def _ca_file(s: _Section, base_dir: Path) -> Path | None:
     return path
 
 
-def _imap(s: _Section, base_dir: Path) -> Imap:
-    host = s.text("host", _REQUIRED)
+def _imap(s: Section, base_dir: Path) -> Imap:
+    host = s.text("host", REQUIRED)
     tls, port = _tls(s, host, {"ssl": 993, "starttls": 143, "none": 143})
     imap = Imap(
         host=host,
         port=port,
         tls=tls,
-        username=s.text("username", _REQUIRED),
+        username=s.text("username", REQUIRED),
         password=s.secret("password"),
         oauth2_token=s.secret("oauth2_token"),
         ca_file=_ca_file(s, base_dir),
@@ -375,8 +229,8 @@ def _imap(s: _Section, base_dir: Path) -> Imap:
     return imap
 
 
-def _smtp(s: _Section, base_dir: Path, network: Network) -> Smtp:
-    host = s.text("host", _REQUIRED)
+def _smtp(s: Section, base_dir: Path, network: Network) -> Smtp:
+    host = s.text("host", REQUIRED)
     tls, port = _tls(s, host, {"ssl": 465, "starttls": 587, "none": 25})
     smtp = Smtp(
         host=host,
@@ -398,7 +252,7 @@ def _smtp(s: _Section, base_dir: Path, network: Network) -> Smtp:
     return smtp
 
 
-def _reminders(s: _Section) -> Reminders:
+def _reminders(s: Section) -> Reminders:
     days = s._get("days_before", list, [7, 1], "a list of whole numbers")
     if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in days):
         raise ConfigError(f"reminders.days_before must be whole numbers >= 1, got {days!r}")
@@ -411,7 +265,15 @@ def _reminders(s: _Section) -> Reminders:
     return reminders
 
 
-def _digest(s: _Section, network: Network) -> DigestSettings:
+def _invitations(s: Section) -> Invitations:
+    invitations = Invitations(
+        days_before=s.number("days_before", 21, minimum=1), at=s.clock("at", dt.time(10, 0))
+    )
+    s.done()
+    return invitations
+
+
+def _digest(s: Section, network: Network) -> DigestSettings:
     digest = DigestSettings(
         to=s.email("to", network.coordinator),
         at=s.clock("at", dt.time(8, 0)),
@@ -421,7 +283,7 @@ def _digest(s: _Section, network: Network) -> DigestSettings:
     return digest
 
 
-def _recurrence(s: _Section) -> Recurrence:
+def _recurrence(s: Section) -> Recurrence:
     from dateutil.rrule import rrulestr
 
     rule = s.text("rule", "FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TU")
@@ -469,7 +331,7 @@ def _distinct_dates(meetings: tuple[Meeting, ...]) -> None:
         first[meeting.date] = number
 
 
-def _retention(s: _Section) -> Retention:
+def _retention(s: Section) -> Retention:
     retention = Retention(
         raw_days=s.number("raw_days", Retention.raw_days, minimum=1),
         member_months=s.number("member_months", Retention.member_months, minimum=1),
@@ -478,7 +340,7 @@ def _retention(s: _Section) -> Retention:
     return retention
 
 
-def _limits(s: _Section) -> Limits:
+def _limits(s: Section) -> Limits:
     limits = Limits(
         replies_per_address_per_day=s.number(
             "replies_per_address_per_day", Limits.replies_per_address_per_day, minimum=1

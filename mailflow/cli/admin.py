@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session
 
-from mailflow.adapters.db import models, queries
+from mailflow.adapters.db import agenda, models, queries
 from mailflow.adapters.imap import Inbox
 from mailflow.core.calendar.meetings import upcoming
 from mailflow.core.vocabulary import MailKind, OutboxStatus
@@ -68,9 +68,9 @@ def members(
 ) -> None:
     zone = config.network.timezone if config is not None else dt.UTC
     if meeting_date is not None:
-        meeting = queries.meeting_on(db, meeting_date)
+        meeting = agenda.meeting_on(db, meeting_date)
         if meeting is not None:
-            people = queries.expected_at(db, meeting)
+            people = agenda.registered_for(db, meeting)
         elif config is not None and now is not None and _proposed(config, meeting_date, now):
             # Nobody can register for a date the rhythm only proposes: an empty list is the true answer.
             print(

@@ -1,34 +1,38 @@
-"""Which meeting reminders fall due at `now`, and which were missed while mailflow was down.
+"""Which invitations and reminders fall due at `now`, and which reminders were missed while mailflow was down.
 
-Pure: no network, no database, no clock — the shell passes in the meetings, members, attendance, what was
-already sent or recorded, and `now`. It records every result under its key (member, meeting date, offset),
-so each is final.
+Pure: no network, no database, no clock — the shell passes in the meetings, members, registrations, what was
+already sent or recorded, and `now`. It records every result under its key (member, meeting, offset), so
+each is final. Invitations go to the members not registered for a meeting, reminders to those registered;
+`by_address` makes one mail of what is due to several members sharing one address.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from mailflow.core.vocabulary import AttendanceStatus, MemberStatus
+from mailflow.core.vocabulary import MemberStatus, RegistrationStatus
 
 __all__ = [
     "ACTIONS",
+    "InvitationDue",
     "MeetingSlot",
     "MemberState",
     "ReminderDue",
     "ReminderSettings",
+    "by_address",
+    "due_invitations",
     "due_reminders",
-    "expected_members",
+    "invitation_time",
+    "registered_members",
     "reminder_time",
 ]
 
 ACTIONS = ("send", "missed")
-# The attendance words that take a member off a meeting's list.
-NOT_EXPECTED = frozenset({AttendanceStatus.EXCUSED, AttendanceStatus.WAITING})
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,6 @@ class MemberState:
 
     id: int
     status: str  # "active" | "left"
-    active_from: dt.date | None  # first meeting they come to; None: every meeting
     undeliverable: bool  # a bounce said their address does not take mail
     # A reminder that fell due before someone registered was never owed to them:
     # their confirmation came after it.
@@ -95,23 +98,22 @@ def reminder_time(
     return local.astimezone(dt.UTC)
 
 
-def expected_members(
-    members: Sequence[MemberState], meeting: MeetingSlot, attendance: Mapping[tuple[int, dt.date], str]
+def registered_members(
+    members: Sequence[MemberState], meeting: MeetingSlot, registrations: Mapping[tuple[int, dt.date], str]
 ) -> list[int]:
-    """The ids of members expected at a meeting: active, not excused or waiting, and already started then."""
+    """The ids of the active members with a place at a meeting."""
     return [
         member.id
         for member in members
         if member.status == MemberStatus.ACTIVE
-        and attendance.get((member.id, meeting.date)) not in NOT_EXPECTED
-        and (member.active_from is None or member.active_from <= meeting.date)
+        and registrations.get((member.id, meeting.date)) == RegistrationStatus.REGISTERED
     ]
 
 
 def due_reminders(
     meetings: Sequence[MeetingSlot],
     members: Sequence[MemberState],
-    attendance: Mapping[tuple[int, dt.date], str],
+    registrations: Mapping[tuple[int, dt.date], str],
     done: AbstractSet[tuple[int, dt.date, int]],
     now: dt.datetime,
     settings: ReminderSettings,
@@ -119,7 +121,7 @@ def due_reminders(
 ) -> list[ReminderDue]:
     """Every reminder whose time has come and that is not in `done`, each marked "send" or "missed".
 
-    The rules, per member and meeting:
+    The rules, per member registered for a meeting:
     - nothing once the meeting has started (`now >= starts_at`), whatever is pending;
     - an offset counts from its due time on; `done` holds the keys already sent *or* recorded missed;
     - only the newest offset that has fallen due may be sent, and only within `settings.grace` of its due
@@ -144,7 +146,7 @@ def due_reminders(
         if not fallen_due:
             continue
         newest_days, newest_at = fallen_due[-1]
-        for member_id in expected_members(members, meeting, attendance):
+        for member_id in registered_members(members, meeting, registrations):
             member = by_id[member_id]
             if member.undeliverable:
                 continue
@@ -157,3 +159,72 @@ def due_reminders(
                 due.append(ReminderDue(member_id, meeting.date, days, at, "send" if on_time else "missed"))
     due.sort(key=lambda item: (item.due_at, item.meeting_date, item.member_id, -item.days_before))
     return due
+
+
+@dataclass(frozen=True)
+class InvitationDue:
+    member_id: int
+    meeting_date: dt.date
+    due_at: dt.datetime  # UTC
+
+
+def invitation_time(meeting: MeetingSlot, days_before: int, at: dt.time, tz: ZoneInfo) -> dt.datetime:
+    """When a meeting's invitations go, in UTC: `at` local time, `days_before` calendar days before it."""
+    local = dt.datetime.combine(meeting.date - dt.timedelta(days=days_before), at, tzinfo=tz)
+    return local.astimezone(dt.UTC)
+
+
+def due_invitations(
+    meetings: Sequence[MeetingSlot],
+    members: Sequence[MemberState],
+    registrations: Mapping[tuple[int, dt.date], str],
+    done: AbstractSet[tuple[int, dt.date]],
+    now: dt.datetime,
+    days_before: int,
+    at: dt.time,
+    tz: ZoneInfo,
+) -> list[InvitationDue]:
+    """Every invitation owed at `now` and not in `done` (the (member, meeting date) pairs already invited).
+
+    An invitation goes once to each active member whose address takes mail and who has said nothing about
+    the meeting yet (a registration of any status, cancelled included, is their answer). It is owed from its
+    time until the meeting's day begins: a member who joins in between, or mailflow back after downtime,
+    still invites; on the day itself an invitation would only be noise.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    due: list[InvitationDue] = []
+    for meeting in meetings:
+        at_utc = invitation_time(meeting, days_before, at, tz)
+        day_begins = dt.datetime.combine(meeting.date, dt.time(0), tzinfo=tz)
+        if not at_utc <= now < day_begins or now >= meeting.starts_at:
+            continue
+        for member in members:
+            if (
+                member.status == MemberStatus.ACTIVE
+                and not member.undeliverable
+                and (member.id, meeting.date) not in registrations
+                and (member.id, meeting.date) not in done
+            ):
+                due.append(InvitationDue(member.id, meeting.date, at_utc))
+    due.sort(key=lambda item: (item.meeting_date, item.member_id))
+    return due
+
+
+class _ForAMember(Protocol):
+    @property
+    def member_id(self) -> int: ...
+
+
+Due = TypeVar("Due", bound=_ForAMember)
+
+
+def by_address(
+    items: Sequence[Due], address_of: Mapping[int, str], group: Callable[[Due], object]
+) -> list[list[Due]]:
+    """The items as one mail per address: items with the same `group(item)` (meeting, offset, action) whose
+    members share an address go together, in the order of their first item."""
+    mails: dict[tuple[object, str], list[Due]] = {}
+    for item in items:
+        mails.setdefault((group(item), address_of[item.member_id].lower()), []).append(item)
+    return list(mails.values())

@@ -52,6 +52,11 @@ class MailKind(StrEnum):
     PROMOTED = "promoted"
     NOTICE = "notice"  # to the coordinator: replies held over a limit
     DIGEST = "digest"
+    INVITATION = "invitation"  # to each member not registered for a coming meeting
+    UPDATE = "update"  # a registered or waiting person told that their meeting changed
+    MEETING_CANCELLED = "meeting_cancelled"  # ... or that it will not take place
+    FOLLOWUP = "followup"  # the day after: the meeting's product and the next meeting
+    PROPOSE = "propose"  # thanks for a theme proposed
 
 
 # The answers to a person's mail: the ones the flood limits count.
@@ -61,9 +66,17 @@ REPLY_KINDS: Final = (
     MailKind.CANCEL,
     MailKind.UNSUBSCRIBE,
     MailKind.ERASE,
+    MailKind.PROPOSE,
 )
 # Mail mailflow starts on its own to a member; it stops when they leave (replies to their own mails do not).
-MEMBER_MAIL_KINDS: Final = (MailKind.REMINDER, MailKind.PROMOTED)
+MEMBER_MAIL_KINDS: Final = (
+    MailKind.REMINDER,
+    MailKind.PROMOTED,
+    MailKind.INVITATION,
+    MailKind.UPDATE,
+    MailKind.MEETING_CANCELLED,
+    MailKind.FOLLOWUP,
+)
 
 
 class EventKind(StrEnum):
@@ -84,14 +97,27 @@ class EventKind(StrEnum):
     UIDVALIDITY_CHANGED = "uidvalidity_changed"
     DELIVERY_FAILED = "delivery_failed"
     DELIVERY_EXPIRED = "delivery_expired"
+    INVITED = "invited"  # detail: how many people the invitation named
+    MEETING_CHANGED = "meeting_changed"  # detail: the fields that changed, e.g. "place,theme"
+    MEETING_CANCELLED = "meeting_cancelled"
+    THEME_PROPOSED = "theme_proposed"
+    ATTENDANCE = "attendance"  # who came was recorded; detail: counts
 
 
-class AttendanceStatus(StrEnum):
-    """A member's word about one meeting (attendance.status)."""
+class RegistrationStatus(StrEnum):
+    """Where a person stands for one meeting (registrations.status). Whether they came is
+    registrations.attended, recorded afterwards."""
 
-    REGISTERED = "registered"
-    EXCUSED = "excused"
-    WAITING = "waiting"
+    REGISTERED = "registered"  # has a place
+    WAITING = "waiting"  # on the waiting list, first come first served
+    CANCELLED = "cancelled"  # gave up their place, or told us they cannot come
+
+
+class MeetingStatus(StrEnum):
+    """meetings.status, from the config's `[[meetings]] status`."""
+
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
 
 
 class MemberStatus(StrEnum):
@@ -109,6 +135,10 @@ class KeyKind(StrEnum):
     PROMOTED = "promoted"
     DIGEST = "digest"
     NOTICE = "notice"
+    INVITATION = "invitation"
+    UPDATE = "update"
+    MEETING_CANCELLED = "meeting_cancelled"
+    FOLLOWUP = "followup"
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,7 +146,10 @@ class OutboxKey:
     """The unique key of an outbox row, which makes each mail happen once, ever. str() gives the stored form:
 
     reply:<inbound id>, reminder:<member>:<meeting date>:<days before>, promoted:<member>:<meeting date>,
-    digest:<local day>, notice:<limit>:<local day>. Like the StrEnums, a key equals its stored string.
+    digest:<local day>, notice:<limit>:<local day>; and, by the meeting id (kept when its date moves):
+    invitation:<member>:<meeting>, update:<member>:<meeting>:<sequence>, meeting_cancelled:<member>:<meeting>,
+    followup:<member>:<meeting>. A mail to an address shared by several members carries the first one's id
+    (and names them all in outbox_members). Like the StrEnums, a key equals its stored string.
     """
 
     kind: KeyKind
@@ -126,6 +159,8 @@ class OutboxKey:
     days_before: int | None = None
     day: dt.date | None = None  # the network's local day of a digest or notice
     limit: str | None = None
+    meeting_id: int | None = None
+    sequence: int | None = None  # of an update: the meeting's SEQUENCE it announces
 
     @classmethod
     def reply(cls, inbound_id: int) -> OutboxKey:
@@ -150,6 +185,23 @@ class OutboxKey:
         """The coordinator's notice of replies held over `limit`: once per limit and day."""
         return cls(KeyKind.NOTICE, limit=limit, day=day)
 
+    @classmethod
+    def invitation(cls, member_id: int, meeting_id: int) -> OutboxKey:
+        return cls(KeyKind.INVITATION, member_id=member_id, meeting_id=meeting_id)
+
+    @classmethod
+    def update(cls, member_id: int, meeting_id: int, sequence: int) -> OutboxKey:
+        """A change of a meeting told to one address: once per change (the meeting's new SEQUENCE)."""
+        return cls(KeyKind.UPDATE, member_id=member_id, meeting_id=meeting_id, sequence=sequence)
+
+    @classmethod
+    def meeting_cancelled(cls, member_id: int, meeting_id: int) -> OutboxKey:
+        return cls(KeyKind.MEETING_CANCELLED, member_id=member_id, meeting_id=meeting_id)
+
+    @classmethod
+    def followup(cls, member_id: int, meeting_id: int) -> OutboxKey:
+        return cls(KeyKind.FOLLOWUP, member_id=member_id, meeting_id=meeting_id)
+
     @staticmethod
     def reminders_like(meeting_date: dt.date, member_id: int | None = None) -> str:
         """A SQL LIKE pattern for the reminder keys of a meeting: of one member, or of everyone when None."""
@@ -166,6 +218,10 @@ class OutboxKey:
             parts = (self.member_id, _iso(self.meeting_date))
         elif self.kind is KeyKind.DIGEST:
             parts = (_iso(self.day),)
+        elif self.kind is KeyKind.UPDATE:
+            parts = (self.member_id, self.meeting_id, self.sequence)
+        elif self.kind in _BY_MEETING_ID:
+            parts = (self.member_id, self.meeting_id)
         else:
             parts = (self.limit, _iso(self.day))
         return ":".join(str(part) for part in (self.kind, *parts))
@@ -194,6 +250,10 @@ class OutboxKey:
                 key = cls.digest(dt.date.fromisoformat(parts[0]))
             elif kind is KeyKind.NOTICE and len(parts) == 2:
                 key = cls.notice(parts[0], dt.date.fromisoformat(parts[1]))
+            elif kind is KeyKind.UPDATE and len(parts) == 3:
+                key = cls.update(int(parts[0]), int(parts[1]), int(parts[2]))
+            elif kind in _BY_MEETING_ID and len(parts) == 2:
+                key = cls(kind, member_id=int(parts[0]), meeting_id=int(parts[1]))
             else:
                 raise ValueError
         except ValueError:
@@ -201,6 +261,9 @@ class OutboxKey:
         if str(key) != text:  # "reply:007" is no key mailflow writes
             raise ValueError(f"not an outbox key: {text!r}")
         return key
+
+
+_BY_MEETING_ID: Final = (KeyKind.INVITATION, KeyKind.MEETING_CANCELLED, KeyKind.FOLLOWUP)
 
 
 def _iso(day: dt.date | None) -> str:

@@ -7,24 +7,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 
 from sqlalchemy.orm import Session
 
-from mailflow.adapters.db import models, queries
-from mailflow.core.mail import render
+from mailflow.adapters.db import agenda, models, queries
 from mailflow.core.parsing import Intent, ParsedMessage, Person
 from mailflow.core.parsing.result import UNSURE
 from mailflow.core.vocabulary import (
     MEMBER_MAIL_KINDS,
-    AttendanceStatus,
     EventKind,
     MailKind,
     MemberStatus,
     OutboxKey,
+    RegistrationStatus,
 )
-from mailflow.usecases.context import App, Thread, meeting_details
-from mailflow.usecases.outgoing import queue_mail, queue_reply
+from mailflow.usecases.context import App, Thread
+from mailflow.usecases.outgoing import queue_member_mail, queue_reply
 from mailflow.usecases.privacy import forget
 
 # Our mails an answer can be about: those that speak of a meeting or of a member's place in the network.
@@ -59,7 +57,7 @@ def thread_of(db: Session, parsed: ParsedMessage) -> Thread | None:
     meeting = db.get(models.Meeting, mail.meeting_id) if mail.meeting_id is not None else None
     if meeting is None and mail.kind in (MailKind.REMINDER, MailKind.PROMOTED):
         key = OutboxKey.parse(mail.key)  # rows queued before the outbox named its meeting
-        meeting = queries.meeting_on(db, key.meeting_date) if key.meeting_date else None
+        meeting = agenda.meeting_on(db, key.meeting_date) if key.meeting_date else None
     ours = parsed.sender is not None and mail.recipient == parsed.sender
     members = tuple(queries.members_about(db, mail)) if ours else ()
     return Thread(mail.kind, meeting, members)
@@ -99,10 +97,10 @@ def register(
     known = queries.members_at(db, parsed.sender)
     if not (known or thread or _about_us(parsed)):
         return Done(review="a registration from an unknown address that names nothing of the network")
-    named = _coming(queries.meeting_on(db, parsed.meeting_date) if parsed.meeting_date else None, now)
+    named = _coming(agenda.meeting_on(db, parsed.meeting_date) if parsed.meeting_date else None, now)
     asked = parsed.asked_date if named is None else None
     meeting = None if asked else named or _coming(thread.meeting if thread else None, now)
-    meeting = meeting or (None if asked else queries.next_meeting(db, now))
+    meeting = meeting or (None if asked else agenda.next_meeting(db, now))
     notes: list[str] = []
     if thread is not None and thread.members and _writer_only(parsed):
         members = list(thread.members)  # "ik kom toch" to Bart's mail, from the address Bart shares with Anna
@@ -119,21 +117,19 @@ def register(
             member.language = parsed.language
         if member.email == parsed.sender:
             member.undeliverable = False  # they wrote from it: the address takes mail again
-        if named is not None:
-            member.active_from = named.date  # "count me in from March": attendance starts there
     db.flush()
-    status = _place_for(db, members, meeting) if meeting is not None else AttendanceStatus.REGISTERED
+    status = _place_for(db, members, meeting) if meeting is not None else RegistrationStatus.REGISTERED
     if meeting is not None:
         for member in members:
-            queries.set_attendance(db, member, meeting, status, now)
-        if status == AttendanceStatus.WAITING:
+            agenda.set_registration(db, member, meeting, status, now)
+        if status == RegistrationStatus.WAITING:
             queries.record_event(
                 db, EventKind.WAITING, now, member=members[0], meeting=meeting, detail=f"{len(members)}"
             )
     if asked is not None:
         notes.append(f"asks for {asked.isoformat()}: no meeting is confirmed that day")
-    kind = MailKind.WAITLIST if status == AttendanceStatus.WAITING else MailKind.REGISTER
-    confirmed = tuple(m.date for m in queries.meetings_starting(db, now, now + dt.timedelta(days=400)))
+    kind = MailKind.WAITLIST if status == RegistrationStatus.WAITING else MailKind.REGISTER
+    confirmed = tuple(m.date for m in agenda.meetings_starting(db, now, now + dt.timedelta(days=400)))
     replies = queue_reply(
         app,
         db,
@@ -162,18 +158,18 @@ def _language(parsed: ParsedMessage, members: list[models.Member] | tuple[()]) -
     return members[0].language
 
 
-def _place_for(db: Session, members: list[models.Member], meeting: models.Meeting) -> AttendanceStatus:
+def _place_for(db: Session, members: list[models.Member], meeting: models.Meeting) -> RegistrationStatus:
     """Registered if the meeting has room for these members (or they have their place), else waiting."""
     if meeting.capacity is None:
-        return AttendanceStatus.REGISTERED
+        return RegistrationStatus.REGISTERED
     ours = [m.id for m in members]
-    current = queries.attendance_of(db, meeting, ours)
-    if current.count(AttendanceStatus.REGISTERED) == len(members):
-        return AttendanceStatus.REGISTERED
-    others = queries.expected_count(db, meeting, leaving_out=ours)
+    current = agenda.statuses_of(db, meeting, ours)
+    if current.count(RegistrationStatus.REGISTERED) == len(members):
+        return RegistrationStatus.REGISTERED
+    others = agenda.places_taken(db, meeting, leaving_out=ours)
     if others + len(members) <= meeting.capacity:
-        return AttendanceStatus.REGISTERED
-    return AttendanceStatus.WAITING
+        return RegistrationStatus.REGISTERED
+    return RegistrationStatus.WAITING
 
 
 def cancel(
@@ -194,14 +190,14 @@ def cancel(
     if not members:
         queries.record_event(db, EventKind.CANCEL_UNKNOWN, now, inbound=row)
         return Done(ignored="not answered: a cancel from an address we hold nobody at")
-    named = _coming(queries.meeting_on(db, parsed.meeting_date) if parsed.meeting_date else None, now)
+    named = _coming(agenda.meeting_on(db, parsed.meeting_date) if parsed.meeting_date else None, now)
     if named is None and parsed.asked_date is not None:
         return Done(review=f"cancels {parsed.asked_date.isoformat()}: no meeting is confirmed that day")
-    meeting = named or _coming(thread.meeting if thread else None, now) or queries.next_meeting(db, now)
+    meeting = named or _coming(thread.meeting if thread else None, now) or agenda.next_meeting(db, now)
     for member in members:
         member.last_heard_at = now
         if meeting is not None:
-            queries.set_attendance(db, member, meeting, AttendanceStatus.EXCUSED, now)
+            agenda.set_registration(db, member, meeting, RegistrationStatus.CANCELLED, now)
             queries.cancel_pending(
                 db, member, (MailKind.REMINDER,), key_like=OutboxKey.reminders_like(meeting.date, member.id)
             )
@@ -270,43 +266,29 @@ def fill_places(app: App, db: Session, meeting: models.Meeting, now: dt.datetime
     if meeting.capacity is None or meeting.starts_at <= now:
         return 0
     db.flush()
-    free = meeting.capacity - queries.expected_count(db, meeting)
+    free = meeting.capacity - agenda.places_taken(db, meeting)
     queued = 0
-    for attendance in queries.waiting_for(db, meeting)[: max(free, 0)]:
-        attendance.status, attendance.updated_at = AttendanceStatus.REGISTERED, now
+    for attendance in agenda.waiting_for(db, meeting)[: max(free, 0)]:
+        attendance.status, attendance.updated_at = RegistrationStatus.REGISTERED, now
         member = attendance.member
         queries.record_event(db, EventKind.PROMOTED, now, member=member, meeting=meeting)
-        queued += (
-            queue_mail(
-                app,
-                db,
-                partial(
-                    render.render_promotion,
-                    app.templates,
-                    member_name=member.name,
-                    to_address=member.email,
-                    language=member.language,
-                    meeting=meeting_details(app, meeting),
-                    network=app.config.network,
-                    sender=app.sender,
-                    now=now,
-                ),
-                key=OutboxKey.promoted(member.id, meeting.date),
-                kind=MailKind.PROMOTED,
-                recipient=member.email,
-                now=now,
-                expires_at=meeting.starts_at,
-                member=member,
-                meeting=meeting,
-            )
-            is not None
+        promoted = queue_member_mail(
+            app,
+            db,
+            [member],
+            meeting,
+            OutboxKey.promoted(member.id, meeting.date),
+            now,
+            kind=MailKind.PROMOTED,
+            expires_at=meeting.starts_at,
         )
+        queued += promoted is not None
     return queued
 
 
 def _fill_all_places(app: App, db: Session, now: dt.datetime) -> int:
     """After someone left: the places they held at every coming meeting with a capacity."""
-    coming = queries.coming_meetings_with_capacity(db, now)
+    coming = agenda.coming_meetings_with_capacity(db, now)
     return sum(fill_places(app, db, meeting, now) for meeting in coming)
 
 

@@ -1,10 +1,6 @@
-"""The jobs that follow the clock rather than the inbox:
-reminders before each meeting and the coordinator's digest.
-
-Both gather the database state, ask the pure core (reminders.due_reminders, digest.build_digest) what is due
-at `now`, and queue the mails in the outbox under keys that make each happen once, ever: OutboxKey.reminder
-(member, meeting date, days before) and OutboxKey.digest (local day). The outbox sends them; a restart or a
-second pass in the same minute finds the keys taken and queues nothing.
+"""The coordinator's daily digest: gather the database state, ask the pure core (digest.build_digest) what
+to say, and queue it in the outbox under OutboxKey.digest (the local day), so it happens once, ever. The
+outbox sends it; a restart or a second pass in the same minute finds the key taken and queues nothing.
 """
 
 from __future__ import annotations
@@ -17,9 +13,8 @@ from functools import partial
 
 from sqlalchemy.orm import Session
 
-from mailflow.adapters.db import models, queries
+from mailflow.adapters.db import agenda, models, queries
 from mailflow.core import digest as digest_core
-from mailflow.core import reminders
 from mailflow.core.mail import compose, render
 from mailflow.core.retention import WAITING_FOR_A_HUMAN
 from mailflow.core.vocabulary import EventKind, MailKind, OutboxKey, OutboxStatus
@@ -29,107 +24,6 @@ from mailflow.usecases.outgoing import queue_mail
 log = logging.getLogger(__name__)
 
 DIGEST_LIFETIME = dt.timedelta(days=1)  # yesterday's digest is stale once today's is due
-
-
-# --- reminders ----------------------------------------------------------------------------------------------
-
-
-def reminder_settings(app: App) -> reminders.ReminderSettings:
-    r = app.config.reminders
-    return reminders.ReminderSettings(days_before=r.days_before, at=r.at, grace=r.grace)
-
-
-def queue_due_reminders(app: App, now: dt.datetime) -> dict[str, int]:
-    """Queue every reminder that has fallen due; record the ones that can no longer go as missed.
-
-    Returns counts: {"queued": n, "missed": m}.
-    """
-    settings = reminder_settings(app)
-    # A meeting further away than the earliest offset (plus a day for the zone) has nothing due yet.
-    horizon = now + dt.timedelta(days=max(settings.days_before) + 1)
-    counts = {"queued": 0, "missed": 0}
-    with app.sessions.begin() as db:
-        meetings = queries.meetings_starting(db, now, horizon)
-        if not meetings:
-            return counts
-        members = {m.id: m for m in queries.active_members(db)}
-        due = reminders.due_reminders(
-            meetings=[reminders.MeetingSlot(m.date, m.starts_at) for m in meetings],
-            members=[
-                reminders.MemberState(m.id, m.status, m.active_from, m.undeliverable, m.created_at)
-                for m in members.values()
-            ],
-            attendance=_attendance(db, meetings),
-            done=_reminders_done(db, meetings),
-            now=now,
-            settings=settings,
-            tz=app.config.network.timezone,
-        )
-        by_date = {m.date: m for m in meetings}
-        for item in due:
-            member, meeting = members[item.member_id], by_date[item.meeting_date]
-            key = OutboxKey.reminder(*item.key)
-            if item.action == "missed":
-                row = queue_mail(
-                    app,
-                    db,
-                    None,
-                    key=key,
-                    kind=MailKind.REMINDER,
-                    recipient=member.email,
-                    now=now,
-                    expires_at=meeting.starts_at,
-                    member=member,
-                    status=OutboxStatus.MISSED,
-                )
-                if row is not None:
-                    row.last_error = "fell due while mailflow was not running"
-                    counts["missed"] += 1
-                continue
-            # A reminder is worth nothing once its meeting has started: it expires then.
-            counts["queued"] += (
-                queue_mail(
-                    app,
-                    db,
-                    partial(
-                        render.render_reminder,
-                        app.templates,
-                        member_name=member.name,
-                        to_address=member.email,
-                        language=member.language,
-                        meeting=meeting_details(app, meeting),
-                        days_before=item.days_before,
-                        network=app.config.network,
-                        sender=app.sender,
-                        now=now,
-                    ),
-                    key=key,
-                    kind=MailKind.REMINDER,
-                    recipient=member.email,
-                    now=now,
-                    expires_at=meeting.starts_at,
-                    member=member,
-                )
-                is not None
-            )
-    if any(counts.values()):
-        log.info("reminders: %s queued, %s missed", counts["queued"], counts["missed"])
-    return counts
-
-
-def _attendance(db: Session, meetings: list[models.Meeting]) -> dict[tuple[int, dt.date], str]:
-    dates = {m.id: m.date for m in meetings}
-    rows = queries.attendance_at(db, meetings)
-    return {(member_id, dates[meeting_id]): status for member_id, meeting_id, status in rows}
-
-
-def _reminders_done(db: Session, meetings: list[models.Meeting]) -> set[tuple[int, dt.date, int]]:
-    """The (member, meeting date, offset) keys already in the outbox, whatever became of them."""
-    done = set()
-    for key in queries.reminder_keys(db, [m.date for m in meetings]):
-        assert key.member_id is not None and key.meeting_date is not None and key.days_before is not None
-        done.add((key.member_id, key.meeting_date, key.days_before))
-    return done
 
 
 # --- the daily digest ---------------------------------------------------------------------------------------
@@ -240,7 +134,7 @@ def gather_facts(app: App, db: Session, since: dt.datetime, now: dt.datetime) ->
         return queries.events_between(db, kinds, since, now)
 
     registered = [e.member for e in events(EventKind.REGISTERED) if e.member is not None]
-    meeting = queries.next_meeting(db, now)
+    meeting = agenda.next_meeting(db, now)
     return digest_core.DigestFacts(
         new_members=tuple(_person(m) for m in registered),
         cancellations=tuple(
@@ -263,9 +157,9 @@ def gather_facts(app: App, db: Session, since: dt.datetime, now: dt.datetime) ->
         ),
         missed_reminders=queries.count_outbox(db, MailKind.REMINDER, OutboxStatus.MISSED, since, now),
         unsure=tuple(_person(m) for m in dict.fromkeys(registered) if m.unsure),
-        waiting=tuple(_person(a.member) for a in queries.waiting_for(db, meeting)) if meeting else (),
+        waiting=tuple(_person(a.member) for a in agenda.waiting_for(db, meeting)) if meeting else (),
         next_meeting=meeting_details(app, meeting),
-        expected=tuple(_person(m) for m in queries.expected_at(db, meeting)) if meeting else (),
+        expected=tuple(_person(m) for m in agenda.registered_for(db, meeting)) if meeting else (),
         held=len(events(EventKind.HELD)),
         mailbox_recreated=len(events(EventKind.UIDVALIDITY_CHANGED)),
     )

@@ -3,6 +3,7 @@ and the meetings it writes down."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from typing import Self, overload
 import jinja2
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailflow.adapters.db import models, queries
+from mailflow.adapters.db import agenda, models
 from mailflow.adapters.db.engine import close_database, open_database
 from mailflow.core.mail import render, templates
 from mailflow.core.parsing import ParseContext
@@ -59,14 +60,18 @@ class Thread:
 
 
 def sync_meetings(app: App) -> None:
-    """Write the configured meetings into the database, so attendance can point at them."""
+    """Write the configured meetings into the database, so registrations can point at them."""
     tz, start = app.config.network.timezone, app.config.venue.start
-    rows = [
-        (m.date, dt.datetime.combine(m.date, start, tzinfo=tz), m.theme, m.speakers, m.place, m.capacity)
-        for m in app.config.meetings
-    ]
+    domain = app.message_domain or "mailflow.invalid"
     with app.sessions.begin() as db:
-        queries.sync_meetings(db, rows)
+        existing = agenda.meetings_by_date(db)
+        for m in app.config.meetings:
+            row = existing.get(m.date) or models.Meeting(date=m.date, sequence=0, walk_ins=0)
+            row.starts_at = dt.datetime.combine(m.date, start, tzinfo=tz)
+            row.theme, row.speakers, row.place, row.capacity = m.theme, list(m.speakers), m.place, m.capacity
+            row.status = m.status
+            row.uid = row.uid or f"meeting-{m.date.isoformat()}@{domain}"
+            db.add(row)
 
 
 @overload
@@ -74,12 +79,15 @@ def meeting_details(app: App, meeting: models.Meeting) -> render.MeetingDetails:
 @overload
 def meeting_details(app: App, meeting: models.Meeting | None) -> render.MeetingDetails | None: ...
 def meeting_details(app: App, meeting: models.Meeting | None) -> render.MeetingDetails | None:
+    """The practical details of a meeting as the database holds them (the config as last read), with the
+    .ics UID and SEQUENCE people's calendars know it by."""
     if meeting is None:
         return None
-    configured = {m.date: m for m in app.config.meetings}.get(meeting.date) or MeetingConfig(
+    held = MeetingConfig(
         meeting.date, meeting.theme, tuple(meeting.speakers), meeting.place, meeting.capacity
     )
-    return render.meeting_details(configured, app.config.venue, app.config.network)
+    details = render.meeting_details(held, app.config.venue, app.config.network)
+    return dataclasses.replace(details, uid=meeting.uid or details.uid, sequence=meeting.sequence)
 
 
 def _counts(counts: dict[str, int]) -> str:

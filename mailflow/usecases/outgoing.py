@@ -2,7 +2,8 @@
 the limits that keep mailflow from becoming a mail cannon.
 
 Every mail mailflow sends goes through `queue_mail`: replies (`queue_reply`), the coordinator's notice of held
-replies, promotions from the waiting list, reminders and the digest.
+replies, the mails to the people of a meeting (`queue_member_mail`: invitations, reminders, places from the
+waiting list, changes, cancellations, follow-ups) and the digest.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from functools import partial
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from mailflow.adapters.db import models, queries
 from mailflow.core import limits
 from mailflow.core.mail import compose, render
+from mailflow.core.mail.member_mail import MemberMail, render_member_mail
 from mailflow.core.parsing import ParsedMessage, Person
 from mailflow.core.vocabulary import REPLY_KINDS, EventKind, MailKind, OutboxKey, OutboxStatus
 from mailflow.usecases.context import App, meeting_details
@@ -92,6 +94,45 @@ def queue_mail(
         status=status,
         meeting=meeting,
         about=about,
+    )
+
+
+def queue_member_mail(
+    app: App,
+    db: Session,
+    members: Sequence[models.Member],
+    meeting: models.Meeting,
+    key: OutboxKey,
+    now: dt.datetime,
+    *,
+    expires_at: dt.datetime | None,
+    **mail: Any,
+) -> models.OutboxMessage | None:
+    """Queue one mail about `meeting` to the address the `members` share, naming them all, in the first
+    one's language; `mail` holds the rest of its MemberMail (kind, calendar, changes, ...)."""
+    first = members[0]
+    member_mail = MemberMail(
+        names=tuple(m.name for m in members),
+        to_address=first.email,
+        language=first.language,
+        meeting=meeting_details(app, meeting),
+        **mail,
+    )
+    render_with = partial(
+        render_member_mail, app.templates, member_mail, network=app.config.network, sender=app.sender, now=now
+    )
+    return queue_mail(
+        app,
+        db,
+        render_with,
+        key=key,
+        kind=member_mail.kind,
+        recipient=first.email,
+        now=now,
+        expires_at=expires_at,
+        member=first,
+        meeting=meeting,
+        about=members,
     )
 
 

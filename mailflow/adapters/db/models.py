@@ -80,6 +80,13 @@ class InboundMessage(Base):
 
 
 class Meeting(Base):
+    """A configured meeting as mailflow last read it from the config, and what it told people about it.
+
+    The row (and the .ics UID) stays when the coordinator moves the meeting's date; `sequence` is the .ics
+    SEQUENCE, raised with every change told to the people registered; `announced` holds the details they were
+    last told (date, start, place, theme, speakers), so the next pass can say what changed.
+    """
+
     __tablename__ = "meetings"
     id: Mapped[int] = mapped_column(primary_key=True)
     date: Mapped[dt.date] = mapped_column(sa.Date, unique=True)
@@ -88,6 +95,12 @@ class Meeting(Base):
     speakers: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     place: Mapped[str | None] = mapped_column(sa.String(500))
     capacity: Mapped[int | None] = mapped_column(sa.Integer)
+    status: Mapped[str] = mapped_column(sa.String(20), default="confirmed")  # MeetingStatus
+    uid: Mapped[str | None] = mapped_column(sa.String(255))  # the .ics UID, set when first written
+    sequence: Mapped[int] = mapped_column(sa.Integer, default=0)
+    announced: Mapped[dict[str, object] | None] = mapped_column(sa.JSON)
+    walk_ins: Mapped[int] = mapped_column(sa.Integer, default=0)  # came without registering, not named
+    attendance_recorded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Member(Base):
@@ -104,25 +117,42 @@ class Member(Base):
     status: Mapped[str] = mapped_column(sa.String(20), default="active")  # MemberStatus: active | left
     unsure: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     undeliverable: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    active_from: Mapped[dt.date | None] = mapped_column(sa.Date)  # first meeting they attend; None: any
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_heard_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     left_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    attendance: Mapped[list[Attendance]] = relationship(back_populates="member", cascade="all, delete-orphan")
+    registrations: Mapped[list[Registration]] = relationship(
+        back_populates="member", cascade="all, delete-orphan"
+    )
 
 
-class Attendance(Base):
-    """A member's word about one meeting: registered for it, excused from it, or waiting for a place."""
+class Registration(Base):
+    """A member's place at one meeting: registered, waiting or cancelled; and, once the coordinator recorded
+    who came, whether they did (`attended`: None until then)."""
 
-    __tablename__ = "attendance"
+    __tablename__ = "registrations"
     __table_args__ = (sa.UniqueConstraint("member_id", "meeting_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id", ondelete="CASCADE"))
-    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(sa.String(20))  # AttendanceStatus: registered | excused | waiting
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    member: Mapped[Member] = relationship(back_populates="attendance")
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(20))  # RegistrationStatus
+    attended: Mapped[bool | None] = mapped_column(sa.Boolean)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # the waiting list's order
+    member: Mapped[Member] = relationship(back_populates="registrations")
     meeting: Mapped[Meeting] = relationship()
+
+
+class ThemeProposal(Base):
+    """A theme a member proposed for a coming meeting: the group sets its own agenda.
+    Deleted with the member who proposed it."""
+
+    __tablename__ = "theme_proposals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    inbound_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inbound_messages.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(sa.String(1000))
+    proposed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    member: Mapped[Member | None] = relationship()
 
 
 class OutboxMessage(Base):

@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from mailflow.adapters.db.models import (
-    Attendance,
     Event,
     InboundMessage,
     MailboxState,
@@ -25,7 +24,6 @@ from mailflow.adapters.db.models import (
 )
 from mailflow.core.parsing.text import fold
 from mailflow.core.vocabulary import (
-    AttendanceStatus,
     EventKind,
     InboundStatus,
     MailKind,
@@ -79,31 +77,6 @@ def find_inbound(
     )
 
 
-def sync_meetings(
-    session: Session,
-    meetings: Iterable[tuple[dt.date, dt.datetime, str, Sequence[str], str | None, int | None]],
-) -> None:
-    """Make the meetings table match the config's (date, starts_at, theme, speakers, place, capacity)."""
-    existing = {m.date: m for m in session.scalars(sa.select(Meeting))}
-    for date, starts_at, theme, speakers, place, capacity in meetings:
-        row = existing.get(date) or Meeting(date=date)
-        row.starts_at, row.theme, row.speakers = starts_at, theme, list(speakers)
-        row.place, row.capacity = place, capacity
-        session.add(row)
-
-
-def meeting_on(session: Session, date: dt.date) -> Meeting | None:
-    return session.scalar(sa.select(Meeting).where(Meeting.date == date))
-
-
-def next_meeting(session: Session, now: dt.datetime, on_or_after: dt.date | None = None) -> Meeting | None:
-    """The first meeting that has not started yet (and is not before `on_or_after`)."""
-    query = sa.select(Meeting).where(Meeting.starts_at > now)
-    if on_or_after is not None:
-        query = query.where(Meeting.date >= on_or_after)
-    return session.scalar(query.order_by(Meeting.starts_at).limit(1))
-
-
 def members_at(session: Session, email: str) -> list[Member]:
     return list(session.scalars(sa.select(Member).where(Member.email == email).order_by(Member.id)))
 
@@ -111,18 +84,6 @@ def members_at(session: Session, email: str) -> list[Member]:
 def heard_from(session: Session, email: str, now: dt.datetime) -> None:
     """The members at an address wrote in: retention counts from now."""
     session.execute(sa.update(Member).where(Member.email == email.lower()).values(last_heard_at=now))
-
-
-def set_attendance(
-    session: Session, member: Member, meeting: Meeting, status: AttendanceStatus, now: dt.datetime
-) -> None:
-    row = session.scalar(
-        sa.select(Attendance).where(Attendance.member_id == member.id, Attendance.meeting_id == meeting.id)
-    )
-    if row is None:
-        row = Attendance(member=member, meeting=meeting)
-        session.add(row)
-    row.status, row.updated_at = status, now
 
 
 def record_event(
@@ -264,50 +225,6 @@ def latest_reply(
     )
 
 
-def expected_at(session: Session, meeting: Meeting) -> list[Member]:
-    """The members expected at a meeting: active, not excused or waiting, and already started by then."""
-    return list(
-        session.scalars(sa.select(Member).where(*_expected(meeting)).order_by(Member.name, Member.id))
-    )
-
-
-def expected_count(session: Session, meeting: Meeting, leaving_out: Iterable[int] = ()) -> int:
-    """How many members are expected at a meeting, leaving out the ids given."""
-    query = sa.select(sa.func.count()).select_from(Member).where(*_expected(meeting))
-    left_out = list(leaving_out)
-    if left_out:
-        query = query.where(Member.id.not_in(left_out))
-    return session.scalar(query) or 0
-
-
-def _expected(meeting: Meeting) -> tuple[sa.ColumnElement[bool], ...]:
-    absent = sa.select(Attendance.member_id).where(
-        Attendance.meeting_id == meeting.id,
-        Attendance.status.in_((AttendanceStatus.EXCUSED, AttendanceStatus.WAITING)),
-    )
-    return (
-        Member.status == MemberStatus.ACTIVE,
-        Member.id.not_in(absent),
-        sa.or_(Member.active_from.is_(None), Member.active_from <= meeting.date),
-    )
-
-
-def waiting_for(session: Session, meeting: Meeting) -> list[Attendance]:
-    """The waiting list of a meeting, first come first served (active members only)."""
-    return list(
-        session.scalars(
-            sa.select(Attendance)
-            .join(Member)
-            .where(
-                Attendance.meeting_id == meeting.id,
-                Attendance.status == AttendanceStatus.WAITING,
-                Member.status == MemberStatus.ACTIVE,
-            )
-            .order_by(Attendance.updated_at, Attendance.id)
-        )
-    )
-
-
 def cancel_pending(session: Session, member: Member, kinds: Sequence[MailKind], key_like: str = "%") -> None:
     """Take a member's unsent mail of these kinds out of the outbox: it is no longer owed.
 
@@ -357,54 +274,39 @@ def count_members(session: Session) -> int:
     return session.scalar(sa.select(sa.func.count()).select_from(Member)) or 0
 
 
-def attendance_of(session: Session, meeting: Meeting, member_ids: Iterable[int]) -> list[str]:
-    """The attendance statuses these members have for a meeting (none for those who said nothing about it)."""
-    return list(
-        session.scalars(
-            sa.select(Attendance.status).where(
-                Attendance.meeting_id == meeting.id, Attendance.member_id.in_(list(member_ids))
-            )
-        )
-    )
-
-
-def attendance_at(session: Session, meetings: Iterable[Meeting]) -> list[tuple[int, int, str]]:
-    """(member id, meeting id, status) of every attendance row of these meetings."""
-    rows = session.execute(
-        sa.select(Attendance.member_id, Attendance.meeting_id, Attendance.status).where(
-            Attendance.meeting_id.in_([m.id for m in meetings])
-        )
-    )
-    return [(member_id, meeting_id, status) for member_id, meeting_id, status in rows]
-
-
-def meetings_starting(session: Session, after: dt.datetime, until: dt.datetime) -> list[Meeting]:
-    """The meetings that start after `after` and no later than `until`, first first."""
-    return list(
-        session.scalars(
-            sa.select(Meeting)
-            .where(Meeting.starts_at > after, Meeting.starts_at <= until)
-            .order_by(Meeting.starts_at)
-        )
-    )
-
-
-def coming_meetings_with_capacity(session: Session, now: dt.datetime) -> list[Meeting]:
-    return list(
-        session.scalars(sa.select(Meeting).where(Meeting.starts_at > now, Meeting.capacity.is_not(None)))
-    )
-
-
 # --- the outbox, by kind and key ----------------------------------------------------------------------------
 
 
-def reminder_keys(session: Session, dates: Iterable[dt.date]) -> list[OutboxKey]:
-    """The keys of the reminders ever queued for the meetings on these dates, whatever became of them."""
+def reminders_done(session: Session, dates: Iterable[dt.date]) -> set[tuple[int, dt.date, int]]:
+    """(member, meeting date, days before) of every reminder ever queued for the meetings on these dates,
+    whatever became of it: for the member its key names and for every member the mail named."""
     patterns = [OutboxKey.reminders_like(day) for day in dates]
-    keys = session.scalars(
-        sa.select(OutboxMessage.key).where(sa.or_(*(OutboxMessage.key.like(p) for p in patterns)))
+    if not patterns:
+        return set()
+    rows = session.execute(
+        sa.select(OutboxMessage.key, OutboxMember.member_id)
+        .outerjoin(OutboxMember, OutboxMember.outbox_id == OutboxMessage.id)
+        .where(sa.or_(*(OutboxMessage.key.like(p) for p in patterns)))
     )
-    return [OutboxKey.parse(key) for key in keys]
+    done = set()
+    for text, named in rows:
+        key = OutboxKey.parse(text)
+        assert key.member_id is not None and key.meeting_date is not None and key.days_before is not None
+        for member_id in {key.member_id, named or key.member_id}:
+            done.add((member_id, key.meeting_date, key.days_before))
+    return done
+
+
+def members_mailed(session: Session, kind: MailKind, meetings: Iterable[Meeting]) -> set[tuple[int, dt.date]]:
+    """(member, meeting date) for every member named by a mail of this kind ever queued about these
+    meetings, whatever became of it."""
+    dates = {m.id: m.date for m in meetings}
+    rows = session.execute(
+        sa.select(OutboxMember.member_id, OutboxMessage.meeting_id)
+        .join(OutboxMessage, OutboxMember.outbox_id == OutboxMessage.id)
+        .where(OutboxMessage.kind == kind, OutboxMessage.meeting_id.in_(list(dates)))
+    )
+    return {(member_id, dates[meeting_id]) for member_id, meeting_id in rows if meeting_id is not None}
 
 
 def last_queued_at(session: Session, kind: MailKind, until: dt.datetime) -> dt.datetime | None:

@@ -32,7 +32,8 @@ class MeetingDetails:
     speakers: tuple[str, ...]
     place_name: str
     place_address: str  # "" when the meeting names its own place in one string
-    uid: str  # stable across mails, so a calendar updates the event instead of adding a second one
+    uid: str  # stable across mails (and a move of the date), so a calendar updates the event, never adds one
+    sequence: int = 0  # RFC 5545 3.8.7.4: raised with each change told, so calendars take the newest
 
 
 def meeting_details(meeting: Meeting, venue: Venue, network: Network) -> MeetingDetails:
@@ -138,7 +139,7 @@ def build_ics(
     event = icalendar.Event()
     event.add("uid", details.uid)
     event.add("dtstamp", stamp)
-    event.add("sequence", 0)
+    event.add("sequence", details.sequence)
     event.add("dtstart", details.starts_at)
     if details.ends_at is not None:
         event.add("dtend", details.ends_at)

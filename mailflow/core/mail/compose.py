@@ -181,6 +181,17 @@ class Attachment:
     data: bytes
 
 
+def calendar_attachment(ics: bytes, filename: str, method: str) -> Attachment:
+    """An .ics to attach. PUBLISH (RFC 5546 3.2.1): calendars offer to add or update it, nobody is asked to
+    answer; CANCEL (3.2.5): calendars take the event out."""
+    return Attachment(f'text/calendar; method="{method}"; charset="utf-8"', filename, ics)
+
+
+def require_aware(now: dt.datetime) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+
+
 def subject_value(subject: str) -> str:
     """A Subject value, folded at spaces (RFC 5322 2.2.3) so no line passes 78 characters where it can be
     helped.

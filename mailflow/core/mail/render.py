@@ -27,8 +27,10 @@ from mailflow.core.digest import Digest, PersonLine, attendance_filename, sorted
 from mailflow.core.mail.compose import (
     Attachment,
     assemble,
+    calendar_attachment,
     clean_text,
     mailbox_value,
+    require_aware,
     sender_value,
     threading_ids,
 )
@@ -46,8 +48,6 @@ __all__ = [
     "meeting_ics",
     "render_digest",
     "render_notice",
-    "render_promotion",
-    "render_reminder",
     "render_reply",
 ]
 
@@ -127,8 +127,7 @@ def render_reply(
     """
     if reply.kind not in KINDS:
         raise ValueError(f"reply kind must be one of {', '.join(KINDS)}, got {reply.kind!r}")
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be timezone-aware")
+    require_aware(now)
     language = reply_language(reply.language, network)
     context = reply_context(reply, network, language)
     text_name, html_name = template_names(reply.kind, language)
@@ -146,7 +145,7 @@ def render_reply(
             language=language,
             status="TENTATIVE" if reply.kind == "waitlist" else "CONFIRMED",
         )
-        attachments.append(invite_attachment(ics, reply.meeting, network))
+        attachments.append(calendar_attachment(ics, ics_filename(reply.meeting, network), "PUBLISH"))
     return assemble(
         sender=sender_value(clean_text(network.name), sender),
         # Address() refuses anything but one addr-spec, so a To of "a@x, b@y" or with CR/LF raises here.
@@ -166,147 +165,6 @@ def render_reply(
 
 
 # --- Reminders and the digest -------------------------------------------------------------------------------
-
-
-def _require_aware(now: dt.datetime) -> None:
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be timezone-aware")
-
-
-def reminder_context(
-    member_name: str,
-    meeting: MeetingDetails,
-    days_before: int,
-    network: Network,
-    language: str,
-    now: dt.datetime,
-) -> dict[str, Any]:
-    """Everything a reminder template may use; the member's name is cleaned first."""
-    return {
-        "language": language,
-        "network_name": network.name,
-        "signup_address": network.signup_address,
-        "to_name": clean_text(member_name) or None,
-        "meeting": meeting,
-        "location": location_text(meeting),
-        "days_before": days_before,
-        # Counted from now, not from the offset: a reminder sent late after downtime still says the truth.
-        "days_left": max(0, (meeting.date - now.astimezone(network.timezone).date()).days),
-    }
-
-
-def render_reminder(
-    env: jinja2.Environment,
-    *,
-    member_name: str,
-    to_address: str,
-    language: str,
-    meeting: MeetingDetails,
-    days_before: int,
-    network: Network,
-    sender: str,
-    message_id: str,
-    now: dt.datetime,
-) -> EmailMessage:
-    """A reminder of `meeting` to one member: the practical details, how to cancel or leave, and the .ics.
-
-    `days_before` is the configured offset it was due at; the text counts the days from `now`, which after
-    downtime may be one less. Raises ValueError for a naive `now`, a bad `message_id`, or a `to_address` that
-    is not exactly one mailbox.
-    """
-    if days_before < 0:
-        raise ValueError(f"days_before must be >= 0, got {days_before}")
-    return _member_mail(
-        env,
-        "reminder",
-        member_name=member_name,
-        to_address=to_address,
-        language=language,
-        meeting=meeting,
-        days_before=days_before,
-        network=network,
-        sender=sender,
-        message_id=message_id,
-        now=now,
-    )
-
-
-def render_promotion(
-    env: jinja2.Environment,
-    *,
-    member_name: str,
-    to_address: str,
-    language: str,
-    meeting: MeetingDetails,
-    network: Network,
-    sender: str,
-    message_id: str,
-    now: dt.datetime,
-) -> EmailMessage:
-    """The mail to someone on the waiting list who got a place:
-    they are expected now, with the details and .ics.
-
-    Raises ValueError as render_reminder does.
-    """
-    return _member_mail(
-        env,
-        "promoted",
-        member_name=member_name,
-        to_address=to_address,
-        language=language,
-        meeting=meeting,
-        days_before=0,
-        network=network,
-        sender=sender,
-        message_id=message_id,
-        now=now,
-    )
-
-
-def _member_mail_subject(kind: str, language: str) -> str:
-    translations = i18n.translations(language)
-    if kind == "promoted":
-        return translations.gettext("A place has come free for you: {name}, {day}")
-    return translations.gettext("Reminder: {name}, {day}")
-
-
-def _member_mail(
-    env: jinja2.Environment,
-    kind: str,
-    *,
-    member_name: str,
-    to_address: str,
-    language: str,
-    meeting: MeetingDetails,
-    days_before: int,
-    network: Network,
-    sender: str,
-    message_id: str,
-    now: dt.datetime,
-) -> EmailMessage:
-    """A mail mailflow starts on its own to one member about one meeting (`kind` names the templates)."""
-    _require_aware(now)
-    language = reply_language(language, network)
-    context = reminder_context(member_name, meeting, days_before, network, language, now)
-    to_name = context["to_name"]
-    text = tidy_text(env.get_template(f"{kind}.txt").render(context))
-    html = env.get_template(f"{kind}.html").render(context)
-    ics = meeting_ics(meeting, network, "PUBLISH", now=now, language=language)
-    day = babel.dates.format_date(meeting.date, format="full", locale=language)
-    return assemble(
-        sender=sender_value(clean_text(network.name), sender),
-        to=mailbox_value("To", to_name or "", to_address.strip()),
-        subject=_member_mail_subject(kind, language).format(name=clean_text(network.name), day=day),
-        date=now.astimezone(network.timezone),
-        message_id=message_id,
-        # RFC 3834 5: it answers nothing, so "auto-generated", and no In-Reply-To.
-        auto_submitted="auto-generated",
-        loop=network.signup_address,
-        language=language,
-        text=text,
-        html=html,
-        attachments=[invite_attachment(ics, meeting, network)],
-    )
 
 
 def _person(person: PersonLine) -> dict[str, str | None]:
@@ -380,7 +238,7 @@ def render_digest(
     Raises ValueError for a naive `now`, a bad `message_id`, or a `to_address` that is not exactly one
     mailbox.
     """
-    _require_aware(now)
+    require_aware(now)
     language = reply_language(network.language, network)
     context = digest_context(digest, network, language)
     text = tidy_text(env.get_template("digest.txt").render(context))
@@ -427,7 +285,7 @@ def render_notice(
     `held_id` the outbox id of the first reply held. Nothing about the person written to:
     the notice outlives an erase.
     """
-    _require_aware(now)
+    require_aware(now)
     language = reply_language(network.language, network)
     context = {
         "language": language,
@@ -450,8 +308,3 @@ def render_notice(
         text=tidy_text(env.get_template("notice_held.txt").render(context)),
         html=env.get_template("notice_held.html").render(context),
     )
-
-
-def invite_attachment(ics: bytes, meeting: MeetingDetails, network: Network) -> Attachment:
-    """The .ics as a PUBLISH (RFC 5546 3.2.1): calendars offer to add it, nobody is asked to answer."""
-    return Attachment('text/calendar; method="PUBLISH"; charset="utf-8"', ics_filename(meeting, network), ics)

@@ -15,6 +15,7 @@ class Intent(enum.StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     ERASE = "erase"
     QUESTION = "question"
+    PROPOSE = "propose"  # a theme proposed for a coming meeting
     AUTO_REPLY = "auto_reply"
     BOUNCE = "bounce"
     OTHER = "other"
@@ -22,7 +23,7 @@ class Intent(enum.StrEnum):
     @property
     def answered(self) -> bool:
         """Whether mailflow replies to this intent (RFC 3834: never to auto-replies or bounces)."""
-        return self in (Intent.REGISTER, Intent.CANCEL, Intent.UNSUBSCRIBE, Intent.ERASE)
+        return self in (Intent.REGISTER, Intent.CANCEL, Intent.UNSUBSCRIBE, Intent.ERASE, Intent.PROPOSE)
 
 
 @dataclass(frozen=True)
