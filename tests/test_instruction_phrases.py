@@ -18,9 +18,10 @@ import pytest
 from sample_network import MEETING, NETWORK, SENDER, VENUE
 
 from mailflow.core.mail import compose, render, templates
+from mailflow.core.mail.member_mail import MemberMail, render_member_mail
 from mailflow.core.parsing import parse_message
 from mailflow.core.parsing.result import Intent, ParseContext, Person
-from mailflow.core.vocabulary import INSTRUCTION_PHRASES, Instruction, instruction_phrase
+from mailflow.core.vocabulary import INSTRUCTION_PHRASES, Instruction, MailKind, instruction_phrase
 from mailflow.settings import Meeting
 
 NOW = dt.datetime(2026, 1, 6, 9, 0, tzinfo=dt.UTC)
@@ -29,6 +30,7 @@ CONTEXT = ParseContext(
     meetings=(MEETING,), own_addresses=(SENDER, NETWORK.coordinator), own_domain="in-gent.example"
 )
 EXPECTED = {
+    Instruction.COME: Intent.REGISTER,
     Instruction.CANCEL: Intent.CANCEL,
     Instruction.LEAVE: Intent.UNSUBSCRIBE,
     Instruction.ERASE: Intent.ERASE,
@@ -63,33 +65,37 @@ def _reply(env: jinja2.Environment, kind: str, language: str) -> EmailMessage:
     )
 
 
-def _member_mail(kind: str) -> Callable[[jinja2.Environment, str, str], EmailMessage]:
+def _member_mail(kind: MailKind) -> Callable[[jinja2.Environment, str, str], EmailMessage]:
     def build(env: jinja2.Environment, _kind: str, language: str) -> EmailMessage:
-        function = render.render_reminder if kind == "reminder" else render.render_promotion
-        arguments: dict[str, object] = {
-            "member_name": "Lotte Verhaegen",
-            "to_address": MEMBER,
-            "language": language,
-            "meeting": render.meeting_details(MEETING, VENUE, NETWORK),
-            "network": NETWORK,
-            "sender": SENDER,
-            "message_id": f"<{kind}-1@in-gent.example>",
-            "now": NOW,
-        }
-        if kind == "reminder":
-            arguments["days_before"] = 7
-        return function(env, **arguments)  # type: ignore[arg-type]
+        mail = MemberMail(
+            kind,
+            ("Lotte Verhaegen",),
+            MEMBER,
+            language,
+            render.meeting_details(MEETING, VENUE, NETWORK),
+            days_before=7 if kind == MailKind.REMINDER else 0,
+        )
+        return render_member_mail(
+            env, mail, network=NETWORK, sender=SENDER, message_id=f"<{kind}-1@in-gent.example>", now=NOW
+        )
 
     return build
 
 
+TAUGHT_WITH_A_PLACE = (Instruction.CANCEL, Instruction.LEAVE, Instruction.ERASE)
+
+
 # The mails that teach a phrase, and the phrases each teaches.
 MAILS: dict[str, tuple[Callable[[jinja2.Environment, str, str], EmailMessage], tuple[Instruction, ...]]] = {
-    "register": (_reply, tuple(Instruction)),
-    "waitlist": (_reply, tuple(Instruction)),
+    "register": (_reply, TAUGHT_WITH_A_PLACE),
+    "waitlist": (_reply, TAUGHT_WITH_A_PLACE),
     "unsubscribe": (_reply, (Instruction.ERASE,)),
-    "reminder": (_member_mail("reminder"), tuple(Instruction)),
-    "promoted": (_member_mail("promoted"), tuple(Instruction)),
+    "reminder": (_member_mail(MailKind.REMINDER), TAUGHT_WITH_A_PLACE),
+    "promoted": (_member_mail(MailKind.PROMOTED), TAUGHT_WITH_A_PLACE),
+    "invitation": (
+        _member_mail(MailKind.INVITATION),
+        (Instruction.COME, Instruction.LEAVE, Instruction.ERASE),
+    ),
 }
 ATTRIBUTION = {
     "nl": "Op di 6 jan. 2026 om 10:00 schreef Leernetwerk IN-Gent <leernetwerk@in-gent.example>:",
@@ -166,7 +172,7 @@ def test_every_taught_phrase_reads_as_what_it_says(
     assert plain is not None and phrase in plain.get_content()  # the mail teaches it
     parsed = parse_message(_answer(ours, language, phrase, client, signed), CONTEXT)
     assert parsed.intent is EXPECTED[instruction], parsed.reasons
-    if instruction is Instruction.CANCEL:
+    if instruction in (Instruction.CANCEL, Instruction.COME):
         assert parsed.meeting_date == MEETING.date  # the meeting of the mail answered
 
 

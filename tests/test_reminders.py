@@ -1,5 +1,6 @@
 """Which reminders are due: 7 and 1 days before at 10:00 Brussels, across DST, after downtime, never twice or
-late."""
+late, to the people registered; which invitations are due, to the members who said nothing yet; and one mail
+per address."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from mailflow.core.reminders import (
     MemberState,
     ReminderDue,
     ReminderSettings,
+    by_address,
+    due_invitations,
     due_reminders,
-    expected_members,
+    invitation_time,
+    registered_members,
     reminder_time,
 )
 
@@ -30,7 +34,7 @@ def meeting_on(day: dt.date) -> MeetingSlot:
 MARCH = meeting_on(dt.date(2026, 3, 31))  # summer time starts Sunday 29 March 2026
 OCTOBER = meeting_on(dt.date(2026, 10, 27))  # summer time ends Sunday 25 October 2026
 JANUARY = meeting_on(dt.date(2026, 1, 13))
-LOTTE = MemberState(id=1, status="active", active_from=None, undeliverable=False)
+LOTTE = MemberState(id=1, status="active", undeliverable=False)
 
 
 def utc(*args: int) -> dt.datetime:
@@ -41,11 +45,16 @@ def due(
     now: dt.datetime,
     meetings: tuple[MeetingSlot, ...] = (MARCH,),
     members: tuple[MemberState, ...] = (LOTTE,),
-    attendance: dict[tuple[int, dt.date], str] | None = None,
+    registrations: dict[tuple[int, dt.date], str] | None = None,
     done: frozenset[tuple[int, dt.date, int]] = frozenset(),
     settings: ReminderSettings = SETTINGS,
 ) -> list[tuple[int, dt.date, int, str]]:
-    found = due_reminders(meetings, members, attendance or {}, done, now, settings, BRUSSELS)
+    """The reminders due; without `registrations`, every member is registered for every meeting."""
+    if registrations is None:
+        registrations = {
+            (member.id, meeting.date): "registered" for member in members for meeting in meetings
+        }
+    found = due_reminders(meetings, members, registrations, done, now, settings, BRUSSELS)
     return [(item.member_id, item.meeting_date, item.days_before, item.action) for item in found]
 
 
@@ -89,7 +98,10 @@ def test_nothing_before_the_first_reminder_is_due() -> None:
 
 def test_the_seven_day_reminder_is_due_at_its_minute() -> None:
     assert due(utc(2026, 3, 24, 9, 0)) == [(1, MARCH.date, 7, "send")]
-    (item,) = due_reminders((MARCH,), (LOTTE,), {}, frozenset(), utc(2026, 3, 24, 9, 0), SETTINGS, BRUSSELS)
+    registered = {(1, MARCH.date): "registered"}
+    (item,) = due_reminders(
+        (MARCH,), (LOTTE,), registered, frozenset(), utc(2026, 3, 24, 9, 0), SETTINGS, BRUSSELS
+    )
     assert item == ReminderDue(1, MARCH.date, 7, utc(2026, 3, 24, 9, 0), "send")
     assert item.key == (1, MARCH.date, 7)
 
@@ -175,42 +187,46 @@ def test_a_meeting_day_reminder_after_the_start_time_is_never_due() -> None:
 # --- who gets one -------------------------------------------------------------------------------------------
 
 MEMBERS = (
-    LOTTE,
-    MemberState(id=2, status="active", active_from=None, undeliverable=False),  # excused
-    MemberState(id=3, status="active", active_from=None, undeliverable=False),  # waiting list
-    MemberState(id=4, status="left", active_from=None, undeliverable=False),
-    MemberState(id=5, status="active", active_from=dt.date(2026, 5, 26), undeliverable=False),  # from May on
-    MemberState(
-        id=6, status="active", active_from=dt.date(2026, 3, 31), undeliverable=False
-    ),  # from this one
-    MemberState(id=7, status="active", active_from=None, undeliverable=True),
-    MemberState(id=8, status="active", active_from=None, undeliverable=False),  # registered for it
+    LOTTE,  # registered
+    MemberState(id=2, status="active", undeliverable=False),  # cancelled
+    MemberState(id=3, status="active", undeliverable=False),  # waiting list
+    MemberState(id=4, status="left", undeliverable=False),  # registered, then left the network
+    MemberState(id=5, status="active", undeliverable=False),  # registered for May only
+    MemberState(id=7, status="active", undeliverable=True),  # registered, address bounced
+    MemberState(id=8, status="active", undeliverable=False),  # a member who said nothing about March
 )
-ATTENDANCE = {(2, MARCH.date): "excused", (3, MARCH.date): "waiting", (8, MARCH.date): "registered"}
+MAY = meeting_on(dt.date(2026, 5, 26))
+REGISTRATIONS = {
+    (1, MARCH.date): "registered",
+    (2, MARCH.date): "cancelled",
+    (3, MARCH.date): "waiting",
+    (4, MARCH.date): "registered",
+    (5, MAY.date): "registered",
+    (7, MARCH.date): "registered",
+}
 
 
-def test_expected_members_leave_out_the_excused_the_waiting_the_leavers_and_the_not_yet_started() -> None:
-    assert expected_members(MEMBERS, MARCH, ATTENDANCE) == [1, 6, 7, 8]
-    # An excuse for March says nothing about May.
-    may = meeting_on(dt.date(2026, 5, 26))
-    assert expected_members(MEMBERS, may, ATTENDANCE) == [1, 2, 3, 5, 6, 7, 8]
+def test_registered_members_are_the_active_ones_with_a_place_at_that_meeting() -> None:
+    assert registered_members(MEMBERS, MARCH, REGISTRATIONS) == [1, 7]
+    # A registration for May says nothing about March, and a cancel for March nothing about May.
+    assert registered_members(MEMBERS, MAY, REGISTRATIONS) == [5]
 
 
-def test_reminders_go_to_the_expected_members_whose_address_works() -> None:
-    found = due(utc(2026, 3, 24, 9, 0), members=MEMBERS, attendance=ATTENDANCE)
-    assert found == [(1, MARCH.date, 7, "send"), (6, MARCH.date, 7, "send"), (8, MARCH.date, 7, "send")]
+def test_reminders_go_to_the_registered_members_whose_address_works() -> None:
+    found = due(utc(2026, 3, 24, 9, 0), members=MEMBERS, registrations=REGISTRATIONS)
+    assert found == [(1, MARCH.date, 7, "send")]
 
 
 def test_a_reminder_that_fell_due_before_someone_registered_is_not_owed() -> None:
-    newcomer = MemberState(id=9, status="active", active_from=None, undeliverable=False,
+    newcomer = MemberState(id=9, status="active", undeliverable=False,
                            joined_at=utc(2026, 3, 26, 15, 0))  # fmt: skip
     assert due(utc(2026, 3, 27, 9, 0), members=(newcomer,)) == []  # not even "missed"
     assert due(utc(2026, 3, 30, 8, 0), members=(newcomer,)) == [(9, MARCH.date, 1, "send")]
 
 
 def test_several_meetings_and_members_come_in_due_order() -> None:
-    may = meeting_on(dt.date(2026, 5, 26))
-    members = (LOTTE, MemberState(id=2, status="active", active_from=None, undeliverable=False))
+    may = MAY
+    members = (LOTTE, MemberState(id=2, status="active", undeliverable=False))
     settings = ReminderSettings(days_before=(70, 1))  # 70 days: 20 January for March, 17 March for May
     found = due(utc(2026, 3, 30, 8, 0), meetings=(may, MARCH), members=members, settings=settings)
     assert found == [
@@ -239,3 +255,54 @@ def test_a_naive_now_is_refused() -> None:
 def test_settings_that_make_no_sense_are_refused(changes: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="reminders"):
         ReminderSettings(**changes)  # type: ignore[arg-type]
+
+
+# --- invitations --------------------------------------------------------------------------------------------
+
+
+def invited(
+    now: dt.datetime,
+    members: tuple[MemberState, ...] = MEMBERS,
+    registrations: dict[tuple[int, dt.date], str] = REGISTRATIONS,
+    done: frozenset[tuple[int, dt.date]] = frozenset(),
+    meetings: tuple[MeetingSlot, ...] = (MARCH,),
+) -> list[tuple[int, dt.date]]:
+    found = due_invitations(meetings, members, registrations, done, now, 21, dt.time(10, 0), BRUSSELS)
+    return [(item.member_id, item.meeting_date) for item in found]
+
+
+def test_invitations_go_at_ten_local_three_weeks_before_on_both_sides_of_a_clock_change() -> None:
+    # 31 March (summer time) is invited on 10 March (winter time): 10:00 CET is 09:00 UTC.
+    assert invitation_time(MARCH, 21, dt.time(10, 0), BRUSSELS) == utc(2026, 3, 10, 9, 0)
+    # 10 November (winter time) is invited on 20 October (summer time): 10:00 CEST is 08:00 UTC.
+    november = meeting_on(dt.date(2026, 11, 10))
+    assert invitation_time(november, 21, dt.time(10, 0), BRUSSELS) == utc(2026, 10, 20, 8, 0)
+    assert invited(utc(2026, 10, 20, 7, 59), meetings=(november,)) == []
+    assert invited(utc(2026, 10, 20, 8, 0), meetings=(november,)) != []
+
+
+def test_an_invitation_goes_to_each_active_member_who_said_nothing_about_the_meeting() -> None:
+    # Not 1 and 7 (registered), 2 (cancelled), 3 (waiting), 4 (left); 5 is registered for May only.
+    assert invited(utc(2026, 3, 10, 9, 0)) == [(5, MARCH.date), (8, MARCH.date)]
+
+
+def test_an_invitation_is_owed_once_until_the_meeting_day_and_never_to_a_bouncing_address() -> None:
+    assert invited(utc(2026, 3, 10, 9, 0), done=frozenset({(5, MARCH.date)})) == [(8, MARCH.date)]
+    assert invited(utc(2026, 3, 30, 21, 59)) == [(5, MARCH.date), (8, MARCH.date)]  # late, still news
+    assert invited(utc(2026, 3, 30, 22, 0)) == []  # midnight in Brussels: the meeting's own day
+    bouncing = (MemberState(id=9, status="active", undeliverable=True),)
+    assert invited(utc(2026, 3, 10, 9, 0), members=bouncing) == []
+
+
+def test_one_mail_per_address_names_everyone_there() -> None:
+    found = due_invitations(
+        (MARCH, MAY), MEMBERS, {}, frozenset(), utc(2026, 5, 5, 8, 0), 21, dt.time(10, 0), BRUSSELS
+    )
+    addresses = {1: "anna@example.org", 2: "Anna@example.org", 3: "bart@example.org", 5: "bart@example.org",
+                 7: "x@example.org", 8: "y@example.org"}  # fmt: skip
+    mails = by_address(found, addresses, group=lambda item: item.meeting_date)
+    assert [[(i.member_id, i.meeting_date) for i in mail] for mail in mails] == [
+        [(1, MAY.date), (2, MAY.date)],
+        [(3, MAY.date), (5, MAY.date)],
+        [(8, MAY.date)],
+    ]

@@ -11,6 +11,7 @@ import re
 from dataclasses import replace
 from email.headerregistry import Address
 from email.message import EmailMessage
+from typing import Any
 
 import icalendar
 import jinja2
@@ -19,7 +20,9 @@ from sample_network import BRUSSELS, MEETING, NETWORK, SENDER, VENUE
 
 from mailflow.core import digest as digest_module
 from mailflow.core.mail import compose, render, templates
+from mailflow.core.mail.member_mail import MemberMail, member_mail_context, render_member_mail
 from mailflow.core.parsing.result import Person
+from mailflow.core.vocabulary import MailKind
 from mailflow.settings import LANGUAGES
 
 NOW = dt.datetime(2025, 12, 1, 9, 15, tzinfo=dt.UTC)
@@ -680,23 +683,34 @@ def test_rendering_is_deterministic(env: jinja2.Environment) -> None:
 REMINDER_NOW = dt.datetime(2026, 1, 6, 9, 0, tzinfo=dt.UTC)  # Tuesday 6 January, 10:00 in Brussels
 
 
-def reminder(env: jinja2.Environment, **changes: object) -> tuple[bytes, EmailMessage]:
-    arguments: dict[str, object] = {
-        "member_name": "Lotte Verhaegen",
+def member_mail(
+    env: jinja2.Environment,
+    kind: MailKind = MailKind.REMINDER,
+    *,
+    member_name: str = "Lotte Verhaegen",
+    now: dt.datetime = REMINDER_NOW,
+    message_id: str = "<reminder-1@in-gent.example>",
+    **changes: Any,
+) -> tuple[bytes, EmailMessage]:
+    """A mail mailflow starts to a member (a reminder unless `kind` says otherwise), as bytes and parsed."""
+    fields: dict[str, Any] = {
+        "names": (member_name,),
         "to_address": "lotte.verhaegen@example.org",
         "language": "nl",
         "meeting": details(),
-        "days_before": 7,
-        "network": NETWORK,
-        "sender": SENDER,
-        "message_id": "<reminder-1@in-gent.example>",
-        "now": REMINDER_NOW,
+        "days_before": 7 if kind == MailKind.REMINDER else 0,
     }
-    arguments.update(changes)
-    raw = compose.message_bytes(render.render_reminder(env, **arguments))  # type: ignore[arg-type]
+    fields.update(changes)
+    mail = MemberMail(kind=kind, **fields)
+    message = render_member_mail(env, mail, network=NETWORK, sender=SENDER, message_id=message_id, now=now)
+    raw = compose.message_bytes(message)
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)
     return raw, parsed
+
+
+def reminder(env: jinja2.Environment, **changes: Any) -> tuple[bytes, EmailMessage]:
+    return member_mail(env, MailKind.REMINDER, **changes)
 
 
 def test_headers_of_a_reminder(env: jinja2.Environment) -> None:
@@ -953,7 +967,14 @@ def test_reminder_and_digest_templates_exist_and_fail_on_a_missing_variable(
     network = replace(NETWORK, language=language)
     built = digest_module.build_digest(digest_facts(), dt.date(2026, 1, 6), network)
     contexts = {
-        "reminder": render.reminder_context("Lotte", details(), 7, network, language, REMINDER_NOW),
+        "reminder": member_mail_context(
+            MemberMail(
+                MailKind.REMINDER, ("Lotte",), "lotte@example.org", language, details(), days_before=7
+            ),
+            network,
+            language,
+            REMINDER_NOW,
+        ),
         "digest": render.digest_context(built, network, language),
     }
     for what, context in contexts.items():
@@ -978,19 +999,13 @@ def test_reminder_and_digest_templates_exist_and_fail_on_a_missing_variable(
 def test_a_promotion_from_the_waiting_list_gives_the_details_and_the_invitation(
     env: jinja2.Environment, language: str, subject: str, news: str, cancel: str
 ) -> None:
-    message = render.render_promotion(
+    _, parsed = member_mail(
         env,
+        MailKind.PROMOTED,
         member_name="Lotte <b>Verhaegen</b>",
-        to_address="lotte.verhaegen@example.org",
         language=language,
-        meeting=details(),
-        network=NETWORK,
-        sender=SENDER,
         message_id="<promoted-1@in-gent.example>",
-        now=REMINDER_NOW,
     )
-    parsed = email.message_from_bytes(compose.message_bytes(message), policy=email.policy.default)
-    assert isinstance(parsed, EmailMessage)
     assert parsed["Subject"] == f"{subject}{NETWORK.name}, {LONG_DATES[language]}"
     assert parsed["Auto-Submitted"] == "auto-generated" and parsed["In-Reply-To"] is None
     assert [a.addr_spec for a in parsed["To"].addresses] == ["lotte.verhaegen@example.org"]

@@ -272,8 +272,10 @@ def _iso(day: dt.date | None) -> str:
 
 
 class Instruction(StrEnum):
-    """What our mails teach a reader to reply with: cancel a meeting, leave the network, erase their data."""
+    """What our mails teach a reader to reply with: come to the meeting they are invited to, cancel a meeting,
+    leave the network, erase their data."""
 
+    COME = "come"
     CANCEL = "cancel"
     LEAVE = "leave"
     ERASE = "erase"
@@ -285,16 +287,19 @@ class Instruction(StrEnum):
 # Flemish and Belgian French those also cancel one meeting ("uitschrijven voor dinsdag").
 INSTRUCTION_PHRASES: Final[dict[str, dict[Instruction, str]]] = {
     "nl": {
+        Instruction.COME: "ik kom graag",
         Instruction.CANCEL: "ik kan niet komen",
         Instruction.LEAVE: "ik stap uit het leernetwerk",
         Instruction.ERASE: "wis mijn gegevens",
     },
     "fr": {
+        Instruction.COME: "je viens volontiers",
         Instruction.CANCEL: "je ne peux pas venir",
         Instruction.LEAVE: "je quitte le réseau",
         Instruction.ERASE: "effacez mes données",
     },
     "en": {
+        Instruction.COME: "I am coming",
         Instruction.CANCEL: "I can't come",
         Instruction.LEAVE: "leave the network",
         Instruction.ERASE: "erase my data",

@@ -118,6 +118,8 @@ REGISTER_WEAK = Keywords(
     r"inschrijving|aanmelding|(?:mijn|onze) gegevens(?: zijn)? ?:|hierbij (?:\w+ )?(?:mijn|onze) gegevens|"
     r"mes coordonnees ?:|voici mes coordonnees|my details(?: are)? ?:|here are my details|"
     r"je viendrai|nous viendrons|je serai (?:present|la)|viendra aussi|"
+    r"(?:je viens|nous venons) (?:volontiers|avec plaisir|certainement)\b|"
+    r"i(?: a|')m coming\b|we(?: a|')re coming\b|"
     r"i'll (?:be there|come)|i will (?:be there|come)|i'd (?:like|love) to (?:come|go)|"
     r"i would (?:like|love) to (?:come|go)|interested in (?:coming|joining)"
 )
