@@ -337,7 +337,7 @@ def test_every_kind_renders_in_every_language(
         assert LONG_DATES[language] in text and LONG_DATES[language] in html
     if kind in ("register", "waitlist"):
         assert "Lotte Verhaegen" in text and "Jonas Claeys" in html
-    has_invite = with_meeting and kind in ("register", "waitlist")
+    has_invite = with_meeting and kind == "register"  # the waiting list has no calendar event yet
     assert (ics_part(parsed) is not None) == has_invite
     assert b"=?" not in header_lines(raw, b"In-Reply-To")
 
@@ -502,12 +502,10 @@ def test_the_invitation_is_an_ics_in_brussels_time(env: jinja2.Environment) -> N
     assert [tz["TZID"] for tz in calendar.walk("VTIMEZONE")] == ["Europe/Brussels"]
 
 
-def test_a_waitlist_invitation_is_tentative(env: jinja2.Environment) -> None:
+def test_the_waiting_list_gets_no_calendar_event(env: jinja2.Environment) -> None:
     _, parsed = rendered(env, kind="waitlist")
-    part = ics_part(parsed)
-    assert part is not None
-    (event,) = icalendar.Calendar.from_ical(part.get_content()).walk("VEVENT")
-    assert str(event["STATUS"]) == "TENTATIVE"
+    assert ics_part(parsed) is None
+    assert "zodra er een plaats voor je is" in text_and_html(parsed)[0].lower()
 
 
 def test_meeting_ics_is_deterministic_and_summer_time_aware() -> None:

@@ -21,7 +21,8 @@ from mailflow.core.parsing import parse_message
 from mailflow.core.parsing.headers import valid_address
 from mailflow.errors import MailflowError
 from mailflow.settings import Config
-from mailflow.usecases.context import App, build_app, parse_context, sync_meetings
+from mailflow.usecases.context import App, build_app, parse_context
+from mailflow.usecases.meeting_changes import sync_meetings
 from mailflow.usecases.passes import Clock, run_once
 
 log = logging.getLogger("mailflow")
@@ -132,8 +133,9 @@ def _load(args: argparse.Namespace) -> Config:
 def _admin(args: argparse.Namespace, work: Callable[[App, dt.datetime], object]) -> int:
     config = _load(args)
     with build_app(config) as app:
-        sync_meetings(app)
-        work(app, clock_from(getattr(args, "now", None))())
+        now = clock_from(getattr(args, "now", None))()
+        sync_meetings(app, now)
+        work(app, now)
     return 0
 
 

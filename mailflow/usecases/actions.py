@@ -33,6 +33,7 @@ ANSWERABLE: tuple[MailKind, ...] = (
     MailKind.UNSUBSCRIBE,
     MailKind.REMINDER,
     MailKind.PROMOTED,
+    MailKind.UPDATE,
 )
 
 
@@ -194,6 +195,9 @@ def cancel(
     if named is None and parsed.asked_date is not None:
         return Done(review=f"cancels {parsed.asked_date.isoformat()}: no meeting is confirmed that day")
     meeting = named or _coming(thread.meeting if thread else None, now) or agenda.next_meeting(db, now)
+    had_place = meeting is not None and RegistrationStatus.REGISTERED in agenda.statuses_of(
+        db, meeting, [m.id for m in members]
+    )
     for member in members:
         member.last_heard_at = now
         if meeting is not None:
@@ -203,7 +207,16 @@ def cancel(
             )
         queries.record_event(db, EventKind.CANCEL, now, member=member, meeting=meeting)
     replies = queue_reply(
-        app, db, row, parsed, MailKind.CANCEL, members, meeting, now, language=_language(parsed, members)
+        app,
+        db,
+        row,
+        parsed,
+        MailKind.CANCEL,
+        members,
+        meeting,
+        now,
+        language=_language(parsed, members),
+        calendar_cancel=[meeting] if had_place and meeting is not None else [],
     )
     if meeting is not None:
         replies += fill_places(app, db, meeting, now)
@@ -223,14 +236,36 @@ def unsubscribe(
     members = _members_meant(db, parsed, thread)
     if not members:
         return Done(ignored="not answered: leaving, from an address we hold nobody at")
+    places = _places_held(db, members, now)
     for member in members:
         member.status, member.left_at, member.last_heard_at = MemberStatus.LEFT, now, now
         queries.cancel_pending(db, member, MEMBER_MAIL_KINDS)
         queries.record_event(db, EventKind.LEFT, now, member=member)
     replies = queue_reply(
-        app, db, row, parsed, MailKind.UNSUBSCRIBE, members, None, now, language=_language(parsed, members)
+        app,
+        db,
+        row,
+        parsed,
+        MailKind.UNSUBSCRIBE,
+        members,
+        None,
+        now,
+        language=_language(parsed, members),
+        calendar_cancel=places,
     )
     return Done(replies + _fill_all_places(app, db, now))
+
+
+def _places_held(db: Session, members: list[models.Member], now: dt.datetime) -> list[models.Meeting]:
+    """The coming meetings any of these members has a place at: leaving takes them out of the calendar."""
+    coming = agenda.meetings_starting(db, now, now + dt.timedelta(days=400))
+    ours = {m.id for m in members}
+    held = {
+        meeting_id
+        for member_id, meeting_id, status in agenda.registrations_at(db, coming)
+        if member_id in ours and status == RegistrationStatus.REGISTERED
+    }
+    return [meeting for meeting in coming if meeting.id in held]
 
 
 def erase(

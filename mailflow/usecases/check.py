@@ -25,6 +25,7 @@ from mailflow.adapters.imap import Inbox
 from mailflow.adapters.smtp import SmtpOutbox
 from mailflow.errors import MailflowError
 from mailflow.settings import Config
+from mailflow.usecases.meeting_changes import unlisted_warnings
 
 Say = Callable[[str], object]
 
@@ -146,6 +147,7 @@ def _check_database(config: Config, say: Say) -> bool:
             with sessions() as db:
                 members = queries.count_members(db)
                 _write_and_read(db)
+                unlisted = unlisted_warnings(db, config, dt.datetime.now(dt.UTC))
         finally:
             close_database(sessions)
     except MailflowError as exc:
@@ -158,6 +160,8 @@ def _check_database(config: Config, say: Say) -> bool:
         say(f"FAIL database: {exc.strerror or exc} ({exc.filename})")
         return False
     say(f"ok   database: schema up to date, written and read back, {members} members")
+    for warning in unlisted:
+        say(f"WARN meetings: {warning}")
     return True
 
 

@@ -1,10 +1,9 @@
-"""The wired parts one process works with (the App), built from the settings;
-and the meetings it writes down."""
+"""The wired parts one process works with (the App), built from the settings; and a meeting's details as
+the database holds them. `meeting_changes.sync_meetings` writes the meetings down."""
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import threading
 from dataclasses import dataclass, field
 from typing import Self, overload
@@ -12,7 +11,7 @@ from typing import Self, overload
 import jinja2
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailflow.adapters.db import agenda, models
+from mailflow.adapters.db import models
 from mailflow.adapters.db.engine import close_database, open_database
 from mailflow.core.mail import render, templates
 from mailflow.core.parsing import ParseContext
@@ -57,21 +56,6 @@ class Thread:
     kind: str  # the MailKind of our mail
     meeting: models.Meeting | None
     members: tuple[models.Member, ...]  # whom it was about; only when the answer comes from its recipient
-
-
-def sync_meetings(app: App) -> None:
-    """Write the configured meetings into the database, so registrations can point at them."""
-    tz, start = app.config.network.timezone, app.config.venue.start
-    domain = app.message_domain or "mailflow.invalid"
-    with app.sessions.begin() as db:
-        existing = agenda.meetings_by_date(db)
-        for m in app.config.meetings:
-            row = existing.get(m.date) or models.Meeting(date=m.date, sequence=0, walk_ins=0)
-            row.starts_at = dt.datetime.combine(m.date, start, tzinfo=tz)
-            row.theme, row.speakers, row.place, row.capacity = m.theme, list(m.speakers), m.place, m.capacity
-            row.status = m.status
-            row.uid = row.uid or f"meeting-{m.date.isoformat()}@{domain}"
-            db.add(row)
 
 
 @overload

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from mailflow.adapters.db.engine import short_error
 from mailflow.adapters.imap import Inbox
 from mailflow.usecases import calendar_jobs, meeting_mails, privacy
-from mailflow.usecases.context import App, sync_meetings
+from mailflow.usecases.context import App
 from mailflow.usecases.intake import read_inbox
+from mailflow.usecases.meeting_changes import sync_meetings
 from mailflow.usecases.sending import send_due
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,9 @@ def guarded(name: str, job: Callable[[], object]) -> bool:
 
 
 def read_inbox_once(app: App, clock: Clock) -> None:
-    """Open the inbox, read and answer its new mail, and close it again."""
-    sync_meetings(app)
+    """Write down the meetings as the config lists them (telling people what changed), then open the inbox,
+    read and answer its new mail, and close it again."""
+    sync_meetings(app, clock())
     with Inbox(app.config.require_servers()[0]) as inbox:
         read_inbox(app, inbox, clock)
 

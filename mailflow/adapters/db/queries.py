@@ -242,6 +242,19 @@ def cancel_pending(session: Session, member: Member, kinds: Sequence[MailKind], 
     )
 
 
+def cancel_pending_about(session: Session, meeting: Meeting, kinds: Sequence[MailKind]) -> None:
+    """Take everyone's unsent mail of these kinds about a meeting out of the outbox (it was called off)."""
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.meeting_id == meeting.id,
+            OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.HELD)),
+            OutboxMessage.kind.in_(kinds),
+        )
+        .values(status=OutboxStatus.CANCELLED, last_error="no longer owed: the meeting was cancelled")
+    )
+
+
 def due_outbox(
     session: Session, now: dt.datetime, limit: int = 100, exclude: Iterable[int] = ()
 ) -> list[OutboxMessage]:

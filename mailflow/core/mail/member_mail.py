@@ -58,7 +58,8 @@ class MemberMail:
     meeting: MeetingDetails
     calendar: str | None = "PUBLISH"
     days_before: int = 0  # a reminder's configured offset
-    changes: tuple[str, ...] = ()  # an update's changed fields: "date", "time", "place", "theme", "speakers"
+    # An update's changed fields: "date", "time", "place", "theme", "speakers"; "status": held after all.
+    changes: tuple[str, ...] = ()
     previous: MeetingDetails | None = None  # an update: what people were told before
     waiting: bool = False  # the mail goes to people on the waiting list
     followup: str | None = None  # the follow-up's text or URL
@@ -106,6 +107,9 @@ def _subject(kind: MailKind, language: str) -> str:
         MailKind.INVITATION: gettext("Invitation: {name}, {day}"),
         MailKind.REMINDER: gettext("Reminder: {name}, {day}"),
         MailKind.PROMOTED: gettext("A place has come free for you: {name}, {day}"),
+        # The changes of a meeting and its cancellation (meeting_changes).
+        MailKind.UPDATE: gettext("Changed: {name}, {day}"),
+        MailKind.MEETING_CANCELLED: gettext("Cancelled: {name}, {day}"),
     }
     return subjects[kind]
 

@@ -52,7 +52,8 @@ __all__ = [
 ]
 
 KINDS = REPLY_KINDS
-KINDS_WITH_INVITE = ("register", "waitlist")
+# A confirmation adds the meeting to the calendar; the waiting list has no event until a place is given.
+KINDS_WITH_INVITE = ("register",)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,9 @@ class Reply:
     subject: str  # the subject of the mail answered
     asked_date: dt.date | None = None  # register: a day the mail asked for on which no meeting is confirmed
     confirmed: tuple[dt.date, ...] = ()  # ... and the coming meetings that are, to choose from
+    # cancel, unsubscribe: the meetings the people had a place at, whose events the reply takes out of their
+    # calendar (an .ics METHOD:CANCEL each, with the UID and SEQUENCE they know it by)
+    calendar_cancel: tuple[MeetingDetails, ...] = ()
 
 
 # --- Values from mail, made safe ----------------------------------------------------------------------------
@@ -103,6 +107,7 @@ def reply_context(reply: Reply, network: Network, language: str) -> dict[str, An
         "unsure": reply.unsure,
         "asked_date": reply.asked_date,
         "confirmed": reply.confirmed,
+        "calendar_cancel": len(reply.calendar_cancel),
     }
 
 
@@ -119,8 +124,8 @@ def render_reply(
     message_id: str,
     now: dt.datetime,
 ) -> EmailMessage:
-    """The complete reply: headers for one recipient in the same thread, text and HTML,
-    and an .ics if invited.
+    """The complete reply: headers for one recipient in the same thread, text and HTML, and an .ics: the
+    meeting a confirmation registers for, or the ones a cancel or leave takes out of the calendar.
 
     Raises ValueError for an unknown kind, a naive `now`, a bad `message_id`, or a `to_address` that is not
     exactly one mailbox.
@@ -137,15 +142,11 @@ def render_reply(
     parent, references = threading_ids(reply.in_reply_to, reply.references)
     attachments: list[Attachment] = []
     if reply.meeting is not None and reply.kind in KINDS_WITH_INVITE:
-        ics = meeting_ics(
-            reply.meeting,
-            network,
-            "PUBLISH",
-            now=now,
-            language=language,
-            status="TENTATIVE" if reply.kind == "waitlist" else "CONFIRMED",
-        )
+        ics = meeting_ics(reply.meeting, network, "PUBLISH", now=now, language=language)
         attachments.append(calendar_attachment(ics, ics_filename(reply.meeting, network), "PUBLISH"))
+    for meeting in reply.calendar_cancel:
+        ics = meeting_ics(meeting, network, "CANCEL", now=now, language=language, status="CANCELLED")
+        attachments.append(calendar_attachment(ics, ics_filename(meeting, network), "CANCEL"))
     return assemble(
         sender=sender_value(clean_text(network.name), sender),
         # Address() refuses anything but one addr-spec, so a To of "a@x, b@y" or with CR/LF raises here.
