@@ -44,7 +44,9 @@ def check(config_path: str, say: Say, today: dt.date | None = None) -> bool:
     say(f"ok   config: {config_path} ({len(config.meetings)} meetings)")
     for warning in meeting_warnings(config, today or dt.datetime.now(config.network.timezone).date()):
         say(f"WARN meetings: {warning}")
-    results = [_check_imap(config, say), _check_smtp(config, say), _check_database(config, say)]
+    tz = config.network.timezone
+    now = dt.datetime.combine(today, dt.time(), tzinfo=tz) if today else dt.datetime.now(dt.UTC)
+    results = [_check_imap(config, say), _check_smtp(config, say), _check_database(config, say, now)]
     return all(results)
 
 
@@ -137,7 +139,7 @@ def _check_smtp(config: Config, say: Say) -> bool:
 # --- database -----------------------------------------------------------------------------------------------
 
 
-def _check_database(config: Config, say: Say) -> bool:
+def _check_database(config: Config, say: Say, now: dt.datetime) -> bool:
     problem = unwritable_database_directory(config.database_url)
     if problem:
         say(f"WARN database: {problem}")
@@ -147,7 +149,7 @@ def _check_database(config: Config, say: Say) -> bool:
             with sessions() as db:
                 members = queries.count_members(db)
                 _write_and_read(db)
-                unlisted = unlisted_warnings(db, config, dt.datetime.now(dt.UTC))
+                unlisted = unlisted_warnings(db, config, now)
         finally:
             close_database(sessions)
     except MailflowError as exc:
