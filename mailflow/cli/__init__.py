@@ -286,9 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_meetings)
 
-    p = commands.add_parser("members", help="the members, or who is expected at a meeting")
+    p = commands.add_parser("members", help="the members, or who is registered for a meeting")
     p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
-    p.add_argument("--meeting", metavar="DATE", help="only who is expected at the meeting on DATE")
+    p.add_argument("--meeting", metavar="DATE", help="only who is registered for the meeting on DATE")
     p.add_argument(
         "--csv", action="store_true", help="CSV on standard output (a sign-in sheet with --meeting)"
     )
