@@ -150,3 +150,29 @@ def test_two_people_sharing_an_address_get_one_mail_naming_both_and_an_answer_ac
     mailflow.send(mail(("Gert Peeters", SHARED), "We komen allebei graag!\n", answers=invitation))
     registrations = _registrations(database_url)
     assert registrations[("Gert Peeters", MAY)] == registrations[("Hanne Peeters", MAY)] == "registered"
+
+
+def test_the_digest_lists_what_waits_in_the_review_folder_until_the_coordinator_moves_it(mailflow, imap):
+    mailflow.send(mail(ANNA, "Is er parking in de buurt van de campus?\n\nAnna\n", subject="Parking"))
+    mailflow.send(mail(BART, "Wie betaalt de zaalhuur eigenlijk?\n\nBart\n", subject="Zaalhuur"))
+    assert imap.count("mailflow/review") == 2
+    mailflow.run(at=dt.datetime(2025, 12, 16, 8, 0, tzinfo=BRUSSELS))
+    first = plain_text(mailflow.digests[-1])
+    assert (
+        "2 mails wachten in de map voor nazicht" in first and '"Parking"' in first and '"Zaalhuur"' in first
+    )
+
+    # The coordinator answers the parking question and moves it to another folder in their mail program.
+    client = imap.client()
+    client.select_folder(imap.name("mailflow/review"))
+    [parking] = [uid for uid, data in client.fetch(client.search("ALL"), ["BODY.PEEK[]"]).items()
+                 if b"Subject: Parking" in data[b"BODY[]"]]  # fmt: skip
+    client.create_folder(imap.name("Beantwoord"))
+    client.move([parking], imap.name("Beantwoord"))
+    client.logout()
+
+    # The next day nothing new happened, but the rent question still waits: the digest goes, and says so.
+    mailflow.run(at=dt.datetime(2025, 12, 17, 8, 0, tzinfo=BRUSSELS))
+    second = plain_text(mailflow.digests[-1])
+    assert "1 mail wacht in de map voor nazicht" in second
+    assert '"Zaalhuur"' in second and '"Parking"' not in second
