@@ -176,3 +176,22 @@ def test_the_digest_lists_what_waits_in_the_review_folder_until_the_coordinator_
     second = plain_text(mailflow.digests[-1])
     assert "1 mail wacht in de map voor nazicht" in second
     assert '"Zaalhuur"' in second and '"Parking"' not in second
+
+
+def test_a_place_that_frees_goes_to_the_first_waiting_never_to_a_newcomer(
+    imap, smtp_sink, database_url, make_config
+):
+    small = [{**m, "capacity": 1} if m["date"] == MARCH else m for m in MEETINGS]
+    mailflow = Mailflow(make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"}, meetings=small),
+                        imap, smtp_sink)  # fmt: skip
+    for person in (BART, EVA):
+        mailflow.send(_signup(person, "Ik kom graag naar de bijeenkomst van 10 maart."))
+    assert _registrations(database_url)[("Eva Janssens", MARCH)] == "waiting"
+    # The coordinator makes room for one more; Dirk's mail arrives before mailflow's next pass.
+    more = [{**m, "capacity": 2} if m["date"] == MARCH else m for m in MEETINGS]
+    make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"}, meetings=more)
+    sent = mailflow.send(_signup(DIRK, "Ik kom graag naar de bijeenkomst van 10 maart."))
+    assert _to(sent) == sorted([DIRK[1], EVA[1]])
+    registrations = _registrations(database_url)
+    assert registrations[("Eva Janssens", MARCH)] == "registered"  # her turn came first
+    assert registrations[("Dirk Maes", MARCH)] == "waiting"

@@ -187,8 +187,10 @@ def _place_for(db: Session, members: list[models.Member], meeting: models.Meetin
     current = agenda.statuses_of(db, meeting, ours)
     if current.count(RegistrationStatus.REGISTERED) == len(members):
         return RegistrationStatus.REGISTERED
-    others = agenda.places_taken(db, meeting, leaving_out=ours)
-    if others + len(members) <= meeting.capacity:
+    free = meeting.capacity - agenda.places_taken(db, meeting, leaving_out=ours)
+    # Those already waiting come first: a place freed this pass is theirs, never a newcomer's.
+    ahead = [r for r in agenda.waiting_for(db, meeting) if r.member_id not in ours]
+    if free - len(ahead) >= len(members):
         return RegistrationStatus.REGISTERED
     return RegistrationStatus.WAITING
 
