@@ -182,8 +182,8 @@ def test_a_place_that_frees_goes_to_the_first_waiting_never_to_a_newcomer(
     imap, smtp_sink, database_url, make_config
 ):
     small = [{**m, "capacity": 1} if m["date"] == MARCH else m for m in MEETINGS]
-    mailflow = Mailflow(make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"}, meetings=small),
-                        imap, smtp_sink)  # fmt: skip
+    config = make_config(imap, smtp_sink, database_url, imap={"since": "2000-01-01"}, meetings=small)
+    mailflow = Mailflow(config, imap, smtp_sink)
     for person in (BART, EVA):
         mailflow.send(_signup(person, "Ik kom graag naar de bijeenkomst van 10 maart."))
     assert _registrations(database_url)[("Eva Janssens", MARCH)] == "waiting"
