@@ -131,7 +131,7 @@ def _legend(series: Sequence[tuple[str, str]]) -> tuple[LegendItem, ...]:
     items, x = [], float(PLOT_LEFT)
     for name, colour in series:
         items.append(LegendItem(x, colour, name))
-        x += 12 + 6 + len(name) * 7.5 + 18  # swatch, gap, the name at about 7.5 units a letter, space
+        x += 12 + 6 + len(name) * 7 + 20  # swatch, gap, the name at about 7 units a letter, space
     return tuple(items)
 
 

@@ -260,7 +260,7 @@ def _csv_cell(cell: Cell, kind: str) -> str:
         return cell.strftime("%Y-%m") if kind == "month" else cell.isoformat()
     if isinstance(cell, int):
         return str(cell)
-    return spreadsheet_cell(cell)
+    return spreadsheet_cell(clean_text(cell, limit=500))
 
 
 def _page_cell(cell: Cell, kind: str, language: str) -> str:
