@@ -313,16 +313,13 @@ def _charts(figures: ReportFigures, tables: dict[str, Table], language: str) -> 
         ),
         "organisations": bar_chart(
             "organisations",
-            [(str(row[0]), [c.members]) for row, c in _rows(tables["organisations"], figures.organisations)],
+            _label_and_count(tables["organisations"]),
             [(members, SINGLE)],
             language=language,
         ),
         "municipalities": bar_chart(
             "municipalities",
-            [
-                (str(row[0]), [c.members])
-                for row, c in _rows(tables["municipalities"], figures.municipalities)
-            ],
+            _label_and_count(tables["municipalities"]),
             [(members, SINGLE)],
             language=language,
         ),
@@ -335,8 +332,9 @@ def _charts(figures: ReportFigures, tables: dict[str, Table], language: str) -> 
     }
 
 
-def _rows(table: Table, counts: Sequence[Count]) -> list[tuple[tuple[Cell, ...], Count]]:
-    return list(zip(table.rows, counts, strict=True))
+def _label_and_count(table: Table) -> list[tuple[str, list[int | None]]]:
+    """A chart's rows from a two-column table: a name, and how many members it has."""
+    return [(str(name), [count if isinstance(count, int) else None]) for name, count in table.rows]
 
 
 # --- The report ---------------------------------------------------------------------------------------------
