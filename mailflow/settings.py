@@ -73,6 +73,7 @@ class Organisation:
     name: str
     aliases: tuple[str, ...] = ()
     domains: tuple[str, ...] = ()
+    municipality: str | None = None  # where it works; the report counts its members there
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
-"""Fixtures with real servers on 127.0.0.1: IMAP (Dovecot, else pymap), an SMTP sink, PostgreSQL.
+"""Fixtures with real servers on 127.0.0.1: IMAP (Dovecot, else pymap), an SMTP sink, PostgreSQL; and a real
+browser (Chromium).
 
 MAILFLOW_TEST_IMAP=pymap|dovecot forces the IMAP server. MAILFLOW_REQUIRE_SERVERS=1 (CI) makes a missing
-Dovecot or PostgreSQL, and any skipped test, a failure.
+Dovecot, PostgreSQL or Chromium, and any skipped test, a failure.
 
 Two lanes: every test that starts a server carries the `servers` mark (set here from its fixtures, or written
 on tests that start one themselves), so `pytest -m "not servers"` is the fast lane. A server started by a test
@@ -15,9 +16,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import psycopg
@@ -34,7 +37,7 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 
 # Fixtures that start a server; a test using one, directly or through another fixture, is in the servers lane.
 SERVER_FIXTURES = frozenset(
-    {"imap_server", "imap", "own_imap_server", "imap_tls_server", "smtp_sink", "postgres_server"}
+    {"imap_server", "imap", "own_imap_server", "imap_tls_server", "smtp_sink", "postgres_server", "chromium"}
 )
 
 
@@ -226,6 +229,19 @@ def postgres_server() -> Iterator[Postgres]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> SimpleNamespace:
+    """Debian's Chromium and its ChromeDriver, for the tests that look at a page in a real browser:
+    `.browser` and `.driver` (paths). A browser is a process outside the test too: the servers lane."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver") or (
+        "/usr/lib/chromium/chromedriver" if os.access("/usr/lib/chromium/chromedriver", os.X_OK) else None
+    )
+    if browser is None or driver is None:
+        _missing("Chromium or its driver not installed (apt-get install chromium chromium-driver)")
+    return SimpleNamespace(browser=browser, driver=driver)
 
 
 @pytest.fixture

@@ -141,7 +141,7 @@ def test_killed_at_each_step_of_a_pass_every_mail_is_stored_once_and_answered(
             outbox = db.scalars(
                 sa.select(models.OutboxMessage).where(models.OutboxMessage.key.like("reply:%"))
             ).all()
-            attendance = db.scalar(sa.select(sa.func.count()).select_from(models.Attendance))
+            attendance = db.scalar(sa.select(sa.func.count()).select_from(models.Registration))
     finally:
         close_database(sessions)
     assert len(members) == len({m.email for m in members}) == BACKLOG

@@ -77,7 +77,7 @@ def test_one_pass_registers_answers_and_files_every_mail(config_path, imap, smtp
         assert names == expected
         assert all(m.status == "active" for m in members)
         # The next meeting after NOW is 13 January: everyone is expected there.
-        attendance = db.scalars(sa.select(models.Attendance)).all()
+        attendance = db.scalars(sa.select(models.Registration)).all()
         assert {a.meeting.date for a in attendance} == {dt.date(2026, 1, 13)}
         assert len(attendance) == len(members)
 

@@ -188,7 +188,7 @@ def _facts(app) -> dict[str, object]:
         inbound, outbox = models.InboundMessage, models.OutboxMessage
         return {
             "members": sorted(db.scalars(sa.select(models.Member.email))),
-            "attendance": db.scalar(sa.select(sa.func.count()).select_from(models.Attendance)),
+            "attendance": db.scalar(sa.select(sa.func.count()).select_from(models.Registration)),
             "member events": db.scalar(sa.select(sa.func.count()).where(models.Event.member_id.is_not(None))),
             "raw": db.scalar(sa.select(sa.func.count()).where(inbound.raw.is_not(None))),
             "senders": sorted(db.scalars(sa.select(inbound.sender).where(inbound.sender.is_not(None)))),

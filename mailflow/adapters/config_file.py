@@ -167,6 +167,7 @@ def _organisation(s: Section) -> Organisation:
         name=s.text("name", REQUIRED),
         aliases=s.strings("aliases"),
         domains=tuple(d.lower().lstrip("@") for d in s.strings("domains")),
+        municipality=s.text("municipality"),
     )
     s.done()
     return organisation

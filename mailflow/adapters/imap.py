@@ -43,7 +43,7 @@ class _Client(Protocol):
     def namespace(self) -> tuple[Any, ...]: ...
     def create_folder(self, folder: str) -> object: ...
     def folder_status(self, folder: str, what: Sequence[str] | None = None) -> dict[bytes, Any]: ...
-    def select_folder(self, folder: str) -> dict[bytes, Any]: ...
+    def select_folder(self, folder: str, readonly: bool = False) -> dict[bytes, Any]: ...
     def search(self, criteria: Sequence[object], charset: str | None = None) -> list[int]: ...
     def fetch(self, messages: Sequence[int], data: Sequence[str]) -> dict[int, dict[bytes, Any]]: ...
     def move(self, messages: Sequence[int], folder: str) -> object: ...
@@ -317,6 +317,22 @@ class Inbox:
         except (IMAPClientError, OSError) as exc:
             raise MailboxError(f"IMAP: cannot search folder {folder!r} ({describe(exc)})") from exc
         return {uid: data[b"BODY[]"] for uid, data in found.items() if b"BODY[]" in data}
+
+    def headers(self, folder: str) -> list[bytes]:
+        """The headers of every mail in `folder`, oldest first, read without changing anything (EXAMINE, and
+        BODY.PEEK sets no \\Seen). A folder that does not exist holds nothing."""
+        fields = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID SUBJECT FROM DATE)]"
+        try:
+            name = self.server_name(folder)
+            if not self._imap.folder_exists(name):
+                return []
+            self._imap.select_folder(name, readonly=True)
+            uids = self._imap.search(["ALL"])
+            found = self._imap.fetch(uids, [fields]) if uids else {}
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: cannot read folder {folder!r} ({describe(exc)})") from exc
+        key = b"BODY[HEADER.FIELDS (MESSAGE-ID SUBJECT FROM DATE)]"
+        return [found[uid][key] for uid in sorted(found) if key in found[uid]]
 
     def delete(self, uids: list[int]) -> None:
         """Delete mails from the selected folder for good (\\Deleted, then expunged)."""

@@ -221,6 +221,20 @@ def _date_argument(value: str, name: str) -> dt.date:
         raise UsageError(f"{name} must be a date like 2026-01-13, got {value!r}") from None
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from mailflow.cli import report
+
+    first, last = _date_argument(args.first, "--from"), _date_argument(args.last, "--to")
+    report.check_period(first, last)
+    out = Path(args.out)
+    report.prepare_folder(out)  # before the database: a refusal does no work
+
+    def work(app: App, now: dt.datetime) -> None:
+        report.write_report(app, first, last, out, now, print)
+
+    return _admin(args, work)
+
+
 def cmd_parse(args: argparse.Namespace) -> int:
     path = config_path(args, required=False)
     config = load_config(path) if path is not None else None
@@ -288,9 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_meetings)
 
-    p = commands.add_parser("members", help="the members, or who is expected at a meeting")
+    p = commands.add_parser("members", help="the members, or who is registered for a meeting")
     p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
-    p.add_argument("--meeting", metavar="DATE", help="only who is expected at the meeting on DATE")
+    p.add_argument("--meeting", metavar="DATE", help="only who is registered for the meeting on DATE")
     p.add_argument(
         "--csv", action="store_true", help="CSV on standard output (a sign-in sheet with --meeting)"
     )
@@ -323,6 +337,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     p.add_argument("address", help="the email address")
     p.set_defaults(handler=cmd_forget)
+
+    p = commands.add_parser(
+        "report",
+        help="the period report for the funder and the group: a page with charts, and the figures as CSV",
+    )
+    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
+    p.add_argument("--from", dest="first", required=True, metavar="DATE", help="the period's first day")
+    p.add_argument("--to", dest="last", required=True, metavar="DATE", help="the period's last day")
+    p.add_argument("--out", required=True, metavar="DIR", help="the folder to write into (made if missing)")
+    p.add_argument("--now", help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_report)
 
     p = commands.add_parser("demo", help="run the real pipeline on sample mails with throwaway local servers")
     p.add_argument("--keep", metavar="DIR", help="keep the demo's config and database in DIR")

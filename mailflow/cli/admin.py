@@ -75,7 +75,7 @@ def members(
             # Nobody can register for a date the rhythm only proposes: an empty list is the true answer.
             print(
                 f"the meeting on {meeting_date.isoformat()} is proposed by [recurrence], not confirmed yet: "
-                "nobody is expected until it is listed under [[meetings]]",
+                "nobody can register until it is listed under [[meetings]]",
                 file=sys.stderr,
             )
             people = []

@@ -23,6 +23,7 @@ __all__ = [
     "Digest",
     "DigestFacts",
     "FailureLine",
+    "MeetingLine",
     "PersonLine",
     "ReviewLine",
     "attendance_csv",
@@ -58,6 +59,18 @@ class FailureLine:
 
 
 @dataclass(frozen=True)
+class MeetingLine:
+    """Where a coming meeting stands: places taken of its capacity (None: no limit), and its waiting list in
+    the order places will be given."""
+
+    date: dt.date
+    theme: str
+    capacity: int | None
+    taken: int
+    waiting: tuple[PersonLine, ...] = ()
+
+
+@dataclass(frozen=True)
 class DigestFacts:
     """Everything that happened since the last digest, and the next meeting with who is expected."""
 
@@ -65,7 +78,7 @@ class DigestFacts:
     cancellations: tuple[tuple[PersonLine, dt.date | None], ...]  # who, and the meeting they are excused from
     leavers: tuple[PersonLine, ...]
     erasures: int  # a count only: nothing of an erased person may remain
-    review: tuple[ReviewLine, ...]
+    review: tuple[ReviewLine, ...]  # every mail in the review folder now, not only the new ones
     failures: tuple[FailureLine, ...]
     bounces: tuple[str, ...]  # addresses that bounced
     missed_reminders: int
@@ -75,6 +88,10 @@ class DigestFacts:
     expected: tuple[PersonLine, ...]
     held: int = 0  # mails held back by a rate limit
     mailbox_recreated: int = 0  # times the signup folder was found recreated (a new UIDVALIDITY)
+    coming: tuple[MeetingLine, ...] = ()  # the coming meetings: places taken, waiting lists
+    promotions: tuple[tuple[PersonLine, dt.date | None], ...] = ()  # given a place from a waiting list
+    invited: int = 0  # members invited to a meeting
+    review_unread: bool = False  # the review folder could not be read: `review` is what mailflow put there
 
 
 @dataclass(frozen=True)
@@ -106,6 +123,8 @@ def build_digest(facts: DigestFacts, day: dt.date, network: Network) -> Digest:
         or facts.unsure
         or facts.held
         or facts.mailbox_recreated
+        or facts.promotions
+        or facts.invited
     )
     translations = i18n.translations(language)
     if empty:

@@ -17,6 +17,7 @@ from mailflow.core.vocabulary import (
     MEMBER_MAIL_KINDS,
     EventKind,
     MailKind,
+    MeetingStatus,
     MemberStatus,
     OutboxKey,
     RegistrationStatus,
@@ -33,7 +34,10 @@ ANSWERABLE: tuple[MailKind, ...] = (
     MailKind.UNSUBSCRIBE,
     MailKind.REMINDER,
     MailKind.PROMOTED,
+    MailKind.INVITATION,
     MailKind.UPDATE,
+    MailKind.MEETING_CANCELLED,
+    MailKind.FOLLOWUP,
 )
 
 
@@ -76,7 +80,23 @@ def _writer_only(parsed: ParsedMessage) -> bool:
 
 
 def _coming(meeting: models.Meeting | None, now: dt.datetime) -> models.Meeting | None:
-    return meeting if meeting is not None and meeting.starts_at > now else None
+    """The meeting if one can still register for it or cancel it: confirmed and not started."""
+    if meeting is None or meeting.starts_at <= now or meeting.status != MeetingStatus.CONFIRMED:
+        return None
+    return meeting
+
+
+def _meant_in_thread(parsed: ParsedMessage, thread: Thread) -> list[models.Member]:
+    """Whom an answer that names nobody but its writer means: the people of our mail. When that mail named
+    several people sharing the address, the writer alone, if the From name tells which of them writes and
+    the text does not speak for more ("we komen allebei" means them all)."""
+    members = list(thread.members)
+    if len(members) > 1 and not parsed.for_several and parsed.sender_name:
+        writer = set(queries.name_key(parsed.sender_name).split())
+        own = [m for m in members if writer and set(m.name_key.split()) <= writer]
+        if len(own) == 1:
+            return own
+    return members
 
 
 def register(
@@ -104,7 +124,7 @@ def register(
     meeting = meeting or (None if asked else agenda.next_meeting(db, now))
     notes: list[str] = []
     if thread is not None and thread.members and _writer_only(parsed):
-        members = list(thread.members)  # "ik kom toch" to Bart's mail, from the address Bart shares with Anna
+        members = _meant_in_thread(parsed, thread)  # "ik kom toch" to Bart's mail, from an address shared
     else:
         people = parsed.people or (
             Person(
@@ -167,8 +187,10 @@ def _place_for(db: Session, members: list[models.Member], meeting: models.Meetin
     current = agenda.statuses_of(db, meeting, ours)
     if current.count(RegistrationStatus.REGISTERED) == len(members):
         return RegistrationStatus.REGISTERED
-    others = agenda.places_taken(db, meeting, leaving_out=ours)
-    if others + len(members) <= meeting.capacity:
+    free = meeting.capacity - agenda.places_taken(db, meeting, leaving_out=ours)
+    # Those already waiting come first: a place freed this pass is theirs, never a newcomer's.
+    ahead = [r for r in agenda.waiting_for(db, meeting) if r.member_id not in ours]
+    if free - len(ahead) >= len(members):
         return RegistrationStatus.REGISTERED
     return RegistrationStatus.WAITING
 
@@ -327,6 +349,13 @@ def _fill_all_places(app: App, db: Session, now: dt.datetime) -> int:
     return sum(fill_places(app, db, meeting, now) for meeting in coming)
 
 
+def fill_free_places(app: App, now: dt.datetime) -> int:
+    """The job behind every pass: places that came free without a mail (the coordinator raised a capacity,
+    a member was forgotten) go to the first waiting. Returns how many mails were queued."""
+    with app.sessions.begin() as db:
+        return _fill_all_places(app, db, now)
+
+
 ACTIONS: dict[
     Intent,
     Callable[[App, Session, models.InboundMessage, ParsedMessage, dt.datetime, Thread | None], Done],
@@ -394,7 +423,7 @@ def _members_meant(db: Session, parsed: ParsedMessage, thread: Thread | None) ->
     mail they answer); else everyone at the sender's address."""
     assert parsed.sender is not None
     if thread is not None and thread.members and _writer_only(parsed):
-        return list(thread.members)
+        return _meant_in_thread(parsed, thread)
     meant: list[models.Member] = []
     for person in parsed.people:
         keys = queries.name_key(person.name)

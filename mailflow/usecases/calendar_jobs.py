@@ -6,18 +6,23 @@ outbox sends it; a restart or a second pass in the same minute finds the key tak
 from __future__ import annotations
 
 import datetime as dt
+import email.message
 import email.parser
 import email.policy
+import email.utils
 import logging
 from functools import partial
 
 from sqlalchemy.orm import Session
 
 from mailflow.adapters.db import agenda, models, queries
+from mailflow.adapters.imap import Inbox
 from mailflow.core import digest as digest_core
+from mailflow.core.digest import ReviewLine
 from mailflow.core.mail import compose, render
 from mailflow.core.retention import WAITING_FOR_A_HUMAN
 from mailflow.core.vocabulary import EventKind, MailKind, OutboxKey, OutboxStatus
+from mailflow.errors import MailboxError
 from mailflow.usecases.context import App, meeting_details
 from mailflow.usecases.outgoing import queue_mail
 
@@ -128,13 +133,15 @@ def _last_digest_at(db: Session, now: dt.datetime) -> dt.datetime:
 
 
 def gather_facts(app: App, db: Session, since: dt.datetime, now: dt.datetime) -> digest_core.DigestFacts:
-    """What happened after `since` up to `now`, and the next meeting with who is expected, for the digest."""
+    """What happened after `since` up to `now`, what waits in the review folder, and the coming meetings with
+    who is expected, for the digest."""
 
     def events(*kinds: EventKind) -> list[models.Event]:
         return queries.events_between(db, kinds, since, now)
 
     registered = [e.member for e in events(EventKind.REGISTERED) if e.member is not None]
     meeting = agenda.next_meeting(db, now)
+    review, review_unread = _review_folder(app, db, now)
     return digest_core.DigestFacts(
         new_members=tuple(_person(m) for m in registered),
         cancellations=tuple(
@@ -144,9 +151,8 @@ def gather_facts(app: App, db: Session, since: dt.datetime, now: dt.datetime) ->
         ),
         leavers=tuple(_person(e.member) for e in events(EventKind.LEFT) if e.member is not None),
         erasures=len(events(EventKind.ERASED)),
-        review=tuple(
-            _review_line(row) for row in queries.inbound_for_review(db, WAITING_FOR_A_HUMAN, since, now)
-        ),
+        review=review,
+        review_unread=review_unread,
         failures=tuple(
             digest_core.FailureLine(e.outbox.recipient, e.outbox.last_error or e.kind, e.outbox.kind)
             for e in events(EventKind.DELIVERY_FAILED, EventKind.DELIVERY_EXPIRED)
@@ -157,11 +163,31 @@ def gather_facts(app: App, db: Session, since: dt.datetime, now: dt.datetime) ->
         ),
         missed_reminders=queries.count_outbox(db, MailKind.REMINDER, OutboxStatus.MISSED, since, now),
         unsure=tuple(_person(m) for m in dict.fromkeys(registered) if m.unsure),
-        waiting=tuple(_person(a.member) for a in agenda.waiting_for(db, meeting)) if meeting else (),
+        waiting=tuple(_person(r.member) for r in agenda.waiting_for(db, meeting)) if meeting else (),
         next_meeting=meeting_details(app, meeting),
         expected=tuple(_person(m) for m in agenda.registered_for(db, meeting)) if meeting else (),
         held=len(events(EventKind.HELD)),
         mailbox_recreated=len(events(EventKind.UIDVALIDITY_CHANGED)),
+        coming=tuple(_meeting_line(db, m) for m in agenda.meetings_starting(db, now, now + COMING)),
+        promotions=tuple(
+            (_person(e.member), e.meeting.date if e.meeting else None)
+            for e in events(EventKind.PROMOTED)
+            if e.member is not None
+        ),
+        invited=sum(int(e.detail or 0) for e in events(EventKind.INVITED)),
+    )
+
+
+COMING = dt.timedelta(days=120)  # the meetings whose places the digest shows: the next two or three
+
+
+def _meeting_line(db: Session, meeting: models.Meeting) -> digest_core.MeetingLine:
+    return digest_core.MeetingLine(
+        date=meeting.date,
+        theme=meeting.theme,
+        capacity=meeting.capacity,
+        taken=agenda.places_taken(db, meeting),
+        waiting=tuple(_person(r.member) for r in agenda.waiting_for(db, meeting)),
     )
 
 
@@ -172,11 +198,58 @@ def _person(member: models.Member) -> digest_core.PersonLine:
 _HEADERS = email.parser.BytesHeaderParser(policy=email.policy.default)
 
 
-def _review_line(row: models.InboundMessage) -> digest_core.ReviewLine:
-    subject = ""
-    if row.raw:
+def _review_folder(
+    app: App, db: Session, now: dt.datetime
+) -> tuple[tuple[digest_core.ReviewLine, ...], bool]:
+    """Every mail in the review folder now, with mailflow's reason where it put it there: read from the
+    folder itself, so a mail the coordinator dealt with (moved out) is gone and one that waits for days is
+    still listed. When the folder cannot be read, the mails mailflow put there and still keeps, and True."""
+    if app.config.imap is not None:
         try:
-            subject = str(_HEADERS.parsebytes(row.raw).get("Subject", ""))
-        except Exception:  # noqa: BLE001 - a header the email package cannot read leaves the subject blank
-            subject = ""
-    return digest_core.ReviewLine(row.received_at, subject, row.reason or row.status, row.sender)
+            with Inbox(app.config.imap) as inbox:
+                headers = inbox.headers(app.config.imap.review_folder)
+        except MailboxError as exc:
+            log.warning("digest: the review folder cannot be read (%s); listing what mailflow put there", exc)
+        else:
+            return tuple(_folder_line(db, raw) for raw in headers), False
+    kept_since = now - dt.timedelta(days=app.config.retention.raw_days + 1)
+    rows = queries.inbound_for_review(db, WAITING_FOR_A_HUMAN, kept_since, now)
+    return tuple(_review_line(row) for row in rows), app.config.imap is not None
+
+
+def _folder_line(db: Session, raw: bytes) -> ReviewLine:
+    """A mail of the review folder, by its headers; the reason is mailflow's when it read the mail."""
+    headers = _read_headers(raw)
+    message_id = str(headers.get("Message-ID", "")).strip() if headers else ""
+    row = queries.inbound_by_message_id(db, message_id) if message_id else None
+    if row is not None:
+        return _review_line(row)
+    try:
+        received = email.utils.parsedate_to_datetime(str(headers.get("Date", ""))) if headers else None
+    except (TypeError, ValueError):
+        received = None
+    sender = email.utils.parseaddr(str(headers.get("From", "")))[1] if headers else ""
+    return ReviewLine(
+        received if received and received.tzinfo else dt.datetime.min.replace(tzinfo=dt.UTC),
+        str(headers.get("Subject", "")) if headers else "",
+        "put in the review folder by hand",
+        sender or None,
+    )
+
+
+def _read_headers(raw: bytes | None) -> email.message.Message | None:
+    if not raw:
+        return None
+    try:
+        return _HEADERS.parsebytes(raw)
+    except Exception:  # noqa: BLE001 - a header the email package cannot read leaves the line blank
+        return None
+
+
+def _review_line(row: models.InboundMessage) -> ReviewLine:
+    headers = _read_headers(row.raw)
+    try:
+        subject = str(headers.get("Subject", "")) if headers else ""
+    except Exception:  # noqa: BLE001 - a header the email package cannot read leaves the subject blank
+        subject = ""
+    return ReviewLine(row.received_at, subject, row.reason or row.status, row.sender)

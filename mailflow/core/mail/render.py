@@ -220,6 +220,19 @@ def digest_context(digest: Digest, network: Network, language: str) -> dict[str,
         "expected": [_person(person) for person in sorted_people(facts.expected)],
         "waiting": [_person(person) for person in facts.waiting],
         "csv_filename": attendance_filename(meeting, language) if meeting else None,
+        "coming": [
+            {
+                "date": line.date,
+                "theme": clean_text(line.theme, limit=300),
+                "capacity": line.capacity,
+                "taken": line.taken,
+                "waiting": [_person(person) for person in line.waiting],
+            }
+            for line in facts.coming
+        ],
+        "promotions": [{"person": _person(person), "date": date} for person, date in facts.promotions],
+        "invited": facts.invited,
+        "review_unread": facts.review_unread,
     }
 
 

@@ -35,6 +35,7 @@ from mailflow.core.parsing.language import language_is_clear, language_of
 from mailflow.core.parsing.mime import Body, extract_body
 from mailflow.core.parsing.people import read_people
 from mailflow.core.parsing.result import Intent, ParseContext, ParsedMessage, Person
+from mailflow.core.parsing.roster import speaks_for_several
 from mailflow.core.parsing.sender import sender_facts
 from mailflow.core.parsing.structure import FORWARD_SUBJECT, Forwarded, Structure, split_text
 from mailflow.core.parsing.text import REPLY_PREFIX, clean_spaces, sentences
@@ -186,6 +187,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
         language_clear=language_is_clear(language_text),
         about_network=rules.about_the_network(subject + "\n" + structure.own),
         acknowledgement=reading.intent is Intent.OTHER and acknowledges(structure.body),
+        for_several=speaks_for_several(structure.body),
         has_question=reading.has_question,
         confidence=reading.confidence,
         reasons=tuple(dict.fromkeys(first + reading.reasons + people_reasons + reasons)),

@@ -68,6 +68,7 @@ class ParsedMessage:
     addressed_to_us: bool = False  # To or Cc names one of our own addresses (not a list, not a Bcc)
     about_network: bool = False  # subject or text speaks of the network, its meetings or volunteers
     acknowledgement: bool = False  # only a short thank-you or assent: nothing asked
+    for_several: bool = False  # the writer speaks in the plural ("we komen allebei"), for more than themself
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property

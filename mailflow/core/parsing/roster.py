@@ -37,6 +37,19 @@ WRITER_OUT = re.compile(
     r"je ne (?:pourrai|peux|serai|viendrai) (?:\w+ ){0,2}?pas (?:etre des votres|me liberer|venir|"
     r"etre present|participer)|pour ma part,? je ne|moi-meme,? je ne)"
 )
+# The writer speaks for more than themself: "we komen allebei", "wij kunnen niet", "nous venons tous les
+# deux", "we both can't make it". An answer to a mail naming two people sharing an address then means both.
+SEVERAL = re.compile(
+    r"\b(?:we|wij|ons|onze|allebei|alle ?twee|beiden|samen|nous|tous les deux|toutes les deux|ensemble|"
+    r"us|both|together|the two of us)\b"
+)
+
+
+def speaks_for_several(text: str) -> bool:
+    """Whether the writer's own text speaks in the plural ("we", "nous", "both")."""
+    return bool(SEVERAL.search(fold(text)))
+
+
 # The writer is in it after all: "en ikzelf", "moi aussi", "(ikzelf)".
 WRITER_IN = re.compile(r"\b(?:en ikzelf|ikzelf ook|en ik(?:zelf)? kom|et moi|and myself|and me|ook ik)\b")
 # A named person who does not come ("..., maar zij kan helaas niet") or speaks ("is one of the speakers").
