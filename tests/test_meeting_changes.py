@@ -36,6 +36,8 @@ from mailflow.adapters.config_file import load_config
 from mailflow.adapters.db import models
 from mailflow.cli import main
 from mailflow.core.calendar.ics import meeting_details
+from mailflow.core.mail import render, templates
+from mailflow.core.parsing import Person
 from mailflow.core.vocabulary import EventKind, MailKind, OutboxStatus
 from mailflow.settings import Meeting, Network, Venue
 from mailflow.usecases.check import check
@@ -155,6 +157,50 @@ def test_a_moved_date_pairs_only_when_it_is_unambiguous(
     unlisted: list[dt.date], new: list[dt.date], moves: dict[dt.date, dt.date]
 ) -> None:
     assert pair_moves(unlisted, new) == moves
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_a_leave_reply_takes_each_meeting_with_a_place_out_of_the_calendar(language: str) -> None:
+    march, may = (
+        meeting_details(Meeting(day, "Thema", ()), VENUE, NETWORK) for day in (MARCH, dt.date(2026, 5, 12))
+    )
+    reply = render.Reply(
+        kind="unsubscribe",
+        language=language,
+        to_address=ANNA[1],
+        to_name=ANNA[0],
+        people=(Person(ANNA[0]),),
+        meeting=None,
+        unsure=False,
+        in_reply_to=None,
+        references=(),
+        subject="Uitschrijven",
+        calendar_cancel=(march, dataclasses.replace(may, sequence=3)),
+    )
+    message = render.render_reply(
+        templates.make_environment(),
+        reply,
+        network=NETWORK,
+        sender=SIGNUP_ADDRESS,
+        message_id="<leave@in-gent.example>",
+        now=NOW,
+    )
+    parsed = email.message_from_bytes(bytes(message), policy=email.policy.default)
+    events = [(str(c["METHOD"]), *_uid_and_sequence(c)) for c in _calendars(parsed)]  # type: ignore[arg-type]
+    assert events == [
+        ("CANCEL", "meeting-2026-03-10@in-gent.example", 0),
+        ("CANCEL", "meeting-2026-05-12@in-gent.example", 3),
+    ]
+    text = parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert {"nl": "de 2 komende bijeenkomsten", "fr": "les 2 prochaines rencontres", "en": "the 2 coming"}[
+        language
+    ] in text
+
+
+def _uid_and_sequence(calendar: icalendar.Calendar) -> tuple[str, int]:
+    [event] = calendar.walk("VEVENT")
+    assert str(event["STATUS"]) == "CANCELLED"
+    return str(event["UID"]), int(event["SEQUENCE"])
 
 
 # --- the sync, against the database alone ---------------------------------------------------------------
