@@ -16,7 +16,7 @@ from mailflow import __version__, daemon
 from mailflow.adapters.config_file import load_config
 from mailflow.adapters.db.engine import scrub
 from mailflow.adapters.db.lock import InstanceLock
-from mailflow.cli import admin
+from mailflow.cli import admin, attendance
 from mailflow.core.parsing import parse_message
 from mailflow.core.parsing.headers import valid_address
 from mailflow.errors import MailflowError
@@ -185,6 +185,17 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return _admin(args, work)
 
 
+def cmd_attendance(args: argparse.Namespace) -> int:
+    day = _date_argument(args.meeting, "--meeting")
+    status: list[int] = []
+
+    def work(app: App, now: dt.datetime) -> None:
+        status.append(attendance.attendance(app, now, day, args.sheet, args.names, print))
+
+    _admin(args, work)
+    return status[0]
+
+
 def forget_address(value: str) -> str:
     """The one plain address `forget` acts on. A name or an organisation would match the text of other
     people's mail (the mailbox copies are found by what they name), so only an address is taken."""
@@ -321,6 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     p.add_argument("address", help="the email address")
     p.set_defaults(handler=cmd_forget)
+
+    attendance.add_parser(commands, CONFIG_HELP, cmd_attendance)
 
     p = commands.add_parser("demo", help="run the real pipeline on sample mails with throwaway local servers")
     p.add_argument("--keep", metavar="DIR", help="keep the demo's config and database in DIR")

@@ -75,6 +75,8 @@ class DigestFacts:
     expected: tuple[PersonLine, ...]
     held: int = 0  # mails held back by a rate limit
     mailbox_recreated: int = 0  # times the signup folder was found recreated (a new UIDVALIDITY)
+    # Follow-ups that went without their file: the meeting's date, and why the file could not be read.
+    followups_without_attachment: tuple[tuple[dt.date, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ def build_digest(facts: DigestFacts, day: dt.date, network: Network) -> Digest:
         or facts.unsure
         or facts.held
         or facts.mailbox_recreated
+        or facts.followups_without_attachment
     )
     translations = i18n.translations(language)
     if empty:
