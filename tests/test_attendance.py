@@ -251,10 +251,16 @@ def _without_trailing_blanks(row: list[str]) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "save",
-    [_no_bom, _comma_cp1252, _utf16_tabs, _quoted_decimal_numbers, _columns_moved_short_rows],
+    ("save", "anna", "bart"),
+    [
+        (_no_bom, "x", "nee"),
+        (_comma_cp1252, "✓", "0"),  # "?" in Windows-1252, still a mark
+        (_utf16_tabs, "oui", ""),
+        (_quoted_decimal_numbers, "1", "-"),
+        (_columns_moved_short_rows, "yes", " "),
+    ],
+    ids=lambda value: getattr(value, "__name__", None),
 )
-@pytest.mark.parametrize(("anna", "bart"), [("x", "nee"), ("1", "0"), ("oui", ""), ("yes", "-"), ("✓", " ")])
 def test_a_sheet_as_a_spreadsheet_program_saved_it(
     config, tmp_path, save: Callable[[list[list[str]]], bytes], anna, bart
 ):
@@ -429,3 +435,14 @@ def test_before_the_meeting_begins_nothing_is_recorded(config, capsys):
     seed(config)
     assert by_names(config, "Anna Peeters", now="2027-01-12T19:00+01:00") == 2
     assert "has not begun yet" in capsys.readouterr().err
+
+
+def test_a_walk_in_at_a_known_address_under_another_name_is_noted(config, tmp_path, capsys):
+    seed(config)
+    rows = marked(
+        sheet_from_the_digest(config), {}, walk_ins=[["A. Peeters", "", "anna.peeters@example.org"]]
+    )
+    assert record(config, tmp_path, write(rows)) == 0
+    assert "a new member at an address that has members already" in capsys.readouterr().err
+    people, _, _ = state(config)
+    assert people["A. Peeters"] == ("registered", True) and people["Anna Peeters"] == ("registered", False)

@@ -30,7 +30,7 @@ EXIT_CODES = """\
 exit status:
   0    done
   1    a step failed: a pass step (`run --once`), a part `check` tested, the mailbox during `forget`,
-       a file `parse` could not read, the demo's pass
+       a file `parse` could not read, the demo's pass, a name or row `attendance` could not match
   2    nothing was done: a usage or config error, a refused request (a non-address to `forget`, a retry of a
        sent mail, an unknown meeting), the database unreachable or held by another mailflow
   130  interrupted (Ctrl-C)

@@ -98,6 +98,11 @@ def record_from_sheet(app: App, day: dt.date, data: bytes, now: dt.datetime) -> 
             if found is not None:
                 came[found.id] = found
             elif address and line.name:
+                if queries.members_at(db, address):
+                    notes.append(
+                        f"row {line.row}: a new member at an address that has members already "
+                        "(someone else there, or a name spelled otherwise?)"
+                    )
                 name = " ".join(line.name.split())[:_NAME_LIMIT]
                 organisation = " ".join(line.organisation.split())[:_NAME_LIMIT] or None
                 new.setdefault((address, queries.name_key(name)), _NewMember(address, name, organisation))
