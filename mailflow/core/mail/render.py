@@ -238,7 +238,6 @@ def _sheet_files(sheet: SignInSheet | None, language: str) -> dict[str, Any] | N
         "date": sheet.meeting.date,
         "csv": attendance_filename(sheet.meeting, language),
         "page": sheet_page_filename(sheet.meeting, language),
-        "people": len(sheet.people),
     }
 
 
