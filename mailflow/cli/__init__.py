@@ -16,7 +16,7 @@ from mailflow import __version__, daemon
 from mailflow.adapters.config_file import load_config
 from mailflow.adapters.db.engine import scrub
 from mailflow.adapters.db.lock import InstanceLock
-from mailflow.cli import admin
+from mailflow.cli import admin, attendance
 from mailflow.core.parsing import parse_message
 from mailflow.core.parsing.headers import valid_address
 from mailflow.errors import MailflowError
@@ -31,7 +31,7 @@ EXIT_CODES = """\
 exit status:
   0    done
   1    a step failed: a pass step (`run --once`), a part `check` tested, the mailbox during `forget`,
-       a file `parse` could not read, the demo's pass
+       a file `parse` could not read, the demo's pass, a name or row `attendance` could not match
   2    nothing was done: a usage or config error, a refused request (a non-address to `forget`, a retry of a
        sent mail, an unknown meeting), the database unreachable or held by another mailflow
   130  interrupted (Ctrl-C)
@@ -185,6 +185,17 @@ def cmd_digest(args: argparse.Namespace) -> int:
         )
 
     return _admin(args, work)
+
+
+def cmd_attendance(args: argparse.Namespace) -> int:
+    day = _date_argument(args.meeting, "--meeting")
+    status: list[int] = []
+
+    def work(app: App, now: dt.datetime) -> None:
+        status.append(attendance.attendance(app, now, day, args.sheet, args.names, print))
+
+    _admin(args, work)
+    return status[0]
 
 
 def forget_address(value: str) -> str:
@@ -348,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="the folder to write into (made if missing)")
     p.add_argument("--now", help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_report)
+    attendance.add_parser(commands, CONFIG_HELP, cmd_attendance)
 
     p = commands.add_parser("demo", help="run the real pipeline on sample mails with throwaway local servers")
     p.add_argument("--keep", metavar="DIR", help="keep the demo's config and database in DIR")

@@ -92,6 +92,8 @@ class DigestFacts:
     promotions: tuple[tuple[PersonLine, dt.date | None], ...] = ()  # given a place from a waiting list
     invited: int = 0  # members invited to a meeting
     review_unread: bool = False  # the review folder could not be read: `review` is what mailflow put there
+    # Follow-ups that went without their file: the meeting's date, and why the file could not be read.
+    followups_without_attachment: tuple[tuple[dt.date, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ def build_digest(facts: DigestFacts, day: dt.date, network: Network) -> Digest:
         or facts.mailbox_recreated
         or facts.promotions
         or facts.invited
+        or facts.followups_without_attachment
     )
     translations = i18n.translations(language)
     if empty:

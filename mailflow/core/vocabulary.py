@@ -102,6 +102,7 @@ class EventKind(StrEnum):
     MEETING_CANCELLED = "meeting_cancelled"
     THEME_PROPOSED = "theme_proposed"
     ATTENDANCE = "attendance"  # who came was recorded; detail: counts
+    FOLLOWUP_WITHOUT_ATTACHMENT = "followup_without_attachment"  # its file could not be read; detail: why
 
 
 class RegistrationStatus(StrEnum):

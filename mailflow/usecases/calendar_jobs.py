@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from mailflow.adapters.db import agenda, models, queries
 from mailflow.adapters.imap import Inbox
 from mailflow.core import digest as digest_core
+from mailflow.core import sheet as sheet_core
 from mailflow.core.digest import ReviewLine
 from mailflow.core.mail import compose, render
 from mailflow.core.retention import WAITING_FOR_A_HUMAN
@@ -52,7 +53,9 @@ def queue_digest(app: App, now: dt.datetime) -> str | None:
         if queries.queued(db, key):
             return None
         digest = build(app, db, now)
-        if digest.empty and not settings.send_when_empty:
+        sheet = todays_sheet(app, db, now)
+        # A meeting's day always brings its sign-in sheet, however quiet the day.
+        if digest.empty and not settings.send_when_empty and sheet is None:
             # Recorded all the same: the day is done, and the next digest counts from here.
             row = queue_mail(
                 app,
@@ -79,6 +82,7 @@ def queue_digest(app: App, now: dt.datetime) -> str | None:
                 to_address=settings.to,
                 sender=app.sender,
                 now=now,
+                sheet=sheet,
             ),
             key=key,
             kind=MailKind.DIGEST,
@@ -97,6 +101,7 @@ def preview_digest(app: App, now: dt.datetime) -> str:
     nothing is stored or sent."""
     with app.sessions() as db:
         digest = build(app, db, now)
+        sheet = todays_sheet(app, db, now)
     message = render.render_digest(
         app.templates,
         digest,
@@ -105,6 +110,7 @@ def preview_digest(app: App, now: dt.datetime) -> str:
         sender=app.sender,
         message_id=compose.new_message_id(app.message_domain),
         now=now,
+        sheet=sheet,
     )
     lines = [f"To: {message['To']}", f"Subject: {message['Subject']}", ""]
     body = message.get_body(("plain",))
@@ -175,6 +181,13 @@ def gather_facts(app: App, db: Session, since: dt.datetime, now: dt.datetime) ->
             if e.member is not None
         ),
         invited=sum(int(e.detail or 0) for e in events(EventKind.INVITED)),
+        followups_without_attachment=tuple(
+            dict.fromkeys(
+                (e.meeting.date, e.detail or "")
+                for e in events(EventKind.FOLLOWUP_WITHOUT_ATTACHMENT)
+                if e.meeting is not None
+            )
+        ),
     )
 
 
@@ -189,6 +202,21 @@ def _meeting_line(db: Session, meeting: models.Meeting) -> digest_core.MeetingLi
         taken=agenda.places_taken(db, meeting),
         waiting=tuple(_person(r.member) for r in agenda.waiting_for(db, meeting)),
     )
+
+
+# --- the sign-in sheet on a meeting's day -------------------------------------------------------------------
+
+
+def todays_sheet(app: App, db: Session, now: dt.datetime) -> sheet_core.SignInSheet | None:
+    """The sign-in sheet of the confirmed meeting held today (the network's local day); None on other days."""
+    meeting = agenda.meeting_on(db, now.astimezone(app.config.network.timezone).date())
+    if meeting is None:
+        return None
+    people = [
+        sheet_core.SheetPerson(m.id, m.name, m.organisation, m.email)
+        for m in agenda.registered_for(db, meeting)
+    ]
+    return sheet_core.sign_in_sheet(meeting_details(app, meeting), people, app.config.network)
 
 
 def _person(member: models.Member) -> digest_core.PersonLine:

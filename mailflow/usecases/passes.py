@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from mailflow.adapters.db.engine import short_error
 from mailflow.adapters.imap import Inbox
-from mailflow.usecases import actions, calendar_jobs, meeting_mails, privacy
+from mailflow.usecases import actions, calendar_jobs, followups, meeting_mails, privacy
 from mailflow.usecases.context import App
 from mailflow.usecases.intake import read_inbox
 from mailflow.usecases.meeting_changes import sync_meetings
@@ -34,13 +34,14 @@ class Job:
     run: Callable[[App, Clock], object]
 
 
-# In this order: what fell due is queued first, then sent in the same pass. Invitations, reminders and the
-# digest look each minute whether their time of day has come; the outbox keys make each mail happen once,
-# however often they look.
+# In this order: what fell due is queued first, then sent in the same pass. Invitations, reminders, follow-ups
+# and the digest look each minute whether their time of day has come; the outbox keys make each mail happen
+# once, however often they look.
 JOBS = (
     Job("places", 60, lambda app, clock: actions.fill_free_places(app, clock())),
     Job("invitations", 60, lambda app, clock: meeting_mails.queue_due_invitations(app, clock())),
     Job("reminders", 60, lambda app, clock: meeting_mails.queue_due_reminders(app, clock())),
+    Job("followups", 60, lambda app, clock: followups.queue_due_followups(app, clock())),
     Job("digest", 60, lambda app, clock: calendar_jobs.queue_digest(app, clock())),
     Job("outbox", 30, send_due),
     Job(

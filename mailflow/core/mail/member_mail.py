@@ -98,11 +98,14 @@ def member_mail_context(
         "calendar": mail.calendar,
         "followup": mail.followup,
         "next_meeting": mail.next_meeting,
+        "attachments": [attachment.filename for attachment in mail.attachments],
     }
 
 
 def _subject(kind: MailKind, language: str) -> str:
     gettext = i18n.translations(language).gettext
+    if kind == MailKind.FOLLOWUP:
+        return gettext("After the meeting of {day}: {name}")
     subjects = {
         MailKind.INVITATION: gettext("Invitation: {name}, {day}"),
         MailKind.REMINDER: gettext("Reminder: {name}, {day}"),

@@ -37,6 +37,7 @@ from mailflow.core.mail.compose import (
 from mailflow.core.mail.templates import template_names, tidy_text
 from mailflow.core.parsing.result import Person
 from mailflow.core.parsing.text import REPLY_PREFIX
+from mailflow.core.sheet import SignInSheet, sheet_csv, sheet_html, sheet_page_filename
 from mailflow.core.vocabulary import REPLY_KINDS
 from mailflow.settings import LANGUAGES, Network
 
@@ -176,8 +177,11 @@ def _person(person: PersonLine) -> dict[str, str | None]:
     }
 
 
-def digest_context(digest: Digest, network: Network, language: str) -> dict[str, Any]:
-    """Everything a digest template may use; every value that came from a mail is cleaned first."""
+def digest_context(
+    digest: Digest, network: Network, language: str, sheet: SignInSheet | None = None
+) -> dict[str, Any]:
+    """Everything a digest template may use; every value that came from a mail is cleaned first. `sheet` is
+    the sign-in sheet of a meeting held today."""
     facts = digest.facts
     meeting = facts.next_meeting
     return {
@@ -233,6 +237,21 @@ def digest_context(digest: Digest, network: Network, language: str) -> dict[str,
         "promotions": [{"person": _person(person), "date": date} for person, date in facts.promotions],
         "invited": facts.invited,
         "review_unread": facts.review_unread,
+        "sheet": _sheet_files(sheet, language),
+        "followups_without_attachment": [
+            {"date": date, "reason": clean_text(reason, limit=300)}
+            for date, reason in facts.followups_without_attachment
+        ],
+    }
+
+
+def _sheet_files(sheet: SignInSheet | None, language: str) -> dict[str, Any] | None:
+    if sheet is None:
+        return None
+    return {
+        "date": sheet.meeting.date,
+        "csv": attendance_filename(sheet.meeting, language),
+        "page": sheet_page_filename(sheet.meeting, language),
     }
 
 
@@ -245,20 +264,27 @@ def render_digest(
     sender: str,
     message_id: str,
     now: dt.datetime,
+    sheet: SignInSheet | None = None,
 ) -> EmailMessage:
     """The daily digest to the coordinator, in the network's language, with the sign-in sheet when a meeting
-    is next.
+    is next; on a meeting's day, with that meeting's `sheet` to mark (CSV) and to print (HTML).
 
     Raises ValueError for a naive `now`, a bad `message_id`, or a `to_address` that is not exactly one
     mailbox.
     """
     require_aware(now)
     language = reply_language(network.language, network)
-    context = digest_context(digest, network, language)
+    context = digest_context(digest, network, language, sheet)
     text = tidy_text(env.get_template("digest.txt").render(context))
     html = env.get_template("digest.html").render(context)
-    attachments = []
-    if digest.facts.next_meeting is not None and digest.csv:
+    attachments = _sheet_attachments(env, sheet) if sheet is not None else []
+    # On the day, today's sheet is the next meeting's list (numbered, to mark); after the meeting began, the
+    # next one's list comes as well.
+    if (
+        digest.facts.next_meeting is not None
+        and digest.csv
+        and (sheet is None or sheet.meeting.date != digest.facts.next_meeting.date)
+    ):
         filename = attendance_filename(digest.facts.next_meeting, language)
         # RFC 4180 3 (text/csv): the header parameter says the first row names the columns.
         attachments.append(Attachment('text/csv; charset="utf-8"; header="present"', filename, digest.csv))
@@ -275,6 +301,23 @@ def render_digest(
         html=html,
         attachments=attachments,
     )
+
+
+def _sheet_attachments(env: jinja2.Environment, sheet: SignInSheet) -> list[Attachment]:
+    """A meeting's sign-in sheet twice, as the digest carries it on its day: the CSV and the page to print."""
+    return [
+        # RFC 4180 3 (text/csv): the header parameter says the first row names the columns.
+        Attachment(
+            'text/csv; charset="utf-8"; header="present"',
+            attendance_filename(sheet.meeting, sheet.language),
+            sheet_csv(sheet),
+        ),
+        Attachment(
+            'text/html; charset="utf-8"',
+            sheet_page_filename(sheet.meeting, sheet.language),
+            sheet_html(env, sheet).encode("utf-8"),
+        ),
+    ]
 
 
 # --- The coordinator's notice of held replies -------------------------------------------------------------
