@@ -238,6 +238,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
             "language": parsed.language,
             "has_question": parsed.has_question,
             "confidence": round(parsed.confidence, 2),
+            "theme": parsed.extra.get("theme"),  # a theme the mail proposes for a coming meeting
         }
         if args.json:
             print(json.dumps(row, ensure_ascii=False))
