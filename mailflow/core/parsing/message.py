@@ -212,14 +212,19 @@ def _proposal(
     if proposal is None:
         return reading, {}
     extra = {"theme": proposal.theme}
+    if reading.has_question and proposal.sentences:
+        rest = [s for number, s in enumerate(body_sentences) if number not in proposal.sentences]
+        reading.has_question = rules.score_sentences(rest, "")[1] > 0
     if reading.intent in (Intent.REGISTER, Intent.CANCEL):
         reading.reasons.append("also proposes a theme")
         return reading, extra
-    rest = [s for number, s in enumerate(body_sentences) if number not in proposal.sentences]
-    questions = rules.score_sentences(rest, "")[1] if reading.has_question else 0
     sure = 0.75 if proposal.from_subject else 0.85
     return rules.Reading(
-        Intent.PROPOSE, sure, ["propose: proposes a theme for a meeting"], questions > 0, reading.scores
+        Intent.PROPOSE,
+        sure,
+        ["propose: proposes a theme for a meeting"],
+        reading.has_question,
+        reading.scores,
     ), extra
 
 
