@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 
 from mailflow.core.parsing.clauses import NAMES_A_SESSION
-from mailflow.core.parsing.text import REPLY_PREFIX, Keywords, fold
+from mailflow.core.parsing.text import REPLY_PREFIX, Keywords, fold, split_alternatives
 
 # The words around a proposal, per language: a theme, a meeting, one still to come.
-_THEME = r"(?:thema(?:'s|s)?|onderwerp(?:en)?|theme?s?|sujets?|topics?)"
+_THEME = r"(?:thema(?:'s|s)?|onderwerp(?:en)?|themes?|sujets?|topics?)"
 _MEETING_NL = r"(?:bijeenkomst(?:en)?|sessies?|avond(?:en)?|edities?|samenkomst(?:en)?|keer)"
 _MEETING_FR = r"(?:seances?|sessions?|reunions?|rencontres?|soirees?|editions?)"
 _MEETING_EN = r"(?:meetings?|sessions?|evenings?|gatherings?)"
@@ -32,8 +32,32 @@ _I_PROPOSE_NL = (
     r"(?:zou|zouden|wil|willen|wou|wilde) (?:ik|we|wij) (?:\w+ ){0,2}voorstellen)"
 )
 
+
+def _spread(source: str) -> str:
+    """The same alternation with each leading group spread out ("(?:ik|we) stel" -> "ik stel|we stel"),
+    so that Keywords can group every alternative under its first letters: a long family stays fast."""
+    spread: list[str] = []
+    pending = split_alternatives(source)
+    while pending:
+        alternative = pending.pop(0)
+        if not alternative.startswith("(?:"):
+            spread.append(alternative)
+            continue
+        depth, end = 0, 0
+        for end, char in enumerate(alternative):  # noqa: B007 - `end` is where the group closes
+            depth += (char == "(") - (char == ")")
+            if depth == 0:
+                break
+        if alternative[end + 1 : end + 2] in ("?", "*", "+", "{"):
+            spread.append(alternative)  # an optional group: nothing to spread
+            continue
+        rest = alternative[end + 1 :]
+        pending[:0] = [head + rest for head in split_alternatives(alternative[3:end])]
+    return "|".join(spread)
+
+
 # Statements that propose; the theme follows the match ("voorstel voor een thema: huisvesting").
-PROPOSING = Keywords(
+_PROPOSING_PHRASES = (
     # nl: a proposal, suggestion or idea for a theme, or for a meeting still to come
     r"(?:voorstel|suggestie|idee|tip)(?:je)?(?: (?:voor|van|als|tot))? (?:een |het )?"
     rf"(?:nieuw |volgend |ander |mogelijk )?{_THEME}|"
@@ -91,9 +115,10 @@ PROPOSING = Keywords(
     rf"(?:a|one of the|the next|a future|an upcoming) (?:\w+ )?{_MEETING_EN} (?:could|would|might) "
     r"(?:\w+ )?(?:cover|address|focus on|be about|look at|deal with)"
 )
+PROPOSING = Keywords(_spread(_PROPOSING_PHRASES))
 # Questions that propose: "kunnen we het eens hebben over ...?", "pourrait-on aborder ...?", "could a meeting
 # be about ...?". They may open a sentence that starts with a question word ("wat denken jullie van ...").
-ASKING = Keywords(
+_ASKING_PHRASES = (
     r"(?:kunnen|zouden|konden|kan|zou) (?:we|wij|jullie|men) (?:het )?(?:\w+ ){0,5}"
     r"(?:(?:hebben|praten|spreken) over|stil (?:\w+ )?staan bij|stilstaan bij)|"
     r"(?:we|wij) (?:zouden|kunnen|konden) (?:het )?(?:\w+ ){0,4}(?:hebben|praten|spreken) over|"
@@ -120,6 +145,7 @@ ASKING = Keywords(
     rf"helpful|possible) to (?:have|organi[sz]e|hold|dedicate|devote) (?:a|an|one) (?:\w+ )?{_MEETING_EN} "
     r"(?:on|about|to)"
 )
+ASKING = Keywords(_spread(_ASKING_PHRASES))
 # The theme named before the words that propose it: "zou X eens aan bod kunnen komen?", "X lijkt me een
 # goed thema", "X would be a good topic", "le logement serait un bon thème", "kan X op de agenda?".
 _OPENERS = (
@@ -154,6 +180,13 @@ NAMED_FIRST = [
         r"(?:mettre|inscrire) (?P<theme>[^,;:]{3,80}?) a l'ordre du jour",
     )
 ]
+# Every phrase above holds one of these words; a sentence without any is passed over at once.
+NAMED_ANCHORS = ("aan bod", "agenda", "ordre du jour", "thema", "onderwerp", "theme", "sujet", "topic")
+ANCHORS = NAMED_ANCHORS + (
+    "bijeenkomst", "sessie", "avond", "editie", "samenkomst", "keer", "seance", "session", "reunion",
+    "rencontre", "soiree", "edition", "meeting", "evening", "gathering", "stel", "propos", "sugge", "parl",
+    "abord", "trait", "discu", "over", "stil", "talk", "cover", "address",
+)  # fmt: skip
 # A sentence that opens with a question word asks about the agenda ("is er al een thema voor de volgende
 # sessie?"); only an ASKING phrase at its very start still proposes ("wat denken jullie van ...").
 QUESTION_OPENING = re.compile(
@@ -240,6 +273,8 @@ def read_proposal(sentences: list[str], subject: str) -> Proposal | None:
 def _proposed_in(sentence: str) -> str | None:
     """The theme one sentence proposes ("" when it proposes one without naming it), or None."""
     folded = _fold(sentence)
+    if not any(word in folded for word in ANCHORS):
+        return None  # most sentences name no theme, meeting or proposing at all: done at C speed
     source = sentence if len(sentence) == len(folded) else folded
     opening = QUESTION_OPENING.match(folded)
     for family, asks in ((PROPOSING, False), (ASKING, True)):
@@ -251,14 +286,17 @@ def _proposed_in(sentence: str) -> str | None:
             theme = _theme_after(source, folded, match.end())
             if theme or not asks:
                 return theme  # asking about "it" names nothing: "kunnen we het daar eens over hebben?"
-    if opening is not None or NAMES_A_SESSION.search(folded):
-        return None  # "komt in maart ook X aan bod?" asks about a meeting already planned
+    if opening is not None or not any(word in folded for word in NAMED_ANCHORS):
+        return None
     for pattern in NAMED_FIRST:
         named = pattern.search(folded)
-        if named is not None and not NEGATED.search(folded[max(0, named.start() - 30) : named.start()]):
-            theme = _named(source[named.start("theme") : named.end("theme")])
-            if theme:
-                return theme
+        if named is None or NEGATED.search(folded[max(0, named.start() - 30) : named.start()]):
+            continue
+        if NAMES_A_SESSION.search(folded):
+            return None  # "komt in maart ook X aan bod?" asks about a meeting already planned
+        theme = _named(source[named.start("theme") : named.end("theme")])
+        if theme:
+            return theme
     return None
 
 
