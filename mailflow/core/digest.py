@@ -24,6 +24,7 @@ __all__ = [
     "DigestFacts",
     "FailureLine",
     "PersonLine",
+    "ProposalLine",
     "ReviewLine",
     "attendance_csv",
     "attendance_filename",
@@ -58,6 +59,14 @@ class FailureLine:
 
 
 @dataclass(frozen=True)
+class ProposalLine:
+    """A theme a member proposed for a coming meeting; `theme` came with their mail."""
+
+    person: PersonLine
+    theme: str
+
+
+@dataclass(frozen=True)
 class DigestFacts:
     """Everything that happened since the last digest, and the next meeting with who is expected."""
 
@@ -75,6 +84,7 @@ class DigestFacts:
     expected: tuple[PersonLine, ...]
     held: int = 0  # mails held back by a rate limit
     mailbox_recreated: int = 0  # times the signup folder was found recreated (a new UIDVALIDITY)
+    proposals: tuple[ProposalLine, ...] = ()  # themes proposed for coming meetings, in the order made
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,7 @@ def build_digest(facts: DigestFacts, day: dt.date, network: Network) -> Digest:
         or facts.unsure
         or facts.held
         or facts.mailbox_recreated
+        or facts.proposals
     )
     translations = i18n.translations(language)
     if empty:

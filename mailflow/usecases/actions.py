@@ -1,5 +1,5 @@
 """What each request does to the members and their registrations: register (with the waiting list), cancel,
-unsubscribe, erase; and giving a freed place to the first on the waiting list.
+unsubscribe, erase, a theme proposed; and giving a freed place to the first on the waiting list.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from mailflow.adapters.db import agenda, models, queries
+from mailflow.adapters.db import agenda, models, queries, themes
 from mailflow.core.parsing import Intent, ParsedMessage, Person
 from mailflow.core.parsing.result import UNSURE
 from mailflow.core.vocabulary import (
@@ -292,14 +292,98 @@ def _fill_all_places(app: App, db: Session, now: dt.datetime) -> int:
     return sum(fill_places(app, db, meeting, now) for meeting in coming)
 
 
-ACTIONS: dict[
-    Intent,
-    Callable[[App, Session, models.InboundMessage, ParsedMessage, dt.datetime, Thread | None], Done],
-] = {
-    Intent.REGISTER: register,
-    Intent.CANCEL: cancel,
+Action = Callable[[App, Session, models.InboundMessage, ParsedMessage, dt.datetime, Thread | None], Done]
+
+
+# --- themes the group proposes ------------------------------------------------------------------------------
+
+STRANGER_PROPOSES = "a theme proposed from an address we hold nobody at: nothing kept, not answered"
+
+
+def propose(
+    app: App,
+    db: Session,
+    row: models.InboundMessage,
+    parsed: ParsedMessage,
+    now: dt.datetime,
+    thread: Thread | None = None,
+) -> Done:
+    """Keep the theme a member proposes for a coming meeting, for the digest and `mailflow themes`, and
+    thank them once (the reply is keyed on the mail, as every reply).
+
+    From an address we hold nobody at, nothing is kept and nothing is answered: the mail waits in review,
+    where the coordinator decides (privacy stays simple: a proposal always belongs to a member).
+    """
+    proposer = _proposer(db, parsed, thread)
+    if proposer is None:
+        return Done(review=STRANGER_PROPOSES)
+    theme = parsed.extra.get("theme") or parsed.subject or "?"
+    themes.add_proposal(db, proposer, row, theme, now)
+    queries.record_event(db, EventKind.THEME_PROPOSED, now, member=proposer, inbound=row)
+    replies = queue_reply(
+        app,
+        db,
+        row,
+        parsed,
+        MailKind.PROPOSE,
+        [proposer],
+        None,
+        now,
+        language=_language(parsed, [proposer]),
+        theme=theme,
+    )
+    return Done(replies)
+
+
+def _proposer(db: Session, parsed: ParsedMessage, thread: Thread | None) -> models.Member | None:
+    """The member who wrote: the one our answered mail was about, else the one at the sender's address whose
+    name the From header gives, else the first there; None from an address we hold nobody at."""
+    assert parsed.sender is not None
+    if thread is not None and thread.members and _writer_only(parsed):
+        members = list(thread.members)
+    else:
+        members = queries.members_at(db, parsed.sender)
+    by_name = [m for m in members if m.name_key == queries.name_key(parsed.sender_name or "")]
+    return next(iter(by_name or members), None)
+
+
+def _keeping_theme(action: Action) -> Action:
+    """The action, and the theme the mail also proposes kept as a proposal of its writer. The mail's one
+    answer is the action's own; a writer who is no member leaves the mail for the coordinator to read."""
+
+    def act(
+        app: App,
+        db: Session,
+        row: models.InboundMessage,
+        parsed: ParsedMessage,
+        now: dt.datetime,
+        thread: Thread | None = None,
+    ) -> Done:
+        done = action(app, db, row, parsed, now, thread)
+        theme = parsed.extra.get("theme")
+        if not theme:
+            return done
+        db.flush()
+        proposer = _proposer(db, parsed, thread)
+        if proposer is None:
+            note = "also proposes a theme; the writer is no member, so it was not kept"
+            done.review = "; ".join(filter(None, (done.review, note)))
+            done.ignored = None  # a human reads the theme rather than it being filed unread
+            return done
+        themes.add_proposal(db, proposer, row, theme, now)
+        queries.record_event(db, EventKind.THEME_PROPOSED, now, member=proposer, inbound=row)
+        return done
+
+    act.__doc__ = action.__doc__
+    return act
+
+
+ACTIONS: dict[Intent, Action] = {
+    Intent.REGISTER: _keeping_theme(register),
+    Intent.CANCEL: _keeping_theme(cancel),
     Intent.UNSUBSCRIBE: unsubscribe,
     Intent.ERASE: erase,
+    Intent.PROPOSE: propose,
 }
 
 

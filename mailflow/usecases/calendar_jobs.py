@@ -13,7 +13,7 @@ from functools import partial
 
 from sqlalchemy.orm import Session
 
-from mailflow.adapters.db import agenda, models, queries
+from mailflow.adapters.db import agenda, models, queries, themes
 from mailflow.core import digest as digest_core
 from mailflow.core.mail import compose, render
 from mailflow.core.retention import WAITING_FOR_A_HUMAN
@@ -162,7 +162,14 @@ def gather_facts(app: App, db: Session, since: dt.datetime, now: dt.datetime) ->
         expected=tuple(_person(m) for m in agenda.registered_for(db, meeting)) if meeting else (),
         held=len(events(EventKind.HELD)),
         mailbox_recreated=len(events(EventKind.UIDVALIDITY_CHANGED)),
+        proposals=_proposals(db, since, now),
     )
+
+
+def _proposals(db: Session, since: dt.datetime, now: dt.datetime) -> tuple[digest_core.ProposalLine, ...]:
+    """The themes members proposed since the last digest, in the order they came."""
+    made = reversed(themes.proposals_between(db, since, now))
+    return tuple(digest_core.ProposalLine(_person(p.member), p.text) for p in made if p.member is not None)
 
 
 def _person(member: models.Member) -> digest_core.PersonLine:

@@ -71,6 +71,7 @@ class Reply:
     subject: str  # the subject of the mail answered
     asked_date: dt.date | None = None  # register: a day the mail asked for on which no meeting is confirmed
     confirmed: tuple[dt.date, ...] = ()  # ... and the coming meetings that are, to choose from
+    theme: str | None = None  # propose: the theme proposed, as the mail wrote it
 
 
 # --- Values from mail, made safe ----------------------------------------------------------------------------
@@ -103,6 +104,7 @@ def reply_context(reply: Reply, network: Network, language: str) -> dict[str, An
         "unsure": reply.unsure,
         "asked_date": reply.asked_date,
         "confirmed": reply.confirmed,
+        "theme": clean_text(reply.theme, limit=300) or None,
     }
 
 
@@ -219,6 +221,10 @@ def digest_context(digest: Digest, network: Network, language: str) -> dict[str,
         "expected": [_person(person) for person in sorted_people(facts.expected)],
         "waiting": [_person(person) for person in facts.waiting],
         "csv_filename": attendance_filename(meeting, language) if meeting else None,
+        "proposals": [
+            {"person": _person(item.person), "theme": clean_text(item.theme, limit=300)}
+            for item in facts.proposals
+        ],
     }
 
 
