@@ -110,7 +110,23 @@ PROPOSALS = [
         "taal leren zonder verblijfsdocumenten",
         "nl",
     ),
+    ("Idee: een avond over de energiefactuur van gezinnen.", "de energiefactuur van gezinnen", "nl"),
+    ("Voor een volgende bijeenkomst zou ik graag huisvesting willen voorstellen.", "huisvesting", "nl"),
+    ("Ik stel schuldhulp voor als thema.", "schuldhulp", "nl"),
+    ("Het zou fijn zijn als er eens een sessie over de energiefactuur kwam.", "de energiefactuur", "nl"),
+    ("Kunnen jullie eens een avond organiseren over gezinshereniging?", "gezinshereniging", "nl"),
+    (
+        "Ik heb een idee voor een thema voor de bijeenkomst in het najaar: psychische hulp.",
+        "psychische hulp",
+        "nl",
+    ),
     # fr
+    (
+        "Je souhaiterais proposer un sujet de réflexion : la santé des bénévoles.",
+        "la santé des bénévoles",
+        "fr",
+    ),
+    ("Il serait intéressant d'aborder le droit au travail.", "le droit au travail", "fr"),
     (
         "Je propose le thème de l'accès aux soins de santé mentale.",
         "l'accès aux soins de santé mentale",
@@ -171,6 +187,8 @@ PROPOSALS = [
     ("Would it be possible to dedicate a meeting to family reunification?", "family reunification", "en"),
     ("Maybe access to banking could be a theme for one of the next meetings?", "access to banking", "en"),
     ("It would be great if a future session could cover sexual health.", "sexual health", "en"),
+    ("Would you consider a session on digital exclusion?", "digital exclusion", "en"),
+    ("I would love a session on migrant workers' rights.", "migrant workers' rights", "en"),
 ]
 
 
@@ -248,6 +266,13 @@ NOT_PROPOSALS = [
     ("Kan dat eens op de agenda?", "question"),
     ("Het thema van maart lijkt me heel interessant.", "other"),
     ("Ik stel voor dat ik mijn collega meebreng.", "other"),
+    ("Ik stel voor dat we elkaar bellen voor de afspraak.", "other"),
+    ("Ik zou u graag mijn collega willen voorstellen voor de volgende sessie.", "other"),
+    ("Het was boeiend om te praten over de medische kaart.", "other"),
+    (
+        "Ik stel mij even voor: ik ben Anna, vrijwilliger bij het CAW. Ik kom graag naar de sessie in maart.",
+        "register",
+    ),
 ]
 
 

@@ -28,8 +28,9 @@ _COMING = rf"(?:{_COMING_NL}|{_COMING_FR}|{_COMING_EN})"
 # Dutch ways of saying "I propose": "ik stel voor", "stellen we voor", "ik zou (graag) willen voorstellen".
 _I_PROPOSE_NL = (
     r"(?:(?:ik|we|wij) stel(?:len)? (?:\w+ ){0,2}voor|stel(?:len)? (?:ik|we|wij) (?:\w+ ){0,2}voor|"
-    r"(?:ik|we|wij) (?:\w+ ){0,2}(?:zou|zouden|wil|willen|wou|wilde) (?:\w+ ){0,2}voorstellen|"
-    r"(?:zou|zouden|wil|willen|wou|wilde) (?:ik|we|wij) (?:\w+ ){0,2}voorstellen)"
+    r"(?:ik|we|wij) (?:\w+ ){0,2}(?:zou|zouden|wil|willen|wou|wilde) (?:graag |willen |wel |eens |ook )*"
+    r"voorstellen|"
+    r"(?:zou|zouden|wil|willen|wou|wilde) (?:ik|we|wij) (?:graag |willen |wel |eens |ook )*voorstellen)"
 )
 
 
@@ -69,7 +70,7 @@ _PROPOSING_PHRASES = (
     # "ik zou graag een thema voorstellen", "als thema stel ik voor", "ik stel het thema ... voor"
     rf"(?:ik|we|wij) (?:\w+ ){{0,3}}(?:een|als) (?:\w+ )?{_THEME} "
     r"(?:voor(?:stellen|stelt|dragen)|aan(?:brengen|reiken)|suggereren)\b|"
-    rf"(?:ik|we|wij) stel(?:len)? (?:\w+ ){{0,2}}(?:het|als|een) {_THEME}|"
+    rf"(?:ik|we|wij) stel(?:len)? (?:graag |ook |dus |hierbij |bij deze )*(?:het|als|een) {_THEME}|"
     rf"(?:als|een|mogelijk|nieuw) (?:\w+ )?{_THEME} (?:\w+ ){{0,2}}(?:stel|stellen|zou|zouden|wil|suggereer)"
     r" (?:ik|we|wij) (?:\w+ ){0,2}voor(?:stellen)?\b|"
     # "ik stel voor om het eens te hebben over", "... dat we eens stilstaan bij", "... een sessie te wijden"
@@ -82,8 +83,13 @@ _PROPOSING_PHRASES = (
     # "een bijeenkomst te wijden aan", "een sessie te besteden aan"
     rf"{_MEETING_NL} (?:\w+ ){{0,2}}(?:te )?(?:wijden|besteden) aan|"
     r"(?:zou|zouden|wil|willen) (?:\w+ ){0,2}graag (?:eens |ook eens |nog eens )?een "
-    rf"(?:\w+ )?{_MEETING_NL} (?:over|rond)|"
-    rf"(?:idee|tip|suggestie) (?:om|:) (?:\w+ ){{0,2}}een (?:\w+ )?{_MEETING_NL} (?:over|rond|te wijden aan)|"
+    rf"(?:\w+ )?{_MEETING_NL}(?: \w+)? (?:over|rond)|"
+    rf"(?:idee|tip|suggestie) ?(?:om|:) (?:\w+ ){{0,2}}een (?:\w+ )?{_MEETING_NL} "
+    r"(?:over|rond|te wijden aan)|"
+    # "het zou fijn zijn als er eens een sessie over ... kwam"
+    r"(?:het zou|zou het|het lijkt me|lijkt het me) (?:\w+ ){0,2}(?:interessant|zinvol|nuttig|goed|fijn|leuk|"
+    r"boeiend|waardevol|handig|een idee|een goed idee) (?:\w+ ){0,2}(?:om|als|dat) (?:\w+ ){0,4}"
+    rf"{_MEETING_NL}(?: \w+){{0,2}} (?:over|rond|(?:te )?(?:wijden|besteden) aan)|"
     # fr
     rf"(?:proposition|suggestion|idee)s?(?: de| d'un| d'une| pour un| pour le| comme)? (?:nouveau )?{_THEME}|"
     rf"(?:proposition|suggestion|idee)s? pour (?:une|la|les) {_COMING_FR} {_MEETING_FR}|"
@@ -102,6 +108,9 @@ _PROPOSING_PHRASES = (
     r"(?:ce serait|ca serait|il serait) (?:\w+ ){0,2}(?:bien|interessant|utile|chouette|super|important) "
     rf"(?:de|d') (?:faire|organiser|prevoir|consacrer|avoir) (?:une|un) (?:\w+ )?{_MEETING_FR} "
     r"(?:sur|a|au|aux|consacree a)|"
+    r"(?:ce serait|ca serait|il serait) (?:\w+ ){0,2}(?:bien|interessant|utile|important|pertinent) "
+    r"(?:de |d')"
+    r"(?:aborder|traiter|parler (?:de|du|des|d')|discuter (?:de|du|des|d'))|"
     # en
     rf"{_THEME} (?:suggestion|proposal|idea)s?|"
     rf"(?:suggestion|proposal|idea)s? (?:for|of) (?:a |the |another )?(?:new )?{_THEME}|"
@@ -112,6 +121,8 @@ _PROPOSING_PHRASES = (
     rf"(?:discuss|cover|address|talk about|have an? (?:\w+ )?{_MEETING_EN} (?:on|about)|"
     rf"(?:an? |an extra )?(?:\w+ )?{_MEETING_EN} (?:on|about|dedicated to|devoted to))|"
     rf"(?:dedicate|devote) (?:a|one|the next|a future) (?:\w+ )?{_MEETING_EN} to|"
+    r"(?:i|we)(?:'d| would) (?:love|like|welcome|appreciate) (?:to see |to have )?(?:a|an|one) "
+    rf"(?:\w+ )?{_MEETING_EN} (?:on|about)|"
     rf"(?:a|one of the|the next|a future|an upcoming) (?:\w+ )?{_MEETING_EN} (?:could|would|might) "
     r"(?:\w+ )?(?:cover|address|focus on|be about|look at|deal with)"
 )
@@ -141,6 +152,8 @@ _ASKING_PHRASES = (
     r"(?:could|can|shall) we (?:\w+ ){0,2}(?:discuss|talk about|cover|address|have an? "
     rf"(?:\w+ )?{_MEETING_EN} (?:on|about))|"
     rf"(?:how|what) about (?:a|an|one) (?:\w+ )?{_MEETING_EN} (?:on|about)|"
+    r"(?:could|can|would) you (?:\w+ ){0,2}(?:organi[sz]e|plan|schedule|hold|consider|think about) "
+    rf"(?:having |holding |organi[sz]ing )?(?:a|an|one) (?:\w+ )?{_MEETING_EN} (?:on|about)|"
     r"(?:it would be|it'd be|would it be) (?:\w+ ){0,2}(?:great|interesting|useful|nice|good|valuable|"
     rf"helpful|possible) to (?:have|organi[sz]e|hold|dedicate|devote) (?:a|an|one) (?:\w+ )?{_MEETING_EN} "
     r"(?:on|about|to)"
@@ -152,6 +165,7 @@ _OPENERS = (
     r"(?:(?:misschien|mss|ook|en|maar|volgens mij|ik denk dat|wat mij betreft|maybe|perhaps|and|but|i think|"
     r"peut-etre|et|mais|je pense que|a mon avis),? )*"
 )
+_NOT_A_THEME = r"(?!(?:voor|mijn|m'n|onze|ons|zijn|haar|hun|me|mij|mezelf|u|jullie|je|jou)\b)"
 NAMED_FIRST = [
     re.compile(pattern)
     for pattern in (
@@ -176,17 +190,40 @@ NAMED_FIRST = [
             rf"^{_OPENERS}(?P<theme>[^,;:]{{3,80}}?) (?:serait|pourrait etre|ferait) (?:aussi )?un "
             rf"(?:\w+ ){{0,2}}{_THEME}"
         ),
+        # "ik stel huisvesting voor als thema", "voor de volgende sessie zou ik graag X willen voorstellen";
+        # only where a theme or a meeting is named ("ik zou u graag mijn collega voorstellen" introduces her)
+        (
+            rf"^(?=.*\b(?:{_THEME}|{_MEETING_NL})\b).*?\b(?:ik|we|wij) stel(?:len)? {_NOT_A_THEME}"
+            r"(?P<theme>[^,;:]{3,80}?) voor(?: als (?:thema|onderwerp))?\b"
+        ),
+        (
+            rf"^(?=.*\b(?:{_THEME}|{_MEETING_NL})\b).*?\b(?:(?:ik|we|wij) (?:zou|zouden|wil|willen|wou)|"
+            rf"(?:zou|zouden|wil|willen|wou) (?:ik|we|wij)) (?:graag |ook |wel )*{_NOT_A_THEME}"
+            r"(?P<theme>[^,;:]{3,80}?) (?:willen |graag )?voor(?:stellen|dragen)\b"
+        ),
         r"(?:put|add|place) (?P<theme>[^,;:]{3,80}?) (?:on|to) the agenda",
         r"(?:mettre|inscrire) (?P<theme>[^,;:]{3,80}?) a l'ordre du jour",
     )
 ]
 # Every phrase above holds one of these words; a sentence without any is passed over at once.
-NAMED_ANCHORS = ("aan bod", "agenda", "ordre du jour", "thema", "onderwerp", "theme", "sujet", "topic")
+NAMED_ANCHORS = (
+    "aan bod",
+    "agenda",
+    "ordre du jour",
+    "stel",
+    "thema",
+    "onderwerp",
+    "theme",
+    "sujet",
+    "topic",
+)
 ANCHORS = NAMED_ANCHORS + (
     "bijeenkomst", "sessie", "avond", "editie", "samenkomst", "keer", "seance", "session", "reunion",
     "rencontre", "soiree", "edition", "meeting", "evening", "gathering", "stel", "propos", "sugge", "parl",
     "abord", "trait", "discu", "over", "stil", "talk", "cover", "address",
 )  # fmt: skip
+ANCHOR = Keywords("|".join(re.escape(word) for word in ANCHORS), prefix="")
+NAMED_ANCHOR = Keywords("|".join(re.escape(word) for word in NAMED_ANCHORS), prefix="")
 # A sentence that opens with a question word asks about the agenda ("is er al een thema voor de volgende
 # sessie?"); only an ASKING phrase at its very start still proposes ("wat denken jullie van ...").
 QUESTION_OPENING = re.compile(
@@ -220,7 +257,7 @@ _TAIL = re.compile(
     r"(?:(?:te|kunnen|willen|zouden|mogen)\s+(?:hebben|praten|spreken|doen|houden|zien|maken|geven)|"
     r"(?:georganiseerd|gehouden|ingepland|besproken|behandeld|gewijd|voorzien) (?:kunnen )?worden|"
     r"organiseren|inplannen|agenderen|bespreken|behandelen|aankaarten|wijden|voorstellen|voor|zien|krijgen|"
-    r"bijwonen|volgen|meemaken)$|"
+    r"bijwonen|volgen|meemaken|kwam|komt|zou komen)$|"
     r"\s+(?:(?:op|in|tijdens|voor) (?:een|de|een van de)|lors d'une|lors de la|a une|a la|pour une|pour la|"
     rf"dans une|au cours d'une|at|in|during|for) (?:{_COMING} )?{_MEETING}$|"
     r"\s+(?:eens|ooit|een keer|un jour|sometime|some day|one day)$"
@@ -234,6 +271,18 @@ _QUOTES = "\"'«»“”„‘’ \t"
 # A theme that opens with one of these words points back and names nothing ("could we discuss it on Tuesday?")
 _NOTHING = frozenset(
     ("dat", "dit", "daar", "hier", "iets", "it", "this", "that", "these", "those", "something", "cela", "ca")
+    + (
+        "me",
+        "mij",
+        "mezelf",
+        "mijzelf",
+        "ons",
+        "onszelf",
+        "zich",
+        "je",
+        "jullie",
+        "u",
+    )  # "ik stel mij even voor"
 )
 MAX_THEME = 200  # characters: a theme is a short phrase, not a letter
 
@@ -273,8 +322,8 @@ def read_proposal(sentences: list[str], subject: str) -> Proposal | None:
 def _proposed_in(sentence: str) -> str | None:
     """The theme one sentence proposes ("" when it proposes one without naming it), or None."""
     folded = _fold(sentence)
-    if not any(word in folded for word in ANCHORS):
-        return None  # most sentences name no theme, meeting or proposing at all: done at C speed
+    if not ANCHOR.search(folded):
+        return None  # most sentences name no theme, meeting or proposing at all: passed over at once
     source = sentence if len(sentence) == len(folded) else folded
     opening = QUESTION_OPENING.match(folded)
     for family, asks in ((PROPOSING, False), (ASKING, True)):
@@ -286,7 +335,7 @@ def _proposed_in(sentence: str) -> str | None:
             theme = _theme_after(source, folded, match.end())
             if theme or not asks:
                 return theme  # asking about "it" names nothing: "kunnen we het daar eens over hebben?"
-    if opening is not None or not any(word in folded for word in NAMED_ANCHORS):
+    if opening is not None or not NAMED_ANCHOR.search(folded):
         return None
     for pattern in NAMED_FIRST:
         named = pattern.search(folded)
@@ -312,6 +361,10 @@ def _theme_after(source: str, folded: str, end: int) -> str:
     start = of.end() if of else end
     lead = _LEAD.match(folded, start)
     start = lead.end() if lead else start
+    colon = folded.find(":", start, start + 40)
+    if colon != -1:  # "... voor een thema voor de bijeenkomst in het najaar: huisvesting"
+        lead = _LEAD.match(folded, colon)
+        start = lead.end() if lead else colon + 1
     cut = _CUT.search(folded, start)
     stop = cut.start() if cut else len(folded)
     return _named(source[start:stop])
