@@ -5,6 +5,7 @@ unsubscribe, erase, a theme proposed; and giving a freed place to the first on t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -351,6 +352,7 @@ def _keeping_theme(action: Action) -> Action:
     """The action, and the theme the mail also proposes kept as a proposal of its writer. The mail's one
     answer is the action's own; a writer who is no member leaves the mail for the coordinator to read."""
 
+    @functools.wraps(action)
     def act(
         app: App,
         db: Session,
@@ -374,7 +376,6 @@ def _keeping_theme(action: Action) -> Action:
         queries.record_event(db, EventKind.THEME_PROPOSED, now, member=proposer, inbound=row)
         return done
 
-    act.__doc__ = action.__doc__
     return act
 
 

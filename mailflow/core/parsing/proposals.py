@@ -41,20 +41,26 @@ def _spread(source: str) -> str:
     pending = split_alternatives(source)
     while pending:
         alternative = pending.pop(0)
-        if not alternative.startswith("(?:"):
-            spread.append(alternative)
+        end = _group_end(alternative) if alternative.startswith("(?:") else -1
+        if end < 0 or alternative[end + 1 : end + 2] in ("?", "*", "+", "{"):
+            spread.append(alternative)  # no leading group, or an optional one: nothing to spread
             continue
-        depth, end = 0, 0
-        for end, char in enumerate(alternative):  # noqa: B007 - `end` is where the group closes
-            depth += (char == "(") - (char == ")")
-            if depth == 0:
-                break
-        if alternative[end + 1 : end + 2] in ("?", "*", "+", "{"):
-            spread.append(alternative)  # an optional group: nothing to spread
-            continue
-        rest = alternative[end + 1 :]
-        pending[:0] = [head + rest for head in split_alternatives(alternative[3:end])]
+        pending[:0] = [head + alternative[end + 1 :] for head in split_alternatives(alternative[3:end])]
     return "|".join(spread)
+
+
+def _group_end(source: str) -> int:
+    """Where the group that opens `source` closes (an escaped parenthesis is no group)."""
+    depth, index = 0, 0
+    while index < len(source):
+        if source[index] == "\\":
+            index += 2
+            continue
+        depth += (source[index] == "(") - (source[index] == ")")
+        if depth == 0:
+            return index
+        index += 1
+    return -1
 
 
 # Statements that propose; the theme follows the match ("voorstel voor een thema: huisvesting").
@@ -219,7 +225,7 @@ NAMED_ANCHORS = (
 )
 ANCHORS = NAMED_ANCHORS + (
     "bijeenkomst", "sessie", "avond", "editie", "samenkomst", "keer", "seance", "session", "reunion",
-    "rencontre", "soiree", "edition", "meeting", "evening", "gathering", "stel", "propos", "sugge", "parl",
+    "rencontre", "soiree", "edition", "meeting", "evening", "gathering", "propos", "sugge", "parl",
     "abord", "trait", "discu", "over", "stil", "talk", "cover", "address",
 )  # fmt: skip
 ANCHOR = Keywords("|".join(re.escape(word) for word in ANCHORS), prefix="")
