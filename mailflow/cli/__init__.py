@@ -225,6 +225,18 @@ def cmd_forget(args: argparse.Namespace) -> int:
     return 0 if all(done) else 1
 
 
+def cmd_themes(args: argparse.Namespace) -> int:
+    from mailflow.cli.themes import proposed_themes
+
+    since = _date_argument(args.since, "--since") if args.since else None
+
+    def work(app: App, now: dt.datetime) -> None:
+        with app.sessions() as db:
+            proposed_themes(db, since, args.csv, print, app.config.network.timezone, now)
+
+    return _admin(args, work)
+
+
 def _date_argument(value: str, name: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
@@ -265,6 +277,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
             "language": parsed.language,
             "has_question": parsed.has_question,
             "confidence": round(parsed.confidence, 2),
+            "theme": parsed.extra.get("theme"),  # a theme the mail proposes for a coming meeting
         }
         if args.json:
             print(json.dumps(row, ensure_ascii=False))
@@ -360,6 +373,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_report)
     attendance.add_parser(commands, CONFIG_HELP, cmd_attendance)
+    p = commands.add_parser("themes", help="the themes members proposed for coming meetings, newest first")
+    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
+    p.add_argument("--since", metavar="DATE", help="only those proposed on or after DATE")
+    p.add_argument("--csv", action="store_true", help="CSV on standard output (';', UTF-8 with a BOM)")
+    p.add_argument("--now", help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_themes)
 
     p = commands.add_parser("demo", help="run the real pipeline on sample mails with throwaway local servers")
     p.add_argument("--keep", metavar="DIR", help="keep the demo's config and database in DIR")

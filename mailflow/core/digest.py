@@ -25,6 +25,7 @@ __all__ = [
     "FailureLine",
     "MeetingLine",
     "PersonLine",
+    "ProposalLine",
     "ReviewLine",
     "attendance_csv",
     "attendance_filename",
@@ -71,6 +72,14 @@ class MeetingLine:
 
 
 @dataclass(frozen=True)
+class ProposalLine:
+    """A theme a member proposed for a coming meeting; `theme` came with their mail."""
+
+    person: PersonLine
+    theme: str
+
+
+@dataclass(frozen=True)
 class DigestFacts:
     """Everything that happened since the last digest, and the next meeting with who is expected."""
 
@@ -94,6 +103,7 @@ class DigestFacts:
     review_unread: bool = False  # the review folder could not be read: `review` is what mailflow put there
     # Follow-ups that went without their file: the meeting's date, and why the file could not be read.
     followups_without_attachment: tuple[tuple[dt.date, str], ...] = ()
+    proposals: tuple[ProposalLine, ...] = ()  # themes proposed for coming meetings, in the order made
 
 
 @dataclass(frozen=True)
@@ -128,6 +138,7 @@ def build_digest(facts: DigestFacts, day: dt.date, network: Network) -> Digest:
         or facts.promotions
         or facts.invited
         or facts.followups_without_attachment
+        or facts.proposals
     )
     translations = i18n.translations(language)
     if empty:

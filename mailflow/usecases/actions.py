@@ -1,18 +1,18 @@
 """What each request does to the members and their registrations: register (with the waiting list), cancel,
-unsubscribe, erase; and giving a freed place to the first on the waiting list.
+unsubscribe, erase, a theme proposed; and giving a freed place to the first on the waiting list.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from mailflow.adapters.db import agenda, models, queries
+from mailflow.adapters.db import agenda, models, queries, themes
 from mailflow.core.parsing import Intent, ParsedMessage, Person
-from mailflow.core.parsing.result import UNSURE
 from mailflow.core.vocabulary import (
     MEMBER_MAIL_KINDS,
     EventKind,
@@ -24,6 +24,7 @@ from mailflow.core.vocabulary import (
 )
 from mailflow.usecases.context import App, Thread
 from mailflow.usecases.outgoing import queue_member_mail, queue_reply
+from mailflow.usecases.people import find_or_create_member, meant_in_thread, members_meant, writer_only
 from mailflow.usecases.privacy import forget
 
 # Our mails an answer can be about: those that speak of a meeting or of a member's place in the network.
@@ -68,35 +69,11 @@ def thread_of(db: Session, parsed: ParsedMessage) -> Thread | None:
     return Thread(mail.kind, meeting, members)
 
 
-def _writer_only(parsed: ParsedMessage) -> bool:
-    """The mail names nobody but its writer as the headers give them (From's name, or the address's own
-    words): an answer then means whom our mail meant, which tells apart two people sharing one address."""
-    local = (parsed.sender or "").partition("@")[0]
-    writer = {
-        queries.name_key(parsed.sender_name or ""),
-        queries.name_key("".join(c for c in local if not c.isdigit())),
-    }
-    return all(queries.name_key(p.name) in writer for p in parsed.people)
-
-
 def _coming(meeting: models.Meeting | None, now: dt.datetime) -> models.Meeting | None:
     """The meeting if one can still register for it or cancel it: confirmed and not started."""
     if meeting is None or meeting.starts_at <= now or meeting.status != MeetingStatus.CONFIRMED:
         return None
     return meeting
-
-
-def _meant_in_thread(parsed: ParsedMessage, thread: Thread) -> list[models.Member]:
-    """Whom an answer that names nobody but its writer means: the people of our mail. When that mail named
-    several people sharing the address, the writer alone, if the From name tells which of them writes and
-    the text does not speak for more ("we komen allebei" means them all)."""
-    members = list(thread.members)
-    if len(members) > 1 and not parsed.for_several and parsed.sender_name:
-        writer = set(queries.name_key(parsed.sender_name).split())
-        own = [m for m in members if writer and set(m.name_key.split()) <= writer]
-        if len(own) == 1:
-            return own
-    return members
 
 
 def register(
@@ -123,15 +100,15 @@ def register(
     meeting = None if asked else named or _coming(thread.meeting if thread else None, now)
     meeting = meeting or (None if asked else agenda.next_meeting(db, now))
     notes: list[str] = []
-    if thread is not None and thread.members and _writer_only(parsed):
-        members = _meant_in_thread(parsed, thread)  # "ik kom toch" to Bart's mail, from an address shared
+    if thread is not None and thread.members and writer_only(parsed):
+        members = meant_in_thread(parsed, thread)  # "ik kom toch" to Bart's mail, from an address shared
     else:
         people = parsed.people or (
             Person(
                 name=parsed.sender_name or parsed.sender.split("@")[0], email=parsed.sender, confidence=0.3
             ),
         )
-        members = [_find_or_create_member(db, person, parsed, now, notes) for person in people]
+        members = [find_or_create_member(db, person, parsed, now, notes) for person in people]
     for member in members:
         member.status, member.left_at, member.last_heard_at = MemberStatus.ACTIVE, None, now
         if parsed.language_clear or member.id is None:
@@ -209,7 +186,7 @@ def cancel(
     From an address we hold nobody at, nothing happens and nothing is answered. A day named on which no
     meeting is confirmed is never swapped for another: the coordinator decides.
     """
-    members = _members_meant(db, parsed, thread)
+    members = members_meant(db, parsed, thread)
     if not members:
         queries.record_event(db, EventKind.CANCEL_UNKNOWN, now, inbound=row)
         return Done(ignored="not answered: a cancel from an address we hold nobody at")
@@ -255,7 +232,7 @@ def unsubscribe(
 ) -> Done:
     """The people meant leave the network: no more mail after this confirmation. A stranger's
     "unsubscribe" (a newsletter's, a spammer's) leaves nothing to do and is not answered."""
-    members = _members_meant(db, parsed, thread)
+    members = members_meant(db, parsed, thread)
     if not members:
         return Done(ignored="not answered: leaving, from an address we hold nobody at")
     places = _places_held(db, members, now)
@@ -356,77 +333,96 @@ def fill_free_places(app: App, now: dt.datetime) -> int:
         return _fill_all_places(app, db, now)
 
 
-ACTIONS: dict[
-    Intent,
-    Callable[[App, Session, models.InboundMessage, ParsedMessage, dt.datetime, Thread | None], Done],
-] = {
-    Intent.REGISTER: register,
-    Intent.CANCEL: cancel,
+Action = Callable[[App, Session, models.InboundMessage, ParsedMessage, dt.datetime, Thread | None], Done]
+
+
+# --- themes the group proposes ------------------------------------------------------------------------------
+
+STRANGER_PROPOSES = "a theme proposed from an address we hold nobody at: nothing kept, not answered"
+
+
+def propose(
+    app: App,
+    db: Session,
+    row: models.InboundMessage,
+    parsed: ParsedMessage,
+    now: dt.datetime,
+    thread: Thread | None = None,
+) -> Done:
+    """Keep the theme a member proposes for a coming meeting, for the digest and `mailflow themes`, and
+    thank them once (the reply is keyed on the mail, as every reply).
+
+    From an address we hold nobody at, nothing is kept and nothing is answered: the mail waits in review,
+    where the coordinator decides (privacy stays simple: a proposal always belongs to a member).
+    """
+    proposer = _proposer(db, parsed, thread)
+    if proposer is None:
+        return Done(review=STRANGER_PROPOSES)
+    theme = parsed.extra.get("theme") or parsed.subject or "?"
+    themes.add_proposal(db, proposer, row, theme, now)
+    queries.record_event(db, EventKind.THEME_PROPOSED, now, member=proposer, inbound=row)
+    replies = queue_reply(
+        app,
+        db,
+        row,
+        parsed,
+        MailKind.PROPOSE,
+        [proposer],
+        None,
+        now,
+        language=_language(parsed, [proposer]),
+        theme=theme,
+    )
+    return Done(replies)
+
+
+def _proposer(db: Session, parsed: ParsedMessage, thread: Thread | None) -> models.Member | None:
+    """The member who wrote: the one our answered mail was about, else the one at the sender's address whose
+    name the From header gives, else the first there; None from an address we hold nobody at."""
+    assert parsed.sender is not None
+    if thread is not None and thread.members and writer_only(parsed):
+        members = list(thread.members)
+    else:
+        members = queries.members_at(db, parsed.sender)
+    by_name = [m for m in members if m.name_key == queries.name_key(parsed.sender_name or "")]
+    return next(iter(by_name or members), None)
+
+
+def _keeping_theme(action: Action) -> Action:
+    """The action, and the theme the mail also proposes kept as a proposal of its writer. The mail's one
+    answer is the action's own; a writer who is no member leaves the mail for the coordinator to read."""
+
+    @functools.wraps(action)
+    def act(
+        app: App,
+        db: Session,
+        row: models.InboundMessage,
+        parsed: ParsedMessage,
+        now: dt.datetime,
+        thread: Thread | None = None,
+    ) -> Done:
+        done = action(app, db, row, parsed, now, thread)
+        theme = parsed.extra.get("theme")
+        if not theme:
+            return done
+        db.flush()
+        proposer = _proposer(db, parsed, thread)
+        if proposer is None:
+            note = "also proposes a theme; the writer is no member, so it was not kept"
+            done.review = "; ".join(filter(None, (done.review, note)))
+            done.ignored = None  # a human reads the theme rather than it being filed unread
+            return done
+        themes.add_proposal(db, proposer, row, theme, now)
+        queries.record_event(db, EventKind.THEME_PROPOSED, now, member=proposer, inbound=row)
+        return done
+
+    return act
+
+
+ACTIONS: dict[Intent, Action] = {
+    Intent.REGISTER: _keeping_theme(register),
+    Intent.CANCEL: _keeping_theme(cancel),
     Intent.UNSUBSCRIBE: unsubscribe,
     Intent.ERASE: erase,
+    Intent.PROPOSE: propose,
 }
-
-
-def _find_or_create_member(
-    db: Session, person: Person, parsed: ParsedMessage, now: dt.datetime, notes: list[str]
-) -> models.Member:
-    """The member this person is, created when new. What we hold is never replaced by nothing, nor by a
-    different reading we are unsure of: that is kept as it was and noted for the coordinator."""
-    assert parsed.sender is not None
-    email = (person.email or parsed.sender).lower()
-    key = queries.name_key(person.name)
-    at_address = queries.members_at(db, email)
-    same_name = [m for m in at_address if m.name_key == key]
-    if same_name:
-        member = same_name[0]
-    elif len(at_address) == 1 and email != parsed.sender and person.email:
-        member = at_address[0]  # the person's own address: a new spelling of the same person
-    elif (
-        len(at_address) == 1
-        and person.email == parsed.sender
-        and len(parsed.people) <= 1
-        and _same_writer(at_address[0], key)
-    ):
-        # the writer again, spelling their name otherwise ("Anna" then "Anna Peeters"); a colleague they
-        # name, or "Bart Peeters" from the mailbox Anna Peeters shares with him, is someone else
-        member = at_address[0]
-    else:
-        member = models.Member(email=email, created_at=now, status=MemberStatus.ACTIVE, undeliverable=False)
-        db.add(member)
-        queries.record_event(db, EventKind.REGISTERED, now, member=member)
-        member.name, member.name_key, member.organisation = person.name, key, person.organisation
-        member.unsure = person.confidence < UNSURE or parsed.confidence < UNSURE
-        return member
-    unsure = person.confidence < UNSURE or parsed.confidence < UNSURE
-    organisation = person.organisation or member.organisation
-    differs = member.name_key != key or queries.name_key(organisation or "") != queries.name_key(
-        member.organisation or ""
-    )
-    if differs and unsure:
-        notes.append("reads a name or organisation other than the one held, unsure: kept what we hold")
-        return member
-    member.name, member.name_key, member.organisation = person.name, key, organisation
-    member.unsure = unsure
-    return member
-
-
-def _same_writer(member: models.Member, key: str) -> bool:
-    """Whether a name may be the member's own written otherwise: one name's words hold the other's, or what
-    we hold was an unsure reading."""
-    held, read = set(member.name_key.split()), set(key.split())
-    return member.unsure or held <= read or read <= held
-
-
-def _members_meant(db: Session, parsed: ParsedMessage, thread: Thread | None) -> list[models.Member]:
-    """The members a cancel or unsubscribe is about: those it names; when it names only its writer and
-    answers one of our mails, the people of that mail (two people sharing an address are told apart by the
-    mail they answer); else everyone at the sender's address."""
-    assert parsed.sender is not None
-    if thread is not None and thread.members and _writer_only(parsed):
-        return _meant_in_thread(parsed, thread)
-    meant: list[models.Member] = []
-    for person in parsed.people:
-        keys = queries.name_key(person.name)
-        candidates = queries.members_at(db, (person.email or parsed.sender).lower())
-        meant += [m for m in candidates if m.name_key == keys and m not in meant]
-    return meant or queries.members_at(db, parsed.sender)

@@ -15,7 +15,7 @@ from functools import partial
 
 from sqlalchemy.orm import Session
 
-from mailflow.adapters.db import agenda, models, queries
+from mailflow.adapters.db import agenda, models, queries, themes
 from mailflow.adapters.imap import Inbox
 from mailflow.core import digest as digest_core
 from mailflow.core import sheet as sheet_core
@@ -188,6 +188,7 @@ def gather_facts(app: App, db: Session, since: dt.datetime, now: dt.datetime) ->
                 if e.meeting is not None
             )
         ),
+        proposals=_proposals(db, since, now),
     )
 
 
@@ -217,6 +218,12 @@ def todays_sheet(app: App, db: Session, now: dt.datetime) -> sheet_core.SignInSh
         for m in agenda.registered_for(db, meeting)
     ]
     return sheet_core.sign_in_sheet(meeting_details(app, meeting), people, app.config.network)
+
+
+def _proposals(db: Session, since: dt.datetime, now: dt.datetime) -> tuple[digest_core.ProposalLine, ...]:
+    """The themes members proposed since the last digest, in the order they came."""
+    made = reversed(themes.proposals_between(db, since, now))
+    return tuple(digest_core.ProposalLine(_person(p.member), p.text) for p in made if p.member is not None)
 
 
 def _person(member: models.Member) -> digest_core.PersonLine:

@@ -149,12 +149,14 @@ def queue_reply(
     language: str | None = None,
     asked: tuple[dt.date, tuple[dt.date, ...]] | None = None,
     calendar_cancel: Sequence[models.Meeting] = (),
+    theme: str | None = None,
 ) -> int:
     """Render the reply to this mail and queue it in the outbox, keyed on the mail so it is queued once.
 
     `language` overrides the mail's (a text too short to tell is answered in the member's language);
     `asked` is a day the mail asked for with no confirmed meeting, and the confirmed meetings to choose from;
     `calendar_cancel` the meetings whose events the reply takes out of the people's calendars.
+    `theme` the theme a proposal is thanked for.
     Returns 1 when a reply was queued (to be sent, or held over a limit), 0 when none was.
     """
     assert parsed.sender is not None
@@ -173,6 +175,7 @@ def queue_reply(
         asked_date=asked[0] if asked else None,
         confirmed=asked[1] if asked else (),
         calendar_cancel=tuple(meeting_details(app, m) for m in calendar_cancel),
+        theme=theme,
     )
     rendered = render_mail(
         app,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from mailflow.adapters.db import erasure, models, queries
+from mailflow.adapters.db import erasure, models, queries, themes
 from mailflow.adapters.db.engine import scrub
 from mailflow.adapters.imap import Inbox
 from mailflow.core import retention
@@ -92,12 +92,14 @@ def _drop(db: Session, plan: retention.Plan) -> None:
 
 
 def forget(db: Session, address: str, now: dt.datetime, keep_inbound_id: int | None = None) -> int:
-    """Delete the members at an address with their attendance, events, stored mail and unsent mail.
+    """Delete the members at an address with their attendance, theme proposals, events, stored mail and
+    unsent mail.
 
     Returns how many members were deleted. Shared by the erase intent and `mailflow forget`. The parsing
     caches are emptied too: they may hold the person's words.
     """
     address = address.lower()
+    themes.delete_proposals_from(db, address)  # their members' (the cascade would too) and any they wrote
     members = queries.members_at(db, address)
     for member in members:
         db.delete(member)

@@ -76,6 +76,7 @@ class Reply:
     # cancel, unsubscribe: the meetings the people had a place at, whose events the reply takes out of their
     # calendar (an .ics METHOD:CANCEL each, with the UID and SEQUENCE they know it by)
     calendar_cancel: tuple[MeetingDetails, ...] = ()
+    theme: str | None = None  # propose: the theme proposed, as the mail wrote it
 
 
 # --- Values from mail, made safe ----------------------------------------------------------------------------
@@ -109,6 +110,7 @@ def reply_context(reply: Reply, network: Network, language: str) -> dict[str, An
         "asked_date": reply.asked_date,
         "confirmed": reply.confirmed,
         "calendar_cancel": len(reply.calendar_cancel),
+        "theme": clean_text(reply.theme, limit=300) or None,
     }
 
 
@@ -241,6 +243,10 @@ def digest_context(
         "followups_without_attachment": [
             {"date": date, "reason": clean_text(reason, limit=300)}
             for date, reason in facts.followups_without_attachment
+        ],
+        "proposals": [
+            {"person": _person(item.person), "theme": clean_text(item.theme, limit=300)}
+            for item in facts.proposals
         ],
     }
 

@@ -34,6 +34,7 @@ from mailflow.core.parsing.headers import (
 from mailflow.core.parsing.language import language_is_clear, language_of
 from mailflow.core.parsing.mime import Body, extract_body
 from mailflow.core.parsing.people import read_people
+from mailflow.core.parsing.proposals import read_proposal
 from mailflow.core.parsing.result import Intent, ParseContext, ParsedMessage, Person
 from mailflow.core.parsing.roster import speaks_for_several
 from mailflow.core.parsing.sender import sender_facts
@@ -123,6 +124,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
     reading.reasons += score_reasons
     if "intent from the subject only" in score_reasons:
         reading.confidence = min(reading.confidence, 0.6)  # a subject of one word: worth a human look
+    reading, extra = _proposal(reading, body_sentences, subject)
     if reading.intent in (Intent.OTHER, Intent.QUESTION) and structure.forwards:
         forwarded_sentences = [s for f in structure.forwards for s in sentences(split_text(f.text).body)]
         forwarded = rules.decide(rules.score_sentences(forwarded_sentences, "")[0], questions)
@@ -191,8 +193,41 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
         has_question=reading.has_question,
         confidence=reading.confidence,
         reasons=tuple(dict.fromkeys(first + reading.reasons + people_reasons + reasons)),
+        extra=extra if reading.intent in (Intent.PROPOSE, Intent.REGISTER, Intent.CANCEL) else {},
         **facts,
     )
+
+
+def _proposal(
+    reading: rules.Reading, body_sentences: list[str], subject: str
+) -> tuple[rules.Reading, dict[str, str]]:
+    """A theme proposed for a coming meeting. A mail that asks nothing else becomes a proposal; a
+    registration or cancellation stays one and carries the theme along (`extra["theme"]`), so that it is
+    answered once and the proposal is still kept. The sentence that proposes ("kunnen we het eens hebben
+    over ...?") asks the coordinator nothing; other questions still do.
+    """
+    if reading.intent not in (Intent.REGISTER, Intent.CANCEL, Intent.QUESTION, Intent.OTHER):
+        return reading, {}
+    if reading.intent is Intent.OTHER and reading.scores.get("list_mail"):
+        return reading, {}  # a newsletter's "suggest a topic" is no member's proposal
+    proposal = read_proposal(body_sentences, subject)
+    if proposal is None:
+        return reading, {}
+    extra = {"theme": proposal.theme}
+    if reading.has_question and proposal.sentences:
+        rest = [s for number, s in enumerate(body_sentences) if number not in proposal.sentences]
+        reading.has_question = rules.score_sentences(rest, "")[1] > 0
+    if reading.intent in (Intent.REGISTER, Intent.CANCEL):
+        reading.reasons.append("also proposes a theme")
+        return reading, extra
+    sure = 0.75 if proposal.from_subject else 0.85
+    return rules.Reading(
+        Intent.PROPOSE,
+        sure,
+        ["propose: proposes a theme for a meeting"],
+        reading.has_question,
+        reading.scores,
+    ), extra
 
 
 def _within_limits(person: Person) -> Person:
