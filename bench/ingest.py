@@ -1,127 +1,205 @@
-"""Ingestion benchmark: mailflow's pass over N registration mails against the floor of fetching and parsing
-them.
+"""Ingestion benchmark: mailflow's pass over a backlog of N registration mails against the floor of fetching
+and parsing them, for several N, on SQLite and on PostgreSQL.
 
-    python bench/ingest.py [--count 2000]
+    python bench/ingest.py [--sizes 500,2000,5000,10000] [--databases sqlite,postgresql] [--members 10000]
 
-Loads N mails (the registrations of tests/mail with varied senders and Message-IDs) into a Dovecot folder,
-then times (1) the floor: a bare imapclient UID FETCH BODY.PEEK[] of them all in batches plus the standard
-library's parse of each with policy.default, and (2) `mailflow run --once` on the same mails in a fresh folder
-(fetch, understand, store, queue replies, move; the replies go to a local aiosmtpd sink). Prints both rates,
-their ratio and mailflow's peak memory (max RSS of the child process). Aim: within 3x of the floor and under
-150 MB.
+For each size, N mails (the registrations of tests/mail, each with its own sender and Message-ID) go into a
+Dovecot folder. The floor is a bare imapclient UID FETCH BODY.PEEK[] of them in batches plus the standard
+library's parse of each. mailflow's pass is `mailflow run --once` on a fresh database that an empty pass
+has set up: fetch, understand, store, queue the replies, move, and send them to a local aiosmtpd sink (in
+this process). The workload is fixed, whatever day it runs (see workload.py).
+
+Printed per run: wall time, mails/s, the ratio to the floor, the pass's CPU time per mail, and its peak RSS.
+Then whether the cost per mail grows with the backlog (the largest size against the smallest, start-up left
+out) and with the members held (a pass over the smallest size on a database that already holds --members
+members, each with a registration, their mail and a reply of the last day). Aims: within 3x of the floor on
+SQLite at 2,000 mails (2x better), PostgreSQL within 1.5x of SQLite, the cost per mail flat from 500 to
+10,000, peak RSS under 150 MB at 10,000.
 """
 
 from __future__ import annotations
 
 import argparse
-import email
-import email.policy
-import os
-import re
-import resource
-import subprocess
+import contextlib
 import sys
 import tempfile
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
-import imapclient
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from helpers import write_config
-from servers import Dovecot, dovecot_binary
+from servers import dovecot_binary, postgres_bindir
+from workload import (
+    Dovecot,
+    DurablePostgres,
+    Run,
+    bench_config,
+    fill_members,
+    floor,
+    load,
+    mailflow_once,
+    registrations,
+    varied,
+)
 
 from mailflow.testing.servers import SmtpSink
 
-MAIL = ROOT / "tests" / "mail"
-BATCH = 500
+
+@dataclass
+class Result:
+    database: str
+    mails: int
+    members: int
+    floor_seconds: float
+    run: Run
+    replies: int
+
+    @property
+    def ratio(self) -> float:
+        return self.run.seconds / self.floor_seconds
 
 
-def registrations() -> list[bytes]:
-    import json
-
-    labels = json.loads((MAIL / "labels.json").read_text(encoding="utf-8"))
-    return [
-        (MAIL / name).read_bytes() for name, label in sorted(labels.items()) if label["intent"] == "register"
-    ]
+def fresh_url(database: str, workdir: Path, postgres: DurablePostgres | None, name: str) -> str:
+    if database == "sqlite":
+        return f"sqlite:///{workdir}/{name}.db"
+    assert postgres is not None
+    return postgres.create_database(name)
 
 
-def varied(templates: list[bytes], count: int) -> list[bytes]:
-    """`count` distinct mails: each template with its own sender and Message-ID, as if from `count`
-    volunteers."""
-    mails = []
-    for i in range(count):
-        raw = templates[i % len(templates)]
-        raw = re.sub(rb"(?im)^(Message-ID:\s*<)", rb"\g<1>bench%d." % i, raw, count=1)
-        raw = re.sub(rb"(?im)^(From:.*<)([^@>]+)@", rb"\g<1>\g<2>.%d@" % i, raw, count=1)
-        mails.append(raw)
-    return mails
+def measure(
+    server: Dovecot,
+    sink: SmtpSink,
+    database: str,
+    mails: list[bytes],
+    floor_seconds: float,
+    workdir: Path,
+    postgres: DurablePostgres | None,
+    members: int = 0,
+) -> Result:
+    """One pass over `mails` on a fresh database (set up by an empty pass, then filled with `members`)."""
+    name = f"{database}_{len(mails)}_{members}"
+    folder = f"signup-{name}"
+    url = fresh_url(database, workdir, postgres, f"bench_{name}")
+    load(server, folder, [])
+    config = bench_config(workdir / name, server, sink, url, folder)
+    mailflow_once(config)  # migrates, writes the meetings down, notes where reading starts
+    if members:
+        fill_members(url, members)
+    load(server, folder, mails)
+    sink.clear()
+    run = mailflow_once(config)
+    replies = len(sink.messages)
+    sink.clear()
+    return Result(database, len(mails), members, floor_seconds, run, replies)
 
 
-def load(server: Dovecot, folder: str, mails: list[bytes]) -> None:
-    with imapclient.IMAPClient(server.host, port=server.port, ssl=False) as client:
-        client.login(server.username, server.password)
-        if not client.folder_exists(folder):
-            client.create_folder(folder)
-        for start in range(0, len(mails), BATCH):
-            client.multiappend(folder, mails[start : start + BATCH])
+def start_up(
+    server: Dovecot, sink: SmtpSink, database: str, workdir: Path, pg: DurablePostgres | None
+) -> float:
+    """Seconds of an empty pass on a database already set up: start-up, login, the jobs finding nothing."""
+    url = fresh_url(database, workdir, pg, f"bench_{database}_empty")
+    load(server, f"empty-{database}", [])
+    config = bench_config(workdir / f"empty-{database}", server, sink, url, f"empty-{database}")
+    mailflow_once(config)
+    return min(mailflow_once(config).seconds for _ in range(3))
 
 
-def floor(server: Dovecot, folder: str) -> float:
-    started = time.perf_counter()
-    with imapclient.IMAPClient(server.host, port=server.port, ssl=False) as client:
-        client.login(server.username, server.password)
-        client.select_folder(folder, readonly=True)
-        uids = client.search(["ALL"])
-        for start in range(0, len(uids), BATCH):
-            for data in client.fetch(uids[start : start + BATCH], ["BODY.PEEK[]"]).values():
-                email.message_from_bytes(data[b"BODY[]"], policy=email.policy.default)
-    return time.perf_counter() - started
-
-
-def mailflow_pass(server: Dovecot, sink: SmtpSink, folder: str, workdir: Path) -> tuple[float, int]:
-    config = write_config(
-        workdir,
-        server,
-        sink,
-        f"sqlite:///{workdir}/bench.db",
-        imap={"folder": folder, "since": "2000-01-01", "batch_size": BATCH},
-        # Every mail answered, as the rate is about: the hourly cap would hold all but 60.
-        limits={"replies_per_hour": 1_000_000},
+def print_result(result: Result, startup: float) -> None:
+    run = result.run
+    per_mail = 1000 * (run.seconds - startup) / result.mails
+    print(
+        f"{result.database:<11}{result.mails:>7}{result.members:>9}{result.floor_seconds:>9.2f}"
+        f"{run.seconds:>10.2f}{result.mails / run.seconds:>9.0f}{result.ratio:>7.1f}"
+        f"{per_mail:>9.2f}{1000 * run.cpu_seconds / result.mails:>9.2f}{run.peak_mb:>8.0f} MB"
+        f"{'' if result.replies == result.mails else f'  ({result.replies} replies!)'}",
+        flush=True,
     )
-    command = [sys.executable, "-m", "mailflow", "run", "--config", str(config), "--once"]
-    started = time.perf_counter()
-    subprocess.run(command, check=True, env=os.environ.copy(), stderr=subprocess.DEVNULL)
-    elapsed = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, peak_kb
+
+
+def verdicts(results: list[Result], startups: dict[str, float]) -> None:
+    print()
+    for database, startup in startups.items():
+        plain = sorted(
+            (r for r in results if r.database == database and not r.members), key=lambda r: r.mails
+        )
+        if len(plain) >= 2:
+            first, last = plain[0], plain[-1]
+            a = (first.run.seconds - startup) / first.mails
+            b = (last.run.seconds - startup) / last.mails
+            grows = "flat" if b <= a * 1.15 else "grows with the backlog"
+            print(
+                f"{database}: {1000 * a:.2f} ms/mail at {first.mails} -> {1000 * b:.2f} at {last.mails} "
+                f"({100 * (b / a - 1):+.0f}%, start-up of {startup:.2f} s left out): {grows}"
+            )
+        held = [r for r in results if r.database == database and r.members]
+        for with_members in held:
+            without = next((r for r in plain if r.mails == with_members.mails), None)
+            if without is None:
+                continue
+            a = (without.run.seconds - startup) / without.mails
+            b = (with_members.run.seconds - startup) / with_members.mails
+            grows = "flat" if b <= a * 1.15 else "grows with the members"
+            print(
+                f"{database}: {1000 * a:.2f} ms/mail with no member held -> {1000 * b:.2f} with "
+                f"{with_members.members} ({100 * (b / a - 1):+.0f}%): {grows}"
+            )
+    sqlite = {r.mails: r for r in results if r.database == "sqlite" and not r.members}
+    for result in results:
+        if result.database == "postgresql" and not result.members and result.mails in sqlite:
+            ratio = result.run.seconds / sqlite[result.mails].run.seconds
+            print(f"postgresql / sqlite at {result.mails}: {ratio:.2f}x  (aim: <= 1.5)")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])  # the summary, wrapped
-    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--sizes", default="2000", help="backlog sizes, comma-separated (default 2000)")
+    parser.add_argument("--databases", default="sqlite,postgresql", help="sqlite and/or postgresql")
+    parser.add_argument("--members", type=int, default=10_000, help="members held for the last run (0: none)")
     args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    databases = [d.strip() for d in args.databases.split(",") if d.strip()]
     if dovecot_binary() is None:
         print("bench/ingest.py needs Dovecot: apt-get install dovecot-imapd", file=sys.stderr)
         return 2
-    mails = varied(registrations(), args.count)
-    with tempfile.TemporaryDirectory() as tmp, Dovecot() as server, SmtpSink() as sink:
-        load(server, "floor", mails)
-        load(server, "signup", mails)
-        floor_seconds = floor(server, "floor")
-        mailflow_seconds, peak_kb = mailflow_pass(server, sink, "signup", Path(tmp))
-        replies = sink.wait_for(args.count, timeout=60)
-    floor_rate, mailflow_rate = args.count / floor_seconds, args.count / mailflow_seconds
-    print(f"mails            {args.count}")
-    print(f"floor            {floor_rate:8.0f} mails/s  (bare FETCH BODY.PEEK[] + email.message_from_bytes)")
+    if "postgresql" in databases and postgres_bindir() is None:
+        print("no PostgreSQL (apt-get install postgresql): SQLite only", file=sys.stderr)
+        databases.remove("postgresql")
+    templates = registrations()
+    results: list[Result] = []
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        server = stack.enter_context(Dovecot())
+        sink = stack.enter_context(SmtpSink())
+        pg = stack.enter_context(DurablePostgres()) if "postgresql" in databases else None
+        startups = {database: start_up(server, sink, database, workdir, pg) for database in databases}
+        for database, seconds in startups.items():
+            print(f"start-up ({database}): {seconds:.2f} s for an empty pass")
+        print(
+            f"\n{'database':<11}{'mails':>7}{'members':>9}{'floor s':>9}{'mailflow s':>10}{'mails/s':>9}"
+            f"{'ratio':>7}{'ms/mail':>9}{'cpu ms':>9}{'peak RSS':>11}"
+        )
+        for size in sizes:
+            mails = varied(templates, size, tag=f"s{size}-")
+            load(server, f"floor-{size}", mails)
+            floor_seconds = floor(server, f"floor-{size}")
+            for database in databases:
+                result = measure(server, sink, database, mails, floor_seconds, workdir, pg)
+                results.append(result)
+                print_result(result, startups[database])
+        if args.members:
+            size = sizes[0]
+            mails = varied(templates, size, tag=f"m{size}-")
+            load(server, f"floor-m{size}", mails)
+            floor_seconds = floor(server, f"floor-m{size}")
+            for database in databases:
+                result = measure(server, sink, database, mails, floor_seconds, workdir, pg, args.members)
+                results.append(result)
+                print_result(result, startups[database])
     print(
-        f"mailflow         {mailflow_rate:8.0f} mails/s  (run --once: fetch, parse, store, queue, move, send;"
-        f" {len(replies)} replies)"
+        "\nratio: the pass's wall time over the floor's (bare FETCH BODY.PEEK[] + email.message_from_bytes);"
+        " ms/mail: wall time less an empty pass's, per mail; cpu ms: the pass's CPU time per mail"
     )
-    print(f"ratio            {floor_rate / mailflow_rate:8.1f} x slower than the floor  (aim: <= 3)")
-    print(f"peak memory      {peak_kb / 1024:8.0f} MB  (max RSS of the mailflow process; aim: < 150)")
+    verdicts(results, startups)
     return 0
 
 

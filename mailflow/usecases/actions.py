@@ -115,7 +115,6 @@ def register(
             member.language = parsed.language
         if member.email == parsed.sender:
             member.undeliverable = False  # they wrote from it: the address takes mail again
-    db.flush()
     status = _place_for(db, members, meeting) if meeting is not None else RegistrationStatus.REGISTERED
     if meeting is not None:
         for member in members:
@@ -160,14 +159,13 @@ def _place_for(db: Session, members: list[models.Member], meeting: models.Meetin
     """Registered if the meeting has room for these members (or they have their place), else waiting."""
     if meeting.capacity is None:
         return RegistrationStatus.REGISTERED
-    ours = [m.id for m in members]
-    current = agenda.statuses_of(db, meeting, ours)
+    current = agenda.statuses_of(db, meeting, members)
     if current.count(RegistrationStatus.REGISTERED) == len(members):
         return RegistrationStatus.REGISTERED
-    free = meeting.capacity - agenda.places_taken(db, meeting, leaving_out=ours)
+    free = meeting.capacity - agenda.places_taken(db, meeting, leaving_out=members)
     # Those already waiting come first: a place freed this pass is theirs, never a newcomer's.
-    ahead = [r for r in agenda.waiting_for(db, meeting) if r.member_id not in ours]
-    if free - len(ahead) >= len(members):
+    ahead = agenda.waiting_count(db, meeting, leaving_out=members)
+    if free - ahead >= len(members):
         return RegistrationStatus.REGISTERED
     return RegistrationStatus.WAITING
 
@@ -195,7 +193,7 @@ def cancel(
         return Done(review=f"cancels {parsed.asked_date.isoformat()}: no meeting is confirmed that day")
     meeting = named or _coming(thread.meeting if thread else None, now) or agenda.next_meeting(db, now)
     had_place = meeting is not None and RegistrationStatus.REGISTERED in agenda.statuses_of(
-        db, meeting, [m.id for m in members]
+        db, meeting, members
     )
     for member in members:
         member.last_heard_at = now

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from mailflow.adapters.db import models, queries
+from mailflow.adapters.db import batch, models, queries
 from mailflow.adapters.db.engine import short_error
 from mailflow.adapters.imap import Fetched, Inbox
 from mailflow.core.parsing import Intent, ParsedMessage, parse_message
 from mailflow.core.parsing.bounce import failed_recipients
-from mailflow.core.vocabulary import SKIPPED, EventKind, InboundStatus
+from mailflow.core.vocabulary import SKIPPED, EventKind, InboundStatus, OutboxKey
 from mailflow.errors import MailflowError, StoreError
 from mailflow.usecases import faults, privacy
 from mailflow.usecases.actions import ACTIONS, thread_of
@@ -55,16 +55,13 @@ def process_inbox(app: App, inbox: Inbox, now: dt.datetime) -> dict[str, int]:
         first_uid, since.astimezone(app.config.network.timezone).date() if since else None
     )
     counts: dict[str, int] = {}
-    for batch in inbox.fetch(uids, uidvalidity):
+    for fetched_batch in inbox.fetch(uids, uidvalidity):
         faults.checkpoint("after_fetch")
-        done: list[tuple[Fetched, Outcome]] = []
-        with app.sessions.begin() as db:  # one commit per batch; each mail in a savepoint of its own
-            for fetched in batch:
-                if app.stop.is_set():
-                    break
-                if since is not None and fetched.internaldate is not None and fetched.internaldate < since:
-                    continue  # older than mailflow's start on this mailbox: not ours to answer
-                done.append((fetched, handle(app, db, fetched, now)))
+        # Mail older than mailflow's start on this mailbox is not ours to answer.
+        ours = [
+            f for f in fetched_batch if since is None or f.internaldate is None or f.internaldate >= since
+        ]
+        done = ingest_batch(app, ours, now)  # one commit for the batch
         faults.checkpoint("after_commit")
         # Committed: only now may the server be told (a crash before this line is a harmless re-fetch).
         moves: dict[str, list[int]] = {}
@@ -132,17 +129,152 @@ def _reading_position(
         return state.first_uid, state.since.replace(microsecond=0) if state.since else None
 
 
+class _MailFailed(Exception):
+    """A mail made the batch's transaction fail: the batch is done again with that mail on its own."""
+
+    def __init__(self, uid: int) -> None:
+        super().__init__(f"uid={uid}")
+        self.uid = uid
+
+
+def ingest_batch(app: App, fetched_batch: list[Fetched], now: dt.datetime) -> list[tuple[Fetched, Outcome]]:
+    """Understand a batch of mails and record what they mean in one transaction; returns each mail's outcome,
+    in order (those left when asked to stop are not in it).
+
+    The batch's reads are made once (batch.start) and its rows written together at the commit. A mail that
+    fails rolls the transaction back, and the batch is done again with that mail in a savepoint of its own
+    (see `handle`), so it fails alone; a failure at the commit, which names no mail, puts every mail in one.
+    Raises StoreError when the database is gone, so that nothing is moved on the server.
+    """
+    parsed: dict[int, ParsedMessage] = {}  # parsing is pure: a batch done again is not parsed again
+    alone: set[int] = set()
+    while True:
+        try:
+            with app.sessions.begin() as db:
+                return _act_on_batch(app, db, fetched_batch, now, parsed, alone)
+        except _MailFailed as failed:
+            log.warning("uid=%s failed: the batch again, that mail on its own", failed.uid)
+            alone.add(failed.uid)
+        except MailflowError:
+            raise
+        except Exception as exc:
+            if isinstance(exc, SQLAlchemyError) and _database_unreachable(exc):
+                raise StoreError(f"database: {short_error(exc)}") from exc
+            everyone = {f.uid for f in fetched_batch}
+            if alone >= everyone:
+                raise
+            log.warning("the batch failed (%s): again, each mail on its own", type(exc).__name__)
+            alone = everyone
+
+
+def _act_on_batch(
+    app: App,
+    db: Session,
+    fetched_batch: list[Fetched],
+    now: dt.datetime,
+    parsed: dict[int, ParsedMessage],
+    alone: set[int],
+) -> list[tuple[Fetched, Outcome]]:
+    """The batch in one transaction (see ingest_batch): first the mails' rows, written together so that
+    their ids can key the replies, then each mail in order."""
+    digests = {f.uid: _digest(f) for f in fetched_batch}
+    seen_before = queries.known_inbound(
+        db,
+        fetched_batch[0].mailbox if fetched_batch else "",
+        fetched_batch[0].uidvalidity if fetched_batch else 0,
+        [f.uid for f in fetched_batch if f.uid not in alone],
+        [digests[f.uid] for f in fetched_batch if f.uid not in alone],
+    )
+    by_place = {(r.mailbox, r.uidvalidity, r.uid): r for r in seen_before}
+    by_digest = {r.sha256: r for r in seen_before}
+    rows: dict[int, models.InboundMessage] = {}  # uid -> the row to act on
+    for fetched in fetched_batch:
+        if fetched.uid in alone:
+            continue
+        digest = digests[fetched.uid]
+        known = by_place.get((fetched.mailbox, fetched.uidvalidity, fetched.uid)) or by_digest.get(digest)
+        if known is not None and (known.status != InboundStatus.FAILED or known in rows.values()):
+            continue  # seen before (or the same bytes earlier in this batch): see _seen_outcome
+        if fetched.raw is not None and fetched.uid not in parsed:
+            try:
+                parsed[fetched.uid] = parse_message(fetched.raw, app.context)
+            except Exception as exc:  # the mail's own failure, recorded when it is alone
+                raise _MailFailed(fetched.uid) from exc
+        row = known or _new_row(fetched, digest, now)
+        by_digest[digest] = rows[fetched.uid] = row  # the same bytes again in this batch are seen before
+    db.add_all(row for row in rows.values() if batch.is_new(row))
+    db.flush()  # one INSERT for the batch's rows: their ids key the replies
+    addresses = [a for p in parsed.values() for a in (p.sender, *(x.email for x in p.people)) if a]
+    batch.start(db, addresses).read_keys(db, [str(OutboxKey.reply(row.id)) for row in rows.values()])
+    done: list[tuple[Fetched, Outcome]] = []
+    for fetched in fetched_batch:
+        if app.stop.is_set():
+            break
+        if fetched.uid in alone:
+            done.append((fetched, handle(app, db, fetched, now)))  # in a savepoint of its own
+            continue
+        mine = rows.get(fetched.uid)
+        if mine is None:
+            done.append((fetched, _seen_outcome(fetched, by_place, by_digest, digests[fetched.uid])))
+            continue
+        try:
+            outcome = ingest(app, db, mine, fetched, now, parsed.get(fetched.uid))
+        except MailflowError:
+            raise
+        except SQLAlchemyError as exc:
+            if _database_unreachable(exc):
+                raise StoreError(f"database: {short_error(exc)}") from exc
+            raise _MailFailed(fetched.uid) from exc
+        except Exception as exc:  # one bad mail must not stop the batch
+            raise _MailFailed(fetched.uid) from exc
+        done.append((fetched, outcome))
+    for fetched in fetched_batch[len(done) :]:  # asked to stop: the rest waits for the next pass
+        left = rows.get(fetched.uid)
+        if left is not None and left.status != InboundStatus.FAILED:
+            db.delete(left)
+    batch.stop(db)
+    return done
+
+
+def _digest(fetched: Fetched) -> str:
+    if fetched.raw is not None:
+        return queries.sha256(fetched.raw)
+    return queries.sha256(f"oversize {fetched.mailbox} {fetched.uidvalidity} {fetched.uid}".encode())
+
+
+def _new_row(fetched: Fetched, digest: str, now: dt.datetime) -> models.InboundMessage:
+    return models.InboundMessage(
+        mailbox=fetched.mailbox,
+        uidvalidity=fetched.uidvalidity,
+        uid=fetched.uid,
+        sha256=digest,
+        size=fetched.size,
+        attempts=0,
+        moved=False,
+        received_at=fetched.internaldate or now,
+        status=InboundStatus.PROCESSED,
+    )
+
+
+def _seen_outcome(
+    fetched: Fetched,
+    by_place: dict[tuple[str, int, int], models.InboundMessage],
+    by_digest: dict[str, models.InboundMessage],
+    digest: str,
+) -> Outcome:
+    """A mail seen before (a crash before the move, or the same bytes again): never a second reply."""
+    known = by_place.get((fetched.mailbox, fetched.uidvalidity, fetched.uid)) or by_digest[digest]
+    same_place = (known.uid, known.uidvalidity) == (fetched.uid, fetched.uidvalidity)
+    return Outcome(SKIPPED, None if known.moved and same_place else known.destination)
+
+
 def handle(app: App, db: Session, fetched: Fetched, now: dt.datetime) -> Outcome:
     """Understand one mail and record what it means, in a savepoint of the caller's transaction.
 
     Never raises for a bad mail (it is counted, and quarantined after MAX_ATTEMPTS); raises StoreError when
     the database is gone, so that nothing is moved on the server.
     """
-    digest = (
-        queries.sha256(fetched.raw)
-        if fetched.raw is not None
-        else queries.sha256(f"oversize {fetched.mailbox} {fetched.uidvalidity} {fetched.uid}".encode())
-    )
+    digest = _digest(fetched)
     try:
         with db.begin_nested():
             known = queries.find_inbound(db, fetched.mailbox, fetched.uidvalidity, fetched.uid, digest)
@@ -150,17 +282,7 @@ def handle(app: App, db: Session, fetched: Fetched, now: dt.datetime) -> Outcome
                 # Seen before (a crash before the move, or the same bytes again): never a second reply.
                 same_place = (known.uid, known.uidvalidity) == (fetched.uid, fetched.uidvalidity)
                 return Outcome(SKIPPED, None if known.moved and same_place else known.destination)
-            row = known or models.InboundMessage(
-                mailbox=fetched.mailbox,
-                uidvalidity=fetched.uidvalidity,
-                uid=fetched.uid,
-                sha256=digest,
-                size=fetched.size,
-                attempts=0,
-                moved=False,
-                received_at=fetched.internaldate or now,
-                status=InboundStatus.PROCESSED,
-            )
+            row = known or _new_row(fetched, digest, now)
             db.add(row)
             return ingest(app, db, row, fetched, now)
     except SQLAlchemyError as exc:
@@ -173,8 +295,16 @@ def handle(app: App, db: Session, fetched: Fetched, now: dt.datetime) -> Outcome
         return _record_failure(app, db, fetched, digest, now, exc)
 
 
-def ingest(app: App, db: Session, row: models.InboundMessage, fetched: Fetched, now: dt.datetime) -> Outcome:
-    """Act on one new mail inside the caller's transaction; returns where the mail goes."""
+def ingest(
+    app: App,
+    db: Session,
+    row: models.InboundMessage,
+    fetched: Fetched,
+    now: dt.datetime,
+    parsed: ParsedMessage | None = None,
+) -> Outcome:
+    """Act on one new mail inside the caller's transaction (`parsed`: the mail, parsed already); returns
+    where the mail goes."""
     imap = app.config.imap
     assert imap is not None
     row.processed_at = now
@@ -188,7 +318,7 @@ def ingest(app: App, db: Session, row: models.InboundMessage, fetched: Fetched, 
             db,
             now,
         )
-    parsed = parse_message(fetched.raw, app.context)
+    parsed = parsed or parse_message(fetched.raw, app.context)
     row.intent, row.message_id, row.sender = str(parsed.intent), parsed.message_id, parsed.sender
     row.reason = "; ".join(parsed.reasons)[:500] or None
 
@@ -222,7 +352,8 @@ def ingest(app: App, db: Session, row: models.InboundMessage, fetched: Fetched, 
         )  # parsing says why first: "ambiguous From: ..."
         return _to_review(row, fetched, InboundStatus.REVIEW, reason, imap.review_folder, db, now)
 
-    db.flush()  # the row's id keys the reply
+    if batch.is_new(row):
+        db.flush()  # the row's id keys the reply
     done = ACTIONS[parsed.intent](app, db, row, parsed, now, thread)
     replies = done.replies
     if done.ignored:
@@ -296,17 +427,7 @@ def _record_failure(
     with db.begin_nested():
         row = queries.find_inbound(db, fetched.mailbox, fetched.uidvalidity, fetched.uid, digest)
         if row is None:
-            row = models.InboundMessage(
-                mailbox=fetched.mailbox,
-                uidvalidity=fetched.uidvalidity,
-                uid=fetched.uid,
-                sha256=digest,
-                size=fetched.size,
-                attempts=0,
-                moved=False,
-                received_at=fetched.internaldate or now,
-                status=InboundStatus.FAILED,
-            )
+            row = _new_row(fetched, digest, now)
             db.add(row)
         row.attempts += 1
         row.reason = reason

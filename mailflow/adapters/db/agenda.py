@@ -7,15 +7,20 @@ is kept (its registrations are what its cancellation mail goes to) but is never 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from mailflow.adapters.db import batch
 from mailflow.adapters.db.models import Meeting, Member, Registration
 from mailflow.core.vocabulary import MeetingStatus, MemberStatus, RegistrationStatus
 
 _CONFIRMED = Meeting.status == MeetingStatus.CONFIRMED
+
+
+def _confirmed(meeting: Meeting) -> bool:
+    return meeting.status == MeetingStatus.CONFIRMED
 
 
 def all_meetings(session: Session) -> list[Meeting]:
@@ -25,11 +30,20 @@ def all_meetings(session: Session) -> list[Meeting]:
 
 def meeting_on(session: Session, date: dt.date) -> Meeting | None:
     """The confirmed meeting on a day."""
+    if kept := batch.of(session):
+        return next((m for m in kept.meetings(session) if m.date == date and _confirmed(m)), None)
     return session.scalar(sa.select(Meeting).where(Meeting.date == date, _CONFIRMED))
 
 
 def next_meeting(session: Session, now: dt.datetime, on_or_after: dt.date | None = None) -> Meeting | None:
     """The first confirmed meeting that has not started yet (and is not before `on_or_after`)."""
+    if kept := batch.of(session):
+        coming = [
+            m
+            for m in kept.meetings(session)
+            if m.starts_at > now and _confirmed(m) and (on_or_after is None or m.date >= on_or_after)
+        ]
+        return min(coming, key=lambda m: m.starts_at, default=None)
     query = sa.select(Meeting).where(Meeting.starts_at > now, _CONFIRMED)
     if on_or_after is not None:
         query = query.where(Meeting.date >= on_or_after)
@@ -38,6 +52,9 @@ def next_meeting(session: Session, now: dt.datetime, on_or_after: dt.date | None
 
 def meetings_starting(session: Session, after: dt.datetime, until: dt.datetime) -> list[Meeting]:
     """The confirmed meetings that start after `after` and no later than `until`, first first."""
+    if kept := batch.of(session):
+        found = [m for m in kept.meetings(session) if after < m.starts_at <= until and _confirmed(m)]
+        return sorted(found, key=lambda m: m.starts_at)
     return list(
         session.scalars(
             sa.select(Meeting)
@@ -57,6 +74,9 @@ def meetings_between(session: Session, first: dt.date, last: dt.date) -> list[Me
 
 
 def coming_meetings_with_capacity(session: Session, now: dt.datetime) -> list[Meeting]:
+    if kept := batch.of(session):
+        found = [m for m in kept.meetings(session) if m.starts_at > now and m.capacity is not None]
+        return sorted((m for m in found if _confirmed(m)), key=lambda m: m.starts_at)
     return list(
         session.scalars(
             sa.select(Meeting)
@@ -67,11 +87,21 @@ def coming_meetings_with_capacity(session: Session, now: dt.datetime) -> list[Me
 
 
 def registration(session: Session, member: Member, meeting: Meeting) -> Registration | None:
-    return session.scalar(
+    kept = batch.of(session)
+    if kept:
+        known, found = kept.registration(member, meeting)
+        if known:
+            return found
+    if batch.is_new(member):
+        return None  # a member new in this session has no registration in the database
+    found = session.scalar(
         sa.select(Registration).where(
             Registration.member_id == member.id, Registration.meeting_id == meeting.id
         )
     )
+    if kept and found is not None:
+        kept.track([found])
+    return found
 
 
 def set_registration(
@@ -105,19 +135,32 @@ def registered_for(session: Session, meeting: Meeting) -> list[Member]:
     )
 
 
-def places_taken(session: Session, meeting: Meeting, leaving_out: Iterable[int] = ()) -> int:
-    """How many places of a meeting are taken (by active members), leaving out the member ids given."""
+def places_taken(session: Session, meeting: Meeting, leaving_out: Sequence[Member] = ()) -> int:
+    """How many places of a meeting are taken (by active members), leaving out the members given."""
+    return _count(session, meeting, RegistrationStatus.REGISTERED, leaving_out)
+
+
+def waiting_count(session: Session, meeting: Meeting, leaving_out: Sequence[Member] = ()) -> int:
+    """How many active members wait for a place at a meeting, leaving out the members given."""
+    return _count(session, meeting, RegistrationStatus.WAITING, leaving_out)
+
+
+def _count(
+    session: Session, meeting: Meeting, status: RegistrationStatus, leaving_out: Sequence[Member]
+) -> int:
+    if kept := batch.of(session):
+        return kept.count(session, meeting, status, leaving_out)
     query = (
         sa.select(sa.func.count())
         .select_from(Registration)
         .join(Member)
         .where(
             Registration.meeting_id == meeting.id,
-            Registration.status == RegistrationStatus.REGISTERED,
+            Registration.status == status,
             Member.status == MemberStatus.ACTIVE,
         )
     )
-    left_out = list(leaving_out)
+    left_out = [m.id for m in leaving_out if not batch.is_new(m)]
     if left_out:
         query = query.where(Registration.member_id.not_in(left_out))
     return session.scalar(query) or 0
@@ -125,7 +168,7 @@ def places_taken(session: Session, meeting: Meeting, leaving_out: Iterable[int] 
 
 def waiting_for(session: Session, meeting: Meeting) -> list[Registration]:
     """The waiting list of a meeting, first come first served (active members only)."""
-    return list(
+    found = list(
         session.scalars(
             sa.select(Registration)
             .join(Member)
@@ -137,28 +180,29 @@ def waiting_for(session: Session, meeting: Meeting) -> list[Registration]:
             .order_by(Registration.updated_at, Registration.id)
         )
     )
+    if kept := batch.of(session):
+        kept.track(found)
+    return found
 
 
 def registrations_of(session: Session, meeting: Meeting) -> list[Registration]:
     """Every registration of a meeting, whatever its status, in the order they came."""
-    return list(
+    found = list(
         session.scalars(
             sa.select(Registration)
             .where(Registration.meeting_id == meeting.id)
             .order_by(Registration.created_at, Registration.id)
         )
     )
+    if kept := batch.of(session):
+        kept.track(found)
+    return found
 
 
-def statuses_of(session: Session, meeting: Meeting, member_ids: Iterable[int]) -> list[str]:
+def statuses_of(session: Session, meeting: Meeting, members: Iterable[Member]) -> list[str]:
     """The registration statuses these members have for a meeting (none for those who said nothing)."""
-    return list(
-        session.scalars(
-            sa.select(Registration.status).where(
-                Registration.meeting_id == meeting.id, Registration.member_id.in_(list(member_ids))
-            )
-        )
-    )
+    found = (registration(session, member, meeting) for member in members)
+    return [r.status for r in found if r is not None]
 
 
 def registrations_at(session: Session, meetings: Iterable[Meeting]) -> list[tuple[int, int, str]]:

@@ -180,6 +180,7 @@ class OutboxMessage(Base):
     # The meeting the mail is about, so that an answer to it is read in that thread.
     meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meetings.id", ondelete="SET NULL"))
     about: Mapped[list[OutboxMember]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    member: Mapped[Member | None] = relationship()
 
 
 class OutboxMember(Base):
@@ -191,6 +192,7 @@ class OutboxMember(Base):
     member_id: Mapped[int] = mapped_column(
         sa.ForeignKey("members.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    member: Mapped[Member] = relationship()
 
 
 class Event(Base):

@@ -6,13 +6,17 @@ delete by a condition is here, or, for retention and forgetting, in `erasure.py`
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
+from mailflow.adapters.db import batch
 from mailflow.adapters.db.models import (
     Event,
     InboundMessage,
@@ -77,12 +81,44 @@ def find_inbound(
     )
 
 
+def known_inbound(
+    session: Session, mailbox: str, uidvalidity: int, uids: Sequence[int], digests: Sequence[str]
+) -> list[InboundMessage]:
+    """The mails of a batch seen before, by their place in the mailbox or by their exact bytes."""
+    if not uids and not digests:
+        return []
+    return list(
+        session.scalars(
+            sa.select(InboundMessage).where(
+                sa.or_(
+                    sa.and_(
+                        InboundMessage.mailbox == mailbox,
+                        InboundMessage.uidvalidity == uidvalidity,
+                        InboundMessage.uid.in_(list(uids)),
+                    ),
+                    InboundMessage.sha256.in_(list(digests)),
+                )
+            )
+        )
+    )
+
+
 def members_at(session: Session, email: str) -> list[Member]:
+    kept = batch.of(session)
+    known = kept.members_at(session, email) if kept else None
+    if known is not None:
+        return known
     return list(session.scalars(sa.select(Member).where(Member.email == email).order_by(Member.id)))
 
 
 def heard_from(session: Session, email: str, now: dt.datetime) -> None:
     """The members at an address wrote in: retention counts from now."""
+    kept = batch.of(session)
+    known = kept.members_at(session, email.lower()) if kept else None
+    if known is not None:
+        for member in known:
+            member.last_heard_at = now
+        return
     session.execute(sa.update(Member).where(Member.email == email.lower()).values(last_heard_at=now))
 
 
@@ -106,6 +142,10 @@ def record_event(
 
 def queued(session: Session, key: OutboxKey | str) -> bool:
     """Whether a mail with this outbox key was ever queued."""
+    kept = batch.of(session)
+    known = kept.queued(str(key)) if kept else None
+    if known is not None:
+        return known
     return session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.key == str(key))) is not None
 
 
@@ -142,11 +182,12 @@ def enqueue(
         next_attempt_at=now,
         expires_at=expires_at,
         created_at=now,
-        member_id=member.id if member else None,
+        member=member,
         meeting_id=meeting.id if meeting else None,
     )
     people = list(about) or ([member] if member else [])
-    row.about = [OutboxMember(member_id=m.id) for m in dict.fromkeys(people)]  # flushed: they have ids
+    # By the objects, not their ids: a member new in this batch gets an id only when the batch is written.
+    row.about = [OutboxMember(member=m) for m in dict.fromkeys(people)]
     session.add(row)
     return row
 
@@ -194,6 +235,9 @@ def count_replies(
     session: Session, kinds: Iterable[str], since: dt.datetime, recipient: str | None = None
 ) -> int:
     """Replies of these kinds queued since `since` (to `recipient`, else to anyone), leaving out held ones."""
+    kept = batch.of(session)
+    if kept:
+        return kept.count_replies(session, kinds, since, recipient)
     query = (
         sa.select(sa.func.count())
         .select_from(OutboxMessage)
@@ -212,6 +256,9 @@ def latest_reply(
     session: Session, kinds: Iterable[str], recipient: str, since: dt.datetime
 ) -> OutboxMessage | None:
     """The newest reply of these kinds queued to `recipient` since `since`: sent, on its way, or held."""
+    kept = batch.of(session)
+    if kept:
+        return kept.latest_reply(session, kinds, recipient, since)
     return session.scalar(
         sa.select(OutboxMessage)
         .where(
@@ -256,16 +303,73 @@ def cancel_pending_about(session: Session, meeting: Meeting, kinds: Sequence[Mai
 
 
 def due_outbox(
-    session: Session, now: dt.datetime, limit: int = 100, exclude: Iterable[int] = ()
+    session: Session, now: dt.datetime, limit: int = 100, after: tuple[dt.datetime, int] | None = None
 ) -> list[OutboxMessage]:
-    """Pending rows whose time has come, oldest first, leaving out the ids in `exclude`."""
+    """Pending rows whose time has come, oldest first; with `after` (next_attempt_at, id), those after it."""
     query = sa.select(OutboxMessage).where(
         OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now
     )
-    excluded = list(exclude)
-    if excluded:
-        query = query.where(OutboxMessage.id.not_in(excluded))
+    if after is not None:
+        # The next page starts after the last row of the one before: no list of the rows seen that grows
+        # (each length would be a new statement to prepare), and a row deferred meanwhile is not seen twice.
+        at, last_id = after
+        query = query.where(
+            sa.or_(
+                OutboxMessage.next_attempt_at > at,
+                sa.and_(OutboxMessage.next_attempt_at == at, OutboxMessage.id > last_id),
+            )
+        )
     return list(session.scalars(query.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)))
+
+
+def mark_sent(session: Session, row: OutboxMessage, now: dt.datetime) -> None:
+    """Record a mail as sent, with whatever else of its row changed (an erase confirmation's blanked text),
+    in one UPDATE, and commit. Cheaper than the Session's flush, which a send loop would pay per mail."""
+    row.status, row.sent_at = OutboxStatus.SENT, now
+    state = sa.inspect(row)
+    values = {
+        attribute.key: getattr(row, attribute.key)
+        for attribute in state.mapper.column_attrs
+        if state.attrs[attribute.key].history.has_changes()
+    }
+    # On the connection, not the Session: a Core UPDATE, without the ORM's bookkeeping.
+    session.connection().execute(sa.update(OutboxMessage).where(OutboxMessage.id == row.id).values(values))
+    for key, value in values.items():
+        set_committed_value(row, key, value)  # written: nothing left for the Session to flush
+    session.commit()
+
+
+@contextlib.contextmanager
+def commits_not_awaited(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A Session on a connection of its own whose commits do not wait for the disk: for marking mail sent.
+
+    Such a commit survives mailflow's own crash (it is with the database when the call returns); only a power
+    cut or a crash of the machine in the next moments can lose it, and a lost "sent" costs a mail sent twice,
+    never a mail lost. SQLite: synchronous=NORMAL (in WAL mode the commit is in the file, synced at the next
+    checkpoint or synced commit); PostgreSQL: synchronous_commit off (the server syncs it within a fraction
+    of a second). The connection gets its setting back before it returns to the pool.
+    """
+    engine = sessions.kw["bind"]
+    with engine.connect() as connection:
+        _synced(connection, False)
+        try:
+            with sessions(bind=connection) as session:
+                yield session
+        finally:
+            if not connection.invalidated:
+                _synced(connection, True)
+
+
+def _synced(connection: sa.Connection, synced: bool) -> None:
+    # On the driver's connection, outside any transaction: SQLite refuses to change it inside one, and a SET
+    # in a transaction rolled back would be undone.
+    driver: Any = connection.connection.driver_connection
+    if connection.dialect.name == "sqlite":
+        driver.execute(f"PRAGMA synchronous={'FULL' if synced else 'NORMAL'}")
+    elif connection.dialect.name == "postgresql":
+        driver.rollback()
+        driver.execute("RESET synchronous_commit" if synced else "SET synchronous_commit TO off")
+        driver.commit()
 
 
 # --- members and meetings -----------------------------------------------------------------------------------
