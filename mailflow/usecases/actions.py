@@ -300,7 +300,7 @@ def fill_places(app: App, db: Session, meeting: models.Meeting, now: dt.datetime
     db.flush()
     free = meeting.capacity - agenda.places_taken(db, meeting)
     queued = 0
-    for attendance in agenda.waiting_for(db, meeting)[: max(free, 0)]:
+    for attendance in agenda.waiting_for(db, meeting, limit=free):
         attendance.status, attendance.updated_at = RegistrationStatus.REGISTERED, now
         member = attendance.member
         queries.record_event(db, EventKind.PROMOTED, now, member=member, meeting=meeting)

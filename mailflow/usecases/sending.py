@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 from sqlalchemy.orm import Session
 
-from mailflow.adapters.db import models, queries
+from mailflow.adapters.db import delivery, models, queries
 from mailflow.adapters.smtp import SmtpOutbox
 from mailflow.core.vocabulary import EventKind, OutboxStatus
 from mailflow.errors import MailflowError
@@ -25,12 +25,12 @@ def send_outbox(app: App, smtp: SmtpOutbox, now: dt.datetime) -> dict[str, int]:
     """Send the outbox rows that are due: 250 marks sent, 5xx failed, 4xx and lost connections retry later.
 
     Each row is committed on its own, so a crash re-sends at most the one mail in flight,
-    with the same Message-ID. Those commits do not wait for the disk (queries.commits_not_awaited): a mark
+    with the same Message-ID. Those commits do not wait for the disk (delivery.commits_not_awaited): a mark
     lost to a power cut costs a mail sent twice, never one lost, and waiting would cost more than the send.
     """
     sender = smtp.settings.sender
     counts: dict[str, int] = {}
-    with queries.commits_not_awaited(app.sessions) as db:
+    with delivery.commits_not_awaited(app.sessions) as db:
         for row in _due_rows(db, now):
             if app.stop.is_set():
                 break
@@ -71,7 +71,7 @@ def send_outbox(app: App, smtp: SmtpOutbox, now: dt.datetime) -> dict[str, int]:
                 continue
             faults.checkpoint("after_250")
             privacy.forget_sent_confirmation(row)
-            queries.mark_sent(db, row, now)
+            delivery.mark_sent(db, row, now)
             counts[OutboxStatus.SENT] = counts.get(OutboxStatus.SENT, 0) + 1
             log.info("outbox id=%s sent %s", row.id, row.message_id)
     return counts
@@ -82,7 +82,7 @@ def _due_rows(db: Session, now: dt.datetime) -> Iterator[models.OutboxMessage]:
     pass."""
     last: tuple[dt.datetime, int] | None = None
     while True:
-        page = queries.due_outbox(db, now, after=last)
+        page = delivery.due_outbox(db, now, after=last)
         if not page:
             return
         last = (page[-1].next_attempt_at, page[-1].id)  # before the rows change
@@ -97,7 +97,7 @@ def send_due(app: App, clock: Callable[[], dt.datetime]) -> None:
     """Open an SMTP session only when the outbox has something due, and send it."""
     now = clock()
     with app.sessions() as db:
-        if not queries.due_outbox(db, now, limit=1):
+        if not delivery.due_outbox(db, now, limit=1):
             return
     with SmtpOutbox(app.config.require_servers()[1]) as smtp:
         log.info("outbox: %s", _counts(send_outbox(app, smtp, now)))

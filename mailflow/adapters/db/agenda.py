@@ -166,20 +166,21 @@ def _count(
     return session.scalar(query) or 0
 
 
-def waiting_for(session: Session, meeting: Meeting) -> list[Registration]:
-    """The waiting list of a meeting, first come first served (active members only)."""
-    found = list(
-        session.scalars(
-            sa.select(Registration)
-            .join(Member)
-            .where(
-                Registration.meeting_id == meeting.id,
-                Registration.status == RegistrationStatus.WAITING,
-                Member.status == MemberStatus.ACTIVE,
-            )
-            .order_by(Registration.updated_at, Registration.id)
+def waiting_for(session: Session, meeting: Meeting, limit: int | None = None) -> list[Registration]:
+    """The waiting list of a meeting, first come first served (active members only); its first `limit`."""
+    if limit is not None and limit <= 0:
+        return []
+    query = (
+        sa.select(Registration)
+        .join(Member)
+        .where(
+            Registration.meeting_id == meeting.id,
+            Registration.status == RegistrationStatus.WAITING,
+            Member.status == MemberStatus.ACTIVE,
         )
+        .order_by(Registration.updated_at, Registration.id)
     )
+    found = list(session.scalars(query if limit is None else query.limit(limit)))
     if kept := batch.of(session):
         kept.track(found)
     return found

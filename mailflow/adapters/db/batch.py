@@ -15,7 +15,6 @@ a registration's status is heard as it is made (an attribute event), whatever wa
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -124,13 +123,12 @@ class _Places:
 
 @dataclass
 class _Replies:
-    """The mails of some kinds queued since `since`, per recipient: (created_at, id, status, the row when in
-    the Session)."""
+    """The mails of some kinds queued since `since` to the batch's addresses: per recipient, (created_at, a
+    number that orders them, status, the row when it is in the Session)."""
 
     since: dt.datetime
-    by_recipient: dict[str, list[tuple[dt.datetime, int | None, str, OutboxMessage | None]]]
-    counted: list[dt.datetime]  # created_at of those not held, in order
-    added: int = 0  # rows queued in this batch, numbered after any read ones
+    by_recipient: dict[str, list[tuple[dt.datetime, int, str, OutboxMessage | None]]]
+    added: int = 0  # rows queued in this batch, numbered after every row read
 
 
 class Batch:
@@ -149,6 +147,9 @@ class Batch:
         self._meetings: list[Meeting] | None = None
         self._places: dict[Meeting, _Places] = {}
         self._replies: dict[frozenset[str], _Replies] = {}
+        self._counts: dict[
+            tuple[frozenset[str], dt.datetime], int
+        ] = {}  # mails of these kinds since, not held
         self._keys_taken: set[str] = set()
         self._keys_free: set[str] = set()
 
@@ -171,8 +172,18 @@ class Batch:
             self._keys_taken.add(instance.key)
             self._keys_free.discard(instance.key)
             for kinds, replies in self._replies.items():
-                if instance.kind in kinds:
-                    _add_reply(replies, instance.created_at, None, instance.status, instance)
+                if instance.kind in kinds and instance.recipient in self.addresses:
+                    replies.added += 1
+                    replies.by_recipient.setdefault(instance.recipient, []).append(
+                        (instance.created_at, (1 << 62) + replies.added, instance.status, instance)
+                    )
+            for (kinds, since), count in self._counts.items():
+                if (
+                    instance.kind in kinds
+                    and instance.created_at >= since
+                    and instance.status != OutboxStatus.HELD
+                ):
+                    self._counts[kinds, since] = count + 1
 
     # --- members and their registrations --------------------------------------------------------------
 
@@ -275,21 +286,30 @@ class Batch:
 
     def count_replies(
         self, session: Session, kinds: Iterable[str], since: dt.datetime, recipient: str | None
-    ) -> int:
-        """Mails of these kinds queued since `since` (to `recipient`, else to anyone), held ones left out."""
-        replies = self._read_replies(session, kinds, since)
+    ) -> int | None:
+        """Mails of these kinds queued since `since` (to `recipient`, else to anyone), held ones left out;
+        None when the recipient is not one of the batch's addresses."""
         if recipient is None:
-            return len(replies.counted) - bisect.bisect_left(replies.counted, since)
+            key = (frozenset(kinds), since)
+            if key not in self._counts:
+                self._counts[key] = _count_since(session, key[0], since)
+            return self._counts[key]
+        if recipient not in self.addresses:
+            return None
+        replies = self._read_replies(session, kinds, since)
         return sum(
             1
-            for created_at, _id, status, _row in replies.by_recipient.get(recipient, ())
+            for created_at, _number, status, _row in replies.by_recipient.get(recipient, ())
             if created_at >= since and status != OutboxStatus.HELD
         )
 
     def latest_reply(
         self, session: Session, kinds: Iterable[str], recipient: str, since: dt.datetime
-    ) -> OutboxMessage | None:
-        """The newest mail of these kinds queued to `recipient` since `since`: sent, on its way, or held."""
+    ) -> tuple[bool, OutboxMessage | None]:
+        """(known, the newest mail of these kinds queued to `recipient` since `since`: sent, on its way, or
+        held); known is False when the recipient is not one of the batch's addresses."""
+        if recipient not in self.addresses:
+            return False, None
         replies = self._read_replies(session, kinds, since)
         candidates = [
             (created_at, number, row)
@@ -297,15 +317,26 @@ class Batch:
             if created_at >= since and status in _LATEST
         ]
         if not candidates:
-            return None
+            return True, None
         _created_at, number, row = max(candidates, key=lambda c: (c[0], c[1]))
-        return row if row is not None else session.get(OutboxMessage, number)
+        return True, row if row is not None else session.get(OutboxMessage, number)
 
     def _read_replies(self, session: Session, kinds: Iterable[str], since: dt.datetime) -> _Replies:
         wanted = frozenset(kinds)
         replies = self._replies.get(wanted)
         if replies is None or since < replies.since:
-            replies = self._replies[wanted] = _read_replies(session, wanted, since)
+            rows = session.execute(
+                sa.select(
+                    OutboxMessage.created_at, OutboxMessage.id, OutboxMessage.status, OutboxMessage.recipient
+                ).where(
+                    OutboxMessage.recipient.in_(sorted(self.addresses)),
+                    OutboxMessage.created_at >= since,
+                    OutboxMessage.kind.in_(sorted(wanted)),
+                )
+            )
+            replies = self._replies[wanted] = _Replies(since, {})
+            for created_at, number, status, recipient in rows:
+                replies.by_recipient.setdefault(recipient, []).append((created_at, number, status, None))
         return replies
 
 
@@ -325,31 +356,16 @@ def _read_places(session: Session, meeting: Meeting) -> _Places:
     return _Places(read, counts, {})
 
 
-def _read_replies(session: Session, kinds: frozenset[str], since: dt.datetime) -> _Replies:
-    rows = session.execute(
-        sa.select(OutboxMessage.created_at, OutboxMessage.id, OutboxMessage.status, OutboxMessage.recipient)
-        .where(OutboxMessage.created_at >= since, OutboxMessage.kind.in_(sorted(kinds)))
-        .order_by(OutboxMessage.created_at, OutboxMessage.id)
+def _count_since(session: Session, kinds: frozenset[str], since: dt.datetime) -> int:
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.created_at >= since,
+                OutboxMessage.kind.in_(sorted(kinds)),
+                OutboxMessage.status != OutboxStatus.HELD,
+            )
+        )
+        or 0
     )
-    replies = _Replies(since, {}, [])
-    for created_at, number, status, recipient in rows:
-        _add_reply(replies, created_at, number, status, None, recipient)
-    return replies
-
-
-def _add_reply(
-    replies: _Replies,
-    created_at: dt.datetime,
-    number: int | None,
-    status: str,
-    row: OutboxMessage | None,
-    recipient: str | None = None,
-) -> None:
-    if row is not None:
-        # Queued in this batch: after every row read, in the order queued (it has no id before the flush).
-        replies.added += 1
-        number, recipient = (1 << 62) + replies.added, row.recipient
-    assert recipient is not None and number is not None
-    replies.by_recipient.setdefault(recipient, []).append((created_at, number, status, row))
-    if status != OutboxStatus.HELD:
-        bisect.insort(replies.counted, created_at)

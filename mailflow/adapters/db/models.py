@@ -130,10 +130,14 @@ class Registration(Base):
     who came, whether they did (`attended`: None until then)."""
 
     __tablename__ = "registrations"
-    __table_args__ = (sa.UniqueConstraint("member_id", "meeting_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("member_id", "meeting_id"),
+        # A meeting's places by status, and its waiting list in order, without reading the other rows.
+        sa.Index("ix_registrations_meeting_id_status", "meeting_id", "status", "updated_at", "id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id", ondelete="CASCADE"))
-    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(sa.String(20))  # RegistrationStatus
     attended: Mapped[bool | None] = mapped_column(sa.Boolean)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -160,6 +164,13 @@ class OutboxMessage(Base):
     `key` makes each mail happen once, ever."""
 
     __tablename__ = "outbox"
+    __table_args__ = (
+        # The limits read the replies of a window from this index alone: the rows, with their text, can be
+        # large enough that reading them per reply made a backlog slow down as it went.
+        sa.Index("ix_outbox_created_at_kind", "created_at", "kind", "status", "recipient"),
+        sa.Index("ix_outbox_due", "status", "next_attempt_at", "id"),  # the due rows, in the order sent
+        sa.Index("ix_outbox_meeting_id_kind", "meeting_id", "kind"),  # the invitations about a meeting
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(200), unique=True)  # str(OutboxKey), e.g. reply:<inbound id>
     kind: Mapped[str] = mapped_column(sa.String(20))  # MailKind
@@ -174,7 +185,7 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)  # the limits count by time
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # the limits count by time
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id", ondelete="SET NULL"))
     # The meeting the mail is about, so that an answer to it is read in that thread.

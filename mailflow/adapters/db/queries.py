@@ -1,20 +1,19 @@
 """The queries mailflow makes, as functions of a Session passed in: no mail, no network, no business rules.
 
 The use cases and the CLI add, get and delete single rows through the Session; every select, update and
-delete by a condition is here, or, for retention and forgetting, in `erasure.py`.
+delete by a condition is here, or in the module of its subject: meetings and registrations in `agenda.py`,
+sending in `delivery.py`, retention and forgetting in `erasure.py`. While a batch of mails is read,
+`batch.py` answers some of them from memory.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Session
 
 from mailflow.adapters.db import batch
 from mailflow.adapters.db.models import (
@@ -236,8 +235,9 @@ def count_replies(
 ) -> int:
     """Replies of these kinds queued since `since` (to `recipient`, else to anyone), leaving out held ones."""
     kept = batch.of(session)
-    if kept:
-        return kept.count_replies(session, kinds, since, recipient)
+    known = kept.count_replies(session, kinds, since, recipient) if kept else None
+    if known is not None:
+        return known
     query = (
         sa.select(sa.func.count())
         .select_from(OutboxMessage)
@@ -257,8 +257,9 @@ def latest_reply(
 ) -> OutboxMessage | None:
     """The newest reply of these kinds queued to `recipient` since `since`: sent, on its way, or held."""
     kept = batch.of(session)
-    if kept:
-        return kept.latest_reply(session, kinds, recipient, since)
+    known, latest = kept.latest_reply(session, kinds, recipient, since) if kept else (False, None)
+    if known:
+        return latest
     return session.scalar(
         sa.select(OutboxMessage)
         .where(
@@ -300,76 +301,6 @@ def cancel_pending_about(session: Session, meeting: Meeting, kinds: Sequence[Mai
         )
         .values(status=OutboxStatus.CANCELLED, last_error="no longer owed: the meeting was cancelled")
     )
-
-
-def due_outbox(
-    session: Session, now: dt.datetime, limit: int = 100, after: tuple[dt.datetime, int] | None = None
-) -> list[OutboxMessage]:
-    """Pending rows whose time has come, oldest first; with `after` (next_attempt_at, id), those after it."""
-    query = sa.select(OutboxMessage).where(
-        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now
-    )
-    if after is not None:
-        # The next page starts after the last row of the one before: no list of the rows seen that grows
-        # (each length would be a new statement to prepare), and a row deferred meanwhile is not seen twice.
-        at, last_id = after
-        query = query.where(
-            sa.or_(
-                OutboxMessage.next_attempt_at > at,
-                sa.and_(OutboxMessage.next_attempt_at == at, OutboxMessage.id > last_id),
-            )
-        )
-    return list(session.scalars(query.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)))
-
-
-def mark_sent(session: Session, row: OutboxMessage, now: dt.datetime) -> None:
-    """Record a mail as sent, with whatever else of its row changed (an erase confirmation's blanked text),
-    in one UPDATE, and commit. Cheaper than the Session's flush, which a send loop would pay per mail."""
-    row.status, row.sent_at = OutboxStatus.SENT, now
-    state = sa.inspect(row)
-    values = {
-        attribute.key: getattr(row, attribute.key)
-        for attribute in state.mapper.column_attrs
-        if state.attrs[attribute.key].history.has_changes()
-    }
-    # On the connection, not the Session: a Core UPDATE, without the ORM's bookkeeping.
-    session.connection().execute(sa.update(OutboxMessage).where(OutboxMessage.id == row.id).values(values))
-    for key, value in values.items():
-        set_committed_value(row, key, value)  # written: nothing left for the Session to flush
-    session.commit()
-
-
-@contextlib.contextmanager
-def commits_not_awaited(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """A Session on a connection of its own whose commits do not wait for the disk: for marking mail sent.
-
-    Such a commit survives mailflow's own crash (it is with the database when the call returns); only a power
-    cut or a crash of the machine in the next moments can lose it, and a lost "sent" costs a mail sent twice,
-    never a mail lost. SQLite: synchronous=NORMAL (in WAL mode the commit is in the file, synced at the next
-    checkpoint or synced commit); PostgreSQL: synchronous_commit off (the server syncs it within a fraction
-    of a second). The connection gets its setting back before it returns to the pool.
-    """
-    engine = sessions.kw["bind"]
-    with engine.connect() as connection:
-        _synced(connection, False)
-        try:
-            with sessions(bind=connection) as session:
-                yield session
-        finally:
-            if not connection.invalidated:
-                _synced(connection, True)
-
-
-def _synced(connection: sa.Connection, synced: bool) -> None:
-    # On the driver's connection, outside any transaction: SQLite refuses to change it inside one, and a SET
-    # in a transaction rolled back would be undone.
-    driver: Any = connection.connection.driver_connection
-    if connection.dialect.name == "sqlite":
-        driver.execute(f"PRAGMA synchronous={'FULL' if synced else 'NORMAL'}")
-    elif connection.dialect.name == "postgresql":
-        driver.rollback()
-        driver.execute("RESET synchronous_commit" if synced else "SET synchronous_commit TO off")
-        driver.commit()
 
 
 # --- members and meetings -----------------------------------------------------------------------------------
