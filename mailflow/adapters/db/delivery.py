@@ -1,5 +1,5 @@
 """The queries of sending the outbox: the rows that are due, a page at a time, and the mark of a mail sent,
-committed without waiting for the disk.
+on a connection whose commits do not wait for the disk.
 """
 
 from __future__ import annotations
@@ -11,19 +11,32 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
 
 from mailflow.adapters.db.models import OutboxMessage
 from mailflow.core.vocabulary import OutboxStatus
 
+# A due row: (id, kind, recipient, message_id, raw, attempts, next_attempt_at, expires_at, member_id).
+Due = sa.Row[int, str, str, str, bytes, int, dt.datetime, dt.datetime | None, int | None]
+
 
 def due_outbox(
-    session: Session, now: dt.datetime, limit: int = 100, after: tuple[dt.datetime, int] | None = None
-) -> list[OutboxMessage]:
+    db: Session | sa.Connection,
+    now: dt.datetime,
+    limit: int = 100,
+    after: tuple[dt.datetime, int] | None = None,
+) -> list[Due]:
     """Pending rows whose time has come, oldest first; with `after` (next_attempt_at, id), those after it."""
-    query = sa.select(OutboxMessage).where(
-        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now
-    )
+    query = sa.select(
+        OutboxMessage.id,
+        OutboxMessage.kind,
+        OutboxMessage.recipient,
+        OutboxMessage.message_id,
+        OutboxMessage.raw,
+        OutboxMessage.attempts,
+        OutboxMessage.next_attempt_at,
+        OutboxMessage.expires_at,
+        OutboxMessage.member_id,
+    ).where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)
     if after is not None:
         # The next page starts after the last row of the one before: no list of the rows seen that grows
         # (each length would be a new statement to prepare), and a row deferred meanwhile is not seen twice.
@@ -34,29 +47,24 @@ def due_outbox(
                 sa.and_(OutboxMessage.next_attempt_at == at, OutboxMessage.id > last_id),
             )
         )
-    return list(session.scalars(query.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)))
+    order = (OutboxMessage.next_attempt_at, OutboxMessage.id)
+    return list(db.execute(query.order_by(*order).limit(limit)).all())
 
 
-def mark_sent(session: Session, row: OutboxMessage, now: dt.datetime) -> None:
-    """Record a mail as sent, with whatever else of its row changed (an erase confirmation's blanked text),
-    in one UPDATE, and commit. Cheaper than the Session's flush, which a send loop would pay per mail."""
-    row.status, row.sent_at = OutboxStatus.SENT, now
-    state = sa.inspect(row)
-    values = {
-        attribute.key: getattr(row, attribute.key)
-        for attribute in state.mapper.column_attrs
-        if state.attrs[attribute.key].history.has_changes()
-    }
-    # On the connection, not the Session: a Core UPDATE, without the ORM's bookkeeping.
-    session.connection().execute(sa.update(OutboxMessage).where(OutboxMessage.id == row.id).values(values))
-    for key, value in values.items():
-        set_committed_value(row, key, value)  # written: nothing left for the Session to flush
-    session.commit()
+def mark_sent(connection: sa.Connection, outbox_id: int, now: dt.datetime, attempts: int) -> None:
+    """Record a mail as sent, in one UPDATE on the connection, and commit: cheaper than a Session's flush
+    and commit, which a send loop would pay per mail."""
+    connection.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id)
+        .values(status=OutboxStatus.SENT, sent_at=now, attempts=attempts)
+    )
+    connection.commit()
 
 
 @contextlib.contextmanager
-def commits_not_awaited(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """A Session on a connection of its own whose commits do not wait for the disk: for marking mail sent.
+def commits_not_awaited(sessions: sessionmaker[Session]) -> Iterator[sa.Connection]:
+    """A connection of its own whose commits do not wait for the disk: for marking mail sent.
 
     Such a commit survives mailflow's own crash (it is with the database when the call returns); only a power
     cut or a crash of the machine in the next moments can lose it, and a lost "sent" costs a mail sent twice,
@@ -68,9 +76,9 @@ def commits_not_awaited(sessions: sessionmaker[Session]) -> Iterator[Session]:
     with engine.connect() as connection:
         _synced(connection, False)
         try:
-            with sessions(bind=connection) as session:
-                yield session
+            yield connection
         finally:
+            connection.rollback()
             if not connection.invalidated:
                 _synced(connection, True)
 
