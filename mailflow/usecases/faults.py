@@ -4,8 +4,9 @@ steps.
 MAILFLOW_CRASH_AT=NAME makes the process SIGKILL itself the first time it passes checkpoint NAME, and NAME:N
 the N-th time. Unset (always, outside the crash tests) every checkpoint does nothing. The checkpoints (in
 usecases/intake.py and sending.py):
-after_fetch (a batch downloaded), after_commit (the batch's meaning committed), before_move (about to move
-mail on the server), after_250 (the SMTP server accepted a reply, not yet marked sent).
+after_fetch (a batch downloaded), in_batch (about to act on a mail of the batch, nothing of it committed yet),
+after_commit (the batch's meaning committed), before_move (about to move mail on the server), after_250 (the
+SMTP server accepted a reply, not yet marked sent).
 """
 
 from __future__ import annotations

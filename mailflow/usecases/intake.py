@@ -210,6 +210,7 @@ def _act_on_batch(
     for fetched in fetched_batch:
         if app.stop.is_set():
             break
+        faults.checkpoint("in_batch")
         if fetched.uid in alone:
             done.append((fetched, handle(app, db, fetched, now)))  # in a savepoint of its own
             continue
