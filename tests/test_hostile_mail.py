@@ -129,19 +129,31 @@ def make_app(imap: Any, smtp_sink: Any, database_url: str, make_config: pytest.M
 
 @pytest.fixture
 def timed_handle(monkeypatch: pytest.MonkeyPatch) -> dict[int, float]:
-    """Seconds `handle` took per UID during the test (it is looked up at call time, so this sees every
-    mail)."""
+    """Seconds the work on each mail took during the test, per UID: its parsing and `ingest` (a batch parses
+    its mails first, then acts on each; both are looked up at call time, so this sees every mail)."""
     durations: dict[int, float] = {}
-    handle = intake.handle
+    parsing: dict[bytes, float] = {}
+    parse, ingest = intake.parse_message, intake.ingest
 
-    def timed(app: App, db: Any, fetched: Fetched, now: dt.datetime) -> Outcome:
+    def timed_parse(raw: bytes, context: Any) -> Any:
         start = time.perf_counter()
         try:
-            return handle(app, db, fetched, now)
+            return parse(raw, context)
         finally:
-            durations[fetched.uid] = time.perf_counter() - start
+            parsing[raw] = parsing.get(raw, 0.0) + time.perf_counter() - start
 
-    monkeypatch.setattr(intake, "handle", timed)
+    def timed_ingest(
+        app: App, db: Any, row: Any, fetched: Fetched, now: dt.datetime, parsed: Any = None
+    ) -> Outcome:
+        start = time.perf_counter()
+        try:
+            return ingest(app, db, row, fetched, now, parsed)
+        finally:
+            spent = time.perf_counter() - start + parsing.pop(fetched.raw or b"", 0.0)
+            durations[fetched.uid] = durations.get(fetched.uid, 0.0) + spent
+
+    monkeypatch.setattr(intake, "parse_message", timed_parse)
+    monkeypatch.setattr(intake, "ingest", timed_ingest)
     return durations
 
 
