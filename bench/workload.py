@@ -34,7 +34,7 @@ from servers import Dovecot, Postgres
 __all__ = ["Dovecot", "Postgres"]
 
 MAIL = ROOT / "tests" / "mail"
-BATCH = 500  # [imap] batch_size: mails fetched, processed and committed together
+BATCH = 200  # [imap] batch_size, its default: mails fetched, processed and committed together
 NOW = "2025-12-15T07:00:00+01:00"
 MEETINGS = [
     {
