@@ -51,14 +51,18 @@ def due_outbox(
     return list(db.execute(query.order_by(*order).limit(limit)).all())
 
 
+# Made once: a statement built per mail costs more than the UPDATE it sends.
+_MARK_SENT = (
+    sa.update(OutboxMessage)
+    .where(OutboxMessage.id == sa.bindparam("outbox_id"))
+    .values(status=OutboxStatus.SENT, sent_at=sa.bindparam("sent_at"), attempts=sa.bindparam("attempts"))
+)
+
+
 def mark_sent(connection: sa.Connection, outbox_id: int, now: dt.datetime, attempts: int) -> None:
     """Record a mail as sent, in one UPDATE on the connection, and commit: cheaper than a Session's flush
     and commit, which a send loop would pay per mail."""
-    connection.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.id == outbox_id)
-        .values(status=OutboxStatus.SENT, sent_at=now, attempts=attempts)
-    )
+    connection.execute(_MARK_SENT, {"outbox_id": outbox_id, "sent_at": now, "attempts": attempts})
     connection.commit()
 
 
