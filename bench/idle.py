@@ -97,7 +97,7 @@ def main() -> int:
         log_path = workdir / "daemon.log"
         with open(log_path, "wb") as log_file:
             daemon = subprocess.Popen(
-                [sys.executable, "-m", "mailflow", "run", "--config", str(config), "--now", NOW],
+                [sys.executable, "-P", "-m", "mailflow", "run", "--config", str(config), "--now", NOW],
                 env=os.environ.copy(),
                 stdout=log_file,
                 stderr=subprocess.STDOUT,

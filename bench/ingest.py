@@ -2,6 +2,7 @@
 and parsing them, for several N, on SQLite and on PostgreSQL.
 
     python bench/ingest.py [--sizes 500,2000,5000,10000] [--databases sqlite,postgresql] [--members 10000]
+                           [--python PATH]
 
 For each size, N mails (the registrations of tests/mail, each with its own sender and Message-ID) go into a
 Dovecot folder. The floor is a bare imapclient UID FETCH BODY.PEEK[] of them in batches plus the standard
@@ -14,7 +15,7 @@ Then whether the cost per mail grows with the backlog (the largest size against 
 out) and with the members held (a pass over the smallest size on a database that already holds --members
 members, each with a registration, their mail and a reply of the last day). Aims: within 3x of the floor on
 SQLite at 2,000 mails (2x better), PostgreSQL within 1.5x of SQLite, the cost per mail flat from 500 to
-10,000, peak RSS under 150 MB at 10,000.
+10,000, peak RSS under 150 MB at 10,000. --python runs another venv's mailflow (to compare with a release).
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ from workload import (
 )
 
 from mailflow.testing.servers import SmtpSink
+
+PYTHON = sys.executable  # whose mailflow runs the passes (--python)
 
 
 @dataclass
@@ -82,12 +85,12 @@ def measure(
     url = fresh_url(database, workdir, postgres, f"bench_{name}")
     load(server, folder, [])
     config = bench_config(workdir / name, server, sink, url, folder)
-    mailflow_once(config)  # migrates, writes the meetings down, notes where reading starts
+    mailflow_once(config, PYTHON)  # migrates, writes the meetings down, notes where reading starts
     if members:
         fill_members(url, members)
     load(server, folder, mails)
     sink.clear()
-    run = mailflow_once(config)
+    run = mailflow_once(config, PYTHON)
     replies = len(sink.messages)
     sink.clear()
     return Result(database, len(mails), members, floor_seconds, run, replies)
@@ -101,8 +104,8 @@ def start_up(
     url = fresh_url(database, workdir, pg, f"bench_{database}_empty")
     load(server, f"empty-{database}", [])
     config = bench_config(workdir / f"empty-{database}", server, sink, url, f"empty-{database}")
-    mailflow_once(config)
-    return min((mailflow_once(config) for _ in range(3)), key=lambda run: run.seconds)
+    mailflow_once(config, PYTHON)
+    return min((mailflow_once(config, PYTHON) for _ in range(3)), key=lambda run: run.seconds)
 
 
 def per_mail(result: Result, startup: Run) -> tuple[float, float]:
@@ -163,7 +166,10 @@ def main() -> int:
     parser.add_argument("--sizes", default="2000", help="backlog sizes, comma-separated (default 2000)")
     parser.add_argument("--databases", default="sqlite,postgresql", help="sqlite and/or postgresql")
     parser.add_argument("--members", type=int, default=10_000, help="members held for the last run (0: none)")
+    parser.add_argument("--python", default=sys.executable, help="the interpreter whose mailflow runs")
     args = parser.parse_args()
+    global PYTHON
+    PYTHON = args.python
     sizes = [int(size) for size in args.sizes.split(",")]
     databases = [d.strip() for d in args.databases.split(",") if d.strip()]
     if dovecot_binary() is None:

@@ -15,7 +15,6 @@ import email.policy
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import time
@@ -129,26 +128,44 @@ class Run:
 
 
 def run_child(command: list[str], *, timeout: float | None = None, env: dict[str, str] | None = None) -> Run:
-    """Run a command to its end; its own rusage gives the peak RSS (RUSAGE_CHILDREN would give the highest
-    of all children so far)."""
+    """Run a command to its end: wall time, CPU time and peak memory.
+
+    The peak is the child's VmHWM, read from /proc while it runs: the rusage's ru_maxrss would count the
+    memory of this process too, which a child starts out sharing before it execs (Linux keeps the higher
+    figure across execve)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env or os.environ.copy(), stderr=subprocess.DEVNULL)
     deadline = None if timeout is None else started + timeout
+    peak_kb = 0
     while True:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
         if pid:
             break
+        peak_kb = max(peak_kb, _high_water_kb(process.pid))
         if deadline is not None and time.perf_counter() > deadline:
             process.kill()
-        time.sleep(0.01)
+        time.sleep(0.02)
     elapsed = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
-    return Run(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode)
+    return Run(elapsed, usage.ru_utime + usage.ru_stime, peak_kb / 1024, process.returncode)
 
 
-def mailflow_once(config: Path) -> Run:
-    """`mailflow run --once` at the bench's moment: read and answer the folder, then every job once."""
-    command = [sys.executable, "-m", "mailflow", "run", "--config", str(config), "--once", "--now", NOW]
+def _high_water_kb(pid: int) -> int:
+    """A running process's peak resident memory (VmHWM), 0 if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def mailflow_once(config: Path, python: str = sys.executable) -> Run:
+    """`mailflow run --once` at the bench's moment: read and answer the folder, then every job once. `python`
+    is the interpreter whose mailflow runs (another venv's, to compare versions); -P keeps the current folder
+    off its path, so that it runs its installed mailflow."""
+    command = [python, "-P", "-m", "mailflow", "run", "--config", str(config), "--once", "--now", NOW]
     run = run_child(command)
     if run.returncode != 0:
         raise SystemExit(f"mailflow run --once failed with {run.returncode}")
@@ -161,14 +178,15 @@ def fill_members(url: str, count: int) -> None:
     sent in the last day.
     A first pass must have written the meetings down."""
     import sqlalchemy as sa
+    from sqlalchemy.orm import Session
 
     from mailflow.adapters.db import models
-    from mailflow.adapters.db.engine import close_database, open_database
 
     now = dt.datetime.fromisoformat(NOW).astimezone(dt.UTC)
-    sessions = open_database(url)
+    # Not open_database: it would migrate, and a release compared with (--python) keeps its own schema.
+    engine = sa.create_engine(url)
     try:
-        with sessions.begin() as db:
+        with Session(engine) as db, db.begin():
             first, second = (
                 db.scalar(sa.select(models.Meeting.id).where(models.Meeting.date == meeting["date"]))
                 for meeting in MEETINGS
@@ -245,7 +263,7 @@ def fill_members(url: str, count: int) -> None:
                 ],
             )
     finally:
-        close_database(sessions)
+        engine.dispose()
     # As a database that has served them a while: SQLite's log copied into the file (else the pass measured
     # would do it), PostgreSQL's statistics gathered (as autovacuum would have).
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
@@ -255,7 +273,3 @@ def fill_members(url: str, count: int) -> None:
         else:
             connection.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

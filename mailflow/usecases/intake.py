@@ -175,35 +175,8 @@ def _act_on_batch(
     parsed: dict[int, ParsedMessage],
     alone: set[int],
 ) -> list[tuple[Fetched, Outcome]]:
-    """The batch in one transaction (see ingest_batch): first the mails' rows, written together so that
-    their ids can key the replies, then each mail in order."""
-    digests = {f.uid: _digest(f) for f in fetched_batch}
-    seen_before = queries.known_inbound(
-        db,
-        fetched_batch[0].mailbox if fetched_batch else "",
-        fetched_batch[0].uidvalidity if fetched_batch else 0,
-        [f.uid for f in fetched_batch if f.uid not in alone],
-        [digests[f.uid] for f in fetched_batch if f.uid not in alone],
-    )
-    by_place = {(r.mailbox, r.uidvalidity, r.uid): r for r in seen_before}
-    by_digest = {r.sha256: r for r in seen_before}
-    rows: dict[int, models.InboundMessage] = {}  # uid -> the row to act on
-    for fetched in fetched_batch:
-        if fetched.uid in alone:
-            continue
-        digest = digests[fetched.uid]
-        known = by_place.get((fetched.mailbox, fetched.uidvalidity, fetched.uid)) or by_digest.get(digest)
-        if known is not None and (known.status != InboundStatus.FAILED or known in rows.values()):
-            continue  # seen before (or the same bytes earlier in this batch): see _seen_outcome
-        if fetched.raw is not None and fetched.uid not in parsed:
-            try:
-                parsed[fetched.uid] = parse_message(fetched.raw, app.context)
-            except Exception as exc:  # the mail's own failure, recorded when it is alone
-                raise _MailFailed(fetched.uid) from exc
-        row = known or _new_row(fetched, digest, now)
-        by_digest[digest] = rows[fetched.uid] = row  # the same bytes again in this batch are seen before
-    db.add_all(row for row in rows.values() if batch.is_new(row))
-    db.flush()  # one INSERT for the batch's rows: their ids key the replies
+    """The batch in one transaction (see ingest_batch): the mails' rows first, then each mail in order."""
+    rows, seen = _rows_for(app, db, fetched_batch, now, parsed, alone)
     addresses = [a for p in parsed.values() for a in (p.sender, *(x.email for x in p.people)) if a]
     batch.start(db, addresses).read_keys(db, [str(OutboxKey.reply(row.id)) for row in rows.values()])
     done: list[tuple[Fetched, Outcome]] = []
@@ -213,28 +186,86 @@ def _act_on_batch(
         faults.checkpoint("in_batch")
         if fetched.uid in alone:
             done.append((fetched, handle(app, db, fetched, now)))  # in a savepoint of its own
-            continue
-        mine = rows.get(fetched.uid)
-        if mine is None:
-            done.append((fetched, _seen_outcome(fetched, by_place, by_digest, digests[fetched.uid])))
-            continue
-        try:
-            outcome = ingest(app, db, mine, fetched, now, parsed.get(fetched.uid))
-        except MailflowError:
-            raise
-        except SQLAlchemyError as exc:
-            if _database_unreachable(exc):
-                raise StoreError(f"database: {short_error(exc)}") from exc
-            raise _MailFailed(fetched.uid) from exc
-        except Exception as exc:  # one bad mail must not stop the batch
-            raise _MailFailed(fetched.uid) from exc
-        done.append((fetched, outcome))
+        elif fetched.uid in seen:
+            # Seen before (a crash before the move, or the same bytes again): never a second reply.
+            known = seen[fetched.uid]
+            same_place = (known.uid, known.uidvalidity) == (fetched.uid, fetched.uidvalidity)
+            done.append(
+                (fetched, Outcome(SKIPPED, None if known.moved and same_place else known.destination))
+            )
+        else:
+            done.append((fetched, _ingest_in_batch(app, db, rows[fetched.uid], fetched, now, parsed)))
     for fetched in fetched_batch[len(done) :]:  # asked to stop: the rest waits for the next pass
         left = rows.get(fetched.uid)
         if left is not None and left.status != InboundStatus.FAILED:
             db.delete(left)
     batch.stop(db)
     return done
+
+
+def _rows_for(
+    app: App,
+    db: Session,
+    fetched_batch: list[Fetched],
+    now: dt.datetime,
+    parsed: dict[int, ParsedMessage],
+    alone: set[int],
+) -> tuple[dict[int, models.InboundMessage], dict[int, models.InboundMessage]]:
+    """The rows to act on by UID (new ones, written in one INSERT so that their ids can key the replies, and
+    failed ones to try again), and the rows of the mails seen before by UID. Parses the mails to act on."""
+    digests = {f.uid: _digest(f) for f in fetched_batch if f.uid not in alone}
+    found = queries.known_inbound(
+        db,
+        fetched_batch[0].mailbox if fetched_batch else "",
+        fetched_batch[0].uidvalidity if fetched_batch else 0,
+        list(digests),
+        list(digests.values()),
+    )
+    by_place = {(r.mailbox, r.uidvalidity, r.uid): r for r in found}
+    by_digest = {r.sha256: r for r in found}
+    rows: dict[int, models.InboundMessage] = {}
+    seen: dict[int, models.InboundMessage] = {}
+    claimed: set[models.InboundMessage] = set()
+    for fetched in fetched_batch:
+        if fetched.uid in alone:
+            continue
+        digest = digests[fetched.uid]
+        known = by_place.get((fetched.mailbox, fetched.uidvalidity, fetched.uid)) or by_digest.get(digest)
+        if known is not None and (known.status != InboundStatus.FAILED or known in claimed):
+            seen[fetched.uid] = known
+            continue
+        if fetched.raw is not None and fetched.uid not in parsed:
+            try:
+                parsed[fetched.uid] = parse_message(fetched.raw, app.context)
+            except Exception as exc:  # the mail's own failure, recorded when it is alone
+                raise _MailFailed(fetched.uid) from exc
+        row = known or _new_row(fetched, digest, now)
+        rows[fetched.uid] = by_digest[digest] = row  # the same bytes later in this batch are seen before
+        claimed.add(row)
+    db.add_all(row for row in rows.values() if batch.is_new(row))
+    db.flush()
+    return rows, seen
+
+
+def _ingest_in_batch(
+    app: App,
+    db: Session,
+    row: models.InboundMessage,
+    fetched: Fetched,
+    now: dt.datetime,
+    parsed: dict[int, ParsedMessage],
+) -> Outcome:
+    """`ingest` without a savepoint: a failure names the mail, and the batch is done again without it."""
+    try:
+        return ingest(app, db, row, fetched, now, parsed.get(fetched.uid))
+    except MailflowError:
+        raise
+    except SQLAlchemyError as exc:
+        if _database_unreachable(exc):
+            raise StoreError(f"database: {short_error(exc)}") from exc
+        raise _MailFailed(fetched.uid) from exc
+    except Exception as exc:  # one bad mail must not stop the batch
+        raise _MailFailed(fetched.uid) from exc
 
 
 def _digest(fetched: Fetched) -> str:
@@ -255,18 +286,6 @@ def _new_row(fetched: Fetched, digest: str, now: dt.datetime) -> models.InboundM
         received_at=fetched.internaldate or now,
         status=InboundStatus.PROCESSED,
     )
-
-
-def _seen_outcome(
-    fetched: Fetched,
-    by_place: dict[tuple[str, int, int], models.InboundMessage],
-    by_digest: dict[str, models.InboundMessage],
-    digest: str,
-) -> Outcome:
-    """A mail seen before (a crash before the move, or the same bytes again): never a second reply."""
-    known = by_place.get((fetched.mailbox, fetched.uidvalidity, fetched.uid)) or by_digest[digest]
-    same_place = (known.uid, known.uidvalidity) == (fetched.uid, fetched.uidvalidity)
-    return Outcome(SKIPPED, None if known.moved and same_place else known.destination)
 
 
 def handle(app: App, db: Session, fetched: Fetched, now: dt.datetime) -> Outcome:
