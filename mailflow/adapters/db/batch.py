@@ -147,9 +147,8 @@ class Batch:
         self._meetings: list[Meeting] | None = None
         self._places: dict[Meeting, _Places] = {}
         self._replies: dict[frozenset[str], _Replies] = {}
-        self._counts: dict[
-            tuple[frozenset[str], dt.datetime], int
-        ] = {}  # mails of these kinds since, not held
+        # (kinds, since) -> how many mails of these kinds were queued since then, held ones left out
+        self._counts: dict[tuple[frozenset[str], dt.datetime], int] = {}
         self._keys_taken: set[str] = set()
         self._keys_free: set[str] = set()
 
