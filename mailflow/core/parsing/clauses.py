@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from mailflow.core.parsing.text import Joined, Keywords
+from mailflow.core.parsing.text import Joined, Keywords, Pattern
 
 QUESTION_WORDS = Keywords(
     r"(?:een|enkele|paar|twee|drie|nog) (?:\w+ )?vra(?:ag|agje|gen)\b|vraagje|ik vroeg me af|"
@@ -123,10 +123,11 @@ CANCEL_WITHDRAWN = Keywords(
 SELF_EXCLUDED = re.compile(r"^(?:(?:en|maar|mais|but|and) )?(?:zelf|ikzelf|moi-meme|myself|i myself)\b")
 # Where one statement ends and a contrasting one starts: "ik kan niet op 13 januari, maar schrijf me in voor
 # maart", "I can't come on the 13th, but register me for March".
-CONTRAST = re.compile(
+CONTRAST = Pattern(
     r"(?:[,;:]\s*|\s+-\s+|\s)(?=(?:maar|doch|echter|daarentegen|anderzijds|but|however|though|instead|mais|"
     r"par contre|cependant|en revanche|toutefois|pourtant)\b)|;\s*",
     re.IGNORECASE,
+    lowered=True,
 )
 # Words that name a time: a request that names one wins over an apology for another.
 TIME_WORDS = re.compile(

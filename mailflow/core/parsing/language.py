@@ -60,8 +60,12 @@ def _little_words(text: str) -> list[tuple[int, tuple[bool, bool, bool]]]:
 
 def language_of(text: str) -> str:
     """ "nl", "fr" or "en": the language with the most stop words, the first lines counting double."""
+    return _language(_little_words(text))
+
+
+def _language(little_words: list[tuple[int, tuple[bool, bool, bool]]]) -> str:
     counts = [0.0, 0.0, 0.0]
-    for index, hit in _little_words(text):
+    for index, hit in little_words:
         weight = 2.0 if index < 40 else 1.0
         for lang in (0, 1, 2):
             if hit[lang]:
@@ -75,6 +79,16 @@ CLEAR_WORDS = 3  # little words it takes to tell a language: "Thanks!" or "Ik ko
 
 def language_is_clear(text: str) -> bool:
     """Whether the text says enough to tell its language: a few little words, most of them of one language."""
-    counts = [sum(hit[lang] for _, hit in _little_words(text)) for lang in (0, 1, 2)]
+    return _clear(_little_words(text))
+
+
+def _clear(little_words: list[tuple[int, tuple[bool, bool, bool]]]) -> bool:
+    counts = [sum(hit[lang] for _, hit in little_words) for lang in (0, 1, 2)]
     ranked = sorted(counts, reverse=True)
     return ranked[0] >= CLEAR_WORDS and ranked[0] > ranked[1]
+
+
+def read_language(text: str) -> tuple[str, bool]:
+    """`language_of` and `language_is_clear` of one text, its words read once."""
+    little_words = _little_words(text)
+    return _language(little_words), _clear(little_words)

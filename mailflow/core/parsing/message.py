@@ -31,7 +31,7 @@ from mailflow.core.parsing.headers import (
     valid_address,
     without_leading_blank,
 )
-from mailflow.core.parsing.language import language_is_clear, language_of
+from mailflow.core.parsing.language import language_of, read_language
 from mailflow.core.parsing.mime import Body, extract_body
 from mailflow.core.parsing.people import read_people
 from mailflow.core.parsing.proposals import read_proposal
@@ -176,7 +176,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
             body_sentences,
         )
     language_text = structure.body or (structure.forwards[0].text if structure.forwards else text)
-    language = language_of(language_text)
+    language, language_clear = read_language(language_text)
     bounded = tuple(_within_limits(person) for person in people)
     if bounded != tuple(people):
         reasons.append("a name, organisation or address was too long or malformed")
@@ -186,7 +186,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
         meeting_date=meeting,
         asked_date=asked,
         language=language,
-        language_clear=language_is_clear(language_text),
+        language_clear=language_clear,
         about_network=rules.about_the_network(subject + "\n" + structure.own),
         acknowledgement=reading.intent is Intent.OTHER and acknowledges(structure.body),
         for_several=speaks_for_several(structure.body),

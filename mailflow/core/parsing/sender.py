@@ -17,11 +17,12 @@ from mailflow.core.parsing.mime import VCard
 from mailflow.core.parsing.names import name_at
 from mailflow.core.parsing.result import ParseContext
 from mailflow.core.parsing.structure import is_closing
-from mailflow.core.parsing.text import fold, sentences
+from mailflow.core.parsing.text import Pattern, fold, sentences
 
-INTRO = re.compile(
+INTRO = Pattern(
     r"(?i:\b(?:ik ben|ik heet|mijn naam is|je m['’]appelle|mon nom est|je suis|my name is|i am|i['’]m|"
-    r"this is|hier is|moi c['’]est)\s+)"
+    r"this is|hier is|moi c['’]est)\s+)",
+    lowered=True,
 )
 
 
