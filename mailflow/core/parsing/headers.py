@@ -56,6 +56,8 @@ def without_leading_blank(raw: bytes) -> bytes:
 
 def one_line(text: str) -> str:
     """Without control characters, CR or LF (header injection), and with single spaces."""
+    if text.isascii() and text.isprintable():
+        return " ".join(text.split())  # no control character to replace: the common case
     return " ".join(_CONTROL.sub(" ", text).split())
 
 

@@ -106,7 +106,7 @@ def form_fields(text: str) -> dict[str, str]:
     keyed by folded label."""
     fields: dict[str, str] = {}
     for line in text.split("\n"):
-        match = FORM_LINE.match(line)
+        match = FORM_LINE.match(line) if ":" in line else None  # every form field has its colon
         if match:
             key = fold(match.group(1)).strip()
             if key in FORM_FULL | FORM_FIRST | FORM_LAST | FORM_ORG:

@@ -383,7 +383,7 @@ def split_signature(own: str) -> tuple[str, str]:
     after it."""
     lines = own.split("\n")
     for index, line in enumerate(lines):
-        if SIGNATURE_DELIMITER.match(line):
+        if line.startswith("--") and SIGNATURE_DELIMITER.match(line):
             return "\n".join(lines[:index]).strip(), _without_disclaimers("\n".join(lines[index + 1 :]))
     for index, line in enumerate(lines):
         if index == 0 or not is_closing(line):
