@@ -143,22 +143,69 @@ def split_alternatives(source: str) -> list[str]:
     return parts
 
 
-def _grouped(alternatives: list[str], depth: int = 2) -> str:
-    """An alternation with the alternatives that start with the same plain letter grouped under it."""
+_QUANTIFIERS = ("?", "*", "{", "+")
+
+
+def _letter_led(alternative: str) -> bool:
+    first = alternative[:1]
+    return first.isalpha() and first.islower() and alternative[1:2] not in _QUANTIFIERS
+
+
+def _grouped(alternatives: list[str], depth: int = 2, spread: bool = False) -> str:
+    """An alternation with the alternatives that start with the same plain letter grouped under it.
+
+    The others are tried last, in their order, at every position. With `spread`, those that open with a group
+    ("(?:kan|kunnen) ...", "(?:leer)?netwerk ...") are spread into alternatives that open with a letter and
+    tried last under each letter instead, as long as no alternative that cannot be spread comes before them:
+    the engine then tries them only where their letter stands, and in the same order as before.
+    """
     groups: dict[str, list[str]] = {}
+    late: dict[str, list[str]] = {}
     rest: list[str] = []
     for alternative in alternatives:
         alternative = alternative.removeprefix("\\b")
-        first = alternative[:1]
-        if first.isalpha() and first.islower() and alternative[1:2] not in ("?", "*", "{", "+"):
-            groups.setdefault(first, []).append(alternative[1:])
-        else:
+        if _letter_led(alternative):
+            groups.setdefault(alternative[0], []).append(alternative[1:])
+            continue
+        spread_out = _spread(alternative) if spread and not rest else None
+        if spread_out is None:
             rest.append(alternative)
+            continue
+        for one in spread_out:
+            late.setdefault(one[0], []).append(one[1:])
     branches = []
-    for first, tails in groups.items():
+    for first in [*groups, *(letter for letter in late if letter not in groups)]:
+        tails = groups.get(first, [])
         inner = _grouped(tails, depth - 1) if depth > 1 and len(tails) > 1 else "|".join(tails)
-        branches.append(f"{first}(?:{inner})")
+        branches.append(f"{first}(?:{'|'.join(([inner] if tails else []) + late.get(first, []))})")
     return "|".join(branches + rest)
+
+
+def _spread(alternative: str, limit: int = 64) -> list[str] | None:
+    """The alternative as alternatives that each open with a plain letter, in the order the engine tries them
+    ("(?:ik|we) kom" -> "ik kom", "we kom"; "(?:leer)?netwerk" -> "leernetwerk", "netwerk"); None when it
+    cannot be (an assertion, a class, a repeated group) or would make more than `limit`."""
+    if _letter_led(alternative):
+        return [alternative]
+    if not alternative.startswith("(?:"):
+        return None
+    end = _group_end(alternative)
+    if end < 0:
+        return None
+    heads, after = split_alternatives(alternative[3:end]), alternative[end + 1 :]
+    if after[:1] == "?" and after[1:2] not in ("?", "+"):  # greedy and optional: with the group, then without
+        tails = [head + after[1:] for head in heads] + [after[1:]]
+    elif after[:1] in _QUANTIFIERS:
+        return None
+    else:
+        tails = [head + after for head in heads]
+    spread: list[str] = []
+    for tail in tails:
+        one = _spread(tail, limit)
+        if one is None or len(spread) + len(one) > limit:
+            return None
+        spread += one
+    return spread
 
 
 # What `\s` also matches in ASCII text for Unicode patterns: the four information separators \x1c-\x1f.
@@ -325,11 +372,12 @@ class Keywords:
 
     def __init__(self, source: str, ignore_case: bool = False, prefix: str = r"\b", suffix: str = "") -> None:
         flags = re.IGNORECASE if ignore_case else 0
-        grouped = _grouped(split_alternatives(source.lower() if ignore_case else source))
+        alternatives = split_alternatives(source.lower() if ignore_case else source)
+        plain = re.compile(f"{prefix}(?:{source}){suffix}", flags)
+        # Spread alternatives would repeat their groups: a family with groups keeps its alternatives whole.
+        grouped = _grouped(alternatives, spread=not plain.groups)
         self.pattern = Pattern(f"{prefix}(?:{grouped}){suffix}", flags, lowered=ignore_case)
-        self.plain = re.compile(
-            f"{prefix}(?:{source}){suffix}", flags
-        )  # the same matches, kept for the tests
+        self.plain = plain  # the same matches, kept for the tests
         self.ignore_case = ignore_case
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
