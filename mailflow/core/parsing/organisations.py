@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from mailflow.core.parsing.lexicon import is_first_name, is_function, is_place
 from mailflow.core.parsing.names import NOT_NAME
 from mailflow.core.parsing.structure import is_closing
-from mailflow.core.parsing.text import Joined, Pattern, fold
+from mailflow.core.parsing.text import Joined, Keywords, fold
 from mailflow.settings import Organisation
 
 # "op persoonlijke titel", "als individuele vrijwilliger": the person comes on their own account.
@@ -26,12 +26,13 @@ PERSONAL = re.compile(
     r"not (?:through|via|with) an organi[sz]ation"
 )
 # Words that announce where someone is active; the organisation follows a preposition.
-ANCHOR = Pattern(
-    r"(?i:\b(?:vrijwilligers?(?:werk)?|vrijwilligster|actief|werkzaam|medewerkers?|werk|werken|werkt|coordineer|"
+ANCHOR = Keywords(
+    r"vrijwilligers?(?:werk)?|vrijwilligster|actief|werkzaam|medewerkers?|werk|werken|werkt|coordineer|"
     r"coördineer|help\w*(?: \w+){0,3} mee|lid|stagiair\w*|engageer|engagement|allebei|beiden|samen|"
     r"b[ée]n[ée]vole?s?|membre|travaill\w*|tous (?:les )?deux|toutes (?:les )?deux|"
-    r"volunteer\w*|work\w*|tutoring|member|active|coordinat\w*|coördinat\w*|engag[ée]e?|both|i['’]m|i am)\b)",
-    lowered=True,
+    r"volunteer\w*|work\w*|tutoring|member|active|coordinat\w*|coördinat\w*|engag[ée]e?|both|i['’]m|i am",
+    ignore_case=True,
+    suffix=r"\b",
 )
 PREPOSITION = re.compile(
     r"(?i:\b(?:bij|voor|van|in|via|chez|pour|de|du|avec|aupr[eè]s d[eu]|[àa](?= l)|au|aux|with|at|for|"
@@ -80,10 +81,10 @@ _KIND_WORD = re.compile(rf"^{ORG_KIND.pattern}$")
 _KIND_END = re.compile(rf"\w{{3}}{ORG_KIND.pattern}$")
 _ACRONYM_KIND = {"vzw", "asbl", "ocmw", "cpas", "caw"}
 # Before a kind of organisation: where someone is active ("bij", "in", "à l'", "at the").
-_KIND_BEFORE = Pattern(
-    r"(?i:\b(?:(?:bij|in|van|voor|via|chez|[àa]|au|pour|at|with|for|from)\s+|(?=(?:onze|our|notre|nos)\s))"
-    r"(?:(?:de|het|'t|t|den|la|le|les|the|een|onze|our|notre|ons|mijn|my|ma|mon)\s+|l['’]\s*)?)",
-    lowered=True,
+_KIND_BEFORE = Keywords(
+    r"(?:bij|in|van|voor|via|chez|[àa]|au|pour|at|with|for|from)\s+|(?=(?:onze|our|notre|nos)\s)",
+    ignore_case=True,
+    suffix=r"(?:(?:de|het|'t|t|den|la|le|les|the|een|onze|our|notre|ons|mijn|my|ma|mon)\s+|l['’]\s*)?",
 )
 # A trailing town phrase is where, not who: "Welzijnsschakel Het Anker in Lokeren".
 _TOWN_TAIL = re.compile(r"(?i)\s+(?:in|uit|te|[àa]|at|from)\s+(?:de\s+|het\s+)?([\w'’ -]+?)\s*$")

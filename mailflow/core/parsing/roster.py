@@ -13,19 +13,19 @@ from dataclasses import dataclass
 
 from mailflow.core.parsing import names as nm
 from mailflow.core.parsing.lexicon import is_function
-from mailflow.core.parsing.text import Pattern, fold
+from mailflow.core.parsing.text import Keywords, fold
 
 # The writer acts for someone else: "namens", "in naam van", "on behalf of", "au nom de", "de la part de".
-PROXY = Pattern(
-    r"(?i:\b(?:namens|in naam van|on behalf of|au nom de|de la part de)\s+(?:(?:mijn|onze|ons|my|our|ma|mon|"
-    r"mes|notre|nos)\s+(?:[^\W\d_][\w'’-]*\s+){0,3}?[^\W\d_][\w'’-]*\s*,\s*)?)",
-    lowered=True,
+PROXY = Keywords(
+    r"namens|in naam van|on behalf of|au nom de|de la part de",
+    ignore_case=True,
+    suffix=r"\s+(?:(?:mijn|onze|ons|my|our|ma|mon|mes|notre|nos)\s+(?:[^\W\d_][\w'’-]*\s+){0,3}?[^\W\d_][\w'’-]*\s*,\s*)?",
 )
 # A registration verb with a titled person: "inscrire Monsieur Yonas Gebremedhin", "register Mrs X".
-TITLED = Pattern(
-    r"(?i:\b(?:inscrire|inschrijven|aanmelden|registreren|register|sign up|enroll|inscris)\s+"
-    r"(?=(?:monsieur|madame|mevrouw|meneer|mr|mrs|ms|m\.|mme|dhr\.?|de heer)\s))",
-    lowered=True,
+TITLED = Keywords(
+    r"inscrire|inschrijven|aanmelden|registreren|register|sign up|enroll|inscris",
+    ignore_case=True,
+    suffix=r"\s+(?=(?:monsieur|madame|mevrouw|meneer|mr|mrs|ms|m\.|mme|dhr\.?|de heer)\s)",
 )
 # The writer leaves themself out: "zelf kan ik niet", "ik kom zelf niet mee binnen", "I won't be attending
 # myself", "je ne pourrai malheureusement pas me libérer", "Zelf ben ik die week met verlof".

@@ -17,12 +17,13 @@ from mailflow.core.parsing.mime import VCard
 from mailflow.core.parsing.names import name_at
 from mailflow.core.parsing.result import ParseContext
 from mailflow.core.parsing.structure import is_closing
-from mailflow.core.parsing.text import Pattern, fold, sentences
+from mailflow.core.parsing.text import Keywords, fold, sentences
 
-INTRO = Pattern(
-    r"(?i:\b(?:ik ben|ik heet|mijn naam is|je m['’]appelle|mon nom est|je suis|my name is|i am|i['’]m|"
-    r"this is|hier is|moi c['’]est)\s+)",
-    lowered=True,
+INTRO = Keywords(
+    r"ik ben|ik heet|mijn naam is|je m['’]appelle|mon nom est|je suis|my name is|i am|i['’]m|"
+    r"this is|hier is|moi c['’]est",
+    ignore_case=True,
+    suffix=r"\s+",
 )
 
 

@@ -187,6 +187,9 @@ def _spread(alternative: str, limit: int = 64) -> list[str] | None:
     cannot be (an assertion, a class, a repeated group) or would make more than `limit`."""
     if _letter_led(alternative):
         return [alternative]
+    letters = re.match(r"\[(\w+)\]", alternative)  # "[àa] x" -> "à x", "a x"
+    if letters and letters[1].isalpha() and alternative[letters.end() :][:1] not in _QUANTIFIERS:
+        return [letter + alternative[letters.end() :] for letter in dict.fromkeys(letters[1])]
     if not alternative.startswith("(?:"):
         return None
     end = _group_end(alternative)
