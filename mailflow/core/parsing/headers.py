@@ -87,6 +87,7 @@ def decode_words(value: object) -> str:
 
 
 Headers = dict[str, str]  # lower-cased name -> the first such header, undecoded (8-bit bytes restored)
+MAX_HEADERS = 500  # header lines read into Headers; a mail needs some dozens, a flood gets no further
 
 
 def header_map(message: Message[str | Header, str]) -> Headers:
@@ -95,7 +96,7 @@ def header_map(message: Message[str | Header, str]) -> Headers:
     Under compat32 a header with raw 8-bit bytes comes as a Header, not a str (typeshed's default: str only).
     """
     found: Headers = {}
-    for name, value in message.items()[:500]:
+    for name, value in message.items()[:MAX_HEADERS]:
         key = name.lower()
         if key in found:
             continue

@@ -11,13 +11,15 @@ import email
 import email.policy
 import logging
 from dataclasses import replace
-from typing import TypedDict
+from email.message import Message
+from typing import Any, TypedDict
 
 from mailflow.core.parsing import dates
 from mailflow.core.parsing import intent as rules
 from mailflow.core.parsing.acknowledge import acknowledges
 from mailflow.core.parsing.bounce import machine_mail
 from mailflow.core.parsing.headers import (
+    MAX_HEADERS,
     Headers,
     addresses_of,
     date_of,
@@ -85,7 +87,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
         "subject": subject,
         "date": sent,
         "addressed_to_us": any(
-            a in context.own_addresses for h in ("To", "Cc") for _, a in addresses_of(message, h)
+            a in context.own_addresses for h in ("To", "Cc") for _, a in _addresses(message, headers, h)
         ),
     }
     body = extract_body(message)
@@ -97,7 +99,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
 
     # 1. What the headers, our own address, an out-of-office text or spam phrases settle:
     # nothing more to read.
-    if rules.our_loop([str(v) for v in message.get_all("X-Loop") or []], context.own_addresses):
+    if rules.our_loop([str(v) for v in _all(message, headers, "X-Loop")], context.own_addresses):
         reading: rules.Reading | None = rules.Reading(
             Intent.AUTO_REPLY, 1.0, ["auto_reply: our own X-Loop header"]
         )
@@ -300,6 +302,22 @@ def _with_attached(structure: Structure, body: Body) -> Structure:
         for a in body.attached
     )
     return replace(structure, forwards=structure.forwards + extra)
+
+
+def _lacks(message: Message, headers: Headers, name: str) -> bool:
+    """Whether the mail has no such header: `headers` holds every header's name when there are not more than
+    it reads (a search of the message itself reads every header line)."""
+    return name.lower() not in headers and len(message) <= MAX_HEADERS
+
+
+def _all(message: Message, headers: Headers, name: str) -> list[Any]:
+    """`message.get_all(name)` as a list."""
+    return [] if _lacks(message, headers, name) else message.get_all(name) or []
+
+
+def _addresses(message: Message, headers: Headers, name: str) -> list[tuple[str, str]]:
+    """`addresses_of(message, name)`."""
+    return [] if _lacks(message, headers, name) else addresses_of(message, name)
 
 
 def _answers_us(references: tuple[str, ...], context: ParseContext) -> bool:

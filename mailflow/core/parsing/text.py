@@ -364,6 +364,10 @@ def _group_end(source: str) -> int:
     return -1
 
 
+# What may match a line break, anchor at one, or look behind (read conservatively: "." also inside a class).
+_CROSSES_LINES = re.compile(r"\\[sSWDnAZ]|[.^$]|\[\^|\(\?<[=!]")
+
+
 class Keywords:
     """A family of keyword patterns (an alternation of phrases), compiled for speed.
 
@@ -382,6 +386,10 @@ class Keywords:
         self.pattern = Pattern(f"{prefix}(?:{grouped}){suffix}", flags, lowered=ignore_case)
         self.plain = plain  # the same matches, kept for the tests
         self.ignore_case = ignore_case
+        # Whether a match stays within a line and reads nothing beyond it: nothing in the pattern can match
+        # a line break, anchor at one or look behind. Then one scan of sentences joined by line breaks finds
+        # in each the match a search of that sentence alone finds.
+        self.within_lines = not _CROSSES_LINES.search(f"{prefix}{source}{suffix}")
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         return self.pattern.finditer(text)
