@@ -242,6 +242,26 @@ def date_of(headers: Headers) -> dt.datetime | None:
     return when
 
 
+# One plain mailbox of an address list: `addr` or `Name <addr>`, with a name of plain words. The email
+# package's parser reads exactly the addr of such a list; anything else (quotes, comments, groups, routes)
+# is left to it.
+_PLAIN_MAILBOX = re.compile(
+    r"\s*(?:[A-Za-z0-9 .'-]*<([A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)>"
+    r"|([A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+))\s*"
+)
+
+
+def address_specs(message: Message, name: str) -> list[str]:
+    """The lower-cased addresses of an address header: `addresses_of` without the names, read at once when
+    every mailbox in it is a plain one (most To headers)."""
+    values = [one_line(str(v)) for v in message.get_all(name) or []]
+    items = ", ".join(values).split(",")  # as the parser reads them: all such headers joined
+    mailboxes = [_PLAIN_MAILBOX.fullmatch(item) for item in items]
+    if all(mailbox or not item.strip() for mailbox, item in zip(mailboxes, items, strict=True)):
+        return [(mailbox[1] or mailbox[2]).lower() for mailbox in mailboxes if mailbox][:50]
+    return [address for _, address in addresses_of(message, name)]
+
+
 def addresses_of(message: Message, name: str) -> list[tuple[str, str]]:
     """(decoded display name, lower-cased address) pairs of an address header such as Cc."""
     values = [one_line(str(v)) for v in message.get_all(name) or []]

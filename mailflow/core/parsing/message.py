@@ -21,6 +21,7 @@ from mailflow.core.parsing.bounce import machine_mail
 from mailflow.core.parsing.headers import (
     MAX_HEADERS,
     Headers,
+    address_specs,
     addresses_of,
     date_of,
     decode_words,
@@ -87,7 +88,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
         "subject": subject,
         "date": sent,
         "addressed_to_us": any(
-            a in context.own_addresses for h in ("To", "Cc") for _, a in _addresses(message, headers, h)
+            a in context.own_addresses for h in ("To", "Cc") for a in _addresses(message, headers, h)
         ),
     }
     body = extract_body(message)
@@ -315,9 +316,9 @@ def _all(message: Message, headers: Headers, name: str) -> list[Any]:
     return [] if _lacks(message, headers, name) else message.get_all(name) or []
 
 
-def _addresses(message: Message, headers: Headers, name: str) -> list[tuple[str, str]]:
-    """`addresses_of(message, name)`."""
-    return [] if _lacks(message, headers, name) else addresses_of(message, name)
+def _addresses(message: Message, headers: Headers, name: str) -> list[str]:
+    """`address_specs(message, name)`."""
+    return [] if _lacks(message, headers, name) else address_specs(message, name)
 
 
 def _answers_us(references: tuple[str, ...], context: ParseContext) -> bool:
