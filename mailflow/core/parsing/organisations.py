@@ -92,6 +92,10 @@ _ASIDE = re.compile(r"\([^()\n]{1,40}\)")
 _WINDOW_END = re.compile(r"[.;:()!?,\n]")
 _BIJ = re.compile(r"\bbij\s+(?:(?:de|het)\s+)?(?=[A-Z0-9À-Þ])")
 _SEGMENT_SPLIT = re.compile(r"\s+[|–—-]\s+|\s*\|\s*|\s*\(|\)\s*|,\s+")
+_LEADING_AFFIX = re.compile(r"(?i)^(?:l['’]\s*)?(?:vzw|v\.z\.w\.|asbl)\s+")
+_ORG_WORD = re.compile(r"[\w'’&+.\-]+|[(),;:!?]")  # the words of a name, and the marks that end it
+_LINE_WORD = re.compile(r"[\w'’-]+")
+_WORD = re.compile(r"\w+")
 
 
 def _word_ok(word: str) -> bool:
@@ -102,8 +106,8 @@ def capture_org(text: str, lowercase_mail: bool) -> str | None:
     """The organisation name at the start of `text`: capitalised words with small connectors
     ("Hand in Hand Gent")."""
     text = GENERIC_NOUN.sub("", text.strip())
-    text = re.sub(r"(?i)^(?:l['’]\s*)?(?:vzw|v\.z\.w\.|asbl)\s+", "", text)
-    words = re.findall(r"[\w'’&+.\-]+|[(),;:!?]", text)
+    text = _LEADING_AFFIX.sub("", text)
+    words = _ORG_WORD.findall(text)
     taken: list[str] = []
     for index, word in enumerate(words[:12]):
         if word in "(),;:!?" or (word.endswith(".") and word.lower() not in ("v.z.w.", "a.s.b.l.")):
@@ -352,7 +356,7 @@ def org_from_signature(lines: Sequence[str], person_tokens: set[str]) -> str | N
         text = line.strip().strip("*_")
         if not text or "@" in text or "www." in text.lower() or "http" in text.lower() or is_closing(text):
             continue
-        words = [fold(w) for w in re.findall(r"[\w'’-]+", text)]
+        words = [fold(w) for w in _LINE_WORD.findall(text)]
         if words and (
             words[0] in ("fam", "familie", "famille", "family")
             or all(is_first_name(w) or w in ("en", "and", "et") for w in words)
@@ -364,7 +368,7 @@ def org_from_signature(lines: Sequence[str], person_tokens: set[str]) -> str | N
             continue
         segments = [s.strip() for s in _SEGMENT_SPLIT.split(text) if s and s.strip()]
         # Not the name ("Anna Peeters - vrijwilliger Rode Kruis" keeps only what follows the name).
-        segments = [s for s in segments if not {fold(w) for w in re.findall(r"\w+", s)} <= person_tokens]
+        segments = [s for s in segments if not {fold(w) for w in _WORD.findall(s)} <= person_tokens]
         if not segments:
             continue
         text = " | ".join(segments)

@@ -75,6 +75,8 @@ LEAD = re.compile(
 )
 HEADER_ROW = re.compile(r"(?im)^\s*(?:naam|name|nom)\s*$|^\s*(?:naam|name|nom)\s+\w+")
 ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_BULLET = re.compile(r"^(?:[-*•·–]|\d{1,2}[.)])\s+")
+_WORDS = re.compile(r"[\w-]+")
 
 
 @dataclass
@@ -119,9 +121,9 @@ def roster(body: str) -> list[Listed]:
     people: list[Listed] = []
     active = False
     for line in lines:
-        bullet = re.match(r"^(?:[-*•·–]|\d{1,2}[.)])\s+", line)
+        bullet = _BULLET.match(line)
         bare = line[bullet.end() :] if bullet else line
-        words = re.findall(r"[\w-]+", bare.lower())
+        words = _WORDS.findall(bare.lower())
         if not bare:
             continue
         if bare.endswith(":") or (words and all(w in ROSTER_HEADERS for w in words)):

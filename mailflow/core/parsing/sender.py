@@ -71,6 +71,13 @@ ROLE_MAILBOX = re.compile(
 )
 
 
+# "Groeten, Wim", "Groetjes Ilhame": what follows the closing words; "Anna Peeters - vrijwilliger": a line's
+# segments; "anna.peeters2@": the words of an address local part.
+_CLOSING_TAIL = re.compile(r"[,!]\s*|\s+(?=[A-Z][^\s]*$)")
+_SEGMENT = re.compile(r"\s+[-–|]\s+|\s*\|\s*|,\s+")
+_LOCAL_PART = re.compile(r"[._\-+\d]")
+
+
 TITLE_WORDS = {"dr", "dhr", "mevr", "mr", "mrs", "ms", "prof", "me", "mme", "mlle", "ir", "ing", "lic", "drs"}
 
 
@@ -98,7 +105,7 @@ class SenderFacts:
 def _known_tokens(address: str | None, display: str | None) -> set[str]:
     tokens = {fold(t) for t in nm.tokens_of(display or "")}
     if address:
-        tokens |= {p for p in re.split(r"[._\-+\d]", address.split("@")[0].lower()) if len(p) >= 2}
+        tokens |= {p for p in _LOCAL_PART.split(address.split("@")[0].lower()) if len(p) >= 2}
     return tokens
 
 
@@ -139,7 +146,7 @@ def signature_names(signature: str) -> tuple[str | None, str | None, int]:
             continue
         if is_closing(line):
             # "Groetjes Ilhame", "Groeten, Wim": a name after the closing words on the same line.
-            tail = re.split(r"[,!]\s*|\s+(?=[A-Z][^\s]*$)", line.rstrip(" ,.!"))[-1].strip()
+            tail = _CLOSING_TAIL.split(line.rstrip(" ,.!"))[-1].strip()
             tokens = nm.tokens_of(tail)
             if tokens and tail != line.rstrip(" ,.!") and nm.looks_like_name(tokens):
                 first = first or tokens[0]
@@ -147,7 +154,7 @@ def signature_names(signature: str) -> tuple[str | None, str | None, int]:
             continue
         # "Dr. Anna Peeters", "Anna Peeters - vrijwilliger Rode Kruis":
         # the name is the first segment, no title.
-        first_segment = re.split(r"\s+[-–|]\s+|\s*\|\s*|,\s+", line)[0]
+        first_segment = _SEGMENT.split(line)[0]
         segment = TITLE.sub("", first_segment)
         tokens = nm.tokens_of(segment)
         street = first_segment == line and any(ch.isdigit() for ch in line)  # "Kerkstraat 14"
