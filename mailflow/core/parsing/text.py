@@ -59,7 +59,10 @@ def clean_spaces(text: str) -> str:
     """One space for any run of spaces, tabs or no-break spaces; lines stripped at the right."""
     if not text.isascii():
         text = _SYMBOLS.sub(" ", text)
-    return _TRAILING.sub("\n", _SPACES.sub(" ", text)).rstrip()
+        text = _SPACES.sub(" ", text)
+    elif "  " in text or "\t" in text:  # an ASCII text has no other run to replace
+        text = _SPACES.sub(" ", text)
+    return (_TRAILING.sub("\n", text) if " \n" in text else text).rstrip()
 
 
 def paragraphs(text: str) -> list[str]:
