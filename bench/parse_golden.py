@@ -1,12 +1,18 @@
-"""Whether a change to the parser changes any reading: every ParsedMessage of a set of mails, as JSON, against a
-reference written before the change.
+"""Whether a change to the parser changes any reading: every ParsedMessage of a set of mails, as JSON,
+against a reference written before the change.
 
     python bench/parse_golden.py --write /tmp/before.jsonl      # on the code before the change
     python bench/parse_golden.py --check /tmp/before.jsonl      # after it: lists every mail read differently
 
-The mails: tests/corpus, tests/mail and mailflow/samples, the shared corpora next to the repository (dev, dev2,
-automated; the automated mails also with CRLF line ends), each read with the corpus's network and with an empty
-context; `--inputs FILE` adds (raw, context) pairs pickled by a recording run of the tests. Exits 1 on a difference.
+The mails: tests/corpus, tests/mail and mailflow/samples, and the shared corpora next to the repository (dev,
+dev2, automated; the automated mails also with CRLF line ends), each read with the corpus's network and with
+an empty context. `--inputs FILE` adds the (raw, context) pairs a run of the tests gave the parser, recorded
+with this module as a pytest plugin (before the change, with the reference):
+
+    RECORD_TO=/tmp/inputs.pkl PYTHONPATH=bench python -m pytest -p parse_golden -m "not servers" -q
+
+Each mail is read twice, so that a memo filled by the first reading cannot change the second unseen.
+Exits 1 on a difference.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import pickle
 import sys
 from collections.abc import Iterator
@@ -76,7 +83,6 @@ def main() -> int:
     readings: dict[str, str] = {}
     for key, raw, context in inputs(args.inputs):
         first = as_json(parse_message(raw, context))
-        # Read twice: a memo filled by the first reading must not change the second.
         readings[key] = first if as_json(parse_message(raw, context)) == first else "UNSTABLE " + first
     if args.write:
         args.write.write_text("".join(json.dumps([k, v]) + "\n" for k, v in readings.items()))
@@ -88,6 +94,38 @@ def main() -> int:
         print(f"{key}\n  before: {reference.get(key)}\n  after:  {readings.get(key)}")
     print(f"{len(readings)} readings, {len(differ)} different from {args.check}")
     return 1 if differ else 0
+
+
+# --- as a pytest plugin: record what the tests give the parser ----------------------------------------------
+
+_RECORDED: list[tuple[bytes, ParseContext]] = []
+
+
+def pytest_configure(config: Any) -> None:
+    if not os.environ.get("RECORD_TO"):
+        return
+    from mailflow.core.parsing import message
+
+    read = message._parse
+
+    def recording(raw: bytes, context: ParseContext) -> ParsedMessage:
+        _RECORDED.append((bytes(raw), context))
+        return read(raw, context)
+
+    message._parse = recording
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    target = os.environ.get("RECORD_TO")
+    if not target:
+        return
+    kept: dict[tuple[bytes, bytes], tuple[bytes, ParseContext]] = {}
+    for raw, context in _RECORDED:
+        try:
+            kept.setdefault((raw, pickle.dumps(context)), (raw, context))
+        except (pickle.PicklingError, TypeError, AttributeError):
+            continue  # a context built for one test that pickle cannot keep
+    Path(target).write_bytes(pickle.dumps(list(kept.values())))
 
 
 if __name__ == "__main__":
