@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
-from mailflow.core.parsing.text import fold
+from mailflow.core.parsing.text import Pattern, fold
 
 __all__ = ["MachineMail", "failed_recipients", "machine_mail"]
 
@@ -74,23 +74,26 @@ _READ = 4_000  # characters of text a delivery report needs; the returned mail a
 
 # The mailbox of a mail system (RFC 2142 postmaster, MTA daemons): it writes reports, never requests. Not
 # "bounces@": newsletters send from it as their envelope address.
-_DAEMON_MAILBOX = re.compile(
+_DAEMON_MAILBOX = Pattern(
     r"(?:^|[<\"\s])(?:mailer[-_.]?daemon|mail[-_.]?daemon|post[-_.]?master|mdaemon|maildaemon|"
     r"microsoftexchange[0-9a-f]*)(?:[@>\"\s\\]|$)",
     re.IGNORECASE,
+    lowered=True,
 )
-_DAEMON_NAME = re.compile(r"mail delivery (?:sub)?system|postmaster|mailer-daemon", re.IGNORECASE)
+_DAEMON_NAME = Pattern(r"mail delivery (?:sub)?system|postmaster|mailer-daemon", re.IGNORECASE, lowered=True)
 # Gateways, scanners and mail services that write reports too, but whose names alone prove less.
-_SYSTEM_MAILBOX = re.compile(
+_SYSTEM_MAILBOX = Pattern(
     r"(?:^|[<\"\s])[^@<>\"\s]*(?:(?:smtp|e?-?mail|messaging|mta)[-_.]?\w*?(?:service|system|gateway|server|"
     r"delivery|admin|error)|anti[-_.]?virus|virus[-_.]?wall|interscan|imss|inetgw|mail[-_.]?scanner)"
     r"[^@<>\"\s]*@",
     re.IGNORECASE,
+    lowered=True,
 )
-_SYSTEM_NAME = re.compile(
+_SYSTEM_NAME = Pattern(
     r"\bmail(?:er)? ?(?:delivery )?(?:system|subsystem|service|daemon|gateway)\b|system administrator|"
     r"mail administrator",
     re.IGNORECASE,
+    lowered=True,
 )
 # A mailing-list robot: Mailman, Majordomo, fml and the like write from list-owner, list-request and -admin.
 _LIST_ROBOT = re.compile(
