@@ -267,18 +267,18 @@ def first_org(sentences: Sequence[str], skip_questions: bool = False) -> str | N
     candidates: list[tuple[int, int, int]] = []  # (sentence, rule, where the name starts): the order of trust
     # A short aside does not end the window: "we volunteer as interpreters (Ukrainian/Russian) for X".
     unbracketed = _ASIDE.sub(lambda m: " " * len(m.group(0)), text)
-    for anchor in ANCHOR.finditer(text):
-        window = _WINDOW_END.split(unbracketed[anchor.end() : anchor.end() + 70], maxsplit=1)[0]
+    for _, anchor_end in ANCHOR.spans(text):
+        window = _WINDOW_END.split(unbracketed[anchor_end : anchor_end + 70], maxsplit=1)[0]
         for prep in PREPOSITION.finditer(window):
-            position = anchor.end() + prep.end()
+            position = anchor_end + prep.end()
             candidates.append((joined.index_at(position), 0, position))
     # "bij" + a capitalised name needs no anchor: "sinds vorig jaar bij Hand in Hand Gent".
     for match in _BIJ.finditer(text):
         candidates.append((joined.index_at(match.end()), 1, match.end()))
     # A kind of organisation with its name or town: "bij de vereniging Pamir", "in de Sint-Martinusparochie",
     # "à l'école de devoirs « Le Tremplin »", "van het ocmw brugge".
-    for match in _KIND_BEFORE.finditer(text):
-        candidates.append((joined.index_at(match.end()), 2, match.end()))
+    for _, end in _KIND_BEFORE.spans(text):
+        candidates.append((joined.index_at(end), 2, end))
     for index, rule, position in sorted(candidates):
         sentence = joined.sentences[index]
         if skip_questions and sentence.rstrip().endswith("?"):

@@ -142,26 +142,26 @@ def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
             (match.end(), Mention(tokens, sentence, "relation", relation, index))
             for tokens in names_listed(rest, allow_lower=lower)
         ]
-    for match in NAMED.finditer(text):  # "Mijn vrouw haar naam is Monique Decock", "Elle s'appelle X"
-        sentence, rest, index = after(match.end())
+    for _, end in NAMED.spans(text):  # "Mijn vrouw haar naam is Monique Decock", "Elle s'appelle X"
+        sentence, rest, index = after(end)
         tokens = name_at(rest, allow_lower=False)
         if tokens:
-            found.append((match.end(), Mention(tokens, sentence, "named", index=index)))
-    for match in JOINT_BEFORE.finditer(text):
-        sentence, rest, index = after(match.end())
+            found.append((end, Mention(tokens, sentence, "named", index=index)))
+    for _, end in JOINT_BEFORE.spans(text):
+        sentence, rest, index = after(end)
         tokens = name_at(rest, allow_lower=False)
         if tokens:
-            found.append((match.end(), Mention(tokens, sentence, "joint", index=index)))
-    for match in JOINT_AFTER_NAME.finditer(text):
-        index = joined.index_at(match.start())
-        tokens = name_before(text[joined.starts[index] : match.start()])
+            found.append((end, Mention(tokens, sentence, "joint", index=index)))
+    for start, _ in JOINT_AFTER_NAME.spans(text):
+        index = joined.index_at(start)
+        tokens = name_before(text[joined.starts[index] : start])
         if tokens:
-            found.append((match.start(), Mention(tokens, joined.sentences[index], "joint", index=index)))
-    for match in WITH.finditer(text):
-        sentence, rest, index = after(match.end())
+            found.append((start, Mention(tokens, joined.sentences[index], "joint", index=index)))
+    for _, end in WITH.spans(text):
+        sentence, rest, index = after(end)
         tokens = name_at(rest, allow_lower=False)
         if tokens:
-            found.append((match.end(), Mention(tokens, sentence, "with", index=index)))
+            found.append((end, Mention(tokens, sentence, "with", index=index)))
     # A sentence that names someone acted for has its words in the sentences joined too: most mails have none.
     proxies = rs.PROXY.search(text) or rs.TITLED.search(text)
     for index, (sentence, start) in enumerate(zip(joined.sentences, joined.starts, strict=True)):

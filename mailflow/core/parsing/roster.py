@@ -90,8 +90,8 @@ def proxy_names(sentence: str) -> list[list[str]]:
     """The people a sentence names as the ones the writer acts for."""
     found: list[list[str]] = []
     for pattern in (PROXY, TITLED):
-        for match in pattern.finditer(sentence):
-            tokens = nm.name_at(sentence[match.end() :], allow_lower=False)
+        for _, end in pattern.spans(sentence):
+            tokens = nm.name_at(sentence[end:], allow_lower=False)
             if tokens:
                 found.append(tokens)
     return found

@@ -177,8 +177,8 @@ def _intro_name(body_sentences: Sequence[str], known: set[str]) -> tuple[str | N
     """The name in "Ik ben X", "Je m'appelle X", "My name is X", and an organisation right after it
     ("van Y")."""
     for sentence in body_sentences:
-        for match in INTRO.finditer(sentence):
-            rest = sentence[match.end() :]
+        for _, end in INTRO.spans(sentence):
+            rest = sentence[end:]
             tokens = name_at(rest, allow_lower=False)
             if not tokens and rest[:1].islower():
                 lower = name_at(rest, allow_lower=True)[:4]

@@ -311,6 +311,13 @@ class Pattern:
             return self.ascii.finditer(text, pos, endpos)
         return (self._again(text, found, endpos) for found in self.ascii.finditer(text.lower(), pos, endpos))
 
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of each match, as `finditer` finds them, for rules that want no more: a lowered twin's
+        matches need not be taken again from the text."""
+        if text.isascii():
+            return [found.span() for found in self.ascii.finditer(text.lower() if self.lowered else text)]
+        return [found.span() for found in self.unicode.finditer(text)]
+
     def findall(self, text: str) -> list[Any]:
         return (self.ascii if text.isascii() and not self.lowered else self.unicode).findall(text)
 
@@ -396,6 +403,10 @@ class Keywords:
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         return self.pattern.finditer(text)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of each match: `finditer` for rules that want no more."""
+        return self.pattern.spans(text)
 
     def search(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match[str] | None:
         return self.pattern.search(text, pos, len(text) if endpos is None else endpos)
