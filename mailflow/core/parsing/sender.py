@@ -176,6 +176,8 @@ def signature_names(signature: str) -> tuple[str | None, str | None, int]:
 def _intro_name(body_sentences: Sequence[str], known: set[str]) -> tuple[str | None, str | None]:
     """The name in "Ik ben X", "Je m'appelle X", "My name is X", and an organisation right after it
     ("van Y")."""
+    if not INTRO.search("\n".join(body_sentences)):
+        return None, None  # an introduction in one sentence is one in them all: most mails have none
     for sentence in body_sentences:
         for _, end in INTRO.spans(sentence):
             rest = sentence[end:]
