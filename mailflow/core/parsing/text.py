@@ -1,4 +1,5 @@
-"""Plain-text helpers every reading step shares: accent folding, reply prefixes, paragraphs and sentences.
+"""Plain-text helpers every reading step shares: accent folding, reply prefixes, paragraphs and sentences,
+and the compiled patterns the rules read with (`Pattern`, `Keywords`): fast, and finding what they say.
 
 Pure: no network, no clock.
 """
@@ -195,7 +196,7 @@ def _spread(alternative: str, limit: int = 64) -> list[str] | None:
         return [letter + alternative[letters.end() :] for letter in dict.fromkeys(letters[1])]
     if not alternative.startswith("(?:"):
         return None
-    end = _group_end(alternative)
+    end = group_end(alternative)
     if end < 0:
         return None
     heads, after = split_alternatives(alternative[3:end]), alternative[end + 1 :]
@@ -347,14 +348,14 @@ class Pattern:
 
 def _lowered(twin: str, flags: int) -> tuple[str, int]:
     """The twin of a pattern that ignores case, for lower-cased text: not ignoring case."""
-    whole = twin.startswith("(?i:") and _group_end(twin) == len(twin) - 1 and twin.count("(?i") == 1
+    whole = twin.startswith("(?i:") and group_end(twin) == len(twin) - 1 and twin.count("(?i") == 1
     capitals = any(char.isupper() for char in re.sub(r"\\.", "", twin))
     if not (flags & re.IGNORECASE or whole) or capitals:
         raise ValueError(f"not a pattern that ignores case as a whole, in lower case: {twin!r}")
     return ("(?:" + twin[4:] if whole else twin), flags & ~re.IGNORECASE
 
 
-def _group_end(source: str) -> int:
+def group_end(source: str) -> int:
     """Where the group that opens `source` closes (escaped parentheses and character classes hold none)."""
     depth, index, in_class = 0, 0, False
     while index < len(source):
@@ -374,8 +375,9 @@ def _group_end(source: str) -> int:
     return -1
 
 
-# What may match a line break, anchor at one, or look behind (read conservatively: "." also inside a class).
-_CROSSES_LINES = re.compile(r"\\[sSWDnAZ]|[.^$]|\[\^|\(\?<[=!]")
+# What may match a line break, anchor at one, or look behind (read conservatively: "." also inside a class,
+# any character written as a code).
+_CROSSES_LINES = re.compile(r"\\[sSWDnAZx0-7]|[.^$\n]|\[\^|\(\?<[=!]")
 
 
 class Keywords:
