@@ -148,9 +148,10 @@ class OutboxKey:
 
     reply:<inbound id>, reminder:<member>:<meeting date>:<days before>, promoted:<member>:<meeting date>,
     digest:<local day>, notice:<limit>:<local day>; and, by the meeting id (kept when its date moves):
-    invitation:<member>:<meeting>, update:<member>:<meeting>:<sequence>, meeting_cancelled:<member>:<meeting>,
-    followup:<member>:<meeting>. A mail to an address shared by several members carries the first one's id
-    (and names them all in outbox_members). Like the StrEnums, a key equals its stored string.
+    invitation:<member>:<meeting>, update:<member>:<meeting>:<sequence>,
+    meeting_cancelled:<member>:<meeting>:<sequence>, followup:<member>:<meeting>. A mail to an address shared
+    by several members carries the first one's id (and names them all in outbox_members). Like the StrEnums, a
+    key equals its stored string.
     """
 
     kind: KeyKind
@@ -196,8 +197,10 @@ class OutboxKey:
         return cls(KeyKind.UPDATE, member_id=member_id, meeting_id=meeting_id, sequence=sequence)
 
     @classmethod
-    def meeting_cancelled(cls, member_id: int, meeting_id: int) -> OutboxKey:
-        return cls(KeyKind.MEETING_CANCELLED, member_id=member_id, meeting_id=meeting_id)
+    def meeting_cancelled(cls, member_id: int, meeting_id: int, sequence: int) -> OutboxKey:
+        """A meeting called off, told to one address: once per calling off (cancelled, confirmed again and
+        cancelled again is told twice)."""
+        return cls(KeyKind.MEETING_CANCELLED, member_id=member_id, meeting_id=meeting_id, sequence=sequence)
 
     @classmethod
     def followup(cls, member_id: int, meeting_id: int) -> OutboxKey:
@@ -219,7 +222,7 @@ class OutboxKey:
             parts = (self.member_id, _iso(self.meeting_date))
         elif self.kind is KeyKind.DIGEST:
             parts = (_iso(self.day),)
-        elif self.kind is KeyKind.UPDATE:
+        elif self.kind in _WITH_SEQUENCE:
             parts = (self.member_id, self.meeting_id, self.sequence)
         elif self.kind in _BY_MEETING_ID:
             parts = (self.member_id, self.meeting_id)
@@ -251,8 +254,8 @@ class OutboxKey:
                 key = cls.digest(dt.date.fromisoformat(parts[0]))
             elif kind is KeyKind.NOTICE and len(parts) == 2:
                 key = cls.notice(parts[0], dt.date.fromisoformat(parts[1]))
-            elif kind is KeyKind.UPDATE and len(parts) == 3:
-                key = cls.update(int(parts[0]), int(parts[1]), int(parts[2]))
+            elif kind in _WITH_SEQUENCE and len(parts) == 3:
+                key = cls(kind, member_id=int(parts[0]), meeting_id=int(parts[1]), sequence=int(parts[2]))
             elif kind in _BY_MEETING_ID and len(parts) == 2:
                 key = cls(kind, member_id=int(parts[0]), meeting_id=int(parts[1]))
             else:
@@ -264,7 +267,8 @@ class OutboxKey:
         return key
 
 
-_BY_MEETING_ID: Final = (KeyKind.INVITATION, KeyKind.MEETING_CANCELLED, KeyKind.FOLLOWUP)
+_BY_MEETING_ID: Final = (KeyKind.INVITATION, KeyKind.FOLLOWUP)
+_WITH_SEQUENCE: Final = (KeyKind.UPDATE, KeyKind.MEETING_CANCELLED)
 
 
 def _iso(day: dt.date | None) -> str:

@@ -193,7 +193,11 @@ def cancel(
     named = _coming(agenda.meeting_on(db, parsed.meeting_date) if parsed.meeting_date else None, now)
     if named is None and parsed.asked_date is not None:
         return Done(review=f"cancels {parsed.asked_date.isoformat()}: no meeting is confirmed that day")
-    meeting = named or _coming(thread.meeting if thread else None, now) or agenda.next_meeting(db, now)
+    answered = thread.meeting if thread else None
+    if named is None and answered is not None and answered.status == MeetingStatus.CANCELLED:
+        # "Jammer, dan kan ik niet" to our mail calling the meeting off: nothing is left to cancel
+        return Done(ignored="not answered: a cancel in answer to a meeting that was called off")
+    meeting = named or _coming(answered, now) or agenda.next_meeting(db, now)
     had_place = meeting is not None and RegistrationStatus.REGISTERED in agenda.statuses_of(
         db, meeting, [m.id for m in members]
     )

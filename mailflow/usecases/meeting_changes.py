@@ -283,7 +283,7 @@ def _tell_cancelled(
         db,
         row,
         now,
-        key=lambda first: OutboxKey.meeting_cancelled(first, row.id),
+        key=lambda first: OutboxKey.meeting_cancelled(first, row.id, row.sequence),
         kind=MailKind.MEETING_CANCELLED,
         calendar="CANCEL",
     )
@@ -327,8 +327,5 @@ def _tell_people(
             previous=previous,
             expires_at=row.starts_at,  # worth nothing once the meeting would have begun
         )
-        if made is None and kind == MailKind.MEETING_CANCELLED:
-            # The key has no SEQUENCE: a meeting called off, held again and called off again is told once.
-            log.warning("meeting id=%s: outbox already held a cancellation for one address", row.id)
         queued += made is not None
     return queued
