@@ -94,6 +94,7 @@ class DigestFacts:
     review_unread: bool = False  # the review folder could not be read: `review` is what mailflow put there
     # Follow-ups that went without their file: the meeting's date, and why the file could not be read.
     followups_without_attachment: tuple[tuple[dt.date, str], ...] = ()
+    web_changes: int = 0  # changes the coordinator made on the web page (`mailflow web`)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ def build_digest(facts: DigestFacts, day: dt.date, network: Network) -> Digest:
         or facts.promotions
         or facts.invited
         or facts.followups_without_attachment
+        or facts.web_changes
     )
     translations = i18n.translations(language)
     if empty:

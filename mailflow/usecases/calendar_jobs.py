@@ -188,6 +188,7 @@ def gather_facts(app: App, db: Session, since: dt.datetime, now: dt.datetime) ->
                 if e.meeting is not None
             )
         ),
+        web_changes=len(events(EventKind.WEB_CHANGE)),
     )
 
 
