@@ -25,7 +25,7 @@ BRUSSELS = dt.timezone(dt.timedelta(hours=1))
 NOW = dt.datetime(2025, 12, 15, 7, 0, tzinfo=BRUSSELS)  # passes.Mailflow's clock
 NOVEMBER, JANUARY, MARCH = dt.date(2025, 11, 18), dt.date(2026, 1, 13), dt.date(2026, 3, 10)
 MEETINGS = [
-    {"date": NOVEMBER, "theme": "Samen sterk in de buurt"},
+    {"date": NOVEMBER, "theme": "Vrijwilligers vinden en houden"},
     {"date": JANUARY, "theme": "Dringende medische hulp", "capacity": 2},
     {"date": MARCH, "theme": "Toegang tot onderwijs"},
 ]
