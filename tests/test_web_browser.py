@@ -179,7 +179,7 @@ def test_the_coordinator_works_through_the_page_in_a_browser(browser, make_confi
         assert "Deze persoon vergeten?" in me.page() and "bart.claes@example.org" in me.page()
         me.click("Ja, vergeet hen")
         assert "Gewist: er blijft niets van hen over" in me.page() and "Bart Claes" not in me.page()
-        # The wrong password's 401 is the only error the browser saw: no style or icon refused, nothing missing.
+        # The wrong password's 401 is the only error the browser saw: no style or icon refused or missing.
         assert [e for e in me.errors() if "/login - " not in e or "401" not in e] == []
 
     with database(url) as db:
