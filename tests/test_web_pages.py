@@ -404,3 +404,40 @@ def test_a_correction_is_one_event_naming_the_fields_not_their_values(web, app, 
         assert event.member_id == member and event.at == NOW
     preview = calendar_jobs.preview_digest(app, NOW + dt.timedelta(hours=1))
     assert "1 wijziging" in preview or "1 change" in preview
+
+
+def test_a_hostile_mail_in_review_renders_as_text(web, app, client):
+    raw = (
+        b"From: =?utf-8?q?=3Cscript=3Ealert(1)=3C/script=3E_{{_7*7_}}?= <mo@example.org>\r\n"
+        b"To: leernetwerk@in-gent.example\r\n"
+        b"Subject: <b>&amp;</b> {% raw %} <img src=x onerror=alert(1)>\r\n"
+        b"Message-ID: <hostile-1@example.org>\r\n"
+        b"Content-Type: text/html; charset=utf-8\r\n\r\n"
+        b"<p>Is er parking?</p><script>alert(2)</script><iframe src='https://evil.example'></iframe>\r\n"
+    )
+    with app.sessions.begin() as db:
+        row = models.InboundMessage(
+            mailbox="INBOX",
+            uidvalidity=1,
+            uid=7,
+            sha256="0" * 64,
+            size=len(raw),
+            status="review",
+            intent="question",
+            reason="question",
+            attempts=0,
+            moved=True,
+            received_at=NOW,
+            processed_at=NOW,
+            sender="mo@example.org",
+            raw=raw,
+        )
+        db.add(row)
+        db.flush()
+        inbound = row.id
+    log_in(client)
+    pages = [client.get("/review").text, client.get(f"/review/{inbound}").text]
+    for page in pages:
+        assert "<script>" not in page and "<b>" not in page and "<img" not in page and "<iframe" not in page
+        assert "&lt;b&gt;&amp;amp;&lt;/b&gt;" in page and "49" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[1] and "Is er parking?" in pages[1]
