@@ -161,6 +161,19 @@ class Retention:
 
 
 @dataclass(frozen=True)
+class Web:
+    """`[web]`: the coordinator's web page (`mailflow web`). It listens on loopback by default; a reverse
+    proxy in front adds TLS."""
+
+    host: str = "127.0.0.1"
+    port: int = 8025
+    password: Secret = field(default=Secret(), repr=False)  # the coordinator's: an env variable or a command
+    secure_cookies: bool = False  # cookies only over HTTPS, also when no trusted proxy says the request was
+    trusted_proxy: str | None = None  # the proxy's address; its X-Forwarded-For and -Proto are believed
+    session_minutes: int = 60  # a session unused this long ends; any session ends after 12 hours
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     network: Network
@@ -176,6 +189,7 @@ class Config:
     retention: Retention = Retention()
     limits: Limits = Limits()
     invitations: Invitations = Invitations()
+    web: Web | None = None  # `[web]`, for `mailflow web`
 
     def require_servers(self) -> tuple[Imap, Smtp]:
         """The [imap] and [smtp] sections, which `run` and `check` need and `parse` does not."""

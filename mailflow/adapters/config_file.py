@@ -34,6 +34,7 @@ from mailflow.settings import (
     Retention,
     Smtp,
     Venue,
+    Web,
 )
 
 
@@ -67,6 +68,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         "recurrence",
         "retention",
         "limits",
+        "web",
     }
     no_unknown_keys(data, known, "")
     network = _network(Section(data.get("network", {}), "network"))
@@ -92,6 +94,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
     recurrence = _recurrence(Section(data.get("recurrence", {}), "recurrence"))
     retention = _retention(Section(data.get("retention", {}), "retention"))
     limits = _limits(Section(data.get("limits", {}), "limits"))
+    web = _web(Section(data.get("web", {}), "web")) if "web" in data else None
     return Config(
         path,
         network,
@@ -107,6 +110,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         retention=retention,
         limits=limits,
         invitations=invitations,
+        web=web,
     )
 
 
@@ -350,3 +354,30 @@ def _limits(s: Section) -> Limits:
     )
     s.done()
     return limits
+
+
+def _web(s: Section) -> Web:
+    """`[web]`: where `mailflow web` listens ("127.0.0.1:8025", "[::1]:8025"), the coordinator's password."""
+    listen = s.text("listen", "127.0.0.1:8025")
+    host, colon, port_text = listen.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not colon or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(
+            f'web.listen must be an address and a port, like "127.0.0.1:8025" or "[::1]:8025", got {listen!r}'
+        )
+    proxy = s.text("trusted_proxy")
+    web = Web(
+        host=host,
+        port=int(port_text),
+        password=s.secret("password"),
+        secure_cookies=s._get("secure_cookies", bool, False, "true or false"),
+        trusted_proxy=proxy.strip() if proxy else None,
+        session_minutes=s.number("session_minutes", 60, minimum=1),
+    )
+    s.done()
+    if not web.password:
+        raise ConfigError(
+            "web: give password_env or password_command: the coordinator's password for the web page "
+            "(the password itself never sits in the file)"
+        )
+    return web

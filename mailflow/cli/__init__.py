@@ -258,6 +258,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     return _admin(args, work)
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    """The coordinator's web page: meetings, members, the review folder, the outbox, the report."""
+    from mailflow.web.server import serve
+
+    config = _load(args)
+    if config.web is None:
+        raise UsageError(
+            "the config has no [web] section: add one with password_env or password_command "
+            "(see config.example.toml)"
+        )
+    clock = clock_from(args.now)
+    with build_app(config) as app:
+        sync_meetings(app, clock())
+        return serve(app, config.web, clock)
+
+
 def cmd_parse(args: argparse.Namespace) -> int:
     path = config_path(args, required=False)
     config = load_config(path) if path is not None else None
@@ -379,6 +395,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true", help="CSV on standard output (';', UTF-8 with a BOM)")
     p.add_argument("--now", help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_themes)
+
+    p = commands.add_parser(
+        "web", help="the coordinator's web page: meetings, members, the review folder, the outbox"
+    )
+    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
+    p.add_argument("--now", help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_web)
 
     p = commands.add_parser("demo", help="run the real pipeline on sample mails with throwaway local servers")
     p.add_argument("--keep", metavar="DIR", help="keep the demo's config and database in DIR")

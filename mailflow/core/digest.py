@@ -104,6 +104,7 @@ class DigestFacts:
     # Follow-ups that went without their file: the meeting's date, and why the file could not be read.
     followups_without_attachment: tuple[tuple[dt.date, str], ...] = ()
     proposals: tuple[ProposalLine, ...] = ()  # themes proposed for coming meetings, in the order made
+    web_changes: int = 0  # changes the coordinator made on the web page (`mailflow web`)
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ def build_digest(facts: DigestFacts, day: dt.date, network: Network) -> Digest:
         or facts.invited
         or facts.followups_without_attachment
         or facts.proposals
+        or facts.web_changes
     )
     translations = i18n.translations(language)
     if empty:

@@ -103,6 +103,27 @@ class EventKind(StrEnum):
     THEME_PROPOSED = "theme_proposed"
     ATTENDANCE = "attendance"  # who came was recorded; detail: counts
     FOLLOWUP_WITHOUT_ATTACHMENT = "followup_without_attachment"  # its file could not be read; detail: why
+    WEB_CHANGE = "web_change"  # the coordinator changed something on the web page; detail: a WebChange
+
+
+class WebChange(StrEnum):
+    """What the coordinator changed on the web page (`mailflow web`): the detail of an EventKind.WEB_CHANGE
+    event, with the names of the fields changed after a colon ("member_edited: name,organisation"). Never
+    the values themselves: those may be personal data."""
+
+    MEMBER_EDITED = "member_edited"
+    MEMBER_ADDED = "member_added"
+    MEMBER_FORGOTTEN = "member_forgotten"
+    REGISTERED = "registered"  # a member put on a meeting's list by hand
+    REGISTRATION_MOVED = "registration_moved"
+    REGISTRATION_CANCELLED = "registration_cancelled"
+    REGISTRATION_REMOVED = "registration_removed"
+    ATTENDANCE_RECORDED = "attendance_recorded"
+    REVIEW_APPLIED = "review_applied"  # a mail in review acted on as mailflow read it
+    REVIEW_CORRECTED = "review_corrected"  # ... as the coordinator corrected the reading
+    REVIEW_HANDLED = "review_handled"  # filed as dealt with, nothing changed
+    REPLY_RELEASED = "reply_released"  # a reply held by a limit goes out after all
+    REPLY_DROPPED = "reply_dropped"
 
 
 class RegistrationStatus(StrEnum):

@@ -189,6 +189,7 @@ def gather_facts(app: App, db: Session, since: dt.datetime, now: dt.datetime) ->
             )
         ),
         proposals=_proposals(db, since, now),
+        web_changes=len(events(EventKind.WEB_CHANGE)),
     )
 
 

@@ -221,6 +221,7 @@ def digest_context(
         "cancellations": [{"person": _person(person), "date": date} for person, date in facts.cancellations],
         "leavers": [_person(person) for person in facts.leavers],
         "erasures": facts.erasures,
+        "web_changes": facts.web_changes,
         "meeting": meeting,
         "location": location_text(meeting) if meeting else "",
         "expected": [_person(person) for person in sorted_people(facts.expected)],
