@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from mailflow import __version__, daemon
 from mailflow.adapters.config_file import load_config
 from mailflow.adapters.db.engine import scrub
@@ -150,9 +152,28 @@ def cmd_members(args: argparse.Namespace) -> int:
 
     def work(app: App, now: dt.datetime) -> None:
         with app.sessions() as db:
+            if meeting is not None and args.csv and _write_sheet(app, db, meeting):
+                return
             admin.members(db, meeting, args.csv, print, app.config, now)
 
     return _admin(args, work)
+
+
+def _write_sheet(app: App, db: Session, day: dt.date) -> bool:
+    """The meeting's sign-in sheet on standard output, as the digest attaches it (";", UTF-8 with a byte
+    order mark, the meeting on top); False when no meeting is held that day."""
+    from mailflow.adapters.db import agenda
+    from mailflow.core.sheet import sheet_csv
+    from mailflow.usecases.calendar_jobs import meeting_sheet
+
+    row = agenda.meeting_on(db, day)
+    if row is None:
+        return False
+    data = sheet_csv(meeting_sheet(app, db, row))
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+    return True
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:

@@ -64,12 +64,25 @@ def meeting_details(app: App, meeting: models.Meeting) -> render.MeetingDetails:
 def meeting_details(app: App, meeting: models.Meeting | None) -> render.MeetingDetails | None: ...
 def meeting_details(app: App, meeting: models.Meeting | None) -> render.MeetingDetails | None:
     """The practical details of a meeting as the database holds them (the config as last read), with the
-    .ics UID and SEQUENCE people's calendars know it by."""
+    .ics UID and SEQUENCE people's calendars know it by. The database holds the network language's texts;
+    the config's texts in other languages, and its practical note, come with them while the config says
+    the same in that language."""
     if meeting is None:
         return None
     held = MeetingConfig(
         meeting.date, meeting.theme, tuple(meeting.speakers), meeting.place, meeting.capacity
     )
+    configured = next((m for m in app.config.meetings if m.date == meeting.date), None)
+    if configured is not None:
+        held = dataclasses.replace(
+            held,
+            theme=configured.theme if configured.theme == held.theme else held.theme,
+            speakers=configured.speakers
+            if list(configured.speakers) == list(held.speakers)
+            else held.speakers,
+            place=configured.place if configured.place == held.place else held.place,
+            note=configured.note,
+        )
     details = render.meeting_details(held, app.config.venue, app.config.network)
     return dataclasses.replace(details, uid=meeting.uid or details.uid, sequence=meeting.sequence)
 
