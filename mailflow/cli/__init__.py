@@ -19,6 +19,7 @@ from mailflow.adapters.config_file import load_config
 from mailflow.adapters.db.engine import scrub
 from mailflow.adapters.db.lock import InstanceLock
 from mailflow.cli import admin, attendance
+from mailflow.cli import preview as preview_command
 from mailflow.core.parsing import parse_message
 from mailflow.core.parsing.headers import valid_address
 from mailflow.errors import MailflowError
@@ -267,6 +268,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     return _admin(args, work)
 
 
+def cmd_preview(args: argparse.Namespace) -> int:
+    config = _load(args)
+    today = clock_from(args.now)().astimezone(config.network.timezone).date()
+    return preview_command.preview(config, Path(args.out), today, print)
+
+
 def cmd_parse(args: argparse.Namespace) -> int:
     path = config_path(args, required=False)
     config = load_config(path) if path is not None else None
@@ -381,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_report)
     attendance.add_parser(commands, CONFIG_HELP, cmd_attendance)
+    preview_command.add_parser(commands, CONFIG_HELP, cmd_preview)
 
     p = commands.add_parser("demo", help="run the real pipeline on sample mails with throwaway local servers")
     p.add_argument("--keep", metavar="DIR", help="keep the demo's config and database in DIR")

@@ -46,9 +46,10 @@ _TAG = re.compile(r"<[^>]*>")
 
 def starts_with_vowel(value: object) -> bool:
     """Whether a value (a name, markup, a date) starts with a vowel sound in writing: its first letter,
-    after any tags. An "h" does not count: "de Hilde", as mute and aspirated h cannot be told apart."""
+    after any tags. An "h" does not count: "de Hilde", as mute and aspirated h cannot be told apart; nor
+    does an address, which is spelt out, not read ("de eva@example.org")."""
     text = _TAG.sub("", str(value)).lstrip(" \"'“«\u00a0\u202f")
-    return bool(text) and text[0].lower() in _VOWELS
+    return bool(text) and text[0].lower() in _VOWELS and "@" not in text.split(" ", 1)[0]
 
 
 def elide_before_values(text: str, values: Mapping[str, object]) -> str:

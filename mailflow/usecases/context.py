@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailflow.adapters.db import models
 from mailflow.adapters.db.engine import close_database, open_database
-from mailflow.core.mail import render, templates
+from mailflow.core.mail import render
 from mailflow.core.parsing import ParseContext
 from mailflow.settings import Config
 from mailflow.settings import Meeting as MeetingConfig
+from mailflow.usecases import preview
 
 
 @dataclass
@@ -107,10 +108,12 @@ def parse_context(config: Config | None) -> ParseContext:
 
 
 def build_app(config: Config) -> App:
-    """Open the database (migrating it) and load the templates: the parts every working command needs."""
+    """Load the templates (with the coordinator's own, checked: a broken one stops the start, never a mail;
+    ConfigError) and open the database (migrating it): the parts every working command needs."""
+    environment = preview.environment(config)
     return App(
         config=config,
         sessions=open_database(config.database_url),
-        templates=templates.make_environment(),
+        templates=environment,
         context=parse_context(config),
     )
