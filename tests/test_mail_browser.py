@@ -74,7 +74,7 @@ def browser(chromium: Any) -> Iterator[webdriver.Chrome]:
 
 
 def look(browser: webdriver.Chrome, page: Path, width: int) -> tuple[list[str], bytes]:
-    """Open `page` in a window `width` px wide; returns what is wrong with it, and a screenshot of all of it."""
+    """Open `page` in a window `width` px wide; returns what is wrong with it, and a screenshot of it all."""
     browser.set_window_size(width, 900)
     browser.get(page.as_uri())
     measured = browser.execute_script(MEASURE)
