@@ -82,9 +82,10 @@ _PROTECTED = re.compile(
     r"<[^>]*>|&(?:#\d+|#x[0-9a-fA-F]+|\w+);|(?:https?|mailto):[^\s<>\"]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 )
 _SPACES = "[ \u00a0\u202f\t]"
-# A high sign after a word, a closing bracket or quote, with a plain space or none: the sign is followed by
-# a space, the end or a closing sign, so "19:30", "3:2" and "?!" inside a word stay as they are.
-_HIGH_SIGN = re.compile(rf"(?<=[\w)\]»”’%])(?:{_SPACES})?([;:!?])(?=[\s)\]»”\"<.,;:!?]|$)")
+# A high sign after a word, a closing bracket or quote (or a tag, an address: the start of the text between
+# them), with a plain space or none; the sign is followed by a space, the end or a closing sign, so "19:30",
+# "3:2" and "?!" inside a word stay as they are.
+_HIGH_SIGN = re.compile(rf"(?:(?<=[\w)\]»”’%])|^)(?:{_SPACES})?([;:!?])(?=[\s)\]»”\"<.,;:!?]|$)")
 _AFTER_OPENING = re.compile(rf"«(?:{_SPACES})?")
 _BEFORE_CLOSING = re.compile(rf"(?:{_SPACES})?»")
 
