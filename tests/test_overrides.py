@@ -14,11 +14,14 @@ import pytest
 from helpers import EXAMPLE_CONFIG
 
 from mailflow.adapters.config_file import load_config
+from mailflow.adapters.db import agenda
 from mailflow.cli import main
+from mailflow.core.mail import templates
 from mailflow.errors import ConfigError
 from mailflow.settings import LANGUAGES, Config
 from mailflow.usecases import check, preview
 from mailflow.usecases.context import build_app
+from mailflow.usecases.meeting_changes import sync_meetings
 
 TODAY = dt.date(2026, 12, 1)
 KINDS = {
@@ -45,7 +48,7 @@ def config_with(tmp_path: Path, extra: str = "", **overrides: str) -> Path:
 
 def problems(config: Config) -> list[str]:
     return preview.template_problems(
-        config, preview.templates.make_environment(overrides=config.templates_dir), TODAY
+        config, templates.make_environment(overrides=config.templates_dir), TODAY
     )
 
 
@@ -202,3 +205,29 @@ def test_preview_writes_every_mail_in_every_language(
     )  # type: ignore[union-attr]
     assert (out / "en" / "digest.html").read_text(encoding="utf-8").lstrip().startswith("<!DOCTYPE html>")
     assert not (tmp_path / "mailflow.db").exists()  # no database: nothing is stored or sent
+
+
+# --- what people were told compares the network language's text ---------------------------------------------
+
+
+def test_a_french_text_changed_alone_is_no_change_of_the_meeting(tmp_path: Path) -> None:
+    """The meeting row and what was announced hold the network language's texts: correcting the French
+    theme tells nobody, a new Dutch theme does (with a higher SEQUENCE)."""
+    path = config_with(tmp_path)
+    now = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+
+    def sequence_after(old: str, new: str) -> tuple[int, str]:
+        path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+        with build_app(load_config(path)) as app:
+            sync_meetings(app, now)
+            with app.sessions() as db:
+                row = agenda.meeting_on(db, dt.date(2027, 1, 12))
+                assert row is not None
+                return row.sequence, row.theme
+
+    assert sequence_after("", "") == (0, "Dringende medische hulp")
+    assert sequence_after('fr = "Aide médicale urgente"', 'fr = "Aide médicale d\'urgence"') == (
+        0,
+        "Dringende medische hulp",
+    )
+    assert sequence_after('nl = "Dringende medische hulp"', 'nl = "Medische hulp"') == (1, "Medische hulp")
