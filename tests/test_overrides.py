@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import EXAMPLE_CONFIG
 
+from mailflow import daemon
 from mailflow.adapters.config_file import load_config
 from mailflow.adapters.db import agenda
 from mailflow.cli import main
@@ -231,3 +232,19 @@ def test_a_french_text_changed_alone_is_no_change_of_the_meeting(tmp_path: Path)
         "Dringende medische hulp",
     )
     assert sequence_after('nl = "Dringende medische hulp"', 'nl = "Medische hulp"') == (1, "Medische hulp")
+
+
+def test_a_template_broken_while_the_daemon_runs_is_refused_at_the_reload(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SIGHUP reads the config again, and the templates with it: a broken one is one error line naming the
+    file, and the running config and templates stay."""
+    path = config_with(tmp_path, reminder__txt=OWN_REMINDER)
+    with build_app(load_config(path)) as app:
+        running_config, running_templates = app.config, app.templates
+        (tmp_path / "eigen" / "reminder.txt").write_text("Dag {{ voornaam }},\n", encoding="utf-8")
+        asked = daemon.Asked()
+        asked.reload.set()
+        daemon.reload_if_asked(app, lambda: dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC), asked)
+        assert app.config is running_config and app.templates is running_templates
+    assert "reminder.txt, line 1: 'voornaam' is undefined" in caplog.text
