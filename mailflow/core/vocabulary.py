@@ -57,6 +57,7 @@ class MailKind(StrEnum):
     MEETING_CANCELLED = "meeting_cancelled"  # ... or that it will not take place
     FOLLOWUP = "followup"  # the day after: the meeting's product and the next meeting
     PROPOSE = "propose"  # thanks for a theme proposed
+    QUESTION = "question"  # a question passed on to the coordinator: the sender is told so
 
 
 # The answers to a person's mail: the ones the flood limits count.
@@ -67,6 +68,7 @@ REPLY_KINDS: Final = (
     MailKind.UNSUBSCRIBE,
     MailKind.ERASE,
     MailKind.PROPOSE,
+    MailKind.QUESTION,
 )
 # Mail mailflow starts on its own to a member; it stops when they leave (replies to their own mails do not).
 MEMBER_MAIL_KINDS: Final = (

@@ -39,6 +39,7 @@ ANSWERABLE: tuple[MailKind, ...] = (
     MailKind.UPDATE,
     MailKind.MEETING_CANCELLED,
     MailKind.FOLLOWUP,
+    MailKind.QUESTION,  # a "thank you" to our acknowledgement asks nothing
 )
 
 
@@ -296,6 +297,27 @@ def erase(
     return Done(replies + _fill_all_places(app, db, now))
 
 
+def question(
+    app: App,
+    db: Session,
+    row: models.InboundMessage,
+    parsed: ParsedMessage,
+    now: dt.datetime,
+    thread: Thread | None = None,
+) -> Done:
+    """A question mailflow cannot answer: the sender hears that it went to the coordinator (a reply like any
+    other, under the same limits), and the mail waits in review. A stranger's question about nothing of
+    ours (often spam) is not acknowledged: it only waits in review."""
+    assert parsed.sender is not None
+    known = queries.members_at(db, parsed.sender)
+    review = "a question for the coordinator"
+    if not (known or thread or _about_us(parsed)):
+        return Done(review=review)
+    language = _language(parsed, known)
+    replies = queue_reply(app, db, row, parsed, MailKind.QUESTION, (), None, now, language=language)
+    return Done(replies, review=review)
+
+
 def fill_places(app: App, db: Session, meeting: models.Meeting, now: dt.datetime) -> int:
     """Give the free places of a meeting to the first on its waiting list, each with a mail saying so.
 
@@ -429,4 +451,5 @@ ACTIONS: dict[Intent, Action] = {
     Intent.UNSUBSCRIBE: unsubscribe,
     Intent.ERASE: erase,
     Intent.PROPOSE: propose,
+    Intent.QUESTION: question,
 }
