@@ -27,8 +27,8 @@ from mailflow.usecases.meeting_changes import sync_meetings
 TODAY = dt.date(2026, 12, 1)
 KINDS = {
     "reply_register", "reply_waitlist", "reply_cancel", "reply_unsubscribe", "reply_erase", "reply_question",
-    "reply_propose", "invitation", "reminder", "promoted", "update", "meeting_cancelled", "followup", "digest",
-    "notice_held",
+    "reply_propose", "invitation", "reminder", "promoted", "update", "meeting_cancelled", "followup",
+    "digest", "notice_held",
 }  # fmt: skip
 
 
