@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from mailflow.core import i18n
 from mailflow.core.calendar.ics import MeetingDetails
 from mailflow.core.parsing.text import fold
-from mailflow.core.sheet import SheetPerson, SignInSheet, sheet_csv, spreadsheet_cell
+from mailflow.core.sheet import SheetPerson, SignInSheet, sheet_csv
 from mailflow.core.typography import fill, finish, short_date
 from mailflow.settings import LANGUAGES, Network
 
@@ -113,9 +113,6 @@ class Digest:
     day: dt.date
     empty: bool  # nothing happened; the shell sends it anyway only with [digest] send_when_empty
     csv: bytes  # the sign-in sheet of the next meeting; b"" without one
-
-
-_cell = spreadsheet_cell  # for the report's CSV, which writes its cells as the sheet does
 
 
 def build_digest(facts: DigestFacts, day: dt.date, network: Network) -> Digest:
