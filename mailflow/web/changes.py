@@ -9,22 +9,17 @@ Nothing here sends a confirmation of its own: the coordinator spoke to the perso
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import dataclasses
 import datetime as dt
-import io
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from mailflow.adapters.db import agenda, models, queries
 from mailflow.adapters.db.engine import scrub
 from mailflow.adapters.imap import Inbox
-from mailflow.core import sheet as sheet_core
 from mailflow.core.vocabulary import (
     EventKind,
     MailKind,
@@ -37,7 +32,7 @@ from mailflow.core.vocabulary import (
 from mailflow.errors import MailflowError
 from mailflow.usecases import attendance, privacy
 from mailflow.usecases.actions import fill_places
-from mailflow.usecases.context import App, meeting_details
+from mailflow.usecases.context import App
 
 log = logging.getLogger(__name__)
 
@@ -270,19 +265,11 @@ def record_attendance(
     """Record who came to a meeting that began: the members numbered in `came`, and `walk_ins` people who
     came unregistered and unnamed. Replaces an earlier record.
 
-    The marks go through `attendance.record_from_sheet`, as a marked sign-in sheet would: the same rules, in
-    this change's one transaction. Raises MailflowError (nothing recorded) when the meeting has not begun.
+    Raises MailflowError (nothing recorded) when the meeting has not begun.
     """
     with app.sessions.begin() as db:
         meeting = _get(db, models.Meeting, meeting_id)
-        people = [
-            sheet_core.SheetPerson(r.member.id, r.member.name, r.member.organisation, r.member.email)
-            for r in attendance_list(db, meeting)
-        ]
-        sheet = sheet_core.sign_in_sheet(meeting_details(app, meeting), people, app.config.network, 0)
-        marked = _marked(sheet_core.sheet_csv(sheet), came, walk_ins)
-        within = dataclasses.replace(app, sessions=_InOpenTransaction(db))
-        result = attendance.record_from_sheet(within, meeting.date, marked, now)
+        result = attendance.record_members(db, meeting, sorted(came), walk_ins, now)
         record_change(db, WebChange.ATTENDANCE_RECORDED, now, meeting=meeting)
         return result
 
@@ -295,34 +282,6 @@ def attendance_list(db: Session, meeting: models.Meeting) -> list[models.Registr
         if r.status == RegistrationStatus.REGISTERED or r.attended
     ]
     return sorted(registrations, key=lambda r: (r.member.name_key, r.member_id))
-
-
-def _marked(sheet: bytes, came: set[int], walk_ins: int) -> bytes:
-    """The sheet's CSV with a mark in the "present" column of the members in `came`, and a marked row for
-    each walk-in."""
-    rows = list(csv.reader(io.StringIO(sheet.decode("utf-8-sig"), newline=""), delimiter=";"))
-    number, present = sheet_core.COLUMNS.index("number"), sheet_core.COLUMNS.index("present")
-    for row in rows[1:]:
-        if row[number].isdigit() and int(row[number]) in came:
-            row[present] = "x"
-    blank = ["x" if i == present else "" for i in range(len(sheet_core.COLUMNS))]
-    buffer = io.StringIO()
-    csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerows(rows + [blank] * walk_ins)
-    return buffer.getvalue().encode("utf-8")
-
-
-class _InOpenTransaction(sessionmaker[Session]):
-    """Stands in for App.sessions so that a use case which opens its own transaction
-    (`with app.sessions.begin() as db`) runs inside the transaction of a web change, in a savepoint."""
-
-    def __init__(self, db: Session) -> None:
-        super().__init__()
-        self._db = db
-
-    @contextlib.contextmanager
-    def begin(self) -> Iterator[Session]:
-        with self._db.begin_nested():
-            yield self._db
 
 
 # --- forgetting ---------------------------------------------------------------------------------------------
