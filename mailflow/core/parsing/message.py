@@ -42,7 +42,8 @@ from mailflow.core.parsing.result import Intent, ParseContext, ParsedMessage, Pe
 from mailflow.core.parsing.roster import speaks_for_several
 from mailflow.core.parsing.sender import sender_facts
 from mailflow.core.parsing.structure import FORWARD_SUBJECT, Forwarded, Structure, split_text
-from mailflow.core.parsing.text import REPLY_PREFIX, clean_spaces, sentences
+from mailflow.core.parsing.text import REPLY_PREFIX, clean_spaces, fold, sentences
+from mailflow.core.vocabulary import INSTRUCTION_PHRASES, Instruction
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
     scores, questions, score_reasons = rules.score_sentences(body_sentences, subject, evidence)
     reading = rules.decide(scores, questions)
     reading.reasons += score_reasons
-    if "intent from the subject only" in score_reasons:
+    if "intent from the subject only" in score_reasons and not _leave_subject(subject):
         reading.confidence = min(reading.confidence, 0.6)  # a subject of one word: worth a human look
     reading, extra = _proposal(reading, body_sentences, subject)
     if reading.intent in (Intent.OTHER, Intent.QUESTION) and structure.forwards:
@@ -347,3 +348,12 @@ def _meeting(
         if quoted.meeting is not None:
             return dates.DateReading(quoted.meeting, reading.foreign_date, "the mail replied to")
     return reading
+
+
+# The subject our List-Unsubscribe header writes (RFC 2369: a mail client's "unsubscribe" sends it, often
+# with no text at all): our own words for leaving, as sure as a sentence saying them.
+_LEAVE_SUBJECTS = frozenset(fold(phrases[Instruction.LEAVE]) for phrases in INSTRUCTION_PHRASES.values())
+
+
+def _leave_subject(subject: str) -> bool:
+    return " ".join(fold(REPLY_PREFIX.sub("", subject)).split()) in _LEAVE_SUBJECTS
