@@ -20,6 +20,7 @@ import schedule
 from mailflow.adapters.config_file import load_config
 from mailflow.adapters.imap import Inbox
 from mailflow.errors import MailboxError, MailflowError, StoreError
+from mailflow.usecases import preview
 from mailflow.usecases.context import App, parse_context
 from mailflow.usecases.intake import read_inbox
 from mailflow.usecases.meeting_changes import sync_meetings
@@ -149,6 +150,7 @@ def reload_if_asked(app: App, clock: Clock, asked: Asked) -> None:
     try:
         config = load_config(path)
         config.require_servers()
+        environment = preview.environment(config)  # the coordinator's templates, checked again
     except MailflowError as exc:
         log.error("SIGHUP: config %s not taken, the running config stays: %s", path, exc)
         return
@@ -159,7 +161,7 @@ def reload_if_asked(app: App, clock: Clock, asked: Asked) -> None:
     if any(held.values()):
         log.warning("SIGHUP: %s changed; that takes a restart", " and ".join(k for k, v in held.items() if v))
         config = dataclasses.replace(config, database_url=app.config.database_url, imap=app.config.imap)
-    app.config, app.context = config, parse_context(config)
+    app.config, app.context, app.templates = config, parse_context(config), environment
     log.info("SIGHUP: config %s read again (%s meetings)", path, len(config.meetings))
     if guarded("meetings", lambda: sync_meetings(app, clock())):
         guarded("outbox", lambda: send_due(app, clock))

@@ -8,8 +8,10 @@ when a connection needs it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 from zoneinfo import ZoneInfo
 
 from mailflow.errors import ConfigError
@@ -30,6 +32,39 @@ class Secret:
         return bool(self.env or self.command)
 
 
+class Localized(str):
+    """A text of the config that may be written per language (`theme = { nl = "...", fr = "..." }`).
+
+    The string itself is the network language's text, so it stores, compares and logs as before;
+    `in_language()` gives the text a mail in another language shows, the network language's when the config
+    gives none for it.
+    """
+
+    texts: Mapping[str, str]
+
+    def __new__(cls, text: str, texts: Mapping[str, str] | None = None) -> Self:
+        made = super().__new__(cls, text)
+        made.texts = dict(texts or {})
+        return made
+
+    def in_language(self, language: str) -> str:
+        return self.texts.get(language) or str(self)
+
+
+def in_language(text: str, language: str) -> str:
+    """`text` as a mail in `language` shows it: its own translation when the config gave one."""
+    return text.in_language(language) if isinstance(text, Localized) else str(text)
+
+
+@dataclass(frozen=True)
+class Texts:
+    """`[texts]`: the coordinator's own words in every mail: a signature under the greeting at the end
+    (default: the network's name) and a contact line under it (default: none)."""
+
+    signature: str | None = None  # may be Localized, and hold several lines
+    contact: str | None = None
+
+
 @dataclass(frozen=True)
 class Network:
     name: str
@@ -37,11 +72,30 @@ class Network:
     language: str
     signup_address: str
     coordinator: str
+    short_name: str = ""  # in subjects, where the whole name would push the date off a phone's screen
+    texts: Texts = Texts()
+
+    @property
+    def short(self) -> str:
+        """The name subjects use: `short_name`, else the name's first word(s)."""
+        return self.short_name or default_short_name(self.name)
+
+
+def default_short_name(name: str) -> str:
+    """ "Leernetwerk Mensen Zonder Wettig Verblijf" -> "Leernetwerk": the first word, with the next when the
+    first alone says little ("De Leerkring Gent" -> "De Leerkring")."""
+    words = name.split()
+    short = " ".join(words[:1])
+    for word in words[1:]:
+        if len(short) >= 5:
+            break
+        short = f"{short} {word}"
+    return short or name
 
 
 @dataclass(frozen=True)
 class Venue:
-    name: str
+    name: str  # may be Localized, as the address
     address: str
     start: dt.time
     end: dt.time | None
@@ -53,13 +107,14 @@ MEETING_STATUSES = ("confirmed", "cancelled")
 @dataclass(frozen=True)
 class Meeting:
     date: dt.date
-    theme: str
+    theme: str  # Localized when the config gives it per language; as speakers and place
     speakers: tuple[str, ...] = ()
     place: str | None = None  # None: the venue
     capacity: int | None = None  # None: no limit
     status: str = "confirmed"  # "cancelled": everyone registered or waiting is told, once
     followup: str | None = None  # the meeting's product (a text or a URL), sent the day after
     followup_attachment: Path | None = None  # a file sent with the follow-up (the report, the slides)
+    note: str | None = None  # a practical note in every mail about the meeting ("bring your ID")
 
     @property
     def cancelled(self) -> bool:
@@ -161,6 +216,19 @@ class Retention:
 
 
 @dataclass(frozen=True)
+class Web:
+    """`[web]`: the coordinator's web page (`mailflow web`). It listens on loopback by default; a reverse
+    proxy in front adds TLS."""
+
+    host: str = "127.0.0.1"
+    port: int = 8025
+    password: Secret = field(default=Secret(), repr=False)  # the coordinator's: an env variable or a command
+    secure_cookies: bool = False  # cookies only over HTTPS, also when no trusted proxy says the request was
+    trusted_proxy: str | None = None  # the proxy's address; its X-Forwarded-For and -Proto are believed
+    session_minutes: int = 60  # a session unused this long ends; any session ends after 12 hours
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     network: Network
@@ -176,6 +244,8 @@ class Config:
     retention: Retention = Retention()
     limits: Limits = Limits()
     invitations: Invitations = Invitations()
+    web: Web | None = None  # `[web]`, for `mailflow web`
+    templates_dir: Path | None = None  # `[templates] dir`: the coordinator's own templates, before ours
 
     def require_servers(self) -> tuple[Imap, Smtp]:
         """The [imap] and [smtp] sections, which `run` and `check` need and `parse` does not."""

@@ -37,9 +37,15 @@ def test_members_as_table_and_csv(registered, capsys):
     assert SENDER in lines[1] and all(line == line.rstrip() for line in lines)
 
     assert main(["members", "--config", str(registered), "--meeting", "2026-01-13", "--csv"]) == 0
-    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
-    assert rows[0] == ["name", "organisation", "email", "status", "since"]
-    assert [row[2] for row in rows[1:]] == [SENDER]
+    out = capsys.readouterr().out
+    # The sign-in sheet the digest attaches: a byte order mark for Excel, ";" for a Belgian locale, the
+    # meeting on top, then the columns in the network's language.
+    assert out.startswith("\ufeffLeernetwerk In-Gent;Intekenlijst\r\n")
+    rows = list(csv.reader(io.StringIO(out.removeprefix("\ufeff"), newline=""), delimiter=";"))
+    assert rows[1] == ["Datum", "dinsdag 13 januari 2026"]
+    header = rows.index(["Nr.", "Naam", "Organisatie", "E-mail", "Aanwezig", "Handtekening"])
+    people = [row for row in rows[header + 1 :] if any(row)]
+    assert [row[3] for row in people] == [SENDER] and people[0][0].isdigit()
 
 
 def test_members_of_an_unknown_meeting_is_a_clear_error(registered, capsys):

@@ -106,15 +106,21 @@ def marked(data: bytes, marks: dict[str, str], walk_ins: Sequence[list[str]] = (
     """The sheet's rows with a mark in "Aanwezig" for the names in `marks`, and walk-ins written in the
     empty rows (name, organisation, email)."""
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
-    header = rows[0]
+    top = header_index(rows)  # the meeting's lines come first
+    header = rows[top]
     name, present = header.index("Naam"), header.index("Aanwezig")
-    for row in rows[1:]:
+    for row in rows[top + 1 :]:
         if row[name] in marks:
             row[present] = marks[row[name]]
-    blank = [i for i, row in enumerate(rows) if i and not any(row)]
+    blank = [i for i, row in enumerate(rows) if i > top and not any(row)]
     for index, (who, organisation, address) in zip(blank, walk_ins, strict=False):
         rows[index][1:4] = [who, organisation, address]
     return rows
+
+
+def header_index(rows: list[list[str]]) -> int:
+    """Where the column names are, under the meeting's lines at the top of the sheet."""
+    return next(i for i, row in enumerate(rows) if "Naam" in row)
 
 
 def write(rows: list[list[str]], *, delimiter: str = ";", encoding: str = "utf-8-sig") -> bytes:
@@ -241,7 +247,7 @@ def _quoted_decimal_numbers(rows: list[list[str]]) -> bytes:
 
 def _columns_moved_short_rows(rows: list[list[str]]) -> bytes:
     order = [4, 1, 0, 2, 3, 5]  # "Aanwezig" first, the number third
-    moved = [[row[i] for i in order] for row in rows]
+    moved = [[(row + [""] * 6)[i] for i in order] for row in rows]
     return write([_without_trailing_blanks(row) for row in moved])
 
 
@@ -300,7 +306,7 @@ def test_a_sheet_without_numbers_matches_people_by_address_and_name(config, tmp_
 def test_a_marked_row_with_an_unknown_number_records_nothing(config, tmp_path, capsys):
     seed(config)
     rows = marked(sheet_from_the_digest(config), {"Anna Peeters": "x"})
-    rows[1][0] = "9999"
+    rows[header_index(rows) + 1][0] = "9999"
     assert record(config, tmp_path, write(rows)) == 1
     err = capsys.readouterr().err
     assert "no member 9999" in err and "nothing was recorded" in err

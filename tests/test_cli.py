@@ -19,6 +19,7 @@ def test_check_reports_each_part_ok(imap, smtp_sink, database_url, make_config, 
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in lines] == [
         "ok   config",
+        "ok   templates",
         "ok   imap",
         "ok   smtp",
         "ok   database",

@@ -55,7 +55,11 @@ QUIET = DigestFacts(
 
 
 def rows(sheet: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(sheet.decode("utf-8-sig"), newline=""), delimiter=";"))
+    """The sheet's header row and one row per person: what comes after the meeting's lines at the top, without
+    the empty rows for walk-ins."""
+    every = list(csv.reader(io.StringIO(sheet.decode("utf-8-sig"), newline=""), delimiter=";"))
+    header = next(i for i, row in enumerate(every) if len(row) == 6)
+    return [row for row in every[header:] if any(row)]
 
 
 # --- empty or not -------------------------------------------------------------------------------------------
@@ -64,7 +68,7 @@ def rows(sheet: bytes) -> list[list[str]]:
 def test_a_day_with_only_the_expected_list_is_empty() -> None:
     digest = build_digest(QUIET, DAY, NETWORK)
     assert digest.empty
-    assert digest.subject == "Dagoverzicht Leernetwerk, dinsdag 6 januari 2026: niets nieuws"
+    assert digest.subject == "Dagoverzicht di 6 januari: niets nieuws - Leernetwerk"
     assert digest.day == DAY and digest.facts is QUIET
     assert digest.csv  # the sheet is there all the same
 
@@ -89,7 +93,7 @@ def test_a_day_with_only_the_expected_list_is_empty() -> None:
 def test_anything_that_happened_makes_it_not_empty(change: dict[str, object]) -> None:
     digest = build_digest(replace(QUIET, **change), DAY, NETWORK)  # type: ignore[arg-type]
     assert not digest.empty
-    assert digest.subject == "Dagoverzicht Leernetwerk, dinsdag 6 januari 2026"
+    assert digest.subject == "Dagoverzicht di 6 januari - Leernetwerk"
 
 
 def test_a_waiting_list_alone_is_no_news() -> None:
@@ -99,8 +103,8 @@ def test_a_waiting_list_alone_is_no_news() -> None:
 @pytest.mark.parametrize(
     ("language", "subject"),
     [
-        ("fr", "Résumé du jour Leernetwerk, mardi 6 janvier 2026"),
-        ("en", "Daily digest Leernetwerk, Tuesday, January 6, 2026"),
+        ("fr", "Résumé du mar. 6 janvier - Leernetwerk"),
+        ("en", "Digest Tue 6 January - Leernetwerk"),
     ],
 )
 def test_the_subject_is_in_the_networks_language(language: str, subject: str) -> None:
@@ -116,23 +120,26 @@ def test_without_a_next_meeting_there_is_no_sheet() -> None:
 # --- the sign-in sheet --------------------------------------------------------------------------------------
 
 
-def test_the_sheet_is_utf8_with_bom_crlf_and_a_header_in_dutch() -> None:
-    sheet = attendance_csv((LOTTE, JONAS, PersonLine("Élise Dubois-Noël", "CAW Oost-Vlaanderen")), MEETING)
-    assert sheet.startswith(b"\xef\xbb\xbfNaam;Organisatie;E-mail;Handtekening\r\n")
-    assert sheet.count(b"\r\n") == 4 and b"\n" not in sheet.replace(b"\r\n", b"")
+def test_the_sheet_is_utf8_with_bom_crlf_the_meeting_on_top_and_a_header_in_dutch() -> None:
+    """One sign-in sheet everywhere (core/sheet.py): the digest's attachment before the meeting is the sheet
+    of the day itself, with the member numbers and the empty rows for walk-ins."""
+    people = (LOTTE, JONAS, PersonLine("Élise Dubois-Noël", "CAW Oost-Vlaanderen"))
+    sheet = attendance_csv(people, MEETING, network_name="Leernetwerk Gent")
+    assert sheet.startswith(b"\xef\xbb\xbfLeernetwerk Gent;Intekenlijst\r\nDatum;dinsdag 13 januari 2026\r\n")
+    assert b"\n" not in sheet.replace(b"\r\n", b"")
     assert rows(sheet) == [
-        ["Naam", "Organisatie", "E-mail", "Handtekening"],
-        ["Élise Dubois-Noël", "CAW Oost-Vlaanderen", "", ""],  # by name, accents aside
-        ["Jonas Claeys", "", "", ""],
-        ["Lotte Verhaegen", "Vluchtelingenwerk Vlaanderen", "lotte.verhaegen@example.org", ""],
+        ["Nr.", "Naam", "Organisatie", "E-mail", "Aanwezig", "Handtekening"],
+        ["", "Élise Dubois-Noël", "CAW Oost-Vlaanderen", "", "", ""],  # by name, accents aside
+        ["", "Jonas Claeys", "", "", "", ""],
+        ["", "Lotte Verhaegen", "Vluchtelingenwerk Vlaanderen", "lotte.verhaegen@example.org", "", ""],
     ]
 
 
 @pytest.mark.parametrize(
     ("language", "header"),
     [
-        ("fr", ["Nom", "Organisation", "E-mail", "Signature"]),
-        ("en", ["Name", "Organisation", "Email", "Signature"]),
+        ("fr", ["N°", "Nom", "Organisation", "E-mail", "Présent", "Signature"]),
+        ("en", ["No.", "Name", "Organisation", "Email", "Present", "Signature"]),
     ],
 )
 def test_the_sheet_header_follows_the_language(language: str, header: list[str]) -> None:
@@ -158,7 +165,7 @@ def test_the_sheet_header_follows_the_language(language: str, header: list[str])
 def test_cells_are_never_formulas_and_stay_on_one_line(value: str, cell: str) -> None:
     sheet = attendance_csv((PersonLine(value, value, value),), MEETING)
     (_header, row) = rows(sheet)
-    assert row == [cell, cell, cell, ""]
+    assert row == ["", cell, cell, cell, "", ""]
 
 
 def test_people_sort_by_name_ignoring_case_and_accents() -> None:

@@ -411,7 +411,7 @@ def test_encoded_line_breaks_never_reach_a_reply_header(make_app, imap, smtp_sin
     (received,) = replies(smtp_sink)
     assert received.rcpt_tos == ["eve@example.org"]
     reply = assert_one_safe_recipient(received.data, received.rcpt_tos)
-    assert reply["Subject"].startswith("Re: Inschrijving")
+    assert reply["Subject"] == "Ingeschreven: di 13 januari - Leernetwerk"  # ours: nothing of the mail's
     for name in ("In-Reply-To", "References"):
         assert "=?" not in (reply[name] or "")
 

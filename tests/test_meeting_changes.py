@@ -31,6 +31,7 @@ import icalendar
 import pytest
 import sqlalchemy as sa
 from helpers import COORDINATOR, SIGNUP_ADDRESS, database, wait_for_first_pass, write_config
+from passes import mail
 
 from mailflow.adapters.config_file import load_config
 from mailflow.adapters.db import models
@@ -317,7 +318,7 @@ def test_a_new_place_is_one_update_per_address_to_the_registered_and_the_waiting
 
     shared = _raw(app, "update:2:1:1")
     assert shared["To"].addresses[0].display_name == "Bart Peeters en Carla Peeters"
-    assert shared["Subject"] == "Gewijzigd: Leernetwerk In-Gent, dinsdag 10 maart 2026"
+    assert shared["Subject"] == "Gewijzigd: di 10 maart - Leernetwerk"
     text = shared.get_body(("plain",)).get_content()
     assert f"- Plaats: {VENUE_LINE} → {NEW_PLACE}" in text
     assert "- Thema: Toegang tot onderwijs → Onderwijs voor iedereen" in text
@@ -409,20 +410,20 @@ def test_a_cancelled_meeting_is_told_once_and_its_pending_mail_is_no_longer_owed
     assert _events(app) == [(EventKind.MEETING_CANCELLED, None)]
     assert _outbox(app) == [
         ("reminder:1:2026-03-10:7", MailKind.REMINDER, "anna@example.org", OutboxStatus.CANCELLED),
-        ("meeting_cancelled:1:1", MailKind.MEETING_CANCELLED, "anna@example.org", OutboxStatus.PENDING),
+        ("meeting_cancelled:1:1:1", MailKind.MEETING_CANCELLED, "anna@example.org", OutboxStatus.PENDING),
         (
-            "meeting_cancelled:2:1",
+            "meeting_cancelled:2:1:1",
             MailKind.MEETING_CANCELLED,
             "fam.peeters@example.org",
             OutboxStatus.PENDING,
         ),
-        ("meeting_cancelled:4:1", MailKind.MEETING_CANCELLED, "dirk@example.org", OutboxStatus.PENDING),
+        ("meeting_cancelled:4:1:1", MailKind.MEETING_CANCELLED, "dirk@example.org", OutboxStatus.PENDING),
     ]
-    told = _raw(app, "meeting_cancelled:1:1")
-    assert told["Subject"] == "Afgelast: Leernetwerk In-Gent, dinsdag 10 maart 2026"
+    told = _raw(app, "meeting_cancelled:1:1:1")
+    assert told["Subject"] == "Afgelast: di 10 maart - Leernetwerk"
     event = _event(told, "CANCEL")
     assert (str(event["STATUS"]), int(event["SEQUENCE"])) == ("CANCELLED", 1)
-    assert _calendars(_raw(app, "meeting_cancelled:4:1")) == []
+    assert _calendars(_raw(app, "meeting_cancelled:4:1:1")) == []
 
     # Held after all: a change like any other, to the same people.
     _with_meetings(app, status="confirmed")
@@ -432,6 +433,12 @@ def test_a_cancelled_meeting_is_told_once_and_its_pending_mail_is_no_longer_owed
     again = _raw(app, "update:1:1:2")
     assert "gaat toch door" in again.get_body(("plain",)).get_content()
     assert int(_event(again, "PUBLISH")["SEQUENCE"]) == 2
+
+    # Called off a second time: told again, with a SEQUENCE above the one that brought it back.
+    _with_meetings(app, status="cancelled")
+    sync_meetings(app, NOW)
+    second = _raw(app, "meeting_cancelled:1:1:3")
+    assert int(_event(second, "CANCEL")["SEQUENCE"]) == 3
 
 
 def test_a_row_from_before_mailflow_kept_what_it_told_is_taken_as_told(app: App) -> None:
@@ -605,6 +612,11 @@ def test_a_cancelled_meeting_sends_one_cancel_each_and_no_more_reminders(
     assert _calendars(next(m for m in told if _to(m) == BART[1])) == []
 
     assert passes.run("2026-02-03T09:05+01:00", fresh_process=True) == []
+    # "Jammer, dan kan ik niet" in answer: nothing is left to cancel, and no other meeting is touched.
+    assert passes.send(mail(ANNA, "Jammer, dan kan ik niet.\n", answers=anna), "2026-02-03T10:00+01:00") == []
+    with database(database_url) as db:
+        statuses = db.scalars(sa.select(models.Registration.status)).all()
+    assert sorted(statuses) == ["registered", "waiting"]
     # The week before and the day before: no reminder for a meeting that will not take place.
     assert passes.run("2026-03-03T10:00+01:00") == []
     assert passes.run("2026-03-09T10:00+01:00") == []

@@ -51,15 +51,27 @@ MULTILINE = sheet.SheetPerson(22, "Line\r\nBreak\u202eReversed", "@SUM(A1)", "y@
 
 
 def rows(data: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
+    """The sheet from its header row on: the meeting's lines above it are the sheet's top, checked apart."""
+    every = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
+    return every[next(i for i, row in enumerate(every) if len(row) == len(sheet.COLUMNS)) :]
 
 
-# --- the sheet as a spreadsheet -----------------------------------------------------------------------------
+def top(data: bytes) -> list[list[str]]:
+    """The meeting's lines at the top of the sheet, above the empty line."""
+    every = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
+    return every[: every.index([])]
 
 
 def test_the_csv_numbers_each_person_by_name_then_leaves_rows_for_walk_ins() -> None:
     data = sheet.sheet_csv(sheet.sign_in_sheet(MEETING, [BART, ELISE, ANNA], NETWORK))
-    assert data.startswith(b"\xef\xbb\xbfNr.;Naam;Organisatie;E-mail;Aanwezig;Handtekening\r\n")
+    assert data.startswith(b"\xef\xbb\xbf" + NETWORK.name.encode() + b";Intekenlijst\r\n")
+    assert top(data)[1:] == [
+        ["Datum", "dinsdag 12 januari 2027"],
+        ["Uur", "19:30 – 22:00"],
+        ["Plaats", "Buurthuis De Sleutel, Voorbeeldstraat 12, 9000 Gent"],
+        ["Thema", "Dringende medische hulp"],
+        ["Sprekers", "Nora Jacobs"],
+    ]
     assert b"\n" not in data.replace(b"\r\n", b"")
     assert rows(data) == [
         ["Nr.", "Naam", "Organisatie", "E-mail", "Aanwezig", "Handtekening"],
@@ -296,8 +308,7 @@ def test_after_the_meeting_began_the_next_meetings_list_comes_as_well(config: Pa
 
 def test_a_cancelled_meeting_brings_no_sheet(config: Path) -> None:
     text = config.read_text(encoding="utf-8").replace(
-        'date = 2027-01-12\ntheme = "Dringende medische hulp"',
-        'date = 2027-01-12\ntheme = "Dringende medische hulp"\nstatus = "cancelled"',
+        "date = 2027-01-12\n", 'date = 2027-01-12\nstatus = "cancelled"\n'
     )
     config.write_text(text, encoding="utf-8")
     assert main(["digest", "--config", str(config), "--now", "2027-01-12T08:00+01:00"]) == 0

@@ -28,14 +28,16 @@ from mailflow.settings import LANGUAGES
 NOW = dt.datetime(2025, 12, 1, 9, 15, tzinfo=dt.UTC)
 # 200 characters, with "=" as Gmail's ids have: far past the 78 at which the default policy folds.
 LONG_ID = "<" + ("CAPCi5Qov2=x" * 15)[:179] + "@mail.gmail.example>"
+# Dates as people of each language write them: English in the British order, as in Belgium.
 LONG_DATES = {
     "nl": "dinsdag 13 januari 2026",
     "fr": "mardi 13 janvier 2026",
-    "en": "Tuesday, January 13, 2026",
+    "en": "Tuesday 13 January 2026",
 }
+NNBSP = "\u202f"  # French sets ; : ! ? and « » off with a narrow no-break space
 UNSURE_WORDING = {
     "nl": "Klopt dit niet? Antwoord dan even op deze mail.",
-    "fr": "Une erreur ? Répondez simplement à ce mail.",
+    "fr": f"Une erreur{NNBSP}? Répondez simplement à ce mail.",
     "en": "Is this not right? Just reply to this email.",
 }
 
@@ -146,7 +148,7 @@ def test_headers_of_a_reply(env: jinja2.Environment) -> None:
     assert parsed["From"].addresses[0].addr_spec == SENDER
     assert [a.addr_spec for a in parsed["To"].addresses] == ["lotte.verhaegen@example.org"]
     assert parsed["To"].addresses[0].display_name == "Lotte Verhaegen"
-    assert parsed["Subject"] == "Re: Inschrijving leernetwerk"
+    assert parsed["Subject"] == "Ingeschreven: di 13 januari - Leernetwerk"  # the outcome, not "Re: ..."
     assert parsed["Message-ID"] == "<reply-1@in-gent.example>"
     assert parsed["In-Reply-To"] == "<CAQZeb5CgpFlZqZtDzq=KWPN=ApkCJ@mail.gmail.example>"
     assert parsed["References"] == "<CAQZeb5CgpFlZqZtDzq=KWPN=ApkCJ@mail.gmail.example>"
@@ -230,29 +232,19 @@ def test_a_malformed_parent_id_is_left_out(env: jinja2.Environment, bad_id: str)
 
 
 @pytest.mark.parametrize(
-    ("original", "expected"),
-    [
-        ("Inschrijving", "Re: Inschrijving"),
-        ("Re: Inschrijving", "Re: Inschrijving"),
-        ("RE: Re: re:Inschrijving", "Re: Inschrijving"),
-        ("Antw: AW: Réf : Inscription", "Re: Inscription"),
-        (
-            "Re[2]: Uitnodiging leernetwerk dinsdag 13 januari",
-            "Re: Uitnodiging leernetwerk dinsdag 13 januari",
-        ),
-        ("Fwd: Uitnodiging", "Re: Fwd: Uitnodiging"),
-        ("Regionale werking", "Re: Regionale werking"),
-        ("", "Re: Leernetwerk Mensen Zonder Wettig Verblijf"),
-    ],
+    "original",
+    ["Inschrijving", "RE: Re: re:Inschrijving", "Antw: AW: Réf : Inscription", "Fwd: Uitnodiging", ""],
 )
-def test_subject_gets_one_re(env: jinja2.Environment, original: str, expected: str) -> None:
+def test_the_subject_says_the_outcome_whatever_the_mail_said(env: jinja2.Environment, original: str) -> None:
+    # Threading rides on In-Reply-To and References; the subject tells what happened, the date first.
     _, parsed = rendered(env, subject=original)
-    assert parsed["Subject"] == expected
+    assert parsed["Subject"] == "Ingeschreven: di 13 januari - Leernetwerk"
+    assert parsed["In-Reply-To"] == "<CAQZeb5CgpFlZqZtDzq=KWPN=ApkCJ@mail.gmail.example>"
 
 
-def test_a_subject_with_line_breaks_stays_one_header(env: jinja2.Environment) -> None:
+def test_a_subject_with_line_breaks_never_reaches_a_header(env: jinja2.Environment) -> None:
     raw, parsed = rendered(env, subject="Inschrijving\r\nBcc: victim@example.org")
-    assert parsed["Subject"] == "Re: Inschrijving Bcc: victim@example.org"
+    assert parsed["Subject"] == "Ingeschreven: di 13 januari - Leernetwerk"
     assert parsed["Bcc"] is None
     assert not re.search(rb"^Bcc:", header_block(raw), re.MULTILINE)
 
@@ -413,14 +405,15 @@ def test_unsure_reading_asks_for_a_correction_prominently(
 def test_waitlist_says_the_meeting_is_full(env: jinja2.Environment) -> None:
     _, parsed = rendered(env, kind="waitlist")
     text, _ = text_and_html(parsed)
-    assert "is helaas volzet" in text and "wachtlijst" in text and "Komt er een plaats vrij" in text
+    assert "Helaas is de bijeenkomst van dinsdag 13 januari 2026 volzet." in text
+    assert "wachtlijst" in text and "Komt er een plaats vrij" in text
 
 
 def test_cancel_names_who_and_which_meeting(env: jinja2.Environment) -> None:
     people = (Person("Lotte Verhaegen"), Person("Jonas Claeys"))
     _, parsed = rendered(env, kind="cancel", people=people)
     text, _ = text_and_html(parsed)
-    assert "Lotte Verhaegen en Jonas Claeys niet\nkunnen komen" in text
+    assert "Lotte Verhaegen en Jonas Claeys niet kunnen komen\n" in text
     assert "dinsdag 13 januari 2026 (Dringende medische hulp)" in text
     assert "geen herinneringen meer" in text
 
@@ -428,7 +421,7 @@ def test_cancel_names_who_and_which_meeting(env: jinja2.Environment) -> None:
 @pytest.mark.parametrize(
     ("kind", "language", "expected"),
     [
-        ("unsubscribe", "nl", "Er volgen geen uitnodigingen of herinneringen meer."),
+        ("unsubscribe", "nl", "Je krijgt geen uitnodigingen of herinneringen meer."),
         ("unsubscribe", "fr", "Vous ne recevrez plus d'invitations ni de rappels."),
         ("unsubscribe", "en", "You won't receive any more invitations or reminders."),
         ("erase", "nl", "Dit is de laatste mail die je van ons krijgt."),
@@ -472,7 +465,7 @@ def test_template_syntax_in_a_name_is_just_text(env: jinja2.Environment) -> None
     for body in (text, html):
         assert "{{ 7*7 }}" in body and "49" not in body
         assert "{% for x in range(3) %}x{% endfor %}" in body
-    assert parsed["Subject"] == "Re: {{ 7*7 }}"
+    assert "49" not in parsed["Subject"] and "{{" not in parsed["Subject"]
 
 
 # --- calendar invitation ------------------------------------------------------------------------------------
@@ -505,7 +498,7 @@ def test_the_invitation_is_an_ics_in_brussels_time(env: jinja2.Environment) -> N
 def test_the_waiting_list_gets_no_calendar_event(env: jinja2.Environment) -> None:
     _, parsed = rendered(env, kind="waitlist")
     assert ics_part(parsed) is None
-    assert "zodra er een plaats voor je is" in text_and_html(parsed)[0].lower()
+    assert "komt er een plaats vrij, dan krijg je meteen een mail" in text_and_html(parsed)[0].lower()
 
 
 def test_meeting_ics_is_deterministic_and_summer_time_aware() -> None:
@@ -534,12 +527,13 @@ def test_filters(env: jinja2.Environment) -> None:
         template.render(d=day, t=start, names=names, language="fr")
         == "mardi 13 janvier 2026 | 19:30 | An, Bart et Carla"
     )
-    assert env.from_string("{{ d|longdate('en') }}").render(d=day) == "Tuesday, January 13, 2026"
+    assert env.from_string("{{ d|longdate('en') }}").render(d=day) == "Tuesday 13 January 2026"
+    assert env.from_string("{{ d|shortdate('fr') }}").render(d=dt.date(2026, 3, 1)) == "dim. 1er mars"
 
 
 def test_a_missing_variable_fails_loudly(env: jinja2.Environment) -> None:
     context = render.reply_context(make_reply(), NETWORK, "nl")
-    del context["to_name"]
+    del context["greeting_name"]
     with pytest.raises(jinja2.UndefinedError):
         env.get_template("reply_register.nl.txt").render(context)
 
@@ -566,7 +560,7 @@ def test_an_explicit_template_dir_is_used(tmp_path: pytest.TempPathFactory) -> N
 
 @pytest.mark.parametrize(
     ("change", "message"),
-    [({"kind": "question"}, "reply kind"), ({}, "timezone-aware")],
+    [({"kind": "reminder"}, "reply kind"), ({}, "timezone-aware")],
 )
 def test_bad_input_is_refused(env: jinja2.Environment, change: dict[str, str], message: str) -> None:
     now = NOW.replace(tzinfo=None) if not change else NOW
@@ -713,9 +707,7 @@ def reminder(env: jinja2.Environment, **changes: Any) -> tuple[bytes, EmailMessa
 
 def test_headers_of_a_reminder(env: jinja2.Environment) -> None:
     raw, parsed = reminder(env)
-    assert (
-        parsed["Subject"] == "Herinnering: Leernetwerk Mensen Zonder Wettig Verblijf, dinsdag 13 januari 2026"
-    )
+    assert parsed["Subject"] == "Herinnering: di 13 januari 19:30 - Leernetwerk"
     assert [a.addr_spec for a in parsed["To"].addresses] == ["lotte.verhaegen@example.org"]
     assert parsed["To"].addresses[0].display_name == "Lotte Verhaegen"
     assert parsed["From"].addresses[0].addr_spec == SENDER
@@ -732,11 +724,11 @@ def test_headers_of_a_reminder(env: jinja2.Environment) -> None:
 @pytest.mark.parametrize(
     ("language", "subject", "hours", "speakers", "cancel", "leave"),
     [
-        ("nl", "Herinnering: ", "19:30 – 22:00", "Anouk Baert en Mieke Declerck",
+        ("nl", "Herinnering: di 13 januari 19:30", "19:30 – 22:00", "Anouk Baert en Mieke Declerck",
          "ik kan niet komen", "ik stap uit het leernetwerk"),
-        ("fr", "Rappel : ", "de 19h30 à 22h00", "Anouk Baert et Mieke Declerck",
+        ("fr", f"Rappel{NNBSP}: mar. 13 janvier 19h30", "de 19h30 à 22h00", "Anouk Baert et Mieke Declerck",
          "je ne peux pas venir", "je quitte le réseau"),
-        ("en", "Reminder: ", "19:30 – 22:00", "Anouk Baert and Mieke Declerck",
+        ("en", "Reminder: Tue 13 January 19:30", "19:30 – 22:00", "Anouk Baert and Mieke Declerck",
          "I can't come", "leave the network"),
     ],
 )  # fmt: skip
@@ -744,7 +736,7 @@ def test_a_reminder_says_when_where_what_and_how_to_cancel(
     env: jinja2.Environment, language: str, subject: str, hours: str, speakers: str, cancel: str, leave: str
 ) -> None:
     _, parsed = reminder(env, language=language)
-    assert parsed["Subject"] == f"{subject}{NETWORK.name}, {LONG_DATES[language]}"
+    assert parsed["Subject"] == f"{subject} - Leernetwerk"
     assert parsed["Content-Language"] == language
     text, html = text_and_html(parsed)
     for body in (text, html_entities.unescape(html)):
@@ -759,16 +751,16 @@ def test_a_reminder_says_when_where_what_and_how_to_cancel(
 @pytest.mark.parametrize(
     ("now", "wording"),
     [
-        (REMINDER_NOW, "Over 7 dagen komt het"),
-        (REMINDER_NOW + dt.timedelta(hours=23), "Over 6 dagen komt het"),  # sent late, after downtime
-        (dt.datetime(2026, 1, 12, 9, 0, tzinfo=dt.UTC), "Morgen komt het"),
-        (dt.datetime(2026, 1, 13, 9, 0, tzinfo=dt.UTC), "Vandaag komt het"),
+        (REMINDER_NOW, "komt over 7 dagen samen"),
+        (REMINDER_NOW + dt.timedelta(hours=23), "komt over 6 dagen samen"),  # sent late, after downtime
+        (dt.datetime(2026, 1, 12, 9, 0, tzinfo=dt.UTC), "komt morgen samen"),
+        (dt.datetime(2026, 1, 13, 9, 0, tzinfo=dt.UTC), "komt vandaag samen"),
     ],
 )
 def test_a_reminder_counts_the_days_from_now(env: jinja2.Environment, now: dt.datetime, wording: str) -> None:
     _, parsed = reminder(env, now=now)
     text, html = text_and_html(parsed)
-    assert wording in text and wording in html
+    assert wording in text and wording in html.replace("<strong>", "").replace("</strong>", "")
 
 
 def test_a_reminder_carries_the_invitation_stamped_now(env: jinja2.Environment) -> None:
@@ -863,11 +855,11 @@ def rendered_digest(
 
 
 DIGEST_WORDS = {
-    "nl": ("Nieuwe leden (1)", "Afmeldingen (2)", "Uitgeschreven (1)", "TE BEKIJKEN", "NIET AANGEKOMEN",
-           "3 herinneringen", "2 personen", "Verwacht: 2 personen", "aanwezigheden-2026-01-13.csv",
-           "volgende bijeenkomst"),
-    "fr": ("Nouveaux membres (1)", "Excusés (2)", "Désinscrits (1)", "À TRAITER", "NON DISTRIBUÉS",
-           "3 rappels", "2 personnes", "Attendus : 2 personnes", "presences-2026-01-13.csv",
+    "nl": ("Nieuwe leden (1)", "Afmeldingen (2)", "Uit het netwerk gestapt (1)", "TE BEKIJKEN",
+           "NIET AANGEKOMEN", "3 herinneringen", "2 personen", "Verwacht: 2 personen",
+           "aanwezigheden-2026-01-13.csv", "volgende bijeenkomst"),
+    "fr": ("Nouveaux membres (1)", "Excusés (2)", "Ont quitté le réseau (1)", "À TRAITER", "NON DISTRIBUÉS",
+           "3 rappels", "2 personnes", f"Attendus{NNBSP}: 2 personnes", "presences-2026-01-13.csv",
            "prochaine rencontre"),
     "en": ("New members (1)", "Cancellations (2)", "Left the network (1)", "TO REVIEW", "NOT DELIVERED",
            "3 reminders", "2 people", "Expected: 2 people", "attendance-2026-01-13.csv",
@@ -888,7 +880,7 @@ def test_the_digest_has_every_section_in_every_language(env: jinja2.Environment,
         for words in DIGEST_WORDS[language]:
             assert words.casefold() in body.casefold(), words
         for value in ("Lotte Verhaegen", "lotte.verhaegen@example.org", "Jonas Claeys", "Sam Desmet",
-                      "Vraag over parkeren", "question", "eva@example.org", "550 5.1.1 no such user",
+                      "Vraag over parkeren", "eva@example.org", "550 5.1.1 no such user",
                       "bounced@example.org", "Mo", "Wout Wachter", "Zoë Zwart",
                       "Dringende medische hulp"):  # fmt: skip
             assert value in body, value
@@ -908,7 +900,9 @@ def test_the_digest_attaches_the_sign_in_sheet(env: jinja2.Environment) -> None:
         sheet.get_content().encode("utf-8")
         == digest_module.build_digest(facts, dt.date(2026, 1, 6), NETWORK).csv
     )
-    assert sheet.get_payload(decode=True).startswith(b"\xef\xbb\xbfNaam;Organisatie;E-mail;Handtekening\r\n")
+    assert sheet.get_payload(decode=True).startswith(
+        b"\xef\xbb\xbf" + NETWORK.name.encode() + b";Intekenlijst\r\n"
+    )
 
 
 def test_a_quiet_digest_says_so_and_shows_only_the_meeting(env: jinja2.Environment) -> None:
@@ -918,9 +912,9 @@ def test_a_quiet_digest_says_so_and_shows_only_the_meeting(env: jinja2.Environme
     )  # fmt: skip
     _, parsed = rendered_digest(env, quiet)
     text, html = text_and_html(parsed)
-    assert parsed["Subject"].endswith(": niets nieuws")
-    assert "Er is niets gebeurd dat je aandacht vraagt." in text
-    for absent in ("Nieuwe leden", "Afmeldingen", "Uitgeschreven", "TE BEKIJKEN", "NIET AANGEKOMEN",
+    assert parsed["Subject"] == "Dagoverzicht di 6 januari: niets nieuws - Leernetwerk"
+    assert "Er is niets dat je aandacht vraagt." in text
+    for absent in ("Nieuwe leden", "Afmeldingen", "Uit het netwerk", "TE BEKIJKEN", "NIET AANGEKOMEN",
                    "herinnering", "gewist", "wachtlijst", "NAKIJKEN"):  # fmt: skip
         assert absent not in text and absent not in html
     assert "Verwacht: 2 personen" in text
@@ -988,10 +982,10 @@ def test_reminder_and_digest_templates_exist_and_fail_on_a_missing_variable(
 @pytest.mark.parametrize(
     ("language", "subject", "news", "cancel"),
     [
-        ("nl", "Er is een plaats vrij voor je: ", "Je stond op de wachtlijst", "ik kan niet komen"),
-        ("fr", "Une place s'est libérée pour vous : ", "Vous étiez sur la liste d'attente",
+        ("nl", "Je hebt een plaats: di 13 januari", "Je stond op de wachtlijst", "ik kan niet komen"),
+        ("fr", f"Une place pour vous{NNBSP}: mar. 13 janvier", "Vous étiez sur la liste d'attente",
          "je ne peux pas venir"),
-        ("en", "A place has come free for you: ", "You were on the waiting list", "I can't come"),
+        ("en", "You have a place: Tue 13 January", "You were on the waiting list", "I can't come"),
     ],
 )  # fmt: skip
 def test_a_promotion_from_the_waiting_list_gives_the_details_and_the_invitation(
@@ -1000,18 +994,18 @@ def test_a_promotion_from_the_waiting_list_gives_the_details_and_the_invitation(
     _, parsed = member_mail(
         env,
         MailKind.PROMOTED,
-        member_name="Lotte <b>Verhaegen</b>",
+        member_name="<b>Lotte</b> Verhaegen",
         language=language,
         message_id="<promoted-1@in-gent.example>",
     )
-    assert parsed["Subject"] == f"{subject}{NETWORK.name}, {LONG_DATES[language]}"
+    assert parsed["Subject"] == f"{subject} - Leernetwerk"
     assert parsed["Auto-Submitted"] == "auto-generated" and parsed["In-Reply-To"] is None
     assert [a.addr_spec for a in parsed["To"].addresses] == ["lotte.verhaegen@example.org"]
     text, html = text_and_html(parsed)
     for body in (text, html_entities.unescape(html)):
         assert news in body and LONG_DATES[language] in body and cancel in body
         assert "Dringende medische hulp" in body
-    assert "<b>Verhaegen</b>" not in html and "&lt;b&gt;Verhaegen&lt;/b&gt;" in html
+    assert "<b>Lotte</b>" not in html and "&lt;b&gt;Lotte&lt;/b&gt; Verhaegen" in html
     assert [p.get_content_type() for p in parsed.iter_attachments()] == ["text/calendar"]
 
 
@@ -1041,13 +1035,10 @@ def assert_no_header_breaks(raw: bytes, parsed: EmailMessage) -> None:
 @pytest.mark.parametrize(
     "text", [ENCODED_BREAK, ENCODED_BREAK_B, f"Inschrijving {ENCODED_BREAK} " + "x" * 80]
 )
-def test_a_subject_holding_an_encoded_word_reads_back_as_that_text(
-    env: jinja2.Environment, text: str
-) -> None:
+def test_a_subject_holding_an_encoded_word_stays_out_of_the_reply(env: jinja2.Environment, text: str) -> None:
     raw, parsed = rendered(env, subject=text)
     assert_no_header_breaks(raw, parsed)
-    assert parsed["Subject"] == f"Re: {text}"  # the very text the mail showed, not what it decodes to
-    assert all(len(line) <= 78 for line in header_lines(raw, b"Subject").split(b"\r\n"))
+    assert parsed["Subject"] == "Ingeschreven: di 13 januari - Leernetwerk"  # ours, never the mail's
 
 
 @pytest.mark.parametrize(

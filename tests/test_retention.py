@@ -216,14 +216,14 @@ def test_the_daily_job_drops_what_retention_allows_no_longer(config_path, imap, 
         config_path, PASS + DAY + dt.timedelta(hours=1)
     )  # more than a day after the first: retention runs again
     assert (
-        len([m for m in smtp_sink.messages if m.rcpt_tos != [COORDINATOR]]) == 3
-    )  # 2 confirmations, a goodbye
+        len([m for m in smtp_sink.messages if m.rcpt_tos != [COORDINATOR]]) == 4
+    )  # 2 confirmations, the question acknowledged, a goodbye
 
     with build_app(load_config(config_path)) as app:
         before = _facts(app)
         assert before["members"] == ["ine.maes@voorbeeld.example", "tom.claes@voorbeeld.example"]
         assert before["raw"] == 1  # only the question, waiting in review
-        assert before["sent with text"] == 5  # and the coordinator's two digests
+        assert before["sent with text"] == 6  # and the coordinator's two digests
         assert (
             before["retention events"] == ["0 raw, 0 senders, 0 members, 0 sent"] * 2
         )  # each pass's daily run
@@ -247,7 +247,7 @@ def test_the_daily_job_drops_what_retention_allows_no_longer(config_path, imap, 
         assert (year["members"], year["attendance"], year["member events"]) == ([], 0, 0)
         assert year["retention events"][2:] == [
             "0 raw, 0 senders, 1 members, 0 sent",
-            "1 raw, 4 senders, 0 members, 3 sent",  # Tom's two went with him
+            "1 raw, 4 senders, 0 members, 4 sent",  # Tom's two went with him; Ine's two and the digests
             "0 raw, 0 senders, 1 members, 0 sent",
         ]
 

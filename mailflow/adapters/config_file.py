@@ -11,10 +11,10 @@ import difflib
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mailflow.adapters.config_reader import REQUIRED, Section, no_unknown_keys, tables
+from mailflow.adapters.config_reader import REQUIRED, Required, Section, no_unknown_keys, tables
 from mailflow.errors import ConfigError
 from mailflow.settings import (
     LANGUAGES,
@@ -26,6 +26,7 @@ from mailflow.settings import (
     Imap,
     Invitations,
     Limits,
+    Localized,
     Meeting,
     Network,
     Organisation,
@@ -33,7 +34,9 @@ from mailflow.settings import (
     Reminders,
     Retention,
     Smtp,
+    Texts,
     Venue,
+    Web,
 )
 
 
@@ -67,13 +70,16 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         "recurrence",
         "retention",
         "limits",
+        "web",
+        "texts",
+        "templates",
     }
     no_unknown_keys(data, known, "")
     network = _network(Section(data.get("network", {}), "network"))
-    venue = _venue(Section(data.get("venue", {}), "venue"))
+    venue = _venue(Section(data.get("venue", {}), "venue"), network.language)
     # Numbered as people count them: the second [[meetings]] table is "meetings 2".
     meetings = tuple(
-        _meeting(Section(item, f"meetings {i}", numbered=True), base_dir)
+        _meeting(Section(item, f"meetings {i}", numbered=True), base_dir, network.language)
         for i, item in enumerate(tables(data, "meetings"), start=1)
     )
     _distinct_dates(meetings)
@@ -92,6 +98,10 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
     recurrence = _recurrence(Section(data.get("recurrence", {}), "recurrence"))
     retention = _retention(Section(data.get("retention", {}), "retention"))
     limits = _limits(Section(data.get("limits", {}), "limits"))
+    web = _web(Section(data.get("web", {}), "web")) if "web" in data else None
+    texts = _texts(Section(data.get("texts", {}), "texts"), network.language)
+    network = Network(**{**network.__dict__, "texts": texts})
+    templates_dir = _templates_dir(Section(data.get("templates", {}), "templates"), base_dir)
     return Config(
         path,
         network,
@@ -107,6 +117,8 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         retention=retention,
         limits=limits,
         invitations=invitations,
+        web=web,
+        templates_dir=templates_dir,
     )
 
 
@@ -124,15 +136,16 @@ def _network(s: Section) -> Network:
         language=s.choice("language", LANGUAGES, "nl"),
         signup_address=s.email("signup_address", REQUIRED),
         coordinator=s.email("coordinator", REQUIRED),
+        short_name=s.text("short_name", ""),
     )
     s.done()
     return network
 
 
-def _venue(s: Section) -> Venue:
+def _venue(s: Section, language: str) -> Venue:
     venue = Venue(
-        name=s.text("name", REQUIRED),
-        address=s.text("address", REQUIRED),
+        name=_localized(s, "name", language, REQUIRED),
+        address=_localized(s, "address", language, REQUIRED),
         start=s.clock("start", dt.time(19, 30)),
         end=s.clock("end"),
     )
@@ -145,14 +158,15 @@ def _venue(s: Section) -> Venue:
     return venue
 
 
-def _meeting(s: Section, base_dir: Path) -> Meeting:
+def _meeting(s: Section, base_dir: Path, language: str) -> Meeting:
     capacity = s.number("capacity", None, minimum=1)
     attachment = s.text("followup_attachment")
     meeting = Meeting(
         date=s.date("date", REQUIRED),
-        theme=s.text("theme", REQUIRED),
-        speakers=s.strings("speakers"),
-        place=s.text("place"),
+        theme=_localized(s, "theme", language, REQUIRED),
+        speakers=_speakers(s, language),
+        place=_localized(s, "place", language),
+        note=_localized(s, "note", language),
         capacity=capacity,
         status=s.choice("status", MEETING_STATUSES, "confirmed"),
         followup=s.text("followup"),
@@ -160,6 +174,100 @@ def _meeting(s: Section, base_dir: Path) -> Meeting:
     )
     s.done()
     return meeting
+
+
+# --- texts per language -------------------------------------------------------------------------------------
+
+_PER_LANGUAGE = 'a string, or a table per language like { nl = "...", fr = "...", en = "..." }'
+
+
+@overload
+def _localized(s: Section, key: str, language: str, default: None = None) -> str | None: ...
+@overload
+def _localized(s: Section, key: str, language: str, default: Required) -> str: ...
+def _localized(s: Section, key: str, language: str, default: Required | None = None) -> str | None:
+    """A text given once, or per language: `theme = "..."` or `theme = { nl = "...", fr = "..." }`. A
+    table must hold the network's `language`, which is the text stored and shown where no other fits."""
+    value = s._get(key, (str, dict), default, _PER_LANGUAGE)
+    if not isinstance(value, dict):
+        return s.text(key, default)
+    texts = _language_table(s, key, value, str, "a string")
+    if language not in texts:
+        raise ConfigError(
+            f"{s.key(key)} gives {', '.join(sorted(texts))} but not {language}, the network's language: "
+            f'add {language} = "..." (mail in a language not given shows it)'
+        )
+    return Localized(texts[language], texts)
+
+
+def _language_table(s: Section, key: str, table: dict[str, Any], kind: type, what: str) -> dict[str, Any]:
+    unknown = sorted(set(table) - set(LANGUAGES))
+    if unknown:
+        raise ConfigError(
+            f"{s.key(key)}: unknown language {unknown[0]!r}; the keys are languages: {', '.join(LANGUAGES)}"
+        )
+    for lang, text in table.items():
+        if not isinstance(text, kind) or isinstance(text, str) and not text.strip():
+            raise ConfigError(f"{s.key(key)}.{lang} must be {what}, not empty, got {text!r}")
+    return table
+
+
+def _speakers(s: Section, language: str) -> tuple[str, ...]:
+    """`speakers`: a list of names, each a string or a table per language, or a table of lists per language
+    (`{ nl = ["A (Dokters van de Wereld)"], fr = ["A (Médecins du Monde)"] }`). One string is refused: "Ine,
+    Bart" could be one name or two."""
+    value = s._get("speakers", (list, dict), [], "a list of strings")
+    if isinstance(value, dict):
+        lists = _language_table(s, "speakers", value, list, "a list of names")
+        if language not in lists:
+            raise ConfigError(
+                f"{s.key('speakers')}: give the list in {language}, the network's language, too"
+            )
+        counts = {len(names) for names in lists.values()}
+        if len(counts) != 1 or not all(isinstance(n, str) for names in lists.values() for n in names):
+            raise ConfigError(
+                f"{s.key('speakers')}: give each language the same number of names, as strings, in the same "
+                f"order, got {value!r}"
+            )
+        return tuple(
+            Localized(name, {lang: names[i] for lang, names in lists.items()})
+            for i, name in enumerate(lists[language])
+        )
+    speakers = []
+    for index, item in enumerate(value, start=1):
+        if isinstance(item, str):
+            speakers.append(item)
+        elif isinstance(item, dict):
+            texts = _language_table(s, f"speakers {index}", item, str, "a string")
+            if language not in texts:
+                raise ConfigError(f"{s.key('speakers')}: speaker {index} needs a name in {language} too")
+            speakers.append(Localized(texts[language], texts))
+        else:
+            raise ConfigError(
+                f'{s.key("speakers")} must be a list of names, like ["a", "b"], or {_PER_LANGUAGE}, '
+                f"got {value!r}"
+            )
+    return tuple(speakers)
+
+
+def _texts(s: Section, language: str) -> Texts:
+    texts = Texts(signature=_localized(s, "signature", language), contact=_localized(s, "contact", language))
+    s.done()
+    return texts
+
+
+def _templates_dir(s: Section, base_dir: Path) -> Path | None:
+    value = s.text("dir")
+    s.done()
+    if value is None:
+        return None
+    path = (base_dir / value).resolve()
+    if not path.is_dir():
+        raise ConfigError(
+            f"templates.dir: {path} is not a folder; give the folder of your own templates (named as "
+            "mailflow's own, e.g. reminder.txt), absolute or relative to the config file's folder"
+        )
+    return path
 
 
 def _organisation(s: Section) -> Organisation:
@@ -350,3 +458,30 @@ def _limits(s: Section) -> Limits:
     )
     s.done()
     return limits
+
+
+def _web(s: Section) -> Web:
+    """`[web]`: where `mailflow web` listens ("127.0.0.1:8025", "[::1]:8025"), the coordinator's password."""
+    listen = s.text("listen", "127.0.0.1:8025")
+    host, colon, port_text = listen.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not colon or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(
+            f'web.listen must be an address and a port, like "127.0.0.1:8025" or "[::1]:8025", got {listen!r}'
+        )
+    proxy = s.text("trusted_proxy")
+    web = Web(
+        host=host,
+        port=int(port_text),
+        password=s.secret("password"),
+        secure_cookies=s._get("secure_cookies", bool, False, "true or false"),
+        trusted_proxy=proxy.strip() if proxy else None,
+        session_minutes=s.number("session_minutes", 60, minimum=1),
+    )
+    s.done()
+    if not web.password:
+        raise ConfigError(
+            "web: give password_env or password_command: the coordinator's password for the web page "
+            "(the password itself never sits in the file)"
+        )
+    return web

@@ -12,11 +12,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from mailflow import __version__, daemon
 from mailflow.adapters.config_file import load_config
 from mailflow.adapters.db.engine import scrub
 from mailflow.adapters.db.lock import InstanceLock
 from mailflow.cli import admin, attendance
+from mailflow.cli import preview as preview_command
 from mailflow.core.parsing import parse_message
 from mailflow.core.parsing.headers import valid_address
 from mailflow.errors import MailflowError
@@ -150,9 +153,28 @@ def cmd_members(args: argparse.Namespace) -> int:
 
     def work(app: App, now: dt.datetime) -> None:
         with app.sessions() as db:
+            if meeting is not None and args.csv and _write_sheet(app, db, meeting):
+                return
             admin.members(db, meeting, args.csv, print, app.config, now)
 
     return _admin(args, work)
+
+
+def _write_sheet(app: App, db: Session, day: dt.date) -> bool:
+    """The meeting's sign-in sheet on standard output, as the digest attaches it (";", UTF-8 with a byte
+    order mark, the meeting on top); False when no meeting is held that day."""
+    from mailflow.adapters.db import agenda
+    from mailflow.core.sheet import sheet_csv
+    from mailflow.usecases.calendar_jobs import meeting_sheet
+
+    row = agenda.meeting_on(db, day)
+    if row is None:
+        return False
+    data = sheet_csv(meeting_sheet(app, db, row))
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+    return True
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
@@ -256,6 +278,28 @@ def cmd_report(args: argparse.Namespace) -> int:
         report.write_report(app, first, last, out, now, print)
 
     return _admin(args, work)
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    """The coordinator's web page: meetings, members, the review folder, the outbox, the report."""
+    from mailflow.web.server import serve
+
+    config = _load(args)
+    if config.web is None:
+        raise UsageError(
+            "the config has no [web] section: add one with password_env or password_command "
+            "(see config.example.toml)"
+        )
+    clock = clock_from(args.now)
+    with build_app(config) as app:
+        sync_meetings(app, clock())
+        return serve(app, config.web, clock)
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    config = _load(args)
+    today = clock_from(args.now)().astimezone(config.network.timezone).date()
+    return preview_command.preview(config, Path(args.out), today, print)
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
@@ -379,6 +423,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true", help="CSV on standard output (';', UTF-8 with a BOM)")
     p.add_argument("--now", help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_themes)
+
+    p = commands.add_parser(
+        "web", help="the coordinator's web page: meetings, members, the review folder, the outbox"
+    )
+    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
+    p.add_argument("--now", help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_web)
+
+    preview_command.add_parser(commands, CONFIG_HELP, cmd_preview)
 
     p = commands.add_parser("demo", help="run the real pipeline on sample mails with throwaway local servers")
     p.add_argument("--keep", metavar="DIR", help="keep the demo's config and database in DIR")

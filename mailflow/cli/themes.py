@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from mailflow.adapters.db import themes
 from mailflow.cli.admin import Say, table
-from mailflow.core.digest import _cell as spreadsheet_cell  # the sign-in sheet's rule for values from mail
+from mailflow.core.sheet import spreadsheet_cell  # the sign-in sheet's rule for values from mail
 
 HEADER = ("date", "name", "organisation", "theme")
 

@@ -1,22 +1,20 @@
-"""What goes into the coordinator's daily digest, and the sign-in sheet (CSV) for the next meeting.
+"""What goes into the coordinator's daily digest, and the sign-in sheet (core/sheet.py's CSV) of the next
+meeting.
 
 Pure: no network, no database, no clock — the shell gathers the facts of the day and passes them in.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import babel.dates
 
 from mailflow.core import i18n
 from mailflow.core.calendar.ics import MeetingDetails
 from mailflow.core.parsing.text import fold
+from mailflow.core.sheet import SheetPerson, SignInSheet, sheet_csv
+from mailflow.core.typography import fill, finish, short_date
 from mailflow.settings import LANGUAGES, Network
 
 __all__ = [
@@ -39,6 +37,7 @@ class PersonLine:
     name: str
     organisation: str | None
     email: str | None = None
+    number: int | None = None  # the member's number, which the sign-in sheet carries
 
 
 @dataclass(frozen=True)
@@ -104,6 +103,7 @@ class DigestFacts:
     # Follow-ups that went without their file: the meeting's date, and why the file could not be read.
     followups_without_attachment: tuple[tuple[dt.date, str], ...] = ()
     proposals: tuple[ProposalLine, ...] = ()  # themes proposed for coming meetings, in the order made
+    web_changes: int = 0  # changes the coordinator made on the web page (`mailflow web`)
 
 
 @dataclass(frozen=True)
@@ -113,11 +113,6 @@ class Digest:
     day: dt.date
     empty: bool  # nothing happened; the shell sends it anyway only with [digest] send_when_empty
     csv: bytes  # the sign-in sheet of the next meeting; b"" without one
-
-
-# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection"). A leading tab or
-# CR, which can hide one, is already gone: _cell() makes every control character a space and strips.
-_FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 def build_digest(facts: DigestFacts, day: dt.date, network: Network) -> Digest:
@@ -139,20 +134,17 @@ def build_digest(facts: DigestFacts, day: dt.date, network: Network) -> Digest:
         or facts.invited
         or facts.followups_without_attachment
         or facts.proposals
+        or facts.web_changes
     )
-    translations = i18n.translations(language)
-    if empty:
-        template = translations.gettext("Daily digest {name}, {day}: nothing new")
-    else:
-        template = translations.gettext("Daily digest {name}, {day}")
-    written_day = babel.dates.format_date(day, format="full", locale=language)
-    subject = template.format(name=network.name, day=written_day)
+    gettext = i18n.translations(language).gettext
+    text = gettext("Digest {day}: nothing new - {network}") if empty else gettext("Digest {day} - {network}")
+    subject = finish(fill(text, language, day=short_date(day, language), network=network.short), language)
     return Digest(
         subject=subject,
         facts=facts,
         day=day,
         empty=empty,
-        csv=attendance_csv(facts.expected, facts.next_meeting, language=language),
+        csv=attendance_csv(facts.expected, facts.next_meeting, language=language, network_name=network.name),
     )
 
 
@@ -170,40 +162,19 @@ def attendance_csv(
     meeting: MeetingDetails | None,
     *,
     language: str = "nl",
-    delimiter: str = ";",
+    network_name: str = "",
 ) -> bytes:
-    """The sign-in sheet of `meeting`: a header row, then one row per person by name; b"" without a meeting.
-
-    UTF-8 with a byte order mark, which Excel needs to read it as UTF-8; CRLF line ends (RFC 4180 2). The
-    delimiter is ";" because Excel in a Belgian (nl-BE, fr-BE) locale splits on its list separator, ";", and
-    would otherwise put each whole row in one cell. Cells a spreadsheet would run as a formula get a leading
-    "'".
-    """
+    """The sign-in sheet of `meeting` (core/sheet.py's one format: the meeting at the top, a header row,
+    one row per person by name, empty rows for walk-ins); b"" without a meeting."""
     if meeting is None:
         return b""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    translations = i18n.translations(language)  # nl's for a language mailflow does not write in
-    header = [
-        translations.pgettext("sign-in sheet column", "Name"),
-        translations.pgettext("sign-in sheet column", "Organisation"),
-        translations.pgettext("sign-in sheet column", "Email"),
-        translations.pgettext("sign-in sheet column", "Signature"),
-    ]
-    writer.writerow(header)
-    for person in sorted_people(expected):
-        writer.writerow([_cell(person.name), _cell(person.organisation), _cell(person.email), ""])
-    return buffer.getvalue().encode("utf-8-sig")
+    people = [SheetPerson(p.number, p.name, p.organisation, p.email or "") for p in expected]
+    ordered = tuple(_by_name(people))
+    return sheet_csv(SignInSheet(network_name, meeting, ordered, language))
 
 
-def _cell(value: str | None) -> str:
-    """One value from a mail, safe in a spreadsheet: on one line, and never a formula."""
-    if not value:
-        return ""
-    text = " ".join(
-        "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in value).split()
-    )
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+def _by_name(people: Sequence[SheetPerson]) -> list[SheetPerson]:
+    return sorted(people, key=lambda p: (_sort_key(p.name), _sort_key(p.organisation or ""), p.number or 0))
 
 
 def attendance_filename(meeting: MeetingDetails, language: str = "nl") -> str:

@@ -22,11 +22,11 @@ import jinja2
 
 from mailflow.core import i18n
 from mailflow.core.charts import COLOURS, SINGLE, Chart, bar_chart
-
-# The sign-in sheet's rule for a cell from a mail: one line, never a spreadsheet formula (CSV injection).
-from mailflow.core.digest import _cell as spreadsheet_cell
 from mailflow.core.mail.compose import clean_text
 from mailflow.core.parsing.text import fold
+
+# The sign-in sheet's rule for a cell from a mail: one line, never a spreadsheet formula (CSV injection).
+from mailflow.core.sheet import spreadsheet_cell
 from mailflow.core.vocabulary import MeetingStatus
 from mailflow.settings import LANGUAGES, Organisation
 

@@ -1,5 +1,7 @@
-"""The sign-in sheet of a meeting on its day: the CSV the coordinator marks and reads back with `mailflow
-attendance --from`, the printable page (A4) that goes round the room, and reading a marked sheet back.
+"""The sign-in sheet of a meeting: the one CSV every sheet is (the digest's attachment, on the meeting's day
+and before it, and `mailflow members --meeting DATE --csv`), which the coordinator marks and reads back with
+`mailflow attendance --from`; the printable page (A4) that goes round the room; and reading a marked sheet
+back.
 
 Pure: no network, no database, no clock, no file — the shell passes in the people, and the bytes to read.
 """
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import io
 import re
 import unicodedata
@@ -17,9 +20,9 @@ from dataclasses import dataclass
 import jinja2
 
 from mailflow.core import i18n
-from mailflow.core.calendar.ics import MeetingDetails, location_text
-from mailflow.core.digest import _cell
+from mailflow.core.calendar.ics import MeetingDetails, for_language, location_text
 from mailflow.core.parsing.text import fold
+from mailflow.core.typography import finish, long_date
 from mailflow.settings import LANGUAGES, Network
 
 __all__ = [
@@ -35,27 +38,33 @@ __all__ = [
     "sheet_html",
     "sheet_page_filename",
     "sign_in_sheet",
+    "spreadsheet_cell",
 ]
 
 BLANK_ROWS = 8  # for the people who come without having registered
 
 # The sheet's columns, in order; their headers are the catalogues' "sign-in sheet column" texts.
 COLUMNS = ("number", "name", "organisation", "email", "present", "signature")
-_HEADERS = {
-    "number": "No.",
-    "name": "Name",
-    "organisation": "Organisation",
-    "email": "Email",
-    "present": "Present",
-    "signature": "Signature",
-}
+
+
+def column_headers(language: str) -> dict[str, str]:
+    """The header of each column in `language`: "Nr.", "Naam", ... ("No.", "Name", ... in English)."""
+    pgettext = i18n.translations(language).pgettext
+    return {
+        "number": str(pgettext("sign-in sheet column", "No.")),
+        "name": str(pgettext("sign-in sheet column", "Name")),
+        "organisation": str(pgettext("sign-in sheet column", "Organisation")),
+        "email": str(pgettext("sign-in sheet column", "Email")),
+        "present": str(pgettext("sign-in sheet column", "Present")),
+        "signature": str(pgettext("sign-in sheet column", "Signature")),
+    }
 
 
 @dataclass(frozen=True)
 class SheetPerson:
     """A member registered for the meeting; `number` (the member's id) lets a signed sheet be read back."""
 
-    number: int
+    number: int | None
     name: str
     organisation: str | None
     email: str
@@ -78,37 +87,98 @@ def sign_in_sheet(
     language = network.language if network.language in LANGUAGES else "nl"
     ordered = sorted(
         people,
-        key=lambda p: (fold(p.name, every_mark=True), fold(p.organisation or "", every_mark=True), p.number),
+        key=lambda p: (
+            fold(p.name, every_mark=True),
+            fold(p.organisation or "", every_mark=True),
+            p.number or 0,
+        ),
     )
     return SignInSheet(network.name, meeting, tuple(ordered), language, blank_rows)
 
 
 def sheet_csv(sheet: SignInSheet) -> bytes:
-    """The sheet as a spreadsheet: a header row, one row per person, then the empty rows.
+    """The sheet as a spreadsheet: the meeting at the top (the network, then date, hours, place and theme,
+    one per line), an empty line, the header row, one row per person, then the empty rows.
 
-    As digest.attendance_csv: UTF-8 with a byte order mark, ";" (Excel in a Belgian locale), CRLF, and no
-    cell a spreadsheet would run as a formula.
+    UTF-8 with a byte order mark, which Excel needs to read it as UTF-8; ";" because Excel in a Belgian
+    (nl-BE, fr-BE) locale splits on its list separator, ";", and would otherwise put each whole row in one
+    cell; CRLF line ends (RFC 4180 2); and no cell a spreadsheet would run as a formula. `read_sheet` finds
+    the header row below the meeting's lines.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    column = i18n.translations(sheet.language).pgettext
-    writer.writerow([str(column("sign-in sheet column", _HEADERS[name])) for name in COLUMNS])
+    translations = i18n.translations(sheet.language)
+    column = translations.pgettext
+    gettext = translations.gettext
+    shown = for_language(sheet.meeting, sheet.language)
+    top = [
+        [_line(sheet.network_name), str(column("title of the printable sign-in sheet", "Sign-in sheet"))],
+        [gettext("Date"), long_date(shown.date, sheet.language)],
+        [gettext("Time"), meeting_hours(shown, sheet.language)],
+        [gettext("Place"), location_text(shown)],
+        [gettext("Theme"), shown.theme],
+    ]
+    if shown.speakers:
+        top.append([gettext("Speakers"), ", ".join(shown.speakers)])
+    writer.writerows([[spreadsheet_cell(finish(cell, sheet.language)) for cell in row] for row in top])
+    writer.writerow([])
+    headers = column_headers(sheet.language)
+    writer.writerow([headers[name] for name in COLUMNS])
     for person in sheet.people:
         writer.writerow(
-            [str(person.number), _cell(person.name), _cell(person.organisation), _cell(person.email), "", ""]
+            [
+                "" if person.number is None else str(person.number),
+                spreadsheet_cell(person.name),
+                spreadsheet_cell(person.organisation),
+                spreadsheet_cell(person.email),
+                "",
+                "",
+            ]
         )
     writer.writerows([[""] * len(COLUMNS)] * sheet.blank_rows)
     return buffer.getvalue().encode("utf-8-sig")
 
 
+def meeting_hours(meeting: MeetingDetails, language: str) -> str:
+    """ "19:30 – 22:00", "19h30 – 22h00": the hours as the mails write them."""
+    pgettext = i18n.translations(language).pgettext
+
+    def clock(moment: dt.datetime) -> str:
+        time_of_day = str(pgettext("time of day", "%(hour)s:%(minute)s"))
+        return time_of_day % {"hour": moment.strftime("%H"), "minute": moment.strftime("%M")}
+
+    if meeting.ends_at is None:
+        return str(pgettext("meeting hours without an end", "%(start)s")) % {
+            "start": clock(meeting.starts_at)
+        }
+    hours = str(pgettext("meeting hours", "%(start)s – %(end)s"))
+    return hours % {"start": clock(meeting.starts_at), "end": clock(meeting.ends_at)}
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection"). A leading tab or
+# CR, which can hide one, is already gone: every control character becomes a space and the ends are stripped.
+_FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def spreadsheet_cell(value: str | None) -> str:
+    """One value from a mail, safe in a spreadsheet: on one line, and never a formula."""
+    if not value:
+        return ""
+    text = " ".join(
+        "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in value).split()
+    )
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 def sheet_html(env: jinja2.Environment, sheet: SignInSheet) -> str:
     """The printable page: the meeting at the top, one row per person with a box to sign and a box to tick,
     then the empty rows. One self-contained file (no external assets) that prints on A4."""
+    shown = for_language(sheet.meeting, sheet.language)
     context = {
         "language": sheet.language,
         "network_name": _line(sheet.network_name),
-        "meeting": sheet.meeting,
-        "location": location_text(sheet.meeting),
+        "meeting": shown,
+        "location": location_text(shown),
         "people": [
             {
                 "number": p.number,
@@ -119,7 +189,7 @@ def sheet_html(env: jinja2.Environment, sheet: SignInSheet) -> str:
         ],
         "blank_rows": sheet.blank_rows,
     }
-    return env.get_template("sign_in_sheet.html").render(context)
+    return finish(env.get_template("sign_in_sheet.html").render(context), sheet.language)
 
 
 def _line(value: str | None) -> str:
@@ -222,9 +292,8 @@ def _header_names() -> dict[str, str]:
         for alias in aliases:
             names[_header_key(alias)] = column
     for language in LANGUAGES:
-        pgettext = i18n.translations(language).pgettext
-        for column, header in _HEADERS.items():
-            names[_header_key(str(pgettext("sign-in sheet column", header)))] = column
+        for column, header in column_headers(language).items():
+            names[_header_key(header)] = column
     return names
 
 
@@ -244,15 +313,6 @@ def _decode(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def _delimiter(line: str) -> str:
-    """ ";" as we write it and Excel saves it in a Belgian locale; "," or a tab as other programs do."""
-    counts = {sep: line.count(sep) for sep in (";", ",", "\t")}
-    best = max(counts, key=lambda sep: counts[sep])
-    if counts[best] == 0:
-        raise SheetError("the first line has no columns (separated by ';', ',' or a tab)")
-    return best
-
-
 def _header_row(rows: Sequence[list[str]]) -> tuple[int, dict[str, int]]:
     """The first row that names a name column, and where each column it names is."""
     known = _header_names()
@@ -263,10 +323,34 @@ def _header_row(rows: Sequence[list[str]]) -> tuple[int, dict[str, int]]:
         }
         if "name" in columns:
             return index, columns
-    raise SheetError(
-        "no header row with a name column (such as 'Naam', 'Nom' or 'Name'): "
-        "is this the sign-in sheet mailflow sent?"
-    )
+    raise SheetError(_NO_HEADER)
+
+
+_NO_HEADER = (
+    "no header row with a name column (such as 'Naam', 'Nom' or 'Name'): "
+    "is this the sign-in sheet mailflow sent?"
+)
+
+
+def _table(text: str) -> tuple[list[list[str]], int, dict[str, int]]:
+    """The rows, the header row and its columns, split on the separator that finds the fullest header: ";"
+    as we write it and Excel saves it in a Belgian locale, "," or a tab as other programs do. The meeting's
+    lines above the header ("Plaats;Campus, Gent") do not decide it."""
+    found: list[tuple[list[list[str]], int, dict[str, int]]] = []
+    for separator in (";", ",", "\t"):
+        if separator not in text:
+            continue
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
+        try:
+            index, columns = _header_row(rows)
+        except SheetError:
+            continue
+        found.append((rows, index, columns))
+    if not found:
+        if not any(separator in text for separator in (";", ",", "\t")):
+            raise SheetError("the first line has no columns (separated by ';', ',' or a tab)")
+        raise SheetError(_NO_HEADER)
+    return max(found, key=lambda table: len(table[2]))
 
 
 _NUMBER = re.compile(r"#?\s*(\d{1,9})(?:[.,]0+)?")
@@ -282,12 +366,9 @@ def read_sheet(data: bytes) -> MarkedSheet:
     written in at all, they came. Raises SheetError for a file with no recognisable header.
     """
     text = _decode(data)
-    lines = text.splitlines()
-    first = next((line for line in lines if line.strip()), None)
-    if first is None:
+    if not text.strip():
         raise SheetError("the file is empty")
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first)))
-    index, columns = _header_row(rows)
+    rows, index, columns = _table(text)
     if "present" not in columns and "signature" not in columns:
         raise SheetError("no column to mark who came (such as 'Aanwezig', 'Présent' or 'Present')")
     numbered = "number" in columns

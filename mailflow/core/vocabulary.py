@@ -57,6 +57,7 @@ class MailKind(StrEnum):
     MEETING_CANCELLED = "meeting_cancelled"  # ... or that it will not take place
     FOLLOWUP = "followup"  # the day after: the meeting's product and the next meeting
     PROPOSE = "propose"  # thanks for a theme proposed
+    QUESTION = "question"  # a question passed on to the coordinator: the sender is told so
 
 
 # The answers to a person's mail: the ones the flood limits count.
@@ -67,6 +68,7 @@ REPLY_KINDS: Final = (
     MailKind.UNSUBSCRIBE,
     MailKind.ERASE,
     MailKind.PROPOSE,
+    MailKind.QUESTION,
 )
 # Mail mailflow starts on its own to a member; it stops when they leave (replies to their own mails do not).
 MEMBER_MAIL_KINDS: Final = (
@@ -103,6 +105,27 @@ class EventKind(StrEnum):
     THEME_PROPOSED = "theme_proposed"
     ATTENDANCE = "attendance"  # who came was recorded; detail: counts
     FOLLOWUP_WITHOUT_ATTACHMENT = "followup_without_attachment"  # its file could not be read; detail: why
+    WEB_CHANGE = "web_change"  # the coordinator changed something on the web page; detail: a WebChange
+
+
+class WebChange(StrEnum):
+    """What the coordinator changed on the web page (`mailflow web`): the detail of an EventKind.WEB_CHANGE
+    event, with the names of the fields changed after a colon ("member_edited: name,organisation"). Never
+    the values themselves: those may be personal data."""
+
+    MEMBER_EDITED = "member_edited"
+    MEMBER_ADDED = "member_added"
+    MEMBER_FORGOTTEN = "member_forgotten"
+    REGISTERED = "registered"  # a member put on a meeting's list by hand
+    REGISTRATION_MOVED = "registration_moved"
+    REGISTRATION_CANCELLED = "registration_cancelled"
+    REGISTRATION_REMOVED = "registration_removed"
+    ATTENDANCE_RECORDED = "attendance_recorded"
+    REVIEW_APPLIED = "review_applied"  # a mail in review acted on as mailflow read it
+    REVIEW_CORRECTED = "review_corrected"  # ... as the coordinator corrected the reading
+    REVIEW_HANDLED = "review_handled"  # filed as dealt with, nothing changed
+    REPLY_RELEASED = "reply_released"  # a reply held by a limit goes out after all
+    REPLY_DROPPED = "reply_dropped"
 
 
 class RegistrationStatus(StrEnum):
@@ -148,9 +171,10 @@ class OutboxKey:
 
     reply:<inbound id>, reminder:<member>:<meeting date>:<days before>, promoted:<member>:<meeting date>,
     digest:<local day>, notice:<limit>:<local day>; and, by the meeting id (kept when its date moves):
-    invitation:<member>:<meeting>, update:<member>:<meeting>:<sequence>, meeting_cancelled:<member>:<meeting>,
-    followup:<member>:<meeting>. A mail to an address shared by several members carries the first one's id
-    (and names them all in outbox_members). Like the StrEnums, a key equals its stored string.
+    invitation:<member>:<meeting>, update:<member>:<meeting>:<sequence>,
+    meeting_cancelled:<member>:<meeting>:<sequence>, followup:<member>:<meeting>. A mail to an address shared
+    by several members carries the first one's id (and names them all in outbox_members). Like the StrEnums, a
+    key equals its stored string.
     """
 
     kind: KeyKind
@@ -196,8 +220,10 @@ class OutboxKey:
         return cls(KeyKind.UPDATE, member_id=member_id, meeting_id=meeting_id, sequence=sequence)
 
     @classmethod
-    def meeting_cancelled(cls, member_id: int, meeting_id: int) -> OutboxKey:
-        return cls(KeyKind.MEETING_CANCELLED, member_id=member_id, meeting_id=meeting_id)
+    def meeting_cancelled(cls, member_id: int, meeting_id: int, sequence: int) -> OutboxKey:
+        """A meeting called off, told to one address: once per calling off (cancelled, confirmed again and
+        cancelled again is told twice)."""
+        return cls(KeyKind.MEETING_CANCELLED, member_id=member_id, meeting_id=meeting_id, sequence=sequence)
 
     @classmethod
     def followup(cls, member_id: int, meeting_id: int) -> OutboxKey:
@@ -219,7 +245,7 @@ class OutboxKey:
             parts = (self.member_id, _iso(self.meeting_date))
         elif self.kind is KeyKind.DIGEST:
             parts = (_iso(self.day),)
-        elif self.kind is KeyKind.UPDATE:
+        elif self.kind in _WITH_SEQUENCE:
             parts = (self.member_id, self.meeting_id, self.sequence)
         elif self.kind in _BY_MEETING_ID:
             parts = (self.member_id, self.meeting_id)
@@ -251,8 +277,8 @@ class OutboxKey:
                 key = cls.digest(dt.date.fromisoformat(parts[0]))
             elif kind is KeyKind.NOTICE and len(parts) == 2:
                 key = cls.notice(parts[0], dt.date.fromisoformat(parts[1]))
-            elif kind is KeyKind.UPDATE and len(parts) == 3:
-                key = cls.update(int(parts[0]), int(parts[1]), int(parts[2]))
+            elif kind in _WITH_SEQUENCE and len(parts) == 3:
+                key = cls(kind, member_id=int(parts[0]), meeting_id=int(parts[1]), sequence=int(parts[2]))
             elif kind in _BY_MEETING_ID and len(parts) == 2:
                 key = cls(kind, member_id=int(parts[0]), meeting_id=int(parts[1]))
             else:
@@ -264,7 +290,8 @@ class OutboxKey:
         return key
 
 
-_BY_MEETING_ID: Final = (KeyKind.INVITATION, KeyKind.MEETING_CANCELLED, KeyKind.FOLLOWUP)
+_BY_MEETING_ID: Final = (KeyKind.INVITATION, KeyKind.FOLLOWUP)
+_WITH_SEQUENCE: Final = (KeyKind.UPDATE, KeyKind.MEETING_CANCELLED)
 
 
 def _iso(day: dt.date | None) -> str:

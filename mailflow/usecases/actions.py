@@ -39,6 +39,7 @@ ANSWERABLE: tuple[MailKind, ...] = (
     MailKind.UPDATE,
     MailKind.MEETING_CANCELLED,
     MailKind.FOLLOWUP,
+    MailKind.QUESTION,  # a "thank you" to our acknowledgement asks nothing
 )
 
 
@@ -191,7 +192,11 @@ def cancel(
     named = _coming(agenda.meeting_on(db, parsed.meeting_date) if parsed.meeting_date else None, now)
     if named is None and parsed.asked_date is not None:
         return Done(review=f"cancels {parsed.asked_date.isoformat()}: no meeting is confirmed that day")
-    meeting = named or _coming(thread.meeting if thread else None, now) or agenda.next_meeting(db, now)
+    answered = thread.meeting if thread else None
+    if named is None and answered is not None and answered.status == MeetingStatus.CANCELLED:
+        # "Jammer, dan kan ik niet" to our mail calling the meeting off: nothing is left to cancel
+        return Done(ignored="not answered: a cancel in answer to a meeting that was called off")
+    meeting = named or _coming(answered, now) or agenda.next_meeting(db, now)
     had_place = meeting is not None and RegistrationStatus.REGISTERED in agenda.statuses_of(
         db, meeting, members
     )
@@ -288,6 +293,27 @@ def erase(
         None  # the sender stays until privacy.forget_erased has deleted their mail in the mailbox
     )
     return Done(replies + _fill_all_places(app, db, now))
+
+
+def question(
+    app: App,
+    db: Session,
+    row: models.InboundMessage,
+    parsed: ParsedMessage,
+    now: dt.datetime,
+    thread: Thread | None = None,
+) -> Done:
+    """A question mailflow cannot answer: the sender hears that it went to the coordinator (a reply like any
+    other, under the same limits), and the mail waits in review. A stranger's question about nothing of
+    ours (often spam) is not acknowledged: it only waits in review."""
+    assert parsed.sender is not None
+    known = queries.members_at(db, parsed.sender)
+    review = "a question for the coordinator"
+    if not (known or thread or _about_us(parsed)):
+        return Done(review=review)
+    language = _language(parsed, known)
+    replies = queue_reply(app, db, row, parsed, MailKind.QUESTION, (), None, now, language=language)
+    return Done(replies, review=review)
 
 
 def fill_places(app: App, db: Session, meeting: models.Meeting, now: dt.datetime) -> int:
@@ -423,4 +449,5 @@ ACTIONS: dict[Intent, Action] = {
     Intent.UNSUBSCRIBE: unsubscribe,
     Intent.ERASE: erase,
     Intent.PROPOSE: propose,
+    Intent.QUESTION: question,
 }

@@ -140,6 +140,20 @@ def record_by_names(app: App, day: dt.date, names: Sequence[str], now: dt.dateti
         return _record(db, meeting, list(came.values()), 0, now, 0, [])
 
 
+def record_members(
+    db: Session, meeting: models.Meeting, came: Sequence[int], walk_ins: int, now: dt.datetime
+) -> Attendance:
+    """Record, in the caller's transaction, that the members numbered in `came` and `walk_ins` people who
+    came unregistered and unnamed were at `meeting`, and the other registered people were not (the web page's
+    form). Raises MailflowError when the meeting has not begun; unknown numbers are left out."""
+    if now < meeting.starts_at:
+        raise MailflowError(
+            f"the meeting on {meeting.date.isoformat()} has not begun yet; record who came afterwards"
+        )
+    members = [member for member in (db.get(models.Member, number) for number in came) if member is not None]
+    return _record(db, meeting, members, walk_ins, now, 0, [])
+
+
 @dataclass(frozen=True)
 class Recorded:
     """A meeting's attendance as recorded: when, and for each person registered or who came, whether they

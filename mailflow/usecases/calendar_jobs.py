@@ -189,6 +189,7 @@ def gather_facts(app: App, db: Session, since: dt.datetime, now: dt.datetime) ->
             )
         ),
         proposals=_proposals(db, since, now),
+        web_changes=len(events(EventKind.WEB_CHANGE)),
     )
 
 
@@ -211,8 +212,12 @@ def _meeting_line(db: Session, meeting: models.Meeting) -> digest_core.MeetingLi
 def todays_sheet(app: App, db: Session, now: dt.datetime) -> sheet_core.SignInSheet | None:
     """The sign-in sheet of the confirmed meeting held today (the network's local day); None on other days."""
     meeting = agenda.meeting_on(db, now.astimezone(app.config.network.timezone).date())
-    if meeting is None:
-        return None
+    return meeting_sheet(app, db, meeting) if meeting is not None else None
+
+
+def meeting_sheet(app: App, db: Session, meeting: models.Meeting) -> sheet_core.SignInSheet:
+    """The sign-in sheet of a meeting: who is registered, by name, with their member numbers. The same sheet
+    the digest attaches and `mailflow members --meeting DATE --csv` writes."""
     people = [
         sheet_core.SheetPerson(m.id, m.name, m.organisation, m.email)
         for m in agenda.registered_for(db, meeting)
@@ -227,7 +232,7 @@ def _proposals(db: Session, since: dt.datetime, now: dt.datetime) -> tuple[diges
 
 
 def _person(member: models.Member) -> digest_core.PersonLine:
-    return digest_core.PersonLine(member.name, member.organisation, member.email)
+    return digest_core.PersonLine(member.name, member.organisation, member.email, member.id)
 
 
 _HEADERS = email.parser.BytesHeaderParser(policy=email.policy.default)

@@ -23,8 +23,10 @@ from mailflow.adapters.db import models, queries
 from mailflow.adapters.db.engine import close_database, open_database, short_error
 from mailflow.adapters.imap import Inbox
 from mailflow.adapters.smtp import SmtpOutbox
+from mailflow.core.mail.templates import make_environment
 from mailflow.errors import MailflowError
 from mailflow.settings import Config
+from mailflow.usecases import preview
 from mailflow.usecases.meeting_changes import unlisted_warnings
 
 Say = Callable[[str], object]
@@ -46,8 +48,32 @@ def check(config_path: str, say: Say, today: dt.date | None = None) -> bool:
         say(f"WARN meetings: {warning}")
     tz = config.network.timezone
     now = dt.datetime.combine(today, dt.time(), tzinfo=tz) if today else dt.datetime.now(dt.UTC)
-    results = [_check_imap(config, say), _check_smtp(config, say), _check_database(config, say, now)]
+    results = [
+        _check_templates(config, say, now.astimezone(tz).date()),
+        _check_imap(config, say),
+        _check_smtp(config, say),
+        _check_database(config, say, now),
+    ]
     return all(results)
+
+
+# --- templates ----------------------------------------------------------------------------------------------
+
+
+def _check_templates(config: Config, say: Say, today: dt.date) -> bool:
+    """The coordinator's own templates: every mail kind rendered in every language with them."""
+    folder = config.templates_dir
+    if folder is None:
+        say("ok   templates: mailflow's own")
+        return True
+    env = make_environment(overrides=folder)
+    problems = preview.template_problems(config, env, today)
+    for problem in problems:
+        say(f"FAIL templates: {problem}")
+    if not problems:
+        count = len([p for p in folder.iterdir() if p.suffix in (".txt", ".html")])
+        say(f"ok   templates: {count} of your own in {folder}; every mail renders in nl, fr and en with them")
+    return not problems
 
 
 # --- meetings -----------------------------------------------------------------------------------------------

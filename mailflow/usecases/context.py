@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailflow.adapters.db import models
 from mailflow.adapters.db.engine import close_database, open_database
-from mailflow.core.mail import render, templates
+from mailflow.core.mail import render
 from mailflow.core.parsing import ParseContext
 from mailflow.settings import Config
 from mailflow.settings import Meeting as MeetingConfig
+from mailflow.usecases import preview
 
 
 @dataclass
@@ -64,12 +65,25 @@ def meeting_details(app: App, meeting: models.Meeting) -> render.MeetingDetails:
 def meeting_details(app: App, meeting: models.Meeting | None) -> render.MeetingDetails | None: ...
 def meeting_details(app: App, meeting: models.Meeting | None) -> render.MeetingDetails | None:
     """The practical details of a meeting as the database holds them (the config as last read), with the
-    .ics UID and SEQUENCE people's calendars know it by."""
+    .ics UID and SEQUENCE people's calendars know it by. The database holds the network language's texts;
+    the config's texts in other languages, and its practical note, come with them while the config says
+    the same in that language."""
     if meeting is None:
         return None
     held = MeetingConfig(
         meeting.date, meeting.theme, tuple(meeting.speakers), meeting.place, meeting.capacity
     )
+    configured = next((m for m in app.config.meetings if m.date == meeting.date), None)
+    if configured is not None:
+        held = dataclasses.replace(
+            held,
+            theme=configured.theme if configured.theme == held.theme else held.theme,
+            speakers=configured.speakers
+            if list(configured.speakers) == list(held.speakers)
+            else held.speakers,
+            place=configured.place if configured.place == held.place else held.place,
+            note=configured.note,
+        )
     details = render.meeting_details(held, app.config.venue, app.config.network)
     return dataclasses.replace(details, uid=meeting.uid or details.uid, sequence=meeting.sequence)
 
@@ -94,10 +108,12 @@ def parse_context(config: Config | None) -> ParseContext:
 
 
 def build_app(config: Config) -> App:
-    """Open the database (migrating it) and load the templates: the parts every working command needs."""
+    """Load the templates (with the coordinator's own, checked: a broken one stops the start, never a mail;
+    ConfigError) and open the database (migrating it): the parts every working command needs."""
+    environment = preview.environment(config)
     return App(
         config=config,
         sessions=open_database(config.database_url),
-        templates=templates.make_environment(),
+        templates=environment,
         context=parse_context(config),
     )

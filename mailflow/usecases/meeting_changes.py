@@ -46,13 +46,14 @@ _NOT_OWED_WHEN_CANCELLED = (MailKind.INVITATION, MailKind.REMINDER, MailKind.PRO
 
 def announcement(details: MeetingDetails, status: str) -> dict[str, object]:
     """What people are told of a meeting, as `meetings.announced` keeps it (JSON). The place is kept as the
-    line people read, so a new venue address counts as a new place."""
+    line people read, so a new venue address counts as a new place. The texts are the network language's
+    (a text given per language compares as that one), as the meeting row stores them."""
     return {
         "date": details.date.isoformat(),
         "starts_at": details.starts_at.isoformat(),
         "place": location_text(details),
-        "theme": details.theme,
-        "speakers": list(details.speakers),
+        "theme": str(details.theme),
+        "speakers": [str(name) for name in details.speakers],
         "status": status,
     }
 
@@ -167,7 +168,9 @@ def _write(app: App, row: models.Meeting, configured: MeetingConfig) -> None:
     row.starts_at = dt.datetime.combine(
         configured.date, app.config.venue.start, tzinfo=app.config.network.timezone
     )
-    row.theme, row.speakers, row.place = configured.theme, list(configured.speakers), configured.place
+    # The network language's texts: a text given per language stores as that one.
+    row.theme, row.speakers = str(configured.theme), [str(name) for name in configured.speakers]
+    row.place = str(configured.place) if configured.place is not None else None
     row.capacity, row.status = configured.capacity, configured.status
     row.uid = row.uid or f"meeting-{configured.date.isoformat()}@{domain}"
 
@@ -283,7 +286,7 @@ def _tell_cancelled(
         db,
         row,
         now,
-        key=lambda first: OutboxKey.meeting_cancelled(first, row.id),
+        key=lambda first: OutboxKey.meeting_cancelled(first, row.id, row.sequence),
         kind=MailKind.MEETING_CANCELLED,
         calendar="CANCEL",
     )
@@ -327,8 +330,5 @@ def _tell_people(
             previous=previous,
             expires_at=row.starts_at,  # worth nothing once the meeting would have begun
         )
-        if made is None and kind == MailKind.MEETING_CANCELLED:
-            # The key has no SEQUENCE: a meeting called off, held again and called off again is told once.
-            log.warning("meeting id=%s: outbox already held a cancellation for one address", row.id)
         queued += made is not None
     return queued

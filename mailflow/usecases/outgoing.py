@@ -176,6 +176,8 @@ def queue_reply(
         confirmed=asked[1] if asked else (),
         calendar_cancel=tuple(meeting_details(app, m) for m in calendar_cancel),
         theme=theme,
+        # A registration that also asks something says the question went to the coordinator.
+        question=parsed.has_question and kind in (MailKind.REGISTER, MailKind.WAITLIST),
     )
     rendered = render_mail(
         app,

@@ -8,13 +8,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from dataclasses import dataclass
+import urllib.parse
+from dataclasses import dataclass, replace
 
 import icalendar
 
 from mailflow import __version__
 from mailflow.core import i18n
-from mailflow.settings import Meeting, Network, Venue
+from mailflow.core.typography import finish
+from mailflow.settings import Meeting, Network, Venue, in_language
 
 # RFC 5546 3.2.1: a PUBLISH carries the organizer; clients that see it as attachment only show it.
 METHODS = ("PUBLISH", "REQUEST", "CANCEL")
@@ -23,7 +25,8 @@ STATUSES = ("CONFIRMED", "TENTATIVE", "CANCELLED")
 
 @dataclass(frozen=True)
 class MeetingDetails:
-    """Everything a volunteer needs to come to one meeting."""
+    """Everything a volunteer needs to come to one meeting. The texts may be `Localized` (the config gives
+    them per language): `for_language()` gives the details as a mail in one language shows them."""
 
     date: dt.date
     starts_at: dt.datetime  # aware, in the network's timezone
@@ -34,6 +37,26 @@ class MeetingDetails:
     place_address: str  # "" when the meeting names its own place in one string
     uid: str  # stable across mails (and a move of the date), so a calendar updates the event, never adds one
     sequence: int = 0  # RFC 5545 3.8.7.4: raised with each change told, so calendars take the newest
+    note: str | None = None  # the coordinator's practical note ("bring your ID"), in every mail about it
+
+
+def for_language(details: MeetingDetails, language: str) -> MeetingDetails:
+    """The details with every text in `language`, where the config gives one (else the network's)."""
+    return replace(
+        details,
+        theme=in_language(details.theme, language),
+        speakers=tuple(in_language(name, language) for name in details.speakers),
+        place_name=in_language(details.place_name, language),
+        place_address=in_language(details.place_address, language),
+        note=in_language(details.note, language) if details.note else None,
+    )
+
+
+def map_url(details: MeetingDetails) -> str:
+    """An OpenStreetMap search for the place: its address where it has one (a building's name finds
+    less), else the place as written."""
+    query = str(details.place_address or details.place_name)
+    return "https://www.openstreetmap.org/search?" + urllib.parse.urlencode({"query": query})
 
 
 def meeting_details(meeting: Meeting, venue: Venue, network: Network) -> MeetingDetails:
@@ -56,6 +79,7 @@ def meeting_details(meeting: Meeting, venue: Venue, network: Network) -> Meeting
         place_name=place_name,
         place_address=place_address,
         uid=f"meeting-{meeting.date.isoformat()}@{domain}",
+        note=meeting.note,
     )
 
 
@@ -91,9 +115,12 @@ def meeting_ics(
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
     stamp = (now or details.starts_at).astimezone(dt.UTC)
+    language = language or network.language
     # Building the VTIMEZONE and serialising cost some 3 ms, and a pass sends the same meeting to everyone:
-    # build each (meeting, language, status) once and put this mail's DTSTAMP into the cached bytes.
-    before, after = _ics_around_stamp(details, network, method, language or network.language, status)
+    # build each (meeting, language, status) once and put this mail's DTSTAMP into the cached bytes. The
+    # texts are the language's before the cache sees them: a Localized compares as its network text only.
+    details = replace(for_language(details, language), note=None)
+    before, after = _ics_around_stamp(details, network, method, language, status)
     return before + _ical_utc(stamp) + after
 
 
@@ -143,12 +170,12 @@ def build_ics(
     event.add("dtstart", details.starts_at)
     if details.ends_at is not None:
         event.add("dtend", details.ends_at)
-    event.add("summary", f"{network.name}: {details.theme}")
+    event.add("summary", finish(f"{network.name}: {details.theme}", language))
     event.add("location", location_text(details))
     description = [f"{theme_label}: {details.theme}"]
     if details.speakers:
         description.append(f"{speakers_label}: {', '.join(details.speakers)}")
-    event.add("description", "\n".join(description))
+    event.add("description", finish("\n".join(description), language))
     event.add("status", status)
     organizer = icalendar.vCalAddress(f"mailto:{network.signup_address}")
     organizer.params["cn"] = network.name

@@ -13,6 +13,7 @@ import email.utils
 import functools
 import re
 import unicodedata
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email import quoprimime
@@ -35,7 +36,9 @@ _NAME_LIMIT = 200
 
 # --- Threading headers that serialise verbatim --------------------------------------------------------------
 
-_VERBATIM_HEADERS = frozenset({"message-id", "in-reply-to", "references"})
+# List-Unsubscribe is one long <mailto:...> without spaces: the default policy would cut it into
+# encoded-words, which no client reads back as a URL.
+_VERBATIM_HEADERS = frozenset({"message-id", "in-reply-to", "references", "list-unsubscribe"})
 
 
 class VerbatimIdPolicy(EmailPolicy):
@@ -150,10 +153,13 @@ def clean_text(value: str | None, limit: int = _NAME_LIMIT) -> str:
         "" if char in _BIDI_CONTROLS else " " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char
         for char in value
     )
-    return " ".join(kept.split())[:limit].strip()
+    return " ".join(_SPACES.split(kept))[:limit].strip()
 
 
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Runs of white space become one space; no-break spaces stay, as French typography sets them (U+00A0,
+# U+202F before ":" and inside « », U+2007 in numbers).
+_SPACES = re.compile(r"[^\S\u00a0\u202f\u2007]+")
 
 
 # --- Assembling the MIME tree -------------------------------------------------------------------------------
@@ -185,6 +191,12 @@ def calendar_attachment(ics: bytes, filename: str, method: str) -> Attachment:
     """An .ics to attach. PUBLISH (RFC 5546 3.2.1): calendars offer to add or update it, nobody is asked to
     answer; CANCEL (3.2.5): calendars take the event out."""
     return Attachment(f'text/calendar; method="{method}"; charset="utf-8"', filename, ics)
+
+
+def list_unsubscribe(address: str, subject: str) -> str:
+    """A List-Unsubscribe value (RFC 2369 3.2): a mail to `address` with `subject`, which mailflow reads as
+    a request to leave. The subject is percent-encoded (RFC 6068), so the value is plain ASCII."""
+    return f"<mailto:{address}?subject={urllib.parse.quote(subject, safe='')}>"
 
 
 def require_aware(now: dt.datetime) -> None:
@@ -328,11 +340,13 @@ def assemble(
     text: str,
     html: str,
     attachments: Sequence[Attachment] = (),
+    unsubscribe: str | None = None,
 ) -> EmailMessage:
     """A complete message: text and HTML as alternatives, then the attachments.
 
     `sender` and `to` are folded values from mailbox_value(); `subject` is made a single line here. `loop` is
     our signup address, written in X-Loop so that our mail is known for ours when a robot sends it back.
+    `unsubscribe` is a List-Unsubscribe value (list_unsubscribe()) for the mails mailflow starts itself.
     Raises ValueError for a malformed `message_id` or attachment filename.
     """
     msg = EmailMessage(policy=POLICY)
@@ -351,6 +365,8 @@ def assemble(
     msg.set_raw("X-Auto-Response-Suppress", "All")
     # The loop header procmail and RT write: a mail that comes back with it is ours, and is never answered.
     msg.set_raw("X-Loop", loop)
+    if unsubscribe:
+        msg["List-Unsubscribe"] = unsubscribe  # the policy checks the form, as for the ids
     msg.set_raw("MIME-Version", "1.0")
     alternative = [_text_part("plain", text), _text_part("html", html)]
     if attachments:

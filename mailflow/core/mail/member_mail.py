@@ -12,27 +12,33 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
-import babel.dates
 import babel.lists
 import jinja2
 
-from mailflow.core import i18n
-from mailflow.core.calendar.ics import MeetingDetails, ics_filename, location_text, meeting_ics
+from mailflow.core.calendar.ics import MeetingDetails, ics_filename, meeting_ics
 from mailflow.core.mail.compose import (
     Attachment,
     assemble,
     calendar_attachment,
     clean_text,
+    list_unsubscribe,
     mailbox_value,
     require_aware,
     sender_value,
 )
-from mailflow.core.mail.render import reply_language
+from mailflow.core.mail.shared import finished, mail_language, meeting_values, shared_context
+from mailflow.core.mail.subjects import reminder_when, subject
 from mailflow.core.mail.templates import tidy_text
-from mailflow.core.vocabulary import MailKind
+from mailflow.core.vocabulary import Instruction, MailKind, instruction_phrase
 from mailflow.settings import Network
 
-__all__ = ["MEMBER_KINDS", "MemberMail", "member_mail_context", "render_member_mail"]
+__all__ = [
+    "MEMBER_KINDS",
+    "MemberMail",
+    "member_mail_context",
+    "member_mail_subject",
+    "render_member_mail",
+]
 
 # The kinds this module writes, each with templates "<kind>.txt" and "<kind>.html".
 MEMBER_KINDS: tuple[MailKind, ...] = (
@@ -78,43 +84,44 @@ class MemberMail:
 def member_mail_context(
     mail: MemberMail, network: Network, language: str, now: dt.datetime
 ) -> dict[str, Any]:
-    """Everything a member-mail template may use; the names are cleaned first."""
+    """Everything a member-mail template may use; the names are cleaned first. The mail greets the members
+    it is for by their first names and speaks to as many people ("jullie" to two)."""
     names = [name for name in (clean_text(n) for n in mail.names) if name]
     return {
-        "language": language,
-        "network_name": network.name,
-        "signup_address": network.signup_address,
+        **shared_context(network, language, names),
+        **meeting_values(mail.meeting, language),
+        **meeting_values(mail.previous, language, prefix="previous_"),
+        **meeting_values(mail.next_meeting, language, prefix="next_"),
         "to_name": babel.lists.format_list(names, locale=language) if names else None,
         "people_count": max(len(names), 1),
-        "meeting": mail.meeting,
-        "location": location_text(mail.meeting),
         "days_before": mail.days_before,
         # Counted from now, not from the offset: a reminder sent late after downtime still says the truth.
-        "days_left": max(0, (mail.meeting.date - now.astimezone(network.timezone).date()).days),
+        "days_left": _days_left(mail, network, now),
         "changes": mail.changes,
-        "previous": mail.previous,
-        "previous_location": location_text(mail.previous) if mail.previous else "",
         "waiting": mail.waiting,
         "calendar": mail.calendar,
         "followup": mail.followup,
-        "next_meeting": mail.next_meeting,
         "attachments": [attachment.filename for attachment in mail.attachments],
     }
 
 
-def _subject(kind: MailKind, language: str) -> str:
-    gettext = i18n.translations(language).gettext
-    if kind == MailKind.FOLLOWUP:
-        return gettext("After the meeting of {day}: {name}")
-    subjects = {
-        MailKind.INVITATION: gettext("Invitation: {name}, {day}"),
-        MailKind.REMINDER: gettext("Reminder: {name}, {day}"),
-        MailKind.PROMOTED: gettext("A place has come free for you: {name}, {day}"),
-        # The changes of a meeting and its cancellation (meeting_changes).
-        MailKind.UPDATE: gettext("Changed: {name}, {day}"),
-        MailKind.MEETING_CANCELLED: gettext("Cancelled: {name}, {day}"),
-    }
-    return subjects[kind]
+def _days_left(mail: MemberMail, network: Network, now: dt.datetime) -> int:
+    return max(0, (mail.meeting.date - now.astimezone(network.timezone).date()).days)
+
+
+def member_mail_subject(mail: MemberMail, network: Network, language: str, now: dt.datetime) -> str:
+    """ "Herinnering: morgen 19:30 - Leernetwerk", "Uitnodiging: di 10 maart - Leernetwerk", ..."""
+    today = now.astimezone(network.timezone).date()
+    when = reminder_when(mail.meeting.starts_at, today, language) if mail.kind == MailKind.REMINDER else None
+    return subject(
+        mail.kind,
+        language,
+        clean_text(network.short),
+        mail.meeting.date,
+        when=when,
+        people=max(len(mail.names), 1),
+        back_on="status" in mail.changes,
+    )
 
 
 def render_member_mail(
@@ -131,20 +138,22 @@ def render_member_mail(
     Raises ValueError for a naive `now`, a bad `message_id`, or a `to_address` that is not one mailbox.
     """
     require_aware(now)
-    language = reply_language(mail.language, network)
+    language = mail_language(mail.language, network)
     context = member_mail_context(mail, network, language, now)
-    text = tidy_text(env.get_template(f"{mail.kind}.txt").render(context))
-    html = env.get_template(f"{mail.kind}.html").render(context)
+    text, html = finished(
+        tidy_text(env.get_template(f"{mail.kind}.txt").render(context)),
+        env.get_template(f"{mail.kind}.html").render(context),
+        language,
+    )
     attachments = list(mail.attachments)
     if mail.calendar is not None:
         status = "CANCELLED" if mail.calendar == "CANCEL" else "CONFIRMED"
         ics = meeting_ics(mail.meeting, network, mail.calendar, now=now, language=language, status=status)
         attachments.insert(0, calendar_attachment(ics, ics_filename(mail.meeting, network), mail.calendar))
-    day = babel.dates.format_date(mail.meeting.date, format="full", locale=language)
     return assemble(
         sender=sender_value(clean_text(network.name), sender),
         to=mailbox_value("To", context["to_name"] or "", mail.to_address.strip()),
-        subject=_subject(mail.kind, language).format(name=clean_text(network.name), day=day),
+        subject=member_mail_subject(mail, network, language, now),
         date=now.astimezone(network.timezone),
         message_id=message_id,
         # RFC 3834 5: it answers nothing, so "auto-generated", and no In-Reply-To.
@@ -154,4 +163,7 @@ def render_member_mail(
         text=text,
         html=html,
         attachments=attachments,
+        # RFC 2369: a mail client's "unsubscribe" writes to us with the words our mails teach for leaving,
+        # which mailflow reads as a request to leave (core/vocabulary.py, INSTRUCTION_PHRASES).
+        unsubscribe=list_unsubscribe(network.signup_address, instruction_phrase(Instruction.LEAVE, language)),
     )

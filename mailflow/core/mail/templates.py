@@ -1,7 +1,8 @@
-"""The Jinja environment every outgoing mail is rendered with: where the templates are, the filters they use
-(dates, times and lists of names in the mail's language), and gettext from the catalogues (core/i18n.py).
+"""The Jinja environment every outgoing mail is rendered with: where the templates are (the coordinator's own
+folder first, when the config names one, then the package's), the filters they use (dates, times and lists
+of names in the mail's language), and gettext from the catalogues (core/i18n.py).
 
-Pure: the templates are read from the package's own folder, nothing else.
+Pure: the templates are read from the package's own folder and the one the config names, nothing else.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import babel.dates
 import babel.lists
 import jinja2
 
 import mailflow
 from mailflow.core import i18n
+from mailflow.core.typography import long_date, short_date
 from mailflow.core.vocabulary import instruction_phrase
 from mailflow.settings import LANGUAGES
 
@@ -45,15 +46,19 @@ class TemplateLoader(jinja2.FileSystemLoader):
             return super().get_source(environment, f"{parts[0]}.{parts[2]}")
 
 
-def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
+def make_environment(template_dir: Path | None = None, overrides: Path | None = None) -> jinja2.Environment:
     """The Jinja environment for every outgoing mail: strict, HTML autoescaped, with date and time filters,
     and gettext in the language of the context (`{% trans %}`, `_()`, `pgettext()`, with the catalogues in
-    i18n)."""
+    i18n). A template in `overrides` (`[templates] dir`) is used instead of ours of the same name; ours
+    serve the rest, so an override may extend or import them."""
     search_path = [template_dir] if template_dir is not None else default_template_dirs()
     if not search_path:
         raise FileNotFoundError("no templates folder found next to the mailflow package")
+    loader: jinja2.BaseLoader = TemplateLoader(search_path)
+    if overrides is not None:
+        loader = jinja2.ChoiceLoader([TemplateLoader([overrides]), loader])
     env = jinja2.Environment(
-        loader=TemplateLoader(search_path),
+        loader=loader,
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(["html"]),
         trim_blocks=True,
@@ -63,6 +68,7 @@ def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
     )
     i18n.install_gettext(env)
     env.filters["longdate"] = longdate
+    env.filters["shortdate"] = shortdate
     env.filters["clock"] = clock
     env.filters["namelist"] = namelist
     env.globals["instruction"] = instruction
@@ -77,9 +83,15 @@ def instruction(context: jinja2.runtime.Context, what: str) -> str:
 
 @jinja2.pass_context
 def longdate(context: jinja2.runtime.Context, value: dt.date, locale: str | None = None) -> str:
-    """ "dinsdag 13 januari 2026", "mardi 13 janvier 2026", "Tuesday, January 13, 2026"
+    """ "dinsdag 13 januari 2026", "mardi 13 janvier 2026", "Tuesday 13 January 2026"
     (the template's language)."""
-    return babel.dates.format_date(value, format="full", locale=locale or context["language"])
+    return long_date(value, locale or context["language"])
+
+
+@jinja2.pass_context
+def shortdate(context: jinja2.runtime.Context, value: dt.date, locale: str | None = None) -> str:
+    """ "di 13 januari", "mar. 13 janvier", "Tue 13 January"."""
+    return short_date(value, locale or context["language"])
 
 
 def clock(value: dt.datetime | dt.time) -> str:
@@ -89,9 +101,10 @@ def clock(value: dt.datetime | dt.time) -> str:
 
 @jinja2.pass_context
 def namelist(context: jinja2.runtime.Context, people: Any, locale: str | None = None) -> str:
-    """People's names as a sentence: "An, Bart en Carla", "An, Bart et Carla", "An, Bart, and Carla"."""
+    """People's names as a sentence: "An, Bart en Carla", "An, Bart et Carla", "An, Bart and Carla"."""
     names = [person["name"] if isinstance(person, dict) else str(person) for person in people]
-    return babel.lists.format_list(names, locale=locale or context["language"]) if names else ""
+    language = locale or context["language"]
+    return babel.lists.format_list(names, locale="en_GB" if language == "en" else language) if names else ""
 
 
 def template_names(kind: str, language: str) -> tuple[str, str]:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
-from mailflow.core.parsing.text import fold
+from mailflow.core.parsing.text import Pattern, fold
 
 __all__ = ["MachineMail", "failed_recipients", "machine_mail"]
 
@@ -74,23 +74,26 @@ _READ = 4_000  # characters of text a delivery report needs; the returned mail a
 
 # The mailbox of a mail system (RFC 2142 postmaster, MTA daemons): it writes reports, never requests. Not
 # "bounces@": newsletters send from it as their envelope address.
-_DAEMON_MAILBOX = re.compile(
+_DAEMON_MAILBOX = Pattern(
     r"(?:^|[<\"\s])(?:mailer[-_.]?daemon|mail[-_.]?daemon|post[-_.]?master|mdaemon|maildaemon|"
     r"microsoftexchange[0-9a-f]*)(?:[@>\"\s\\]|$)",
     re.IGNORECASE,
+    lowered=True,
 )
-_DAEMON_NAME = re.compile(r"mail delivery (?:sub)?system|postmaster|mailer-daemon", re.IGNORECASE)
+_DAEMON_NAME = Pattern(r"mail delivery (?:sub)?system|postmaster|mailer-daemon", re.IGNORECASE, lowered=True)
 # Gateways, scanners and mail services that write reports too, but whose names alone prove less.
-_SYSTEM_MAILBOX = re.compile(
+_SYSTEM_MAILBOX = Pattern(
     r"(?:^|[<\"\s])[^@<>\"\s]*(?:(?:smtp|e?-?mail|messaging|mta)[-_.]?\w*?(?:service|system|gateway|server|"
     r"delivery|admin|error)|anti[-_.]?virus|virus[-_.]?wall|interscan|imss|inetgw|mail[-_.]?scanner)"
     r"[^@<>\"\s]*@",
     re.IGNORECASE,
+    lowered=True,
 )
-_SYSTEM_NAME = re.compile(
+_SYSTEM_NAME = Pattern(
     r"\bmail(?:er)? ?(?:delivery )?(?:system|subsystem|service|daemon|gateway)\b|system administrator|"
     r"mail administrator",
     re.IGNORECASE,
+    lowered=True,
 )
 # A mailing-list robot: Mailman, Majordomo, fml and the like write from list-owner, list-request and -admin.
 _LIST_ROBOT = re.compile(
@@ -139,6 +142,15 @@ _REPORT_FIELDS = re.compile(
 _QUOTED_HEADERS = re.compile(
     r"^\s*(?:received: from |return-path: |message-id: <|delivered-to: )", re.MULTILINE
 )
+# Words each of the two patterns above needs: a text with none of them (most) is not scanned line by line.
+_REPORT_FIELD_WORDS = ("-mta", "-recipient", "diagnostic-code", "action:", "status:")
+_QUOTED_HEADER_WORDS = ("received: from ", "return-path: ", "message-id: <", "delivered-to: ")
+
+
+def _has_any(text: str, words: tuple[str, ...]) -> bool:
+    return any(word in text for word in words)
+
+
 # A challenge-response robot: the mail waits until the sender proves to be a person.
 _CHALLENGE = re.compile(
     r"(?:added|add you) to (?:the recipient's|my|the|our) (?:allowed|approved|safe|white) ?(?:list|senders)|"
@@ -185,11 +197,12 @@ def machine_mail(
         _SYSTEM_MAILBOX.search(raw_from) or _SYSTEM_NAME.search(f"{sender_name or ''} {raw_from}")
     )
     folded = fold(own_text[:_READ])
-    if len(_REPORT_FIELDS.findall(folded)) >= 2:
+    if _has_any(folded, _REPORT_FIELD_WORDS) and len(_REPORT_FIELDS.findall(folded)) >= 2:
         return MachineMail(True, 0.9, "bounce: delivery report fields in the text (RFC 3464)")
     subject_says = bool(_FAILURE_SUBJECT.search(fold(subject)))
+    quoted_headers = _has_any(folded, _QUOTED_HEADER_WORDS) and bool(_QUOTED_HEADERS.search(folded))
     failures = 0
-    if subject_says or system or null_path or _QUOTED_HEADERS.search(folded):
+    if subject_says or system or null_path or quoted_headers:
         # Only then can the words of the text decide; most mail, from people, stops before reading them.
         failures = sum(1 for phrase in _FAILURE_PHRASES if phrase.search(folded))
         failures += len(set(_FAILURE_PHRASES[0].findall(folded))) >= 2
@@ -197,7 +210,7 @@ def machine_mail(
         return MachineMail(True, 0.9, "bounce: failure subject with a mail-system sender or report text")
     if system and failures:
         return MachineMail(True, 0.85, "bounce: mail-system sender reporting a failed delivery")
-    if failures >= 2 and (null_path or _QUOTED_HEADERS.search(folded)):
+    if failures >= 2 and (null_path or quoted_headers):
         return MachineMail(True, 0.85, "bounce: text of a delivery report with the returned mail")
     if daemon:
         return MachineMail(False, 0.85, "auto_reply: sent by a mail system")

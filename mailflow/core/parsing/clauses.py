@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from mailflow.core.parsing.text import Joined, Keywords
+from mailflow.core.parsing.text import Joined, Keywords, Pattern
 
 QUESTION_WORDS = Keywords(
     r"(?:een|enkele|paar|twee|drie|nog) (?:\w+ )?vra(?:ag|agje|gen)\b|vraagje|ik vroeg me af|"
@@ -123,11 +123,13 @@ CANCEL_WITHDRAWN = Keywords(
 SELF_EXCLUDED = re.compile(r"^(?:(?:en|maar|mais|but|and) )?(?:zelf|ikzelf|moi-meme|myself|i myself)\b")
 # Where one statement ends and a contrasting one starts: "ik kan niet op 13 januari, maar schrijf me in voor
 # maart", "I can't come on the 13th, but register me for March".
-CONTRAST = re.compile(
-    r"(?:[,;:]\s*|\s+-\s+|\s)(?=(?:maar|doch|echter|daarentegen|anderzijds|but|however|though|instead|mais|"
-    r"par contre|cependant|en revanche|toutefois|pourtant)\b)|;\s*",
-    re.IGNORECASE,
+_CONTRAST_WORDS = (
+    r"maar|doch|echter|daarentegen|anderzijds|but|however|though|instead|mais|par contre|cependant|"
+    r"en revanche|toutefois|pourtant"
 )
+CONTRAST = Pattern(rf"(?:[,;:]\s*|\s+-\s+|\s)(?=(?:{_CONTRAST_WORDS})\b)|;\s*", re.IGNORECASE, lowered=True)
+# Every cut is at a ";" or before one of the words: a sentence with neither (most) is passed over at once.
+_CONTRAST_WORD = re.compile(_CONTRAST_WORDS)
 # Words that name a time: a request that names one wins over an apology for another.
 TIME_WORDS = re.compile(
     r"\b(?:\d{1,2}(?:[/.-]\d{1,2})?|januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|"
@@ -138,7 +140,10 @@ TIME_WORDS = re.compile(
 
 def split_clauses(sentence: str) -> list[str]:
     """A sentence cut before each contrast word ("..., maar ...", "... but ..."), words kept."""
-    parts = [part.strip() for part in CONTRAST.split(sentence)]
+    if sentence.isascii() and ";" not in sentence and not _CONTRAST_WORD.search(sentence.lower()):
+        parts = [sentence.strip()]
+    else:
+        parts = [part.strip() for part in CONTRAST.split(sentence)]
     return [part for part in parts if part] or [sentence]
 
 

@@ -284,11 +284,13 @@ def read_meeting(
             how[day] = kind
 
     by_date = {m.date: m for m in meetings}
+    themes, theme_days = _themes(tuple(meetings))
     for source in sources:
         if not source.text.strip():
             continue
         folded = fold(source.text)
-        explicit = _explicit_dates(folded, sent_day) if _DIGIT.search(folded) else []
+        digits = bool(_DIGIT.search(folded))
+        explicit = _explicit_dates(folded, sent_day) if digits else []
         covered = [(s, e) for _, s, e in explicit]
         for day, _start, _end in explicit:
             first_explicit = first_explicit or day
@@ -312,7 +314,7 @@ def read_meeting(
                 for meeting in meetings:
                     if low <= meeting.date <= high:
                         add(meeting.date, (1.5 if bare else 2.5) * source.weight, "relative")
-            for match in DAY_ONLY.finditer(folded) if _DIGIT.search(folded) else ():
+            for match in DAY_ONLY.finditer(folded) if digits else ():
                 soon = [
                     m.date
                     for m in meetings
@@ -320,7 +322,6 @@ def read_meeting(
                 ]
                 if soon and not any(s <= match.start() < e for s, e in covered):
                     add(min(soon), 2.5 * source.weight, "date")
-        themes, theme_days = _themes(tuple(meetings))
         named: set[dt.date] = set()
         for match in themes.finditer(folded) if themes else ():
             word = match.group(0)

@@ -56,6 +56,8 @@ def without_leading_blank(raw: bytes) -> bytes:
 
 def one_line(text: str) -> str:
     """Without control characters, CR or LF (header injection), and with single spaces."""
+    if text.isascii() and text.isprintable():
+        return " ".join(text.split())  # no control character to replace: the common case
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
@@ -85,6 +87,7 @@ def decode_words(value: object) -> str:
 
 
 Headers = dict[str, str]  # lower-cased name -> the first such header, undecoded (8-bit bytes restored)
+MAX_HEADERS = 500  # header lines read into Headers; a mail needs some dozens, a flood gets no further
 
 
 def header_map(message: Message[str | Header, str]) -> Headers:
@@ -93,7 +96,7 @@ def header_map(message: Message[str | Header, str]) -> Headers:
     Under compat32 a header with raw 8-bit bytes comes as a Header, not a str (typeshed's default: str only).
     """
     found: Headers = {}
-    for name, value in message.items()[:500]:
+    for name, value in message.items()[:MAX_HEADERS]:
         key = name.lower()
         if key in found:
             continue
@@ -237,6 +240,26 @@ def date_of(headers: Headers) -> dt.datetime | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return when
+
+
+# One plain mailbox of an address list: `addr` or `Name <addr>`, with a name of plain words. The email
+# package's parser reads exactly the addr of such a list; anything else (quotes, comments, groups, routes)
+# is left to it.
+_PLAIN_MAILBOX = re.compile(
+    r"\s*(?:[A-Za-z0-9 .'-]*<([A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)>"
+    r"|([A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+))\s*"
+)
+
+
+def address_specs(message: Message, name: str) -> list[str]:
+    """The lower-cased addresses of an address header: `addresses_of` without the names, read at once when
+    every mailbox in it is a plain one (most To headers)."""
+    values = [one_line(str(v)) for v in message.get_all(name) or []]
+    items = ", ".join(values).split(",")  # as the parser reads them: all such headers joined
+    mailboxes = [_PLAIN_MAILBOX.fullmatch(item) for item in items]
+    if all(mailbox or not item.strip() for mailbox, item in zip(mailboxes, items, strict=True)):
+        return [(mailbox[1] or mailbox[2]).lower() for mailbox in mailboxes if mailbox][:50]
+    return [address for _, address in addresses_of(message, name)]
 
 
 def addresses_of(message: Message, name: str) -> list[tuple[str, str]]:

@@ -191,6 +191,7 @@ SPAM_PHRASES = (
     "grant application",
 )
 # fmt: on
+QUESTION_SUBJECT = re.compile(r"\b(?:vraag|question)")
 NETWORK_WORDS = re.compile(
     r"\b(?:leernetwerk|lerend netwerk|netwerk|sessie|sessies|bijeenkomst\w*|avond|reseau|seance|seances|"
     r"session|sessions|network|meeting)\b"
@@ -439,7 +440,7 @@ def score_sentences(
         if (
             cl.QUESTION_WORDS.search(folded_subject)
             or "?" in subject
-            or re.search(r"\b(?:vraag|question)", folded_subject)
+            or QUESTION_SUBJECT.search(folded_subject)
         ):
             questions = max(questions, 1) if not any(scores.values()) else questions
     if any(scores.values()):

@@ -51,21 +51,32 @@ _WEIGHTS: dict[str, tuple[bool, bool, bool]] = {
 }
 
 
-def _little_words(text: str) -> list[tuple[int, tuple[bool, bool, bool]]]:
-    """Each known little word of the text: its place among the text's words, and whether it is Dutch, French,
-    English."""
+LEAD_WORDS = 40  # the first words count double: the sender's own lines open the text
+
+
+def _little_words(text: str) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """How many known little words of the text are Dutch, French and English: among its first words, and
+    among the rest (of 400)."""
     words = _WORD.findall(fold(text.replace("’", "'")[:3000]))[:400]
-    return [(index, hit) for index, hit in enumerate(map(_WEIGHTS.get, words)) if hit]
+    return _tally(words[:LEAD_WORDS]), _tally(words[LEAD_WORDS:])
+
+
+def _tally(words: list[str]) -> tuple[int, int, int]:
+    hits = list(filter(None, map(_WEIGHTS.get, words)))
+    if not hits:
+        return 0, 0, 0
+    dutch, french, english = zip(*hits, strict=True)
+    return sum(dutch), sum(french), sum(english)
 
 
 def language_of(text: str) -> str:
     """ "nl", "fr" or "en": the language with the most stop words, the first lines counting double."""
-    counts = [0.0, 0.0, 0.0]
-    for index, hit in _little_words(text):
-        weight = 2.0 if index < 40 else 1.0
-        for lang in (0, 1, 2):
-            if hit[lang]:
-                counts[lang] += weight
+    return _language(_little_words(text))
+
+
+def _language(little_words: tuple[tuple[int, int, int], tuple[int, int, int]]) -> str:
+    lead, rest = little_words
+    counts = [2.0 * first + later for first, later in zip(lead, rest, strict=True)]
     best = max(range(3), key=lambda lang: (counts[lang], lang == 0))
     return ("nl", "fr", "en")[best] if counts[best] > 0 else "nl"
 
@@ -75,6 +86,16 @@ CLEAR_WORDS = 3  # little words it takes to tell a language: "Thanks!" or "Ik ko
 
 def language_is_clear(text: str) -> bool:
     """Whether the text says enough to tell its language: a few little words, most of them of one language."""
-    counts = [sum(hit[lang] for _, hit in _little_words(text)) for lang in (0, 1, 2)]
-    ranked = sorted(counts, reverse=True)
+    return _clear(_little_words(text))
+
+
+def _clear(little_words: tuple[tuple[int, int, int], tuple[int, int, int]]) -> bool:
+    lead, rest = little_words
+    ranked = sorted((first + later for first, later in zip(lead, rest, strict=True)), reverse=True)
     return ranked[0] >= CLEAR_WORDS and ranked[0] > ranked[1]
+
+
+def read_language(text: str) -> tuple[str, bool]:
+    """`language_of` and `language_is_clear` of one text, its words read once."""
+    little_words = _little_words(text)
+    return _language(little_words), _clear(little_words)

@@ -11,14 +11,17 @@ import email
 import email.policy
 import logging
 from dataclasses import replace
-from typing import TypedDict
+from email.message import Message
+from typing import Any, TypedDict
 
 from mailflow.core.parsing import dates
 from mailflow.core.parsing import intent as rules
 from mailflow.core.parsing.acknowledge import acknowledges
 from mailflow.core.parsing.bounce import machine_mail
 from mailflow.core.parsing.headers import (
+    MAX_HEADERS,
     Headers,
+    address_specs,
     addresses_of,
     date_of,
     decode_words,
@@ -31,7 +34,7 @@ from mailflow.core.parsing.headers import (
     valid_address,
     without_leading_blank,
 )
-from mailflow.core.parsing.language import language_is_clear, language_of
+from mailflow.core.parsing.language import language_of, read_language
 from mailflow.core.parsing.mime import Body, extract_body
 from mailflow.core.parsing.people import read_people
 from mailflow.core.parsing.proposals import read_proposal
@@ -39,7 +42,8 @@ from mailflow.core.parsing.result import Intent, ParseContext, ParsedMessage, Pe
 from mailflow.core.parsing.roster import speaks_for_several
 from mailflow.core.parsing.sender import sender_facts
 from mailflow.core.parsing.structure import FORWARD_SUBJECT, Forwarded, Structure, split_text
-from mailflow.core.parsing.text import REPLY_PREFIX, clean_spaces, sentences
+from mailflow.core.parsing.text import REPLY_PREFIX, clean_spaces, fold, sentences
+from mailflow.core.vocabulary import INSTRUCTION_PHRASES, Instruction
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +89,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
         "subject": subject,
         "date": sent,
         "addressed_to_us": any(
-            a in context.own_addresses for h in ("To", "Cc") for _, a in addresses_of(message, h)
+            a in context.own_addresses for h in ("To", "Cc") for a in _addresses(message, headers, h)
         ),
     }
     body = extract_body(message)
@@ -97,7 +101,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
 
     # 1. What the headers, our own address, an out-of-office text or spam phrases settle:
     # nothing more to read.
-    if rules.our_loop([str(v) for v in message.get_all("X-Loop") or []], context.own_addresses):
+    if rules.our_loop([str(v) for v in _all(message, headers, "X-Loop")], context.own_addresses):
         reading: rules.Reading | None = rules.Reading(
             Intent.AUTO_REPLY, 1.0, ["auto_reply: our own X-Loop header"]
         )
@@ -122,7 +126,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
     scores, questions, score_reasons = rules.score_sentences(body_sentences, subject, evidence)
     reading = rules.decide(scores, questions)
     reading.reasons += score_reasons
-    if "intent from the subject only" in score_reasons:
+    if "intent from the subject only" in score_reasons and not _leave_subject(subject):
         reading.confidence = min(reading.confidence, 0.6)  # a subject of one word: worth a human look
     reading, extra = _proposal(reading, body_sentences, subject)
     if reading.intent in (Intent.OTHER, Intent.QUESTION) and structure.forwards:
@@ -176,7 +180,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
             body_sentences,
         )
     language_text = structure.body or (structure.forwards[0].text if structure.forwards else text)
-    language = language_of(language_text)
+    language, language_clear = read_language(language_text)
     bounded = tuple(_within_limits(person) for person in people)
     if bounded != tuple(people):
         reasons.append("a name, organisation or address was too long or malformed")
@@ -186,7 +190,7 @@ def _parse(raw: bytes, context: ParseContext) -> ParsedMessage:
         meeting_date=meeting,
         asked_date=asked,
         language=language,
-        language_clear=language_is_clear(language_text),
+        language_clear=language_clear,
         about_network=rules.about_the_network(subject + "\n" + structure.own),
         acknowledgement=reading.intent is Intent.OTHER and acknowledges(structure.body),
         for_several=speaks_for_several(structure.body),
@@ -302,6 +306,22 @@ def _with_attached(structure: Structure, body: Body) -> Structure:
     return replace(structure, forwards=structure.forwards + extra)
 
 
+def _lacks(message: Message, headers: Headers, name: str) -> bool:
+    """Whether the mail has no such header: `headers` holds every header's name when there are not more than
+    it reads (a search of the message itself reads every header line)."""
+    return name.lower() not in headers and len(message) <= MAX_HEADERS
+
+
+def _all(message: Message, headers: Headers, name: str) -> list[Any]:
+    """`message.get_all(name)` as a list."""
+    return [] if _lacks(message, headers, name) else message.get_all(name) or []
+
+
+def _addresses(message: Message, headers: Headers, name: str) -> list[str]:
+    """`address_specs(message, name)`."""
+    return [] if _lacks(message, headers, name) else address_specs(message, name)
+
+
 def _answers_us(references: tuple[str, ...], context: ParseContext) -> bool:
     """Whether the mail names one of our own mails in In-Reply-To or References (our Message-IDs' domain)."""
     own = context.own_domain
@@ -328,3 +348,12 @@ def _meeting(
         if quoted.meeting is not None:
             return dates.DateReading(quoted.meeting, reading.foreign_date, "the mail replied to")
     return reading
+
+
+# The subject our List-Unsubscribe header writes (RFC 2369: a mail client's "unsubscribe" sends it, often
+# with no text at all): our own words for leaving, as sure as a sentence saying them.
+_LEAVE_SUBJECTS = frozenset(fold(phrases[Instruction.LEAVE]) for phrases in INSTRUCTION_PHRASES.values())
+
+
+def _leave_subject(subject: str) -> bool:
+    return " ".join(fold(REPLY_PREFIX.sub("", subject)).split()) in _LEAVE_SUBJECTS

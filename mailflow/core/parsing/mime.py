@@ -198,13 +198,21 @@ class _Walker:
         self.attached: list[Attached] = []
         self.html_only = True
         self.saw_text = False
+        self.types: dict[int, str] = {}  # id(part) -> content type: each part's headers are searched once
+
+    def content_type(self, part: Message) -> str:
+        """`part.get_content_type()`, read once per part (it searches the part's headers each time)."""
+        found = self.types.get(id(part))
+        if found is None:
+            found = self.types[id(part)] = part.get_content_type()
+        return found
 
     def text_of(self, part: Message, depth: int = 0, ctype: str | None = None) -> str:
         """The readable text below `part`, choosing among alternatives and skipping attachments."""
         self.parts_seen += 1
         if self.parts_seen > MAX_PARTS or depth > 20:
             return ""
-        ctype = ctype or part.get_content_type()
+        ctype = ctype or self.content_type(part)
         if ctype in VCARD_TYPES or (ctype == "text/plain" and ".vcf" in _disposition_and_type(part)):
             self.vcards.append(parse_vcard(decode_bytes(_payload_bytes(part)[:20_000], _charset(part))))
             return ""
@@ -212,7 +220,7 @@ class _Walker:
             self._attach(part, depth)
             return ""
         if part.is_multipart():
-            children = [(c, c.get_content_type()) for c in part.get_payload() if isinstance(c, Message)]
+            children = [(c, self.content_type(c)) for c in part.get_payload() if isinstance(c, Message)]
             if ctype == "multipart/alternative":
                 return self._alternative(children, depth)
             if ctype == "multipart/report":
@@ -271,11 +279,11 @@ def extract_body(message: Message) -> Body:
     text = walker.text_of(message)
     report_type = None
     actions: list[str] = []
-    if message.get_content_type() == "multipart/report":
+    if walker.content_type(message) == "multipart/report":
         report_type = str(message.get_param("report-type", "") or "").lower() or "unknown"
-    for part in _own_parts(message):
+    for part in _own_parts(message, walker):
         # A report part counts wherever the mail carries it: some servers send it in multipart/mixed.
-        ctype = part.get_content_type()
+        ctype = walker.content_type(part)
         if ctype in ("message/delivery-status", "message/global-delivery-status"):
             actions.extend(_delivery_actions(part))
             report_type = "delivery-status"
@@ -292,7 +300,7 @@ def extract_body(message: Message) -> Body:
     )
 
 
-def _own_parts(message: Message) -> list[Message]:
+def _own_parts(message: Message, walker: _Walker) -> list[Message]:
     """The parts of the mail itself, not of a mail it carries whole (message/rfc822): a person forwarding a
     bounce as an attachment has not written a bounce."""
     found: list[Message] = []
@@ -301,7 +309,7 @@ def _own_parts(message: Message) -> list[Message]:
         part = stack.pop()
         found.append(part)
         payload = part.get_payload() if part.is_multipart() else None
-        if isinstance(payload, list) and part.get_content_type() != "message/rfc822":
+        if isinstance(payload, list) and walker.content_type(part) != "message/rfc822":
             stack.extend(reversed([child for child in payload if isinstance(child, Message)]))
     return found
 

@@ -93,6 +93,10 @@ STOP_AFTER_NAME = {
     "with",
 }
 _HYPHEN_BREAK = re.compile(r"(\w)-\s+(?=\w)")
+_NAME_WORD = re.compile(r"[^\W\d_][\w'’\-]*")
+_WORD_OR_STOP = re.compile(r"[^\W\d_][\w'’\-]*|[,.;:!?()\n]")  # a name's words, and what ends a name
+_JOINER = re.compile(r"\s*(?:,|en|and|et|&)\s+")  # between the names of a list
+_JOINS = re.compile(r"([-'’])")  # within one name: "Jean-Pierre", "D'Haene"
 _WORD = re.compile(r"[^\W\d_][\w'’.\-]*", re.UNICODE)
 _ORG_SUFFIX_IN_DISPLAY = re.compile(
     r"\s*(?:\||\s-\s|\s–\s|\s—\s|\(|\[|/|\bvia\b|\bnamens\b|\bfor\b|\bpour\b).*$", re.IGNORECASE
@@ -138,7 +142,7 @@ def looks_like_name(tokens: Sequence[str], allow_lower: bool = False) -> bool:
 
 def _cap(token: str) -> str:
     """One word in normal capitals: "d'haene" -> "D'Haene", "jean-philippe" -> "Jean-Philippe"."""
-    parts = re.split(r"([-'’])", token.lower())
+    parts = _JOINS.split(token.lower())
     out = []
     for index, part in enumerate(parts):
         if part in ("-", "'", "’"):
@@ -282,7 +286,7 @@ TITLES = {
 def name_at(text: str, allow_lower: bool) -> list[str]:
     """The name-like words at the start of `text` ("Griet Bauwens, vrijwilliger" -> [Griet, Bauwens]);
     a title before them is left out ("Mrs Denise Van Wassenhove")."""
-    words = re.findall(r"[^\W\d_][\w'’\-]*|[,.;:!?()\n]", text[:120])
+    words = _WORD_OR_STOP.findall(text[:120])
     while len(words) >= 2 and fold(words[0]) in TITLES and words[0][:1].isupper():
         words = words[2:] if words[1] == "." else words[1:]
     taken: list[str] = []
@@ -321,7 +325,7 @@ def names_listed(text: str, allow_lower: bool = False) -> list[list[str]]:
             break
         found.append(tokens)
         position = rest.find(tokens[-1]) + len(tokens[-1])
-        joiner = re.match(r"\s*(?:,|en|and|et|&)\s+", rest[position:])
+        joiner = _JOINER.match(rest[position:])
         if not joiner:
             break
         rest = rest[position + joiner.end() :]
@@ -330,7 +334,7 @@ def names_listed(text: str, allow_lower: bool = False) -> list[list[str]]:
 
 def name_before(text: str) -> list[str]:
     """The name-like words at the end of `text` ("Helaas moeten Hans Deprez" -> [Hans, Deprez])."""
-    words = re.findall(r"[^\W\d_][\w'’\-]*", text[-80:])
+    words = _NAME_WORD.findall(text[-80:])
     taken: list[str] = []
     for word in reversed(words):
         if len(taken) >= 4:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from mailflow.core.parsing.lexicon import is_first_name, is_function, is_place
 from mailflow.core.parsing.names import NOT_NAME
 from mailflow.core.parsing.structure import is_closing
-from mailflow.core.parsing.text import Joined, fold
+from mailflow.core.parsing.text import Joined, Keywords, fold
 from mailflow.settings import Organisation
 
 # "op persoonlijke titel", "als individuele vrijwilliger": the person comes on their own account.
@@ -26,11 +26,13 @@ PERSONAL = re.compile(
     r"not (?:through|via|with) an organi[sz]ation"
 )
 # Words that announce where someone is active; the organisation follows a preposition.
-ANCHOR = re.compile(
-    r"(?i:\b(?:vrijwilligers?(?:werk)?|vrijwilligster|actief|werkzaam|medewerkers?|werk|werken|werkt|coordineer|"
+ANCHOR = Keywords(
+    r"vrijwilligers?(?:werk)?|vrijwilligster|actief|werkzaam|medewerkers?|werk|werken|werkt|coordineer|"
     r"coördineer|help\w*(?: \w+){0,3} mee|lid|stagiair\w*|engageer|engagement|allebei|beiden|samen|"
     r"b[ée]n[ée]vole?s?|membre|travaill\w*|tous (?:les )?deux|toutes (?:les )?deux|"
-    r"volunteer\w*|work\w*|tutoring|member|active|coordinat\w*|coördinat\w*|engag[ée]e?|both|i['’]m|i am)\b)"
+    r"volunteer\w*|work\w*|tutoring|member|active|coordinat\w*|coördinat\w*|engag[ée]e?|both|i['’]m|i am",
+    ignore_case=True,
+    suffix=r"\b",
 )
 PREPOSITION = re.compile(
     r"(?i:\b(?:bij|voor|van|in|via|chez|pour|de|du|avec|aupr[eè]s d[eu]|[àa](?= l)|au|aux|with|at|for|"
@@ -79,9 +81,10 @@ _KIND_WORD = re.compile(rf"^{ORG_KIND.pattern}$")
 _KIND_END = re.compile(rf"\w{{3}}{ORG_KIND.pattern}$")
 _ACRONYM_KIND = {"vzw", "asbl", "ocmw", "cpas", "caw"}
 # Before a kind of organisation: where someone is active ("bij", "in", "à l'", "at the").
-_KIND_BEFORE = re.compile(
-    r"(?i:\b(?:(?:bij|in|van|voor|via|chez|[àa]|au|pour|at|with|for|from)\s+|(?=(?:onze|our|notre|nos)\s))"
-    r"(?:(?:de|het|'t|t|den|la|le|les|the|een|onze|our|notre|ons|mijn|my|ma|mon)\s+|l['’]\s*)?)"
+_KIND_BEFORE = Keywords(
+    r"(?:bij|in|van|voor|via|chez|[àa]|au|pour|at|with|for|from)\s+|(?=(?:onze|our|notre|nos)\s)",
+    ignore_case=True,
+    suffix=r"(?:(?:de|het|'t|t|den|la|le|les|the|een|onze|our|notre|ons|mijn|my|ma|mon)\s+|l['’]\s*)?",
 )
 # A trailing town phrase is where, not who: "Welzijnsschakel Het Anker in Lokeren".
 _TOWN_TAIL = re.compile(r"(?i)\s+(?:in|uit|te|[àa]|at|from)\s+(?:de\s+|het\s+)?([\w'’ -]+?)\s*$")
@@ -89,6 +92,10 @@ _ASIDE = re.compile(r"\([^()\n]{1,40}\)")
 _WINDOW_END = re.compile(r"[.;:()!?,\n]")
 _BIJ = re.compile(r"\bbij\s+(?:(?:de|het)\s+)?(?=[A-Z0-9À-Þ])")
 _SEGMENT_SPLIT = re.compile(r"\s+[|–—-]\s+|\s*\|\s*|\s*\(|\)\s*|,\s+")
+_LEADING_AFFIX = re.compile(r"(?i)^(?:l['’]\s*)?(?:vzw|v\.z\.w\.|asbl)\s+")
+_ORG_WORD = re.compile(r"[\w'’&+.\-]+|[(),;:!?]")  # the words of a name, and the marks that end it
+_LINE_WORD = re.compile(r"[\w'’-]+")
+_WORD = re.compile(r"\w+")
 
 
 def _word_ok(word: str) -> bool:
@@ -99,8 +106,8 @@ def capture_org(text: str, lowercase_mail: bool) -> str | None:
     """The organisation name at the start of `text`: capitalised words with small connectors
     ("Hand in Hand Gent")."""
     text = GENERIC_NOUN.sub("", text.strip())
-    text = re.sub(r"(?i)^(?:l['’]\s*)?(?:vzw|v\.z\.w\.|asbl)\s+", "", text)
-    words = re.findall(r"[\w'’&+.\-]+|[(),;:!?]", text)
+    text = _LEADING_AFFIX.sub("", text)
+    words = _ORG_WORD.findall(text)
     taken: list[str] = []
     for index, word in enumerate(words[:12]):
         if word in "(),;:!?" or (word.endswith(".") and word.lower() not in ("v.z.w.", "a.s.b.l.")):
@@ -260,18 +267,18 @@ def first_org(sentences: Sequence[str], skip_questions: bool = False) -> str | N
     candidates: list[tuple[int, int, int]] = []  # (sentence, rule, where the name starts): the order of trust
     # A short aside does not end the window: "we volunteer as interpreters (Ukrainian/Russian) for X".
     unbracketed = _ASIDE.sub(lambda m: " " * len(m.group(0)), text)
-    for anchor in ANCHOR.finditer(text):
-        window = _WINDOW_END.split(unbracketed[anchor.end() : anchor.end() + 70], maxsplit=1)[0]
+    for _, anchor_end in ANCHOR.spans(text):
+        window = _WINDOW_END.split(unbracketed[anchor_end : anchor_end + 70], maxsplit=1)[0]
         for prep in PREPOSITION.finditer(window):
-            position = anchor.end() + prep.end()
+            position = anchor_end + prep.end()
             candidates.append((joined.index_at(position), 0, position))
     # "bij" + a capitalised name needs no anchor: "sinds vorig jaar bij Hand in Hand Gent".
     for match in _BIJ.finditer(text):
         candidates.append((joined.index_at(match.end()), 1, match.end()))
     # A kind of organisation with its name or town: "bij de vereniging Pamir", "in de Sint-Martinusparochie",
     # "à l'école de devoirs « Le Tremplin »", "van het ocmw brugge".
-    for match in _KIND_BEFORE.finditer(text):
-        candidates.append((joined.index_at(match.end()), 2, match.end()))
+    for _, end in _KIND_BEFORE.spans(text):
+        candidates.append((joined.index_at(end), 2, end))
     for index, rule, position in sorted(candidates):
         sentence = joined.sentences[index]
         if skip_questions and sentence.rstrip().endswith("?"):
@@ -349,7 +356,7 @@ def org_from_signature(lines: Sequence[str], person_tokens: set[str]) -> str | N
         text = line.strip().strip("*_")
         if not text or "@" in text or "www." in text.lower() or "http" in text.lower() or is_closing(text):
             continue
-        words = [fold(w) for w in re.findall(r"[\w'’-]+", text)]
+        words = [fold(w) for w in _LINE_WORD.findall(text)]
         if words and (
             words[0] in ("fam", "familie", "famille", "family")
             or all(is_first_name(w) or w in ("en", "and", "et") for w in words)
@@ -361,7 +368,7 @@ def org_from_signature(lines: Sequence[str], person_tokens: set[str]) -> str | N
             continue
         segments = [s.strip() for s in _SEGMENT_SPLIT.split(text) if s and s.strip()]
         # Not the name ("Anna Peeters - vrijwilliger Rode Kruis" keeps only what follows the name).
-        segments = [s for s in segments if not {fold(w) for w in re.findall(r"\w+", s)} <= person_tokens]
+        segments = [s for s in segments if not {fold(w) for w in _WORD.findall(s)} <= person_tokens]
         if not segments:
             continue
         text = " | ".join(segments)

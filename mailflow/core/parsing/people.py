@@ -142,29 +142,32 @@ def mentions_in(body_sentences: Sequence[str]) -> list[Mention]:
             (match.end(), Mention(tokens, sentence, "relation", relation, index))
             for tokens in names_listed(rest, allow_lower=lower)
         ]
-    for match in NAMED.finditer(text):  # "Mijn vrouw haar naam is Monique Decock", "Elle s'appelle X"
-        sentence, rest, index = after(match.end())
+    for _, end in NAMED.spans(text):  # "Mijn vrouw haar naam is Monique Decock", "Elle s'appelle X"
+        sentence, rest, index = after(end)
         tokens = name_at(rest, allow_lower=False)
         if tokens:
-            found.append((match.end(), Mention(tokens, sentence, "named", index=index)))
-    for match in JOINT_BEFORE.finditer(text):
-        sentence, rest, index = after(match.end())
+            found.append((end, Mention(tokens, sentence, "named", index=index)))
+    for _, end in JOINT_BEFORE.spans(text):
+        sentence, rest, index = after(end)
         tokens = name_at(rest, allow_lower=False)
         if tokens:
-            found.append((match.end(), Mention(tokens, sentence, "joint", index=index)))
-    for match in JOINT_AFTER_NAME.finditer(text):
-        index = joined.index_at(match.start())
-        tokens = name_before(text[joined.starts[index] : match.start()])
+            found.append((end, Mention(tokens, sentence, "joint", index=index)))
+    for start, _ in JOINT_AFTER_NAME.spans(text):
+        index = joined.index_at(start)
+        tokens = name_before(text[joined.starts[index] : start])
         if tokens:
-            found.append((match.start(), Mention(tokens, joined.sentences[index], "joint", index=index)))
-    for match in WITH.finditer(text):
-        sentence, rest, index = after(match.end())
+            found.append((start, Mention(tokens, joined.sentences[index], "joint", index=index)))
+    for _, end in WITH.spans(text):
+        sentence, rest, index = after(end)
         tokens = name_at(rest, allow_lower=False)
         if tokens:
-            found.append((match.end(), Mention(tokens, sentence, "with", index=index)))
+            found.append((end, Mention(tokens, sentence, "with", index=index)))
+    # A sentence that names someone acted for has its words in the sentences joined too: most mails have none.
+    proxies = rs.PROXY.search(text) or rs.TITLED.search(text)
     for index, (sentence, start) in enumerate(zip(joined.sentences, joined.starts, strict=True)):
         found += [
-            (start, Mention(tokens, sentence, "proxy", index=index)) for tokens in rs.proxy_names(sentence)
+            (start, Mention(tokens, sentence, "proxy", index=index))
+            for tokens in (rs.proxy_names(sentence) if proxies else ())
         ]
         colon = sentence.find(":")
         # "Wij schrijven ons in voor 12 mei: Jan Peeters en Lies Maes" (not a form field like "Naam: X")
@@ -189,6 +192,21 @@ def _intent_in(sentence: str, intent: Intent) -> bool:
     if intent is Intent.CANCEL:
         return bool(CANCEL_STRONG.search(folded) or CANCEL_WEAK.search(folded))
     return bool(REGISTER_STRONG.search(folded) or REGISTER_WEAK.search(folded))
+
+
+def _saying(body_sentences: Sequence[str], intent: Intent) -> list[bool]:
+    """`_intent_in` of every sentence: a family that matches within a line scans them all at once."""
+    folded = [fold(sentence) for sentence in body_sentences]
+    joined = Joined(folded)
+    said = [False] * len(folded)
+    families = (CANCEL_STRONG, CANCEL_WEAK) if intent is Intent.CANCEL else (REGISTER_STRONG, REGISTER_WEAK)
+    for family in families:
+        if family.within_lines:
+            for match in family.finditer(joined.text):
+                said[joined.index_at(match.start())] = True
+        else:
+            said = [yes or bool(family.search(text)) for yes, text in zip(said, folded, strict=True)]
+    return said
 
 
 def _cc_person(first: str, cc: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
@@ -234,6 +252,7 @@ def read_people(
     if facts.first_name:
         sender_tokens.add(fold(facts.first_name))
     mentions = mentions_in(body_sentences)
+    said = _saying(body_sentences, intent)
     for mention in mentions:
         name_tokens = mention.tokens
         folded_tokens = {fold(t) for t in name_tokens}
@@ -242,7 +261,7 @@ def read_people(
             group_org = group_org or named_org  # "Jan Peeters en Lies Maes van Buurtwerk Rabot": both of them
         if folded_tokens & greeted or folded_tokens <= sender_tokens:
             continue  # the coordinator greeted, or the sender ("Ik ben Anna en ik ...")
-        if not _counts(mention, intent, body_sentences):
+        if not _counts(mention, intent, body_sentences, said):
             continue
         third_party = True
         joint = joint or mention.kind in ("joint", "with", "named") or bool(JOINT_AFTER.search(mention.after))
@@ -304,7 +323,7 @@ def read_people(
     if forwarded:
         people.extend(forwarded)
         third_party = True
-    intent_sentences = [s for s in body_sentences if _intent_in(s, intent)]
+    intent_sentences = [s for s, says in zip(body_sentences, said, strict=True) if says]
     if any(JOINT_MARKER.search(fold(s)) for s in intent_sentences):
         joint = True
     mentioned = {id(m.sentence) for m in mentions} if third_party else set()
@@ -325,28 +344,30 @@ def read_people(
     return unique[:MAX_PEOPLE], reasons
 
 
-def _counts(mention: Mention, intent: Intent, body_sentences: Sequence[str]) -> bool:
-    """Whether a mentioned person is registered (or excused) too, not merely named.
+def _counts(mention: Mention, intent: Intent, body_sentences: Sequence[str], said: Sequence[bool]) -> bool:
+    """Whether a mentioned person is registered (or excused) too, not merely named (`said`: which of the
+    sentences say the intent).
 
     A colleague counts when their sentence says the intent, names them in Cc or with "en ik"; or when the next
     sentence says it of them ("... onze nieuwe vrijwilliger: Noor Vermeulen. Zij wil graag deelnemen.").
     """
     if mention.kind == "named":  # the name of someone a "we" sentence before registers with the writer
         return any(
-            _intent_in(s, intent) and JOINT_MARKER.search(fold(s)) for s in body_sentences[: mention.index]
+            says and JOINT_MARKER.search(fold(s))
+            for s, says in zip(body_sentences[: mention.index], said, strict=False)
         )
     if mention.kind == "proxy":
         return True  # "Namens onze directeur, Filip Vanhoutte, ...": the mail is their request
     if rs.speaks(mention.after) or intent is Intent.REGISTER and rs.not_coming(mention.after):
         return False  # "Mijn collega X ..., maar zij kan helaas niet", "X is one of the speakers"
-    if _intent_in(mention.sentence, intent):
+    if said[mention.index]:
         return True
     if mention.kind != "relation":
         return False
     if CC_MENTION.search(fold(mention.sentence)) or JOINT_AFTER.search(mention.after):
         return True
     following = body_sentences[mention.index + 1] if mention.index + 1 < len(body_sentences) else ""
-    return bool(THIRD_PERSON.match(fold(following))) and _intent_in(following, intent)
+    return bool(THIRD_PERSON.match(fold(following))) and said[mention.index + 1]
 
 
 def _org_said_after(body_sentences: Sequence[str], index: int, context: ParseContext) -> str | None:

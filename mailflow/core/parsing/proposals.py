@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from mailflow.core.parsing.clauses import NAMES_A_SESSION
-from mailflow.core.parsing.text import REPLY_PREFIX, Keywords, fold, split_alternatives
+from mailflow.core.parsing.text import REPLY_PREFIX, Keywords, fold, group_end, split_alternatives
 
 # The words around a proposal, per language: a theme, a meeting, one still to come.
 _THEME = r"(?:thema(?:'s|s)?|onderwerp(?:en)?|themes?|sujets?|topics?)"
@@ -41,26 +41,12 @@ def _spread(source: str) -> str:
     pending = split_alternatives(source)
     while pending:
         alternative = pending.pop(0)
-        end = _group_end(alternative) if alternative.startswith("(?:") else -1
+        end = group_end(alternative) if alternative.startswith("(?:") else -1
         if end < 0 or alternative[end + 1 : end + 2] in ("?", "*", "+", "{"):
             spread.append(alternative)  # no leading group, or an optional one: nothing to spread
             continue
         pending[:0] = [head + alternative[end + 1 :] for head in split_alternatives(alternative[3:end])]
     return "|".join(spread)
-
-
-def _group_end(source: str) -> int:
-    """Where the group that opens `source` closes (an escaped parenthesis is no group)."""
-    depth, index = 0, 0
-    while index < len(source):
-        if source[index] == "\\":
-            index += 2
-            continue
-        depth += (source[index] == "(") - (source[index] == ")")
-        if depth == 0:
-            return index
-        index += 1
-    return -1
 
 
 # Statements that propose; the theme follows the match ("voorstel voor een thema: huisvesting").

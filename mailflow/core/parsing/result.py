@@ -23,7 +23,14 @@ class Intent(enum.StrEnum):
     @property
     def answered(self) -> bool:
         """Whether mailflow replies to this intent (RFC 3834: never to auto-replies or bounces)."""
-        return self in (Intent.REGISTER, Intent.CANCEL, Intent.UNSUBSCRIBE, Intent.ERASE, Intent.PROPOSE)
+        return self in (
+            Intent.REGISTER,
+            Intent.CANCEL,
+            Intent.UNSUBSCRIBE,
+            Intent.ERASE,
+            Intent.PROPOSE,
+            Intent.QUESTION,  # a short acknowledgement; the mail waits in review for the coordinator
+        )
 
 
 @dataclass(frozen=True)

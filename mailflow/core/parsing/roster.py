@@ -13,17 +13,19 @@ from dataclasses import dataclass
 
 from mailflow.core.parsing import names as nm
 from mailflow.core.parsing.lexicon import is_function
-from mailflow.core.parsing.text import fold
+from mailflow.core.parsing.text import Keywords, fold
 
 # The writer acts for someone else: "namens", "in naam van", "on behalf of", "au nom de", "de la part de".
-PROXY = re.compile(
-    r"(?i:\b(?:namens|in naam van|on behalf of|au nom de|de la part de)\s+(?:(?:mijn|onze|ons|my|our|ma|mon|"
-    r"mes|notre|nos)\s+(?:[^\W\d_][\w'’-]*\s+){0,3}?[^\W\d_][\w'’-]*\s*,\s*)?)"
+PROXY = Keywords(
+    r"namens|in naam van|on behalf of|au nom de|de la part de",
+    ignore_case=True,
+    suffix=r"\s+(?:(?:mijn|onze|ons|my|our|ma|mon|mes|notre|nos)\s+(?:[^\W\d_][\w'’-]*\s+){0,3}?[^\W\d_][\w'’-]*\s*,\s*)?",
 )
 # A registration verb with a titled person: "inscrire Monsieur Yonas Gebremedhin", "register Mrs X".
-TITLED = re.compile(
-    r"(?i:\b(?:inscrire|inschrijven|aanmelden|registreren|register|sign up|enroll|inscris)\s+"
-    r"(?=(?:monsieur|madame|mevrouw|meneer|mr|mrs|ms|m\.|mme|dhr\.?|de heer)\s))"
+TITLED = Keywords(
+    r"inscrire|inschrijven|aanmelden|registreren|register|sign up|enroll|inscris",
+    ignore_case=True,
+    suffix=r"\s+(?=(?:monsieur|madame|mevrouw|meneer|mr|mrs|ms|m\.|mme|dhr\.?|de heer)\s)",
 )
 # The writer leaves themself out: "zelf kan ik niet", "ik kom zelf niet mee binnen", "I won't be attending
 # myself", "je ne pourrai malheureusement pas me libérer", "Zelf ben ik die week met verlof".
@@ -73,6 +75,8 @@ LEAD = re.compile(
 )
 HEADER_ROW = re.compile(r"(?im)^\s*(?:naam|name|nom)\s*$|^\s*(?:naam|name|nom)\s+\w+")
 ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_BULLET = re.compile(r"^(?:[-*•·–]|\d{1,2}[.)])\s+")
+_WORDS = re.compile(r"[\w-]+")
 
 
 @dataclass
@@ -86,8 +90,8 @@ def proxy_names(sentence: str) -> list[list[str]]:
     """The people a sentence names as the ones the writer acts for."""
     found: list[list[str]] = []
     for pattern in (PROXY, TITLED):
-        for match in pattern.finditer(sentence):
-            tokens = nm.name_at(sentence[match.end() :], allow_lower=False)
+        for _, end in pattern.spans(sentence):
+            tokens = nm.name_at(sentence[end:], allow_lower=False)
             if tokens:
                 found.append(tokens)
     return found
@@ -117,9 +121,9 @@ def roster(body: str) -> list[Listed]:
     people: list[Listed] = []
     active = False
     for line in lines:
-        bullet = re.match(r"^(?:[-*•·–]|\d{1,2}[.)])\s+", line)
+        bullet = _BULLET.match(line)
         bare = line[bullet.end() :] if bullet else line
-        words = re.findall(r"[\w-]+", bare.lower())
+        words = _WORDS.findall(bare.lower())
         if not bare:
             continue
         if bare.endswith(":") or (words and all(w in ROSTER_HEADERS for w in words)):

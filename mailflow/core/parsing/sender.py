@@ -17,11 +17,13 @@ from mailflow.core.parsing.mime import VCard
 from mailflow.core.parsing.names import name_at
 from mailflow.core.parsing.result import ParseContext
 from mailflow.core.parsing.structure import is_closing
-from mailflow.core.parsing.text import fold, sentences
+from mailflow.core.parsing.text import Keywords, fold, sentences
 
-INTRO = re.compile(
-    r"(?i:\b(?:ik ben|ik heet|mijn naam is|je m['’]appelle|mon nom est|je suis|my name is|i am|i['’]m|"
-    r"this is|hier is|moi c['’]est)\s+)"
+INTRO = Keywords(
+    r"ik ben|ik heet|mijn naam is|je m['’]appelle|mon nom est|je suis|my name is|i am|i['’]m|"
+    r"this is|hier is|moi c['’]est",
+    ignore_case=True,
+    suffix=r"\s+",
 )
 
 
@@ -69,6 +71,13 @@ ROLE_MAILBOX = re.compile(
 )
 
 
+# "Groeten, Wim", "Groetjes Ilhame": what follows the closing words; "Anna Peeters - vrijwilliger": a line's
+# segments; "anna.peeters2@": the words of an address local part.
+_CLOSING_TAIL = re.compile(r"[,!]\s*|\s+(?=[A-Z][^\s]*$)")
+_SEGMENT = re.compile(r"\s+[-–|]\s+|\s*\|\s*|,\s+")
+_LOCAL_PART = re.compile(r"[._\-+\d]")
+
+
 TITLE_WORDS = {"dr", "dhr", "mevr", "mr", "mrs", "ms", "prof", "me", "mme", "mlle", "ir", "ing", "lic", "drs"}
 
 
@@ -96,7 +105,7 @@ class SenderFacts:
 def _known_tokens(address: str | None, display: str | None) -> set[str]:
     tokens = {fold(t) for t in nm.tokens_of(display or "")}
     if address:
-        tokens |= {p for p in re.split(r"[._\-+\d]", address.split("@")[0].lower()) if len(p) >= 2}
+        tokens |= {p for p in _LOCAL_PART.split(address.split("@")[0].lower()) if len(p) >= 2}
     return tokens
 
 
@@ -105,7 +114,7 @@ def form_fields(text: str) -> dict[str, str]:
     keyed by folded label."""
     fields: dict[str, str] = {}
     for line in text.split("\n"):
-        match = FORM_LINE.match(line)
+        match = FORM_LINE.match(line) if ":" in line else None  # every form field has its colon
         if match:
             key = fold(match.group(1)).strip()
             if key in FORM_FULL | FORM_FIRST | FORM_LAST | FORM_ORG:
@@ -137,7 +146,7 @@ def signature_names(signature: str) -> tuple[str | None, str | None, int]:
             continue
         if is_closing(line):
             # "Groetjes Ilhame", "Groeten, Wim": a name after the closing words on the same line.
-            tail = re.split(r"[,!]\s*|\s+(?=[A-Z][^\s]*$)", line.rstrip(" ,.!"))[-1].strip()
+            tail = _CLOSING_TAIL.split(line.rstrip(" ,.!"))[-1].strip()
             tokens = nm.tokens_of(tail)
             if tokens and tail != line.rstrip(" ,.!") and nm.looks_like_name(tokens):
                 first = first or tokens[0]
@@ -145,7 +154,7 @@ def signature_names(signature: str) -> tuple[str | None, str | None, int]:
             continue
         # "Dr. Anna Peeters", "Anna Peeters - vrijwilliger Rode Kruis":
         # the name is the first segment, no title.
-        first_segment = re.split(r"\s+[-–|]\s+|\s*\|\s*|,\s+", line)[0]
+        first_segment = _SEGMENT.split(line)[0]
         segment = TITLE.sub("", first_segment)
         tokens = nm.tokens_of(segment)
         street = first_segment == line and any(ch.isdigit() for ch in line)  # "Kerkstraat 14"
@@ -167,9 +176,11 @@ def signature_names(signature: str) -> tuple[str | None, str | None, int]:
 def _intro_name(body_sentences: Sequence[str], known: set[str]) -> tuple[str | None, str | None]:
     """The name in "Ik ben X", "Je m'appelle X", "My name is X", and an organisation right after it
     ("van Y")."""
+    if not INTRO.search("\n".join(body_sentences)):
+        return None, None  # an introduction in one sentence is one in them all: most mails have none
     for sentence in body_sentences:
-        for match in INTRO.finditer(sentence):
-            rest = sentence[match.end() :]
+        for _, end in INTRO.spans(sentence):
+            rest = sentence[end:]
             tokens = name_at(rest, allow_lower=False)
             if not tokens and rest[:1].islower():
                 lower = name_at(rest, allow_lower=True)[:4]

@@ -65,6 +65,8 @@ THANKS = re.compile(
 )
 CLOSING_MAX_WORDS = 8
 SIGNATURE_DELIMITER = re.compile(r"^--\s?$")
+_SEGMENT = re.compile(r"\s+[-–|]\s+|\s*\|\s*|,\s+")  # "An Smet - CAW", "An Smet | CAW", "An Smet, CAW"
+_BLANK_LINE = re.compile(r"\n\s*\n")
 
 # Lines a mail client adds: never a name, never the sender's words.
 CLIENT_FOOTER = re.compile(
@@ -383,7 +385,7 @@ def split_signature(own: str) -> tuple[str, str]:
     after it."""
     lines = own.split("\n")
     for index, line in enumerate(lines):
-        if SIGNATURE_DELIMITER.match(line):
+        if line.startswith("--") and SIGNATURE_DELIMITER.match(line):
             return "\n".join(lines[:index]).strip(), _without_disclaimers("\n".join(lines[index + 1 :]))
     for index, line in enumerate(lines):
         if index == 0 or not is_closing(line):
@@ -395,7 +397,7 @@ def split_signature(own: str) -> tuple[str, str]:
     blocks = own.strip().split("\n\n")
     if len(blocks) >= 2:
         last = blocks[-1].strip().split("\n")
-        first = re.split(r"\s+[-–|]\s+|\s*\|\s*|,\s+", last[0])[0]
+        first = _SEGMENT.split(last[0])[0]
         if (
             len(last) <= 4
             and len(first.split()) <= 4
@@ -407,6 +409,6 @@ def split_signature(own: str) -> tuple[str, str]:
 
 
 def _without_disclaimers(text: str) -> str:
-    blocks = re.split(r"\n\s*\n", text)
+    blocks = _BLANK_LINE.split(text)
     kept = [block for block in blocks if not _is_disclaimer(block)]
     return "\n\n".join(kept).strip()
