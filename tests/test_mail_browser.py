@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import headless_chromium
 from helpers import EXAMPLE_CONFIG
 from PIL import Image
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 
 from mailflow.adapters.config_file import load_config
 from mailflow.core.mail.member_mail import MEMBER_KINDS
@@ -53,24 +53,8 @@ def every_mail() -> dict[str, list[Sample]]:
 
 @pytest.fixture(scope="module")
 def browser(chromium: Any) -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium.browser
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",  # the tests may run as root (CI does)
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--hide-scrollbars",  # a scroll bar would narrow the page by its width
-        "--force-device-scale-factor=1",
-        "--window-size=800,900",
-        "--blink-settings=imagesEnabled=false",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=chromium.driver))
-    try:
+    with headless_chromium(chromium, 800, images=False) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def look(browser: webdriver.Chrome, page: Path, width: int) -> tuple[list[str], bytes]:

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 import sample_report
+from browser import headless_chromium
 from PIL import Image
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 
 from mailflow.core.mail.templates import make_environment
 from mailflow.core.report import build_report
@@ -45,24 +45,8 @@ return {
 
 @pytest.fixture(scope="module")
 def browser(chromium: Any) -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium.browser
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",  # the tests may run as root (CI does)
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--hide-scrollbars",  # a scroll bar would narrow the page by its width
-        "--force-device-scale-factor=1",
-        "--window-size=1200,900",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=chromium.driver))
-    try:
+    with headless_chromium(chromium, 1200) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def write_report(folder: Path, **changes: object) -> Path:

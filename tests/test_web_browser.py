@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from browser import headless_chromium
 from helpers import database, registration
 from passes import Mailflow, mail
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
@@ -38,25 +38,9 @@ BART = ("Bart Claes", "bart.claes@example.org")
 
 @pytest.fixture(scope="module")
 def browser(chromium: Any) -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium.browser
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",  # the tests may run as root (CI does)
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--hide-scrollbars",
-        "--force-device-scale-factor=1",
-        "--window-size=1200,900",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=chromium.driver))
-    driver.implicitly_wait(5)
-    try:
+    with headless_chromium(chromium, 1200) as driver:
+        driver.implicitly_wait(5)
         yield driver
-    finally:
-        driver.quit()
 
 
 class Coordinator:
