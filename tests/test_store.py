@@ -4,13 +4,17 @@ aware."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
-from mailflow.adapters.db import agenda, models, queries
-from mailflow.adapters.db.engine import close_database, open_database
+from mailflow.adapters.db import agenda, migrations, models, queries
+from mailflow.adapters.db.engine import close_database, create_engine, open_database, schema_revision
 from mailflow.errors import StoreError
 
 
@@ -89,3 +93,29 @@ def test_a_broken_url_is_a_clear_error():
 )
 def test_name_key_matches_spellings_of_one_name(a, b):
     assert queries.name_key(a) == queries.name_key(b)
+
+
+def test_head_names_the_newest_migration():
+    # The engine skips Alembic for a database at HEAD: a new migration must move HEAD too.
+    scripts = ScriptDirectory(str(Path(migrations.__file__).parent))
+    assert scripts.get_current_head() == migrations.HEAD
+
+
+def test_a_database_one_migration_behind_is_brought_to_head(database_url):
+    # A database an older mailflow left behind: opening it must migrate, not take it for up to date.
+    engine = create_engine(database_url)
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    previous = ScriptDirectory.from_config(config).get_revision(migrations.HEAD).down_revision
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, previous)
+    assert schema_revision(engine) == previous
+    engine.dispose()
+    sessions = open_database(database_url)
+    try:
+        assert schema_revision(sessions.kw["bind"]) == migrations.HEAD
+        with sessions.kw["bind"].connect() as connection:
+            assert compare_metadata(MigrationContext.configure(connection), models.Base.metadata) == []
+    finally:
+        close_database(sessions)

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailflow.adapters.db import migrations
 from mailflow.errors import StoreError
 
 
@@ -90,7 +91,9 @@ def scrub(sessions: sessionmaker[Session]) -> None:
 
 
 def upgrade(engine: Engine) -> None:
-    """Run the Alembic migrations up to the newest."""
+    """Run the Alembic migrations up to the newest, unless the database is there already."""
+    if schema_revision(engine) == migrations.HEAD:
+        return
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
@@ -99,6 +102,14 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as connection:
         alembic_config.attributes["connection"] = connection
         command.upgrade(alembic_config, "head")
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The revision Alembic last brought the database to; None for a new database."""
+    with engine.connect() as connection:
+        if not sa.inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
 
 def _sqlite_trouble(url: str, error: str) -> str:
