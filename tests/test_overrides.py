@@ -108,8 +108,21 @@ def test_check_says_the_overrides_render(tmp_path: Path) -> None:
         ),
         ({"remider__txt": "Dag\n"}, "remider.txt: mailflow has no template of this name"),
         ({"reminder__txt": "{% if false %}x{% endif %}\n"}, "reminder in nl renders empty"),
+        # The meeting's details are rendered once for everyone: a person's name has no place in them.
+        (
+            {"_meeting__txt": "Tot dan, {{ greeting_name }}!\n"},
+            "_meeting.txt, line 1: 'greeting_name' is undefined",
+        ),
     ],
-    ids=["syntax", "unknown-variable", "layout-without-content", "unknown-block", "unknown-name", "empty"],
+    ids=[
+        "syntax",
+        "unknown-variable",
+        "layout-without-content",
+        "unknown-block",
+        "unknown-name",
+        "empty",
+        "person-in-meeting-details",
+    ],
 )
 def test_a_broken_override_is_named_with_what_is_wrong(
     tmp_path: Path, files: dict[str, str], expected: str

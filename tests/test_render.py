@@ -118,6 +118,30 @@ def ics_part(parsed: EmailMessage) -> EmailMessage | None:
 # --- meeting details ----------------------------------------------------------------------------------------
 
 
+def test_the_details_are_rendered_once_per_meeting_and_each_mail_keeps_its_person() -> None:
+    env = templates.make_environment()  # a cache of its own
+    lotte_text, _ = text_and_html(rendered(env)[1])
+    bart_text, bart_html = text_and_html(
+        rendered(
+            env,
+            to_name="Bart Claes",
+            people=(Person("Bart Claes", "Caritas"),),
+            to_address="bart@example.org",
+        )[1]
+    )
+    assert "Lotte" in lotte_text and "Bart" not in lotte_text
+    assert "Bart" in bart_text and "Lotte" not in bart_text and "Lotte" not in bart_html
+    details_block = lotte_text[lotte_text.index("Datum:") : lotte_text.index("Datum:") + 200]
+    assert details_block in bart_text  # the same details, from the cache
+    # Another theme, another language: each their own details.
+    moved = replace(details(), theme="Toegang tot onderwijs")
+    text, html = text_and_html(rendered(env, meeting=moved)[1])
+    assert "Toegang tot onderwijs" in text and "Toegang tot onderwijs" in html
+    assert "Dringende medische hulp" not in text
+    french, _ = text_and_html(rendered(env, language="fr")[1])
+    assert "Date" in french and "Datum:" not in french
+
+
 def test_meeting_details_use_the_venue_hours_in_the_network_zone() -> None:
     meeting = details()
     assert meeting.starts_at == dt.datetime(2026, 1, 13, 19, 30, tzinfo=BRUSSELS)
@@ -599,6 +623,25 @@ def test_a_mailbox_is_written_as_the_policy_writes_it(name: str) -> None:
     for address in ("lotte.verhaegen@example.org", "a.b+c@sub.in-gent.example"):
         by_policy = compose._folded_value("To", Address(display_name=name, addr_spec=address))
         assert compose.mailbox_value("To", name, address) == by_policy
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Chloé D'Hondt",
+        "Łukasz Żółć",
+        "Özlem Yılmaz",
+        "محمد علي",
+        "王小明",
+        "Иван Петров-Водкин",
+    ],
+)
+def test_a_name_of_letters_in_any_script_is_read_back_exactly(env: jinja2.Environment, name: str) -> None:
+    raw, parsed = rendered(env, to_name=name, to_address="x+y@sub.example.org")
+    assert_no_header_breaks(raw, parsed)
+    ((display, addr_spec),) = [(a.display_name, a.addr_spec) for a in parsed["To"].addresses]
+    assert (display, addr_spec) == (name, "x+y@sub.example.org")
+    assert all(len(line) <= 78 for line in header_lines(raw, b"To").split(b"\r\n"))
 
 
 @pytest.mark.parametrize(

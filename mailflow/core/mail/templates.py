@@ -14,6 +14,7 @@ from typing import Any
 
 import babel.lists
 import jinja2
+from markupsafe import Markup
 
 import mailflow
 from mailflow.core import i18n
@@ -72,7 +73,33 @@ def make_environment(template_dir: Path | None = None, overrides: Path | None = 
     env.filters["clock"] = clock
     env.filters["namelist"] = namelist
     env.globals["instruction"] = instruction
+    env.globals["meeting_piece"] = _meeting_pieces(env)
     return env
+
+
+# What a meeting piece (templates/_meeting.*) may see: the meeting and the language, never a person.
+MEETING_PIECE_VALUES = ("language", "meeting", "location", "map_url")
+
+
+def _meeting_pieces(env: jinja2.Environment) -> Callable[..., str]:
+    """`meeting_piece(name)` for the templates: the piece rendered with the meeting's values alone, once per
+    meeting and language. The details take a fifth of a mail's rendering, and they are the same in every mail
+    about that meeting; since the piece sees nothing else, no person's data can be kept here."""
+    rendered: dict[tuple[Any, ...], str] = {}
+
+    @jinja2.pass_context
+    def meeting_piece(context: jinja2.runtime.Context, name: str) -> str:
+        template = env.get_template(name)  # a new object when the file changed: the key changes with it
+        values = {key: context.resolve(key) for key in MEETING_PIECE_VALUES}  # missing: StrictUndefined
+        key = (template, *values.values())
+        piece = rendered.get(key)
+        if piece is None:
+            if len(rendered) >= 64:  # a few meetings in three languages, two formats; a config reload adds
+                rendered.clear()
+            piece = rendered[key] = template.render(values)
+        return Markup(piece) if context.eval_ctx.autoescape else piece
+
+    return meeting_piece
 
 
 @jinja2.pass_context
