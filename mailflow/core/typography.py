@@ -90,7 +90,12 @@ _AFTER_OPENING = re.compile(rf"«(?:{_SPACES})?")
 _BEFORE_CLOSING = re.compile(rf"(?:{_SPACES})?»")
 
 
+_SIGNS = frozenset(";:!?«»")
+
+
 def _space_french(text: str) -> str:
+    if _SIGNS.isdisjoint(text):  # most pieces between the tags of an HTML mail hold none of the signs
+        return text
     text = _HIGH_SIGN.sub(NNBSP + r"\1", text)
     text = _AFTER_OPENING.sub("«" + NNBSP, text)
     return _BEFORE_CLOSING.sub(NNBSP + "»", text)
