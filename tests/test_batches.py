@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from mailflow.adapters.db.engine import close_database, open_database
 from mailflow.cli import main
 from mailflow.core.parsing import Intent
 from mailflow.core.vocabulary import REPLY_KINDS, MailKind, MemberStatus, OutboxStatus, RegistrationStatus
+from mailflow.testing.servers import free_port
 from mailflow.usecases import actions
 
 NOW = dt.datetime(2025, 12, 15, 8, 0, tzinfo=dt.UTC)
@@ -292,7 +294,7 @@ def test_a_pass_killed_in_the_middle_of_a_batch_does_it_again_and_answers_each_m
     command = [sys.executable, "-m", "mailflow", "run", "--config", str(config), "--once"]
     killed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180, check=False)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
-    assert len(replies(smtp_sink)) == 0  # the replies go after the inbox: none left yet
+    assert len(replies(smtp_sink)) == 50  # each batch's replies go once it is filed: the first batch's
     with database(database_url) as db:  # the first batch committed, nothing of the second
         assert db.scalar(sa.select(sa.func.count()).select_from(models.InboundMessage)) == 50
     env.pop("MAILFLOW_CRASH_AT")
@@ -307,6 +309,68 @@ def test_a_pass_killed_in_the_middle_of_a_batch_does_it_again_and_answers_each_m
         assert db.scalar(sa.select(sa.func.count()).select_from(models.Member)) == 120
         assert db.scalar(sa.select(sa.func.count()).select_from(models.Registration)) == 120
         assert db.scalar(sa.select(sa.func.count()).select_from(models.InboundMessage)) == 120
+
+
+@pytest.mark.servers
+def test_the_first_answers_of_a_backlog_go_before_its_last_mails_are_read(
+    imap, smtp_sink, database_url, make_config
+):
+    config = make_config(
+        imap,
+        smtp_sink,
+        database_url,
+        imap={"since": "2000-01-01", "batch_size": 2},
+        limits={"replies_per_hour": 100},
+    )
+    imap.append_many("INBOX", [registration(i, tag="early") for i in range(6)])
+    smtp_sink.stall_after(2)  # the first batch's two replies go; the next one is held
+    command = [
+        sys.executable,
+        "-m",
+        "mailflow",
+        "run",
+        "--config",
+        str(config),
+        "--once",
+        "--now",
+        NOW.isoformat(),
+    ]
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as running:
+        try:
+            assert smtp_sink.stalled.wait(60), "no third reply was sent"
+            # Two batches read, filed and being answered; the third is still in the inbox, unread.
+            assert len(replies(smtp_sink)) == 2
+            assert imap.count("INBOX") == 2 and imap.count("mailflow/processed") == 4
+        finally:
+            smtp_sink.release()  # the held reply gets 451 and is tried again later
+        _, stderr = running.communicate(timeout=120)
+    assert running.returncode == 0, stderr[-3000:]
+    assert imap.count("INBOX") == 0 and len(replies(smtp_sink)) == 5
+    later = (NOW + dt.timedelta(minutes=5)).isoformat()
+    assert main(["run", "--config", str(config), "--once", "--now", later]) == 0
+    answers = _answers(smtp_sink)
+    assert set(answers) == {f"<early-{i}@example.org>" for i in range(6)}
+    assert all(len(ids) == 1 for ids in answers.values())
+
+
+@pytest.mark.servers
+def test_with_the_smtp_server_down_a_backlog_is_read_whole_and_its_replies_wait(
+    imap, database_url, make_config, caplog
+):
+    nowhere = SimpleNamespace(host="127.0.0.1", port=free_port())
+    config = make_config(imap, nowhere, database_url, imap={"since": "2000-01-01", "batch_size": 2})
+    imap.append_many("INBOX", [registration(i, tag="down") for i in range(6)])
+
+    assert main(["run", "--config", str(config), "--once", "--now", NOW.isoformat()]) == 1
+
+    assert imap.count("INBOX") == 0 and imap.count("mailflow/processed") == 6
+    with database(database_url) as db:
+        pending = db.scalars(
+            sa.select(models.OutboxMessage.status).where(models.OutboxMessage.key.like("reply:%"))
+        )
+        assert pending.all() == [OutboxStatus.PENDING] * 6
+    # Asked once while reading (not after each of the three batches), and once more by the outbox job.
+    assert caplog.text.count("job outbox failed") == 2
 
 
 def _from_shared_address(name: str, number: int) -> bytes:

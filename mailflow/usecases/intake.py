@@ -41,8 +41,11 @@ class Outcome:
     replies: int = 0
 
 
-def process_inbox(app: App, inbox: Inbox, now: dt.datetime) -> dict[str, int]:
-    """Fetch the new mail of the signup folder and act on each. Returns counts by outcome.
+def process_inbox(
+    app: App, inbox: Inbox, now: dt.datetime, after_batch: Callable[[], object] = lambda: None
+) -> dict[str, int]:
+    """Fetch the new mail of the signup folder and act on each, calling `after_batch` once each batch is
+    committed and filed (to send its replies). Returns counts by outcome.
 
     Raises MailboxError or StoreError when the server or the database is gone; what was committed stays done.
     """
@@ -80,6 +83,7 @@ def process_inbox(app: App, inbox: Inbox, now: dt.datetime) -> dict[str, int]:
             inbox.move(moved_uids, folder)
             with app.sessions.begin() as db:
                 queries.mark_moved(db, imap.folder, uidvalidity, moved_uids)
+        after_batch()
         if app.stop.is_set():
             break
     with app.sessions.begin() as db:
@@ -471,11 +475,13 @@ def _database_unreachable(exc: SQLAlchemyError) -> bool:
     return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
-def read_inbox(app: App, inbox: Inbox, clock: Callable[[], dt.datetime]) -> int:
-    """Process the new mail on an open inbox; returns how many mails were handled.
-    Raises MailboxError, StoreError."""
+def read_inbox(
+    app: App, inbox: Inbox, clock: Callable[[], dt.datetime], after_batch: Callable[[], object] = lambda: None
+) -> int:
+    """Process the new mail on an open inbox (`after_batch`: see process_inbox); returns how many mails were
+    handled. Raises MailboxError, StoreError."""
     try:
-        counts = process_inbox(app, inbox, clock())
+        counts = process_inbox(app, inbox, clock(), after_batch)
     except (
         SQLAlchemyError
     ) as exc:  # the database went away mid-pass: nothing uncommitted was moved on the server

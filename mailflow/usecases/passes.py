@@ -74,7 +74,21 @@ def read_inbox_once(app: App, clock: Clock) -> None:
     read and answer its new mail, and close it again."""
     sync_meetings(app, clock())
     with Inbox(app.config.require_servers()[0]) as inbox:
-        read_inbox(app, inbox, clock)
+        read_inbox(app, inbox, clock, answer_each_batch(app, clock))
+
+
+def answer_each_batch(app: App, clock: Clock) -> Callable[[], None]:
+    """What reading the inbox does after each batch: send the replies it queued, so that the first answers
+    of a backlog go out within seconds rather than after its last mail is read. Once sending fails, the rest
+    of the pass reads on without asking the SMTP server again; the outbox job tries at its time."""
+    failed = False
+
+    def send() -> None:
+        nonlocal failed
+        if not failed:
+            failed = not guarded("outbox", lambda: send_due(app, clock))
+
+    return send
 
 
 def run_once(app: App, clock: Clock) -> bool:

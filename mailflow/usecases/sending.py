@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ctypes
 import datetime as dt
-import gc
 import logging
 from collections.abc import Callable, Iterator
 
@@ -122,15 +120,3 @@ def send_due(app: App, clock: Callable[[], dt.datetime]) -> None:
             return
     with SmtpOutbox(app.config.require_servers()[1]) as smtp:
         log.info("outbox: %s", _counts(send_outbox(app, smtp, now)))
-    _give_memory_back()
-
-
-def _give_memory_back() -> None:
-    """After a round, the last step of a pass that answered mail: hand the memory its batches freed back to
-    the system, so that a daemon waiting in IDLE does not keep the size of its busiest pass (glibc keeps
-    freed memory for reuse; malloc_trim returns it). Elsewhere (no glibc) nothing happens."""
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
