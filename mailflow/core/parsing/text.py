@@ -11,7 +11,7 @@ import sys
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 # The spaces after a sentence's end: "(?<=[.!?])\s+|(?<=[.!?][\"')\]])\s+", written to open with the space, so
@@ -273,21 +273,39 @@ class Pattern:
     `lowered` serves a pattern that ignores case as a whole and writes no capitals: its twin reads the
     lower-cased text without ignoring case, faster still, and each match it finds is taken again from the
     text itself (at the same place, the same match), so that its groups keep their capitals.
+
+    Both are compiled when first used: a pass with no mail to read (most `run --once` from cron) does not
+    pay for compiling the parser's patterns, half a second, nor keep them.
     """
 
     def __init__(self, source: str, flags: int = 0, lowered: bool = False) -> None:
         self.pattern = source
-        self.unicode = re.compile(source, flags)
-        self.ascii = self.unicode
-        self.lowered = False
+        self._flags = flags
+        self._lower = lowered
+
+    @cached_property
+    def unicode(self) -> re.Pattern[str]:
+        return re.compile(self.pattern, self._flags)
+
+    @cached_property
+    def _twin(self) -> tuple[re.Pattern[str], bool]:
+        """(the ASCII twin, whether it reads lower-cased text); the pattern itself where it has no twin."""
+        source, flags = self.pattern, self._flags
         twin = None if _NO_TWIN.search(source) else _ascii_twin(source)
         ignores_case = bool(flags & re.IGNORECASE) or "(?i" in source
         if twin is None or ignores_case and not _case_safe(source):
-            return
-        if lowered:
+            return self.unicode, False
+        if self._lower:
             twin, flags = _lowered(twin, flags)
-            self.lowered = True
-        self.ascii = re.compile(twin, flags | re.ASCII)
+        return re.compile(twin, flags | re.ASCII), self._lower
+
+    @cached_property
+    def ascii(self) -> re.Pattern[str]:
+        return self._twin[0]
+
+    @cached_property
+    def lowered(self) -> bool:
+        return self._twin[1]
 
     def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
         if not text.isascii():
@@ -390,18 +408,27 @@ class Keywords:
     """
 
     def __init__(self, source: str, ignore_case: bool = False, prefix: str = r"\b", suffix: str = "") -> None:
-        flags = re.IGNORECASE if ignore_case else 0
-        alternatives = split_alternatives(source.lower() if ignore_case else source)
-        plain = re.compile(f"{prefix}(?:{source}){suffix}", flags)
-        # Spread alternatives would repeat their groups: a family with groups keeps its alternatives whole.
-        grouped = _grouped(alternatives, spread=not plain.groups)
-        self.pattern = Pattern(f"{prefix}(?:{grouped}){suffix}", flags, lowered=ignore_case)
-        self.plain = plain  # the same matches, kept for the tests
+        self._source, self._prefix, self._suffix = source, prefix, suffix
         self.ignore_case = ignore_case
         # Whether a match stays within a line and reads nothing beyond it: nothing in the pattern can match
         # a line break, anchor at one or look behind. Then one scan of sentences joined by line breaks finds
         # in each the match a search of that sentence alone finds.
         self.within_lines = not _CROSSES_LINES.search(f"{prefix}{source}{suffix}")
+
+    @cached_property
+    def plain(self) -> re.Pattern[str]:
+        """The plain alternation: the same matches as `pattern`."""
+        flags = re.IGNORECASE if self.ignore_case else 0
+        return re.compile(f"{self._prefix}(?:{self._source}){self._suffix}", flags)
+
+    @cached_property
+    def pattern(self) -> Pattern:
+        """The alternatives grouped by their first letters (built when first used, as `Pattern` compiles)."""
+        source = self._source.lower() if self.ignore_case else self._source
+        # Spread alternatives would repeat their groups: a family with groups keeps its alternatives whole.
+        grouped = _grouped(split_alternatives(source), spread=not self.plain.groups)
+        flags = re.IGNORECASE if self.ignore_case else 0
+        return Pattern(f"{self._prefix}(?:{grouped}){self._suffix}", flags, lowered=self.ignore_case)
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         return self.pattern.finditer(text)
