@@ -634,6 +634,8 @@ def test_a_mailbox_is_written_as_the_policy_writes_it(name: str) -> None:
         "محمد علي",
         "王小明",
         "Иван Петров-Водкин",
+        "Anaïs-Marie de la Vallée-Poussin van den Broeck-Ëvenepoel",  # on two lines
+        "Jean-Émile O'Brien-Müller de Saint-Exupéry et Compagnie Générale des Eaux de Gand",
     ],
 )
 def test_a_name_of_letters_in_any_script_is_read_back_exactly(env: jinja2.Environment, name: str) -> None:

@@ -283,13 +283,43 @@ def mailbox_value(name: str, display_name: str, addr_spec: str) -> str:
         if len(name) + 2 + len(value) <= _LINE_LENGTH:
             return value
     elif _LETTER_WORDS.fullmatch(display_name) and _PLAIN_ADDR_SPEC.fullmatch(address.addr_spec):
-        # A name of letters beyond ASCII ("Élise Dubois-Noël") is written as one Q encoded-word (RFC 2047
-        # 5(3): nothing in it but letters, digits and "!*+-/=_"), which needs neither the policy's parser nor
-        # the read-back: a seventh of the cost. tests/test_render.py reads such names back.
-        value = f"{Header(display_name, _UTF8_Q).encode()} <{address.addr_spec}>"
-        if len(name) + 2 + len(value) <= _LINE_LENGTH:
-            return value
+        folded = _letters_value(name, display_name, address.addr_spec)
+        if folded is not None:
+            return folded
     return _folded_value(name, address)
+
+
+def _letters_value(name: str, display_name: str, addr_spec: str) -> str | None:
+    """A name of letters beyond ASCII ("Élise Dubois-Noël", "Anaïs de la Vallée"), folded, or None.
+
+    Each run of words with other letters is one Q encoded-word (RFC 2047 5(3): nothing in it but letters,
+    digits and "!*+-/=_", its spaces written "_"), the ASCII words between are atoms, and lines fold at the
+    spaces between them: no two encoded-words meet, so every reader keeps the spaces as written, and Python's
+    own reader too, whose refold of such a name the policy's writing cannot pass (_read_back). Neither the
+    policy's parser nor the read-back is needed: a seventh of the cost. tests/test_render.py reads them back.
+    """
+    tokens: list[str] = []
+    run: list[str] = []
+    for word in [*display_name.split(" "), ""]:  # "": the end, which closes the last run
+        if word and not word.isascii():
+            run.append(word)
+            continue
+        if run:
+            encoded = Header(" ".join(run), _UTF8_Q).encode()
+            if len(encoded) > 75 or "\n" in encoded:  # too long for one encoded-word: the policy splits it
+                return None
+            tokens.append(encoded)
+            run = []
+        if word:
+            tokens.append(word)
+    lines = [f"{name}:"]
+    for token in [*tokens, f"<{addr_spec}>"]:
+        if len(lines[-1]) + 1 + len(token) > _LINE_LENGTH and lines[-1] != f"{name}:":
+            lines.append("")
+        lines[-1] += " " + token
+    if any(len(line) > _LINE_LENGTH for line in lines):
+        return None
+    return POLICY.linesep.join(lines).removeprefix(f"{name}: ")
 
 
 # RFC 5322 3.2.3 atext in words separated by one space; without "=" and "?", so nothing that looks like an
