@@ -21,8 +21,8 @@ from browser import headless_chromium
 from helpers import database, registration
 from passes import Mailflow, mail
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
 from test_web_flows import MEETINGS, NOVEMBER, NOW
 from test_web_pages import PASSWORD
@@ -55,9 +55,15 @@ class Coordinator:
     def click(self, text: str) -> None:
         """Press the button or follow the link that shows `text`, and wait for the page it leads to."""
         xpath = f"//button[normalize-space()={_literal(text)}] | //a[normalize-space()={_literal(text)}]"
-        before = self.browser.find_element(By.TAG_NAME, "html")
+        # A mark on the page being left: the next page's window has none. (Waiting for the old <html> to go
+        # stale asks Chromium about a node mid-navigation, which it may answer with an error of its own.)
+        self.browser.execute_script("window.leaving = true")
         self.browser.find_element(By.XPATH, xpath).click()
-        WebDriverWait(self.browser, 20).until(staleness_of(before))
+        WebDriverWait(self.browser, 20, ignored_exceptions=(WebDriverException,)).until(
+            lambda browser: browser.execute_script(
+                "return !window.leaving && document.readyState === 'complete'"
+            )
+        )
 
     def type(self, field_id: str, text: str) -> None:
         field = self.browser.find_element(By.ID, field_id)
